@@ -1,0 +1,212 @@
+# evbench — build, test, benchmark.
+#
+#   make                 build every binary into bin/ (installs missing Debian packages as root)
+#   make test            build and run the whole test suite (tests/run.sh)
+#   make bench           every server at 100, 1,000 and 10,000 connections, results and plots
+#   make plots           redraw the plots of results/latest
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make SANITIZER=address,undefined test    the same suite, instrumented, in build-<san>/
+#   make V=1             show the commands
+#
+# CC, CFLAGS, CPPFLAGS and LDFLAGS are yours to override; the flags the project
+# needs are kept apart from them so that an override does not lose them.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PREFIX   ?= /usr/local
+BINDIR_I  = $(DESTDIR)$(PREFIX)/bin
+SHAREDIR  = $(DESTDIR)$(PREFIX)/share/evbench
+
+comma := ,
+ifeq ($(SANITIZER),)
+BUILD := build
+BIN   := bin
+SANFLAGS :=
+else
+# An instrumented build lives beside the plain one, never mixed with it.
+BUILD := build-$(subst $(comma),-,$(SANITIZER))
+BIN   := $(BUILD)/bin
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+EV_CFLAGS := -std=gnu11 -pthread $(WARN) $(SANFLAGS)
+EV_CPPFLAGS := -D_GNU_SOURCE -Iservers -Iloadgen -Ibench
+EV_LDFLAGS  := -pthread $(SANFLAGS)
+
+# Recursive (=) on purpose: pkg-config is asked when a recipe runs, after the
+# deps-* targets below have had their chance to install it.
+LIBEVENT_CFLAGS = $(shell pkg-config --cflags libevent_core)
+LIBEVENT_LIBS   = $(shell pkg-config --libs libevent_core)
+CRITERION_CFLAGS = $(shell pkg-config --cflags criterion)
+CRITERION_LIBS   = $(shell pkg-config --libs criterion)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+msg = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)';)
+
+# ---- what there is to build ------------------------------------------------
+
+DESIGNS   := fork threads select poll epoll-lt epoll-et libevent
+SRV_BINS  := $(DESIGNS:%=$(BIN)/rot13-%)
+
+EVBASE_SRC := $(wildcard evbase/src/*.c)
+ifneq ($(EVBASE_SRC),)
+SRV_BINS  += $(BIN)/rot13-evbase
+EVBASE_LIB := $(BUILD)/libevbase.a
+endif
+
+LOADGEN_SRC := $(filter-out loadgen/main.c,$(wildcard loadgen/*.c))
+LOADGEN_LIB := $(if $(LOADGEN_SRC),$(BUILD)/libloadgen.a)
+BENCH_SRC   := $(wildcard bench/*.c)
+
+BINS := $(SRV_BINS)
+ifneq ($(wildcard loadgen/main.c),)
+BINS += $(BIN)/loadgen
+endif
+ifneq ($(BENCH_SRC),)
+BINS += $(BIN)/evbench
+endif
+
+# One Criterion binary for the project's own tests; the event-loop tests are
+# built twice, once against libevent and once against evbase.
+TEST_SRC    := $(wildcard tests/*.c)
+EVTEST_SRC  := $(wildcard tests/evbase/*.c)
+TEST_BINS   := $(if $(TEST_SRC),$(BUILD)/tests/evbench-tests)
+ifneq ($(EVTEST_SRC),)
+TEST_BINS   += $(BUILD)/tests/evtest-libevent
+ifneq ($(EVBASE_SRC),)
+TEST_BINS   += $(BUILD)/tests/evtest-evbase
+endif
+endif
+# Small helper programs the tests drive (test servers, fd hogs): tests/helpers/*.c.
+HELPER_SRC  := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/bin/%)
+
+BENCH_TOOLS_SRC := $(wildcard evbase/bench/*.c)
+
+.PHONY: all test bench plots install uninstall clean deps deps-build deps-test deps-bench tests-build
+all: $(BINS)
+
+# ---- dependencies from Debian's packages ------------------------------------
+
+deps:
+	$(Q)scripts/deps.sh all
+deps-build:
+	$(Q)scripts/deps.sh build
+deps-test:
+	$(Q)scripts/deps.sh test
+deps-bench:
+	$(Q)scripts/deps.sh bench
+
+# ---- compiling --------------------------------------------------------------
+
+$(BUILD)/%.o: %.c | deps-build
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+SRV_COMMON := $(BUILD)/servers/common.o
+
+# rot13-epoll-lt comes from servers/rot13_epoll_lt.c, and so on.
+define server_rule
+$(BIN)/rot13-$(1): $(BUILD)/servers/rot13_$(subst -,_,$(1)).o $(SRV_COMMON)
+	@mkdir -p $$(@D)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(EV_LDFLAGS) $$(LDFLAGS) -o $$@ $$^ $(2)
+endef
+$(foreach d,$(filter-out libevent,$(DESIGNS)),$(eval $(call server_rule,$(d),)))
+$(eval $(call server_rule,libevent,$$(LIBEVENT_LIBS)))
+
+$(BUILD)/servers/rot13_libevent.o: EV_CPPFLAGS += $(LIBEVENT_CFLAGS)
+
+# The same rot13_libevent.c, unchanged, against the project's own event_base.
+EVBASE_INC := -Ievbase/include
+$(BUILD)/servers/rot13_evbase.o: servers/rot13_libevent.c | deps-build
+	@mkdir -p $(@D)
+	$(call msg,CC,$< [evbase])
+	$(Q)$(CC) $(EVBASE_INC) -DSRV_DESIGN='"evbase"' $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(BIN)/rot13-evbase: $(BUILD)/servers/rot13_evbase.o $(SRV_COMMON) $(EVBASE_LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/evbase/%.o: EV_CPPFLAGS += $(EVBASE_INC) -Ievbase/src
+$(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LOADGEN_LIB): $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+$(BIN)/evbench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LOADGEN_LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+# ---- tests -----------------------------------------------------------------
+
+$(BUILD)/tests/%.o: EV_CPPFLAGS += $(CRITERION_CFLAGS) -Itests
+$(BUILD)/tests/%.o: | deps-test
+$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(LOADGEN_LIB) $(BUILD)/servers/common.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
+
+$(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+# tests/evbase/*.c twice: against the system's libevent, and against evbase.
+$(BUILD)/tests/evlib/%.o: tests/evbase/%.c | deps-test
+	@mkdir -p $(@D)
+	$(call msg,CC,$< [libevent])
+	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/tests/evown/%.o: tests/evbase/%.c | deps-test
+	@mkdir -p $(@D)
+	$(call msg,CC,$< [evbase])
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/tests/evtest-libevent: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evlib/%.o)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBEVENT_LIBS)
+$(BUILD)/tests/evtest-evbase: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evown/%.o) $(EVBASE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+tests-build: $(BINS) $(TEST_BINS) $(HELPER_BINS)
+
+test: deps-test tests-build
+	$(Q)BUILD=$(BUILD) BIN=$(BIN) tests/run.sh
+
+# ---- the main job ----------------------------------------------------------
+
+bench: deps-bench all
+	$(Q)$(BIN)/evbench --server all --conns 100,1000,10000 --plot
+
+plots: deps-bench
+	$(Q)scripts/python.sh scripts/plot.py results/latest
+
+# ---- installing and cleaning -----------------------------------------------
+
+install: all
+	install -d $(BINDIR_I) $(SHAREDIR)
+	install -m 755 $(BINS) $(BINDIR_I)
+	install -m 644 scripts/plot.py $(SHAREDIR)
+
+uninstall:
+	rm -f $(BINS:$(BIN)/%=$(BINDIR_I)/%)
+	rm -rf $(SHAREDIR)
+
+clean:
+	rm -rf build build-* bin
+
+-include $(shell find build build-* -name '*.d' 2>/dev/null)

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Install what evbench needs from Debian's packages, and nothing it already has.
+#
+#   scripts/deps.sh [--check] [build|test|bench|all]
+#
+# build: a C compiler, make, pkg-config and libevent (the reference server and
+#        the libevent side of evbase's tests); test: Criterion as well;
+# bench: /usr/bin/python3 with matplotlib as well (plots); all: everything.
+# With --check nothing is installed: the exit status says whether all is there.
+# As root the missing packages are installed with apt-get; otherwise the exact
+# command is printed and the status is 1, so that make stops with the remedy.
+set -u
+
+check_only=0
+if [ "${1:-}" = "--check" ]; then check_only=1; shift; fi
+want=${1:-all}
+case "$want" in
+build|test|bench|all) ;;
+*) echo "deps.sh: unknown set '$want' (build, test, bench or all)" >&2; exit 2 ;;
+esac
+
+missing=""
+need() { missing="$missing $1"; }
+
+command -v cc >/dev/null 2>&1 || need gcc
+command -v make >/dev/null 2>&1 || need make
+if ! command -v pkg-config >/dev/null 2>&1; then
+	need pkg-config
+	need libevent-dev
+else
+	pkg-config --exists libevent libevent_core 2>/dev/null || need libevent-dev
+fi
+if [ "$want" = test ] || [ "$want" = all ]; then
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists criterion 2>/dev/null; then
+		need libcriterion-dev
+	fi
+fi
+if [ "$want" = bench ] || [ "$want" = all ]; then
+	# Debian's matplotlib lives in /usr/bin/python3, which may not be the
+	# python3 first on PATH; scripts/python.sh picks the right one later.
+	/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || need python3-matplotlib
+fi
+
+[ -z "$missing" ] && exit 0
+[ "$check_only" = 1 ] && exit 1
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "evbench needs:$missing" >&2
+	echo "install them with: sudo apt-get update && sudo $cmd" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists; a failed install with stale lists is
+# retried once after an update rather than updating every time.
+if ! $cmd >/dev/null 2>&1; then
+	apt-get update -q >/dev/null 2>&1 || { echo "deps.sh: apt-get update failed" >&2; exit 1; }
+	$cmd >&2 || { echo "deps.sh: '$cmd' failed" >&2; exit 1; }
+fi
+exit 0

@@ -1,0 +1,631 @@
+/*
+ * common.c — the parts of a ROT13 server that do not depend on how it waits.
+ * See common.h for the contract of each function.
+ */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+struct srv_opts srv_opts = {
+	.addr = "127.0.0.1",
+	.port = 0,
+	.max_line = 16384,
+	.max_pending = 65536,
+};
+struct srv_counters *srv_ctr;
+volatile sig_atomic_t srv_stop;
+sigset_t srv_waitmask;
+
+static const char *design;
+static unsigned char rot13[256];
+/* Held open only to be given up when accept() meets EMFILE; see srv_accept(). */
+static int spare_fd = -1;
+
+/* ---- command line --------------------------------------------------------- */
+
+static void usage(FILE *f, unsigned flags)
+{
+	fprintf(f, "usage: rot13-%s [--addr A] [--port N] [--max-line B] [--max-pending B] "
+		"[--work-us N]%s\n", design, (flags & SRV_OPT_BACKEND) ? " [--backend M]" : "");
+}
+
+static void bad_usage(unsigned flags, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "rot13-%s: ", design);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr, flags);
+	exit(2);
+}
+
+/* A whole decimal number in [min, max], or a usage error naming the option. */
+static unsigned long long number(const char *opt, const char *s, unsigned long long min,
+				 unsigned long long max, unsigned flags)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0)
+		bad_usage(flags, "--%s wants a whole number, not '%s'", opt, s);
+	if (v < min || v > max)
+		bad_usage(flags, "--%s must be between %llu and %llu, not %s", opt, min, max, s);
+	return v;
+}
+
+static void parse(int argc, char **argv, unsigned flags)
+{
+	static const struct option longopts[] = {
+		{"addr", required_argument, NULL, 'a'},
+		{"port", required_argument, NULL, 'p'},
+		{"max-line", required_argument, NULL, 'l'},
+		{"max-pending", required_argument, NULL, 'm'},
+		{"work-us", required_argument, NULL, 'w'},
+		{"backend", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct in6_addr scratch;
+	int c;
+
+	opterr = 0; /* our own one-line messages, not getopt's */
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (inet_pton(AF_INET, optarg, &scratch) != 1 &&
+			    inet_pton(AF_INET6, optarg, &scratch) != 1)
+				bad_usage(flags, "--addr wants a numeric IPv4 or IPv6 address, not '%s'", optarg);
+			srv_opts.addr = optarg;
+			break;
+		case 'p':
+			srv_opts.port = (int)number("port", optarg, 0, 65535, flags);
+			break;
+		case 'l':
+			srv_opts.max_line = number("max-line", optarg, 1, 1u << 30, flags);
+			break;
+		case 'm':
+			srv_opts.max_pending = number("max-pending", optarg, 1, 1u << 30, flags);
+			break;
+		case 'w':
+			srv_opts.work_us = (unsigned)number("work-us", optarg, 0, 1000000, flags);
+			break;
+		case 'b':
+			if (!(flags & SRV_OPT_BACKEND))
+				bad_usage(flags, "--backend is not an option of this design");
+			srv_opts.backend = optarg;
+			break;
+		case 'h':
+			usage(stdout, flags);
+			exit(0);
+		case ':':
+			bad_usage(flags, "%s needs a value", argv[optind - 1]);
+			break;
+		default:
+			bad_usage(flags, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		bad_usage(flags, "unexpected argument '%s'", argv[optind]);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static void die(const char *what)
+{
+	fprintf(stderr, "rot13-%s: %s: %s\n", design, what, strerror(errno));
+	exit(1);
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	srv_stop = 1;
+}
+
+void srv_init(const char *name, int argc, char **argv, unsigned flags)
+{
+	struct sigaction sa;
+	struct rlimit rl;
+	sigset_t stopsigs;
+
+	design = name;
+	parse(argc, argv, flags);
+
+	for (int i = 0; i < 256; i++) {
+		int c = i;
+		if (c >= 'a' && c <= 'z')
+			c = 'a' + (c - 'a' + 13) % 26;
+		else if (c >= 'A' && c <= 'Z')
+			c = 'A' + (c - 'A' + 13) % 26;
+		rot13[i] = (unsigned char)c;
+	}
+
+	/* A server is asked to hold ten thousand connections; the soft limit of a
+	 * login shell is often 1024. Take what the hard limit allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	srv_ctr = mmap(NULL, sizeof *srv_ctr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (srv_ctr == MAP_FAILED)
+		die("mmap counters");
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* No SA_RESTART: a stop signal must interrupt a blocking call. */
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stopsigs, &srv_waitmask);
+	sigdelset(&srv_waitmask, SIGTERM);
+	sigdelset(&srv_waitmask, SIGINT);
+}
+
+void srv_unblock_signals(void)
+{
+	pthread_sigmask(SIG_SETMASK, &srv_waitmask, NULL);
+}
+
+int srv_listen(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, fd, family = AF_INET;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, srv_opts.addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)srv_opts.port);
+		len = sizeof *sin;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		inet_pton(AF_INET6, srv_opts.addr, &sin6->sin6_addr);
+		sin6->sin6_family = family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)srv_opts.port);
+		len = sizeof *sin6;
+	}
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		die("bind");
+	/* The kernel caps the backlog at net.core.somaxconn; ask for the most. */
+	if (listen(fd, INT_MAX) < 0)
+		die("listen");
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		die("getsockname");
+
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	printf("ready %s port=%d pid=%d\n", design,
+	       ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+				       : ((struct sockaddr_in6 *)&ss)->sin6_port),
+	       (int)getpid());
+	fflush(stdout);
+	return fd;
+}
+
+/* ---- accepting ------------------------------------------------------------ */
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {0, ms * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int srv_accept(int lfd, bool nonblock)
+{
+	int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
+	int fd = accept4(lfd, NULL, NULL, flags);
+
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case EAGAIN:
+	case EINTR: /* let the caller look at srv_stop */
+		return SRV_AGAIN;
+	case ECONNABORTED: /* the client gave up while it waited in the backlog */
+		SRV_COUNT(resets, 1);
+		return SRV_SHED;
+	case EMFILE:
+	case ENFILE:
+		if (errno == EMFILE)
+			SRV_COUNT(emfile, 1);
+		else
+			SRV_COUNT(enfile, 1);
+		if (spare_fd < 0) {
+			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			pause_ms(10);
+			return SRV_AGAIN;
+		}
+		close(spare_fd);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return SRV_SHED;
+	default:
+		/* ENOBUFS, ENOMEM and the like: the backlog stays readable, so
+		 * returning at once would spin. */
+		SRV_COUNT(errors, 1);
+		pause_ms(10);
+		return SRV_AGAIN;
+	}
+}
+
+void srv_child_closefds(int lfd)
+{
+	close(lfd);
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+void srv_conn_opened(void)
+{
+	uint64_t live = __atomic_add_fetch(&srv_ctr->live, 1, __ATOMIC_RELAXED);
+	uint64_t peak = __atomic_load_n(&srv_ctr->peak_conns, __ATOMIC_RELAXED);
+
+	SRV_COUNT(accepted, 1);
+	while (live > peak && !__atomic_compare_exchange_n(&srv_ctr->peak_conns, &peak, live, true,
+							   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void srv_conn_closed(int fd)
+{
+	close(fd);
+	__atomic_sub_fetch(&srv_ctr->live, 1, __ATOMIC_RELAXED);
+	SRV_COUNT(closed, 1);
+}
+
+/* Every live connection by descriptor: select and poll find theirs here, and
+ * the stop closes what is left. Grown on demand, never shrunk. */
+static struct srv_conn **table;
+static size_t table_len;
+
+struct srv_conn *srv_conn_new(int fd)
+{
+	struct srv_conn *c = calloc(1, sizeof *c);
+
+	if (c != NULL && (size_t)fd >= table_len) {
+		size_t len = table_len ? table_len : 1024;
+		while (len <= (size_t)fd)
+			len *= 2;
+		struct srv_conn **t = realloc(table, len * sizeof *t);
+		if (t == NULL) {
+			free(c);
+			c = NULL;
+		} else {
+			memset(t + table_len, 0, (len - table_len) * sizeof *t);
+			table = t;
+			table_len = len;
+		}
+	}
+	if (c == NULL) {
+		close(fd);
+		SRV_COUNT(errors, 1);
+		return NULL;
+	}
+	c->fd = fd;
+	table[fd] = c;
+	srv_conn_opened();
+	return c;
+}
+
+struct srv_conn *srv_conn_get(int fd)
+{
+	return (size_t)fd < table_len ? table[fd] : NULL;
+}
+
+void srv_conn_free(struct srv_conn *c)
+{
+	table[c->fd] = NULL;
+	srv_conn_closed(c->fd);
+	free(c->line);
+	free(c->out);
+	free(c);
+}
+
+void srv_conn_free_all(void)
+{
+	for (size_t fd = 0; fd < table_len; fd++)
+		if (table[fd] != NULL)
+			srv_conn_free(table[fd]);
+	free(table);
+	table = NULL;
+	table_len = 0;
+}
+
+/* A failed read or write ends the connection; say why in the counters. */
+static void count_failure(int err)
+{
+	if (err == ECONNRESET || err == EPIPE)
+		SRV_COUNT(resets, 1);
+	else
+		SRV_COUNT(errors, 1);
+}
+
+/* Keep what the kernel did not take, after what is already waiting. */
+static int queue(struct srv_conn *c, const struct iovec *iov, int cnt)
+{
+	size_t need = srv_conn_pending(c);
+
+	for (int i = 0; i < cnt; i++)
+		need += iov[i].iov_len;
+	if (c->out_off > 0) { /* slide the unsent tail to the front first */
+		memmove(c->out, c->out + c->out_off, srv_conn_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (need > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(c->out, cap);
+		if (p == NULL) {
+			SRV_COUNT(errors, 1);
+			return -1;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	for (int i = 0; i < cnt; i++) {
+		memcpy(c->out + c->out_len, iov[i].iov_base, iov[i].iov_len);
+		c->out_len += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/*
+ * Send a then b. With nothing already waiting they go straight to the socket,
+ * and only what the kernel refuses is copied; a blocking connection loops until
+ * all is sent. Returns -1 when the connection must end.
+ */
+static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+	struct iovec *v = iov;
+	int cnt = 2;
+
+	if (srv_conn_pending(c) == 0) {
+		while (cnt > 0) {
+			ssize_t w = writev(c->fd, v, cnt);
+			if (w < 0) {
+				if (errno == EINTR && !srv_stop)
+					continue;
+				if (errno == EAGAIN && !c->blocking)
+					break;
+				if (errno != EINTR)
+					count_failure(errno);
+				return -1;
+			}
+			SRV_COUNT(bytes_out, (uint64_t)w);
+			while (cnt > 0 && (size_t)w >= v->iov_len) {
+				w -= (ssize_t)v->iov_len;
+				v++, cnt--;
+			}
+			if (cnt > 0) {
+				v->iov_base = (char *)v->iov_base + w;
+				v->iov_len -= (size_t)w;
+				if (!c->blocking)
+					break; /* a short write means the buffer is full */
+			}
+		}
+	}
+	return cnt > 0 ? queue(c, v, cnt) : 0;
+}
+
+/* --work-us: burn the CPU for this long, the cost of a request's real work. */
+static void burn(uint64_t us)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000u < us);
+}
+
+/*
+ * Answer what `n` fresh bytes complete. They are rot13'd in place; every byte
+ * up to the last newline is sent, and so is every full max_line of a line
+ * without one; what is left waits in c->line. The bytes sent are always a
+ * prefix of (c->line, data), so one writev covers both.
+ */
+static int consume(struct srv_conn *c, char *data, size_t n)
+{
+	const size_t max = srv_opts.max_line;
+	uint64_t lines = 0, oversize = 0;
+	size_t run = c->line_len; /* bytes of the current line so far, no '\n' */
+	char *p = data, *end = data + n, *nl;
+	size_t keep;
+
+	SRV_COUNT(bytes_in, n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)rot13[(unsigned char)data[i]];
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		run += (size_t)(nl - p);
+		oversize += run / max; /* the buffer filled this often before the '\n' */
+		run = 0;
+		lines++;
+		p = nl + 1;
+	}
+	run += (size_t)(end - p);
+	oversize += run / max;
+	keep = run % max;
+
+	if (lines == 0 && oversize == 0) { /* all of it extends the partial line */
+		if (c->line == NULL && (c->line = malloc(max)) == NULL) {
+			SRV_COUNT(errors, 1);
+			return -1;
+		}
+		memcpy(c->line + c->line_len, data, n);
+		c->line_len += n;
+		return 0;
+	}
+	if (lines)
+		SRV_COUNT(lines, lines);
+	if (oversize)
+		SRV_COUNT(oversize, oversize);
+	if (srv_opts.work_us)
+		burn(lines * srv_opts.work_us);
+	if (emit(c, c->line, c->line_len, data, n - keep) < 0)
+		return -1;
+	c->line_len = 0;
+	if (keep == 0) {
+		free(c->line);
+		c->line = NULL;
+		return 0;
+	}
+	if (c->line == NULL && (c->line = malloc(max)) == NULL) {
+		SRV_COUNT(errors, 1);
+		return -1;
+	}
+	memcpy(c->line, end - keep, keep);
+	c->line_len = keep;
+	return 0;
+}
+
+/* The client half-closed: what is left of its last line goes back as it is. */
+static int finish(struct srv_conn *c)
+{
+	int rc = emit(c, c->line, c->line_len, NULL, 0);
+
+	c->eof = true;
+	free(c->line);
+	c->line = NULL;
+	c->line_len = 0;
+	return rc;
+}
+
+static int want(const struct srv_conn *c)
+{
+	size_t pending = srv_conn_pending(c);
+
+	if (c->eof)
+		return pending ? SRV_WRITE : SRV_CLOSE;
+	return (pending ? SRV_WRITE : 0) | (pending > srv_opts.max_pending ? 0 : SRV_READ);
+}
+
+int srv_conn_readable(struct srv_conn *c, bool drain)
+{
+	/* One buffer for the whole process: only single-threaded loops call this. */
+	static char buf[65536];
+
+	while (!c->eof && srv_conn_pending(c) <= srv_opts.max_pending) {
+		ssize_t n = read(c->fd, buf, sizeof buf);
+		if (n > 0) {
+			if (consume(c, buf, (size_t)n) < 0)
+				return SRV_CLOSE;
+			if (!drain)
+				break;
+		} else if (n == 0) {
+			if (finish(c) < 0)
+				return SRV_CLOSE;
+		} else if (errno == EAGAIN) {
+			break;
+		} else if (errno != EINTR) {
+			count_failure(errno);
+			return SRV_CLOSE;
+		}
+	}
+	return want(c);
+}
+
+int srv_conn_writable(struct srv_conn *c)
+{
+	while (srv_conn_pending(c) > 0) {
+		ssize_t w = write(c->fd, c->out + c->out_off, srv_conn_pending(c));
+		if (w < 0) {
+			if (errno == EAGAIN)
+				break;
+			if (errno == EINTR)
+				continue;
+			count_failure(errno);
+			return SRV_CLOSE;
+		}
+		SRV_COUNT(bytes_out, (uint64_t)w);
+		c->out_off += (size_t)w;
+	}
+	if (srv_conn_pending(c) == 0 && c->out != NULL) {
+		/* Give the memory back: most connections never queue a byte. */
+		free(c->out);
+		c->out = NULL;
+		c->out_off = c->out_len = c->out_cap = 0;
+	}
+	return want(c);
+}
+
+void srv_serve_blocking(int fd, char *buf, size_t bufsz)
+{
+	struct srv_conn c = {.fd = fd, .blocking = true};
+
+	for (;;) {
+		ssize_t n = read(fd, buf, bufsz);
+		if (n > 0) {
+			if (consume(&c, buf, (size_t)n) < 0)
+				break;
+		} else if (n == 0) {
+			finish(&c);
+			break;
+		} else if (errno == EINTR) {
+			if (srv_stop)
+				break;
+		} else {
+			count_failure(errno);
+			break;
+		}
+	}
+	free(c.line);
+	free(c.out);
+}
+
+/* ---- report --------------------------------------------------------------- */
+
+void srv_report(const char *backend)
+{
+	const struct srv_counters *k = srv_ctr;
+
+	printf("{\"design\":\"%s\",\"backend\":\"%s\",\"accepted\":%" PRIu64 ",\"closed\":%" PRIu64
+	       ",\"peak_conns\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+	       ",\"lines\":%" PRIu64 ",\"oversize\":%" PRIu64 ",\"emfile\":%" PRIu64
+	       ",\"enfile\":%" PRIu64 ",\"fd_setsize_refused\":%" PRIu64 ",\"resets\":%" PRIu64
+	       ",\"errors\":%" PRIu64 "}\n",
+	       design, backend, k->accepted, k->closed, k->peak_conns, k->bytes_in, k->bytes_out,
+	       k->lines, k->oversize, k->emfile, k->enfile, k->fd_setsize_refused, k->resets,
+	       k->errors);
+	fflush(stdout);
+}

@@ -1,0 +1,183 @@
+/*
+ * common.h — everything the ROT13 servers share that is not the multiplexing.
+ *
+ * Each servers/rot13_<design>.c owns only the way it waits for descriptors
+ * (fork, threads, select, poll, epoll, an event library). The rest lives here,
+ * so that `diff rot13_poll.c rot13_epoll_lt.c` shows the multiplexing and
+ * little else: the command line, the listening socket, accept() with its
+ * descriptor-limit handling, the per-connection line buffer and reply queue,
+ * the counters and the stop signal.
+ *
+ * Error convention: setup functions (srv_init, srv_listen) die with one line
+ * on stderr, since a server that cannot start has nothing better to do.
+ * Everything on the connection path counts its failures and carries on.
+ */
+#ifndef EVBENCH_SERVERS_COMMON_H
+#define EVBENCH_SERVERS_COMMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- command line --------------------------------------------------------- */
+
+struct srv_opts {
+	const char *addr;    /* --addr, default 127.0.0.1 */
+	int port;            /* --port, default 0: an ephemeral port */
+	size_t max_line;     /* --max-line: bytes a partial line may hold */
+	size_t max_pending;  /* --max-pending: unsent reply bytes before reading stops */
+	unsigned work_us;    /* --work-us: busy work per line, the gate's known slowdown */
+	const char *backend; /* --backend, only for designs that declare SRV_OPT_BACKEND */
+};
+
+#define SRV_OPT_BACKEND 1u /* the design accepts --backend NAME */
+
+/* Global options, valid after srv_init(). */
+extern struct srv_opts srv_opts;
+
+/*
+ * Parse the command line into srv_opts, raise RLIMIT_NOFILE to its hard
+ * limit, map the counters, ignore SIGPIPE and route SIGTERM/SIGINT to
+ * srv_stop. Bad arguments print a one-line reason and the usage, exit 2.
+ * `flags` is a mask of SRV_OPT_* the design understands.
+ */
+void srv_init(const char *design, int argc, char **argv, unsigned flags);
+
+/* ---- stopping ------------------------------------------------------------- */
+
+/* Set by SIGTERM or SIGINT. Loops test it after every wait. */
+extern volatile sig_atomic_t srv_stop;
+
+/*
+ * srv_init() leaves SIGTERM and SIGINT blocked, so that they can be delivered
+ * only inside a wait: pass srv_waitmask to pselect/ppoll/epoll_pwait and a
+ * signal can never slip in between the test of srv_stop and the wait.
+ */
+extern sigset_t srv_waitmask;
+
+/* Undo that blocking, for designs whose event library installs its own
+ * signal handling (libevent needs the signals deliverable at any time). */
+void srv_unblock_signals(void);
+
+/* ---- listening and accepting --------------------------------------------- */
+
+/* Bind and listen on srv_opts.addr:port (non-blocking, SO_REUSEADDR), print
+ * the ready line `ready <design> port=<port> pid=<pid>`; dies on failure. */
+int srv_listen(void);
+
+#define SRV_AGAIN (-1) /* nothing left to accept now */
+#define SRV_SHED  (-2) /* one connection was refused and counted; try again */
+
+/*
+ * Accept one connection, non-blocking and close-on-exec when `nonblock`,
+ * otherwise blocking. Returns the descriptor, SRV_AGAIN or SRV_SHED.
+ *
+ * EMFILE and ENFILE are counted, and the connection that caused them is shed:
+ * a spare descriptor held for that purpose is closed, the connection accepted
+ * and closed at once, the spare reopened. The listening socket is then no
+ * longer readable for that connection, so a level-triggered loop cannot spin
+ * on it, and the client learns at once instead of waiting in the backlog.
+ * When even the spare cannot be had, the call sleeps 10 ms: a slow accept
+ * rate beats a hot loop. A connection reset in the backlog is counted as a reset.
+ */
+int srv_accept(int lfd, bool nonblock);
+
+/* Close the listening socket and the spare in a forked child. */
+void srv_child_closefds(int lfd);
+
+/* ---- connections ---------------------------------------------------------- */
+
+/*
+ * One client. The partial line and the unsent replies are allocated only
+ * while they hold bytes, so an idle connection costs this struct alone.
+ * Replies are rot13'd as soon as they are read: the transform is byte-wise,
+ * so the buffers always hold output, never input.
+ */
+struct srv_conn {
+	int fd;
+	bool eof;           /* the client half-closed; close once out is flushed */
+	char *line;         /* partial line, < max_line bytes (transformed) */
+	size_t line_len;
+	char *out;          /* replies not yet accepted by the kernel */
+	size_t out_off, out_len, out_cap;
+	bool blocking;      /* srv_serve_blocking: write everything, never queue */
+	unsigned watch;     /* the design's: the srv_want mask it watches now */
+	void *user;         /* the design's own per-connection data */
+};
+
+/* What a connection wants from the multiplexer next. */
+enum srv_want {
+	SRV_CLOSE = 0,      /* done or failed: call srv_conn_free() */
+	SRV_READ = 1,       /* watch for readable */
+	SRV_WRITE = 2,      /* watch for writable */
+};
+
+/* Count a connection taken into service (accepted, open now, peak). */
+void srv_conn_opened(void);
+
+/* Close a descriptor counted by srv_conn_opened() and count it closed. */
+void srv_conn_closed(int fd);
+
+/* Allocate the state of an accepted descriptor, count it opened and file it
+ * under its descriptor. NULL when out of memory: the descriptor is then
+ * closed and counted as an error. Single-threaded designs only. */
+struct srv_conn *srv_conn_new(int fd);
+
+/* The connection filed under `fd`, or NULL. */
+struct srv_conn *srv_conn_get(int fd);
+
+/* Close the descriptor, count it closed and free everything. */
+void srv_conn_free(struct srv_conn *c);
+
+/* At stop: free every connection still filed, so that closed == accepted. */
+void srv_conn_free_all(void);
+
+/*
+ * The client's descriptor is readable. Reads once, or until EAGAIN when
+ * `drain` (edge-triggered readiness demands it), answers every complete line
+ * and tries to send the replies at once. Returns a mask of enum srv_want.
+ */
+int srv_conn_readable(struct srv_conn *c, bool drain);
+
+/* The descriptor is writable: send what waits. Returns a mask of srv_want. */
+int srv_conn_writable(struct srv_conn *c);
+
+/* Bytes of replies waiting to be sent. */
+static inline size_t srv_conn_pending(const struct srv_conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/*
+ * Serve one client with blocking I/O until it closes or fails (fork and
+ * threads). Reads into `buf` of `bufsz` bytes; blocking writes give the
+ * backpressure. Neither counts the connection opened nor closes it: the
+ * caller does both, since fork and threads disagree on who may. Returns
+ * early when srv_stop is set and a read or write is interrupted.
+ */
+void srv_serve_blocking(int fd, char *buf, size_t bufsz);
+
+/* ---- counters ------------------------------------------------------------- */
+
+/*
+ * The counters of DESIGN.md. They live in a shared anonymous mapping so that
+ * forked children add to the parent's totals, and are updated with relaxed
+ * atomics so that threads can too. One atomic add costs a few nanoseconds;
+ * every update sits next to a system call that costs a microsecond.
+ */
+struct srv_counters {
+	uint64_t accepted, closed, peak_conns, bytes_in, bytes_out, lines, oversize;
+	uint64_t emfile, enfile, fd_setsize_refused, resets, errors;
+	uint64_t live;       /* open now; not reported, it feeds peak_conns */
+};
+
+extern struct srv_counters *srv_ctr;
+
+#define SRV_COUNT(field, n) __atomic_fetch_add(&srv_ctr->field, (n), __ATOMIC_RELAXED)
+
+/* Print the counters as one JSON line on stdout: the stop report. */
+void srv_report(const char *backend);
+
+#endif

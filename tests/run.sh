@@ -1,0 +1,50 @@
+#!/bin/sh
+# Run every test binary the build produced and close with one line that
+# counts them all: "N passed, N failed".
+#
+# Called by `make test` with BUILD (objects and test binaries) and BIN (the
+# binaries under test) set; both default to the plain build. The tests find the
+# programs they drive through EVBENCH_BIN and EVBENCH_BUILD. The event-loop
+# tests run once against libevent and once per evbase backend (EVTEST_BACKEND).
+# Extra arguments go to every Criterion binary (e.g. --filter 'poll/*').
+set -u
+BUILD=${BUILD:-build}
+BIN=${BIN:-bin}
+EVBENCH_BIN=$(cd "$BIN" && pwd)
+EVBENCH_BUILD=$(cd "$BUILD" && pwd)
+export EVBENCH_BIN EVBENCH_BUILD
+
+passed=0 failed=0 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# run LABEL [VAR=VALUE ...] BINARY: one Criterion binary; its summary is tallied.
+run() {
+	label=$1; shift
+	echo "== $label"
+	env "$@" --verbose=0 $EXTRA_ARGS >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	line=$(grep 'Synthesis:' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "$label: no Criterion summary (exit status $rc)"
+		failed=$((failed + 1)); status=1; return
+	fi
+	p=$(echo "$line" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
+	f=$(echo "$line" | sed -n 's/.*Failing: *\([0-9]*\).*/\1/p')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	[ "$rc" -eq 0 ] || status=1
+}
+
+EXTRA_ARGS="$*"
+[ -x "$BUILD/tests/evbench-tests" ] && run "evbench tests" "$BUILD/tests/evbench-tests"
+[ -x "$BUILD/tests/evtest-libevent" ] && run "event-loop tests against libevent" "$BUILD/tests/evtest-libevent"
+if [ -x "$BUILD/tests/evtest-evbase" ]; then
+	for be in select poll epoll; do
+		run "event-loop tests against evbase ($be)" EVTEST_BACKEND=$be "$BUILD/tests/evtest-evbase"
+	done
+fi
+
+echo "$passed passed, $failed failed"
+exit $status
