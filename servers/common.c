@@ -45,7 +45,9 @@ static void usage(FILE *f, unsigned flags)
 		"[--work-us N]%s\n", design, (flags & SRV_OPT_BACKEND) ? " [--backend M]" : "");
 }
 
-static void bad_usage(unsigned flags, const char *fmt, ...)
+static unsigned design_flags;
+
+void srv_bad_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,13 +56,13 @@ static void bad_usage(unsigned flags, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	usage(stderr, flags);
+	usage(stderr, design_flags);
 	exit(2);
 }
 
 /* A whole decimal number in [min, max], or a usage error naming the option. */
 static unsigned long long number(const char *opt, const char *s, unsigned long long min,
-				 unsigned long long max, unsigned flags)
+				 unsigned long long max)
 {
 	char *end;
 	unsigned long long v;
@@ -68,9 +70,9 @@ static unsigned long long number(const char *opt, const char *s, unsigned long l
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0)
-		bad_usage(flags, "--%s wants a whole number, not '%s'", opt, s);
+		srv_bad_usage("--%s wants a whole number, not '%s'", opt, s);
 	if (v < min || v > max)
-		bad_usage(flags, "--%s must be between %llu and %llu, not %s", opt, min, max, s);
+		srv_bad_usage("--%s must be between %llu and %llu, not %s", opt, min, max, s);
 	return v;
 }
 
@@ -95,38 +97,38 @@ static void parse(int argc, char **argv, unsigned flags)
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &scratch) != 1 &&
 			    inet_pton(AF_INET6, optarg, &scratch) != 1)
-				bad_usage(flags, "--addr wants a numeric IPv4 or IPv6 address, not '%s'", optarg);
+				srv_bad_usage("--addr wants a numeric IPv4 or IPv6 address, not '%s'", optarg);
 			srv_opts.addr = optarg;
 			break;
 		case 'p':
-			srv_opts.port = (int)number("port", optarg, 0, 65535, flags);
+			srv_opts.port = (int)number("port", optarg, 0, 65535);
 			break;
 		case 'l':
-			srv_opts.max_line = number("max-line", optarg, 1, 1u << 30, flags);
+			srv_opts.max_line = number("max-line", optarg, 1, 1u << 30);
 			break;
 		case 'm':
-			srv_opts.max_pending = number("max-pending", optarg, 1, 1u << 30, flags);
+			srv_opts.max_pending = number("max-pending", optarg, 1, 1u << 30);
 			break;
 		case 'w':
-			srv_opts.work_us = (unsigned)number("work-us", optarg, 0, 1000000, flags);
+			srv_opts.work_us = (unsigned)number("work-us", optarg, 0, 1000000);
 			break;
 		case 'b':
 			if (!(flags & SRV_OPT_BACKEND))
-				bad_usage(flags, "--backend is not an option of this design");
+				srv_bad_usage("--backend is not an option of this design");
 			srv_opts.backend = optarg;
 			break;
 		case 'h':
 			usage(stdout, flags);
 			exit(0);
 		case ':':
-			bad_usage(flags, "%s needs a value", argv[optind - 1]);
+			srv_bad_usage("%s needs a value", argv[optind - 1]);
 			break;
 		default:
-			bad_usage(flags, "unknown option '%s'", argv[optind - 1]);
+			srv_bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		bad_usage(flags, "unexpected argument '%s'", argv[optind]);
+		srv_bad_usage("unexpected argument '%s'", argv[optind]);
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -150,6 +152,7 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 	sigset_t stopsigs;
 
 	design = name;
+	design_flags = flags;
 	parse(argc, argv, flags);
 
 	for (int i = 0; i < 256; i++) {
@@ -306,7 +309,8 @@ void srv_conn_opened(void)
 
 void srv_conn_closed(int fd)
 {
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	__atomic_sub_fetch(&srv_ctr->live, 1, __ATOMIC_RELAXED);
 	SRV_COUNT(closed, 1);
 }
@@ -359,19 +363,26 @@ void srv_conn_free(struct srv_conn *c)
 	free(c);
 }
 
-void srv_conn_free_all(void)
+void srv_conn_free_all(void (*release)(struct srv_conn *))
 {
-	for (size_t fd = 0; fd < table_len; fd++)
-		if (table[fd] != NULL)
-			srv_conn_free(table[fd]);
+	for (size_t fd = 0; fd < table_len; fd++) {
+		if (table[fd] == NULL)
+			continue;
+		if (release != NULL)
+			release(table[fd]);
+		srv_conn_free(table[fd]);
+	}
 	free(table);
 	table = NULL;
 	table_len = 0;
 }
 
-/* A failed read or write ends the connection; say why in the counters. */
+/* A failed read or write ends the connection; say why in the counters.
+ * Failures our own stop causes (threads shuts its sockets down) are not news. */
 static void count_failure(int err)
 {
+	if (srv_stop)
+		return;
 	if (err == ECONNRESET || err == EPIPE)
 		SRV_COUNT(resets, 1);
 	else

@@ -34,6 +34,10 @@ struct srv_opts {
 
 #define SRV_OPT_BACKEND 1u /* the design accepts --backend NAME */
 
+/* A design's own check of its options failed: print the reason and the
+ * usage on stderr, exit 2. */
+void srv_bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 /* Global options, valid after srv_init(). */
 extern struct srv_opts srv_opts;
 
@@ -117,7 +121,8 @@ enum srv_want {
 /* Count a connection taken into service (accepted, open now, peak). */
 void srv_conn_opened(void);
 
-/* Close a descriptor counted by srv_conn_opened() and count it closed. */
+/* Close a descriptor counted by srv_conn_opened() and count it closed. A
+ * negative fd counts one that died with its process (fork's killed child). */
 void srv_conn_closed(int fd);
 
 /* Allocate the state of an accepted descriptor, count it opened and file it
@@ -131,8 +136,9 @@ struct srv_conn *srv_conn_get(int fd);
 /* Close the descriptor, count it closed and free everything. */
 void srv_conn_free(struct srv_conn *c);
 
-/* At stop: free every connection still filed, so that closed == accepted. */
-void srv_conn_free_all(void);
+/* At stop: free every connection still filed, so that closed == accepted,
+ * calling `release` (if not NULL) first on each for the design's own state. */
+void srv_conn_free_all(void (*release)(struct srv_conn *));
 
 /*
  * The client's descriptor is readable. Reads once, or until EAGAIN when

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 			watch(c, want);
 		}
 	}
-	srv_conn_free_all();
+	srv_conn_free_all(NULL);
 	srv_report("epoll");
 	return 0;
 }

@@ -1,0 +1,117 @@
+/*
+ * rot13_select.c — one thread, select().
+ *
+ * The oldest of the multiplexers: the interest set is two bitmaps, one bit
+ * per descriptor, and select() overwrites them with the ready ones, so the
+ * loop keeps master copies and hands the kernel fresh copies every call.
+ * Each call costs O(highest descriptor): the kernel tests every bit below
+ * maxfd + 1 and the loop tests them again to find the ready ones.
+ *
+ * The hard limit is FD_SETSIZE (1024 on Linux). An fd_set is a fixed array
+ * of that many bits, and FD_SET() on a descriptor >= FD_SETSIZE writes past
+ * its end: silent memory corruption, not an error. So a connection whose
+ * descriptor would reach FD_SETSIZE is closed at once and counted as
+ * fd_setsize_refused. Note the >=: descriptor 1024 is already out of range.
+ * With stdin, stdout, stderr, the listener and accept's spare descriptor
+ * open, at most FD_SETSIZE - 5 clients fit.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#define ACCEPT_BATCH 64 /* accepts per wake-up, so the clients we hold get a turn */
+
+static fd_set rset, wset; /* master copies: what each connection waits for */
+static int maxfd;
+
+/* Record what the connection waits for now. */
+static void watch(struct srv_conn *c, int want)
+{
+	int fd = c->fd;
+
+	if (want == SRV_CLOSE) {
+		FD_CLR(fd, &rset);
+		FD_CLR(fd, &wset);
+		srv_conn_free(c);
+		while (maxfd > 0 && !FD_ISSET(maxfd, &rset) && !FD_ISSET(maxfd, &wset))
+			maxfd--;
+		return;
+	}
+	if (want & SRV_READ)
+		FD_SET(fd, &rset);
+	else
+		FD_CLR(fd, &rset);
+	if (want & SRV_WRITE)
+		FD_SET(fd, &wset);
+	else
+		FD_CLR(fd, &wset);
+}
+
+static void accept_some(int lfd)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = srv_accept(lfd, true);
+		if (fd == SRV_AGAIN)
+			return;
+		if (fd == SRV_SHED)
+			continue;
+		if (fd >= FD_SETSIZE) { /* FD_SET would write past the end of the set */
+			close(fd);
+			SRV_COUNT(fd_setsize_refused, 1);
+			continue;
+		}
+		if (srv_conn_new(fd) == NULL)
+			continue;
+		FD_SET(fd, &rset);
+		if (fd > maxfd)
+			maxfd = fd;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	srv_init("select", argc, argv, 0);
+	int lfd = srv_listen();
+	if (lfd >= FD_SETSIZE) {
+		fprintf(stderr, "rot13-select: listening descriptor %d is beyond FD_SETSIZE\n", lfd);
+		return 1;
+	}
+	FD_SET(lfd, &rset);
+	maxfd = lfd;
+
+	while (!srv_stop) {
+		fd_set r = rset, w = wset;
+		int n = pselect(maxfd + 1, &r, &w, NULL, NULL, &srv_waitmask);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("rot13-select: pselect");
+			return 1;
+		}
+		for (int fd = 0; fd <= maxfd && n > 0; fd++) {
+			bool rd = FD_ISSET(fd, &r), wr = FD_ISSET(fd, &w);
+			int want = SRV_READ;
+
+			if (!rd && !wr)
+				continue;
+			n -= rd + wr;
+			if (fd == lfd)
+				continue; /* below, once the connections held have had their turn */
+			struct srv_conn *c = srv_conn_get(fd);
+			/* select() reports errors and hang-ups as readable or writable. */
+			if (wr)
+				want = srv_conn_writable(c);
+			if ((want & SRV_READ) && rd)
+				want = srv_conn_readable(c, false);
+			watch(c, want);
+		}
+		if (FD_ISSET(lfd, &r))
+			accept_some(lfd);
+	}
+	srv_conn_free_all(NULL);
+	srv_report("select");
+	return 0;
+}
