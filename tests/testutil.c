@@ -1,0 +1,1024 @@
+/*
+ * testutil.c — see testutil.h. Everything waits on an event (a pipe, a
+ * socket, a pidfd) with a deadline; the few loops that must poll /proc or
+ * waitid say why.
+ */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+/* ---- time ------------------------------------------------------------------ */
+
+double tu_timeout_mult(void)
+{
+	static double mult;
+
+	if (mult == 0) {
+		const char *s = getenv("EVBENCH_TIMEOUT_MULT");
+		char *end;
+		double m = s ? strtod(s, &end) : 1;
+
+		mult = (s && (end == s || *end || !(m > 0) || !isfinite(m))) ? 1 : m;
+	}
+	return mult;
+}
+
+int tu_ms(int ms)
+{
+	double v = ceil(ms * tu_timeout_mult());
+
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+long long tu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before deadline, as poll() wants them. */
+static int left_ms(long long deadline)
+{
+	long long d = deadline - tu_now_ms();
+
+	return d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
+}
+
+static long long deadline_in(int timeout_ms)
+{
+	return tu_now_ms() + tu_ms(timeout_ms);
+}
+
+/*
+ * Criterion reads a test's .timeout in the runner when it starts the test's
+ * worker, so scaling them all once, before the first test, is enough for
+ * every Test in this binary to honour EVBENCH_TIMEOUT_MULT.
+ */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	double m = tu_timeout_mult();
+
+	if (m == 1)
+		return;
+	FOREACH_SET(struct criterion_suite_set *s, set->suites) {
+		if (s->suite.data && s->suite.data->timeout > 0)
+			s->suite.data->timeout *= m;
+		if (!s->tests)
+			continue;
+		FOREACH_SET(struct criterion_test *t, s->tests) {
+			if (t->data && t->data->timeout > 0)
+				t->data->timeout *= m;
+		}
+	}
+}
+
+/* ---- where things are ------------------------------------------------------- */
+
+static char build_dir[PATH_MAX], bin_dir[PATH_MAX + 8];
+
+/* Directories from this executable's path: <build>/tests/<exe>. */
+static void find_dirs(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (build_dir[0])
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	if (!exe[0])
+		strcpy(exe, "build");
+	snprintf(build_dir, sizeof build_dir, "%s", exe);
+	/* The plain build keeps its programs in bin/ at the top, an
+	 * instrumented one (build-<san>) in its own bin/, as the Makefile does. */
+	slash = strrchr(exe, '/');
+	if (slash && strcmp(slash + 1, "build") == 0) {
+		*slash = '\0';
+		snprintf(bin_dir, sizeof bin_dir, "%s/bin", exe);
+	} else {
+		snprintf(bin_dir, sizeof bin_dir, "%s/bin", build_dir);
+	}
+}
+
+const char *tu_bin_dir(void)
+{
+	const char *e = getenv("EVBENCH_BIN");
+
+	if (e && *e)
+		return e;
+	find_dirs();
+	return bin_dir;
+}
+
+const char *tu_build_dir(void)
+{
+	const char *e = getenv("EVBENCH_BUILD");
+
+	if (e && *e)
+		return e;
+	find_dirs();
+	return build_dir;
+}
+
+int tu_path(char *buf, size_t cap, const char *dir, const char *name)
+{
+	snprintf(buf, cap, "%s/%s", dir, name);
+	return access(buf, X_OK);
+}
+
+/* ---- the registry of live process groups ---------------------------------- */
+
+#define TU_MAX_PROCS 64
+static pid_t live[TU_MAX_PROCS];
+
+static void live_add(pid_t pid)
+{
+	for (int i = 0; i < TU_MAX_PROCS; i++)
+		if (live[i] == 0) {
+			live[i] = pid;
+			return;
+		}
+}
+
+static void live_del(pid_t pid)
+{
+	for (int i = 0; i < TU_MAX_PROCS; i++)
+		if (live[i] == pid)
+			live[i] = 0;
+}
+
+/* Kill the group before reaping its leader: while the leader is an unreaped
+ * zombie its pid, and so the group id, cannot be reused by a stranger. */
+static void kill_and_reap(pid_t pid, int *status)
+{
+	int st = -1;
+
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (status)
+		*status = st;
+	live_del(pid);
+}
+
+void tu_kill_all(void)
+{
+	for (int i = 0; i < TU_MAX_PROCS; i++)
+		if (live[i] > 0)
+			kill_and_reap(live[i], NULL);
+}
+
+/* ---- spawning ---------------------------------------------------------------- */
+
+static void close_pipes(struct tu_proc *p)
+{
+	if (p->out >= 0)
+		close(p->out);
+	if (p->err >= 0)
+		close(p->err);
+	p->out = p->err = -1;
+}
+
+/* In the child: everything but 0-2 and the exec-error pipe must not survive
+ * exec, or the program would hold the test's sockets (and start with more
+ * descriptors than a test of descriptor limits expects). */
+static void child_cloexec_all(void)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) == 0)
+		return;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+
+	for (long fd = 3; fd < max && fd < 65536; fd++)
+		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
+int tu_spawn(struct tu_proc *p, char *const argv[], long nofile, int flags)
+{
+	int out[2], err[2] = { -1, -1 }, ex[2];
+	pid_t parent = getpid(), pid;
+	int e;
+
+	memset(p, 0, sizeof *p);
+	p->out = p->err = p->status = -1;
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -1;
+	if ((flags & TU_CAPTURE_STDERR) && pipe2(err, O_CLOEXEC) < 0)
+		goto fail_out;
+	if (pipe2(ex, O_CLOEXEC) < 0)
+		goto fail_err;
+
+	pid = fork();
+	if (pid < 0)
+		goto fail_ex;
+	if (pid == 0) {
+		sigset_t none;
+		int devnull = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		/* Die with the test; and if the test died before prctl, now. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				signal(s, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (nofile > 0) {
+			struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				goto child_fail;
+		}
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(out[1], 1);
+		if (err[1] >= 0)
+			dup2(err[1], 2);
+		child_cloexec_all();
+		execv(argv[0], argv);
+child_fail:
+		e = errno;
+		(void)!write(ex[1], &e, sizeof e);
+		_exit(127);
+	}
+
+	/* Also here, so that a kill(-pid) right after return cannot miss. */
+	setpgid(pid, pid);
+	live_add(pid);
+	close(out[1]);
+	if (err[1] >= 0)
+		close(err[1]);
+	close(ex[1]);
+	p->pid = pid;
+	p->out = out[0];
+	p->err = err[0];
+
+	/* exec succeeded when the error pipe closes without a word. */
+	ssize_t n;
+	while ((n = read(ex[0], &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	close(ex[0]);
+	if (n == (ssize_t)sizeof e) {
+		kill_and_reap(pid, &p->status);
+		p->pid = 0;
+		close_pipes(p);
+		errno = e;
+		return -1;
+	}
+	return 0;
+
+fail_ex:
+	e = errno;
+	close(ex[0]);
+	close(ex[1]);
+	errno = e;
+fail_err:
+	e = errno;
+	if (err[0] >= 0) {
+		close(err[0]);
+		close(err[1]);
+	}
+	errno = e;
+fail_out:
+	e = errno;
+	close(out[0]);
+	close(out[1]);
+	errno = e;
+	return -1;
+}
+
+ssize_t tu_read_line(struct tu_proc *p, char *line, size_t cap, int timeout_ms)
+{
+	long long deadline = deadline_in(timeout_ms);
+
+	for (;;) {
+		char *nl = memchr(p->buf, '\n', p->len);
+
+		if (nl) {
+			size_t n = (size_t)(nl - p->buf);
+
+			if (n + 1 > cap) {
+				errno = ENOBUFS;
+				return -1;
+			}
+			memcpy(line, p->buf, n);
+			line[n] = '\0';
+			memmove(p->buf, nl + 1, p->len - n - 1);
+			p->len -= n + 1;
+			return (ssize_t)n;
+		}
+		if (p->len == sizeof p->buf) {
+			errno = ENOBUFS;
+			return -1;
+		}
+		if (p->out < 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		struct pollfd pfd = { p->out, POLLIN, 0 };
+		int r = poll(&pfd, 1, left_ms(deadline));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ssize_t got = read(p->out, p->buf + p->len, sizeof p->buf - p->len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		p->len += (size_t)got;
+	}
+}
+
+int tu_wait_ready(struct tu_proc *p, int timeout_ms)
+{
+	char line[256], design[sizeof p->design];
+	int port, pid, used = 0;
+
+	if (tu_read_line(p, line, sizeof line, timeout_ms) < 0)
+		return -1;
+	if (sscanf(line, "ready %31s port=%d pid=%d%n", design, &port, &pid, &used) != 3 ||
+	    line[used] != '\0' || port <= 0 || port > 65535 || pid != p->pid) {
+		errno = EPROTO;
+		return -1;
+	}
+	snprintf(p->design, sizeof p->design, "%s", design);
+	p->port = port;
+	return 0;
+}
+
+/* Block until pid has exited, without reaping it (so its group id stays
+ * reserved). A pidfd makes this one poll; without one (old kernels), waitid
+ * with WNOHANG in 5 ms steps is the fallback. Returns 0 or -1 (ETIMEDOUT). */
+static int wait_exited(pid_t pid, long long deadline)
+{
+#ifdef SYS_pidfd_open
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pfd >= 0) {
+		struct pollfd q = { pfd, POLLIN, 0 };
+		int r;
+
+		while ((r = poll(&q, 1, left_ms(deadline))) < 0 && errno == EINTR)
+			;
+		close(pfd);
+		if (r > 0)
+			return 0;
+		errno = ETIMEDOUT;
+		return -1;
+	}
+#endif
+	for (;;) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return 0;
+		if (tu_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	}
+}
+
+int tu_wait_exit(struct tu_proc *p, int timeout_ms)
+{
+	if (p->pid <= 0)
+		return p->status;
+	if (wait_exited(p->pid, deadline_in(timeout_ms)) < 0)
+		return -1;
+	kill_and_reap(p->pid, &p->status);
+	p->pid = 0;
+	return p->status;
+}
+
+void tu_kill(struct tu_proc *p)
+{
+	if (p->pid > 0) {
+		kill_and_reap(p->pid, &p->status);
+		p->pid = 0;
+	}
+	close_pipes(p);
+}
+
+/* Append what fd has now to buf; returns 0 at EOF, 1 otherwise. */
+static int drain_into(int fd, char *buf, size_t cap, size_t *len)
+{
+	char tmp[4096];
+	ssize_t n;
+
+	while ((n = read(fd, tmp, sizeof tmp)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return n < 0 && errno == EAGAIN;
+	if (buf && cap > 0) {
+		size_t room = cap - 1 - *len;
+		size_t k = (size_t)n < room ? (size_t)n : room;
+
+		memcpy(buf + *len, tmp, k);
+		*len += k;
+		buf[*len] = '\0';
+	}
+	return 1;
+}
+
+int tu_run(char *const argv[], char *out, size_t outcap, char *err, size_t errcap,
+	   int timeout_ms)
+{
+	struct tu_proc p;
+	long long deadline = deadline_in(timeout_ms);
+	size_t olen = 0, elen = 0;
+
+	if (out && outcap)
+		out[0] = '\0';
+	if (err && errcap)
+		err[0] = '\0';
+	if (tu_spawn(&p, argv, 0, TU_CAPTURE_STDERR) < 0)
+		return -1;
+	/* Read both pipes until both reach EOF; a program that leaves a
+	 * descendant holding them open is cut off by the deadline. */
+	while (p.out >= 0 || p.err >= 0) {
+		struct pollfd q[2] = { { p.out, POLLIN, 0 }, { p.err, POLLIN, 0 } };
+		int r = poll(q, 2, left_ms(deadline));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			tu_kill(&p);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (q[0].revents && !drain_into(p.out, out, outcap, &olen)) {
+			close(p.out);
+			p.out = -1;
+		}
+		if (q[1].revents && !drain_into(p.err, err, errcap, &elen)) {
+			close(p.err);
+			p.err = -1;
+		}
+	}
+	int st = tu_wait_exit(&p, (int)(left_ms(deadline) / tu_timeout_mult()) + 1);
+
+	if (st < 0) {
+		tu_kill(&p);
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return st;
+}
+
+/* ---- flat JSON objects ---------------------------------------------------------- */
+
+static const char *skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return s;
+}
+
+/* Parse a JSON string at s (at its opening quote) into dst, truncating;
+ * returns the position after the closing quote, or NULL. */
+static const char *parse_string(const char *s, char *dst, size_t cap)
+{
+	size_t n = 0;
+
+	if (*s++ != '"')
+		return NULL;
+	for (;;) {
+		char c = *s++;
+
+		if (c == '\0' || (unsigned char)c < 0x20)
+			return NULL;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			c = *s++;
+			switch (c) {
+			case '"': case '\\': case '/': break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				for (int k = 0; k < 4; k++)
+					if (!isxdigit((unsigned char)*s++))
+						return NULL;
+				c = '?'; /* nothing here needs more than ASCII */
+				break;
+			default:
+				return NULL;
+			}
+		}
+		if (n + 1 < cap)
+			dst[n++] = c;
+	}
+	if (cap)
+		dst[n] = '\0';
+	return s;
+}
+
+int tu_json_parse(const char *text, struct tu_json *j)
+{
+	const char *s = skip_ws(text);
+
+	memset(j, 0, sizeof *j);
+	if (*s++ != '{')
+		goto bad;
+	s = skip_ws(s);
+	if (*s == '}') {
+		s++;
+		goto end;
+	}
+	for (;;) {
+		struct tu_json_field *f;
+
+		if (j->n == TU_JSON_FIELDS)
+			goto bad;
+		f = &j->f[j->n++];
+		s = parse_string(skip_ws(s), f->key, sizeof f->key);
+		if (!s)
+			goto bad;
+		s = skip_ws(s);
+		if (*s++ != ':')
+			goto bad;
+		s = skip_ws(s);
+		if (*s == '"') {
+			f->is_str = true;
+			s = parse_string(s, f->str, sizeof f->str);
+			if (!s)
+				goto bad;
+		} else if (strncmp(s, "true", 4) == 0) {
+			f->num = 1, f->i = 1, s += 4;
+		} else if (strncmp(s, "false", 5) == 0) {
+			s += 5;
+		} else if (strncmp(s, "null", 4) == 0) {
+			s += 4;
+		} else {
+			char *end;
+
+			if (*s != '-' && !isdigit((unsigned char)*s))
+				goto bad;
+			f->num = strtod(s, &end);
+			/* Integers exactly, even past 2^53, when they are integers. */
+			errno = 0;
+			f->i = strtoll(s, NULL, 10);
+			if (errno)
+				f->i = (long long)f->num;
+			s = end;
+		}
+		s = skip_ws(s);
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (*s++ != '}')
+			goto bad;
+		break;
+	}
+end:
+	if (*skip_ws(s) == '\0')
+		return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+const struct tu_json_field *tu_json_get(const struct tu_json *j, const char *key)
+{
+	for (int i = 0; i < j->n; i++)
+		if (strcmp(j->f[i].key, key) == 0)
+			return &j->f[i];
+	return NULL;
+}
+
+long long tu_json_int(const struct tu_json *j, const char *key)
+{
+	const struct tu_json_field *f = tu_json_get(j, key);
+
+	return f && !f->is_str ? f->i : -1;
+}
+
+const char *tu_json_str(const struct tu_json *j, const char *key)
+{
+	const struct tu_json_field *f = tu_json_get(j, key);
+
+	return f && f->is_str ? f->str : NULL;
+}
+
+/* ---- servers ------------------------------------------------------------------- */
+
+int tu_server_start(struct tu_proc *p, char *const argv[], long nofile, int timeout_ms)
+{
+	if (tu_spawn(p, argv, nofile, 0) < 0)
+		return -1;
+	if (tu_wait_ready(p, timeout_ms) < 0) {
+		int e = errno;
+
+		tu_kill(p);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int tu_server_stop(struct tu_proc *p, struct tu_json *j, int timeout_ms)
+{
+	long long deadline = deadline_in(timeout_ms);
+	char line[TU_LINE_MAX];
+	int e = 0, st;
+
+	memset(j, 0, sizeof *j);
+	if (p->pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	kill(p->pid, SIGTERM);
+	for (;;) {
+		/* tu_read_line scales its timeout; hand it unscaled time left. */
+		int left = (int)(left_ms(deadline) / tu_timeout_mult());
+
+		if (tu_read_line(p, line, sizeof line, left) < 0) {
+			e = errno;
+			break;
+		}
+		if (line[0] == '{') {
+			if (tu_json_parse(line, j) < 0)
+				e = EINVAL;
+			break;
+		}
+	}
+	st = e == ETIMEDOUT ? -1 : tu_wait_exit(p, (int)(left_ms(deadline) / tu_timeout_mult()) + 1);
+	if (st < 0 && !e)
+		e = ETIMEDOUT;
+	tu_kill(p);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return st;
+}
+
+/* ---- sockets ----------------------------------------------------------------- */
+
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd q = { fd, events, 0 };
+	int r;
+
+	while ((r = poll(&q, 1, left_ms(deadline))) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		errno = ETIMEDOUT;
+	return r > 0 ? 0 : -1;
+}
+
+int tu_connect(int port, int timeout_ms)
+{
+	long long deadline = deadline_in(timeout_ms);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int e = 0;
+	socklen_t len = sizeof e;
+
+	if (fd < 0)
+		return -1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		if (wait_fd(fd, POLLOUT, deadline) < 0)
+			goto fail;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+			goto fail;
+		if (e) {
+			errno = e;
+			goto fail;
+		}
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+ssize_t tu_write_all(int fd, const void *buf, size_t n, int timeout_ms)
+{
+	long long deadline = deadline_in(timeout_ms);
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = send(fd, (const char *)buf + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0) {
+			done += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (wait_fd(fd, POLLOUT, deadline) < 0)
+			return errno == ETIMEDOUT ? (ssize_t)done : -1;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t tu_read_n(int fd, void *buf, size_t n, int timeout_ms)
+{
+	long long deadline = deadline_in(timeout_ms);
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = recv(fd, (char *)buf + done, n - done, MSG_DONTWAIT);
+
+		if (r > 0) {
+			done += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			return -1;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t tu_read_to_eof(int fd, void *buf, size_t cap, int timeout_ms)
+{
+	long long deadline = deadline_in(timeout_ms);
+	size_t done = 0;
+	char extra;
+
+	for (;;) {
+		/* One byte past cap tells "exactly cap, then EOF" from "more". */
+		void *dst = done < cap ? (char *)buf + done : &extra;
+		ssize_t r = recv(fd, dst, done < cap ? cap - done : 1, MSG_DONTWAIT);
+
+		if (r > 0) {
+			if (done >= cap) {
+				errno = ENOBUFS;
+				return -1;
+			}
+			done += (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			return (ssize_t)done;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			return -1;
+	}
+}
+
+void tu_close_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+}
+
+void tu_rot13(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (unsigned char)('a' + (c - 'a' + 13) % 26);
+		else if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)('A' + (c - 'A' + 13) % 26);
+		d[i] = c;
+	}
+}
+
+/* ---- the system ----------------------------------------------------------------- */
+
+long tu_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	return rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
+}
+
+/* Fields of /proc/<pid>/stat we need. `comm` may hold spaces and ')', so
+ * parsing starts after the last ')'. Returns 0, or -1 if pid is gone. */
+struct pstat {
+	pid_t pgrp;
+	unsigned long long utime, stime;
+	long long cutime, cstime;
+};
+
+static int read_stat(pid_t pid, struct pstat *ps)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	size_t n;
+	char *p;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	/* Fields 3 (state) ... 17 (cstime); see proc(5). */
+	int pgrp;
+	if (sscanf(p + 2, "%*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+		   &pgrp, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime) != 5)
+		return -1;
+	ps->pgrp = pgrp;
+	return 0;
+}
+
+/* Call fn for every process in group pgid; returns how many there were. */
+static int each_in_group(pid_t pgid, void (*fn)(pid_t, const struct pstat *, void *), void *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int count = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct pstat ps;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (read_stat((pid_t)pid, &ps) < 0 || ps.pgrp != pgid)
+			continue;
+		fn((pid_t)pid, &ps, arg);
+		count++;
+	}
+	closedir(d);
+	return count;
+}
+
+/* Reaped children's time is in their parent's cutime/cstime, so a group's
+ * total counts forked children that have come and gone. */
+static void add_cpu(pid_t pid, const struct pstat *ps, void *arg)
+{
+	(void)pid;
+	*(long long *)arg += (long long)(ps->utime + ps->stime) + ps->cutime + ps->cstime;
+}
+
+long long tu_pgrp_cpu_ticks(pid_t pgid)
+{
+	long long sum = 0;
+
+	return each_in_group(pgid, add_cpu, &sum) ? sum : -1;
+}
+
+static void add_rss(pid_t pid, const struct pstat *ps, void *arg)
+{
+	long kb = tu_proc_status(pid, "VmRSS");
+
+	(void)ps;
+	if (kb > 0)
+		*(long *)arg += kb;
+}
+
+long tu_pgrp_rss_kb(pid_t pgid)
+{
+	long sum = 0;
+
+	return each_in_group(pgid, add_rss, &sum) ? sum : -1;
+}
+
+static void add_fds(pid_t pid, const struct pstat *ps, void *arg)
+{
+	int n = tu_proc_fds(pid, NULL, 0);
+
+	(void)ps;
+	if (n > 0)
+		*(int *)arg += n;
+}
+
+int tu_pgrp_nfds(pid_t pgid)
+{
+	int sum = 0;
+
+	return each_in_group(pgid, add_fds, &sum) ? sum : -1;
+}
+
+long tu_proc_status(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, name, len) == 0 && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int tu_proc_fds(pid_t pid, int *fds, int cap)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (*end || de->d_name[0] == '\0' || de->d_name[0] == '.')
+			continue;
+		if (fds && n < cap)
+			fds[n] = (int)fd;
+		n++;
+	}
+	closedir(d);
+	if (fds)
+		qsort(fds, (size_t)(n < cap ? n : cap), sizeof *fds, cmp_int);
+	return n;
+}
