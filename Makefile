@@ -30,9 +30,9 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-EV_CFLAGS := -std=gnu11 -pthread $(WARN) $(SANFLAGS)
-EV_CPPFLAGS := -D_GNU_SOURCE -Iservers -Iloadgen -Ibench
-EV_LDFLAGS  := -pthread $(SANFLAGS)
+EV_CFLAGS = -std=gnu11 -pthread $(WARN) $(SANFLAGS)
+EV_CPPFLAGS = -D_GNU_SOURCE -Iservers -Iloadgen -Ibench
+EV_LDFLAGS  = -pthread $(SANFLAGS)
 
 # Recursive (=) on purpose: pkg-config is asked when a recipe runs, after the
 # deps-* targets below have had their chance to install it.
