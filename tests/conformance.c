@@ -1,0 +1,886 @@
+/*
+ * conformance.c — the one suite every ROT13 server must pass (DESIGN.md: the
+ * protocol, the command line, the lifecycle, the counters).
+ *
+ * Each case is written once, as a function of the design under test, and
+ * CONFORMANCE() turns it into one Criterion test per design, named
+ * `<design>::<case>` (epoll_lt::half_close, evbase_poll::reset, ...), so
+ * that Criterion's --filter can pick one server or one case. A design whose
+ * binary is not built yet is skipped, with a line on stderr that names it.
+ *
+ * The tests never measure speed. They wait on events with deadlines scaled by
+ * EVBENCH_TIMEOUT_MULT; the only fixed waits are the CPU-measuring window of
+ * the descriptor-exhaustion case and short negative checks ("nothing arrives
+ * yet"), which can let a broken server pass on a slow machine but never fail
+ * a correct one.
+ */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+/* Deadlines (unscaled milliseconds). */
+#define READY_MS   5000   /* a server prints `ready` */
+#define STOP_MS    10000  /* SIGTERM to exit: fork and threads may hold 1,000 */
+#define IO_MS      5000   /* one exchange on one connection */
+#define MANY_MS    20000  /* every exchange of a 1,000-connection case */
+
+#define FD_SETSIZE_ 1024  /* glibc's FD_SETSIZE; the select server's limit */
+
+/* A design under test: its Criterion suite name, its binary, the design name
+ * it reports, and the --backend it runs with (NULL: none). */
+struct design {
+	const char *suite;
+	const char *bin;
+	const char *name;
+	const char *backend;
+};
+
+/*
+ * One Test per design for the case `fn`, each with a .timeout (in seconds,
+ * scaled at run time by testutil) and tu_kill_all as .fini, so that a failing
+ * assertion cannot leave a server behind.
+ */
+#define CONF_TEST(suite_, bin_, name_, backend_, fn, secs)                          \
+	Test(suite_, fn, .timeout = (secs), .fini = tu_kill_all)                    \
+	{                                                                           \
+		static const struct design d = { #suite_, bin_, name_, backend_ };  \
+		if (have_design(&d))                                                \
+			fn(&d);                                                     \
+	}
+
+#define CONFORMANCE(fn, secs)                                                       \
+	static void fn(const struct design *d);                                     \
+	CONF_TEST(fork, "rot13-fork", "fork", NULL, fn, secs)                       \
+	CONF_TEST(threads, "rot13-threads", "threads", NULL, fn, secs)              \
+	CONF_TEST(select, "rot13-select", "select", NULL, fn, secs)                 \
+	CONF_TEST(poll, "rot13-poll", "poll", NULL, fn, secs)                       \
+	CONF_TEST(epoll_lt, "rot13-epoll-lt", "epoll-lt", NULL, fn, secs)           \
+	CONF_TEST(epoll_et, "rot13-epoll-et", "epoll-et", NULL, fn, secs)           \
+	CONF_TEST(libevent, "rot13-libevent", "libevent", NULL, fn, secs)           \
+	CONF_TEST(evbase_select, "rot13-evbase", "evbase", "select", fn, secs)      \
+	CONF_TEST(evbase_poll, "rot13-evbase", "evbase", "poll", fn, secs)          \
+	CONF_TEST(evbase_epoll, "rot13-evbase", "evbase", "epoll", fn, secs)        \
+	static void fn(const struct design *d)
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static int have_design(const struct design *d)
+{
+	char path[4096];
+
+	if (tu_path(path, sizeof path, tu_bin_dir(), d->bin) == 0)
+		return 1;
+	/* Said on stderr too: run.sh's terse Criterion output hides skip reasons. */
+	fprintf(stderr, "conformance: skipping %s: no %s\n", d->suite, path);
+	cr_skip_test("no %s", path);
+	return 0;
+}
+
+/* Start the design's server with extra arguments (NULL-terminated) and an
+ * RLIMIT_NOFILE (0: inherited); asserts that it became ready. */
+static void start(struct tu_proc *srv, const struct design *d, long nofile, ...)
+{
+	char path[4096];
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	char *a;
+
+	tu_path(path, sizeof path, tu_bin_dir(), d->bin);
+	argv[argc++] = path;
+	if (d->backend) {
+		argv[argc++] = "--backend";
+		argv[argc++] = (char *)d->backend;
+	}
+	va_start(ap, nofile);
+	while ((a = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	int rc = tu_server_start(srv, argv, nofile, READY_MS);
+
+	cr_assert(rc == 0, "%s: no ready line: %s", d->suite, strerror(errno));
+	cr_assert_str_eq(srv->design, d->name, "%s: ready line names design '%s'",
+			 d->suite, srv->design);
+}
+
+static const char *const counter_keys[] = {
+	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
+	"emfile", "enfile", "fd_setsize_refused", "resets", "errors",
+};
+
+/* SIGTERM the server and check its report: exit 0, one JSON line with every
+ * counter as a non-negative integer, design and backend as strings, and
+ * closed == accepted. */
+static void stop(struct tu_proc *srv, const struct design *d, struct tu_json *j)
+{
+	int st = tu_server_stop(srv, j, STOP_MS);
+
+	cr_assert(st >= 0, "%s: stop failed: %s", d->suite, strerror(errno));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "%s: stopped with wait status 0x%x, not exit 0", d->suite, st);
+	for (size_t i = 0; i < sizeof counter_keys / sizeof *counter_keys; i++) {
+		const struct tu_json_field *f = tu_json_get(j, counter_keys[i]);
+
+		cr_assert(f && !f->is_str && f->i >= 0 && f->num == (double)f->i,
+			  "%s: counter '%s' missing or not a non-negative integer",
+			  d->suite, counter_keys[i]);
+	}
+	const char *design = tu_json_str(j, "design"), *backend = tu_json_str(j, "backend");
+
+	cr_assert(design && strcmp(design, d->name) == 0, "%s: design is '%s'", d->suite,
+		  design ? design : "(missing)");
+	cr_assert(backend, "%s: no backend string", d->suite);
+	if (d->backend)
+		cr_assert_str_eq(backend, d->backend, "%s: backend is '%s'", d->suite, backend);
+	cr_assert_eq(tu_json_int(j, "closed"), tu_json_int(j, "accepted"),
+		     "%s: closed %lld != accepted %lld after stop", d->suite,
+		     tu_json_int(j, "closed"), tu_json_int(j, "accepted"));
+}
+
+static long long ctr(const struct tu_json *j, const char *key)
+{
+	return tu_json_int(j, key);
+}
+
+static int connect_or_die(const struct tu_proc *srv)
+{
+	int fd = tu_connect(srv->port, IO_MS);
+
+	cr_assert(fd >= 0, "connect to port %d: %s", srv->port, strerror(errno));
+	return fd;
+}
+
+/* Send req and expect exactly rot13(req) back. */
+static void roundtrip(int fd, const void *req, size_t n)
+{
+	char *want = malloc(n), *got = malloc(n);
+	ssize_t r;
+
+	cr_assert(want && got);
+	tu_rot13(want, req, n);
+	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n, "write: %s", strerror(errno));
+	r = tu_read_n(fd, got, n, IO_MS);
+	cr_assert_eq(r, (ssize_t)n, "read %zd of %zu reply bytes: %s", r, n,
+		     r < 0 ? strerror(errno) : "EOF");
+	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of the request");
+	free(want);
+	free(got);
+}
+
+/* Nothing is readable on fd within ms (a negative check, so not scaled:
+ * a slow machine can only make it pass). */
+static void expect_silence(int fd, int ms)
+{
+	struct pollfd q = { fd, POLLIN, 0 };
+
+	cr_assert_eq(poll(&q, 1, ms), 0, "the server answered before the line was complete");
+}
+
+/* Wait until the server's process group holds at most `nfds` descriptors:
+ * the way to know it has closed connections the test dropped, before the
+ * counters are read. */
+static void wait_fds_at_most(const struct tu_proc *srv, int nfds)
+{
+	long long deadline = tu_now_ms() + tu_ms(IO_MS);
+	int n;
+
+	/* /proc has no event to wait on; 2 ms steps under a deadline. */
+	while ((n = tu_pgrp_nfds(srv->pid)) > nfds && tu_now_ms() < deadline)
+		poll(NULL, 0, 2);
+	cr_assert(n <= nfds, "the server still holds %d descriptors, expected <= %d", n, nfds);
+}
+
+/*
+ * A client served once and kept open until the end of the test. Once it has
+ * its reply the server is past its setup (an event loop may create its
+ * epoll or kqueue descriptor after printing `ready`), so the descriptors
+ * counted then are the baseline that connections the test drops return to.
+ * It adds one connection and 6 bytes each way to the counters.
+ */
+static int sentinel(const struct tu_proc *srv, int *nfds)
+{
+	int fd = connect_or_die(srv);
+
+	roundtrip(fd, "Hello\n", 6);
+	*nfds = tu_pgrp_nfds(srv->pid);
+	return fd;
+}
+
+/*
+ * Many clients at once. Each sends its own line; then all are watched
+ * together until each has its whole reply (ANSWERED), or EOF or a reset
+ * (CLOSED), or the deadline passes (left PENDING).
+ */
+enum { PENDING, ANSWERED, CLOSED };
+
+struct client {
+	int fd;
+	int state;
+	size_t len, got;
+	char req[96], reply[96];
+};
+
+static void make_request(struct client *c, int i)
+{
+	/* Content differs per connection, in length as well, so that a reply
+	 * sent to the wrong client, or cut short, shows. */
+	int n = snprintf(c->req, sizeof c->req, "client %d says ", i);
+	int extra = 5 + (i * 7919) % 60;
+	const char *abc = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+	for (int k = 0; k < extra; k++)
+		c->req[n++] = abc[(i * 31 + k * 7) % 52];
+	c->req[n++] = '\n';
+	c->len = (size_t)n;
+}
+
+static void connect_clients(struct client *c, int n, const struct tu_proc *srv)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&c[i], 0, sizeof c[i]);
+		c[i].fd = connect_or_die(srv);
+		make_request(&c[i], i);
+	}
+}
+
+static void exchange_all(struct client *c, int n, int timeout_ms)
+{
+	struct pollfd *q = calloc((size_t)n, sizeof *q);
+	long long deadline = tu_now_ms() + tu_ms(timeout_ms);
+	int pending = 0;
+
+	cr_assert(q);
+	for (int i = 0; i < n; i++) {
+		c[i].state = PENDING;
+		c[i].got = 0;
+		/* A shed connection may already be reset: that is CLOSED. */
+		if (send(c[i].fd, c[i].req, c[i].len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)c[i].len)
+			c[i].state = CLOSED;
+		else
+			pending++;
+	}
+	while (pending > 0) {
+		int m = 0, *idx = malloc((size_t)n * sizeof *idx);
+
+		cr_assert(idx);
+		for (int i = 0; i < n; i++)
+			if (c[i].state == PENDING) {
+				q[m] = (struct pollfd){ c[i].fd, POLLIN, 0 };
+				idx[m++] = i;
+			}
+		long long left = deadline - tu_now_ms();
+		int r = poll(q, (nfds_t)m, left > 0 ? (int)left : 0);
+
+		if (r <= 0 && !(r < 0 && errno == EINTR)) {
+			free(idx);
+			break;
+		}
+		for (int k = 0; k < m; k++) {
+			struct client *cl = &c[idx[k]];
+
+			if (!q[k].revents)
+				continue;
+			ssize_t got = recv(cl->fd, cl->reply + cl->got, sizeof cl->reply - cl->got,
+					   MSG_DONTWAIT);
+
+			if (got > 0) {
+				cl->got += (size_t)got;
+				if (cl->got >= cl->len) {
+					cl->state = ANSWERED;
+					pending--;
+				}
+			} else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+				cl->state = CLOSED;
+				pending--;
+			}
+		}
+		free(idx);
+	}
+	free(q);
+}
+
+/* Every ANSWERED client got exactly rot13 of its request; returns how many
+ * there are, and how many CLOSED in *closed. Asserts none is left PENDING. */
+static int check_replies(const struct client *c, int n, int *closed)
+{
+	int answered = 0;
+
+	*closed = 0;
+	for (int i = 0; i < n; i++) {
+		char want[96];
+
+		cr_assert_neq(c[i].state, PENDING,
+			      "client %d: neither a reply nor EOF/reset before the deadline", i);
+		if (c[i].state == CLOSED) {
+			(*closed)++;
+			continue;
+		}
+		tu_rot13(want, c[i].req, c[i].len);
+		cr_assert(c[i].got == c[i].len && memcmp(want, c[i].reply, c[i].len) == 0,
+			  "client %d: reply is not rot13 of its request", i);
+		answered++;
+	}
+	return answered;
+}
+
+static void close_clients(struct client *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].fd >= 0) {
+			close(c[i].fd);
+			c[i].fd = -1;
+		}
+}
+
+/* ASan reserves its shadow memory up front: a virtual size in terabytes
+ * means the server under test is instrumented. */
+static int is_asan(pid_t pid)
+{
+	return tu_proc_status(pid, "VmSize") > (1L << 30); /* KiB: 1 TiB */
+}
+
+/* ---- the cases ------------------------------------------------------------------- */
+
+CONFORMANCE(one_line, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+	char got[6];
+
+	cr_assert_eq(tu_write_all(fd, "Hello\n", 6, IO_MS), 6);
+	cr_assert_eq(tu_read_n(fd, got, 6, IO_MS), 6, "no complete reply");
+	cr_assert(memcmp(got, "Uryyb\n", 6) == 0, "got '%.6s', want 'Uryyb\\n'", got);
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "accepted"), 1);
+	cr_assert_eq(ctr(&j, "bytes_in"), 6);
+	cr_assert_eq(ctr(&j, "bytes_out"), 6);
+	cr_assert_eq(ctr(&j, "lines"), 1);
+	cr_assert_eq(ctr(&j, "oversize"), 0);
+	cr_assert_eq(ctr(&j, "errors"), 0);
+}
+
+CONFORMANCE(many_lines, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	char req[8192];
+	size_t n = 0;
+	int lines = 0;
+
+	/* 200 lines of assorted lengths, all in one write. */
+	for (int i = 0; i < 200; i++, lines++)
+		n += (size_t)snprintf(req + n, sizeof req - n, "Line %d of The Many%.*s\n", i,
+				      i % 17, "-abcdefghijklmnopq");
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+
+	roundtrip(fd, req, n);
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "lines"), lines);
+	cr_assert_eq(ctr(&j, "bytes_in"), (long long)n);
+	cr_assert_eq(ctr(&j, "bytes_out"), (long long)n);
+}
+
+CONFORMANCE(byte_by_byte, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	const char line[] = "Split into single bytes, Nagle off.\n";
+	size_t n = sizeof line - 1;
+	char got[sizeof line], want[sizeof line];
+	int one = 1;
+
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(tu_write_all(fd, line + i, 1, IO_MS), 1);
+		if (i == n / 2)
+			expect_silence(fd, 20);
+	}
+	cr_assert_eq(tu_read_n(fd, got, n, IO_MS), (ssize_t)n, "no complete reply");
+	tu_rot13(want, line, n);
+	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of the line");
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "lines"), 1);
+	cr_assert_eq(ctr(&j, "bytes_in"), (long long)n);
+}
+
+/* --max-line 64: a 64-byte line (its '\n' included) fits the buffer. */
+CONFORMANCE(max_line_exact, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	char line[64];
+
+	memset(line, 'q', sizeof line - 1);
+	line[sizeof line - 1] = '\n';
+	start(&srv, d, 0, "--max-line", "64", NULL);
+	int fd = connect_or_die(&srv);
+
+	roundtrip(fd, line, sizeof line);
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "oversize"), 0);
+	cr_assert_eq(ctr(&j, "lines"), 1);
+	cr_assert_eq(ctr(&j, "bytes_out"), 64);
+}
+
+/* 64 bytes without '\n' fill the buffer: they must come back, transformed,
+ * before any newline is sent; then the '\n' comes back on its own. */
+CONFORMANCE(max_line_over, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	char line[64];
+
+	for (size_t i = 0; i < sizeof line; i++)
+		line[i] = (char)('A' + i % 52 % 26 + (i % 52 >= 26 ? 32 : 0));
+	start(&srv, d, 0, "--max-line", "64", NULL);
+	int fd = connect_or_die(&srv);
+
+	roundtrip(fd, line, sizeof line);
+	roundtrip(fd, "\n", 1);
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "oversize"), 1);
+	cr_assert_eq(ctr(&j, "lines"), 1);
+	cr_assert_eq(ctr(&j, "bytes_in"), 65);
+	cr_assert_eq(ctr(&j, "bytes_out"), 65);
+}
+
+CONFORMANCE(all_bytes, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	unsigned char req[257];
+
+	for (int i = 0; i < 256; i++)
+		req[i] = (unsigned char)i;
+	req[256] = '\n'; /* byte 10 ends the first line, this one the second */
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+
+	roundtrip(fd, req, sizeof req);
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "lines"), 2);
+	cr_assert_eq(ctr(&j, "bytes_in"), 257);
+	cr_assert_eq(ctr(&j, "bytes_out"), 257);
+}
+
+CONFORMANCE(silent_client, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+
+	int idle;
+
+	start(&srv, d, 0, NULL);
+	int keep = sentinel(&srv, &idle);
+	int fd = connect_or_die(&srv);
+
+	close(fd);
+	/* A second client served proves the first was accepted (the backlog is
+	 * FIFO); the descriptor count proves its close was seen. */
+	fd = connect_or_die(&srv);
+	roundtrip(fd, "Hello\n", 6);
+	close(fd);
+	wait_fds_at_most(&srv, idle);
+	close(keep);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "accepted"), 3);
+	cr_assert_eq(ctr(&j, "bytes_in"), 12);
+	cr_assert_eq(ctr(&j, "bytes_out"), 12);
+	cr_assert_eq(ctr(&j, "resets"), 0);
+	cr_assert_eq(ctr(&j, "errors"), 0);
+}
+
+CONFORMANCE(half_close, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	const char req[] = "First line\nand a partial one";
+	size_t n = sizeof req - 1;
+	char got[sizeof req], want[sizeof req];
+
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+
+	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
+	/* The complete line is answered while the rest waits for its '\n'. */
+	cr_assert_eq(tu_read_n(fd, got, 11, IO_MS), 11, "first line not answered");
+	expect_silence(fd, 20);
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	ssize_t r = tu_read_to_eof(fd, got + 11, sizeof got - 11, IO_MS);
+
+	cr_assert(r >= 0, "no EOF after the remainder: %s", strerror(errno));
+	cr_assert_eq((size_t)r + 11, n, "got %zd bytes after half-close, want %zu", r, n - 11);
+	tu_rot13(want, req, n);
+	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of what was sent");
+	close(fd);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "lines"), 1);
+	cr_assert_eq(ctr(&j, "bytes_in"), (long long)n);
+	cr_assert_eq(ctr(&j, "bytes_out"), (long long)n);
+}
+
+/*
+ * A client that sends 50 MB and never reads. The server must stop reading
+ * it, so its memory stays flat. Sending stops at 50 MB or when the kernel's
+ * buffers are full and a write makes no progress for a while.
+ */
+CONFORMANCE(never_reads, 60)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	const size_t chunk = 1 << 20, total = 50u << 20;
+	char *buf = malloc(chunk);
+	size_t sent = 0;
+
+	cr_assert(buf);
+	for (size_t i = 0; i < chunk; i++)
+		buf[i] = i % 100 == 99 ? '\n' : (char)('a' + i % 26);
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+
+	/* One exchange first, so that the baseline includes what the server
+	 * spends on a connection (for fork: the child). */
+	roundtrip(fd, "warm\n", 5);
+	long base = tu_pgrp_rss_kb(srv.pid);
+
+	while (sent < total) {
+		ssize_t w = tu_write_all(fd, buf, chunk, 500);
+
+		cr_assert(w >= 0, "write: %s", strerror(errno));
+		sent += (size_t)w;
+		if ((size_t)w < chunk)
+			break; /* stalled: the server is not reading */
+	}
+	long rss = tu_pgrp_rss_kb(srv.pid);
+	/*
+	 * 16 MB over the baseline for a plain build. ASan's allocator keeps
+	 * freed blocks in a quarantine (256 MB by default) instead of reusing
+	 * them, so every buffer a server frees and allocates again while
+	 * streaming stays resident, with its shadow: growth then follows the
+	 * traffic, not the memory held. The instrumented build gets 64 MB, and
+	 * the counter check below, which ASan cannot blur, carries the test.
+	 */
+	long limit_kb = is_asan(srv.pid) ? 64 << 10 : 16 << 10;
+
+	cr_assert(rss - base < limit_kb,
+		  "RSS grew from %ld to %ld KiB after %zu bytes sent to a client that never reads",
+		  base, rss, sent);
+	stop(&srv, d, &j);
+	close(fd);
+	free(buf);
+	/* What was read and not written is what the server held: bounded by
+	 * --max-pending, one read and one partial line, far below 4 MB. */
+	long long held = ctr(&j, "bytes_in") - ctr(&j, "bytes_out");
+
+	cr_assert(held < (4 << 20), "the server read %lld bytes more than it wrote (%zu sent)",
+		  held, sent);
+}
+
+CONFORMANCE(thousand_clients, 90)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	enum { N = 1000 };
+	struct client *c = calloc(N, sizeof *c);
+	int closed;
+
+	cr_assert(c);
+	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low for %d clients", N);
+	start(&srv, d, 0, NULL);
+	connect_clients(c, N, &srv);
+	exchange_all(c, N, MANY_MS);
+	int answered = check_replies(c, N, &closed);
+
+	cr_assert_eq(answered, N, "%d of %d answered, %d closed", answered, N, closed);
+	close_clients(c, N);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "accepted"), N);
+	cr_assert_eq(ctr(&j, "peak_conns"), N);
+	long long bytes = 0;
+
+	for (int i = 0; i < N; i++)
+		bytes += (long long)c[i].len;
+	cr_assert_eq(ctr(&j, "bytes_in"), bytes);
+	cr_assert_eq(ctr(&j, "bytes_out"), bytes);
+	cr_assert_eq(ctr(&j, "lines"), N);
+	free(c);
+}
+
+/*
+ * Abrupt resets. First a client resets with a partial line held by the
+ * server. Then one resets while the server holds replies it cannot send and
+ * input it has not read (the client sent until the kernel's buffers were
+ * full, never reading): its next read or write must fail with ECONNRESET or
+ * EPIPE, so the count is deterministic. After each, a new client is served.
+ */
+CONFORMANCE(reset, 30)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	const size_t chunk = 256 << 10;
+	char *buf = malloc(chunk);
+	int small = 4096;
+
+	cr_assert(buf);
+	for (size_t i = 0; i < chunk; i++)
+		buf[i] = i % 64 == 63 ? '\n' : 'x';
+	int idle;
+
+	start(&srv, d, 0, "--max-pending", "4096", NULL);
+	int keep = sentinel(&srv, &idle);
+	int fd = connect_or_die(&srv);
+	roundtrip(fd, "Hello\n", 6);
+	cr_assert_eq(tu_write_all(fd, "partial", 7, IO_MS), 7);
+	tu_close_reset(fd);
+
+	fd = connect_or_die(&srv);
+	roundtrip(fd, "still up\n", 9);
+	close(fd);
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0);
+	/* Small buffers on the client's side make the stall come sooner. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s",
+		     strerror(errno));
+	roundtrip(fd, "Hello\n", 6);
+	for (size_t sent = 0; sent < (64u << 20);) {
+		ssize_t w = tu_write_all(fd, buf, chunk, 300);
+
+		cr_assert(w >= 0, "write: %s", strerror(errno));
+		sent += (size_t)w;
+		if ((size_t)w < chunk)
+			break;
+	}
+	tu_close_reset(fd);
+
+	fd = connect_or_die(&srv);
+	roundtrip(fd, "still up\n", 9);
+	close(fd);
+	wait_fds_at_most(&srv, idle);
+	close(keep);
+	stop(&srv, d, &j);
+	free(buf);
+	cr_assert_eq(ctr(&j, "accepted"), 5);
+	cr_assert_geq(ctr(&j, "resets"), 1, "no reset counted");
+}
+
+/* The stop report counts what this test did, exactly. */
+CONFORMANCE(sigterm_report, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	enum { N = 5 };
+	int fds[N];
+	long long bytes = 0;
+
+	start(&srv, d, 0, NULL);
+	for (int i = 0; i < N; i++) {
+		char line[64];
+		int n = snprintf(line, sizeof line, "Connection %d of %d\n", i, N);
+
+		fds[i] = connect_or_die(&srv);
+		for (int k = 0; k <= i; k++)
+			roundtrip(fds[i], line, (size_t)n);
+		bytes += (long long)n * (i + 1);
+	}
+	/* Three closed by the client, two still open when the signal comes:
+	 * those the server must close itself. */
+	for (int i = 0; i < N - 2; i++)
+		close(fds[i]);
+	stop(&srv, d, &j);
+	close(fds[N - 2]);
+	close(fds[N - 1]);
+	cr_assert_eq(ctr(&j, "accepted"), N);
+	cr_assert_eq(ctr(&j, "peak_conns"), N);
+	cr_assert_eq(ctr(&j, "bytes_in"), bytes);
+	cr_assert_eq(ctr(&j, "bytes_out"), bytes);
+	cr_assert_eq(ctr(&j, "lines"), N * (N + 1) / 2);
+	cr_assert_eq(ctr(&j, "resets"), 0);
+}
+
+/* A bad command line: exit 2, nothing on stdout, a reason then the usage on
+ * stderr. */
+CONFORMANCE(bad_args, 20)
+{
+	static const char *const cases[][3] = {
+		{ "--no-such-option", NULL, NULL },
+		{ "--port", "abc", NULL },
+		{ "--port", "70000", NULL },
+		{ "--max-line", "0", NULL },
+		{ "stray", NULL, NULL },
+	};
+	char path[4096], out[256], err[2048];
+
+	tu_path(path, sizeof path, tu_bin_dir(), d->bin);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *argv[8];
+		int argc = 0;
+
+		argv[argc++] = path;
+		if (d->backend) {
+			argv[argc++] = "--backend";
+			argv[argc++] = (char *)d->backend;
+		}
+		for (int k = 0; k < 3 && cases[i][k]; k++)
+			argv[argc++] = (char *)cases[i][k];
+		argv[argc] = NULL;
+		int st = tu_run(argv, out, sizeof out, err, sizeof err, IO_MS);
+		const char *what = cases[i][1] ? cases[i][1] : cases[i][0];
+
+		cr_assert(st >= 0, "%s %s: did not exit: %s", cases[i][0], what, strerror(errno));
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2,
+			  "%s %s: wait status 0x%x, want exit 2", cases[i][0], what, st);
+		cr_assert_str_empty(out, "%s: printed on stdout: %s", what, out);
+		char *nl = strchr(err, '\n');
+
+		cr_assert(nl && nl > err, "%s: no one-line reason on stderr", what);
+		cr_assert(strcasestr(nl, "usage"), "%s: no usage after the reason on stderr: %s",
+			  what, err);
+	}
+}
+
+/*
+ * Descriptor exhaustion: RLIMIT_NOFILE 64 and 200 clients. Connections the
+ * server holds are served, the rest are shed (EOF or reset), emfile counts
+ * them, the server does not spin, and once clients leave new ones are served.
+ * The fork server is the lesson: its parent holds only the listening socket
+ * and each child one connection, so at 64 nobody runs out and all are served.
+ */
+CONFORMANCE(fd_exhaustion, 60)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	enum { N = 200 };
+	struct client *c = calloc(N, sizeof *c);
+	int forks = strcmp(d->name, "fork") == 0, closed;
+	long tck = sysconf(_SC_CLK_TCK);
+
+	cr_assert(c);
+	tu_raise_nofile();
+	int idle;
+
+	start(&srv, d, 64, NULL);
+	int keep = sentinel(&srv, &idle);
+
+	connect_clients(c, N, &srv);
+	/* The fork server's 200 forks are work, not spinning: let them happen
+	 * before the window. The others shed in microseconds. */
+	if (forks)
+		exchange_all(c, N, MANY_MS);
+
+	/* A one-second window with every descriptor taken. A server that retried
+	 * accept() on EMFILE instead of shedding would burn a CPU here. */
+	long long t0 = tu_now_ms(), cpu0 = tu_pgrp_cpu_ticks(srv.pid);
+	poll(NULL, 0, 1000);
+	long long cpu1 = tu_pgrp_cpu_ticks(srv.pid), t1 = tu_now_ms();
+	double share = (double)(cpu1 - cpu0) / tck / ((double)(t1 - t0) / 1000);
+
+	cr_assert(share < 0.2, "the server used %.0f%% of a CPU while out of descriptors",
+		  share * 100);
+
+	if (!forks)
+		exchange_all(c, N, MANY_MS);
+	int answered = check_replies(c, N, &closed);
+
+	if (forks) {
+		cr_assert_eq(answered, N, "fork: %d of %d answered", answered, N);
+	} else {
+		cr_assert(answered > 0 && answered < 64,
+			  "%d answered, %d shed: want 1..62 answered at RLIMIT_NOFILE 64",
+			  answered, closed);
+	}
+
+	close_clients(c, N);
+	wait_fds_at_most(&srv, idle);
+	int fd = connect_or_die(&srv);
+	roundtrip(fd, "Served again\n", 13);
+	close(fd);
+	close(keep);
+	stop(&srv, d, &j);
+	if (forks)
+		cr_assert_eq(ctr(&j, "emfile"), 0);
+	else
+		cr_assert_gt(ctr(&j, "emfile"), 0, "no EMFILE counted with %d shed", closed);
+	free(c);
+}
+
+/*
+ * select(2) cannot watch a descriptor >= FD_SETSIZE: the select server must
+ * refuse those connections and count them. With 1,100 clients held open, the
+ * first FD_SETSIZE - base are served (base: the descriptors the server holds
+ * with one client, 0 to base-1: each new connection takes the lowest free
+ * one) and every other one is refused, exactly.
+ */
+Test(select, fd_setsize, .timeout = 90, .fini = tu_kill_all)
+{
+	static const struct design sel = { "select", "rot13-select", "select", NULL };
+	const struct design *d = &sel;
+	struct tu_proc srv;
+	struct tu_json j;
+	enum { N = 1100 };
+	struct client *c = calloc(N, sizeof *c);
+	int fds[64], closed;
+
+	if (!have_design(d))
+		return;
+	cr_assert(c);
+	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low for %d clients", N);
+	int nfds;
+
+	start(&srv, d, 0, NULL);
+	int keep = sentinel(&srv, &nfds);
+	int base = tu_proc_fds(srv.pid, fds, 64);
+
+	cr_assert(base > 0 && base < 64);
+	for (int i = 0; i < base; i++)
+		cr_assert_eq(fds[i], i, "the server's descriptors are not 0..%d", base - 1);
+	int served = FD_SETSIZE_ - base, refused = N - served;
+
+	connect_clients(c, N, &srv);
+	exchange_all(c, N, MANY_MS);
+	int answered = check_replies(c, N, &closed);
+
+	cr_assert_eq(answered, served, "%d answered, want %d (FD_SETSIZE - %d)", answered, served,
+		     base);
+	cr_assert_eq(closed, refused);
+	for (int i = 0; i < served; i++)
+		cr_assert_eq(c[i].state, ANSWERED, "client %d (fd %d on the server) refused", i, base + i);
+	close_clients(c, N);
+	close(keep);
+	stop(&srv, d, &j);
+	cr_assert_eq(ctr(&j, "fd_setsize_refused"), refused);
+	cr_assert_eq(ctr(&j, "emfile"), 0);
+	free(c);
+}
