@@ -1,0 +1,137 @@
+/*
+ * evb-internal.h — what the core, the timer heap, the signal code and the
+ * backends share. Nothing here is visible to programs.
+ *
+ * A backend is a table of five functions, like libevent's struct eventop and
+ * the handful of functions every Redis ae backend implements:
+ *   init      allocate the backend state into base->bd; 0 or -1.
+ *   free      release it (also used before init again in event_reinit).
+ *   ctl       the interest set of fd changes from old to new (masks of
+ *             EV_READ | EV_WRITE | EV_CLOSED | EV_ET); new == 0 removes fd.
+ *   dispatch  wait up to tv (NULL: forever) and report every ready fd with
+ *             evb_io_active(); 0, or -1 on a real error (EINTR is 0).
+ * The core calls ctl only when the union of the events on an fd changes.
+ */
+#ifndef EVB_INTERNAL_H
+#define EVB_INTERNAL_H
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/event_compat.h>
+#include <signal.h>
+
+struct evb_backend {
+	const char *name;
+	int features;		/* EV_FEATURE_* */
+	int (*init)(struct event_base *base);
+	void (*free)(struct event_base *base);
+	int (*ctl)(struct event_base *base, int fd, short old, short new_);
+	int (*dispatch)(struct event_base *base, struct timeval *tv);
+};
+
+extern const struct evb_backend evb_epollops, evb_pollops, evb_selectops;
+
+/* The events waiting on one fd and the union of what they wait for. */
+struct evb_fd {
+	struct event *head;
+	unsigned nread, nwrite, nclose, net;
+	short mask;		/* what the backend was last told */
+};
+
+struct evb_queue {
+	struct event *head;
+	struct event **tail;
+};
+
+/* A binary min-heap of events ordered by ev_timeout (timerheap.c). */
+struct evb_heap {
+	struct event **a;
+	unsigned n, cap;
+};
+
+struct evb_once;
+
+struct event_config {
+	char **avoid;
+	int navoid;
+	int features;
+	int flags;
+};
+
+#define EVB_MAX_COMMON_TIMEOUTS 256
+
+struct event_base {
+	const struct evb_backend *be;
+	void *bd;			/* the backend's state */
+	int flags;			/* EVENT_BASE_FLAG_* */
+
+	struct evb_fd *fds;		/* indexed by fd */
+	int nfds;
+
+	struct evb_queue *queues;	/* one per priority */
+	int nqueues;
+	int running_pri;		/* queue being run, -1 outside */
+
+	struct evb_heap timers;
+
+	/* libevent's counters: event_count is one per place a non-internal
+	 * event is in (fd/signal, heap, active queue); nactive counts every
+	 * active event, internal ones too. */
+	int event_count, event_count_max;
+	int nactive, nactive_max;
+
+	struct event *current;		/* whose callback runs */
+	int running_loop;
+	int got_exit, got_break, got_continue;
+
+	struct timeval tv_cache;	/* monotonic; tv_sec == 0: not cached */
+	struct timeval tv_clock_diff;	/* wall clock minus monotonic */
+	time_t clock_diff_at;
+
+	/* Signals: the events per signal number, the handlers they replaced,
+	 * and the self-pipe the handler writes the signal number into. */
+	struct event *sig_head[NSIG];
+	struct sigaction *sig_old;	/* NSIG entries, allocated on first use */
+	int nsignals;
+	int sig_pipe[2];
+	struct event sig_ev;
+	short sig_ncalls;		/* deliveries left for the running signal event */
+
+	struct evb_once *once;		/* event_base_once() events */
+	struct timeval *common[EVB_MAX_COMMON_TIMEOUTS];
+	int ncommon;
+};
+
+/* Core services for the backends and signal.c (event.c). */
+void evb_io_active(struct event_base *base, int fd, short res);
+void evb_activate(struct event_base *base, struct event *ev, short res, short ncalls);
+void evb_log(int severity, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define evb_warnx(...) evb_log(EVENT_LOG_WARN, __VA_ARGS__)
+#define evb_debug(...) do { if (evb_debug_logging) evb_log(EVENT_LOG_DEBUG, __VA_ARGS__); } while (0)
+extern int evb_debug_logging;
+
+/* Signals (signal.c). */
+int evb_sig_add(struct event_base *base, struct event *ev);
+void evb_sig_del(struct event_base *base, struct event *ev);
+void evb_sig_own(struct event_base *base);
+int evb_sig_reinit(struct event_base *base);
+void evb_sig_free(struct event_base *base);
+
+/* Timer heap (timerheap.c). */
+int evb_heap_reserve(struct evb_heap *h, unsigned n);
+void evb_heap_push(struct evb_heap *h, struct event *ev);
+void evb_heap_erase(struct evb_heap *h, struct event *ev);
+static inline struct event *evb_heap_top(const struct evb_heap *h)
+{
+	return h->n ? h->a[0] : NULL;
+}
+
+/* Round a timeval up to whole milliseconds for poll() and epoll_wait(), so
+ * that a wait never ends just before a deadline and spins. */
+static inline int evb_tv_to_ms(const struct timeval *tv)
+{
+	long long ms = (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
+	return ms > 35 * 60 * 1000 ? 35 * 60 * 1000 : (int)ms;
+}
+
+#endif /* EVB_INTERNAL_H */

@@ -1,0 +1,1226 @@
+/*
+ * event.c — evbase's core: bases, events, the loop, timeouts, priorities.
+ *
+ * Where an event is, is kept in ev_flags (EVLIST_*): registered for its fd or
+ * signal (INSERTED), in the timer heap (TIMEOUT), in an active queue (ACTIVE).
+ * Every transition goes through a handful of small functions below that also
+ * keep libevent's counters, so that event_pending(), the "no events left"
+ * exit and event_base_get_num_events() all read the same state.
+ *
+ * One round of the loop: poll the backend (without waiting if something is
+ * already active), move expired timers to the active queues, then run the
+ * most urgent non-empty queue until it is empty. Callbacks may add, delete,
+ * activate or free events freely: the queue is re-read after every callback
+ * and an event is never touched after its callback returns.
+ */
+#include "evb-internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Most preferred first; event_get_supported_methods() lists the same order. */
+static const struct evb_backend *const backends[] = {
+	&evb_epollops, &evb_pollops, &evb_selectops,
+};
+#define NBACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
+
+static struct event_base *current_base;	/* the event_init() base */
+static event_log_cb log_fn;
+static event_fatal_cb fatal_fn;
+int evb_debug_logging;
+static int debug_mode;
+static int bases_created;
+
+#define IO_BITS (EV_READ | EV_WRITE | EV_CLOSED)
+
+/* ---- logging ------------------------------------------------------------ */
+
+void evb_log(int severity, const char *fmt, ...)
+{
+	static const char *const names[] = { "debug", "msg", "warn", "err" };
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (log_fn)
+		log_fn(severity, buf);
+	else
+		fprintf(stderr, "[%s] %s\n",
+		    names[severity >= 0 && severity <= 3 ? severity : 2], buf);
+}
+
+/* A programming error debug mode caught: there is no sane way on. */
+static void evb_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void evb_fatal(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	evb_log(EVENT_LOG_ERR, "%s", buf);
+	if (fatal_fn) {
+		fatal_fn(0xdeaddead);
+		exit(0xdeaddead);	/* the callback must not return */
+	}
+	abort();
+}
+
+void event_set_log_callback(event_log_cb cb) { log_fn = cb; }
+void event_set_fatal_callback(event_fatal_cb cb) { fatal_fn = cb; }
+void event_enable_debug_logging(ev_uint32_t which) { evb_debug_logging = which != 0; }
+
+void event_enable_debug_mode(void)
+{
+	if (debug_mode)
+		evb_fatal("%s was called twice!", __func__);
+	if (bases_created)
+		evb_fatal("%s must be called *before* creating any events or "
+		    "event_bases", __func__);
+	debug_mode = 1;
+}
+
+void event_debug_unassign(struct event *ev)
+{
+	if (ev)
+		ev->ev_flags &= ~EVLIST_INIT;
+}
+
+/* Debug mode: every call on an event needs event_assign() first. The check
+ * is the EVLIST_INIT bit, so a zero-filled event is caught too. */
+#define CHECK_SETUP(ev) do {						\
+	if (debug_mode && !((ev)->ev_flags & EVLIST_INIT))		\
+		evb_fatal("%s called on a non-initialized event %p",	\
+		    __func__, (const void *)(ev));			\
+} while (0)
+
+const char *event_get_version(void) { return EVENT__VERSION; }
+ev_uint32_t event_get_version_number(void) { return EVENT__NUMERIC_VERSION; }
+size_t event_get_struct_event_size(void) { return sizeof(struct event); }
+
+void libevent_global_shutdown(void)
+{
+	/* Nothing is allocated globally; forget the settings. */
+	current_base = NULL;
+	log_fn = NULL;
+	fatal_fn = NULL;
+	evb_debug_logging = 0;
+}
+
+/* ---- time --------------------------------------------------------------- */
+
+static void clock_mono(struct timeval *tv)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+}
+
+/* Now, as the callbacks of this round see it: the cached time if there is
+ * one. The wall-clock offset is refreshed every few seconds, as libevent
+ * does, so that wall-clock answers follow clock changes. */
+static void gettime(struct event_base *base, struct timeval *tv)
+{
+	if (base->tv_cache.tv_sec) {
+		*tv = base->tv_cache;
+		return;
+	}
+	clock_mono(tv);
+	if (tv->tv_sec >= base->clock_diff_at + 5 || !base->clock_diff_at) {
+		struct timeval wall;
+		gettimeofday(&wall, NULL);
+		evutil_timersub(&wall, tv, &base->tv_clock_diff);
+		base->clock_diff_at = tv->tv_sec;
+	}
+}
+
+static void update_time_cache(struct event_base *base)
+{
+	base->tv_cache.tv_sec = 0;
+	if (!(base->flags & EVENT_BASE_FLAG_NO_CACHE_TIME))
+		gettime(base, &base->tv_cache);
+}
+
+int event_base_gettimeofday_cached(struct event_base *base, struct timeval *tv)
+{
+	if (!base)
+		base = current_base;
+	if (!base || !base->tv_cache.tv_sec)
+		return gettimeofday(tv, NULL);
+	evutil_timeradd(&base->tv_cache, &base->tv_clock_diff, tv);
+	return 0;
+}
+
+int event_base_update_cache_time(struct event_base *base)
+{
+	if (!base)
+		base = current_base;
+	if (!base)
+		return -1;
+	if (base->running_loop)
+		update_time_cache(base);
+	return 0;
+}
+
+int event_gettime_monotonic(struct event_base *base, struct timeval *tp)
+{
+	if (!base || !tp)
+		return -1;
+	clock_mono(tp);
+	return 0;
+}
+
+/* ---- where an event is: the three places and their counters -------------- */
+
+static void count_in(struct event_base *base, struct event *ev)
+{
+	if (!(ev->ev_flags & EVLIST_INTERNAL) &&
+	    ++base->event_count > base->event_count_max)
+		base->event_count_max = base->event_count;
+}
+
+static void count_out(struct event_base *base, struct event *ev)
+{
+	if (!(ev->ev_flags & EVLIST_INTERNAL))
+		base->event_count--;
+}
+
+static void active_insert(struct event_base *base, struct event *ev)
+{
+	int pri = ev->ev_pri < base->nqueues ? ev->ev_pri : base->nqueues - 1;
+	struct evb_queue *q = &base->queues[pri];
+
+	ev->ev_flags |= EVLIST_ACTIVE;
+	count_in(base, ev);
+	if (++base->nactive > base->nactive_max)
+		base->nactive_max = base->nactive;
+	ev->ev_active_next = NULL;
+	ev->ev_active_prev = q->tail;
+	*q->tail = ev;
+	q->tail = &ev->ev_active_next;
+}
+
+static void active_remove(struct event_base *base, struct event *ev)
+{
+	int pri = ev->ev_pri < base->nqueues ? ev->ev_pri : base->nqueues - 1;
+	struct evb_queue *q = &base->queues[pri];
+
+	ev->ev_flags &= ~EVLIST_ACTIVE;
+	count_out(base, ev);
+	base->nactive--;
+	if (ev->ev_active_next)
+		ev->ev_active_next->ev_active_prev = ev->ev_active_prev;
+	else
+		q->tail = ev->ev_active_prev;
+	*ev->ev_active_prev = ev->ev_active_next;
+}
+
+static void timeout_remove(struct event_base *base, struct event *ev)
+{
+	ev->ev_flags &= ~EVLIST_TIMEOUT;
+	count_out(base, ev);
+	evb_heap_erase(&base->timers, ev);
+}
+
+static void timeout_insert(struct event_base *base, struct event *ev)
+{
+	ev->ev_flags |= EVLIST_TIMEOUT;
+	count_in(base, ev);
+	evb_heap_push(&base->timers, ev);
+}
+
+/* ---- the fd map ------------------------------------------------------------ */
+
+static short fd_interest(const struct evb_fd *f)
+{
+	return (short)((f->nread ? EV_READ : 0) | (f->nwrite ? EV_WRITE : 0) |
+	    (f->nclose ? EV_CLOSED : 0) | (f->net ? EV_ET : 0));
+}
+
+static int io_add(struct event_base *base, struct event *ev)
+{
+	int fd = ev->ev_fd;
+	struct evb_fd *f;
+	short old;
+
+	if (fd < 0)
+		return 0;	/* as libevent: "added", but nothing to watch */
+	if (fd >= base->nfds) {
+		int n = base->nfds ? base->nfds : 64;
+		struct evb_fd *fds;
+		while (n <= fd)
+			n *= 2;
+		if (!(fds = realloc(base->fds, (size_t)n * sizeof(*fds))))
+			return -1;
+		memset(fds + base->nfds, 0, (size_t)(n - base->nfds) * sizeof(*fds));
+		/* The lists point into the array: re-anchor their heads. */
+		for (int i = 0; i < base->nfds; i++)
+			if (fds[i].head)
+				fds[i].head->ev_io_prev = &fds[i].head;
+		base->fds = fds;
+		base->nfds = n;
+	}
+	f = &base->fds[fd];
+	old = f->mask;
+	f->nread += !!(ev->ev_events & EV_READ);
+	f->nwrite += !!(ev->ev_events & EV_WRITE);
+	f->nclose += !!(ev->ev_events & EV_CLOSED);
+	f->net += !!(ev->ev_events & EV_ET);
+	f->mask = fd_interest(f);
+	if (f->mask != old && base->be->ctl(base, fd, old, f->mask) < 0) {
+		f->nread -= !!(ev->ev_events & EV_READ);
+		f->nwrite -= !!(ev->ev_events & EV_WRITE);
+		f->nclose -= !!(ev->ev_events & EV_CLOSED);
+		f->net -= !!(ev->ev_events & EV_ET);
+		f->mask = old;
+		return -1;
+	}
+	/* At the head, as libevent does: the newest event on an fd runs first. */
+	ev->ev_io_next = f->head;
+	if (f->head)
+		f->head->ev_io_prev = &ev->ev_io_next;
+	f->head = ev;
+	ev->ev_io_prev = &f->head;
+	return 0;
+}
+
+static void io_del(struct event_base *base, struct event *ev)
+{
+	struct evb_fd *f;
+	short old;
+
+	if (ev->ev_fd < 0 || ev->ev_fd >= base->nfds)
+		return;
+	f = &base->fds[ev->ev_fd];
+	if (ev->ev_io_next)
+		ev->ev_io_next->ev_io_prev = ev->ev_io_prev;
+	*ev->ev_io_prev = ev->ev_io_next;
+	old = f->mask;
+	f->nread -= !!(ev->ev_events & EV_READ);
+	f->nwrite -= !!(ev->ev_events & EV_WRITE);
+	f->nclose -= !!(ev->ev_events & EV_CLOSED);
+	f->net -= !!(ev->ev_events & EV_ET);
+	f->mask = fd_interest(f);
+	/* A failure here means the fd is already gone; nothing to undo. */
+	if (f->mask != old)
+		(void)base->be->ctl(base, ev->ev_fd, old, f->mask);
+}
+
+/* Called by the backends for every ready fd; res may carry EV_ET, which is
+ * then passed on to the events that asked for it. */
+void evb_io_active(struct event_base *base, int fd, short res)
+{
+	struct event *ev;
+
+	if (fd < 0 || fd >= base->nfds)
+		return;
+	for (ev = base->fds[fd].head; ev; ev = ev->ev_io_next)
+		if (ev->ev_events & res & IO_BITS)
+			evb_activate(base, ev, ev->ev_events & res, 1);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static int self_cbarg_sentinel;
+void *event_self_cbarg(void) { return &self_cbarg_sentinel; }
+
+int event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
+    short events, event_callback_fn callback, void *arg)
+{
+	if ((events & EV_SIGNAL) && (events & IO_BITS)) {
+		evb_warnx("%s: EV_SIGNAL is not compatible with EV_READ, "
+		    "EV_WRITE or EV_CLOSED", __func__);
+		return -1;
+	}
+	memset(ev, 0, sizeof(*ev));
+	ev->ev_base = base;
+	ev->ev_fd = fd;
+	ev->ev_events = events;
+	ev->ev_callback = callback;
+	ev->ev_arg = arg == &self_cbarg_sentinel ? ev : arg;
+	ev->ev_flags = EVLIST_INIT;
+	ev->ev_heap_idx = -1;
+	ev->ev_pri = base ? (ev_uint8_t)(base->nqueues / 2) : 0;
+	return 0;
+}
+
+struct event *event_new(struct event_base *base, evutil_socket_t fd,
+    short events, event_callback_fn callback, void *arg)
+{
+	struct event *ev = malloc(sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	ev->ev_flags = 0;
+	if (arg == &self_cbarg_sentinel)
+		arg = ev;
+	if (event_assign(ev, base, fd, events, callback, arg) < 0) {
+		free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+/* event_add() proper. With absolute, tv is a deadline on the monotonic clock
+ * (the persistent-timeout rescheduling uses that). */
+static int add_event(struct event *ev, const struct timeval *tv, int absolute)
+{
+	struct event_base *base = ev->ev_base;
+
+	CHECK_SETUP(ev);
+	if (!base) {
+		evb_warnx("%s: event has no event_base set.", "event_add");
+		return -1;
+	}
+	/* Make room first, so that nothing below can fail half-done. */
+	if (tv && !(ev->ev_flags & EVLIST_TIMEOUT) &&
+	    evb_heap_reserve(&base->timers, base->timers.n + 1) < 0)
+		return -1;
+	if ((ev->ev_events & (IO_BITS | EV_SIGNAL)) &&
+	    !(ev->ev_flags & EVLIST_INSERTED)) {
+		int r = (ev->ev_events & EV_SIGNAL) ? evb_sig_add(base, ev)
+		    : io_add(base, ev);
+		if (r < 0)
+			return -1;
+		ev->ev_flags |= EVLIST_INSERTED;
+		count_in(base, ev);
+	}
+	if (tv) {
+		if ((ev->ev_events & EV_PERSIST) && !(ev->ev_events & EV_SIGNAL) &&
+		    !absolute)
+			ev->ev_io_timeout = *tv;
+		if (ev->ev_flags & EVLIST_TIMEOUT)
+			timeout_remove(base, ev);
+		/* A timeout that fired but whose callback has not run yet is
+		 * superseded by the new one. */
+		if ((ev->ev_flags & EVLIST_ACTIVE) && (ev->ev_res & EV_TIMEOUT)) {
+			if ((ev->ev_events & EV_SIGNAL) && ev->ev_pncalls)
+				*ev->ev_pncalls = 0;
+			active_remove(base, ev);
+		}
+		if (absolute) {
+			ev->ev_timeout = *tv;
+		} else {
+			struct timeval now;
+			gettime(base, &now);
+			evutil_timeradd(&now, tv, &ev->ev_timeout);
+		}
+		timeout_insert(base, ev);
+	}
+	return 0;
+}
+
+int event_add(struct event *ev, const struct timeval *tv)
+{
+	return add_event(ev, tv, 0);
+}
+
+int event_del(struct event *ev)
+{
+	struct event_base *base = ev->ev_base;
+
+	CHECK_SETUP(ev);
+	if (!base) {
+		evb_warnx("%s: event has no event_base set.", __func__);
+		return -1;
+	}
+	/* Stop a signal callback that is repeating for several deliveries. */
+	if ((ev->ev_events & EV_SIGNAL) && ev->ev_ncalls && ev->ev_pncalls) {
+		*ev->ev_pncalls = 0;
+		ev->ev_pncalls = NULL;
+		ev->ev_ncalls = 0;
+	}
+	if (ev->ev_flags & EVLIST_TIMEOUT)
+		timeout_remove(base, ev);
+	if (ev->ev_flags & EVLIST_ACTIVE)
+		active_remove(base, ev);
+	if (ev->ev_flags & EVLIST_INSERTED) {
+		ev->ev_flags &= ~EVLIST_INSERTED;
+		count_out(base, ev);
+		if (ev->ev_events & EV_SIGNAL)
+			evb_sig_del(base, ev);
+		else
+			io_del(base, ev);
+	}
+	return 0;
+}
+
+int event_del_noblock(struct event *ev) { return event_del(ev); }
+int event_del_block(struct event *ev) { return event_del(ev); }
+
+void event_free(struct event *ev)
+{
+	if (!ev)
+		return;
+	event_del(ev);
+	free(ev);
+}
+
+int event_remove_timer(struct event *ev)
+{
+	CHECK_SETUP(ev);
+	if (!ev->ev_base) {
+		evb_warnx("%s: event has no event_base set.", __func__);
+		return -1;
+	}
+	if (ev->ev_flags & EVLIST_TIMEOUT) {
+		timeout_remove(ev->ev_base, ev);
+		evutil_timerclear(&ev->ev_io_timeout);
+	}
+	return 0;
+}
+
+void evb_activate(struct event_base *base, struct event *ev, short res, short ncalls)
+{
+	if (ev->ev_flags & EVLIST_ACTIVE) {
+		ev->ev_res |= res;
+		return;
+	}
+	ev->ev_res = res;
+	/* A more urgent event became active: finish this callback, then let
+	 * the next round run the more urgent queue first. */
+	if (ev->ev_pri < base->running_pri)
+		base->got_continue = 1;
+	if (ev->ev_events & EV_SIGNAL) {
+		ev->ev_ncalls = ncalls;
+		ev->ev_pncalls = NULL;
+	}
+	active_insert(base, ev);
+}
+
+void event_active(struct event *ev, int res, short ncalls)
+{
+	CHECK_SETUP(ev);
+	if (!ev->ev_base) {
+		evb_warnx("%s: event has no event_base set.", __func__);
+		return;
+	}
+	evb_activate(ev->ev_base, ev, (short)res, ncalls);
+}
+
+int event_pending(const struct event *ev, short events, struct timeval *tv)
+{
+	int flags = 0;
+
+	CHECK_SETUP(ev);
+	if (ev->ev_flags & EVLIST_INSERTED)
+		flags |= ev->ev_events & (IO_BITS | EV_SIGNAL);
+	if (ev->ev_flags & EVLIST_ACTIVE)
+		flags |= ev->ev_res;
+	if (ev->ev_flags & EVLIST_TIMEOUT)
+		flags |= EV_TIMEOUT;
+	events &= EV_TIMEOUT | IO_BITS | EV_SIGNAL;
+	/* Deadlines live on the monotonic clock; report wall-clock time. */
+	if (tv && (flags & events & EV_TIMEOUT))
+		evutil_timeradd(&ev->ev_base->tv_clock_diff, &ev->ev_timeout, tv);
+	return flags & events;
+}
+
+int event_initialized(const struct event *ev)
+{
+	return ev->ev_flags & EVLIST_INIT ? 1 : 0;
+}
+
+int event_priority_set(struct event *ev, int pri)
+{
+	CHECK_SETUP(ev);
+	if ((ev->ev_flags & EVLIST_ACTIVE) || !ev->ev_base || pri < 0 ||
+	    pri >= ev->ev_base->nqueues)
+		return -1;
+	ev->ev_pri = (ev_uint8_t)pri;
+	return 0;
+}
+
+evutil_socket_t event_get_fd(const struct event *ev) { return ev->ev_fd; }
+struct event_base *event_get_base(const struct event *ev) { return ev->ev_base; }
+short event_get_events(const struct event *ev) { return ev->ev_events; }
+event_callback_fn event_get_callback(const struct event *ev) { return ev->ev_callback; }
+void *event_get_callback_arg(const struct event *ev) { return ev->ev_arg; }
+int event_get_priority(const struct event *ev) { return ev->ev_pri; }
+
+void event_get_assignment(const struct event *ev, struct event_base **base_out,
+    evutil_socket_t *fd_out, short *events_out, event_callback_fn *callback_out,
+    void **arg_out)
+{
+	if (base_out) *base_out = ev->ev_base;
+	if (fd_out) *fd_out = ev->ev_fd;
+	if (events_out) *events_out = ev->ev_events;
+	if (callback_out) *callback_out = ev->ev_callback;
+	if (arg_out) *arg_out = ev->ev_arg;
+}
+
+/* ---- event_base_once ------------------------------------------------------- */
+
+struct evb_once {
+	struct event ev;
+	event_callback_fn cb;
+	void *arg;
+	struct evb_once *next, **prev;
+};
+
+static void once_unlink(struct evb_once *o)
+{
+	if (o->next)
+		o->next->prev = o->prev;
+	*o->prev = o->next;
+}
+
+static void once_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct evb_once *o = arg;
+
+	o->cb(fd, what, o->arg);
+	once_unlink(o);
+	free(o);
+}
+
+int event_base_once(struct event_base *base, evutil_socket_t fd, short events,
+    event_callback_fn callback, void *arg, const struct timeval *tv)
+{
+	struct evb_once *o;
+	int now = 0;
+
+	if (!base || (events & (EV_SIGNAL | EV_PERSIST)))
+		return -1;
+	if (!(o = calloc(1, sizeof(*o))))
+		return -1;
+	o->cb = callback;
+	o->arg = arg;
+	if ((events & (EV_TIMEOUT | EV_SIGNAL | EV_READ | EV_WRITE)) == EV_TIMEOUT) {
+		event_assign(&o->ev, base, -1, 0, once_cb, o);
+		/* No delay: make it active now rather than going through the heap. */
+		now = !tv || !evutil_timerisset(tv);
+	} else if (events & (EV_READ | EV_WRITE)) {
+		event_assign(&o->ev, base, fd, events & (EV_READ | EV_WRITE), once_cb, o);
+	} else {
+		free(o);
+		return -1;
+	}
+	if (now) {
+		evb_activate(base, &o->ev, EV_TIMEOUT, 1);
+	} else if (add_event(&o->ev, tv, 0) < 0) {
+		free(o);
+		return -1;
+	}
+	o->next = base->once;
+	if (o->next)
+		o->next->prev = &o->next;
+	base->once = o;
+	o->prev = &base->once;
+	return 0;
+}
+
+/* ---- configuration and bases ------------------------------------------------ */
+
+struct event_config *event_config_new(void)
+{
+	return calloc(1, sizeof(struct event_config));
+}
+
+void event_config_free(struct event_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; i < cfg->navoid; i++)
+		free(cfg->avoid[i]);
+	free(cfg->avoid);
+	free(cfg);
+}
+
+int event_config_avoid_method(struct event_config *cfg, const char *method)
+{
+	char **a, *s;
+
+	if (!cfg || !method || !(s = strdup(method)))
+		return -1;
+	if (!(a = realloc(cfg->avoid, (size_t)(cfg->navoid + 1) * sizeof(*a)))) {
+		free(s);
+		return -1;
+	}
+	a[cfg->navoid++] = s;
+	cfg->avoid = a;
+	return 0;
+}
+
+int event_config_require_features(struct event_config *cfg, int features)
+{
+	if (!cfg)
+		return -1;
+	cfg->features = features;
+	return 0;
+}
+
+int event_config_set_flag(struct event_config *cfg, int flag)
+{
+	if (!cfg)
+		return -1;
+	cfg->flags |= flag;
+	return 0;
+}
+
+const char **event_get_supported_methods(void)
+{
+	static const char *names[NBACKENDS + 1];
+
+	for (int i = 0; i < NBACKENDS; i++)
+		names[i] = backends[i]->name;
+	return names;
+}
+
+/* Whether cfg or the environment rules backend be out. */
+static int backend_avoided(const struct event_config *cfg,
+    const struct evb_backend *be, int use_env)
+{
+	if (cfg) {
+		for (int i = 0; i < cfg->navoid; i++)
+			if (!strcmp(cfg->avoid[i], be->name))
+				return 1;
+		if ((be->features & cfg->features) != cfg->features)
+			return 1;
+	}
+	if (use_env) {
+		char var[32] = "EVENT_NO";
+		size_t n = strlen(var);
+		for (const char *p = be->name; *p && n < sizeof(var) - 1; p++)
+			var[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+		var[n] = '\0';
+		if (getenv(var))
+			return 1;
+	}
+	return 0;
+}
+
+static int set_priorities(struct event_base *base, int n)
+{
+	struct evb_queue *q = realloc(base->queues, (size_t)n * sizeof(*q));
+
+	if (!q)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		q[i].head = NULL;
+		q[i].tail = &q[i].head;
+	}
+	base->queues = q;
+	base->nqueues = n;
+	return 0;
+}
+
+struct event_base *event_base_new_with_config(const struct event_config *cfg)
+{
+	struct event_base *base = calloc(1, sizeof(*base));
+	int use_env = !(cfg && (cfg->flags & EVENT_BASE_FLAG_IGNORE_ENV));
+
+	if (!base)
+		return NULL;
+	bases_created = 1;
+	base->flags = cfg ? cfg->flags : 0;
+	base->running_pri = -1;
+	base->sig_pipe[0] = base->sig_pipe[1] = -1;
+	if (set_priorities(base, 1) < 0) {
+		free(base);
+		return NULL;
+	}
+	for (int i = 0; i < NBACKENDS && !base->be; i++) {
+		if (backend_avoided(cfg, backends[i], use_env))
+			continue;
+		base->be = backends[i];
+		if (base->be->init(base) < 0)
+			base->be = NULL;
+	}
+	if (!base->be) {
+		evb_warnx("%s: no event mechanism available", __func__);
+		free(base->queues);
+		free(base);
+		return NULL;
+	}
+	if (use_env && getenv("EVENT_SHOW_METHOD"))
+		evb_log(EVENT_LOG_MSG, "libevent using: %s", base->be->name);
+	evb_debug("%s: using %s", __func__, base->be->name);
+	return base;
+}
+
+struct event_base *event_base_new(void)
+{
+	return event_base_new_with_config(NULL);
+}
+
+/* Delete every event the base still holds; the memory stays the owner's. */
+static void delete_all(struct event_base *base)
+{
+	struct event *ev;
+
+	for (int fd = 0; fd < base->nfds; fd++)
+		while ((ev = base->fds[fd].head))
+			event_del(ev);
+	for (int sig = 0; sig < NSIG; sig++)
+		while ((ev = base->sig_head[sig]))
+			event_del(ev);
+	while ((ev = evb_heap_top(&base->timers)))
+		event_del(ev);
+	for (int i = 0; i < base->nqueues; i++)
+		while ((ev = base->queues[i].head))
+			event_del(ev);
+}
+
+void event_base_free(struct event_base *base)
+{
+	if (!base)
+		base = current_base;
+	if (!base) {
+		evb_warnx("%s: no base to free", __func__);
+		return;
+	}
+	delete_all(base);
+	while (base->once) {
+		struct evb_once *o = base->once;
+		once_unlink(o);
+		free(o);
+	}
+	evb_sig_free(base);
+	base->be->free(base);
+	for (int i = 0; i < base->ncommon; i++)
+		free(base->common[i]);
+	free(base->timers.a);
+	free(base->fds);
+	free(base->queues);
+	if (base == current_base)
+		current_base = NULL;
+	free(base);
+}
+
+void event_base_free_nofinalize(struct event_base *base)
+{
+	event_base_free(base);
+}
+
+int event_reinit(struct event_base *base)
+{
+	int ret = 0;
+
+	if (!base)
+		return -1;
+	/* After fork() the kernel objects (epoll instance, signal pipe) are
+	 * shared with the parent; make new ones, then tell the new backend
+	 * about every fd again. */
+	if (evb_sig_reinit(base) < 0)
+		ret = -1;
+	base->be->free(base);
+	if (base->be->init(base) < 0)
+		return -1;
+	for (int fd = 0; fd < base->nfds; fd++)
+		if (base->fds[fd].mask && base->be->ctl(base, fd, 0, base->fds[fd].mask) < 0)
+			ret = -1;
+	return ret;
+}
+
+const char *event_base_get_method(const struct event_base *base)
+{
+	return base->be->name;
+}
+
+int event_base_get_features(const struct event_base *base)
+{
+	return base->be->features;
+}
+
+int event_base_priority_init(struct event_base *base, int n)
+{
+	if (!base || base->nactive || n < 1 || n >= EVENT_MAX_PRIORITIES)
+		return -1;
+	if (n == base->nqueues)
+		return 0;
+	return set_priorities(base, n);
+}
+
+int event_base_get_npriorities(struct event_base *base)
+{
+	if (!base)
+		base = current_base;
+	return base ? base->nqueues : 0;
+}
+
+const struct timeval *event_base_init_common_timeout(struct event_base *base,
+    const struct timeval *duration)
+{
+	struct timeval *tv;
+
+	for (int i = 0; i < base->ncommon; i++)
+		if (evutil_timercmp(base->common[i], duration, ==))
+			return base->common[i];
+	if (base->ncommon == EVB_MAX_COMMON_TIMEOUTS || !(tv = malloc(sizeof(*tv))))
+		return NULL;
+	*tv = *duration;
+	base->common[base->ncommon++] = tv;
+	return tv;
+}
+
+struct event *event_base_get_running_event(struct event_base *base)
+{
+	return base->current;
+}
+
+int event_base_get_num_events(struct event_base *base, unsigned int flags)
+{
+	int n = 0;
+
+	if (flags & EVENT_BASE_COUNT_ACTIVE)
+		n += base->nactive;
+	if (flags & EVENT_BASE_COUNT_ADDED)
+		n += base->event_count;
+	return n;
+}
+
+int event_base_get_max_events(struct event_base *base, unsigned int flags, int clear)
+{
+	int n = 0;
+
+	if (flags & EVENT_BASE_COUNT_ACTIVE) {
+		n += base->nactive_max;
+		if (clear)
+			base->nactive_max = 0;
+	}
+	if (flags & EVENT_BASE_COUNT_ADDED) {
+		n += base->event_count_max;
+		if (clear)
+			base->event_count_max = 0;
+	}
+	return n;
+}
+
+/* ---- inspecting ------------------------------------------------------------ */
+
+/* Every added or active event once, the base's own left out: events on fds
+ * and signals, then pure timers, then events that are only active. */
+int event_base_foreach_event(struct event_base *base,
+    event_base_foreach_event_cb fn, void *arg)
+{
+	struct event *ev;
+	int r;
+
+	if (!base || !fn)
+		return -1;
+	for (int fd = 0; fd < base->nfds; fd++)
+		for (ev = base->fds[fd].head; ev; ev = ev->ev_io_next)
+			if (!(ev->ev_flags & EVLIST_INTERNAL) && (r = fn(base, ev, arg)))
+				return r;
+	for (int sig = 0; sig < NSIG; sig++)
+		for (ev = base->sig_head[sig]; ev; ev = ev->ev_io_next)
+			if ((r = fn(base, ev, arg)))
+				return r;
+	for (unsigned i = 0; i < base->timers.n; i++) {
+		ev = base->timers.a[i];
+		if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_INTERNAL)) &&
+		    (r = fn(base, ev, arg)))
+			return r;
+	}
+	for (int i = 0; i < base->nqueues; i++)
+		for (ev = base->queues[i].head; ev; ev = ev->ev_active_next)
+			if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
+			    EVLIST_INTERNAL)) && (r = fn(base, ev, arg)))
+				return r;
+	return 0;
+}
+
+static int dump_one(const struct event_base *base, const struct event *ev, void *arg)
+{
+	FILE *out = arg;
+	short e = ev->ev_events;
+
+	if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT)))
+		return 0;
+	fprintf(out, "  %p [%s %d]%s%s%s%s%s%s", (void *)ev,
+	    (e & EV_SIGNAL) ? "sig" : "fd", (int)ev->ev_fd,
+	    (e & EV_READ) ? " Read" : "", (e & EV_WRITE) ? " Write" : "",
+	    (e & EV_CLOSED) ? " EOF" : "", (e & EV_SIGNAL) ? " Signal" : "",
+	    (e & EV_PERSIST) ? " Persist" : "", (e & EV_ET) ? " ET" : "");
+	if (ev->ev_flags & EVLIST_TIMEOUT) {
+		struct timeval tv;
+		evutil_timeradd(&base->tv_clock_diff, &ev->ev_timeout, &tv);
+		fprintf(out, " Timeout=%ld.%06d", (long)tv.tv_sec, (int)tv.tv_usec);
+	}
+	fputc('\n', out);
+	return 0;
+}
+
+static int dump_active(const struct event_base *base, const struct event *ev, void *arg)
+{
+	short r = ev->ev_res;
+
+	(void)base;
+	if (ev->ev_flags & EVLIST_ACTIVE)
+		fprintf(arg, "  %p [%s %d, priority=%d]%s%s%s%s%s active\n",
+		    (void *)ev, (ev->ev_events & EV_SIGNAL) ? "sig" : "fd",
+		    (int)ev->ev_fd, ev->ev_pri, (r & EV_READ) ? " Read" : "",
+		    (r & EV_WRITE) ? " Write" : "", (r & EV_CLOSED) ? " EOF" : "",
+		    (r & EV_SIGNAL) ? " Signal" : "", (r & EV_TIMEOUT) ? " Timeout" : "");
+	return 0;
+}
+
+void event_base_dump_events(struct event_base *base, FILE *out)
+{
+	fprintf(out, "Inserted events:\n");
+	event_base_foreach_event(base, dump_one, out);
+	fprintf(out, "Active events:\n");
+	event_base_foreach_event(base, dump_active, out);
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+/* Set a persistent event's next timeout before its callback runs: one period
+ * after the deadline that just passed (so a periodic timer does not drift),
+ * or one period from now after I/O; from now, too, if the loop fell so far
+ * behind that the next deadline is already gone. */
+static void persist_reschedule(struct event_base *base, struct event *ev)
+{
+	struct timeval now, at;
+
+	gettime(base, &now);
+	if (ev->ev_res & EV_TIMEOUT)
+		evutil_timeradd(&ev->ev_timeout, &ev->ev_io_timeout, &at);
+	else
+		evutil_timeradd(&now, &ev->ev_io_timeout, &at);
+	if (evutil_timercmp(&at, &now, <))
+		evutil_timeradd(&now, &ev->ev_io_timeout, &at);
+	add_event(ev, &at, 1);
+}
+
+/* A signal event runs once per delivery; event_del() from the callback ends
+ * the series by zeroing the counter through ev_pncalls. */
+static void run_signal(struct event_base *base, struct event *ev)
+{
+	short *ncalls = &base->sig_ncalls;	/* the base outlives the callback */
+
+	*ncalls = ev->ev_ncalls;
+	if (*ncalls)
+		ev->ev_pncalls = ncalls;
+	while (*ncalls) {
+		--*ncalls;
+		ev->ev_ncalls = *ncalls;
+		if (!*ncalls)
+			ev->ev_pncalls = NULL;
+		ev->ev_callback(ev->ev_fd, ev->ev_res, ev->ev_arg);
+		if (base->got_break) {
+			if (*ncalls)
+				ev->ev_pncalls = NULL;
+			return;
+		}
+	}
+}
+
+/* Run one queue until it is empty. Returns how many non-internal callbacks
+ * ran, or -1 if loopbreak was called. */
+static int run_queue(struct event_base *base, struct evb_queue *q)
+{
+	struct event *ev;
+	int count = 0;
+
+	while ((ev = q->head)) {
+		if (ev->ev_events & EV_PERSIST)
+			active_remove(base, ev);
+		else
+			event_del(ev);	/* one-shot: not pending in its callback */
+		if (!(ev->ev_flags & EVLIST_INTERNAL))
+			count++;
+		base->current = ev;
+		if (ev->ev_events & EV_SIGNAL) {
+			run_signal(base, ev);
+		} else {
+			event_callback_fn cb = ev->ev_callback;
+			evutil_socket_t fd = ev->ev_fd;
+			void *arg = ev->ev_arg;
+			short res = ev->ev_res;
+			if ((ev->ev_events & EV_PERSIST) && evutil_timerisset(&ev->ev_io_timeout))
+				persist_reschedule(base, ev);
+			cb(fd, res, arg);	/* ev may be freed from here on */
+		}
+		base->current = NULL;
+		if (base->got_break)
+			return -1;
+		if (base->got_continue)
+			break;
+	}
+	return count;
+}
+
+/* Run the most urgent queue that has user callbacks. A queue holding only
+ * the base's own events (the signal pipe) does not count as a round. */
+static int run_active(struct event_base *base)
+{
+	int c = 0;
+
+	for (int i = 0; i < base->nqueues && c == 0; i++) {
+		if (!base->queues[i].head)
+			continue;
+		base->running_pri = i;
+		c = run_queue(base, &base->queues[i]);
+	}
+	base->running_pri = -1;
+	return c;
+}
+
+static void expire_timers(struct event_base *base)
+{
+	struct timeval now;
+	struct event *ev;
+
+	if (!base->timers.n)
+		return;
+	gettime(base, &now);
+	while ((ev = evb_heap_top(&base->timers)) &&
+	    evutil_timercmp(&ev->ev_timeout, &now, <=)) {
+		event_del(ev);
+		evb_activate(base, ev, EV_TIMEOUT, 1);
+	}
+}
+
+/* How long the backend may wait: until the earliest deadline, or forever
+ * (NULL) when there is no timer. */
+static struct timeval *next_wait(struct event_base *base, struct timeval *tv)
+{
+	struct event *ev = evb_heap_top(&base->timers);
+	struct timeval now;
+
+	if (!ev)
+		return NULL;
+	gettime(base, &now);
+	if (evutil_timercmp(&ev->ev_timeout, &now, <=))
+		evutil_timerclear(tv);
+	else
+		evutil_timersub(&ev->ev_timeout, &now, tv);
+	return tv;
+}
+
+int event_base_loop(struct event_base *base, int flags)
+{
+	struct timeval tv, *tvp;
+	int ret = 0, done = 0;
+
+	if (base->running_loop) {
+		evb_warnx("%s: reentrant invocation.  Only one event_base_loop "
+		    "can run on each event_base at once.", __func__);
+		return -1;
+	}
+	base->running_loop = 1;
+	base->tv_cache.tv_sec = 0;
+	if (base->nsignals)
+		evb_sig_own(base);
+	base->got_exit = base->got_break = 0;
+
+	while (!done) {
+		base->got_continue = 0;
+		if (base->got_exit || base->got_break)
+			break;
+		if (!base->nactive && !(flags & EVLOOP_NONBLOCK)) {
+			tvp = next_wait(base, &tv);
+		} else {
+			evutil_timerclear(&tv);
+			tvp = &tv;
+		}
+		if (!(flags & EVLOOP_NO_EXIT_ON_EMPTY) && !base->event_count &&
+		    !base->nactive) {
+			evb_debug("%s: no events registered.", __func__);
+			ret = 1;
+			break;
+		}
+		base->tv_cache.tv_sec = 0;
+		if (base->be->dispatch(base, tvp) < 0) {
+			ret = -1;
+			break;
+		}
+		update_time_cache(base);
+		expire_timers(base);
+		if (base->nactive) {
+			int n = run_active(base);
+			if ((flags & EVLOOP_ONCE) && !base->nactive && n != 0)
+				done = 1;
+		} else if (flags & EVLOOP_NONBLOCK) {
+			done = 1;
+		}
+	}
+	base->tv_cache.tv_sec = 0;
+	base->running_loop = 0;
+	return ret;
+}
+
+int event_base_dispatch(struct event_base *base)
+{
+	return event_base_loop(base, 0);
+}
+
+static void loopexit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event_base *base = arg;
+	base->got_exit = 1;
+}
+
+int event_base_loopexit(struct event_base *base, const struct timeval *tv)
+{
+	return event_base_once(base, -1, EV_TIMEOUT, loopexit_cb, base, tv);
+}
+
+int event_base_loopbreak(struct event_base *base)
+{
+	if (!base)
+		return -1;
+	base->got_break = 1;
+	return 0;
+}
+
+int event_base_loopcontinue(struct event_base *base)
+{
+	if (!base)
+		return -1;
+	base->got_continue = 1;
+	return 0;
+}
+
+int event_base_got_exit(struct event_base *base) { return base->got_exit; }
+int event_base_got_break(struct event_base *base) { return base->got_break; }
+
+/* ---- the libevent 1.x API on the current base ------------------------------ */
+
+struct event_base *event_init(void)
+{
+	struct event_base *base = event_base_new();
+	if (base)
+		current_base = base;
+	return base;
+}
+
+void event_set(struct event *ev, evutil_socket_t fd, short events,
+    void (*cb)(evutil_socket_t, short, void *), void *arg)
+{
+	event_assign(ev, current_base, fd, events, cb, arg);
+}
+
+int event_base_set(struct event_base *base, struct event *ev)
+{
+	/* Only an event that is set up and neither pending nor active moves. */
+	if (ev->ev_flags != EVLIST_INIT)
+		return -1;
+	ev->ev_base = base;
+	ev->ev_pri = (ev_uint8_t)(base->nqueues / 2);
+	return 0;
+}
+
+int event_dispatch(void) { return event_loop(0); }
+int event_loop(int flags) { return event_base_loop(current_base, flags); }
+int event_loopexit(const struct timeval *tv) { return event_base_loopexit(current_base, tv); }
+int event_loopbreak(void) { return event_base_loopbreak(current_base); }
+const char *event_get_method(void) { return event_base_get_method(current_base); }
+int event_priority_init(int n) { return event_base_priority_init(current_base, n); }
+
+int event_once(evutil_socket_t fd, short events,
+    void (*cb)(evutil_socket_t, short, void *), void *arg, const struct timeval *tv)
+{
+	return event_base_once(current_base, fd, events, cb, arg, tv);
+}
