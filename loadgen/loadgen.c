@@ -1,0 +1,1259 @@
+/*
+ * loadgen.c - the load engine: one epoll loop per thread, a controller that
+ * moves every thread through the phases, and the merge after join.
+ *
+ * Hot-path choices, each for a measured reason:
+ *  - Edge-triggered epoll, registered once per connection. EPOLLOUT is only
+ *    looked at while a write is pending, so no epoll_ctl per request. Reads
+ *    stop at the first short read: on TCP a short read means the queue was
+ *    empty, and any later byte raises a new edge. That saves the read that
+ *    would only return EAGAIN.
+ *  - Requests are not stored. A request is a window of size-1 bytes on a
+ *    per-thread random tape plus '\n'; the window's offset is a hash of the
+ *    connection and the sequence number, so it can be rebuilt at any time.
+ *    Pipelined requests go out in one send() from a per-thread scratch buffer,
+ *    and a reply is compared in place, in the receive buffer, with the same
+ *    window of the tape's rot13 twin: no copy per reply.
+ *  - Each thread owns its counters and histograms. The controller only sees
+ *    a few live counters, stored with relaxed atomics once per loop pass.
+ */
+#include "loadgen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAPE_SLACK        4096     /* distinct windows per tape */
+#define RBUF_SIZE         (64 * 1024)
+#define WBUF_SIZE         (256 * 1024)
+#define MAX_EVENTS        512
+#define CONNECTS_IN_FLIGHT 256     /* per thread: a ramp even without --connect-rate */
+#define SWEEP_NS          (50 * 1000000ull)
+#define BACKOFF_MIN_NS    (10 * 1000000ull)
+#define BACKOFF_MAX_NS    (1000 * 1000000ull)
+#define STOP_DRAIN_NS     (250 * 1000000ull)
+#define MAX_DRAIN_NS      (2000 * 1000000ull)
+#define WAKE_TOKEN        UINT64_MAX
+
+enum cstate { C_DOWN, C_CONNECTING, C_UP, C_RETIRED };
+
+struct conn {
+	int      fd;
+	uint8_t  state;
+	uint8_t  active;           /* carries requests */
+	uint8_t  want_write;       /* a send stopped short; waiting for EPOLLOUT */
+	uint8_t  bad;              /* the reply being read already differs */
+	uint16_t src;              /* index into the source addresses */
+	uint32_t id;               /* global slot number */
+	uint32_t gen;              /* connection generation: drops events of a closed socket */
+	int32_t  heap_pos;         /* open loop: position in the thread's timer heap, -1 if none */
+	uint32_t woff;             /* bytes of request wnext already sent */
+	uint32_t roff;             /* bytes of reply rseq already received */
+	uint64_t wnext;            /* request the next unsent byte belongs to */
+	uint64_t upto;             /* requests [0, upto) are decided; the writer catches up */
+	uint64_t rseq;             /* request whose reply is being read */
+	uint64_t conn_base;        /* first request on the current connection */
+	uint64_t out_bytes, in_bytes; /* on the current connection, to catch extra bytes */
+	uint64_t t_start;          /* connect started (ns) */
+	uint64_t retry_at;         /* C_DOWN: when to reconnect (ns), 0 = not scheduled */
+	uint64_t backoff;          /* current reconnect backoff (ns) */
+	double   sched_base;       /* open loop: intended time of request 0 (ns) */
+	uint64_t *t_sent;          /* pipeline slots: actual send time of request seq % pipeline */
+};
+
+struct heap_ent {
+	double   due;
+	uint32_t conn;
+};
+
+/* What a thread publishes for the controller, alone on its cache lines. */
+struct live {
+	long     conns_up;
+	uint64_t requests, replies, errors;
+	int      connect_done, quota_done;
+} __attribute__((aligned(64)));
+
+struct shared;
+
+struct lthread {
+	struct shared *sh;
+	int       idx;
+	pthread_t tid;
+	int       epfd, wakefd;
+	int       phase;            /* the phase this thread acts on */
+	struct conn *conns;
+	uint32_t  nconns, nactive;
+	uint64_t *tsent_store;
+	char     *tape, *rtape;     /* size-1+TAPE_SLACK bytes each */
+	char     *rbuf, *wbuf;
+
+	/* connect ramp */
+	uint32_t *todo;             /* slots still to connect in the connect phase */
+	uint32_t  ntodo, todo_pos;
+	uint32_t  connecting;
+	double    connect_interval; /* ns between connects, 0 = no pacing */
+	double    next_connect;
+	bool      connect_signalled;
+
+	/* open loop */
+	struct heap_ent *heap;
+	uint32_t  heap_len;
+	double    interval;         /* ns between requests of one connection */
+
+	/* requests mode */
+	uint64_t  quota;            /* verified replies this thread owes the measure phase */
+	bool      quota_signalled;
+	uint64_t  inflight;         /* requests started and not yet answered or abandoned */
+
+	uint64_t  next_sweep;
+	uint64_t  drain_deadline;
+
+	/* counters: measure phase */
+	uint64_t  m_requests, m_replies, m_mismatch, m_bytes_out, m_bytes_in;
+	/* counters: all phases */
+	uint64_t  a_requests, a_replies, a_errors;
+	uint64_t  connects, connect_failures, closes;
+	long      conns_up, conns_peak;
+	uint64_t  errors[LG_NPHASES][LG_NCAUSES];
+	uint64_t  fd_emfile, fd_enfile, fd_eaddrnotavail;
+	uint64_t  src_connects[LG_MAX_SOURCE_ADDRS];
+	struct hist lat, lat_unc, conn_lat;
+
+	struct live live;
+};
+
+struct shared {
+	struct lg_config cfg;
+	struct sockaddr_storage dst;
+	socklen_t dstlen;
+	struct sockaddr_storage src[LG_MAX_SOURCE_ADDRS];
+	socklen_t srclen;
+	int       phase;            /* written by the controller, read by threads (atomics) */
+	int       ctlfd;            /* eventfd the threads poke the controller through */
+	bool      open_loop;
+	bool      stopping;         /* stop flag seen: drain short */
+	int       nthreads;
+	struct lthread *t;
+};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Offset of request seq of slot id on the tape. */
+static inline uint32_t window(uint32_t id, uint64_t seq)
+{
+	return (uint32_t)(mix64(((uint64_t)id << 40) ^ seq) % TAPE_SLACK);
+}
+
+static inline char rot13(char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return (char)('a' + (c - 'a' + 13) % 26);
+	if (c >= 'A' && c <= 'Z')
+		return (char)('A' + (c - 'A' + 13) % 26);
+	return c;
+}
+
+static inline int load_phase(const struct shared *sh)
+{
+	return __atomic_load_n(&sh->phase, __ATOMIC_ACQUIRE);
+}
+
+static void poke(int fd)
+{
+	uint64_t one = 1;
+	ssize_t r;
+	do
+		r = write(fd, &one, sizeof one);
+	while (r < 0 && errno == EINTR);
+}
+
+static void publish(struct lthread *t)
+{
+	__atomic_store_n(&t->live.conns_up, t->conns_up, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->live.requests, t->a_requests, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->live.replies, t->a_replies, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->live.errors, t->a_errors, __ATOMIC_RELAXED);
+}
+
+static void count_error(struct lthread *t, int cause)
+{
+	if (cause <= 0)
+		cause = LG_CAUSE_OTHER;
+	else if (cause > LG_ERRNO_MAX && cause < LG_CAUSE_VERIFY_MISMATCH)
+		cause = LG_CAUSE_OTHER;
+	t->a_errors++;
+	if (cause == EMFILE)
+		t->fd_emfile++;
+	else if (cause == ENFILE)
+		t->fd_enfile++;
+	else if (cause == EADDRNOTAVAIL)
+		t->fd_eaddrnotavail++;
+	else
+		t->errors[t->phase][cause]++;
+}
+
+static inline bool is_fd_limit(int e)
+{
+	return e == EMFILE || e == ENFILE || e == EADDRNOTAVAIL;
+}
+
+static inline bool sending_phase(const struct lthread *t)
+{
+	return t->phase == LG_PHASE_WARMUP || t->phase == LG_PHASE_MEASURE;
+}
+
+/* ---- open-loop timer heap (min-heap on due time) ------------------------------- */
+
+static void heap_swap(struct lthread *t, uint32_t a, uint32_t b)
+{
+	struct heap_ent e = t->heap[a];
+	t->heap[a] = t->heap[b];
+	t->heap[b] = e;
+	t->conns[t->heap[a].conn].heap_pos = (int32_t)a;
+	t->conns[t->heap[b].conn].heap_pos = (int32_t)b;
+}
+
+static void heap_push(struct lthread *t, uint32_t ci, double due)
+{
+	uint32_t i = t->heap_len++;
+	t->heap[i].due = due;
+	t->heap[i].conn = ci;
+	t->conns[ci].heap_pos = (int32_t)i;
+	while (i > 0 && t->heap[(i - 1) / 2].due > t->heap[i].due) {
+		heap_swap(t, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static uint32_t heap_pop(struct lthread *t)
+{
+	uint32_t ci = t->heap[0].conn;
+	t->heap_len--;
+	if (t->heap_len) {
+		heap_swap(t, 0, t->heap_len);
+		uint32_t i = 0;
+		for (;;) {
+			uint32_t l = 2 * i + 1, r = l + 1, m = i;
+			if (l < t->heap_len && t->heap[l].due < t->heap[m].due)
+				m = l;
+			if (r < t->heap_len && t->heap[r].due < t->heap[m].due)
+				m = r;
+			if (m == i)
+				break;
+			heap_swap(t, i, m);
+			i = m;
+		}
+	}
+	t->conns[ci].heap_pos = -1;
+	return ci;
+}
+
+/* ---- connections --------------------------------------------------------------- */
+
+static void conn_connect(struct lthread *t, struct conn *c, uint64_t now);
+static void pump(struct lthread *t, struct conn *c, uint64_t now);
+
+/* Requests started on c (first byte sent) and not yet answered. */
+static inline uint64_t started(const struct conn *c)
+{
+	return c->wnext + (c->woff > 0);
+}
+
+/* Closes c. Requests still outstanding are abandoned: the caller has counted
+ * the failure that made them so. With retry, the slot reconnects after its
+ * backoff (0 = at once). */
+static void conn_close(struct lthread *t, struct conn *c, bool retry, uint64_t backoff, uint64_t now)
+{
+	if (c->state == C_CONNECTING)
+		t->connecting--;
+	if (c->state == C_UP)
+		t->conns_up--;
+	if (c->fd >= 0) {
+		close(c->fd);
+		if (c->state == C_UP)
+			t->closes++;
+	}
+	c->fd = -1;
+	uint64_t s = started(c);
+	t->inflight -= s - c->rseq;
+	if (c->woff)
+		c->wnext++;
+	c->woff = c->roff = 0;
+	c->rseq = c->upto = s;
+	c->want_write = c->bad = 0;
+	c->state = C_DOWN;
+	c->retry_at = 0;
+	if (retry) {
+		if (backoff == 0) {
+			conn_connect(t, c, now);
+		} else {
+			c->retry_at = now + backoff;
+		}
+	}
+}
+
+/* A failure on an established or connecting slot: count, close, retry with a
+ * growing backoff, so that a dead server is not hammered. */
+static void conn_fail(struct lthread *t, struct conn *c, int cause, uint64_t now)
+{
+	count_error(t, cause);
+	if (c->state == C_CONNECTING)
+		t->connect_failures++;
+	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;
+	if (c->backoff > BACKOFF_MAX_NS)
+		c->backoff = BACKOFF_MAX_NS;
+	bool retry = t->phase != LG_PHASE_CONNECT && t->phase < LG_PHASE_DRAIN;
+	conn_close(t, c, retry, c->backoff, now);
+	if (t->phase == LG_PHASE_CONNECT) {
+		/* The connect phase tries each slot once. A slot refused for a
+		 * descriptor limit stays down (retrying would only count the same
+		 * limit again); any other failure is retried once the load starts. */
+		if (is_fd_limit(cause))
+			c->state = C_RETIRED;
+		else
+			c->retry_at = now + c->backoff;
+	}
+}
+
+static void conn_established(struct lthread *t, struct conn *c, uint64_t now)
+{
+	c->state = C_UP;
+	t->connecting--;
+	t->conns_up++;
+	if (t->conns_up > t->conns_peak)
+		t->conns_peak = t->conns_up;
+	t->connects++;
+	t->src_connects[c->src]++;
+	c->backoff = 0;
+	c->conn_base = c->wnext;
+	c->out_bytes = c->in_bytes = 0;
+	hist_record(&t->conn_lat, now - c->t_start);
+	pump(t, c, now);
+}
+
+static void conn_connect(struct lthread *t, struct conn *c, uint64_t now)
+{
+	struct shared *sh = t->sh;
+	int fam = sh->dst.ss_family;
+	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->retry_at = 0;
+	c->t_start = now;
+	c->gen++;
+	if (fd < 0) {
+		t->connecting++;          /* conn_fail undoes this */
+		c->state = C_CONNECTING;
+		conn_fail(t, c, errno, now);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->fd = fd;
+	c->state = C_CONNECTING;
+	t->connecting++;
+	if (sh->cfg.n_source_addrs > 0) {
+		/* Let connect() pick the port from the full 4-tuple, so one source
+		 * address serves each destination with the whole ephemeral range. */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+		if (bind(fd, (struct sockaddr *)&sh->src[c->src], sh->srclen) < 0) {
+			conn_fail(t, c, errno, now);
+			return;
+		}
+	}
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET,
+				  .data.u64 = (uint64_t)c->gen << 32 | (uint64_t)(c - t->conns) };
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		conn_fail(t, c, errno, now);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sh->dst, sh->dstlen) == 0) {
+		conn_established(t, c, now_ns());
+		return;
+	}
+	if (errno != EINPROGRESS)
+		conn_fail(t, c, errno, now);
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+/* Writes requests [started, upto) of c, batched into as few send() calls as
+ * the scratch buffer allows. Stops at EAGAIN and waits for EPOLLOUT. */
+static void do_write(struct lthread *t, struct conn *c)
+{
+	const uint32_t size = (uint32_t)t->sh->cfg.size;
+	const uint32_t depth = (uint32_t)t->sh->cfg.pipeline;
+	bool measure = t->phase == LG_PHASE_MEASURE;
+
+	while (c->wnext < c->upto) {
+		/* Build from the first unsent byte. */
+		size_t n = 0;
+		uint64_t seq = c->wnext;
+		uint32_t off = c->woff;
+		while (seq < c->upto && n + (size - off) <= WBUF_SIZE) {
+			uint32_t w = window(c->id, seq);
+			if (off < size - 1) {
+				memcpy(t->wbuf + n, t->tape + w + off, size - 1 - off);
+				n += size - 1 - off;
+			}
+			t->wbuf[n++] = '\n';
+			off = 0;
+			seq++;
+		}
+		if (n == 0) {
+			/* A request larger than what is left of the buffer; cannot
+			 * happen since WBUF_SIZE exceeds the largest size. */
+			abort();
+		}
+		uint64_t now = now_ns();
+		ssize_t r = send(c->fd, t->wbuf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->want_write = 1;
+				return;
+			}
+			conn_fail(t, c, errno, now);
+			return;
+		}
+		/* Account the bytes that left: every request whose first byte is
+		 * among them starts now. */
+		size_t left = (size_t)r;
+		while (left > 0) {
+			if (c->woff == 0) {
+				c->t_sent[c->wnext % depth] = now;
+				t->inflight++;
+				t->a_requests++;
+				if (measure)
+					t->m_requests++;
+			}
+			size_t rest = size - c->woff;
+			if (left >= rest) {
+				left -= rest;
+				c->woff = 0;
+				c->wnext++;
+			} else {
+				c->woff += (uint32_t)left;
+				left = 0;
+			}
+		}
+		c->out_bytes += (uint64_t)r;
+		if (measure)
+			t->m_bytes_out += (uint64_t)r;
+		if ((size_t)r < n) {
+			c->want_write = 1;
+			return;
+		}
+	}
+	c->want_write = 0;
+}
+
+/* How many more requests this thread may start in the measure phase of a
+ * --requests run: the quota less what is verified and what is in flight. */
+static inline uint64_t quota_room(const struct lthread *t)
+{
+	if (!t->sh->cfg.requests || t->phase != LG_PHASE_MEASURE)
+		return UINT64_MAX;
+	uint64_t used = t->m_replies + t->m_mismatch + t->inflight;
+	return used >= t->quota ? 0 : t->quota - used;
+}
+
+static inline double intended(const struct lthread *t, const struct conn *c, uint64_t seq)
+{
+	return c->sched_base + (double)seq * t->interval;
+}
+
+/* Decides what c sends next and sends it: in closed loop, enough to keep
+ * `pipeline` requests in flight; in open loop, every request whose intended
+ * time has come, up to `pipeline` in flight, then a timer for the next one. */
+static void pump(struct lthread *t, struct conn *c, uint64_t now)
+{
+	const struct lg_config *cfg = &t->sh->cfg;
+	if (c->state != C_UP || !c->active || !sending_phase(t))
+		return;
+	if (c->want_write)
+		return;
+	uint64_t limit = c->rseq + (uint64_t)cfg->pipeline;
+	if (cfg->requests_per_conn && limit > c->conn_base + cfg->requests_per_conn)
+		limit = c->conn_base + cfg->requests_per_conn;
+	uint64_t room = quota_room(t);
+	uint64_t s = started(c);
+	if (limit > s && limit - s > room)
+		limit = s + room;
+	if (t->sh->open_loop) {
+		uint64_t upto = s;
+		while (upto < limit && intended(t, c, upto) <= (double)now)
+			upto++;
+		if (upto > c->upto)
+			c->upto = upto;
+		if (c->upto > c->wnext || c->woff)
+			do_write(t, c);
+		if (c->state == C_UP && c->upto < limit && c->heap_pos < 0)
+			heap_push(t, (uint32_t)(c - t->conns), intended(t, c, c->upto));
+	} else {
+		if (limit > c->upto)
+			c->upto = limit;
+		if (c->upto > c->wnext)
+			do_write(t, c);
+	}
+}
+
+/* ---- receiving ----------------------------------------------------------------- */
+
+/* A reply completed: count it, record its latency, recycle the connection
+ * if it has served its requests_per_conn. */
+static void reply_done(struct lthread *t, struct conn *c, uint64_t now)
+{
+	const uint32_t depth = (uint32_t)t->sh->cfg.pipeline;
+	bool measure = t->phase == LG_PHASE_MEASURE;
+	t->inflight--;
+	if (c->bad) {
+		count_error(t, LG_CAUSE_VERIFY_MISMATCH);
+		if (measure)
+			t->m_mismatch++;
+		c->bad = 0;
+	} else {
+		t->a_replies++;
+		if (measure) {
+			uint64_t sent = c->t_sent[c->rseq % depth];
+			t->m_replies++;
+			if (t->sh->open_loop) {
+				double due = intended(t, c, c->rseq);
+				uint64_t corr = (double)now > due ? (uint64_t)((double)now - due) : 0;
+				hist_record(&t->lat, corr);
+				hist_record(&t->lat_unc, now - sent);
+			} else {
+				hist_record(&t->lat, now - sent);
+			}
+		}
+	}
+	c->rseq++;
+	c->roff = 0;
+}
+
+/* Checks n received bytes against the expected replies, in place. Returns
+ * false when c was closed (it received bytes nobody asked for). */
+static bool consume(struct lthread *t, struct conn *c, const char *p, size_t n, uint64_t now)
+{
+	const uint32_t size = (uint32_t)t->sh->cfg.size;
+	c->in_bytes += n;
+	if (t->phase == LG_PHASE_MEASURE)
+		t->m_bytes_in += n;
+	if (c->in_bytes > c->out_bytes) {
+		/* More bytes than were sent: the stream is not rot13 of ours. */
+		count_error(t, LG_CAUSE_VERIFY_MISMATCH);
+		if (t->phase == LG_PHASE_MEASURE)
+			t->m_mismatch++;
+		conn_close(t, c, sending_phase(t), BACKOFF_MIN_NS, now);
+		return false;
+	}
+	while (n > 0) {
+		const char *exp = t->rtape + window(c->id, c->rseq);
+		uint32_t body = size - 1;
+		if (c->roff < body) {
+			size_t k = body - c->roff;
+			if (k > n)
+				k = n;
+			if (!c->bad && memcmp(p, exp + c->roff, k) != 0)
+				c->bad = 1;
+			p += k;
+			n -= k;
+			c->roff += (uint32_t)k;
+			if (n == 0)
+				break;
+		}
+		if (*p != '\n')
+			c->bad = 1;
+		p++;
+		n--;
+		reply_done(t, c, now);
+	}
+	return true;
+}
+
+static void do_read(struct lthread *t, struct conn *c)
+{
+	for (;;) {
+		ssize_t r = recv(c->fd, t->rbuf, RBUF_SIZE, 0);
+		uint64_t now = now_ns();
+		if (r > 0) {
+			if (!consume(t, c, t->rbuf, (size_t)r, now))
+				return;
+			if (r < RBUF_SIZE)
+				break;
+			continue;
+		}
+		if (r == 0) {
+			/* The server closed. After a drain that is expected; otherwise it
+			 * is a failure whether or not requests were outstanding. */
+			if (t->phase >= LG_PHASE_DRAIN && started(c) == c->rseq) {
+				conn_close(t, c, false, 0, now);
+				return;
+			}
+			conn_fail(t, c, LG_CAUSE_EOF, now);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		conn_fail(t, c, errno, now);
+		return;
+	}
+	uint64_t now = now_ns();
+	const struct lg_config *cfg = &t->sh->cfg;
+	if (cfg->requests_per_conn && c->rseq - c->conn_base >= cfg->requests_per_conn &&
+	    started(c) == c->rseq) {
+		/* Served its share: close and open a fresh connection at once. */
+		conn_close(t, c, sending_phase(t), 0, now);
+		return;
+	}
+	pump(t, c, now);
+}
+
+static void on_event(struct lthread *t, struct conn *c, uint32_t ev)
+{
+	if (c->state == C_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof err;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			conn_fail(t, c, err, now_ns());
+			return;
+		}
+		if (!(ev & (EPOLLOUT | EPOLLIN)))
+			return;
+		conn_established(t, c, now_ns());
+		if (c->state != C_UP)
+			return;
+	}
+	if (c->state != C_UP)
+		return;
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		do_read(t, c);
+		if (c->state != C_UP)
+			return;
+	}
+	if ((ev & EPOLLOUT) && c->want_write) {
+		do_write(t, c);
+		if (c->state == C_UP && !c->want_write)
+			pump(t, c, now_ns());
+	}
+}
+
+/* ---- the thread's loop ----------------------------------------------------------- */
+
+static void start_connects(struct lthread *t, uint64_t now)
+{
+	while (t->todo_pos < t->ntodo && t->connecting < CONNECTS_IN_FLIGHT) {
+		if (t->connect_interval > 0) {
+			if ((double)now < t->next_connect)
+				return;
+			t->next_connect += t->connect_interval;
+			if (t->next_connect < (double)now - 1e8)
+				t->next_connect = (double)now;  /* no burst after a stall */
+		}
+		struct conn *c = &t->conns[t->todo[t->todo_pos++]];
+		conn_connect(t, c, now);
+	}
+}
+
+/* Every SWEEP_NS: timeouts of connects and replies, and due reconnects. */
+static void sweep(struct lthread *t, uint64_t now)
+{
+	const uint64_t timeout = (uint64_t)(t->sh->cfg.timeout_s * 1e9);
+	const uint32_t depth = (uint32_t)t->sh->cfg.pipeline;
+	/* In a --requests run, quota freed by failures must reach connections
+	 * that stopped for want of it. */
+	bool nudge = t->sh->cfg.requests && t->phase == LG_PHASE_MEASURE;
+	for (uint32_t i = 0; i < t->nconns; i++) {
+		struct conn *c = &t->conns[i];
+		if (nudge)
+			pump(t, c, now);
+		switch (c->state) {
+		case C_CONNECTING:
+			if (now - c->t_start > timeout)
+				conn_fail(t, c, LG_CAUSE_TIMEOUT, now);
+			break;
+		case C_UP:
+			if (started(c) > c->rseq && now - c->t_sent[c->rseq % depth] > timeout)
+				conn_fail(t, c, LG_CAUSE_TIMEOUT, now);
+			break;
+		case C_DOWN:
+			if (c->retry_at && now >= c->retry_at && t->phase < LG_PHASE_DRAIN &&
+			    t->phase != LG_PHASE_CONNECT)
+				conn_connect(t, c, now);
+			break;
+		}
+	}
+	t->next_sweep = now + SWEEP_NS;
+}
+
+/* Acts on a phase the controller announced. */
+static void enter_phase(struct lthread *t, int phase, uint64_t now)
+{
+	const struct lg_config *cfg = &t->sh->cfg;
+	int old = t->phase;
+	t->phase = phase;
+	if (old == LG_PHASE_CONNECT && sending_phase(t)) {
+		/* The load starts: open-loop schedules begin now, staggered over
+		 * one interval so that the connections do not fire together. */
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < t->nconns; i++) {
+			struct conn *c = &t->conns[i];
+			if (!c->active)
+				continue;
+			if (t->sh->open_loop)
+				c->sched_base = (double)now + t->interval *
+					((double)k + (double)t->idx / t->sh->nthreads) / t->nactive;
+			k++;
+			pump(t, c, now);
+		}
+	} else if (phase == LG_PHASE_DRAIN) {
+		uint64_t d = t->sh->stopping ? STOP_DRAIN_NS : (uint64_t)(cfg->timeout_s * 1e9);
+		if (d > MAX_DRAIN_NS)
+			d = MAX_DRAIN_NS;
+		t->drain_deadline = now + d;
+	}
+}
+
+static void close_all(struct lthread *t, uint64_t now)
+{
+	for (uint32_t i = 0; i < t->nconns; i++) {
+		struct conn *c = &t->conns[i];
+		if (c->fd >= 0)
+			conn_close(t, c, false, 0, now);
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	struct lthread *t = arg;
+	struct shared *sh = t->sh;
+	struct epoll_event evs[MAX_EVENTS];
+	bool have_pwait2 = true;
+
+	t->phase = LG_PHASE_CONNECT;
+	uint64_t now = now_ns();
+	t->next_connect = (double)now;
+	t->next_sweep = now + SWEEP_NS;
+
+	for (;;) {
+		now = now_ns();
+		int p = load_phase(sh);
+		if (p != t->phase)
+			enter_phase(t, p, now);
+		if (t->phase == LG_PHASE_DONE)
+			break;
+		if (t->phase == LG_PHASE_DRAIN && (t->inflight == 0 || now >= t->drain_deadline))
+			break;
+
+		if (t->phase == LG_PHASE_CONNECT) {
+			start_connects(t, now);
+			if (!t->connect_signalled && t->todo_pos == t->ntodo && t->connecting == 0) {
+				t->connect_signalled = true;
+				__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
+				poke(sh->ctlfd);
+			}
+		}
+		if (now >= t->next_sweep)
+			sweep(t, now);
+		while (t->heap_len && t->heap[0].due <= (double)now) {
+			struct conn *c = &t->conns[heap_pop(t)];
+			pump(t, c, now);
+		}
+		if (sh->cfg.requests && t->phase == LG_PHASE_MEASURE && !t->quota_signalled &&
+		    t->m_replies + t->m_mismatch >= t->quota) {
+			t->quota_signalled = true;
+			__atomic_store_n(&t->live.quota_done, 1, __ATOMIC_RELEASE);
+			poke(sh->ctlfd);
+		}
+		publish(t);
+
+		/* Sleep until the next thing this thread must do on its own. */
+		double wake = (double)t->next_sweep;
+		if (t->heap_len && t->heap[0].due < wake)
+			wake = t->heap[0].due;
+		if (t->phase == LG_PHASE_CONNECT && t->todo_pos < t->ntodo &&
+		    t->connecting < CONNECTS_IN_FLIGHT && t->next_connect < wake)
+			wake = t->next_connect;
+		if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
+			wake = (double)t->drain_deadline;
+		double wait = wake - (double)now_ns();
+		if (wait < 0)
+			wait = 0;
+		int n;
+		if (have_pwait2) {
+			struct timespec ts = { .tv_sec = (time_t)(wait / 1e9),
+					       .tv_nsec = (long)fmod(wait, 1e9) };
+			n = epoll_pwait2(t->epfd, evs, MAX_EVENTS, &ts, NULL);
+			if (n < 0 && errno == ENOSYS) {
+				have_pwait2 = false;
+				continue;
+			}
+		} else {
+			n = epoll_wait(t->epfd, evs, MAX_EVENTS, (int)ceil(wait / 1e6));
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			abort();   /* EBADF/EFAULT/EINVAL: our own bug, not a load condition */
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 == WAKE_TOKEN) {
+				uint64_t v;
+				if (read(t->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
+					abort();
+				continue;
+			}
+			struct conn *c = &t->conns[(uint32_t)evs[i].data.u64];
+			/* An event collected before its socket was closed (and the slot
+			 * reconnected) in this same batch belongs to no one now. */
+			if ((uint32_t)(evs[i].data.u64 >> 32) == c->gen)
+				on_event(t, c, evs[i].events);
+		}
+	}
+	close_all(t, now_ns());
+	publish(t);
+	return NULL;
+}
+
+/* ---- setup, controller, merge ------------------------------------------------------ */
+
+static int to_sockaddr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*len = sizeof *in4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *in6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void thread_free(struct lthread *t)
+{
+	free(t->conns);
+	free(t->tsent_store);
+	free(t->tape);
+	free(t->rtape);
+	free(t->rbuf);
+	free(t->wbuf);
+	free(t->todo);
+	free(t->heap);
+	hist_free(&t->lat);
+	hist_free(&t->lat_unc);
+	hist_free(&t->conn_lat);
+	if (t->epfd >= 0)
+		close(t->epfd);
+	if (t->wakefd >= 0)
+		close(t->wakefd);
+}
+
+static int thread_init(struct shared *sh, struct lthread *t, int idx)
+{
+	const struct lg_config *cfg = &sh->cfg;
+	long active = cfg->active < 0 ? cfg->conns : cfg->active;
+	memset(t, 0, sizeof *t);
+	t->sh = sh;
+	t->idx = idx;
+	t->epfd = t->wakefd = -1;
+	/* Slot i belongs to thread i % nthreads; slots below `active` carry load,
+	 * so active and idle connections spread evenly over the threads. */
+	for (long i = idx; i < cfg->conns; i += sh->nthreads) {
+		t->nconns++;
+		if (i < active)
+			t->nactive++;
+	}
+	size_t tape_len = (size_t)cfg->size - 1 + TAPE_SLACK;
+	t->conns = calloc(t->nconns ? t->nconns : 1, sizeof *t->conns);
+	t->tsent_store = calloc((size_t)t->nconns * cfg->pipeline + 1, sizeof *t->tsent_store);
+	t->tape = malloc(tape_len);
+	t->rtape = malloc(tape_len);
+	t->rbuf = malloc(RBUF_SIZE);
+	t->wbuf = malloc(WBUF_SIZE);
+	t->todo = calloc(t->nconns ? t->nconns : 1, sizeof *t->todo);
+	t->heap = calloc(t->nconns ? t->nconns : 1, sizeof *t->heap);
+	if (!t->conns || !t->tsent_store || !t->tape || !t->rtape || !t->rbuf || !t->wbuf ||
+	    !t->todo || !t->heap || hist_init(&t->lat) || hist_init(&t->lat_unc) ||
+	    hist_init(&t->conn_lat))
+		return -ENOMEM;
+
+	/* Printable ASCII, letters over-represented so rot13 changes most bytes;
+	 * seeded per thread so the run is reproducible. */
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(idx + 1);
+	for (size_t i = 0; i < tape_len; i++) {
+		x = mix64(x + 0x9e3779b97f4a7c15ull);
+		t->tape[i] = alphabet[x % (sizeof alphabet - 1)];
+		t->rtape[i] = rot13(t->tape[i]);
+	}
+
+	uint32_t k = 0;
+	for (long i = idx; i < cfg->conns; i += sh->nthreads, k++) {
+		struct conn *c = &t->conns[k];
+		c->fd = -1;
+		c->id = (uint32_t)i;
+		c->active = i < active;
+		c->heap_pos = -1;
+		c->src = cfg->n_source_addrs ? (uint16_t)(i % cfg->n_source_addrs) : 0;
+		c->t_sent = t->tsent_store + (size_t)k * cfg->pipeline;
+		t->todo[k] = k;
+	}
+	t->ntodo = t->nconns;
+	if (cfg->connect_rate > 0)
+		t->connect_interval = 1e9 * sh->nthreads / cfg->connect_rate;
+	if (sh->open_loop && t->nactive)
+		t->interval = 1e9 * (double)active / cfg->rate;
+	if (cfg->requests && active > 0) {
+		/* Shares of the quota in proportion to active connections. */
+		t->quota = cfg->requests / (uint64_t)active * t->nactive;
+	}
+
+	t->epfd = epoll_create1(EPOLL_CLOEXEC);
+	t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->epfd < 0 || t->wakefd < 0)
+		return -errno;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TOKEN };
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void set_phase(struct shared *sh, int phase)
+{
+	__atomic_store_n(&sh->phase, phase, __ATOMIC_RELEASE);
+	for (int i = 0; i < sh->nthreads; i++)
+		poke(sh->t[i].wakefd);
+}
+
+static double tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+struct cpu_mark {
+	uint64_t mono;
+	clock_t  clk;
+	struct rusage ru;
+};
+
+static void mark(struct cpu_mark *m)
+{
+	m->mono = now_ns();
+	m->clk = clock();
+	getrusage(RUSAGE_SELF, &m->ru);
+}
+
+static void progress(struct shared *sh, const struct lg_hooks *hooks, uint64_t t_run0)
+{
+	if (!hooks || !hooks->on_progress)
+		return;
+	struct lg_progress p = { .phase = (enum lg_phase)load_phase(sh),
+				 .elapsed_s = (double)(now_ns() - t_run0) / 1e9 };
+	for (int i = 0; i < sh->nthreads; i++) {
+		struct live *l = &sh->t[i].live;
+		p.conns_up += __atomic_load_n(&l->conns_up, __ATOMIC_RELAXED);
+		p.requests += __atomic_load_n(&l->requests, __ATOMIC_RELAXED);
+		p.replies += __atomic_load_n(&l->replies, __ATOMIC_RELAXED);
+		p.errors += __atomic_load_n(&l->errors, __ATOMIC_RELAXED);
+	}
+	hooks->on_progress(&p, hooks->arg);
+}
+
+static bool stop_requested(const struct lg_hooks *hooks)
+{
+	return hooks && hooks->stop && *hooks->stop;
+}
+
+static bool all_flag(struct shared *sh, bool quota)
+{
+	for (int i = 0; i < sh->nthreads; i++) {
+		int *f = quota ? &sh->t[i].live.quota_done : &sh->t[i].live.connect_done;
+		if (!__atomic_load_n(f, __ATOMIC_ACQUIRE))
+			return false;
+	}
+	return true;
+}
+
+/* Waits until `deadline` (ns, 0 = none) or until the condition (all threads
+ * connected / all quotas met) holds, reporting progress and watching the
+ * stop flag. Returns false when stopped. */
+static bool wait_until(struct shared *sh, const struct lg_hooks *hooks, uint64_t deadline,
+		       int cond, uint64_t t_run0, uint64_t *next_progress)
+{
+	const uint64_t interval = (uint64_t)(((hooks && hooks->progress_interval_s > 0)
+					      ? hooks->progress_interval_s : 1.0) * 1e9);
+	for (;;) {
+		if (stop_requested(hooks))
+			return false;
+		if (cond == 1 && all_flag(sh, false))
+			return true;
+		if (cond == 2 && all_flag(sh, true))
+			return true;
+		uint64_t now = now_ns();
+		if (deadline && now >= deadline)
+			return true;
+		if (now >= *next_progress) {
+			progress(sh, hooks, t_run0);
+			*next_progress = now + interval;
+		}
+		/* Sleep to the nearest of: deadline, progress, 20 ms (the stop flag
+		 * is polled, since a signal may land on any thread). */
+		uint64_t wake = now + 20 * 1000000ull;
+		if (*next_progress < wake)
+			wake = *next_progress;
+		if (deadline && deadline < wake)
+			wake = deadline;
+		uint64_t d = wake > now ? wake - now : 0;
+		struct timespec ts = { .tv_sec = (time_t)(d / 1000000000ull),
+				       .tv_nsec = (long)(d % 1000000000ull) };
+		struct pollfd pfd = { .fd = sh->ctlfd, .events = POLLIN };
+		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
+			uint64_t v;
+			if (read(sh->ctlfd, &v, sizeof v) < 0 && errno != EAGAIN)
+				return true;
+		}
+	}
+}
+
+static void merge(struct shared *sh, struct lg_result *res)
+{
+	for (int i = 0; i < sh->nthreads; i++) {
+		struct lthread *t = &sh->t[i];
+		res->requests += t->m_requests;
+		res->replies += t->m_replies;
+		res->verify_mismatch += t->m_mismatch;
+		res->bytes_sent += t->m_bytes_out;
+		res->bytes_received += t->m_bytes_in;
+		res->connects += t->connects;
+		res->connect_failures += t->connect_failures;
+		res->closes += t->closes;
+		res->conns_peak += t->conns_peak;
+		for (int p = 0; p < LG_NPHASES; p++)
+			for (int c = 0; c < LG_NCAUSES; c++) {
+				res->errors[p][c] += t->errors[p][c];
+				res->errors_total += t->errors[p][c];
+			}
+		res->fd_emfile += t->fd_emfile;
+		res->fd_enfile += t->fd_enfile;
+		res->fd_eaddrnotavail += t->fd_eaddrnotavail;
+		for (int s = 0; s < res->n_sources; s++)
+			res->sources[s].connects += t->src_connects[s];
+		hist_add(&res->latency, &t->lat);
+		hist_add(&res->latency_uncorrected, &t->lat_unc);
+		hist_add(&res->connect_latency, &t->conn_lat);
+	}
+}
+
+void lg_result_free(struct lg_result *res)
+{
+	hist_free(&res->latency);
+	hist_free(&res->latency_uncorrected);
+	hist_free(&res->connect_latency);
+}
+
+int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct lg_hooks *hooks)
+{
+	memset(res, 0, sizeof *res);
+	struct shared *sh = calloc(1, sizeof *sh);
+	if (!sh)
+		return -ENOMEM;
+	sh->cfg = *cfg_in;
+	sh->ctlfd = -1;
+	int rc = 0, started_threads = 0;
+	if (lg_config_check(&sh->cfg, NULL, 0) < 0 ||
+	    to_sockaddr(sh->cfg.host, sh->cfg.port, &sh->dst, &sh->dstlen) < 0) {
+		free(sh);
+		return -EINVAL;
+	}
+	const struct lg_config *cfg = &sh->cfg;
+	for (int i = 0; i < cfg->n_source_addrs; i++)
+		if (to_sockaddr(cfg->source_addrs[i], 0, &sh->src[i], &sh->srclen) < 0) {
+			free(sh);
+			return -EINVAL;
+		}
+	sh->open_loop = cfg->rate > 0;
+	sh->nthreads = cfg->threads;
+	sh->phase = LG_PHASE_CONNECT;
+
+	if (hist_init(&res->latency) || hist_init(&res->latency_uncorrected) ||
+	    hist_init(&res->connect_latency)) {
+		lg_result_free(res);
+		free(sh);
+		return -ENOMEM;
+	}
+	res->open_loop = sh->open_loop;
+	res->conns_target = cfg->conns;
+	res->measure_target_s = cfg->requests ? 0 : cfg->duration_s;
+	res->n_sources = cfg->n_source_addrs ? cfg->n_source_addrs : 1;
+	for (int s = 0; s < cfg->n_source_addrs; s++)
+		strcpy(res->sources[s].addr, cfg->source_addrs[s]);
+
+	sh->t = calloc((size_t)sh->nthreads, sizeof *sh->t);
+	sh->ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!sh->t || sh->ctlfd < 0) {
+		rc = sh->ctlfd < 0 ? -errno : -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < sh->nthreads; i++) {
+		rc = thread_init(sh, &sh->t[i], i);
+		if (rc < 0) {
+			sh->nthreads = i + 1;
+			goto out;
+		}
+	}
+	/* In --requests mode, the remainder of the division goes to thread 0. */
+	if (cfg->requests) {
+		uint64_t given = 0;
+		for (int i = 0; i < sh->nthreads; i++)
+			given += sh->t[i].quota;
+		if (sh->t[0].nactive)
+			sh->t[0].quota += cfg->requests - given;
+	}
+
+	/* Load threads never take signals: a Ctrl-C must reach the caller's
+	 * thread, which polls the stop flag. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	uint64_t t_run0 = now_ns();
+	for (int i = 0; i < sh->nthreads; i++) {
+		int e = pthread_create(&sh->t[i].tid, NULL, thread_main, &sh->t[i]);
+		if (e) {
+			rc = -e;
+			break;
+		}
+		started_threads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		set_phase(sh, LG_PHASE_DONE);
+		goto join;
+	}
+
+	uint64_t next_progress = t_run0;
+	if (hooks && hooks->on_phase)
+		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
+	bool go = wait_until(sh, hooks, 0, 1, t_run0, &next_progress);
+	if (go && cfg->warmup_s > 0) {
+		set_phase(sh, LG_PHASE_WARMUP);
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
+		go = wait_until(sh, hooks, now_ns() + (uint64_t)(cfg->warmup_s * 1e9), 0, t_run0,
+				&next_progress);
+	}
+	struct cpu_mark m0, m1;
+	if (go) {
+		__atomic_store_n(&sh->phase, LG_PHASE_MEASURE, __ATOMIC_RELEASE);
+		mark(&m0);
+		set_phase(sh, LG_PHASE_MEASURE);
+		for (int i = 0; i < sh->nthreads; i++)
+			res->conns_up_at_measure += __atomic_load_n(&sh->t[i].live.conns_up, __ATOMIC_RELAXED);
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
+		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
+		go = wait_until(sh, hooks, deadline, cfg->requests ? 2 : 0, t_run0, &next_progress);
+		mark(&m1);
+		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
+		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
+		res->client_user_s = tv_s(m1.ru.ru_utime) - tv_s(m0.ru.ru_utime);
+		res->client_sys_s = tv_s(m1.ru.ru_stime) - tv_s(m0.ru.ru_stime);
+	}
+	if (!go) {
+		res->stopped = true;
+		sh->stopping = true;
+	}
+	set_phase(sh, LG_PHASE_DRAIN);
+	if (hooks && hooks->on_phase)
+		hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
+join:
+	for (int i = 0; i < started_threads; i++)
+		pthread_join(sh->t[i].tid, NULL);
+	__atomic_store_n(&sh->phase, LG_PHASE_DONE, __ATOMIC_RELEASE);
+	if (rc == 0) {
+		merge(sh, res);
+		if (res->wall_s > 0)
+			res->throughput_rps = (double)res->replies / res->wall_s;
+		if (res->replies)
+			res->cpu_us_per_req = res->client_cpu_s * 1e6 / (double)res->replies;
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_DONE, hooks->arg);
+	}
+out:
+	if (sh->t)
+		for (int i = 0; i < sh->nthreads; i++)
+			thread_free(&sh->t[i]);
+	free(sh->t);
+	if (sh->ctlfd >= 0)
+		close(sh->ctlfd);
+	free(sh);
+	if (rc < 0) {
+		lg_result_free(res);
+		memset(res, 0, sizeof *res);
+	}
+	return rc;
+}
+
+const char *lg_phase_name(enum lg_phase phase)
+{
+	static const char *const names[] = { "connect", "warmup", "measure", "drain", "done" };
+	return (unsigned)phase < LG_NPHASES ? names[phase] : "?";
+}
+
+const char *lg_cause_name(int cause)
+{
+	static __thread char buf[16];
+	switch (cause) {
+	case LG_CAUSE_VERIFY_MISMATCH: return "verify_mismatch";
+	case LG_CAUSE_TIMEOUT:         return "timeout";
+	case LG_CAUSE_EOF:             return "eof";
+	case LG_CAUSE_OTHER:           return "other";
+	}
+	const char *n = cause > 0 ? strerrorname_np(cause) : NULL;
+	if (n)
+		return n;
+	snprintf(buf, sizeof buf, "E%d", cause);
+	return buf;
+}
