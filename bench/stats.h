@@ -1,0 +1,62 @@
+/*
+ * stats.h - the small statistics the regression gate needs.
+ *
+ * Pure functions: no I/O, no allocation beyond the caller's buffers, no
+ * global state. Samples are plain double arrays; "n" counts them.
+ *
+ * The gate compares two independent samples (per-repeat values of one metric
+ * from the baseline and from the current build) with Welch's t-test, which
+ * does not assume equal variances: a noisy current run must not borrow the
+ * baseline's tight spread.
+ */
+#ifndef EVBENCH_STATS_H
+#define EVBENCH_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Arithmetic mean; NaN when n == 0. */
+double stats_mean(const double *x, size_t n);
+
+/* Unbiased sample variance (divides by n - 1); NaN when n < 2. */
+double stats_var(const double *x, size_t n);
+
+/* Student's t distribution with df > 0 degrees of freedom (df need not be an
+ * integer: Welch's df is not). Returns P(T <= t). */
+double stats_t_cdf(double t, double df);
+
+/* The inverse: the t with P(T <= t) == p, for 0 < p < 1. NaN outside. */
+double stats_t_quantile(double p, double df);
+
+/* Regularised incomplete beta function I_x(a, b), 0 <= x <= 1, a, b > 0. */
+double stats_betai(double a, double b, double x);
+
+/* Welch's two-sample comparison of b against a (b - a). */
+struct stats_welch {
+	double mean_a, mean_b;
+	double diff;      /* mean_b - mean_a */
+	double se;        /* standard error of diff; 0 when both samples are constant */
+	double df;        /* Welch-Satterthwaite degrees of freedom */
+	double t;         /* diff / se; +-INFINITY or 0 when se == 0 */
+};
+
+/* Fills *w. Needs na >= 2 and nb >= 2; returns 0, or -EINVAL otherwise. */
+int stats_welch(const double *a, size_t na, const double *b, size_t nb,
+		struct stats_welch *w);
+
+/* One-sided p-value of the hypothesis "b is greater than a" (diff > 0):
+ * P(T >= t). With se == 0 it is 0 when diff > 0 and 1 otherwise, because
+ * constant samples leave no doubt. Use -diff by negating: see _less. */
+double stats_welch_p_greater(const struct stats_welch *w);
+double stats_welch_p_less(const struct stats_welch *w);
+
+/* Two-sided confidence interval for diff at the given level (e.g. 0.90):
+ * diff -+ q * se with q the t quantile at (1 + level) / 2. */
+void stats_welch_ci(const struct stats_welch *w, double level, double *lo, double *hi);
+
+/* Holm's step-down procedure over m p-values at family-wise level alpha.
+ * Sets reject[i]; NaN p-values are never rejected and do not count in m.
+ * adj[i] (may be NULL) receives the Holm-adjusted p-value, capped at 1. */
+void stats_holm(const double *p, size_t m, double alpha, bool *reject, double *adj);
+
+#endif
