@@ -101,9 +101,10 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 	for (int i = 0; i < n; i++) {
 		unsigned what = op->events[i].events;
 		short res = 0;
-		/* An error or hang-up wakes readers and writers alike: the
-		 * next read or write is what tells them. */
-		if (what & (EPOLLHUP | EPOLLERR)) {
+		/* An error, or a hang-up that is not just the peer's half
+		 * close, wakes readers and writers alike: the next read or
+		 * write is what tells them. A half close is EV_CLOSED. */
+		if ((what & EPOLLERR) || ((what & EPOLLHUP) && !(what & EPOLLRDHUP))) {
 			res = EV_READ | EV_WRITE;
 		} else {
 			if (what & EPOLLIN) res |= EV_READ;

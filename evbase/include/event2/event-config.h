@@ -13,6 +13,8 @@
  * number is libevent's, so version checks in programs pass unchanged. */
 #define EVENT__VERSION "2.1.12-evbase"
 #define EVENT__NUMERIC_VERSION 0x02010c00
+/* Defined only by evbase, for code (tests) that must tell the two apart. */
+#define EVBASE 1
 #define EVENT__PACKAGE "evbase"
 #define EVENT__PACKAGE_NAME "evbase"
 #define EVENT__PACKAGE_VERSION EVENT__VERSION
