@@ -1,0 +1,59 @@
+#!/bin/sh
+# loadgen_efficiency.sh - is the load generator cheaper than the server it drives?
+#
+# Starts bin/rot13-epoll-lt on 127.0.0.1 (port 0), drives it with bin/loadgen
+# at each connection count (closed loop, pipeline 1, 64-byte requests, the
+# defaults), and prints the CPU each side spent per verified reply over the
+# measure phase: client from clock(), server from /proc/PID/stat sampled by
+# loadgen --server-pid at the phase's two boundaries. The ratio must stay
+# below 1 for evbench's numbers to describe the server, not the client.
+#
+#   scripts/loadgen_efficiency.sh [CONNS ...]       (default: 100 10000)
+#   env: BIN (default bin), DURATION (default 5), REPEAT (default 1), LG_ARGS
+set -eu
+BIN=${BIN:-bin}
+DURATION=${DURATION:-5}
+REPEAT=${REPEAT:-1}
+LG_ARGS=${LG_ARGS:-}
+[ $# -gt 0 ] || set -- 100 10000
+for b in "$BIN/loadgen" "$BIN/rot13-epoll-lt"; do
+	[ -x "$b" ] || { echo "loadgen_efficiency: $b not built (make)" >&2; exit 2; }
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+tmp=$(mktemp -d)
+srv_pid=
+cleanup() {
+	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+printf '%-7s %-3s %12s %12s %12s %8s %s\n' conns run replies/s client_us server_us ratio errors
+for conns in "$@"; do
+	r=1
+	while [ "$r" -le "$REPEAT" ]; do
+		"$BIN/rot13-epoll-lt" --port 0 >"$tmp/srv.out" &
+		srv_pid=$!
+		i=0
+		while ! grep -q '^ready' "$tmp/srv.out" 2>/dev/null; do
+			i=$((i + 1))
+			[ $i -gt 100 ] && { echo "loadgen_efficiency: server not ready" >&2; exit 1; }
+			sleep 0.05
+		done
+		port=$(sed -n 's/^ready .* port=\([0-9]*\).*/\1/p' "$tmp/srv.out")
+		# shellcheck disable=SC2086
+		"$BIN/loadgen" --port "$port" --conns "$conns" --duration "$DURATION" --warmup 1 \
+			--server-pid "$srv_pid" --json $LG_ARGS >"$tmp/lg.json"
+		kill "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
+		python3 - "$tmp/lg.json" "$conns" "$r" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["result"]; s = d["server_probe"]
+c = r["cpu_us_per_req"]["client"]; v = s["cpu_us_per_req"]
+print("%-7s %-3s %12.0f %12.2f %12.2f %8.2f %d" % (sys.argv[2], sys.argv[3], r["throughput_rps"],
+      c, v, c / v if v else float("nan"), r["errors_total"]))
+PY
+		r=$((r + 1))
+	done
+done
