@@ -1,0 +1,305 @@
+/*
+ * collect.c - the server side of the measurements, and the host's facts.
+ * See collect.h for what each figure means and where it comes from.
+ */
+#include "collect.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+double col_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long col_read_long(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* The fields of /proc/<pid>/stat evbench needs. */
+struct pstat {
+	long pgrp;
+	unsigned long long utime, stime, cutime, cstime;
+	long nthreads, rss_pages;
+};
+
+/* Reads /proc/<name>/stat. The command name (field 2) may hold spaces and
+ * parentheses, so parsing starts after the last ')'. */
+static int read_pstat(const char *name, struct pstat *ps)
+{
+	char path[64], buf[1024];
+	int fd;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof path, "/proc/%s/stat", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+	 * utime stime cutime cstime priority nice num_threads itrealvalue
+	 * starttime vsize rss */
+	if (sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu "
+		   "%*d %*d %ld %*d %*u %*u %ld",
+		   &ps->pgrp, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime,
+		   &ps->nthreads, &ps->rss_pages) != 7)
+		return -1;
+	return 0;
+}
+
+/* A "Name:   <n> kB" line of /proc/<pid>/status, or -1. */
+static long status_field(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, name, len) == 0 && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
+{
+	static long tck, page_kb;
+	unsigned long long user = 0, sys = 0;
+	char lname[24];
+	struct dirent *de;
+	DIR *d;
+
+	if (!tck) {
+		tck = sysconf(_SC_CLK_TCK);
+		page_kb = sysconf(_SC_PAGESIZE) / 1024;
+		if (tck <= 0)
+			tck = 100;
+		if (page_kb <= 0)
+			page_kb = 4;
+	}
+	memset(s, 0, sizeof *s);
+	s->t = col_now();
+	snprintf(lname, sizeof lname, "%d", (int)leader);
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		struct pstat ps;
+		bool is_leader;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		/* A process that exits between readdir and open is simply gone. */
+		if (read_pstat(de->d_name, &ps) < 0 || ps.pgrp != (long)pgid)
+			continue;
+		is_leader = strcmp(de->d_name, lname) == 0;
+		user += ps.utime;
+		sys += ps.stime;
+		if (is_leader) {
+			/* Only the leader reaps the group's children (fork's
+			 * connections); another member's reaped children would be
+			 * its own threads' business, which stat already counts. */
+			user += ps.cutime;
+			sys += ps.cstime;
+			s->valid = true;
+		}
+		s->nprocs++;
+		s->nthreads += ps.nthreads;
+		s->rss_kb += ps.rss_pages * page_kb;
+	}
+	closedir(d);
+	if (!s->valid) {
+		errno = ESRCH;
+		return -1;
+	}
+	s->user_s = (double)user / (double)tck;
+	s->sys_s = (double)sys / (double)tck;
+	s->leader_hwm_kb = status_field(leader, "VmHWM");
+	return 0;
+}
+
+void col_lifetime_from_rusage(struct col_lifetime *l, const struct rusage *ru)
+{
+	l->valid = true;
+	l->user_s = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+	l->sys_s = (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+	l->maxrss_kb = ru->ru_maxrss;
+	l->vcsw = ru->ru_nvcsw;
+	l->ivcsw = ru->ru_nivcsw;
+}
+
+/* ---- host ------------------------------------------------------------------ */
+
+static long rlim_long(rlim_t v)
+{
+	return v == RLIM_INFINITY ? -1 : (long)v;
+}
+
+void col_host_read(struct col_host *h)
+{
+	struct utsname u;
+	struct rlimit rl;
+	FILE *f;
+
+	if (gethostname(h->hostname, sizeof h->hostname) < 0)
+		strcpy(h->hostname, "?");
+	h->hostname[sizeof h->hostname - 1] = '\0';
+	if (uname(&u) == 0)
+		snprintf(h->kernel, sizeof h->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+	else
+		strcpy(h->kernel, "?");
+	h->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (h->cpus < 1)
+		h->cpus = 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		h->nofile_soft = rlim_long(rl.rlim_cur);
+		h->nofile_hard = rlim_long(rl.rlim_max);
+	}
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0) {
+		h->nproc_soft = rlim_long(rl.rlim_cur);
+		h->nproc_hard = rlim_long(rl.rlim_max);
+	}
+	h->file_max = col_read_long("/proc/sys/fs/file-max");
+	h->nr_open = col_read_long("/proc/sys/fs/nr_open");
+	h->somaxconn = col_read_long("/proc/sys/net/core/somaxconn");
+	h->tcp_tw_reuse = col_read_long("/proc/sys/net/ipv4/tcp_tw_reuse");
+	h->threads_max = col_read_long("/proc/sys/kernel/threads-max");
+	h->pid_max = col_read_long("/proc/sys/kernel/pid_max");
+	h->max_map_count = col_read_long("/proc/sys/vm/max_map_count");
+	h->port_lo = h->port_hi = -1;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &h->port_lo, &h->port_hi) != 2)
+			h->port_lo = h->port_hi = -1;
+		fclose(f);
+	}
+	h->fd_setsize = FD_SETSIZE;
+	h->mem_total_kb = -1;
+	f = fopen("/proc/meminfo", "re");
+	if (f) {
+		if (fscanf(f, "MemTotal: %ld kB", &h->mem_total_kb) != 1)
+			h->mem_total_kb = -1;
+		fclose(f);
+	}
+	h->loadavg1 = -1;
+	f = fopen("/proc/loadavg", "re");
+	if (f) {
+		if (fscanf(f, "%lf", &h->loadavg1) != 1)
+			h->loadavg1 = -1;
+		fclose(f);
+	}
+}
+
+/* -1 means "unknown" or "unlimited" in the struct; JSON says null. */
+static void kv_long_or_null(struct json_writer *w, const char *key, long v)
+{
+	json_key(w, key);
+	if (v < 0)
+		json_null(w);
+	else
+		json_int(w, v);
+}
+
+void col_json_host(struct json_writer *w, const struct col_host *h)
+{
+	json_begin_object(w);
+	json_kv_string(w, "hostname", h->hostname);
+	json_kv_string(w, "kernel", h->kernel);
+	json_kv_int(w, "cpus", h->cpus);
+	kv_long_or_null(w, "mem_total_kb", h->mem_total_kb);
+	json_kv_double(w, "loadavg_1m", h->loadavg1);
+	json_key(w, "nofile");
+	json_begin_object(w);
+	kv_long_or_null(w, "soft_initial", h->nofile_soft_initial);
+	kv_long_or_null(w, "soft", h->nofile_soft);
+	kv_long_or_null(w, "hard", h->nofile_hard);
+	json_end_object(w);
+	json_key(w, "nproc");
+	json_begin_object(w);
+	kv_long_or_null(w, "soft", h->nproc_soft);
+	kv_long_or_null(w, "hard", h->nproc_hard);
+	json_end_object(w);
+	kv_long_or_null(w, "file_max", h->file_max);
+	kv_long_or_null(w, "nr_open", h->nr_open);
+	kv_long_or_null(w, "somaxconn", h->somaxconn);
+	json_key(w, "ephemeral_ports");
+	json_begin_array(w);
+	json_int(w, h->port_lo);
+	json_int(w, h->port_hi);
+	json_end_array(w);
+	kv_long_or_null(w, "tcp_tw_reuse", h->tcp_tw_reuse);
+	kv_long_or_null(w, "threads_max", h->threads_max);
+	kv_long_or_null(w, "pid_max", h->pid_max);
+	kv_long_or_null(w, "max_map_count", h->max_map_count);
+	json_kv_int(w, "fd_setsize", h->fd_setsize);
+	json_end_object(w);
+}
+
+/* ---- bound -------------------------------------------------------------------- */
+
+double col_server_capacity(const char *design, long cpus)
+{
+	/* Only the designs that run connections on several processes or threads
+	 * can use more than one core; the event loops are single-threaded. */
+	if (strcmp(design, "fork") == 0 || strcmp(design, "threads") == 0)
+		return (double)(cpus > 0 ? cpus : 1);
+	return 1.0;
+}
+
+const char *col_bound(double server_cpu_s, double server_cap, double client_cpu_s,
+		      double client_cap, double wall_s, long cpus)
+{
+	double su, cu;
+
+	if (!(wall_s > 0) || server_cpu_s < 0 || client_cpu_s < 0 || !(server_cap > 0) ||
+	    !(client_cap > 0))
+		return "unknown";
+	su = server_cpu_s / wall_s / server_cap;
+	cu = client_cpu_s / wall_s / client_cap;
+	if (su >= COL_SATURATED || cu >= COL_SATURATED)
+		return su >= cu ? "server" : "client";
+	/* Client and server share the machine: a full machine bounds whoever
+	 * is using it most, though neither side reached its own capacity. */
+	if ((server_cpu_s + client_cpu_s) / wall_s >= COL_SATURATED * (double)cpus)
+		return server_cpu_s >= client_cpu_s ? "server" : "client";
+	return "neither";
+}

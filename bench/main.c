@@ -1,0 +1,701 @@
+/*
+ * main.c - evbench: the command line, the preflight, and the loop that runs
+ * every server at every connection count, repeat times.
+ *
+ * Each run: start the server in its own process group (orch.c), run the load
+ * in this process (loadgen), sample the server's CPU at MEASURE and DRAIN
+ * start from the load generator's on_phase hook (collect.c), stop the server,
+ * write the run's JSON at once (report.c). A run that fails (no ready line, a
+ * crash, a server that will not stop) is recorded as such and the sweep goes
+ * on. Ctrl-C ends the current run early, records it, and stops; a second one
+ * kills the server's group and exits at once.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "loadgen.h"
+#include "orch.h"
+#include "report.h"
+
+#if __has_include("gate.h")
+#include "gate.h"
+#define HAVE_GATE 1
+#endif
+
+#ifndef EVBENCH_VERSION
+#define EVBENCH_VERSION "0.1"
+#endif
+
+#define MAX_SERVERS  16
+#define MAX_CONNS    32
+#define MAX_SRV_ARGS 32
+#define READY_TIMEOUT_S 10.0
+#define STOP_TIMEOUT_S  5.0
+
+/* evbench's own defaults, shorter than loadgen's so that one run of
+ * `evbench --server epoll --conns 10000` takes about 10 s. */
+#define DEFAULT_DURATION_S 5.0
+#define DEFAULT_WARMUP_S   1.0
+
+static const char usage_text[] =
+	"usage: evbench [--server LIST|all] [--conns LIST] [load options] [--repeat K]\n"
+	"               [--out DIR] [--json] [--quiet] [--plot] [--server-args \"ARGS\"] [--work-us N]\n"
+	"       evbench gate BASELINE CURRENT [--max-regression PCT]\n"
+	"       evbench --list | --help | --version\n"
+	"\n"
+	"Runs each ROT13 server at each connection count, prints one table row per\n"
+	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
+	"\n"
+	"  --server LIST          comma-separated servers, or all (default epoll-lt); see --list\n"
+	"  --conns LIST           comma-separated connection counts (default 100)\n"
+	"  --repeat K             run each (server, conns) K times (default 1)\n"
+	"  --out DIR              results directory (default results)\n"
+	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr)\n"
+	"  --quiet                no progress line and no warnings on stderr\n"
+	"  --plot                 draw the plots of the run (scripts/plot.py, needs matplotlib)\n"
+	"  --server-args \"ARGS\"   extra arguments for every server, split on spaces\n"
+	"  --work-us N            pass --work-us N to every server (busy work per request)\n"
+	"\n"
+	"Load options (the same as loadgen's; --host and --port are evbench's to choose):\n";
+
+static const char usage_tail[] =
+	"\n"
+	"evbench's defaults: --duration 5 --warmup 1.\n"
+	"Exit status: 0 all runs done; 1 a run failed (recorded in its JSON) or results could\n"
+	"not be written; 2 bad command line; 128+N interrupted by signal N.\n";
+
+/* ---- dying and warning ------------------------------------------------------------ */
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("evbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (evbench --help)\n", stderr);
+	exit(2);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("evbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* ---- options ------------------------------------------------------------------------ */
+
+struct opts {
+	struct orch_server servers[MAX_SERVERS];
+	int    nservers;
+	long   conns[MAX_CONNS];
+	int    nconns;
+	int    repeat;
+	const char *out;
+	bool   json, quiet, plot;
+	char  *srv_args[MAX_SRV_ARGS + 1];
+	int    nsrv_args;
+	struct lg_config load;
+};
+
+static void add_server(struct opts *o, const char *name, bool from_all)
+{
+	struct orch_server s;
+
+	if (orch_resolve(name, &s) < 0)
+		die_usage("unknown server '%s' (evbench --list shows them)", name);
+	for (int i = 0; i < o->nservers; i++)
+		if (strcmp(o->servers[i].name, s.name) == 0)
+			return;
+	if (!s.built) {
+		if (!from_all) {
+			fprintf(stderr, "evbench: %s is not built (run make)\n", s.path);
+			exit(2);
+		}
+		fprintf(stderr, "evbench: warning: skipping %s: %s is not built\n", s.name, s.path);
+		return;
+	}
+	if (o->nservers == MAX_SERVERS)
+		die_usage("--server: more than %d servers", MAX_SERVERS);
+	o->servers[o->nservers++] = s;
+}
+
+static void parse_servers(struct opts *o, const char *list)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof buf)
+		die_usage("--server: list too long");
+	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
+		die_usage("--server: expected a comma-separated list of servers, got '%s'", list);
+	o->nservers = 0;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "all") == 0)
+			for (int i = 0; orch_all[i]; i++)
+				add_server(o, orch_all[i], true);
+		else
+			add_server(o, tok, false);
+	}
+	if (o->nservers == 0)
+		die_usage("--server %s: none of these servers is built (run make)", list);
+}
+
+static void parse_conns(struct opts *o, const char *list)
+{
+	char buf[512], *save = NULL, *tok, err[256];
+
+	if (strlen(list) >= sizeof buf)
+		die_usage("--conns: list too long");
+	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
+		die_usage("--conns: expected a comma-separated list of integers >= 1, got '%s'", list);
+	o->nconns = 0;
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct lg_config scratch;
+
+		/* The load generator's own parser, so that the limits are its. */
+		lg_config_default(&scratch);
+		if (lg_parse_option(&scratch, "conns", tok, err, sizeof err) < 0) {
+			fprintf(stderr, "evbench: %s\n", err);
+			exit(2);
+		}
+		if (o->nconns == MAX_CONNS)
+			die_usage("--conns: more than %d counts", MAX_CONNS);
+		o->conns[o->nconns++] = scratch.conns;
+	}
+}
+
+static long parse_long(const char *opt, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		die_usage("%s: expected an integer %ld..%ld, got '%s'", opt, lo, hi, s);
+	return v;
+}
+
+static void add_srv_arg(struct opts *o, const char *a)
+{
+	if (o->nsrv_args == MAX_SRV_ARGS)
+		die_usage("--server-args: more than %d arguments", MAX_SRV_ARGS);
+	o->srv_args[o->nsrv_args++] = strdup(a);
+	o->srv_args[o->nsrv_args] = NULL;
+}
+
+static void list_servers(void)
+{
+	printf("%-14s %-10s %s\n", "server", "built", "binary");
+	for (int i = 0; orch_names[i]; i++) {
+		struct orch_server s;
+
+		orch_resolve(orch_names[i], &s);
+		printf("%-14s %-10s %s%s%s%s\n", orch_names[i], s.built ? "yes" : "no", s.path,
+		       s.backend[0] ? " --backend " : "", s.backend,
+		       strcmp(orch_names[i], "epoll") == 0 ? "  (= epoll-lt)" : "");
+	}
+	printf("all = fork, threads, select, poll, epoll-lt, epoll-et, evbase, libevent\n");
+}
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	const char *servers = "epoll-lt", *conns = "100";
+	char err[512];
+
+	memset(o, 0, sizeof *o);
+	o->repeat = 1;
+	o->out = "results";
+	lg_config_default(&o->load);
+	o->load.duration_s = DEFAULT_DURATION_S;
+	o->load.warmup_s = DEFAULT_WARMUP_S;
+
+	for (int i = 1; i < argc; i++) {
+		char name[64];
+		const char *a = argv[i], *val = NULL, *eq;
+		size_t len;
+
+		if (strncmp(a, "--", 2) != 0)
+			die_usage("unexpected argument '%s'", a);
+		a += 2;
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a) : strlen(a);
+		if (len >= sizeof name)
+			die_usage("unknown option '%s'", argv[i]);
+		memcpy(name, a, len);
+		name[len] = '\0';
+
+		/* Flags first: they take no value. */
+		if (!strcmp(name, "help") || !strcmp(name, "version") || !strcmp(name, "list") ||
+		    !strcmp(name, "json") || !strcmp(name, "quiet") || !strcmp(name, "plot")) {
+			if (eq)
+				die_usage("--%s takes no value", name);
+			if (!strcmp(name, "help")) {
+				fputs(usage_text, stdout);
+				fputs(lg_options_usage, stdout);
+				fputs(usage_tail, stdout);
+				exit(0);
+			}
+			if (!strcmp(name, "version")) {
+				printf("evbench %s\n", EVBENCH_VERSION);
+				exit(0);
+			}
+			if (!strcmp(name, "list")) {
+				list_servers();
+				exit(0);
+			}
+			if (!strcmp(name, "json"))
+				o->json = true;
+			else if (!strcmp(name, "quiet"))
+				o->quiet = true;
+			else
+				o->plot = true;
+			continue;
+		}
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			die_usage("--%s needs a value", name);
+
+		if (!strcmp(name, "server"))
+			servers = val;
+		else if (!strcmp(name, "conns"))
+			conns = val;
+		else if (!strcmp(name, "repeat"))
+			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
+		else if (!strcmp(name, "out")) {
+			if (!val[0])
+				die_usage("--out: expected a directory");
+			o->out = val;
+		} else if (!strcmp(name, "server-args")) {
+			char *copy = strdup(val), *save = NULL;
+
+			for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+				add_srv_arg(o, t);
+			free(copy);
+		} else if (!strcmp(name, "work-us")) {
+			parse_long("--work-us", val, 0, 1000000);
+			add_srv_arg(o, "--work-us");
+			add_srv_arg(o, val);
+		} else if (!strcmp(name, "host") || !strcmp(name, "port")) {
+			die_usage("--%s: evbench starts its servers on 127.0.0.1 and port 0 itself", name);
+		} else if (lg_is_option(name)) {
+			if (lg_parse_option(&o->load, name, val, err, sizeof err) < 0) {
+				fprintf(stderr, "evbench: %s\n", err);
+				exit(2);
+			}
+		} else {
+			die_usage("unknown option '--%s'", name);
+		}
+	}
+	parse_conns(o, conns);
+	parse_servers(o, servers);
+
+	/* Check the load options against each other now, with a port filled
+	 * in, so that a bad combination fails before any server starts. */
+	for (int k = 0; k < o->nconns; k++) {
+		struct lg_config c = o->load;
+
+		c.conns = o->conns[k];
+		c.port = 1;
+		if (lg_config_check(&c, err, sizeof err) < 0) {
+			fprintf(stderr, "evbench: %s\n", err);
+			exit(2);
+		}
+	}
+}
+
+/* ---- preflight ------------------------------------------------------------------------ */
+
+static void warn_add(struct rep_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_add(struct rep_run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->nwarn == REP_MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->warnings[r->nwarn++], sizeof r->warnings[0], fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Every limit of this machine that the run will meet, as a warning with its
+ * remedy. The run goes ahead anyway, so the failures are measured.
+ */
+static void preflight(struct rep_run *r, const struct col_host *h)
+{
+	const char *d = r->srv->design;
+	long conns = r->conns;
+	char msg[512];
+
+	if (lg_preflight(&r->cfg, msg, sizeof msg))
+		warn_add(r, "client: %s", msg);
+	/* The servers raise their soft limit to the hard one; fork's parent
+	 * holds only its listener, each child one connection. */
+	if (strcmp(d, "fork") != 0 && h->nofile_hard > 0 && conns + 16 > h->nofile_hard)
+		warn_add(r, "%s: a server process may hold %ld descriptors (hard limit), fewer than "
+			 "--conns %ld needs: about %ld connections will be shed as emfile; raise the "
+			 "hard limit (limits.conf nofile, systemd LimitNOFILE, or ulimit -Hn as root)",
+			 r->srv->name, h->nofile_hard, conns, conns + 16 - h->nofile_hard);
+	if ((strcmp(d, "select") == 0 || (strcmp(d, "evbase") == 0 && !strcmp(r->srv->backend, "select")))
+	    && conns > h->fd_setsize - 5)
+		warn_add(r, "%s: select() cannot watch descriptors >= FD_SETSIZE (%ld): about %ld of "
+			 "%ld connections will be refused (fd_setsize_refused); FD_SETSIZE is fixed "
+			 "at compile time, use poll or epoll beyond %ld connections",
+			 r->srv->name, h->fd_setsize, conns - (h->fd_setsize - 5), conns,
+			 h->fd_setsize - 5);
+	if (strcmp(d, "fork") == 0 || strcmp(d, "threads") == 0) {
+		const char *what = strcmp(d, "fork") == 0 ? "processes" : "threads";
+		long need = conns + 256;   /* what the user already runs, roughly */
+
+		if (h->nproc_soft >= 0 && need > h->nproc_soft)
+			warn_add(r, "%s: %ld connections need %ld %s but RLIMIT_NPROC is %ld: "
+				 "raise it with 'ulimit -u %ld'", r->srv->name, conns, conns, what,
+				 h->nproc_soft, need);
+		if (h->threads_max > 0 && need > h->threads_max)
+			warn_add(r, "%s: %ld %s exceed kernel.threads-max (%ld): "
+				 "sysctl -w kernel.threads-max=%ld", r->srv->name, conns, what,
+				 h->threads_max, need * 2);
+		if (h->pid_max > 0 && need > h->pid_max)
+			warn_add(r, "%s: %ld %s exceed kernel.pid_max (%ld): sysctl -w kernel.pid_max=%ld",
+				 r->srv->name, conns, what, h->pid_max, need * 2);
+		/* A thread's stack and its guard page are two mappings. */
+		if (strcmp(d, "threads") == 0 && h->max_map_count > 0 &&
+		    2 * conns + 1024 > h->max_map_count)
+			warn_add(r, "%s: %ld threads need about %ld memory mappings but vm.max_map_count "
+				 "is %ld: sysctl -w vm.max_map_count=%ld", r->srv->name, conns,
+				 2 * conns + 1024, h->max_map_count, 4 * conns + 2048);
+	}
+	if (h->file_max > 0 && 2 * conns + 1024 > h->file_max)
+		warn_add(r, "client and server together need about %ld descriptors but fs.file-max is "
+			 "%ld: connections will fail with ENFILE; sysctl -w fs.file-max=%ld",
+			 2 * conns + 1024, h->file_max, 4 * conns + 2048);
+	if (h->somaxconn > 0 && conns > h->somaxconn && r->cfg.connect_rate == 0)
+		warn_add(r, "a burst of %ld connects may overflow the listen backlog "
+			 "(net.core.somaxconn=%ld) if the server accepts slowly; dropped SYNs are "
+			 "retried after 1 s and show in connect latency: sysctl -w net.core.somaxconn=%ld, "
+			 "or pace connects with --connect-rate", conns, h->somaxconn, conns);
+	if (r->cfg.requests_per_conn > 0 && h->tcp_tw_reuse == 0)
+		warn_add(r, "reopening connections leaves TIME_WAIT sockets for 60 s and the ephemeral "
+			 "range %ld-%ld may run out (eaddrnotavail): sysctl -w net.ipv4.tcp_tw_reuse=2, "
+			 "or spread over --source-addrs", h->port_lo, h->port_hi);
+}
+
+/* ---- signals and progress ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	if (stop_signal) {
+		/* A second signal: no more patience. The kernel would kill the
+		 * server anyway (PDEATHSIG); do it first so it is sure. */
+		orch_kill_current();
+		_exit(128 + sig);
+	}
+	stop_signal = sig;
+}
+
+static void kill_at_exit(void)
+{
+	orch_kill_current();
+}
+
+struct live {
+	struct rep_run *run;
+	bool   show;             /* progress on stderr */
+	double last_t;
+	uint64_t last_replies;
+	int    width;
+};
+
+static void clear_progress(struct live *lv)
+{
+	if (lv->show && lv->width) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		lv->width = 0;
+	}
+}
+
+static void on_progress(const struct lg_progress *p, void *arg)
+{
+	struct live *lv = arg;
+	double rate = 0, dt = p->elapsed_s - lv->last_t;
+
+	if (!lv->show)
+		return;
+	if (dt > 0 && p->replies >= lv->last_replies)
+		rate = (double)(p->replies - lv->last_replies) / dt;
+	lv->last_t = p->elapsed_s;
+	lv->last_replies = p->replies;
+	lv->width = fprintf(stderr, "\r%s c=%ld r%d/%d  %-7s %5.1fs  up %ld  %.0f req/s  errors %llu\033[K",
+			    lv->run->srv->name, lv->run->conns, lv->run->repeat, lv->run->repeats,
+			    lg_phase_name(p->phase), p->elapsed_s, p->conns_up, rate,
+			    (unsigned long long)p->errors);
+	fflush(stderr);
+}
+
+static void on_phase(enum lg_phase phase, void *arg)
+{
+	struct live *lv = arg;
+	struct rep_run *r = lv->run;
+
+	/* The server's CPU at the very edges of the measure phase; a sample
+	 * that fails (the server is gone) stays invalid and reports null. */
+	if (phase == LG_PHASE_MEASURE)
+		col_sample_group(r->proc.pid, r->proc.pid, &r->s_measure);
+	else if (phase == LG_PHASE_DRAIN && r->s_measure.valid)
+		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain);
+}
+
+/* ---- one run ------------------------------------------------------------------------- */
+
+static void iso_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%.20s.%03dZ", base, (int)(ts.tv_nsec / 1000000));
+}
+
+static void run_one(struct rep_run *r, bool show_progress)
+{
+	struct live lv = { .run = r, .show = show_progress };
+	struct lg_hooks hooks = {
+		.on_phase = on_phase, .on_progress = on_progress, .arg = &lv,
+		.progress_interval_s = 0.5, .stop = &stop_signal,
+	};
+	char err[768];
+	int rc;
+
+	iso_now(r->started_at, sizeof r->started_at);
+	if (show_progress) {
+		lv.width = fprintf(stderr, "\r%s c=%ld r%d/%d  starting\033[K", r->srv->name, r->conns,
+				   r->repeat, r->repeats);
+		fflush(stderr);
+	}
+	if (orch_start(&r->proc, r->srv, r->server_args, READY_TIMEOUT_S, err, sizeof err) < 0) {
+		snprintf(r->failure, sizeof r->failure, "%s", err);
+		clear_progress(&lv);
+		return;
+	}
+	r->started = true;
+	r->cfg.port = r->proc.port;
+	if (lg_config_check(&r->cfg, err, sizeof err) < 0) {
+		/* Checked before any server started; only a broken port gets here. */
+		snprintf(r->failure, sizeof r->failure, "load configuration: %.700s", err);
+	} else {
+		rc = lg_run(&r->cfg, &r->res, &hooks);
+		if (rc < 0)
+			snprintf(r->failure, sizeof r->failure, "the load generator could not run: %s",
+				 strerror(-rc));
+		else
+			r->ran = true;
+	}
+	clear_progress(&lv);
+	if (orch_stop(&r->proc, STOP_TIMEOUT_S, err, sizeof err) < 0 && !r->failure[0])
+		snprintf(r->failure, sizeof r->failure, "%s", err);
+}
+
+/* ---- plots ------------------------------------------------------------------------------ */
+
+/* Runs scripts/python.sh scripts/plot.py DIR, found beside the binary
+ * (bin/ or build-<san>/bin/ in the tree, or share/evbench when installed). */
+static void draw_plots(const char *dir)
+{
+	const char *bindir = orch_bin_dir();
+	const char *rel[] = { "../scripts", "../../scripts", "../share/evbench", NULL };
+	char script[PATH_MAX], python[PATH_MAX];
+	pid_t pid;
+	int status;
+
+	for (int i = 0; rel[i]; i++) {
+		snprintf(script, sizeof script, "%s/%s/plot.py", bindir, rel[i]);
+		if (access(script, R_OK) == 0) {
+			snprintf(python, sizeof python, "%s/%s/python.sh", bindir, rel[i]);
+			goto found;
+		}
+	}
+	fprintf(stderr, "evbench: plot.py not found beside %s; no plots drawn\n", bindir);
+	return;
+found:
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		/* The table owns stdout; the script's own lines go to stderr. */
+		dup2(2, 1);
+		if (access(python, X_OK) == 0)
+			execl(python, python, script, dir, (char *)NULL);
+		execlp("python3", "python3", script, dir, (char *)NULL);
+		fprintf(stderr, "evbench: cannot run python3 for the plots: %s\n", strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct col_host host;
+	struct rlimit rl;
+	struct sigaction sa;
+	char run_id[64], dir[PATH_MAX];
+	struct rep_row *rows = NULL;
+	int nrows = 0, cap = 0;
+	bool any_failure = false, write_failed = false, show_progress;
+	FILE *table;
+
+	if (argc > 1 && strcmp(argv[1], "gate") == 0) {
+#ifdef HAVE_GATE
+		return gate_main(argc - 1, argv + 1);
+#else
+		fputs("evbench: gate is not built into this evbench\n", stderr);
+		return 2;
+#endif
+	}
+	parse_args(&o, argc, argv);
+
+	memset(&host, 0, sizeof host);
+	host.nofile_soft_initial = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
+		(long)rl.rlim_cur : -1;
+	if (lg_raise_nofile() < 0 && !o.quiet)
+		fprintf(stderr, "evbench: warning: cannot raise the descriptor limit: %s\n",
+			strerror(errno));
+	col_host_read(&host);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	atexit(kill_at_exit);
+
+	if (rep_open_dir(o.out, run_id, sizeof run_id, dir, sizeof dir) < 0)
+		die("cannot create a results directory under %s: %s", o.out, strerror(errno));
+
+	show_progress = !o.quiet && isatty(2);
+	table = o.json ? stderr : stdout;
+	if (!(o.json && o.quiet))
+		rep_table_header(table);
+
+	for (int si = 0; si < o.nservers && !stop_signal; si++) {
+		for (int ci = 0; ci < o.nconns && !stop_signal; ci++) {
+			struct hist merged;
+			int first = nrows;
+			bool warned = false;
+
+			if (hist_init(&merged) != 0)
+				die("out of memory");
+			for (int k = 1; k <= o.repeat && !stop_signal; k++) {
+				struct rep_run *r = calloc(1, sizeof *r);
+
+				if (!r)
+					die("out of memory");
+				r->srv = &o.servers[si];
+				r->conns = o.conns[ci];
+				r->repeat = k;
+				r->repeats = o.repeat;
+				r->server_args = o.srv_args;
+				snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
+				snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->conns, k);
+				r->cfg = o.load;
+				r->cfg.conns = r->conns;
+				r->cfg.port = 1;
+				{
+					char scratch[256];
+
+					/* Resolves threads for the preflight. */
+					lg_config_check(&r->cfg, scratch, sizeof scratch);
+				}
+				r->cfg.port = 0;
+				preflight(r, &host);
+				if (!warned && !o.quiet)
+					for (int w = 0; w < r->nwarn; w++)
+						fprintf(stderr, "evbench: warning: %s\n", r->warnings[w]);
+				warned = true;
+
+				run_one(r, show_progress);
+
+				if (nrows == cap) {
+					cap = cap ? 2 * cap : 32;
+					rows = realloc(rows, (size_t)cap * sizeof *rows);
+					if (!rows)
+						die("out of memory");
+				}
+				rep_row_fill(&rows[nrows], r, &host);
+				if (rep_write_run(dir, r, &rows[nrows], &host) < 0) {
+					fprintf(stderr, "evbench: cannot write %s/%s.json: %s\n", dir, r->file,
+						strerror(errno));
+					write_failed = true;
+				}
+				nrows++;
+				if (rep_write_summary(dir, rows, nrows) < 0) {
+					fprintf(stderr, "evbench: cannot write %s/summary.csv: %s\n", dir,
+						strerror(errno));
+					write_failed = true;
+				}
+				if (r->failure[0]) {
+					any_failure = true;
+					if (!o.quiet)
+						fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name,
+							r->conns, r->failure);
+				}
+				if (r->ran)
+					hist_add(&merged, &r->res.latency);
+				lg_result_free(&r->res);
+				orch_release(&r->proc);
+				free(r);
+			}
+			if (nrows > first && !(o.json && o.quiet))
+				rep_table_row(table, rows + first, nrows - first, &merged);
+			hist_free(&merged);
+		}
+	}
+
+	if (o.json && rep_print_json_array(stdout, dir, rows, nrows) < 0)
+		write_failed = true;
+	if (!o.quiet)
+		fprintf(stderr, "evbench: results in %s/\n", dir);
+	if (o.plot && !stop_signal)
+		draw_plots(dir);
+	free(rows);
+	if (stop_signal)
+		return 128 + stop_signal;
+	return any_failure || write_failed ? 1 : 0;
+}

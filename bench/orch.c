@@ -1,0 +1,509 @@
+/*
+ * orch.c - the server lifecycle. See orch.h.
+ */
+#include "orch.h"
+#include "collect.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *const orch_all[] = {
+	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent", NULL
+};
+
+const char *const orch_names[] = {
+	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent",
+	"epoll", "evbase-select", "evbase-poll", "evbase-epoll", NULL
+};
+
+const char *const orch_counter_names[ORCH_NCOUNTERS] = {
+	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
+	"emfile", "enfile", "fd_setsize_refused", "resets", "errors"
+};
+
+/* The group to kill from a signal handler; 0 when no server runs. */
+static volatile sig_atomic_t current_pgid;
+
+const char *orch_bin_dir(void)
+{
+	static char dir[PATH_MAX];
+
+	if (!dir[0]) {
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+		char *slash;
+
+		if (n <= 0) {
+			strcpy(dir, ".");
+			return dir;
+		}
+		dir[n] = '\0';
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	return dir;
+}
+
+int orch_resolve(const char *name, struct orch_server *s)
+{
+	const char *design = NULL, *backend = "";
+
+	memset(s, 0, sizeof *s);
+	if (strcmp(name, "epoll") == 0)
+		design = "epoll-lt";
+	else if (strncmp(name, "evbase-", 7) == 0) {
+		const char *b = name + 7;
+
+		if (strcmp(b, "select") && strcmp(b, "poll") && strcmp(b, "epoll"))
+			return -1;
+		design = "evbase";
+		backend = b;
+	} else {
+		for (int i = 0; orch_all[i]; i++)
+			if (strcmp(orch_all[i], name) == 0)
+				design = orch_all[i];
+		if (!design)
+			return -1;
+	}
+	/* Reports use the canonical name, so "epoll" and "epoll-lt" are one line. */
+	snprintf(s->name, sizeof s->name, "%s", strcmp(name, "epoll") == 0 ? design : name);
+	snprintf(s->design, sizeof s->design, "%s", design);
+	snprintf(s->backend, sizeof s->backend, "%s", backend);
+	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), design);
+	s->built = access(s->path, X_OK) == 0;
+	return 0;
+}
+
+int orch_counter_index(const char *name)
+{
+	for (int i = 0; i < ORCH_NCOUNTERS; i++)
+		if (strcmp(orch_counter_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int64_t orch_counter(const struct orch_counters *c, const char *name)
+{
+	int i = orch_counter_index(name);
+
+	return c->valid && i >= 0 ? c->v[i] : -1;
+}
+
+/* Parses the stop report: one flat object of string and integer members.
+ * Unknown members are skipped, so a server may add counters. */
+static int parse_counters(const char *s, struct orch_counters *c)
+{
+	memset(c, 0, sizeof *c);
+	for (int i = 0; i < ORCH_NCOUNTERS; i++)
+		c->v[i] = -1;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s++ != '{')
+		return -1;
+	for (;;) {
+		char key[64], val[64];
+		size_t n = 0;
+
+		while (isspace((unsigned char)*s) || *s == ',')
+			s++;
+		if (*s == '}')
+			break;
+		if (*s++ != '"')
+			return -1;
+		while (*s && *s != '"' && n < sizeof key - 1)
+			key[n++] = *s++;
+		key[n] = '\0';
+		if (*s++ != '"')
+			return -1;
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s++ != ':')
+			return -1;
+		while (isspace((unsigned char)*s))
+			s++;
+		n = 0;
+		if (*s == '"') {
+			s++;
+			while (*s && *s != '"' && n < sizeof val - 1)
+				val[n++] = *s++;
+			val[n] = '\0';
+			if (*s++ != '"')
+				return -1;
+			if (strcmp(key, "design") == 0)
+				snprintf(c->design, sizeof c->design, "%.31s", val);
+			else if (strcmp(key, "backend") == 0)
+				snprintf(c->backend, sizeof c->backend, "%.31s", val);
+		} else {
+			char *end;
+			long long v = strtoll(s, &end, 10);
+			int i;
+
+			if (end == s)
+				return -1;
+			s = end;
+			i = orch_counter_index(key);
+			if (i >= 0)
+				c->v[i] = v;
+		}
+	}
+	c->valid = true;
+	return 0;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *orch_status_text(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && sigabbrev_np(WTERMSIG(status)))
+		snprintf(buf, len, "killed by SIG%s", sigabbrev_np(WTERMSIG(status)));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "status %#x", status);
+	return buf;
+}
+
+/* Keeps the last bytes the server wrote on stderr, on one line. */
+static void read_stderr_tail(struct orch_proc *p)
+{
+	long size, from;
+	size_t n;
+
+	p->stderr_tail[0] = '\0';
+	if (!p->errf)
+		return;
+	fflush(p->errf);
+	if (fseek(p->errf, 0, SEEK_END) < 0)
+		return;
+	size = ftell(p->errf);
+	if (size <= 0)
+		return;
+	from = size > (long)sizeof p->stderr_tail - 1 ? size - (long)sizeof p->stderr_tail + 1 : 0;
+	fseek(p->errf, from, SEEK_SET);
+	n = fread(p->stderr_tail, 1, sizeof p->stderr_tail - 1, p->errf);
+	p->stderr_tail[n] = '\0';
+	while (n > 0 && isspace((unsigned char)p->stderr_tail[n - 1]))
+		p->stderr_tail[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (p->stderr_tail[i] == '\n' || p->stderr_tail[i] == '\r')
+			p->stderr_tail[i] = ' ';
+}
+
+/* Takes the next complete line out of p->buf. */
+static bool take_line(struct orch_proc *p, char *line, size_t cap)
+{
+	char *nl = memchr(p->buf, '\n', p->len);
+	size_t n;
+
+	if (!nl)
+		return false;
+	n = (size_t)(nl - p->buf);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(line, p->buf, n);
+	line[n] = '\0';
+	p->len -= (size_t)(nl - p->buf) + 1;
+	memmove(p->buf, nl + 1, p->len);
+	return true;
+}
+
+/* Reads what the pipe holds now (it is non-blocking). 0, or -1 at EOF. */
+static int fill(struct orch_proc *p)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (p->out < 0)
+			return -1;
+		if (p->len == sizeof p->buf)
+			p->len = 0;     /* a line this long is not one we wait for */
+		n = read(p->out, p->buf + p->len, sizeof p->buf - p->len);
+		if (n > 0) {
+			p->len += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			close(p->out);
+			p->out = -1;
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		return 0;       /* EAGAIN: nothing more now */
+	}
+}
+
+/* Reaps the server if it has exited. True once reaped. */
+static bool try_reap(struct orch_proc *p, int flags)
+{
+	pid_t r;
+
+	if (p->reaped)
+		return true;
+	do
+		r = wait4(p->pid, &p->status, flags, &p->ru);
+	while (r < 0 && errno == EINTR);
+	if (r == p->pid) {
+		p->reaped = true;
+		return true;
+	}
+	return false;
+}
+
+static void kill_group(struct orch_proc *p)
+{
+	if (p->pid > 0)
+		kill(-p->pid, SIGKILL);
+}
+
+void orch_kill_current(void)
+{
+	pid_t g = (pid_t)current_pgid;
+
+	if (g > 0)
+		kill(-g, SIGKILL);
+}
+
+int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *args,
+	       double ready_timeout_s, char *err, size_t errlen)
+{
+	char *argv[64];
+	int argc = 0, pfd[2], efd;
+	pid_t parent = getpid(), pid;
+	double deadline;
+	char line[512];
+
+	memset(p, 0, sizeof *p);
+	p->out = -1;
+	argv[argc++] = (char *)s->path;
+	argv[argc++] = "--port";
+	argv[argc++] = "0";
+	if (s->backend[0]) {
+		argv[argc++] = "--backend";
+		argv[argc++] = (char *)s->backend;
+	}
+	for (int i = 0; args && args[i] && argc < 63; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+
+	p->errf = tmpfile();
+	if (!p->errf)
+		return fail(err, errlen, "cannot create a file for the server's stderr: %s",
+			    strerror(errno));
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return fail(err, errlen, "pipe: %s", strerror(errno));
+	efd = fileno(p->errf);
+	p->t_spawn = col_now();
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return fail(err, errlen, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int devnull;
+
+		/* Its own group, so that its whole group can be sampled and
+		 * killed; and killed by the kernel when evbench dies. If evbench
+		 * died before prctl() took effect, nobody would ever stop us. */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(pfd[1], 1);
+		dup2(efd, 2);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		{
+			sigset_t none;
+
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+		}
+		execv(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	/* Both sides call setpgid, so the group exists before either goes on. */
+	setpgid(pid, pid);
+	p->pid = pid;
+	current_pgid = pid;
+	close(pfd[1]);
+	p->out = pfd[0];
+	fcntl(p->out, F_SETFL, O_NONBLOCK);
+
+	deadline = p->t_spawn + ready_timeout_s;
+	for (;;) {
+		struct pollfd pf = { .fd = p->out, .events = POLLIN };
+		double left = deadline - col_now();
+		int eof;
+
+		eof = fill(p);
+		while (take_line(p, line, sizeof line)) {
+			int port = 0, rpid = 0;
+			char design[64];
+
+			if (strncmp(line, "ready ", 6) != 0)
+				continue;       /* anything before the ready line is noise */
+			if (sscanf(line, "ready %63s port=%d pid=%d", design, &port, &rpid) != 3 ||
+			    port < 1 || port > 65535) {
+				fail(err, errlen, "%s printed a malformed ready line: '%s'",
+				     s->path, line);
+				goto failed;
+			}
+			p->port = port;
+			p->ready_s = col_now() - p->t_spawn;
+			return 0;
+		}
+		if (eof < 0 || try_reap(p, WNOHANG)) {
+			char st[64];
+
+			/* Give the pipe a moment: the exit may race the last line. */
+			if (p->len == 0 && !try_reap(p, WNOHANG)) {
+				struct timespec ts = { 0, 5000000 };
+
+				nanosleep(&ts, NULL);
+				if (!try_reap(p, WNOHANG))
+					try_reap(p, 0);
+			}
+			if (!p->reaped)
+				try_reap(p, 0);
+			read_stderr_tail(p);
+			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
+			     orch_status_text(p->status, st, sizeof st),
+			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+			goto failed;
+		}
+		if (left <= 0) {
+			fail(err, errlen, "%s printed no ready line within %.0f s", s->path,
+			     ready_timeout_s);
+			goto failed;
+		}
+		poll(&pf, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1);
+	}
+failed:
+	kill_group(p);
+	if (!p->reaped)
+		try_reap(p, 0);
+	kill_group(p);  /* the leader's children, if it had any */
+	current_pgid = 0;
+	if (!p->stderr_tail[0])
+		read_stderr_tail(p);
+	return -1;
+}
+
+bool orch_alive(const struct orch_proc *p)
+{
+	siginfo_t si;
+
+	if (p->pid <= 0 || p->reaped)
+		return false;
+	memset(&si, 0, sizeof si);
+	/* WNOWAIT: look without reaping, so orch_stop() still gets the rusage. */
+	if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return false;
+	return si.si_pid == 0;
+}
+
+int orch_stop(struct orch_proc *p, double timeout_s, char *err, size_t errlen)
+{
+	char line[4096], st[64];
+	double t0 = col_now(), deadline = t0 + timeout_s;
+	bool have_json = false;
+	int rc = 0;
+
+	err[0] = '\0';
+	if (p->pid <= 0)
+		return fail(err, errlen, "server was never started");
+	p->died_early = !orch_alive(p);
+	if (!p->died_early)
+		kill(p->pid, SIGTERM);
+	for (;;) {
+		struct pollfd pf = { .fd = p->out, .events = POLLIN };
+		bool reaped;
+
+		fill(p);
+		while (!have_json && take_line(p, line, sizeof line))
+			if (line[0] == '{')
+				have_json = parse_counters(line, &p->counters) == 0;
+		reaped = try_reap(p, WNOHANG);
+		if (reaped && (have_json || p->out < 0))
+			break;
+		if (reaped) {
+			/* Exited: what it wrote is in the pipe already. The fork
+			 * server's children may hold the pipe open, so do not wait
+			 * for EOF, only drain what is there. */
+			fill(p);
+			while (!have_json && take_line(p, line, sizeof line))
+				if (line[0] == '{')
+					have_json = parse_counters(line, &p->counters) == 0;
+			break;
+		}
+		if (col_now() >= deadline) {
+			kill_group(p);
+			try_reap(p, 0);
+			p->killed = true;
+			break;
+		}
+		poll(&pf, p->out >= 0 ? 1 : 0, 10);
+	}
+	p->stop_s = col_now() - t0;
+	/* Nothing of the group survives its leader: fork's children die by
+	 * PDEATHSIG too, but a stray one would skew the next run. */
+	kill_group(p);
+	current_pgid = 0;
+	read_stderr_tail(p);
+
+	if (p->died_early) {
+		rc = fail(err, errlen, "server died during the run (%s)%s%s",
+			  orch_status_text(p->status, st, sizeof st),
+			  p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+	} else if (p->killed) {
+		rc = fail(err, errlen, "server did not exit within %.0f s of SIGTERM; its group was killed",
+			  timeout_s);
+	} else if (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0) {
+		rc = fail(err, errlen, "server %s after SIGTERM%s%s",
+			  orch_status_text(p->status, st, sizeof st),
+			  p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+	} else if (!have_json) {
+		rc = fail(err, errlen, "server exited without a JSON stop report");
+	}
+	return rc;
+}
+
+void orch_release(struct orch_proc *p)
+{
+	if (p->out >= 0)
+		close(p->out);
+	p->out = -1;
+	if (p->errf)
+		fclose(p->errf);
+	p->errf = NULL;
+}

@@ -1,0 +1,636 @@
+/*
+ * report.c - the table, the JSON files, summary.csv and the .hgrm files.
+ * See report.h, and docs/results.md for every field.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef EVBENCH_VERSION
+#define EVBENCH_VERSION "0.1"
+#endif
+
+static const double pcts[] = { 50, 90, 99, 99.9, 99.99 };
+
+int rep_write_atomic(const char *path, const char *text, size_t len)
+{
+	char tmp[PATH_MAX + 32];
+	int fd, saved;
+	size_t off = 0;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* ---- the figures of a run ----------------------------------------------------- */
+
+static int64_t counter(const struct rep_run *r, const char *name)
+{
+	return orch_counter(&r->proc.counters, name);
+}
+
+static int64_t nonneg(int64_t v)
+{
+	return v < 0 ? 0 : v;
+}
+
+void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host)
+{
+	const struct lg_result *res = &r->res;
+	double cap_s, cap_c;
+
+	memset(row, 0, sizeof *row);
+	snprintf(row->server, sizeof row->server, "%s", r->srv->name);
+	snprintf(row->design, sizeof row->design, "%s", r->srv->design);
+	snprintf(row->backend, sizeof row->backend, "%s",
+		 r->proc.counters.valid ? r->proc.counters.backend : r->srv->backend);
+	snprintf(row->failure, sizeof row->failure, "%.255s", r->failure);
+	snprintf(row->file, sizeof row->file, "%s", r->file);
+	row->conns = r->conns;
+	row->repeat = r->repeat;
+	row->threads = r->cfg.threads;
+	row->ran = r->ran;
+	row->server_cpu_s = row->server_user_s = row->server_sys_s = -1;
+	row->cpu_us_server = row->server_util = -1;
+	row->cpu_us_client = row->client_util = -1;
+	row->client_cpu_s = row->client_user_s = row->client_sys_s = -1;
+	row->wall_s = row->throughput_rps = -1;
+	for (int i = 0; i < 8; i++)
+		row->lat_us[i] = -1;
+	snprintf(row->bound, sizeof row->bound, "unknown");
+	row->conns_up = -1;
+
+	if (r->ran) {
+		row->stopped = res->stopped;
+		row->wall_s = res->wall_s;
+		row->throughput_rps = res->throughput_rps;
+		row->requests = res->requests;
+		row->replies = res->replies;
+		row->bytes_sent = res->bytes_sent;
+		row->client_cpu_s = res->client_cpu_s;
+		row->client_user_s = res->client_user_s;
+		row->client_sys_s = res->client_sys_s;
+		row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
+		row->conns_up = res->conns_up_at_measure;
+		row->fd_client = res->fd_emfile + res->fd_enfile + res->fd_eaddrnotavail;
+		row->errors_client = res->errors_total;
+		if (hist_count(&res->latency)) {
+			row->lat_us[0] = (double)hist_min(&res->latency) / 1e3;
+			row->lat_us[1] = hist_mean(&res->latency) / 1e3;
+			for (int i = 0; i < 5; i++)
+				row->lat_us[2 + i] =
+					(double)hist_value_at_percentile(&res->latency, pcts[i]) / 1e3;
+			row->lat_us[7] = (double)hist_max(&res->latency) / 1e3;
+		}
+	}
+	if (r->s_measure.valid && r->s_drain.valid) {
+		row->server_user_s = r->s_drain.user_s - r->s_measure.user_s;
+		row->server_sys_s = r->s_drain.sys_s - r->s_measure.sys_s;
+		row->server_cpu_s = row->server_user_s + row->server_sys_s;
+		if (r->ran && res->replies)
+			row->cpu_us_server = row->server_cpu_s * 1e6 / (double)res->replies;
+	}
+	cap_s = col_server_capacity(r->srv->design, host->cpus);
+	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
+	if (cap_c < 1)
+		cap_c = 1;
+	if (r->ran && res->wall_s > 0) {
+		row->client_util = res->client_cpu_s / res->wall_s / cap_c;
+		if (row->server_cpu_s >= 0)
+			row->server_util = row->server_cpu_s / res->wall_s / cap_s;
+		snprintf(row->bound, sizeof row->bound, "%s",
+			 col_bound(row->server_cpu_s, cap_s, res->client_cpu_s, cap_c,
+				   res->wall_s, host->cpus));
+	}
+	row->srv_emfile = counter(r, "emfile");
+	row->srv_enfile = counter(r, "enfile");
+	row->srv_fdset = counter(r, "fd_setsize_refused");
+	row->fd_server = r->proc.counters.valid ?
+		nonneg(row->srv_emfile) + nonneg(row->srv_enfile) + nonneg(row->srv_fdset) : -1;
+	row->errors_server = counter(r, "errors");
+	row->resets_server = counter(r, "resets");
+	row->bytes_in_server = counter(r, "bytes_in");
+	/* The kernel updates the high-water mark lazily: take the larger of
+	 * wait4's ru_maxrss and the VmHWM sampled at DRAIN start. */
+	row->rss_kb = r->proc.reaped ? r->proc.ru.ru_maxrss : -1;
+	if (r->s_drain.valid && r->s_drain.leader_hwm_kb > row->rss_kb)
+		row->rss_kb = r->s_drain.leader_hwm_kb;
+	row->group_rss_kb = r->s_drain.valid ? r->s_drain.rss_kb : -1;
+	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
+	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
+}
+
+/* ---- results/<run-id>/ -------------------------------------------------------- */
+
+int rep_open_dir(const char *out, char *run_id, size_t idlen, char *dir, size_t dirlen)
+{
+	char base[64], link[PATH_MAX], tmp[PATH_MAX + 32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(base, sizeof base, "%Y%m%d-%H%M%S", &tm);
+	if (mkdir(out, 0755) < 0 && errno != EEXIST)
+		return -1;
+	for (int k = 1; k < 100; k++) {
+		if (k == 1)
+			snprintf(run_id, idlen, "%s", base);
+		else
+			snprintf(run_id, idlen, "%s-%d", base, k);
+		snprintf(dir, dirlen, "%s/%s", out, run_id);
+		if (mkdir(dir, 0755) == 0)
+			goto made;
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+made:
+	/* latest -> <run-id>, relative so that the tree can be moved; replaced
+	 * with rename() so a reader never finds it missing. */
+	snprintf(link, sizeof link, "%s/latest", out);
+	snprintf(tmp, sizeof tmp, "%s/.latest.%d", out, (int)getpid());
+	unlink(tmp);
+	if (symlink(run_id, tmp) == 0 && rename(tmp, link) < 0)
+		unlink(tmp);
+	return 0;
+}
+
+static void kv_num_or_null(struct json_writer *w, const char *key, double v)
+{
+	json_key(w, key);
+	if (v < 0)
+		json_null(w);
+	else
+		json_double(w, v);
+}
+
+static void kv_int_or_null(struct json_writer *w, const char *key, int64_t v)
+{
+	json_key(w, key);
+	if (v < 0)
+		json_null(w);
+	else
+		json_int(w, v);
+}
+
+static void json_server(struct json_writer *w, const struct rep_run *r)
+{
+	const struct orch_proc *p = &r->proc;
+	char st[64];
+
+	json_begin_object(w);
+	json_kv_string(w, "name", r->srv->name);
+	json_kv_string(w, "design", r->srv->design);
+	json_key(w, "backend");
+	if (p->counters.valid && p->counters.backend[0])
+		json_string(w, p->counters.backend);
+	else if (r->srv->backend[0])
+		json_string(w, r->srv->backend);
+	else
+		json_null(w);
+	json_kv_string(w, "binary", r->srv->path);
+	json_key(w, "args");
+	json_begin_array(w);
+	json_string(w, "--port");
+	json_string(w, "0");
+	if (r->srv->backend[0]) {
+		json_string(w, "--backend");
+		json_string(w, r->srv->backend);
+	}
+	for (int i = 0; r->server_args && r->server_args[i]; i++)
+		json_string(w, r->server_args[i]);
+	json_end_array(w);
+	kv_int_or_null(w, "pid", p->pid > 0 ? p->pid : -1);
+	kv_int_or_null(w, "port", r->started ? p->port : -1);
+	kv_num_or_null(w, "ready_s", r->started ? p->ready_s : -1);
+	kv_num_or_null(w, "stop_s", r->started ? p->stop_s : -1);
+	json_key(w, "exit");
+	if (p->reaped)
+		json_string(w, orch_status_text(p->status, st, sizeof st));
+	else
+		json_null(w);
+	json_kv_bool(w, "killed", p->killed);
+	json_kv_bool(w, "died_early", p->died_early);
+	json_kv_string(w, "stderr_tail", p->stderr_tail);
+	json_end_object(w);
+}
+
+static void json_result(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_begin_object(w);
+	json_kv_int(w, "repeat", r->repeat);
+	json_kv_int(w, "repeats", r->repeats);
+	json_kv_bool(w, "ran", r->ran);
+	json_key(w, "failure");
+	if (r->failure[0])
+		json_string(w, r->failure);
+	else
+		json_null(w);
+	json_key(w, "warnings");
+	json_begin_array(w);
+	for (int i = 0; i < r->nwarn; i++)
+		json_string(w, r->warnings[i]);
+	json_end_array(w);
+
+	if (r->ran)
+		lg_json_result_members(w, &r->res);
+
+	json_key(w, "server_cpu_s");
+	if (row->server_cpu_s >= 0) {
+		json_begin_object(w);
+		json_kv_double(w, "total", row->server_cpu_s);
+		json_kv_double(w, "user", row->server_user_s);
+		json_kv_double(w, "sys", row->server_sys_s);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_key(w, "cpu_us_per_req");
+	json_begin_object(w);
+	if (r->ran)
+		lg_json_cpu_per_req_client(w, &r->res);
+	else
+		kv_num_or_null(w, "client", -1);
+	kv_num_or_null(w, "server", row->cpu_us_server);
+	json_end_object(w);
+
+	json_key(w, "utilization");
+	json_begin_object(w);
+	kv_num_or_null(w, "server", row->server_util);
+	kv_num_or_null(w, "client", row->client_util);
+	json_end_object(w);
+	json_kv_string(w, "bound", row->bound);
+
+	json_key(w, "fd_limit");
+	json_begin_object(w);
+	if (r->ran) {
+		lg_json_fd_limit_client(w, &r->res);
+	} else {
+		json_key(w, "client");
+		json_begin_object(w);
+		json_kv_int(w, "emfile", 0);
+		json_kv_int(w, "enfile", 0);
+		json_kv_int(w, "eaddrnotavail", 0);
+		json_end_object(w);
+	}
+	json_key(w, "server");
+	if (p->counters.valid) {
+		json_begin_object(w);
+		kv_int_or_null(w, "emfile", row->srv_emfile);
+		kv_int_or_null(w, "enfile", row->srv_enfile);
+		kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+
+	json_key(w, "server_counters");
+	if (p->counters.valid) {
+		json_begin_object(w);
+		json_kv_string(w, "design", p->counters.design);
+		json_kv_string(w, "backend", p->counters.backend);
+		for (int i = 0; i < ORCH_NCOUNTERS; i++)
+			kv_int_or_null(w, orch_counter_names[i], p->counters.v[i]);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+
+	json_key(w, "server_process");
+	json_begin_object(w);
+	kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
+	kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
+	kv_int_or_null(w, "group_rss_kb_at_drain", row->group_rss_kb);
+	kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
+	kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
+	json_key(w, "lifetime");
+	if (p->reaped) {
+		struct col_lifetime l;
+
+		col_lifetime_from_rusage(&l, &p->ru);
+		json_begin_object(w);
+		json_kv_double(w, "user_s", l.user_s);
+		json_kv_double(w, "sys_s", l.sys_s);
+		json_kv_int(w, "voluntary_ctxt_switches", l.vcsw);
+		json_kv_int(w, "involuntary_ctxt_switches", l.ivcsw);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+	json_end_object(w);
+}
+
+int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row *row,
+		  const struct col_host *host)
+{
+	char path[PATH_MAX];
+	struct json_writer w;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -1;
+	json_init(&w, f, 2);
+	json_begin_object(&w);
+	json_kv_string(&w, "schema", "evbench.run/1");
+	json_kv_string(&w, "run_id", r->run_id);
+	json_kv_string(&w, "started_at", r->started_at);
+	json_kv_string(&w, "evbench_version", EVBENCH_VERSION);
+	json_key(&w, "host");
+	col_json_host(&w, host);
+	json_key(&w, "server");
+	json_server(&w, r);
+	json_key(&w, "load");
+	lg_json_load(&w, &r->cfg);
+	json_key(&w, "result");
+	json_result(&w, r, row);
+	json_end_object(&w);
+	rc = json_finish(&w);
+	if (fclose(f) != 0 || rc < 0) {
+		free(buf);
+		errno = EIO;
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/%s.json", dir, r->file);
+	rc = rep_write_atomic(path, buf, len);
+	free(buf);
+	if (rc < 0 || !r->ran)
+		return rc;
+
+	/* The latency distribution in HdrHistogram's text format, in µs. */
+	for (int k = 0; k < 2; k++) {
+		const struct hist *h = k == 0 ? &r->res.latency : &r->res.latency_uncorrected;
+
+		if (k == 1 && !r->res.open_loop)
+			break;
+		buf = NULL;
+		len = 0;
+		f = open_memstream(&buf, &len);
+		if (!f)
+			return -1;
+		rc = hist_write_hgrm(h, f, 1000.0);
+		if (fclose(f) != 0 || rc < 0) {
+			free(buf);
+			errno = EIO;
+			return -1;
+		}
+		snprintf(path, sizeof path, "%s/%s%s.hgrm", dir, r->file,
+			 k == 0 ? "" : "-uncorrected");
+		rc = rep_write_atomic(path, buf, len);
+		free(buf);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- summary.csv ---------------------------------------------------------------- */
+
+static void csv_num(FILE *f, double v)
+{
+	if (v < 0)
+		fputs(",", f);
+	else
+		fprintf(f, ",%.6g", v);
+}
+
+static void csv_int(FILE *f, int64_t v)
+{
+	if (v < 0)
+		fputs(",", f);
+	else
+		fprintf(f, ",%lld", (long long)v);
+}
+
+/* A CSV field: quoted, with quotes doubled, since failures hold commas. */
+static void csv_str(FILE *f, const char *s)
+{
+	fputs(",\"", f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s == '\n' ? ' ' : *s, f);
+	}
+	fputc('"', f);
+}
+
+int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
+{
+	char path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f)
+		return -1;
+	fputs("server,design,backend,conns,repeat,threads,ran,stopped,wall_s,requests,replies,"
+	      "throughput_rps,client_cpu_s,client_user_s,client_sys_s,server_cpu_s,server_user_s,"
+	      "server_sys_s,cpu_us_per_req_client,cpu_us_per_req_server,util_server,util_client,"
+	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
+	      "lat_p9999_us,lat_max_us,conns_up,fd_limit_client,fd_limit_server,server_emfile,"
+	      "server_enfile,server_fd_setsize_refused,errors_client,errors_server,resets_server,"
+	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,ctxsw_voluntary,"
+	      "ctxsw_involuntary,failure,file\n", f);
+	for (int i = 0; i < n; i++) {
+		const struct rep_row *r = &rows[i];
+
+		fprintf(f, "%s,%s,%s,%ld,%d,%d,%d,%d", r->server, r->design, r->backend, r->conns,
+			r->repeat, r->threads, r->ran, r->stopped);
+		csv_num(f, r->wall_s);
+		csv_int(f, r->ran ? (int64_t)r->requests : -1);
+		csv_int(f, r->ran ? (int64_t)r->replies : -1);
+		csv_num(f, r->throughput_rps);
+		csv_num(f, r->client_cpu_s);
+		csv_num(f, r->client_user_s);
+		csv_num(f, r->client_sys_s);
+		csv_num(f, r->server_cpu_s);
+		csv_num(f, r->server_user_s);
+		csv_num(f, r->server_sys_s);
+		csv_num(f, r->cpu_us_client);
+		csv_num(f, r->cpu_us_server);
+		csv_num(f, r->server_util);
+		csv_num(f, r->client_util);
+		fprintf(f, ",%s", r->bound);
+		for (int k = 0; k < 8; k++)
+			csv_num(f, r->lat_us[k]);
+		csv_int(f, r->conns_up);
+		csv_int(f, r->ran ? (int64_t)r->fd_client : -1);
+		csv_int(f, r->fd_server);
+		csv_int(f, r->srv_emfile);
+		csv_int(f, r->srv_enfile);
+		csv_int(f, r->srv_fdset);
+		csv_int(f, r->ran ? (int64_t)r->errors_client : -1);
+		csv_int(f, r->errors_server);
+		csv_int(f, r->resets_server);
+		csv_int(f, r->ran ? (int64_t)r->bytes_sent : -1);
+		csv_int(f, r->bytes_in_server);
+		csv_int(f, r->rss_kb);
+		csv_int(f, r->group_rss_kb);
+		csv_int(f, r->ctxsw_vol);
+		csv_int(f, r->ctxsw_invol);
+		csv_str(f, r->failure);
+		fprintf(f, ",%s.json\n", r->file);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		errno = EIO;
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/summary.csv", dir);
+	rc = rep_write_atomic(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+void rep_table_header(FILE *f)
+{
+	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %-7s %8s %6s\n",
+		"server", "conns", "up", "req/s", "p50 us", "p99 us", "p99.9us",
+		"cli us/r", "srv us/r", "bound", "fd-limit", "errors");
+}
+
+/* A number in a fixed width, '-' when not measured. */
+static const char *cell(char *buf, size_t len, double v, const char *fmt)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, fmt, v);
+	return buf;
+}
+
+void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged)
+{
+	double rps = 0, cli = 0, srv = 0, up = 0;
+	int nrps = 0, ncli = 0, nsrv = 0, nup = 0;
+	int64_t fd = 0, errs = 0;
+	bool fd_known = false, any_failure = false;
+	char bound[16] = "-", c[8][32];
+	const char *note = "";
+
+	for (int i = 0; i < n; i++) {
+		const struct rep_row *r = &rows[i];
+
+		if (r->throughput_rps >= 0)
+			rps += r->throughput_rps, nrps++;
+		if (r->cpu_us_client >= 0)
+			cli += r->cpu_us_client, ncli++;
+		if (r->cpu_us_server >= 0)
+			srv += r->cpu_us_server, nsrv++;
+		if (r->conns_up >= 0)
+			up += (double)r->conns_up, nup++;
+		if (r->ran) {
+			fd += (int64_t)r->fd_client;
+			errs += (int64_t)r->errors_client;
+			fd_known = true;
+		}
+		if (r->fd_server >= 0)
+			fd += r->fd_server, fd_known = true;
+		if (r->errors_server > 0)
+			errs += r->errors_server;
+		if (r->failure[0])
+			any_failure = true;
+		/* The bound of a group is the last run's, unless they disagree. */
+		if (i == 0)
+			snprintf(bound, sizeof bound, "%s", r->bound);
+		else if (strcmp(bound, r->bound) != 0)
+			snprintf(bound, sizeof bound, "mixed");
+	}
+	if (any_failure)
+		note = "  (failed: see JSON)";
+	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %-7s %8s %6lld%s\n",
+		rows[0].server, rows[0].conns,
+		cell(c[0], 32, nup ? up / nup : -1, "%.0f"),
+		cell(c[1], 32, nrps ? rps / nrps : -1, "%.0f"),
+		cell(c[2], 32, merged && hist_count(merged) ?
+		     (double)hist_value_at_percentile(merged, 50) / 1e3 : -1, "%.0f"),
+		cell(c[3], 32, merged && hist_count(merged) ?
+		     (double)hist_value_at_percentile(merged, 99) / 1e3 : -1, "%.0f"),
+		cell(c[4], 32, merged && hist_count(merged) ?
+		     (double)hist_value_at_percentile(merged, 99.9) / 1e3 : -1, "%.0f"),
+		cell(c[5], 32, ncli ? cli / ncli : -1, "%.1f"),
+		cell(c[6], 32, nsrv ? srv / nsrv : -1, "%.1f"),
+		bound,
+		cell(c[7], 32, fd_known ? (double)fd : -1, "%.0f"),
+		(long long)errs, note);
+	fflush(f);
+}
+
+/* ---- --json ------------------------------------------------------------------------ */
+
+int rep_print_json_array(FILE *f, const char *dir, const struct rep_row *rows, int n)
+{
+	int rc = 0, printed = 0;
+
+	fputs("[\n", f);
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX], buf[65536];
+		size_t got;
+		FILE *in;
+
+		snprintf(path, sizeof path, "%s/%s.json", dir, rows[i].file);
+		in = fopen(path, "re");
+		if (!in) {
+			rc = -1;
+			continue;
+		}
+		if (printed++)
+			fputs(",\n", f);
+		/* Copy the file without its final newline, so commas sit right. */
+		while ((got = fread(buf, 1, sizeof buf, in)) > 0) {
+			int more = !feof(in);
+
+			while (!more && got > 0 && (buf[got - 1] == '\n'))
+				got--;
+			fwrite(buf, 1, got, f);
+		}
+		fclose(in);
+	}
+	fputs("\n]\n", f);
+	return fflush(f) == 0 ? rc : -1;
+}

@@ -1,0 +1,104 @@
+/*
+ * report.h - evbench's two output channels: the compact human table on
+ * stdout (one row per server and connection count), and the machine files
+ * under results/<run-id>/ (one JSON per run in schema evbench.run/1,
+ * summary.csv, .hgrm latency distributions) that plot.py and the gate read.
+ * Nothing parses the table.
+ *
+ * Every file is written to a temporary name in its directory and renamed
+ * into place, so a reader never sees half a file and an interrupted sweep
+ * leaves whole files of every run it finished.
+ *
+ * Conventions: functions return 0 or -1 with errno; they do not exit.
+ */
+#ifndef EVBENCH_REPORT_H
+#define EVBENCH_REPORT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "collect.h"
+#include "loadgen.h"
+#include "orch.h"
+
+#define REP_MAX_WARNINGS 8
+
+/* One run: a server at one connection count, one repeat. */
+struct rep_run {
+	const struct orch_server *srv;
+	long   conns;
+	int    repeat, repeats;            /* 1-based index, and how many */
+	char   run_id[64];
+	char   started_at[32];             /* ISO 8601 UTC */
+	char  *const *server_args;         /* extra server arguments, NULL-terminated */
+	struct lg_config cfg;              /* as run, automatic values resolved */
+	bool   ran;                        /* lg_run() went through its phases */
+	struct lg_result res;
+	struct orch_proc proc;
+	bool   started;                    /* the server printed its ready line */
+	struct col_sample s_measure, s_drain;  /* at MEASURE start and DRAIN start */
+	char   failure[768];               /* "" when the run went as planned */
+	int    nwarn;
+	char   warnings[REP_MAX_WARNINGS][512];
+	char   file[96];                   /* basename of the JSON, without ".json" */
+};
+
+/* The figures of one run that the table and summary.csv show. Negative
+ * numbers mean "not measured" and print as empty cells or '-'. */
+struct rep_row {
+	char     server[32], design[32], backend[32];
+	long     conns;
+	int      repeat, threads;
+	bool     ran, stopped;
+	char     failure[256];
+	double   wall_s, throughput_rps;
+	uint64_t requests, replies, bytes_sent;
+	double   client_cpu_s, client_user_s, client_sys_s;
+	double   server_cpu_s, server_user_s, server_sys_s;
+	double   cpu_us_client, cpu_us_server;
+	double   server_util, client_util;
+	double   lat_us[8];                /* min mean p50 p90 p99 p999 p9999 max */
+	char     bound[16];
+	long     conns_up;
+	uint64_t fd_client;                /* emfile + enfile + eaddrnotavail */
+	int64_t  fd_server;                /* emfile + enfile + fd_setsize_refused */
+	int64_t  srv_emfile, srv_enfile, srv_fdset;
+	uint64_t errors_client;
+	int64_t  errors_server, resets_server, bytes_in_server;
+	long     rss_kb, group_rss_kb;
+	long     ctxsw_vol, ctxsw_invol;
+	char     file[96];
+};
+
+/* Fills *row from a finished run (host gives the CPU count for bound). */
+void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host);
+
+/* Creates <out>/<run-id> (the run id is the UTC start time, made unique) and
+ * points <out>/latest at it. Writes the id into run_id and the directory
+ * into dir. Returns 0 or -1 with errno (the directory could not be made; a
+ * failing `latest` link is not an error). */
+int rep_open_dir(const char *out, char *run_id, size_t idlen, char *dir, size_t dirlen);
+
+/* Writes <dir>/<r->file>.json (evbench.run/1) and the .hgrm beside it. */
+int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row *row,
+		  const struct col_host *host);
+
+/* (Re)writes <dir>/summary.csv with one line per run. */
+int rep_write_summary(const char *dir, const struct rep_row *rows, int n);
+
+/* The table: a header, then one row per (server, conns) over its repeats:
+ * rates and CPU are means over the repeats, latencies come from the merged
+ * histogram (NULL when no run measured any). */
+void rep_table_header(FILE *f);
+void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged);
+
+/* Prints the JSON files of rows as one JSON array on f (--json). */
+int rep_print_json_array(FILE *f, const char *dir, const struct rep_row *rows, int n);
+
+/* Writes `text` of len bytes to path through a temporary file and rename().
+ * Returns 0 or -1 with errno. */
+int rep_write_atomic(const char *path, const char *text, size_t len);
+
+#endif
