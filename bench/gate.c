@@ -63,6 +63,7 @@ struct run {
 
 struct side {
 	const char *path;
+	char *owned;        /* path, when the gate chose it (DIR/latest) */
 	struct run *runs;
 	size_t n, cap;
 };
@@ -190,8 +191,13 @@ static int add_run(struct side *sd, const struct jr_value *o, const char *file, 
 		fprintf(stderr, "evbench gate: out of memory\n");
 		return -1;
 	}
+	/* A run that did not happen (the server failed to start or died) has no
+	 * figures: its repeat is lost, which shows as too few repeats rather
+	 * than as a throughput of zero averaged into the others. */
+	const struct jr_value *ran = jr_path(o, "result.ran");
+	bool happened = !ran || ran->type != JR_BOOL || ran->boolean;
 	for (size_t m = 0; m < NMETRIC; m++)
-		r->has[m] = jr_number(jr_path(o, metrics[m].path), &r->m[m]) == 0 &&
+		r->has[m] = happened && jr_number(jr_path(o, metrics[m].path), &r->m[m]) == 0 &&
 			    isfinite(r->m[m]);
 	for (size_t i = 0; i < sd->n; i++) {
 		const struct run *q = &sd->runs[i];
@@ -269,6 +275,21 @@ static int load_side(struct side *sd)
 		}
 		closedir(d);
 		qsort(names, nn, sizeof *names, cmp_str);
+		/* evbench --out DIR writes DIR/<run-id>/ and DIR/latest: given
+		 * DIR itself, the gate reads the latest run. */
+		char latest[4096];
+		snprintf(latest, sizeof latest, "%s/latest", sd->path);
+		if (nn == 0 && !sd->owned && stat(latest, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char *p = strdup(latest);
+			free(names);
+			if (!p) {
+				fprintf(stderr, "evbench gate: out of memory\n");
+				return -1;
+			}
+			sd->path = p;
+			sd->owned = p;
+			return load_side(sd);
+		}
 	} else {
 		names = malloc(sizeof *names);
 		if (!names || !(names[0] = strdup(sd->path))) {
@@ -306,6 +327,7 @@ static void free_side(struct side *sd)
 		free(sd->runs[i].run_id);
 	}
 	free(sd->runs);
+	free(sd->owned);
 }
 
 /* ---- normalisation ---------------------------------------------------------- */
@@ -881,6 +903,8 @@ int gate_main(int argc, char **argv)
 		goto out;
 	if (o.normalize_by && (normalize(&b, o.normalize_by) < 0 || normalize(&c, o.normalize_by) < 0))
 		goto out;
+	o.base = b.path;   /* as resolved: DIR/latest when given DIR */
+	o.cur = c.path;
 	bufb = malloc((b.n ? b.n : 1) * sizeof *bufb);
 	bufc = malloc((c.n ? c.n : 1) * sizeof *bufc);
 	if (!bufb || !bufc || collect_keys(&b, &keys, &nk) < 0 ||
@@ -939,15 +963,4 @@ out:
 	free_side(&b);
 	free_side(&c);
 	return rc;
-}
-
-/* Temporary: until the evbench engineer's main() lands in bench/, this weak
- * main keeps bin/evbench linkable. A strong main() elsewhere replaces it; it
- * will be deleted once that exists. */
-__attribute__((weak)) int main(int argc, char **argv)
-{
-	if (argc > 1)
-		return gate_main(argc - 1, argv + 1);
-	fprintf(stderr, "evbench: only `evbench gate` exists so far\n");
-	return 2;
 }
