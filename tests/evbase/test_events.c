@@ -157,8 +157,7 @@ static void periodic_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->ndeadline < 16)
 		cr_assert(evtimer_pending(r->ev, &r->deadline[r->ndeadline++]),
 		    "a persistent timer is pending in its callback");
-	if (r->calls == 2)
-		event_del(r->ev);
+	event_del(r->ev);
 }
 
 Test(events, persistent_timeout_from_previous_deadline, .timeout = 20)
@@ -166,23 +165,25 @@ Test(events, persistent_timeout_from_previous_deadline, .timeout = 20)
 	struct event_base *base = evtest_base();
 	struct rec r = { 0 };
 	struct hog h;
-	struct timeval period = evtest_ms(200), early = evtest_ms(150);
+	struct timeval period = evtest_ms(1000), early = evtest_ms(900);
 	struct event *hog;
 
 	r.ev = event_new(base, -1, EV_PERSIST, periodic_cb, &r);
 	hog = evtimer_new(base, hog_cb, &h);
-	h.until = evtest_now_us() + 300 * 1000;	/* 100 ms past the deadline */
+	h.until = evtest_now_us() + 1100 * 1000;	/* 100 ms past the deadline */
 	cr_assert_eq(event_add(r.ev, &period), 0);
 	cr_assert(evtimer_pending(r.ev, &r.deadline[r.ndeadline++]));
 	cr_assert_eq(evtimer_add(hog, &early), 0);
 	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 2);
+	cr_assert_eq(r.calls, 1);
 	cr_assert_eq(r.what[0], EV_TIMEOUT);
-	/* The first callback ran >= 100 ms late, but the next deadline is
-	 * still one period after the missed one, not one period after now. */
+	/* The callback ran >= 100 ms late, but the next deadline is still one
+	 * period after the missed one, not one period after now. (A callback
+	 * more than a whole period late would be rescheduled from now; the
+	 * 900 ms of slack keep a loaded machine from getting there.) */
 	long long step = evtest_tv_us(&r.deadline[1]) - evtest_tv_us(&r.deadline[0]);
-	cr_assert(step >= 195000 && step <= 205000,
-	    "next deadline %lld us after the previous one, want 200000", step);
+	cr_assert(step >= 995000 && step <= 1005000,
+	    "next deadline %lld us after the previous one, want 1000000", step);
 	event_free(r.ev);
 	event_free(hog);
 	event_base_free(base);

@@ -1,0 +1,409 @@
+/*
+ * The loop: its return values and flags, loopexit / loopbreak /
+ * loopcontinue, priorities and the cached time.
+ */
+#include "evtest.h"
+
+/* A log of which callbacks ran, in order, as letters. */
+struct trace {
+	char log[64];
+	int n;
+	struct event_base *base;
+	struct event *ev[8];
+	evutil_socket_t wake;		/* a socket to write to from a callback */
+	int action;
+};
+
+static void note(struct trace *t, char c)
+{
+	if (t->n < (int)sizeof(t->log) - 1)
+		t->log[t->n++] = c;
+}
+
+enum { DO_NOTHING, DO_LOOPEXIT, DO_LOOPBREAK, DO_LOOPCONTINUE, DO_WAKE };
+
+/* Callback arguments: the trace plus the letter to log. */
+struct step {
+	struct trace *t;
+	char letter;
+	int action;
+};
+
+static void step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct step *s = arg;
+	char c;
+
+	note(s->t, s->letter);
+	if (fd >= 0 && (what & EV_READ))
+		while (recv(fd, &c, 1, 0) == 1)
+			;
+	switch (s->action) {
+	case DO_LOOPEXIT:
+		cr_assert_eq(event_base_loopexit(s->t->base, NULL), 0);
+		break;
+	case DO_LOOPBREAK:
+		cr_assert_eq(event_base_loopbreak(s->t->base), 0);
+		break;
+	case DO_LOOPCONTINUE:
+		cr_assert_eq(send(s->t->wake, "w", 1, 0), 1);
+		cr_assert_eq(event_base_loopcontinue(s->t->base), 0);
+		break;
+	case DO_WAKE:
+		cr_assert_eq(send(s->t->wake, "w", 1, 0), 1);
+		break;
+	}
+}
+
+Test(loop, empty_base_returns_1, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 1);
+	/* With NO_EXIT_ON_EMPTY an empty base is not a reason to stop. */
+	cr_assert_eq(event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY | EVLOOP_NONBLOCK), 0);
+	event_base_free(base);
+}
+
+Test(loop, nonblock_returns_with_nothing_ready, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct trace t = { .base = base };
+	struct step s = { &t, 'a', DO_NOTHING };
+	struct event *ev;
+
+	evtest_pair(sv);
+	ev = event_new(base, sv[0], EV_READ | EV_PERSIST, step_cb, &s);
+	event_add(ev, NULL);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(t.n, 0);
+	evtest_send(sv[1], 1);
+	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	cr_assert_str_eq(t.log, "a");
+	event_free(ev);
+	event_base_free(base);
+}
+
+/* Three events made active together; the first one's callback acts. */
+static void three_active(struct trace *t, struct step s[3], int action)
+{
+	for (int i = 0; i < 3; i++) {
+		s[i] = (struct step){ t, (char)('a' + i), i == 0 ? action : DO_NOTHING };
+		t->ev[i] = event_new(t->base, -1, 0, step_cb, &s[i]);
+		event_active(t->ev[i], EV_TIMEOUT, 1);
+	}
+}
+
+Test(loop, loopexit_lets_active_callbacks_run, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	struct step s[3];
+
+	three_active(&t, s, DO_LOOPEXIT);
+	cr_assert_eq(event_base_dispatch(t.base), 0);
+	cr_assert_str_eq(t.log, "abc");
+	cr_assert(event_base_got_exit(t.base));
+	cr_assert(!event_base_got_break(t.base));
+	for (int i = 0; i < 3; i++)
+		event_free(t.ev[i]);
+	event_base_free(t.base);
+}
+
+Test(loop, loopbreak_stops_after_current, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	struct step s[3];
+
+	three_active(&t, s, DO_LOOPBREAK);
+	cr_assert_eq(event_base_dispatch(t.base), 0);
+	cr_assert_str_eq(t.log, "a");
+	cr_assert(event_base_got_break(t.base));
+	cr_assert(!event_base_got_exit(t.base));
+	/* The others are still active; the next loop runs them and resets
+	 * the flags. */
+	cr_assert_eq(event_base_loop(t.base, EVLOOP_NONBLOCK), 1);
+	cr_assert_str_eq(t.log, "abc");
+	cr_assert(!event_base_got_break(t.base));
+	for (int i = 0; i < 3; i++)
+		event_free(t.ev[i]);
+	event_base_free(t.base);
+}
+
+/* loopcontinue ends the round after the current callback and polls again:
+ * the socket written by that callback is seen in the same EVLOOP_ONCE call,
+ * which would otherwise have returned after running a, b and c. */
+Test(loop, loopcontinue_polls_again, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	struct step s[3], rs;
+	evutil_socket_t sv[2];
+	struct event *r;
+
+	evtest_pair(sv);
+	t.wake = sv[1];
+	rs = (struct step){ &t, 'R', DO_NOTHING };
+	r = event_new(t.base, sv[0], EV_READ | EV_PERSIST, step_cb, &rs);
+	event_add(r, NULL);
+	three_active(&t, s, DO_LOOPCONTINUE);
+	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
+	cr_assert_eq(t.n, 4, "log %s", t.log);
+	cr_assert_eq(t.log[0], 'a');
+	cr_assert_not_null(strchr(t.log, 'R'), "log %s", t.log);
+	cr_assert_not_null(strchr(t.log, 'c'), "log %s", t.log);
+	for (int i = 0; i < 3; i++)
+		event_free(t.ev[i]);
+	event_free(r);
+	event_base_free(t.base);
+}
+
+/* The control: the same, but a only writes. EVLOOP_ONCE then stops after
+ * the round that ran a, b and c, before any poll could see R. */
+Test(loop, without_loopcontinue_once_is_one_round, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	struct step s[3], rs;
+	evutil_socket_t sv[2];
+	struct event *r;
+
+	evtest_pair(sv);
+	t.wake = sv[1];
+	rs = (struct step){ &t, 'R', DO_NOTHING };
+	r = event_new(t.base, sv[0], EV_READ | EV_PERSIST, step_cb, &rs);
+	event_add(r, NULL);
+	three_active(&t, s, DO_WAKE);
+	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
+	cr_assert_str_eq(t.log, "abc");
+	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
+	cr_assert_str_eq(t.log, "abcR");
+	for (int i = 0; i < 3; i++)
+		event_free(t.ev[i]);
+	event_free(r);
+	event_base_free(t.base);
+}
+
+static void exit_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int *ticks = arg;
+	(*ticks)++;
+}
+
+Test(loop, loopexit_after_timeout, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct timeval period = evtest_ms(5), after = evtest_ms(60);
+	int ticks = 0;
+	struct event *ev = event_new(base, -1, EV_PERSIST, exit_timer_cb, &ticks);
+	long long t0 = evtest_now_us();
+
+	event_add(ev, &period);
+	cr_assert_eq(event_base_loopexit(base, &after), 0);
+	cr_assert_eq(event_base_dispatch(base), 0);
+	cr_assert(event_base_got_exit(base));
+	/* libevent's coarse clock may fire a few ms early by ours. */
+	cr_assert_geq(evtest_now_us() - t0, 50000, "loopexit came early");
+	cr_assert_geq(ticks, 1);
+	event_free(ev);
+	event_base_free(base);
+}
+
+Test(loop, loopexit_before_dispatch, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct trace t = { .base = base };
+	struct step s = { &t, 'a', DO_NOTHING };
+	struct event *ev;
+
+	evtest_pair(sv);
+	ev = event_new(base, sv[0], EV_READ | EV_PERSIST, step_cb, &s);
+	event_add(ev, NULL);
+	/* Exits after one round although ev stays pending forever. */
+	cr_assert_eq(event_base_loopexit(base, NULL), 0);
+	cr_assert_eq(event_base_dispatch(base), 0);
+	cr_assert(event_base_got_exit(base));
+	event_free(ev);
+	event_base_free(base);
+}
+
+/* ---- priorities ------------------------------------------------------------- */
+
+/* a (priority 0) and b (priority 1) are active; a's callback makes the
+ * socket of R (priority 0) readable. Each round runs only the most urgent
+ * non-empty queue, so the poll after a's round finds R, which then runs
+ * before the less urgent b. */
+Test(loop, priorities_best_queue_per_round, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	evutil_socket_t sv[2];
+	struct step sa, sb, sr;
+	struct event *a, *b, *r;
+
+	cr_assert_eq(event_base_priority_init(t.base, 2), 0);
+	evtest_pair(sv);
+	t.wake = sv[1];
+	sa = (struct step){ &t, 'a', DO_WAKE };
+	sb = (struct step){ &t, 'b', DO_NOTHING };
+	sr = (struct step){ &t, 'R', DO_NOTHING };
+	a = event_new(t.base, -1, 0, step_cb, &sa);
+	b = event_new(t.base, -1, 0, step_cb, &sb);
+	r = event_new(t.base, sv[0], EV_READ, step_cb, &sr);
+	event_priority_set(a, 0);
+	event_priority_set(b, 1);
+	event_priority_set(r, 0);
+	event_add(r, NULL);
+	event_active(b, EV_TIMEOUT, 1);
+	event_active(a, EV_TIMEOUT, 1);
+	cr_assert_eq(event_base_dispatch(t.base), 1);
+	cr_assert_str_eq(t.log, "aRb");
+	event_free(a);
+	event_free(b);
+	event_free(r);
+	event_base_free(t.base);
+}
+
+/* Without any re-polling: three priorities, activated in reverse order,
+ * run most urgent first. */
+Test(loop, priorities_order, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	struct step s[3];
+
+	cr_assert_eq(event_base_priority_init(t.base, 3), 0);
+	for (int i = 2; i >= 0; i--) {
+		s[i] = (struct step){ &t, (char)('a' + i), DO_NOTHING };
+		t.ev[i] = event_new(t.base, -1, 0, step_cb, &s[i]);
+		cr_assert_eq(event_priority_set(t.ev[i], i), 0);
+		event_active(t.ev[i], EV_TIMEOUT, 1);
+	}
+	cr_assert_eq(event_base_dispatch(t.base), 1);
+	cr_assert_str_eq(t.log, "abc");
+	for (int i = 0; i < 3; i++)
+		event_free(t.ev[i]);
+	event_base_free(t.base);
+}
+
+/* A more urgent event activated from a callback runs before the rest of the
+ * less urgent queue. */
+static void preempt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct step *s = arg;
+	note(s->t, s->letter);
+	if (s->letter == 'x')
+		event_active(s->t->ev[0], EV_TIMEOUT, 1);
+}
+
+Test(loop, urgent_activation_preempts, .timeout = 10)
+{
+	struct trace t = { .base = evtest_base() };
+	struct step su = { &t, 'U', 0 }, sx = { &t, 'x', 0 }, sy = { &t, 'y', 0 };
+	struct event *x, *y;
+
+	cr_assert_eq(event_base_priority_init(t.base, 2), 0);
+	t.ev[0] = event_new(t.base, -1, 0, preempt_cb, &su);
+	x = event_new(t.base, -1, 0, preempt_cb, &sx);
+	y = event_new(t.base, -1, 0, preempt_cb, &sy);
+	event_priority_set(t.ev[0], 0);
+	event_priority_set(x, 1);
+	event_priority_set(y, 1);
+	event_active(x, EV_TIMEOUT, 1);
+	event_active(y, EV_TIMEOUT, 1);
+	cr_assert_eq(event_base_dispatch(t.base), 1);
+	cr_assert_str_eq(t.log, "xUy");
+	event_free(t.ev[0]);
+	event_free(x);
+	event_free(y);
+	event_base_free(t.base);
+}
+
+/* ---- reentrancy ------------------------------------------------------------- */
+
+struct nest { struct event_base *base; int ret; };
+static void nest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nest *n = arg;
+	n->ret = event_base_loop(n->base, EVLOOP_NONBLOCK);
+}
+
+Test(loop, reentrant_loop_refused, .timeout = 10)
+{
+	struct nest n = { evtest_base(), 0 };
+	struct event *ev = event_new(n.base, -1, 0, nest_cb, &n);
+
+	event_set_log_callback(NULL);
+	event_active(ev, EV_TIMEOUT, 1);
+	cr_assert_eq(event_base_dispatch(n.base), 1);
+	cr_assert_eq(n.ret, -1);
+	event_free(ev);
+	event_base_free(n.base);
+}
+
+/* ---- the cached time -------------------------------------------------------- */
+
+struct cache {
+	struct event_base *base;
+	long long first, second, updated;
+};
+
+static long long cached_us(struct event_base *base)
+{
+	struct timeval tv;
+	cr_assert_eq(event_base_gettimeofday_cached(base, &tv), 0);
+	return evtest_tv_us(&tv);
+}
+
+static void cache_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cache *c = arg;
+	c->first = cached_us(c->base);
+	evtest_spin_us(20000);
+	c->second = cached_us(c->base);
+	cr_assert_eq(event_base_update_cache_time(c->base), 0);
+	c->updated = cached_us(c->base);
+}
+
+static void run_cache(struct cache *c, int flags)
+{
+	struct event_config *cfg = event_config_new();
+	struct event *ev;
+
+	evtest_config(cfg);
+	if (flags)
+		event_config_set_flag(cfg, flags);
+	c->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	cr_assert_not_null(c->base);
+	ev = event_new(c->base, -1, 0, cache_cb, c);
+	event_active(ev, EV_TIMEOUT, 1);
+	cr_assert_eq(event_base_dispatch(c->base), 1);
+	event_free(ev);
+}
+
+Test(loop, cached_time_frozen_in_callbacks, .timeout = 10)
+{
+	struct cache c;
+	struct timeval now;
+	long long outside;
+
+	run_cache(&c, 0);
+	cr_assert_eq(c.first, c.second, "the cached time moved inside a callback");
+	cr_assert_geq(c.updated - c.first, 15000, "update_cache_time did not refresh it");
+	/* Outside the loop there is no cache: it reads the clock. */
+	outside = cached_us(c.base);
+	gettimeofday(&now, NULL);
+	cr_assert_leq(evtest_tv_us(&now) - outside, 1000000);
+	/* libevent reads a coarse monotonic clock: allow it 10 ms. */
+	cr_assert_geq(outside, c.updated - 10000);
+	event_base_free(c.base);
+}
+
+Test(loop, no_cache_time_flag, .timeout = 10)
+{
+	struct cache c;
+
+	run_cache(&c, EVENT_BASE_FLAG_NO_CACHE_TIME);
+	cr_assert_geq(c.second - c.first, 15000, "NO_CACHE_TIME still cached");
+	event_base_free(c.base);
+}
