@@ -781,6 +781,7 @@ static void *thread_main(void *arg)
 			start_connects(t, now);
 			if (!t->connect_signalled && t->todo_pos == t->ntodo && t->connecting == 0) {
 				t->connect_signalled = true;
+				publish(t);  /* conns_up must be current when the controller looks */
 				__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
 				poke(sh->ctlfd);
 			}

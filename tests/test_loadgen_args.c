@@ -1,0 +1,137 @@
+/*
+ * test_loadgen_args.c - the load options: the shared parser, the cross-checks,
+ * the automatic source addresses, and bin/loadgen's exit status 2 with one
+ * clear line for bad input.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "loadgen.h"
+#include "testutil.h"
+
+static int parse(struct lg_config *c, const char *name, const char *value, char *err)
+{
+	return lg_parse_option(c, name, value, err, 256);
+}
+
+Test(loadgen_args, parser_accepts_and_rejects, .timeout = 10)
+{
+	struct lg_config c;
+	char err[256];
+	lg_config_default(&c);
+	cr_assert_eq(parse(&c, "conns", "10000", err), 0);
+	cr_assert_eq(c.conns, 10000);
+	cr_assert_eq(parse(&c, "rate", "2500.5", err), 0);
+	cr_assert_eq(c.rate, 2500.5);
+	cr_assert_eq(parse(&c, "source-addrs", "127.0.0.2,127.0.0.3", err), 0);
+	cr_assert_eq(c.n_source_addrs, 2);
+	cr_assert_str_eq(c.source_addrs[1], "127.0.0.3");
+	cr_assert_eq(parse(&c, "requests-per-conn", "1", err), 0);
+	cr_assert_eq(c.requests_per_conn, 1);
+
+	static const struct { const char *name, *value, *must_say; } bad[] = {
+		{ "conns", "0", "--conns" },         { "conns", "-5", "--conns" },
+		{ "conns", "abc", "'abc'" },         { "conns", "10x", "'10x'" },
+		{ "conns", "", "--conns" },          { "rate", "-1", "--rate" },
+		{ "rate", "nan", "--rate" },         { "size", "1", "--size" },
+		{ "size", "65537", "--size" },       { "pipeline", "0", "--pipeline" },
+		{ "duration", "0", "--duration" },   { "timeout", "-2", "--timeout" },
+		{ "port", "65536", "--port" },       { "host", "example.com", "--host" },
+		{ "source-addrs", "127.0.0.2,", "trailing" },
+		{ "source-addrs", "1.2.3", "'1.2.3'" },
+		{ "threads", "0", "--threads" },     { "nonsense", "1", "unknown" },
+		{ "conns", "99999999999999999999", "--conns" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		cr_assert_eq(parse(&c, bad[i].name, bad[i].value, err), -1, "--%s %s accepted",
+			     bad[i].name, bad[i].value);
+		cr_assert(strstr(err, bad[i].must_say), "--%s %s: message '%s' lacks '%s'",
+			  bad[i].name, bad[i].value, err, bad[i].must_say);
+		cr_assert(!strchr(err, '\n'), "one line");
+	}
+	cr_assert(lg_is_option("requests-per-conn") && lg_is_option("source-addrs"));
+	cr_assert(!lg_is_option("json"));
+	cr_assert(strstr(lg_options_usage, "--connect-rate"));
+}
+
+Test(loadgen_args, cross_checks_and_auto_sources, .timeout = 10)
+{
+	struct lg_config c;
+	char err[256];
+	lg_config_default(&c);
+	cr_assert_eq(lg_config_check(&c, err, sizeof err), -1, "a port is required");
+	cr_assert(strstr(err, "--port"));
+	c.port = 9;
+	c.conns = 10;
+	c.active = 11;
+	cr_assert_eq(lg_config_check(&c, err, sizeof err), -1);
+	cr_assert(strstr(err, "--active"), "%s", err);
+	c.active = -1;
+	c.threads = 64;
+	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0);
+	cr_assert_eq(c.threads, 10, "no more threads than connections");
+
+	/* More connections than one source address has ports: 127.0.0.2, .3 ... */
+	long per = lg_ports_per_addr();
+	cr_assert(per > 1000);
+	lg_config_default(&c);
+	c.port = 9;
+	c.conns = 2 * per + 1;
+	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(c.n_source_addrs, 3);
+	cr_assert_str_eq(c.source_addrs[0], "127.0.0.2");
+	cr_assert_str_eq(c.source_addrs[2], "127.0.0.4");
+	/* ... but never when the user chose them. */
+	lg_config_default(&c);
+	c.port = 9;
+	c.conns = 2 * per + 1;
+	cr_assert_eq(parse(&c, "source-addrs", "127.0.0.9", err), 0);
+	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0);
+	cr_assert_eq(c.n_source_addrs, 1);
+
+	/* Asking for more connections than the descriptor limit is said up front. */
+	lg_config_default(&c);
+	c.port = 9;
+	c.conns = 50000000;
+	cr_assert_eq(lg_preflight(&c, err, sizeof err), 1);
+	cr_assert(strstr(err, "descriptors") && strstr(err, "limit"), "%s", err);
+	c.conns = 10;
+	cr_assert_eq(lg_preflight(&c, err, sizeof err), 0);
+}
+
+/* bin/loadgen exits 2 with one line naming the problem. */
+Test(loadgen_args, binary_bad_arguments_exit_2, .timeout = 30, .fini = tu_kill_all)
+{
+	char path[512];
+	cr_assert_eq(tu_path(path, sizeof path, tu_bin_dir(), "loadgen"), 0, "%s not built", path);
+	static const char *const cases[][4] = {
+		{ "--port", "9", "--conns", "0" },
+		{ "--port", "9", "--conns", "-3" },
+		{ "--port", "9", "--conns", "many" },
+		{ "--port", "9", "--rate", "-100" },
+		{ "--port", "9", "--size", "1" },
+		{ "--port", "9", "--bogus", "1" },
+		{ "--conns", "10", "--size", "64" },    /* no --port */
+		{ "--port", "9", "--active", "1000" },  /* more active than conns (100) */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[] = { path, (char *)cases[i][0], (char *)cases[i][1],
+				 (char *)cases[i][2], (char *)cases[i][3], NULL };
+		char out[4096], err[4096];
+		int st = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+		cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2,
+			  "%s %s %s %s: status %d, stderr '%s'", cases[i][0], cases[i][1],
+			  cases[i][2], cases[i][3], st, err);
+		cr_assert(strncmp(err, "loadgen: ", 9) == 0, "message: '%s'", err);
+		char *nl = strchr(err, '\n');
+		cr_assert(nl && nl[1] == '\0', "exactly one line: '%s'", err);
+		cr_assert_eq(out[0], '\0', "nothing on stdout");
+	}
+	char *help[] = { path, "--help", NULL };
+	char out[8192];
+	int st = tu_run(help, out, sizeof out, NULL, 0, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert(strstr(out, "--requests-per-conn") && strstr(out, "--json"));
+}
