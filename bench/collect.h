@@ -5,12 +5,13 @@
  *
  * The server runs in its own process group. Its CPU over the measure phase is
  * the difference of two samples, taken at MEASURE start and DRAIN start: each
- * sample sums utime + stime of every process whose /proc/<pid>/stat shows that
- * process group (a process's stat counts all its threads, live and exited)
- * plus the group leader's cutime + cstime (the children it has reaped: the
- * fork design's finished connections). A child that exits and is reaped
- * between the two samples moves from the first term to the second, so it is
- * counted once either way.
+ * sample sums, over every process whose /proc/<pid>/stat shows that process
+ * group, the larger of its utime + stime (stat: all its threads, live and
+ * exited, but in whole clock ticks) and its live threads' run time from
+ * schedstat (exact), plus the group leader's cutime + cstime (the children it
+ * has reaped: the fork design's finished connections). A child that exits and
+ * is reaped between the two samples moves from the first term to the second,
+ * so it is counted once either way.
  *
  * Conventions: library-style, functions return 0 or -1 with errno, never print.
  */
@@ -28,7 +29,9 @@
 struct col_sample {
 	bool     valid;         /* the leader was found */
 	double   t;             /* CLOCK_MONOTONIC seconds when the scan began */
-	double   user_s, sys_s; /* live processes + the leader's reaped children */
+	double   cpu_s;         /* live processes + the leader's reaped children */
+	unsigned long long user_ticks, sys_ticks;  /* the same from stat, in ticks */
+	long     tck;           /* ticks per second */
 	long     nprocs;        /* processes found in the group */
 	long     nthreads;      /* their threads (num_threads of each stat) */
 	long     rss_kb;        /* sum of the RSS of the group's processes */
@@ -40,6 +43,11 @@ struct col_sample {
  * /proc/<pid>/stat read per process on the machine: a few ms, ~100 ms with
  * 10,000 fork children. */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s);
+
+/* The CPU used between samples a and b: total in seconds, split into user
+ * and sys in the proportion of their ticks (-1 each when no tick fell). */
+void col_sample_diff(const struct col_sample *a, const struct col_sample *b,
+		     double *total, double *user, double *sys);
 
 /* What wait4() tells about the server's whole life: its threads and the
  * children it reaped included (ru_maxrss is then the largest single one). */

@@ -90,6 +90,20 @@ static void die_usage(const char *fmt, ...)
 	exit(2);
 }
 
+/* Bad input whose message says all: no pointer to --help. */
+static void die_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("evbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
@@ -123,7 +137,7 @@ static void add_server(struct opts *o, const char *name, bool from_all)
 	struct orch_server s;
 
 	if (orch_resolve(name, &s) < 0)
-		die_usage("unknown server '%s' (evbench --list shows them)", name);
+		die_bad("unknown server '%s' (evbench --list shows them)", name);
 	for (int i = 0; i < o->nservers; i++)
 		if (strcmp(o->servers[i].name, s.name) == 0)
 			return;
@@ -274,6 +288,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 				o->plot = true;
 			continue;
 		}
+		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
+		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
+		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name))
+			die_usage("unknown option '--%s'", name);
 		if (eq)
 			val = eq + 1;
 		else if (i + 1 < argc)
@@ -395,7 +413,10 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 		warn_add(r, "client and server together need about %ld descriptors but fs.file-max is "
 			 "%ld: connections will fail with ENFILE; sysctl -w fs.file-max=%ld",
 			 2 * conns + 1024, h->file_max, 4 * conns + 2048);
-	if (h->somaxconn > 0 && conns > h->somaxconn && r->cfg.connect_rate == 0)
+	/* The load generator keeps at most 256 connects in flight per thread
+	 * (loadgen.c), so only more than that can overflow the backlog. */
+	if (h->somaxconn > 0 && conns > h->somaxconn && r->cfg.connect_rate == 0 &&
+	    256L * r->cfg.threads > h->somaxconn)
 		warn_add(r, "a burst of %ld connects may overflow the listen backlog "
 			 "(net.core.somaxconn=%ld) if the server accepts slowly; dropped SYNs are "
 			 "retried after 1 s and show in connect latency: sysctl -w net.core.somaxconn=%ld, "

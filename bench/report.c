@@ -118,9 +118,8 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		}
 	}
 	if (r->s_measure.valid && r->s_drain.valid) {
-		row->server_user_s = r->s_drain.user_s - r->s_measure.user_s;
-		row->server_sys_s = r->s_drain.sys_s - r->s_measure.sys_s;
-		row->server_cpu_s = row->server_user_s + row->server_sys_s;
+		col_sample_diff(&r->s_measure, &r->s_drain, &row->server_cpu_s,
+				&row->server_user_s, &row->server_sys_s);
 		if (r->ran && res->replies)
 			row->cpu_us_server = row->server_cpu_s * 1e6 / (double)res->replies;
 	}
@@ -276,8 +275,8 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	if (row->server_cpu_s >= 0) {
 		json_begin_object(w);
 		json_kv_double(w, "total", row->server_cpu_s);
-		json_kv_double(w, "user", row->server_user_s);
-		json_kv_double(w, "sys", row->server_sys_s);
+		kv_num_or_null(w, "user", row->server_user_s);
+		kv_num_or_null(w, "sys", row->server_sys_s);
 		json_end_object(w);
 	} else {
 		json_null(w);
