@@ -1,0 +1,447 @@
+/*
+ * test_evbench.c - bin/evbench end to end, as a user runs it: a small sweep
+ * over two servers checked against the schema of docs/results.md and for
+ * consistency; a run with more connections than descriptors; Ctrl-C and
+ * SIGKILL in the middle of a run, checked in the process table; a server that
+ * cannot start; bad command lines.
+ *
+ * Every evbench is started with tu_spawn()/tu_run(), in its own process group
+ * and killed by .fini whatever happens; every wait has a deadline. Nothing
+ * here asserts on speed: runs are short only to keep the suite short.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The gate's JSON reader, under names of this file's own: test_gate.c
+ * includes the same source, and the test binary links both. */
+#define jr_parse      tev_jr_parse
+#define jr_parse_file tev_jr_parse_file
+#define jr_free       tev_jr_free
+#define jr_get        tev_jr_get
+#define jr_path       tev_jr_path
+#define jr_string     tev_jr_string
+#define jr_number     tev_jr_number
+#include "../bench/jsonr.c"
+
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static char evbench[PATH_MAX];
+static char outdir[PATH_MAX];
+
+static void setup(void)
+{
+	cr_assert_eq(tu_path(evbench, sizeof evbench, tu_bin_dir(), "evbench"), 0,
+		     "%s is not built", evbench);
+	snprintf(outdir, sizeof outdir, "/tmp/evbench-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(outdir));
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void teardown(void)
+{
+	tu_kill_all();
+	if (outdir[0])
+		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A number at a dotted path, or NAN. */
+static double num(const struct jr_value *v, const char *path)
+{
+	double d;
+
+	return jr_number(jr_path(v, path), &d) == 0 ? d : NAN;
+}
+
+static bool has(const struct jr_value *v, const char *path)
+{
+	return jr_path(v, path) != NULL;
+}
+
+/* Runs evbench with argv (argv[0] is filled in) and parses its stdout. */
+static struct jr_value *run_json(char **argv, int *status, char *err, size_t errcap)
+{
+	static char out[1 << 20];
+	struct jr_error e;
+	struct jr_value *v;
+
+	argv[0] = evbench;
+	*status = tu_run(argv, out, sizeof out, err, errcap, 120000);
+	cr_assert_neq(*status, -1, "evbench did not finish in time: %s", err);
+	v = jr_parse(out, strlen(out), &e);
+	cr_assert_not_null(v, "stdout is not JSON (%d:%d %s): %.300s\nstderr: %s", e.line,
+			   e.column, e.msg, out, err);
+	return v;
+}
+
+/* Every key docs/results.md documents as always present. */
+static const char *const required[] = {
+	"schema", "run_id", "started_at", "host", "server", "load", "result",
+	"host.kernel", "host.cpus", "host.nofile.soft", "host.nofile.hard", "host.somaxconn",
+	"host.ephemeral_ports", "host.fd_setsize", "host.threads_max", "host.nproc.soft",
+	"server.name", "server.design", "server.binary", "server.pid", "server.port",
+	"server.exit", "server.ready_s", "server.stop_s",
+	"load.conns", "load.threads", "load.duration_s", "load.warmup_s", "load.size",
+	"result.repeat", "result.ran", "result.failure", "result.warnings",
+	"result.wall_s", "result.client_cpu_s", "result.client_user_s", "result.client_sys_s",
+	"result.requests", "result.replies", "result.bytes_sent", "result.bytes_received",
+	"result.throughput_rps", "result.latency_us.p50", "result.latency_us.p99",
+	"result.latency_us.p999", "result.latency_us.max", "result.connections",
+	"result.errors", "result.server_cpu_s.total", "result.cpu_us_per_req.client",
+	"result.cpu_us_per_req.server", "result.utilization.server", "result.bound",
+	"result.fd_limit.client.emfile", "result.fd_limit.server.emfile",
+	"result.fd_limit.server.fd_setsize_refused", "result.server_counters.bytes_in",
+	"result.server_counters.accepted", "result.server_process.peak_rss_kb",
+	"result.server_process.lifetime.voluntary_ctxt_switches",
+	NULL
+};
+
+/* Processes in group pgid that are not zombies, from the process table. */
+static int live_in_group(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char path[300], buf[512], state;
+		long pgrp;
+		FILE *f;
+		char *p;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 2, "%c %*d %ld", &state, &pgrp) == 2 && pgrp == (long)pgid &&
+		    state != 'Z')
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The pid of the first child of `parent` named comm, or 0. */
+static pid_t child_named(pid_t parent, const char *prefix)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		char path[300], buf[512], comm[64];
+		long ppid;
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof buf, f) && sscanf(buf, "%*d (%63[^)]) %*c %ld", comm, &ppid) == 2 &&
+		    ppid == (long)parent && strncmp(comm, prefix, strlen(prefix)) == 0)
+			found = (pid_t)atoi(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits until group pgid has at least n live processes. */
+static bool wait_group_size(pid_t pgid, int n, int timeout_ms)
+{
+	long long end = tu_now_ms() + tu_ms(timeout_ms);
+
+	while (tu_now_ms() < end) {
+		if (live_in_group(pgid) >= n)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+/* Waits until group pgid has no live process. */
+static bool wait_group_gone(pid_t pgid, int timeout_ms)
+{
+	long long end = tu_now_ms() + tu_ms(timeout_ms);
+
+	while (tu_now_ms() < end) {
+		if (live_in_group(pgid) == 0)
+			return true;
+		sleep_ms(20);
+	}
+	return live_in_group(pgid) == 0;
+}
+
+/* ---- a sweep over two servers --------------------------------------------------- */
+
+Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char err[8192], path[PATH_MAX + 64];
+	int status;
+	char *argv[] = { NULL, "--server", "epoll,poll", "--conns", "4,16", "--duration", "0.5",
+			 "--warmup", "0", "--out", outdir, "--json", "--quiet", NULL };
+	struct jr_value *v = run_json(argv, &status, err, sizeof err);
+	struct stat st;
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, err);
+	cr_assert_eq(v->type, JR_ARRAY);
+	cr_assert_eq(v->len, 4, "4 runs expected, got %zu", v->len);
+	for (size_t i = 0; i < v->len; i++) {
+		const struct jr_value *r = v->items[i];
+		double wall = num(r, "result.wall_s"), rps = num(r, "result.throughput_rps");
+		double replies = num(r, "result.replies"), size = num(r, "load.size");
+		const char *bound = jr_string(jr_path(r, "result.bound"));
+
+		for (int k = 0; required[k]; k++)
+			cr_assert(has(r, required[k]), "run %zu lacks %s", i, required[k]);
+		cr_assert_str_eq(jr_string(jr_get(r, "schema")), "evbench.run/1");
+		cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL);
+		cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "exited 0");
+		cr_assert_eq(num(r, "load.conns"), i % 2 == 0 ? 4 : 16);
+		cr_assert(replies > 0, "run %zu verified no reply", i);
+		/* The metrics agree with each other. */
+		cr_assert(fabs(replies - rps * wall) <= 0.01 * replies + 1,
+			  "replies %.0f, throughput x wall %.1f", replies, rps * wall);
+		cr_assert(fabs(num(r, "result.bytes_received") - replies * size) < 1,
+			  "bytes received is replies x size");
+		/* With no warm-up every byte the client sent was sent in the
+		 * measure phase, and the server must have read every one. */
+		cr_assert_eq(num(r, "result.server_counters.bytes_in"), num(r, "result.bytes_sent"),
+			     "server bytes_in %.0f != client bytes_sent %.0f",
+			     num(r, "result.server_counters.bytes_in"), num(r, "result.bytes_sent"));
+		cr_assert_eq(num(r, "result.server_counters.accepted"), num(r, "load.conns"));
+		cr_assert_eq(num(r, "result.errors_total"), 0);
+		cr_assert(num(r, "result.server_cpu_s.total") >= 0);
+		cr_assert(num(r, "result.client_cpu_s") >= 0);
+		cr_assert(num(r, "result.latency_us.p50") <= num(r, "result.latency_us.p99"));
+		cr_assert(num(r, "result.latency_us.p99") <= num(r, "result.latency_us.max"));
+		cr_assert(bound && (!strcmp(bound, "server") || !strcmp(bound, "client") ||
+				    !strcmp(bound, "neither")), "bound '%s'", bound ? bound : "(null)");
+	}
+	/* The files beside: latest, summary.csv with a header and 4 lines, .hgrm. */
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	{
+		FILE *f = fopen(path, "re");
+		char line[4096];
+		int lines = 0;
+
+		cr_assert_not_null(f, "no %s", path);
+		while (fgets(line, sizeof line, f))
+			lines++;
+		fclose(f);
+		cr_assert_eq(lines, 5, "summary.csv: %d lines", lines);
+	}
+	snprintf(path, sizeof path, "%s/latest/epoll-lt-c16-r1.hgrm", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no %s", path);
+	snprintf(path, sizeof path, "%s/latest/poll-c4-r1.json", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no %s", path);
+	jr_free(v);
+}
+
+/* ---- descriptor limits --------------------------------------------------------------- */
+
+Test(evbench, more_conns_than_descriptors, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char *argv[] = { evbench, "--server", "epoll", "--conns", "300", "--duration", "1",
+			 "--warmup", "0", "--timeout", "2", "--out", outdir, "--json", "--quiet",
+			 NULL };
+	static char out[1 << 20];
+	struct tu_proc p;
+	size_t len = 0;
+	struct jr_value *v;
+	const struct jr_value *r;
+	double fd;
+	int status;
+
+	/* 128 descriptors, hard limit included, for evbench and its server. */
+	cr_assert_eq(tu_spawn(&p, argv, 128, 0), 0);
+	for (;;) {
+		ssize_t n = tu_read_line(&p, out + len, sizeof out - len - 2, 60000);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+		out[len++] = '\n';
+	}
+	out[len] = '\0';
+	status = tu_wait_exit(&p, 30000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x", status);
+	v = jr_parse(out, len, NULL);
+	cr_assert_not_null(v, "stdout is not JSON: %.300s", out);
+	cr_assert_eq(v->len, 1);
+	r = v->items[0];
+	fd = num(r, "result.fd_limit.client.emfile") + num(r, "result.fd_limit.server.emfile");
+	cr_assert(fd > 0, "no fd-limit failure recorded at 300 connections and 128 descriptors");
+	cr_assert(jr_path(r, "result.warnings")->len >= 1, "no preflight warning recorded");
+	cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL, "the run itself should succeed");
+	cr_assert(num(r, "result.replies") > 0, "the connections that opened were served");
+	jr_free(v);
+}
+
+/* ---- nothing outlives evbench ---------------------------------------------------------- */
+
+/* Starts evbench on the fork server and waits until the server has forked
+ * a child per connection. Returns the server's pid (its process group). */
+static pid_t start_long_run(struct tu_proc *p)
+{
+	char *argv[] = { evbench, "--server", "fork", "--conns", "20", "--duration", "60",
+			 "--warmup", "0", "--out", outdir, "--quiet", NULL };
+	long long end;
+	pid_t srv = 0;
+
+	cr_assert_eq(tu_spawn(p, argv, 0, TU_CAPTURE_STDERR), 0);
+	end = tu_now_ms() + tu_ms(10000);
+	while (!srv && tu_now_ms() < end) {
+		srv = child_named(p->pid, "rot13-fork");
+		if (!srv)
+			sleep_ms(20);
+	}
+	cr_assert_gt(srv, 0, "evbench started no rot13-fork");
+	cr_assert(wait_group_size(srv, 21, 10000), "the fork server did not reach 20 children");
+	return srv;
+}
+
+Test(evbench, ctrl_c_leaves_nothing_behind, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct tu_proc p;
+	pid_t srv = start_long_run(&p);
+	char path[PATH_MAX + 64];
+	struct stat st;
+	int status;
+
+	cr_assert_eq(kill(p.pid, SIGINT), 0);
+	status = tu_wait_exit(&p, 20000);
+	cr_assert(status >= 0, "evbench did not exit after SIGINT");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %#x", status);
+	cr_assert(wait_group_gone(srv, 5000), "%d processes of the server's group survive",
+		  live_in_group(srv));
+	/* The interrupted run was recorded. */
+	snprintf(path, sizeof path, "%s/latest/fork-c20-r1.json", outdir);
+	cr_assert_eq(stat(path, &st), 0, "the interrupted run left no %s", path);
+}
+
+Test(evbench, sigkill_leaves_nothing_behind, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct tu_proc p;
+	pid_t srv = start_long_run(&p);
+
+	/* No handler runs: the kernel's PDEATHSIG must do it all. */
+	cr_assert_eq(kill(p.pid, SIGKILL), 0);
+	cr_assert(tu_wait_exit(&p, 10000) >= 0);
+	cr_assert(wait_group_gone(srv, 5000), "%d processes of the server's group survive",
+		  live_in_group(srv));
+}
+
+/* ---- failures are recorded ------------------------------------------------------------- */
+
+Test(evbench, server_that_cannot_start_is_recorded, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	char err[8192];
+	int status;
+	char *argv[] = { NULL, "--server", "epoll", "--conns", "2", "--duration", "0.2",
+			 "--warmup", "0", "--server-args", "--no-such-option", "--out", outdir,
+			 "--json", NULL };
+	struct jr_value *v = run_json(argv, &status, err, sizeof err);
+	const struct jr_value *r;
+	const char *failure;
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
+	cr_assert_eq(v->len, 1);
+	r = v->items[0];
+	failure = jr_string(jr_path(r, "result.failure"));
+	cr_assert_not_null(failure, "no failure recorded");
+	cr_assert(strstr(failure, "before its ready line"), "failure: %s", failure);
+	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
+	jr_free(v);
+}
+
+/* ---- bad command lines ------------------------------------------------------------------- */
+
+Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const cases[][4] = {
+		{ "--server", "nosuch", NULL },
+		{ "--server", "epoll,,poll", NULL },
+		{ "--conns", "10,abc", NULL },
+		{ "--conns", "0", NULL },
+		{ "--repeat", "many", NULL },
+		{ "--duration", "-3", NULL },
+		{ "--no-such-option", NULL },
+		{ "--conns", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[8] = { evbench };
+		char out[4096], err[4096];
+		int n = 1, status, lines = 0;
+
+		for (int k = 0; cases[i][k]; k++)
+			argv[n++] = (char *)cases[i][k];
+		argv[n++] = "--out";
+		argv[n++] = outdir;
+		argv[n] = NULL;
+		status = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+		cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2,
+			  "%s %s: status %#x", cases[i][0], cases[i][1] ? cases[i][1] : "", status);
+		for (char *c = err; *c; c++)
+			lines += *c == '\n';
+		cr_assert_eq(lines, 1, "%s: stderr should be one line: %s", cases[i][0], err);
+		cr_assert(strncmp(err, "evbench: ", 9) == 0, "message: %s", err);
+		cr_assert_eq(out[0], '\0', "nothing on stdout: %s", out);
+	}
+}
+
+Test(evbench, list_version_help, .init = setup, .fini = teardown, .timeout = 30)
+{
+	static const char *const flags[] = { "--list", "--version", "--help" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char *argv[] = { evbench, (char *)flags[i], NULL };
+		char out[16384], err[4096];
+		int status = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+
+		cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "%s: status %#x", flags[i], status);
+		cr_assert(out[0], "%s printed nothing", flags[i]);
+	}
+}
