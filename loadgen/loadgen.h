@@ -244,11 +244,12 @@ void lg_json_load(struct json_writer *w, const struct lg_config *cfg);
 void lg_json_latency(struct json_writer *w, const struct hist *h);
 
 /* Writes, inside an object the caller opened, the members of `result` that the
- * client alone knows: wall_s, client_cpu_s {total, user, sys}, requests,
- * replies, bytes_sent, bytes_received, throughput_rps, latency_basis,
- * latency_us, latency_uncorrected_us, connect_latency_us, connections {...},
- * errors {phase: {cause: n}}, stopped. evbench adds its server-side members
- * and the two shared ones below. */
+ * client alone knows: wall_s, client_cpu_s, client_user_s, client_sys_s,
+ * requests, replies, bytes_sent, bytes_received, throughput_rps,
+ * latency_basis, latency_us, latency_uncorrected_us (null in closed loop),
+ * connect_latency_us, connections {...}, errors {phase: {cause: n}},
+ * errors_total, verify_mismatch, stopped. docs/results.md lists them with
+ * units. evbench adds its server-side members and the two shared ones below. */
 void lg_json_result_members(struct json_writer *w, const struct lg_result *res);
 
 /* Writes the member "client": <cpu us per verified reply>, for the caller's

@@ -195,6 +195,7 @@ Test(loadgen_run, reconnect_mode_opens_expected_connections, .timeout = 30, .fin
 	cr_assert_eq((long long)r.connects, acc, "loadgen counted %llu",
 		     (unsigned long long)r.connects);
 	cr_assert_eq(hist_count(&r.connect_latency), r.connects);
+	lg_result_free(&r);
 
 	/* One connection per request. */
 	start_helper(&srv, NULL, NULL, NULL, NULL);
