@@ -195,6 +195,14 @@ bench: deps-bench all
 plots: deps-bench
 	$(Q)scripts/python.sh scripts/plot.py results/latest
 
+# ---- loadgen (owned by the load generator's maintainer) ---------------------
+# Is the load generator cheaper per request than the server it drives? Prints
+# client and server CPU us/reply and their ratio at 100 and 10,000 connections.
+.PHONY: bench-loadgen
+bench-loadgen: $(BIN)/loadgen $(BIN)/rot13-epoll-lt
+	$(Q)BIN=$(BIN) scripts/loadgen_efficiency.sh 100 10000
+# ---- end of loadgen section ---------------------------------------------------
+
 # ---- installing and cleaning -----------------------------------------------
 
 install: all
