@@ -41,7 +41,7 @@ run() { # run NAME [evbench options...]
 # The verdicts of one gate report, as "metric:verdict" words for the log.
 flagged() {
 	grep '^| ' "$1" | grep -v '^| server' | awk -F'|' '{gsub(/^ +| +$/, "", $4); gsub(/^ +| +$/, "", $11); print $4 ": " $11}' |
-		grep -i 'regression' | sed 's/ (.*)//' | paste -sd, -
+		grep -i 'regression' | sed 's/ (.*)//; s/[*]//g' | paste -sd, -
 }
 
 # The throughput change the gate measured, for the calibration of WORK_US.
