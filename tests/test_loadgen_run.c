@@ -331,3 +331,27 @@ Test(loadgen_run, binary_json_output, .timeout = 30, .fini = tu_kill_all)
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_assert(strstr(out, keys[i]), "no %s in\n%s", keys[i], out);
 }
+
+/* A reply later than --timeout counts as `timeout` in its phase, and the
+ * connection is closed and reopened, so the load goes on after the stall. */
+Test(loadgen_run, reply_timeout_counted_and_connection_reopened, .timeout = 30, .fini = tu_kill_all)
+{
+	struct tu_proc srv;
+	start_helper(&srv, "--stall-after", "0.3", "--stall-for", "1.5");
+	struct lg_config c;
+	base_config(&c, srv.port);
+	c.conns = 4;
+	c.duration_s = 3;
+	c.timeout_s = 0.5;
+	struct lg_result r;
+	cr_assert_eq(lg_run(&c, &r, NULL), 0);
+	cr_assert(r.errors[LG_PHASE_MEASURE][LG_CAUSE_TIMEOUT] >= 4, "timeouts %llu",
+		  (unsigned long long)r.errors[LG_PHASE_MEASURE][LG_CAUSE_TIMEOUT]);
+	cr_assert(r.connects > 4, "connections were reopened (%llu)", (unsigned long long)r.connects);
+	cr_assert(r.replies > 0);
+	cr_assert_eq(r.verify_mismatch, 0);
+	cr_assert(hist_max(&r.latency) < 1000000000ull, "no sample past the timeout's close");
+	lg_result_free(&r);
+	struct tu_json j;
+	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+}
