@@ -56,7 +56,8 @@ struct run {
 	char *server;
 	char *run_id;       /* "" when the file has none */
 	long conns;
-	size_t ordinal;     /* its place among the runs of (server, conns, run_id) */
+	size_t ordinal;     /* result.repeat, else its place among the runs of
+			     * (server, conns, run_id) as read */
 	double m[NMETRIC];
 	bool has[NMETRIC];
 };
@@ -199,11 +200,18 @@ static int add_run(struct side *sd, const struct jr_value *o, const char *file, 
 	for (size_t m = 0; m < NMETRIC; m++)
 		r->has[m] = happened && jr_number(jr_path(o, metrics[m].path), &r->m[m]) == 0 &&
 			    isfinite(r->m[m]);
-	for (size_t i = 0; i < sd->n; i++) {
-		const struct run *q = &sd->runs[i];
-		if (q->conns == r->conns && strcmp(q->server, r->server) == 0 &&
-		    strcmp(q->run_id, r->run_id) == 0)
-			r->ordinal++;
+	/* The repeat number pairs a run with its reference's (--normalize-by);
+	 * without one, the order of reading stands in for it. */
+	double rep;
+	if (jr_number(jr_path(o, "result.repeat"), &rep) == 0 && rep >= 0) {
+		r->ordinal = (size_t)rep;
+	} else {
+		for (size_t i = 0; i < sd->n; i++) {
+			const struct run *q = &sd->runs[i];
+			if (q->conns == r->conns && strcmp(q->server, r->server) == 0 &&
+			    strcmp(q->run_id, r->run_id) == 0)
+				r->ordinal++;
+		}
 	}
 	sd->n++;
 	return 0;

@@ -14,22 +14,26 @@
 # The order alternates (base same slow, then slow same base) so that a trend
 # in the machine's load does not always favour one side.
 #
-# Environment: EVBENCH (default bin/evbench), SERVER (epoll-lt), CONNS (100),
+# Environment: BIN (where evbench and the servers are; default bin), SERVER (epoll-lt), CONNS (100),
 # REPEAT (5), DURATION (1), WORK_US (2), GATE_ARGS (extra gate options),
 # OUT (a directory for the runs; default a fresh one under /tmp, kept).
 # Prints one line per round and a summary; exit 0 unless evbench fails.
 set -u
 
 pairs=${1:-20}
-evbench=${EVBENCH:-bin/evbench}
+bindir=${BIN:-bin}
 server=${SERVER:-epoll-lt}
 conns=${CONNS:-100}
 repeat=${REPEAT:-5}
 duration=${DURATION:-1}
 work=${WORK_US:-2}
 out=${OUT:-$(mktemp -d /tmp/gate-validate.XXXXXX)}
-mkdir -p "$out"
-[ -x "$evbench" ] || { echo "gate_validate.sh: no $evbench (run make)" >&2; exit 2; }
+mkdir -p "$out/bin"
+[ -x "$bindir/evbench" ] || { echo "gate_validate.sh: no $bindir/evbench (run make)" >&2; exit 2; }
+# A private copy of the binaries: evbench runs the servers beside itself, and
+# a rebuild of bin/ halfway through would make "same" a different build.
+cp "$bindir/evbench" "$bindir"/rot13-* "$out/bin/"
+evbench=$out/bin/evbench
 
 run() { # run NAME [evbench options...]
 	name=$1; shift
@@ -76,6 +80,16 @@ while [ $i -lt "$pairs" ]; do
 		"$(tput_change "$out/same$i.gate.md")" "$(tput_change "$out/slow$i.gate.md")" \
 		"$(flagged "$out/same$i.gate.md")" "$(flagged "$out/slow$i.gate.md")"
 done
+# What the slowdown costs, over every repeat of every round: the median and
+# the best (the least disturbed repeat, nearest the machine's capacity).
+stat_of() { # stat_of KIND FIELD -> "median best"
+	cat "$out"/"$1"[0-9]*/latest/*.json | sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" | sort -g |
+		awk '{v[NR] = $1} END {if (NR) printf "%.1f %.1f", v[int((NR + 1) / 2)], v[NR]}'
+}
+set -- $(stat_of base throughput_rps) $(stat_of slow throughput_rps)
+echo "# throughput, all repeats: base median $1 best $2; slow median $3 best $4 req/s" \
+	"($(awk -v a="$1" -v b="$3" 'BEGIN {printf "%+.1f%%", 100 * (b - a) / a}') median," \
+	"$(awk -v a="$2" -v b="$4" 'BEGIN {printf "%+.1f%%", 100 * (b - a) / a}') best)"
 echo "# finished $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "false alarms: $false_alarms/$pairs (target <= 1)"
 echo "detections: $detections/$pairs (target >= 19)"
