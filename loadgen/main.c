@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"load options (the same as evbench's):\n%s\n"
 		"output:\n"
 		"  --json                 print {\"load\": ..., \"result\": ...} (evbench.run/1, client side)\n"
-		"  --hgrm FILE            write the latency percentile distribution (.hgrm, microseconds)\n"
+		"  --hgrm FILE            write the latency percentile distribution (.hgrm, microseconds;\n"
+		"                         in open loop also FILE.uncorrected.hgrm, from the actual send)\n"
 		"  --server-pid PID       also sample that process's CPU at the measure phase's bounds\n"
 		"  --progress             a progress line on stderr every second\n"
 		"  --help\n", lg_options_usage);
@@ -218,6 +219,23 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fclose(f);
+		if (res.open_loop) {
+			/* Beside it, the same replies measured from the actual send. */
+			char path[4096];
+			size_t n = strlen(hgrm);
+			if (n > 5 && strcmp(hgrm + n - 5, ".hgrm") == 0)
+				n -= 5;
+			snprintf(path, sizeof path, "%.*s.uncorrected.hgrm", (int)n, hgrm);
+			f = fopen(path, "we");
+			if (!f || hist_write_hgrm(&res.latency_uncorrected, f, 1000.0) < 0) {
+				fprintf(stderr, "loadgen: %s: %s\n", path, strerror(errno));
+				if (f)
+					fclose(f);
+				lg_result_free(&res);
+				return 1;
+			}
+			fclose(f);
+		}
 	}
 	lg_result_free(&res);
 	return 0;

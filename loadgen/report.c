@@ -192,6 +192,10 @@ void lg_print_summary(FILE *f, const struct lg_config *cfg, const struct lg_resu
 		"%llu mismatched\n", r->wall_s, r->stopped ? " (stopped early)" : "",
 		(unsigned long long)r->replies, r->throughput_rps, (unsigned long long)r->requests,
 		(unsigned long long)r->verify_mismatch);
+	if (cfg->rate > 0 && r->wall_s > 0 && r->throughput_rps < 0.95 * cfg->rate)
+		fprintf(f, "  note        %.0f of the %.0f req/s asked for: the server (or --pipeline %d "
+			"over %ld connections) could not keep up; the corrected latency shows the cost\n",
+			r->throughput_rps, cfg->rate, cfg->pipeline, active);
 	fprintf(f, "  bytes       %llu sent, %llu received\n",
 		(unsigned long long)r->bytes_sent, (unsigned long long)r->bytes_received);
 	if (r->open_loop) {
