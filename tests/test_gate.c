@@ -208,8 +208,8 @@ static void write_run(const char *dir, const char *server, long conns, int repea
 	snprintf(text, sizeof text,
 		 "{\"schema\": \"evbench.run/1\", \"run_id\": \"%s\", \"started_at\": \"2026-01-01T00:00:00Z\",\n"
 		 " \"host\": {\"cpus\": 2}, \"server\": \"%s\",\n"
-		 " \"load\": {\"conns\": %ld, \"threads\": 2, \"repeat\": %d},\n"
-		 " \"result\": {\"throughput_rps\": %.3f, \"latency_us\": {\"p50\": 100, \"p99\": %.3f},\n"
+		 " \"load\": {\"conns\": %ld, \"threads\": 2},\n"
+		 " \"result\": {\"repeat\": %d, \"ran\": true, \"throughput_rps\": %.3f, \"latency_us\": {\"p50\": 100, \"p99\": %.3f},\n"
 		 "            \"cpu_us_per_req\": {\"client\": 5.0, \"server\": %.4f}}}\n",
 		 dir, server, conns, repeat, rps, p99, cpu);
 	write_file(rel, text);
@@ -431,4 +431,22 @@ Test(gate, instruction_counts)
 	write_side("runs", "poll", 100, 5, 1.0, quiet);
 	rc = gate(out, OUT, err, OUT, in_tmp("ib.json"), in_tmp("runs"), NULL);
 	cr_assert_eq(rc, 2, "instructions against timings: exit %d", rc);
+}
+
+Test(gate, runs_that_did_not_happen_are_lost_repeats)
+{
+	write_side("base", "poll", 100, 5, 1.0, quiet);
+	write_side("cur", "poll", 100, 2, 1.0, quiet);
+	/* Three repeats whose server died: no figures, not zeros. */
+	for (int i = 3; i <= 5; i++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "cur/poll-c100-r%d.json", i);
+		write_file(rel, "{\"schema\": \"evbench.run/1\", \"run_id\": \"cur\", \"server\": {\"name\": \"poll\"},\n"
+				" \"load\": {\"conns\": 100}, \"result\": {\"ran\": false, \"failure\": \"died\",\n"
+				" \"throughput_rps\": 0, \"latency_us\": null, \"cpu_us_per_req\": null}}\n");
+	}
+	int rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur"), NULL);
+	cr_assert_eq(rc, 2, "exit %d\n%s%s", rc, out, err);
+	cr_assert(strstr(out, "| poll | 100 | throughput (req/s) | 5/2 |"), "%s", out);
+	cr_assert(strstr(out, "insufficient data"), "%s", out);
 }
