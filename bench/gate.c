@@ -576,6 +576,21 @@ static void print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 	       o->base, o->cur, o->normalize_by ? ", every figure relative to `" : "",
 	       o->normalize_by ? o->normalize_by : "", o->normalize_by ? "` in the same run" : "",
 	       100 * o->max_regression, o->alpha, tested, 100 * (1 - 2 * o->alpha));
+	/* The regressions first, one line each: a long table in a pull-request
+	 * comment is read from the top and rarely to the end. */
+	for (size_t i = 0; i < n; i++) {
+		const struct cmp *c = &x[i];
+		if (c->v != V_REGRESSION)
+			continue;
+		char ch[24], lo[24], hi[24];
+		fmt_pct(ch, sizeof ch, c->change);
+		fmt_pct(lo, sizeof lo, c->lo);
+		fmt_pct(hi, sizeof hi, c->hi);
+		printf("- **%s at %ld conns: %s %s** (%s to %s)\n", c->server, c->conns,
+		       metrics[c->metric].name, ch, lo, hi);
+	}
+	if (reg)
+		printf("\n");
 	printf("| server | conns | metric | n | baseline | current | change | interval | p (Holm) | verdict |\n");
 	printf("|---|--:|---|--:|--:|--:|--:|--:|--:|---|\n");
 	for (size_t i = 0; i < n; i++) {
