@@ -168,6 +168,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
 	}
 	memset(s, 0, sizeof *s);
 	s->t = col_now();
+	col_sample_machine(s);
 	snprintf(lname, sizeof lname, "%d", (int)leader);
 	d = opendir("/proc");
 	if (!d)
@@ -209,6 +210,28 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
 	s->sys_ticks = sys;
 	s->tck = tck;
 	s->leader_hwm_kb = status_field(leader, "VmHWM");
+	return 0;
+}
+
+int col_sample_machine(struct col_sample *s)
+{
+	unsigned long long v[8] = { 0 };
+	long tck = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 4)
+		return -1;
+	if (tck <= 0)
+		tck = 100;
+	/* user nice system idle iowait irq softirq steal */
+	s->machine_busy_s = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)tck;
+	s->machine_total_s = s->machine_busy_s + (double)(v[3] + v[4]) / (double)tck;
 	return 0;
 }
 

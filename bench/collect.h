@@ -36,6 +36,8 @@ struct col_sample {
 	long     nthreads;      /* their threads (num_threads of each stat) */
 	long     rss_kb;        /* sum of the RSS of the group's processes */
 	long     leader_hwm_kb; /* the leader's VmHWM (its own peak RSS) */
+	double   machine_busy_s;  /* /proc/stat: CPU time of every CPU not idle, */
+	double   machine_total_s; /* and all CPU time, since boot */
 };
 
 /* Scans /proc for the processes of group pgid whose leader is pid. Returns 0
@@ -43,6 +45,11 @@ struct col_sample {
  * /proc/<pid>/stat read per process on the machine: a few ms, ~100 ms with
  * 10,000 fork children. */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s);
+
+/* Fills s->machine_busy_s and machine_total_s from /proc/stat's "cpu" line
+ * (busy = user, nice, system, irq, softirq, steal; total adds idle, iowait).
+ * col_sample_group() calls it. Returns 0 or -1. */
+int col_sample_machine(struct col_sample *s);
 
 /* The CPU used between samples a and b: total in seconds, split into user
  * and sys in the proportion of their ticks (-1 each when no tick fell). */

@@ -630,6 +630,26 @@ int main(int argc, char **argv)
 	if (rep_open_dir(o.out, run_id, sizeof run_id, dir, sizeof dir) < 0)
 		die("cannot create a results directory under %s: %s", o.out, strerror(errno));
 
+	/* Every warning up front, before the table starts. */
+	for (int si = 0; si < o.nservers && !o.quiet; si++)
+		for (int ci = 0; ci < o.nconns; ci++) {
+			struct rep_run *r = calloc(1, sizeof *r);
+			char scratch[256];
+
+			if (!r)
+				die("out of memory");
+			r->srv = &o.servers[si];
+			r->conns = o.conns[ci];
+			r->cfg = o.load;
+			r->cfg.conns = r->conns;
+			r->cfg.port = 1;
+			lg_config_check(&r->cfg, scratch, sizeof scratch);
+			preflight(r, &host);
+			for (int w = 0; w < r->nwarn; w++)
+				fprintf(stderr, "evbench: warning: %s\n", r->warnings[w]);
+			free(r);
+		}
+
 	show_progress = !o.quiet && isatty(2);
 	table = o.json ? stderr : stdout;
 	if (!(o.json && o.quiet))
@@ -639,7 +659,6 @@ int main(int argc, char **argv)
 		for (int ci = 0; ci < o.nconns && !stop_signal; ci++) {
 			struct hist merged;
 			int first = nrows;
-			bool warned = false;
 
 			if (hist_init(&merged) != 0)
 				die("out of memory");
@@ -666,10 +685,6 @@ int main(int argc, char **argv)
 				}
 				r->cfg.port = 0;
 				preflight(r, &host);
-				if (!warned && !o.quiet)
-					for (int w = 0; w < r->nwarn; w++)
-						fprintf(stderr, "evbench: warning: %s\n", r->warnings[w]);
-				warned = true;
 
 				run_one(r, show_progress);
 

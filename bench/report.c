@@ -87,6 +87,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	row->server_cpu_s = row->server_user_s = row->server_sys_s = -1;
 	row->cpu_us_server = row->server_util = -1;
 	row->cpu_us_client = row->client_util = -1;
+	row->machine_util = row->others_util = -1;
 	row->client_cpu_s = row->client_user_s = row->client_sys_s = -1;
 	row->wall_s = row->throughput_rps = -1;
 	for (int i = 0; i < 8; i++)
@@ -122,6 +123,20 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 				&row->server_user_s, &row->server_sys_s);
 		if (r->ran && res->replies)
 			row->cpu_us_server = row->server_cpu_s * 1e6 / (double)res->replies;
+	}
+	if (r->s_measure.valid && r->s_drain.valid &&
+	    r->s_drain.machine_total_s > r->s_measure.machine_total_s) {
+		double busy = r->s_drain.machine_busy_s - r->s_measure.machine_busy_s;
+		double total = r->s_drain.machine_total_s - r->s_measure.machine_total_s;
+
+		row->machine_util = busy / total;
+		/* Other processes: the machine's busy time less ours. Tick
+		 * rounding can make it slightly negative; that is zero. */
+		if (r->ran && row->server_cpu_s >= 0) {
+			double others = busy - row->server_cpu_s - res->client_cpu_s;
+
+			row->others_util = others > 0 ? others / total : 0;
+		}
 	}
 	cap_s = col_server_capacity(r->srv->design, host->cpus);
 	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
@@ -294,6 +309,8 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_begin_object(w);
 	kv_num_or_null(w, "server", row->server_util);
 	kv_num_or_null(w, "client", row->client_util);
+	kv_num_or_null(w, "machine", row->machine_util);
+	kv_num_or_null(w, "others", row->others_util);
 	json_end_object(w);
 	json_kv_string(w, "bound", row->bound);
 
@@ -492,6 +509,8 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_num(f, r->cpu_us_server);
 		csv_num(f, r->server_util);
 		csv_num(f, r->client_util);
+		csv_num(f, r->machine_util);
+		csv_num(f, r->others_util);
 		fprintf(f, ",%s", r->bound);
 		for (int k = 0; k < 8; k++)
 			csv_num(f, r->lat_us[k]);
@@ -528,9 +547,9 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 void rep_table_header(FILE *f)
 {
-	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %-7s %8s %6s\n",
+	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %-7s %6s %8s %6s\n",
 		"server", "conns", "up", "req/s", "p50 us", "p99 us", "p99.9us",
-		"cli us/r", "srv us/r", "bound", "fd-limit", "errors");
+		"cli us/r", "srv us/r", "bound", "others", "fd-limit", "errors");
 }
 
 /* A number in a fixed width, '-' when not measured. */
@@ -545,11 +564,11 @@ static const char *cell(char *buf, size_t len, double v, const char *fmt)
 
 void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged)
 {
-	double rps = 0, cli = 0, srv = 0, up = 0;
-	int nrps = 0, ncli = 0, nsrv = 0, nup = 0;
+	double rps = 0, cli = 0, srv = 0, up = 0, oth = 0;
+	int nrps = 0, ncli = 0, nsrv = 0, nup = 0, noth = 0;
 	int64_t fd = 0, errs = 0;
 	bool fd_known = false, any_failure = false;
-	char bound[16] = "-", c[8][32];
+	char bound[16] = "-", c[9][32];
 	const char *note = "";
 
 	for (int i = 0; i < n; i++) {
@@ -563,6 +582,8 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 			srv += r->cpu_us_server, nsrv++;
 		if (r->conns_up >= 0)
 			up += (double)r->conns_up, nup++;
+		if (r->others_util >= 0)
+			oth += r->others_util * 100, noth++;
 		if (r->ran) {
 			fd += (int64_t)r->fd_client;
 			errs += (int64_t)r->errors_client;
@@ -582,7 +603,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
-	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %-7s %8s %6lld%s\n",
+	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %-7s %6s %8s %6lld%s\n",
 		rows[0].server, rows[0].conns,
 		cell(c[0], 32, nup ? up / nup : -1, "%.0f"),
 		cell(c[1], 32, nrps ? rps / nrps : -1, "%.0f"),
@@ -595,6 +616,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		cell(c[5], 32, ncli ? cli / ncli : -1, "%.1f"),
 		cell(c[6], 32, nsrv ? srv / nsrv : -1, "%.1f"),
 		bound,
+		cell(c[8], 32, noth ? oth / noth : -1, "%.0f%%"),
 		cell(c[7], 32, fd_known ? (double)fd : -1, "%.0f"),
 		(long long)errs, note);
 	fflush(f);

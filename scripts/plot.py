@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""plot.py RESULTS_DIR - draw the plots of one evbench run directory.
+
+Reads the evbench.run/1 JSON files (and the .hgrm files beside them) of
+RESULTS_DIR, e.g. results/latest, and writes into RESULTS_DIR/plots/, each as
+PNG and SVG:
+
+  throughput   verified replies per second against connections, a line per server
+  latency      p50 and p99 latency against connections (log scale)
+  cpu          CPU microseconds per request, server and client, against connections
+  spectrum     the latency percentile spectrum per server, HdrHistogram-style axis
+  fd_limit     connections lost to descriptor limits, per server and cause
+
+With --repeat K, lines show the mean of the repeats and bars their range.
+Runs that never ran (a server that did not start) are left out and listed.
+"""
+import glob
+import json
+import math
+import os
+import sys
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter, FixedLocator
+except ImportError:
+    sys.stderr.write("plot.py: matplotlib is missing; install it (make deps, or apt-get install "
+                     "python3-matplotlib) or run scripts/python.sh scripts/plot.py DIR\n")
+    sys.exit(1)
+
+# The order of the report, then any other name alphabetically.
+ORDER = ["fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase",
+         "evbase-select", "evbase-poll", "evbase-epoll", "libevent"]
+# One colour and marker per server, the same in every plot.
+COLORS = {
+    "fork": "#d62728", "threads": "#ff7f0e", "select": "#8c564b", "poll": "#9467bd",
+    "epoll-lt": "#1f77b4", "epoll-et": "#17becf", "evbase": "#2ca02c",
+    "evbase-select": "#98df8a", "evbase-poll": "#bcbd22", "evbase-epoll": "#006400",
+    "libevent": "#7f7f7f",
+}
+MARKERS = "osD^v<>ph*X"
+
+
+def order_key(name):
+    return (ORDER.index(name), "") if name in ORDER else (len(ORDER), name)
+
+
+def style(server, i):
+    return dict(color=COLORS.get(server), marker=MARKERS[i % len(MARKERS)], markersize=5,
+                linewidth=1.6, label=server)
+
+
+def get(d, path, default=None):
+    for key in path.split("."):
+        if not isinstance(d, dict) or d.get(key) is None:
+            return default
+        d = d[key]
+    return d
+
+
+def load(dirpath):
+    runs, skipped = [], []
+    for path in sorted(glob.glob(os.path.join(dirpath, "*.json"))):
+        try:
+            with open(path) as f:
+                d = json.load(f)
+        except (OSError, ValueError) as e:
+            skipped.append("%s (%s)" % (os.path.basename(path), e))
+            continue
+        if not isinstance(d, dict) or d.get("schema") != "evbench.run/1":
+            continue
+        if not get(d, "result.ran", False):
+            skipped.append("%s: %s" % (os.path.basename(path), get(d, "result.failure", "did not run")))
+            continue
+        d["_path"] = path
+        runs.append(d)
+    return runs, skipped
+
+
+def by_server(runs):
+    """{server: {conns: [run, ...]}}"""
+    out = {}
+    for r in runs:
+        out.setdefault(r["server"]["name"], {}).setdefault(r["load"]["conns"], []).append(r)
+    return {s: out[s] for s in sorted(out, key=order_key)}
+
+
+def series(conns_runs, path):
+    """x, mean, low error, high error of a metric over repeats."""
+    xs, ys, lo, hi = [], [], [], []
+    for c in sorted(conns_runs):
+        vals = [get(r, path) for r in conns_runs[c]]
+        vals = [v for v in vals if isinstance(v, (int, float))]
+        if not vals:
+            continue
+        m = sum(vals) / len(vals)
+        xs.append(c)
+        ys.append(m)
+        lo.append(m - min(vals))
+        hi.append(max(vals) - m)
+    return xs, ys, lo, hi
+
+
+def fmt_count(v, _pos=None):
+    if v >= 1e6:
+        return "%gM" % (v / 1e6)
+    if v >= 1e4:
+        return ("%.1f" % (v / 1e3)).replace(".0", "") + "k"
+    return "{:,.0f}".format(v) if v >= 1 else "%g" % v
+
+
+def conns_axis(ax, all_conns):
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(sorted(all_conns)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, p: "{:,.0f}".format(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("connections")
+    if len(all_conns) == 1:
+        c = next(iter(all_conns))
+        ax.set_xlim(c / 2, c * 2)
+
+
+def subtitle(runs):
+    r = runs[0]
+    load = r["load"]
+    host = r["host"]
+    mode = "open loop %g req/s" % load["rate"] if load.get("rate") else \
+        "closed loop, %d in flight per connection" % load.get("pipeline", 1)
+    return "%s, %d-byte requests, %d client thread(s); %s, %d CPUs; run %s" % (
+        mode, load.get("size", 0), load.get("threads", 0), host.get("kernel", "?"),
+        host.get("cpus", 0), r.get("run_id", "?"))
+
+
+def save(fig, outdir, name, written):
+    for ext in ("png", "svg"):
+        path = os.path.join(outdir, name + "." + ext)
+        fig.savefig(path, dpi=110 if ext == "png" else None, bbox_inches="tight")
+        written.append(path)
+    plt.close(fig)
+
+
+def line_plot(ax, groups, path, all_conns, errorbars=True):
+    for i, (server, cr) in enumerate(groups.items()):
+        xs, ys, lo, hi = series(cr, path)
+        if not xs:
+            continue
+        st = style(server, i)
+        if errorbars and any(lo + hi):
+            ax.errorbar(xs, ys, yerr=[lo, hi], capsize=3, **st)
+        else:
+            ax.plot(xs, ys, **st)
+    conns_axis(ax, all_conns)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def plot_throughput(groups, all_conns, runs, outdir, written):
+    fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    line_plot(ax, groups, "result.throughput_rps", all_conns)
+    ax.set_ylabel("throughput (verified replies / s)")
+    ax.yaxis.set_major_formatter(FuncFormatter(fmt_count))
+    ax.set_ylim(bottom=0)
+    ax.set_title("Throughput against connections\n" + subtitle(runs), fontsize=10)
+    ax.legend(fontsize=8, ncol=2)
+    save(fig, outdir, "throughput", written)
+
+
+def plot_latency(groups, all_conns, runs, outdir, written):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, constrained_layout=True)
+    basis = get(runs[0], "result.latency_basis", "")
+    for ax, (key, label) in zip(axes, [("p50", "median (p50)"), ("p99", "99th percentile")]):
+        line_plot(ax, groups, "result.latency_us." + key, all_conns)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: fmt_us(v)))
+        ax.set_title(label)
+    axes[0].set_ylabel("latency (log scale)")
+    axes[0].legend(fontsize=8, ncol=2)
+    fig.suptitle("Latency against connections (%s)\n%s" % (
+        "from the intended send time" if basis == "intended_send" else "from the actual send",
+        subtitle(runs)), fontsize=10)
+    save(fig, outdir, "latency", written)
+
+
+def minor_125(v, _pos=None):
+    """Labels 2 and 5 of each decade on a log axis, so values can be read."""
+    if v <= 0:
+        return ""
+    lead = round(v / 10 ** math.floor(math.log10(v)))
+    return "%g" % v if lead in (2, 5) else ""
+
+
+def fmt_us(v):
+    if v >= 1e6:
+        return "%g s" % (v / 1e6)
+    if v >= 1e3:
+        return "%g ms" % (v / 1e3)
+    return "%g µs" % v
+
+
+def plot_cpu(groups, all_conns, runs, outdir, written):
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, constrained_layout=True)
+    for ax, (key, label) in zip(axes, [("server", "server (whole process group)"),
+                                       ("client", "client (load generator, clock())")]):
+        line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns)
+        ax.set_title(label)
+        # Log scale: a design that collapses (select past FD_SETSIZE) costs
+        # tens of times more, and must not flatten the others into one line.
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: "%g" % v))
+        ax.yaxis.set_minor_formatter(FuncFormatter(minor_125))
+        ax.grid(True, which="minor", axis="y", alpha=0.12)
+    axes[0].set_ylabel("CPU time per verified request (µs, log scale)")
+    axes[0].legend(fontsize=8, ncol=2)
+    fig.suptitle("CPU cost per request, measure phase\n" + subtitle(runs), fontsize=10)
+    save(fig, outdir, "cpu", written)
+
+
+def read_hgrm(path):
+    """(percentile in %, value in µs) pairs of an HdrHistogram .hgrm file."""
+    pts = []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3 or line.startswith("#"):
+                    continue
+                try:
+                    v, p = float(parts[0]), float(parts[1])
+                except ValueError:
+                    continue
+                pts.append((p, v))
+    except OSError:
+        pass
+    return pts
+
+
+def plot_spectrum(groups, all_conns, runs, outdir, written):
+    conns_list = sorted(all_conns)
+    n = len(conns_list)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.6 * rows), squeeze=False,
+                             constrained_layout=True)
+    # HdrHistogram's plots: x is 1/(1-p) on a log scale, labelled as percentiles.
+    ticks = [1, 10, 100, 1000, 10000, 100000]
+    labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+    for k, conns in enumerate(conns_list):
+        ax = axes[k // cols][k % cols]
+        top = 1
+        for i, (server, cr) in enumerate(groups.items()):
+            if conns not in cr:
+                continue
+            run = cr[conns][0]      # the first repeat
+            pts = read_hgrm(os.path.splitext(run["_path"])[0] + ".hgrm")
+            pts = [(1.0 / (1.0 - p), v) for p, v in pts if p < 1.0]
+            if not pts:
+                continue
+            top = max(top, pts[-1][0])
+            st = style(server, i)
+            st.pop("marker")
+            ax.plot([x for x, _ in pts], [v for _, v in pts], **st)
+        used = [t for t in ticks if t <= top * 1.01] or [1]
+        ax.set_xscale("log")
+        ax.set_xticks(used)
+        ax.set_xticklabels(labels[:len(used)])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlim(1, max(used[-1], top))
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: fmt_us(v)))
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_title("{:,} connections".format(conns))
+        ax.set_xlabel("percentile")
+        if k % cols == 0:
+            ax.set_ylabel("latency (log scale)")
+        ax.legend(fontsize=7, ncol=2)
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    fig.suptitle("Latency by percentile (first repeat of each run)\n" + subtitle(runs), fontsize=10)
+    save(fig, outdir, "spectrum", written)
+
+
+FD_CAUSES = [
+    ("result.fd_limit.server.emfile", "server EMFILE", "#d62728"),
+    ("result.fd_limit.server.enfile", "server ENFILE", "#ff9896"),
+    ("result.fd_limit.server.fd_setsize_refused", "server fd >= FD_SETSIZE", "#8c564b"),
+    ("result.fd_limit.client.emfile", "client EMFILE", "#1f77b4"),
+    ("result.fd_limit.client.enfile", "client ENFILE", "#aec7e8"),
+    ("result.fd_limit.client.eaddrnotavail", "client EADDRNOTAVAIL", "#17becf"),
+]
+
+
+def plot_fd_limit(groups, all_conns, runs, outdir, written):
+    servers = list(groups)
+    conns_list = sorted(all_conns)
+    width = 0.8 / max(1, len(conns_list))
+    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(servers) * len(conns_list) + 2), 5.2),
+                           constrained_layout=True)
+    total = 0
+    ticks, ticklabels = [], []
+    for j, conns in enumerate(conns_list):
+        xs = [i + (j - (len(conns_list) - 1) / 2) * width for i in range(len(servers))]
+        ticks += xs
+        ticklabels += [fmt_count(conns)] * len(servers)
+        bottoms = [0.0] * len(servers)
+        for path, label, color in FD_CAUSES:
+            vals = []
+            for s in servers:
+                rs = groups[s].get(conns, [])
+                v = [get(r, path, 0) or 0 for r in rs]
+                vals.append(sum(v) / len(v) if v else 0)
+            if not any(vals):
+                continue
+            ax.bar(xs, vals, width * 0.9, bottom=bottoms, color=color,
+                   label=label if label not in ax.get_legend_handles_labels()[1] else None)
+            bottoms = [b + v for b, v in zip(bottoms, vals)]
+            total += sum(vals)
+        for x, top in zip(xs, bottoms):
+            if top > 0:
+                ax.text(x, top, fmt_count(top), ha="center", va="bottom", fontsize=8)
+    # Each bar is labelled with its connection count; the server's name
+    # sits under its group of bars.
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(ticklabels, fontsize=7)
+    for i, s in enumerate(servers):
+        ax.annotate(s, xy=(i, 0), xycoords=("data", "axes fraction"), xytext=(0, -22),
+                    textcoords="offset points", ha="center", va="top", fontsize=10)
+    ax.set_xlim(-0.6, len(servers) - 0.4)
+    ax.set_ylabel("refused or failed connection attempts\n(all phases, mean over repeats)")
+    ax.yaxis.set_major_formatter(FuncFormatter(fmt_count))
+    ax.grid(True, axis="y", alpha=0.3)
+    if total == 0:
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, "no descriptor-limit failures in this run", transform=ax.transAxes,
+                ha="center", va="center", fontsize=12, color="#555555")
+    else:
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.08)
+        ax.legend(fontsize=8, title="cause", title_fontsize=8)
+    ax.set_title("Descriptor-limit failures per server and connection count\n" +
+                 subtitle(runs), fontsize=10)
+    save(fig, outdir, "fd_limit", written)
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+        sys.stderr.write("usage: plot.py RESULTS_DIR   (e.g. results/latest)\n")
+        return 2
+    dirpath = argv[1]
+    if not os.path.isdir(dirpath):
+        sys.stderr.write("plot.py: %s is not a directory\n" % dirpath)
+        return 2
+    runs, skipped = load(dirpath)
+    for s in skipped:
+        sys.stderr.write("plot.py: left out %s\n" % s)
+    if not runs:
+        sys.stderr.write("plot.py: no evbench.run/1 result that ran in %s\n" % dirpath)
+        return 1
+    groups = by_server(runs)
+    all_conns = {r["load"]["conns"] for r in runs}
+    outdir = os.path.join(dirpath, "plots")
+    os.makedirs(outdir, exist_ok=True)
+    written = []
+    plot_throughput(groups, all_conns, runs, outdir, written)
+    plot_latency(groups, all_conns, runs, outdir, written)
+    plot_cpu(groups, all_conns, runs, outdir, written)
+    plot_spectrum(groups, all_conns, runs, outdir, written)
+    plot_fd_limit(groups, all_conns, runs, outdir, written)
+    sys.stderr.write("plot.py: wrote %d plots (PNG and SVG) in %s/\n" % (len(written) // 2, outdir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
