@@ -51,8 +51,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 r = d["result"]; s = d["server_probe"]
 c = r["cpu_us_per_req"]["client"]; v = s["cpu_us_per_req"]
-print("%-7s %-3s %12.0f %12.2f %12.2f %8.2f %d" % (sys.argv[2], sys.argv[3], r["throughput_rps"],
-      c, v, c / v if v else float("nan"), r["errors_total"]))
+f = lambda x: "%12.2f" % x if x is not None else "%12s" % "n/a"
+ratio = "%8.2f" % (c / v) if c and v else "%8s" % "n/a"
+print("%-7s %-3s %12.0f %s %s %s %d" % (sys.argv[2], sys.argv[3], r["throughput_rps"],
+      f(c), f(v), ratio, r["errors_total"]))
+if c is None or v is None:
+    print("  (no figure: replies %d, server cpu_s %s)" % (r["replies"], s["cpu_s"]))
 PY
 		r=$((r + 1))
 	done
