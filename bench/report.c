@@ -485,6 +485,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	fputs("server,design,backend,conns,repeat,threads,ran,stopped,wall_s,requests,replies,"
 	      "throughput_rps,client_cpu_s,client_user_s,client_sys_s,server_cpu_s,server_user_s,"
 	      "server_sys_s,cpu_us_per_req_client,cpu_us_per_req_server,util_server,util_client,"
+	      "util_machine,util_others,"
 	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
 	      "lat_p9999_us,lat_max_us,conns_up,fd_limit_client,fd_limit_server,server_emfile,"
 	      "server_enfile,server_fd_setsize_refused,errors_client,errors_server,resets_server,"
