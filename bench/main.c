@@ -731,6 +731,8 @@ int main(int argc, char **argv)
 	if (o.plot && !stop_signal)
 		draw_plots(dir);
 	free(rows);
+	for (int i = 0; i < o.nsrv_args; i++)
+		free(o.srv_args[i]);
 	if (stop_signal)
 		return 128 + stop_signal;
 	return any_failure || write_failed ? 1 : 0;
