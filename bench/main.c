@@ -71,7 +71,6 @@ static const char usage_text[] =
 
 static const char usage_tail[] =
 	"\n"
-	"evbench's defaults: --duration 5 --warmup 1.\n"
 	"Exit status: 0 all runs done; 1 a run failed (recorded in its JSON) or results could\n"
 	"not be written; 2 bad command line; 128+N interrupted by signal N.\n";
 
@@ -220,6 +219,33 @@ static void add_srv_arg(struct opts *o, const char *a)
 	o->srv_args[o->nsrv_args] = NULL;
 }
 
+/* The usage, with the load generator's options but for those evbench sets
+ * itself, and with evbench's own defaults for the phases. */
+static void print_help(void)
+{
+	const char *line = lg_options_usage;
+
+	fputs(usage_text, stdout);
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+
+		if (strncmp(line, "  --host ", 9) && strncmp(line, "  --port ", 9) &&
+		    strncmp(line, "  --conns ", 10)) {
+			if (!strncmp(line, "  --duration ", 13))
+				printf("  --duration S           measure for S seconds (default %g)\n",
+				       DEFAULT_DURATION_S);
+			else if (!strncmp(line, "  --warmup ", 11))
+				printf("  --warmup S             load for S seconds before measuring (default %g)\n",
+				       DEFAULT_WARMUP_S);
+			else
+				fwrite(line, 1, len, stdout);
+		}
+		line += len;
+	}
+	fputs(usage_tail, stdout);
+}
+
 static void list_servers(void)
 {
 	printf("%-14s %-10s %s\n", "server", "built", "binary");
@@ -267,9 +293,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			if (eq)
 				die_usage("--%s takes no value", name);
 			if (!strcmp(name, "help")) {
-				fputs(usage_text, stdout);
-				fputs(lg_options_usage, stdout);
-				fputs(usage_tail, stdout);
+				print_help();
 				exit(0);
 			}
 			if (!strcmp(name, "version")) {
