@@ -454,6 +454,10 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 /* ---- signals and progress ------------------------------------------------------------ */
 
 static volatile sig_atomic_t stop_signal;
+/* Ends the current load early: set with stop_signal, and when the server
+ * dies in the middle of a run (no use loading a dead port for the rest of
+ * the duration). */
+static volatile sig_atomic_t stop_run;
 
 static void on_signal(int sig)
 {
@@ -464,6 +468,7 @@ static void on_signal(int sig)
 		_exit(128 + sig);
 	}
 	stop_signal = sig;
+	stop_run = 1;
 }
 
 static void kill_at_exit(void)
@@ -474,6 +479,7 @@ static void kill_at_exit(void)
 struct live {
 	struct rep_run *run;
 	bool   show;             /* progress on stderr */
+	bool   server_dead;      /* the server exited during the load */
 	double last_t;
 	uint64_t last_replies;
 	int    width;
@@ -493,6 +499,10 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	struct live *lv = arg;
 	double rate = 0, dt = p->elapsed_s - lv->last_t;
 
+	if (!lv->server_dead && !orch_alive(&lv->run->proc)) {
+		lv->server_dead = true;
+		stop_run = 1;
+	}
 	if (!lv->show)
 		return;
 	if (dt > 0 && p->replies >= lv->last_replies)
@@ -538,11 +548,12 @@ static void run_one(struct rep_run *r, bool show_progress)
 	struct live lv = { .run = r, .show = show_progress };
 	struct lg_hooks hooks = {
 		.on_phase = on_phase, .on_progress = on_progress, .arg = &lv,
-		.progress_interval_s = 0.5, .stop = &stop_signal,
+		.progress_interval_s = 0.5, .stop = &stop_run,
 	};
 	char err[768];
 	int rc;
 
+	stop_run = stop_signal ? 1 : 0;
 	iso_now(r->started_at, sizeof r->started_at);
 	if (show_progress) {
 		lv.width = fprintf(stderr, "\r%s c=%ld r%d/%d  starting\033[K", r->srv->name, r->conns,
