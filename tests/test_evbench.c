@@ -274,6 +274,31 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 	snprintf(path, sizeof path, "%s/latest/poll-c4-r1.json", outdir);
 	cr_assert_eq(stat(path, &st), 0, "no %s", path);
 	jr_free(v);
+
+	/* The plots of that directory, when this machine can draw them. */
+	{
+		char py[PATH_MAX + 32], script[PATH_MAX + 32], dir[PATH_MAX + 16];
+		char *pyargv[] = { py, NULL }, *plotargv[] = { py, script, dir, NULL };
+		static const char *const names[] = { "throughput", "latency", "cpu", "spectrum",
+						     "fd_limit" };
+
+		snprintf(py, sizeof py, "%s/../scripts/python.sh", tu_bin_dir());
+		snprintf(script, sizeof script, "%s/../scripts/plot.py", tu_bin_dir());
+		snprintf(dir, sizeof dir, "%s/latest", outdir);
+		if (access(py, X_OK) != 0 || access(script, R_OK) != 0 ||
+		    tu_run(pyargv, NULL, 0, NULL, 0, 10000) != 0) {
+			cr_log_warn("no Python with matplotlib: plot.py not tested");
+			return;
+		}
+		status = tu_run(plotargv, NULL, 0, err, sizeof err, 120000);
+		cr_assert_eq(status, 0, "plot.py failed (%#x): %s", status, err);
+		for (size_t i = 0; i < 5; i++)
+			for (int k = 0; k < 2; k++) {
+				snprintf(path, sizeof path, "%s/latest/plots/%s.%s", outdir, names[i],
+					 k ? "svg" : "png");
+				cr_assert(stat(path, &st) == 0 && st.st_size > 1000, "no plot %s", path);
+			}
+	}
 }
 
 /* ---- descriptor limits --------------------------------------------------------------- */
