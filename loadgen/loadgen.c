@@ -132,7 +132,7 @@ struct lthread {
 	uint64_t  errors[LG_NPHASES][LG_NCAUSES];
 	uint64_t  fd_emfile, fd_enfile, fd_eaddrnotavail;
 	uint64_t  src_connects[LG_MAX_SOURCE_ADDRS];
-	struct hist lat, lat_unc, conn_lat;
+	struct hist lat, lat_unc, conn_lat, send_lag;
 
 	struct live live;
 };
@@ -409,6 +409,12 @@ static void conn_connect(struct lthread *t, struct conn *c, uint64_t now)
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* Open loop: when request seq of c was due (ns, CLOCK_MONOTONIC). */
+static inline double intended(const struct lthread *t, const struct conn *c, uint64_t seq)
+{
+	return c->sched_base + (double)seq * t->interval;
+}
+
 /* Writes requests [started, upto) of c, batched into as few send() calls as
  * the scratch buffer allows. Stops at EAGAIN and waits for EPOLLOUT. */
 static void do_write(struct lthread *t, struct conn *c)
@@ -416,6 +422,7 @@ static void do_write(struct lthread *t, struct conn *c)
 	const uint32_t size = (uint32_t)t->sh->cfg.size;
 	const uint32_t depth = (uint32_t)t->sh->cfg.pipeline;
 	bool measure = t->phase == LG_PHASE_MEASURE;
+	bool open_loop = t->sh->open_loop;
 
 	while (c->wnext < c->upto) {
 		/* Build from the first unsent byte. */
@@ -457,8 +464,15 @@ static void do_write(struct lthread *t, struct conn *c)
 				c->t_sent[c->wnext % depth] = now;
 				t->inflight++;
 				t->a_requests++;
-				if (measure)
+				if (measure) {
 					t->m_requests++;
+					if (open_loop) {
+						/* Late: the client, or the in-flight cap. */
+						double due = intended(t, c, c->wnext);
+						hist_record(&t->send_lag, (double)now > due
+							    ? (uint64_t)((double)now - due) : 0);
+					}
+				}
 			}
 			size_t rest = size - c->woff;
 			if (left >= rest) {
@@ -491,10 +505,6 @@ static inline uint64_t quota_room(const struct lthread *t)
 	return used >= t->quota ? 0 : t->quota - used;
 }
 
-static inline double intended(const struct lthread *t, const struct conn *c, uint64_t seq)
-{
-	return c->sched_base + (double)seq * t->interval;
-}
 
 /* Decides what c sends next and sends it: in closed loop, enough to keep
  * `pipeline` requests in flight; in open loop, every request whose intended
@@ -908,6 +918,7 @@ static void thread_free(struct lthread *t)
 	hist_free(&t->lat);
 	hist_free(&t->lat_unc);
 	hist_free(&t->conn_lat);
+	hist_free(&t->send_lag);
 	if (t->epfd >= 0)
 		close(t->epfd);
 	if (t->wakefd >= 0)
@@ -940,7 +951,7 @@ static int thread_init(struct shared *sh, struct lthread *t, int idx)
 	t->heap = calloc(t->nconns ? t->nconns : 1, sizeof *t->heap);
 	if (!t->conns || !t->tsent_store || !t->tape || !t->rtape || !t->rbuf || !t->wbuf ||
 	    !t->todo || !t->heap || hist_init(&t->lat) || hist_init(&t->lat_unc) ||
-	    hist_init(&t->conn_lat))
+	    hist_init(&t->conn_lat) || hist_init(&t->send_lag))
 		return -ENOMEM;
 
 	/* Printable ASCII, letters over-represented so rot13 changes most bytes;
@@ -1110,6 +1121,7 @@ static void merge(struct shared *sh, struct lg_result *res)
 		hist_add(&res->latency, &t->lat);
 		hist_add(&res->latency_uncorrected, &t->lat_unc);
 		hist_add(&res->connect_latency, &t->conn_lat);
+		hist_add(&res->send_lag, &t->send_lag);
 	}
 }
 
@@ -1118,6 +1130,7 @@ void lg_result_free(struct lg_result *res)
 	hist_free(&res->latency);
 	hist_free(&res->latency_uncorrected);
 	hist_free(&res->connect_latency);
+	hist_free(&res->send_lag);
 }
 
 int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct lg_hooks *hooks)
@@ -1145,7 +1158,7 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 	sh->phase = LG_PHASE_CONNECT;
 
 	if (hist_init(&res->latency) || hist_init(&res->latency_uncorrected) ||
-	    hist_init(&res->connect_latency)) {
+	    hist_init(&res->connect_latency) || hist_init(&res->send_lag)) {
 		lg_result_free(res);
 		free(sh);
 		return -ENOMEM;

@@ -215,6 +215,10 @@ struct lg_result {
 	struct hist latency;          /* measure phase: corrected in open loop, else from send */
 	struct hist latency_uncorrected; /* open loop: from the actual send; empty in closed loop */
 	struct hist connect_latency;  /* connect() to established, every phase */
+	struct hist send_lag;         /* open loop, measure phase: how long after its intended
+	                                 time each request left: the client running late, or
+	                                 the request held back by the `pipeline` cap while the
+	                                 server was slow (corrected ~ send_lag + uncorrected) */
 
 	bool     stopped;            /* ended early by *hooks->stop */
 	double   measure_target_s;   /* duration asked for (0 with --requests) */
@@ -247,7 +251,7 @@ void lg_json_latency(struct json_writer *w, const struct hist *h);
  * client alone knows: wall_s, client_cpu_s, client_user_s, client_sys_s,
  * requests, replies, bytes_sent, bytes_received, throughput_rps,
  * latency_basis, latency_us, latency_uncorrected_us (null in closed loop),
- * connect_latency_us, connections {...}, errors {phase: {cause: n}},
+ * send_lag_us (null in closed loop), connect_latency_us, connections {...}, errors {phase: {cause: n}},
  * errors_total, verify_mismatch, stopped. docs/results.md lists them with
  * units. evbench adds its server-side members and the two shared ones below. */
 void lg_json_result_members(struct json_writer *w, const struct lg_result *res);

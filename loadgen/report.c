@@ -82,6 +82,11 @@ void lg_json_result_members(struct json_writer *w, const struct lg_result *r)
 		lg_json_latency(w, &r->latency_uncorrected);
 	else
 		json_null(w);
+	json_key(w, "send_lag_us");
+	if (r->open_loop)
+		lg_json_latency(w, &r->send_lag);
+	else
+		json_null(w);
 	json_key(w, "connect_latency_us");
 	lg_json_latency(w, &r->connect_latency);
 
@@ -201,6 +206,7 @@ void lg_print_summary(FILE *f, const struct lg_config *cfg, const struct lg_resu
 	if (r->open_loop) {
 		latency_line(f, "latency", &r->latency, " (corrected: from intended send)");
 		latency_line(f, "uncorrected", &r->latency_uncorrected, " (from actual send)");
+		latency_line(f, "send lag", &r->send_lag, " (intended to actual send)");
 	} else {
 		latency_line(f, "latency", &r->latency, " (from send)");
 	}
