@@ -134,6 +134,9 @@ Test(loadgen_run, stall_shows_in_corrected_latency_only, .timeout = 60, .fini = 
 		  unc / 1e6, corr / 1e6);
 	cr_assert(hist_max(&r.latency_uncorrected) >= 500000000ull,
 		  "the request caught in the stall is still seen");
+	/* The delayed requests waited before leaving, behind the in-flight cap. */
+	cr_assert(hist_value_at_percentile(&r.send_lag, 99) >= 400000000ull, "send lag p99 %.1f ms",
+		  hist_value_at_percentile(&r.send_lag, 99) / 1e6);
 	lg_result_free(&r);
 }
 
