@@ -100,6 +100,28 @@ static long status_field(pid_t pid, const char *name)
 	return v;
 }
 
+/* Descriptors held in reserve for the /proc scan: a client at its
+ * descriptor limit (more connections asked for than it may hold) takes every
+ * free slot, and the scan would then find nothing to open. */
+#define NRESERVE 4
+static int reserve[NRESERVE] = { -1, -1, -1, -1 };
+
+void col_reserve_fds(void)
+{
+	for (int i = 0; i < NRESERVE; i++)
+		if (reserve[i] < 0)
+			reserve[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void release_reserve(void)
+{
+	for (int i = 0; i < NRESERVE; i++)
+		if (reserve[i] >= 0) {
+			close(reserve[i]);
+			reserve[i] = -1;
+		}
+}
+
 /* The first field of a schedstat file: the task's run time in ns. */
 static unsigned long long schedstat_ns(const char *path)
 {
@@ -168,11 +190,16 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
 	}
 	memset(s, 0, sizeof *s);
 	s->t = col_now();
+	/* The load threads may take a freed slot first; the reserve holds
+	 * several so the scan still has one or two. */
+	release_reserve();
 	col_sample_machine(s);
 	snprintf(lname, sizeof lname, "%d", (int)leader);
 	d = opendir("/proc");
-	if (!d)
+	if (!d) {
+		col_reserve_fds();
 		return -1;
+	}
 	while ((de = readdir(d))) {
 		unsigned long long tick_ns = 1000000000ULL / (unsigned long long)tck, ns, ticks_ns;
 		struct pstat ps;
@@ -202,6 +229,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
 	}
 	closedir(d);
 	if (!s->valid) {
+		col_reserve_fds();
 		errno = ESRCH;
 		return -1;
 	}
@@ -210,6 +238,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
 	s->sys_ticks = sys;
 	s->tck = tck;
 	s->leader_hwm_kb = status_field(leader, "VmHWM");
+	col_reserve_fds();
 	return 0;
 }
 

@@ -56,6 +56,11 @@ int col_sample_machine(struct col_sample *s);
 void col_sample_diff(const struct col_sample *a, const struct col_sample *b,
 		     double *total, double *user, double *sys);
 
+/* Opens the few descriptors col_sample_group() frees for its own use while
+ * it scans, so that it works even when the load generator has taken every
+ * other one. Call once before the runs. */
+void col_reserve_fds(void);
+
 /* What wait4() tells about the server's whole life: its threads and the
  * children it reaped included (ru_maxrss is then the largest single one). */
 struct col_lifetime {

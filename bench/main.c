@@ -445,6 +445,20 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 			 "(net.core.somaxconn=%ld) if the server accepts slowly; dropped SYNs are "
 			 "retried after 1 s and show in connect latency: sysctl -w net.core.somaxconn=%ld, "
 			 "or pace connects with --connect-rate", conns, h->somaxconn, conns);
+	/* One source address reaches one server port from the ephemeral range
+	 * only; the load generator spreads over 127.0.0.x by itself unless
+	 * told which addresses to use. */
+	{
+		long per = lg_ports_per_addr();
+		long addrs = r->cfg.n_source_addrs > 0 ? r->cfg.n_source_addrs : 1;
+
+		if (per > 0 && conns > per * addrs)
+			warn_add(r, "%ld connections need more local ports than %ld source address%s "
+				 "offer%s (%ld each, ephemeral range %ld-%ld): the rest will fail with "
+				 "EADDRNOTAVAIL; add --source-addrs or widen net.ipv4.ip_local_port_range",
+				 conns, addrs, addrs == 1 ? "" : "es", addrs == 1 ? "s" : "", per,
+				 h->port_lo, h->port_hi);
+	}
 	if (r->cfg.requests_per_conn > 0 && h->tcp_tw_reuse == 0)
 		warn_add(r, "reopening connections leaves TIME_WAIT sockets for 60 s and the ephemeral "
 			 "range %ld-%ld may run out (eaddrnotavail): sysctl -w net.ipv4.tcp_tw_reuse=2, "
@@ -651,6 +665,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "evbench: warning: cannot raise the descriptor limit: %s\n",
 			strerror(errno));
 	col_host_read(&host);
+	col_reserve_fds();
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
