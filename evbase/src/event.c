@@ -808,17 +808,25 @@ int event_reinit(struct event_base *base)
 
 	if (!base)
 		return -1;
-	/* After fork() the kernel objects (epoll instance, signal pipe) are
-	 * shared with the parent; make new ones, then tell the new backend
-	 * about every fd again. */
-	if (evb_sig_reinit(base) < 0)
-		ret = -1;
+	/* After fork() the epoll instance is shared with the parent: any
+	 * change made through it would change the parent's interest set too.
+	 * So the new backend instance comes first, then the new signal pipe
+	 * (deleting the old pipe's event now only touches the new, empty
+	 * instance), then every fd is registered again. */
 	base->be->free(base);
 	if (base->be->init(base) < 0)
 		return -1;
 	for (int fd = 0; fd < base->nfds; fd++)
-		if (base->fds[fd].mask && base->be->ctl(base, fd, 0, base->fds[fd].mask) < 0)
+		base->fds[fd].mask = 0;
+	if (evb_sig_reinit(base) < 0)
+		ret = -1;
+	for (int fd = 0; fd < base->nfds; fd++) {
+		struct evb_fd *f = &base->fds[fd];
+		short mask = fd_interest(f);
+		if (mask && mask != f->mask && base->be->ctl(base, fd, f->mask, mask) < 0)
 			ret = -1;
+		f->mask = mask;
+	}
 	return ret;
 }
 

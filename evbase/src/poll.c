@@ -6,6 +6,7 @@
  * the number of watched fds, active or not. An fd's slot is found through
  * idx[fd]; removing an fd moves the last slot into the hole, so the array
  * never has gaps. Level-triggered only; EV_ET is accepted and ignored.
+ * EV_CLOSED is POLLRDHUP (Linux), so poll has EV_FEATURE_EARLY_CLOSE too.
  */
 #include "evb-internal.h"
 
@@ -39,7 +40,8 @@ static void poll_free(struct event_base *base)
 static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 {
 	struct pollop *op = base->bd;
-	short events = (short)((new_ & EV_READ ? POLLIN : 0) | (new_ & EV_WRITE ? POLLOUT : 0));
+	short events = (short)((new_ & EV_READ ? POLLIN : 0) | (new_ & EV_WRITE ? POLLOUT : 0) |
+	    (new_ & EV_CLOSED ? POLLRDHUP : 0));
 	int slot;
 
 	if (fd >= op->nidx) {
@@ -102,6 +104,7 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 			what |= POLLIN | POLLOUT;
 		if (what & POLLIN) res |= EV_READ;
 		if (what & POLLOUT) res |= EV_WRITE;
+		if (what & POLLRDHUP) res |= EV_CLOSED;
 		if (res)
 			evb_io_active(base, op->fds[i].fd, res);
 	}
@@ -109,5 +112,5 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 }
 
 const struct evb_backend evb_pollops = {
-	"poll", EV_FEATURE_FDS, poll_init, poll_free, poll_ctl, poll_dispatch,
+	"poll", EV_FEATURE_FDS | EV_FEATURE_EARLY_CLOSE, poll_init, poll_free, poll_ctl, poll_dispatch,
 };

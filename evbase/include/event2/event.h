@@ -84,7 +84,7 @@ enum event_method_feature {
 	EV_FEATURE_ET = 0x01,		/* edge-triggered events (epoll) */
 	EV_FEATURE_O1 = 0x02,		/* O(1) add, delete and dispatch (epoll) */
 	EV_FEATURE_FDS = 0x04,		/* any fd, not only sockets (select, poll) */
-	EV_FEATURE_EARLY_CLOSE = 0x08	/* EV_CLOSED without reading (epoll) */
+	EV_FEATURE_EARLY_CLOSE = 0x08	/* EV_CLOSED without reading (epoll, poll) */
 };
 
 enum event_base_config_flag {
