@@ -260,6 +260,13 @@ def plot_spectrum(groups, all_conns, runs, outdir, written):
             st = style(server, i)
             st.pop("marker")
             ax.plot([x for x, _ in pts], [v for _, v in pts], **st)
+            # Open loop: the same replies timed from the actual send, dashed,
+            # to show how much a stall hides when it is not corrected for.
+            unc = read_hgrm(os.path.splitext(run["_path"])[0] + "-uncorrected.hgrm")
+            unc = [(1.0 / (1.0 - p), v) for p, v in unc if p < 1.0]
+            if unc:
+                st.update(linestyle="--", linewidth=1, label=server + " (uncorrected)")
+                ax.plot([x for x, _ in unc], [v for _, v in unc], **st)
         used = [t for t in ticks if t <= top * 1.01] or [1]
         ax.set_xscale("log")
         ax.set_xticks(used)
