@@ -616,9 +616,10 @@ static bool consume(struct lthread *t, struct conn *c, const char *p, size_t n, 
 
 static void do_read(struct lthread *t, struct conn *c)
 {
+	uint64_t now;
 	for (;;) {
 		ssize_t r = recv(c->fd, t->rbuf, RBUF_SIZE, 0);
-		uint64_t now = now_ns();
+		now = now_ns();
 		if (r > 0) {
 			if (!consume(t, c, t->rbuf, (size_t)r, now))
 				return;
@@ -643,7 +644,8 @@ static void do_read(struct lthread *t, struct conn *c)
 		conn_fail(t, c, errno, now);
 		return;
 	}
-	uint64_t now = now_ns();
+	/* The receive's own clock reading serves for what follows: clock_gettime
+	 * is 30 ns here, about 1% of a request's whole cost. */
 	const struct lg_config *cfg = &t->sh->cfg;
 	if (cfg->requests_per_conn && c->rseq - c->conn_base >= cfg->requests_per_conn &&
 	    started(c) == c->rseq) {
