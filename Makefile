@@ -219,3 +219,19 @@ clean:
 	rm -rf build build-* bin
 
 -include $(shell find build build-* -name '*.d' 2>/dev/null)
+
+# ---- evbase: the dispatch benchmark (evbase/bench/) ---------------------------
+# The same evbase/bench/dispatch.c built against libevent and against evbase;
+# `make bench-dispatch` runs both and prints them side by side with ratios.
+EVB_BENCH := $(BUILD)/evbase-bench
+.PHONY: bench-dispatch
+$(EVB_BENCH)/dispatch-libevent: $(BENCH_TOOLS_SRC) | deps-build
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_LIBS)
+$(EVB_BENCH)/dispatch-evbase: $(BENCH_TOOLS_SRC) $(EVBASE_LIB) | deps-build
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS)
+bench-dispatch: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
+	$(Q)evbase/bench/run-dispatch.sh $(EVB_BENCH)
