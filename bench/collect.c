@@ -260,6 +260,7 @@ int col_sample_machine(struct col_sample *s)
 		tck = 100;
 	/* user nice system idle iowait irq softirq steal */
 	s->machine_busy_s = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)tck;
+	s->machine_irq_s = (double)(v[5] + v[6]) / (double)tck;
 	s->machine_total_s = s->machine_busy_s + (double)(v[3] + v[4]) / (double)tck;
 	return 0;
 }

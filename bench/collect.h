@@ -37,6 +37,7 @@ struct col_sample {
 	long     rss_kb;        /* sum of the RSS of the group's processes */
 	long     leader_hwm_kb; /* the leader's VmHWM (its own peak RSS) */
 	double   machine_busy_s;  /* /proc/stat: CPU time of every CPU not idle, */
+	double   machine_irq_s;   /* of which in interrupts and softirqs, */
 	double   machine_total_s; /* and all CPU time, since boot */
 };
 
@@ -46,8 +47,9 @@ struct col_sample {
  * 10,000 fork children. */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s);
 
-/* Fills s->machine_busy_s and machine_total_s from /proc/stat's "cpu" line
- * (busy = user, nice, system, irq, softirq, steal; total adds idle, iowait).
+/* Fills s->machine_busy_s, machine_irq_s and machine_total_s from
+ * /proc/stat's "cpu" line (busy = user, nice, system, irq, softirq, steal;
+ * irq = irq + softirq; total adds idle and iowait).
  * col_sample_group() calls it. Returns 0 or -1. */
 int col_sample_machine(struct col_sample *s);
 

@@ -60,7 +60,8 @@ struct rep_row {
 	double   cpu_us_client, cpu_us_server;
 	double   server_util, client_util;
 	double   machine_util;             /* share of all CPUs busy, measure phase */
-	double   others_util;              /* of which neither client nor server */
+	double   irq_util;                 /* of which in interrupts and softirqs */
+	double   others_util;              /* of which neither that nor client nor server */
 	double   lat_us[8];                /* min mean p50 p90 p99 p999 p9999 max */
 	char     bound[16];
 	long     conns_up;
