@@ -33,15 +33,18 @@ printf '%-7s %-3s %12s %12s %12s %8s %s\n' conns run replies/s client_us server_
 for conns in "$@"; do
 	r=1
 	while [ "$r" -le "$REPEAT" ]; do
-		"$BIN/rot13-epoll-lt" --port 0 >"$tmp/srv.out" &
+		# A fresh file per server: the shell truncates it in the child, after
+		# this loop may already have read the previous server's lines.
+		out=$tmp/srv.$conns.$r.out
+		"$BIN/rot13-epoll-lt" --port 0 >"$out" &
 		srv_pid=$!
 		i=0
-		while ! grep -q '^ready' "$tmp/srv.out" 2>/dev/null; do
+		while ! grep -q "^ready .* pid=$srv_pid\$" "$out" 2>/dev/null; do
 			i=$((i + 1))
 			[ $i -gt 100 ] && { echo "loadgen_efficiency: server not ready" >&2; exit 1; }
 			sleep 0.05
 		done
-		port=$(sed -n 's/^ready .* port=\([0-9]*\).*/\1/p' "$tmp/srv.out")
+		port=$(sed -n 's/^ready .* port=\([0-9]*\).*/\1/p' "$out")
 		# shellcheck disable=SC2086
 		"$BIN/loadgen" --port "$port" --conns "$conns" --duration "$DURATION" --warmup 1 \
 			--server-pid "$srv_pid" --json $LG_ARGS >"$tmp/lg.json"
