@@ -21,6 +21,24 @@
  *    server never outlives its test. That signal follows the *thread* that
  *    spawned it: spawn from the thread that lives as long as the program.
  *
+ * A test, in full:
+ *
+ *	Test(mine, echo, .timeout = 20, .fini = tu_kill_all)
+ *	{
+ *		char path[4096], got[6];
+ *		struct tu_proc srv;
+ *		struct tu_json j;
+ *
+ *		tu_path(path, sizeof path, tu_bin_dir(), "rot13-poll");
+ *		cr_assert(tu_server_start(&srv, (char *[]){ path, NULL }, 0, 5000) == 0);
+ *		int fd = tu_connect(srv.port, 5000);
+ *		tu_write_all(fd, "Hello\n", 6, 5000);
+ *		cr_assert(tu_read_n(fd, got, 6, 5000) == 6 && !memcmp(got, "Uryyb\n", 6));
+ *		close(fd);
+ *		cr_assert(tu_server_stop(&srv, &j, 5000) == 0);
+ *		cr_assert(tu_json_int(&j, "lines") == 1);
+ *	}
+ *
  * Environment: EVBENCH_BIN (the programs under test), EVBENCH_BUILD (objects,
  * test helpers in $EVBENCH_BUILD/tests/bin), EVBENCH_TIMEOUT_MULT (default 1).
  * tests/run.sh exports the first two.
