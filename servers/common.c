@@ -30,7 +30,6 @@ struct srv_opts srv_opts = {
 };
 struct srv_counters *srv_ctr;
 volatile sig_atomic_t srv_stop;
-sigset_t srv_waitmask;
 
 static const char *design;
 static unsigned char rot13[256];
@@ -149,7 +148,6 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 {
 	struct sigaction sa;
 	struct rlimit rl;
-	sigset_t stopsigs;
 
 	design = name;
 	design_flags = flags;
@@ -183,18 +181,6 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-
-	sigemptyset(&stopsigs);
-	sigaddset(&stopsigs, SIGTERM);
-	sigaddset(&stopsigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stopsigs, &srv_waitmask);
-	sigdelset(&srv_waitmask, SIGTERM);
-	sigdelset(&srv_waitmask, SIGINT);
-}
-
-void srv_unblock_signals(void)
-{
-	pthread_sigmask(SIG_SETMASK, &srv_waitmask, NULL);
 }
 
 int srv_listen(void)
@@ -261,11 +247,13 @@ int srv_accept(int lfd, bool nonblock)
 		SRV_COUNT(resets, 1);
 		return SRV_SHED;
 	case EMFILE:
-	case ENFILE:
-		if (errno == EMFILE)
-			SRV_COUNT(emfile, 1);
-		else
-			SRV_COUNT(enfile, 1);
+	case ENFILE: {
+		/* Linux takes the descriptor before it looks at the backlog, so
+		 * this failure does not even say that a connection is waiting:
+		 * only the second accept() below tells, and only one that finds
+		 * a connection counts. */
+		int err = errno;
+
 		if (spare_fd < 0) {
 			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			pause_ms(10);
@@ -276,7 +264,14 @@ int srv_accept(int lfd, bool nonblock)
 		if (fd >= 0)
 			close(fd);
 		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return SRV_AGAIN;
+		if (err == EMFILE)
+			SRV_COUNT(emfile, 1);
+		else
+			SRV_COUNT(enfile, 1);
 		return SRV_SHED;
+	}
 	default:
 		/* ENOBUFS, ENOMEM and the like: the backlog stays readable, so
 		 * returning at once would spin. */

@@ -44,7 +44,7 @@ extern struct srv_opts srv_opts;
 /*
  * Parse the command line into srv_opts, raise RLIMIT_NOFILE to its hard
  * limit, map the counters, ignore SIGPIPE and route SIGTERM/SIGINT to
- * srv_stop. Bad arguments print a one-line reason and the usage, exit 2.
+ * srv_stop (without SA_RESTART, so that they interrupt blocking calls). Bad arguments print a one-line reason and the usage, exit 2.
  * `flags` is a mask of SRV_OPT_* the design understands.
  */
 void srv_init(const char *design, int argc, char **argv, unsigned flags);
@@ -55,15 +55,16 @@ void srv_init(const char *design, int argc, char **argv, unsigned flags);
 extern volatile sig_atomic_t srv_stop;
 
 /*
- * srv_init() leaves SIGTERM and SIGINT blocked, so that they can be delivered
- * only inside a wait: pass srv_waitmask to pselect/ppoll/epoll_pwait and a
- * signal can never slip in between the test of srv_stop and the wait.
+ * How long a wait may block before the loop looks at srv_stop again. The
+ * signal handler only sets the flag; the signal usually interrupts the wait
+ * (EINTR) at once, but one that lands between the test of srv_stop and the
+ * wait is noticed only when the wait times out. The textbook cure, passing a
+ * mask to pselect/ppoll/epoll_pwait, fails under load: Linux delivers a signal
+ * unblocked that way only if the call would have slept, and a server with
+ * ready descriptors on every call would never see its SIGTERM. An idle
+ * server's four wake-ups a second cost nothing measurable.
  */
-extern sigset_t srv_waitmask;
-
-/* Undo that blocking, for designs whose event library installs its own
- * signal handling (libevent needs the signals deliverable at any time). */
-void srv_unblock_signals(void);
+#define SRV_STOP_CHECK_MS 250
 
 /* ---- listening and accepting --------------------------------------------- */
 
@@ -78,13 +79,13 @@ int srv_listen(void);
  * Accept one connection, non-blocking and close-on-exec when `nonblock`,
  * otherwise blocking. Returns the descriptor, SRV_AGAIN or SRV_SHED.
  *
- * EMFILE and ENFILE are counted, and the connection that caused them is shed:
- * a spare descriptor held for that purpose is closed, the connection accepted
- * and closed at once, the spare reopened. The listening socket is then no
- * longer readable for that connection, so a level-triggered loop cannot spin
- * on it, and the client learns at once instead of waiting in the backlog.
- * When even the spare cannot be had, the call sleeps 10 ms: a slow accept
- * rate beats a hot loop. A connection reset in the backlog is counted as a reset.
+ * On EMFILE or ENFILE the waiting connection is shed and counted: a spare
+ * descriptor held for that purpose is closed, the connection accepted and
+ * closed at once, the spare reopened. The listening socket is then no longer
+ * readable for that connection, so a level-triggered loop cannot spin on it,
+ * and the client learns at once instead of waiting in the backlog. When even
+ * the spare cannot be had, the call sleeps 10 ms: a slow accept rate beats a
+ * hot loop. A connection reset in the backlog is counted as a reset.
  */
 int srv_accept(int lfd, bool nonblock);
 

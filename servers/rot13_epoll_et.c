@@ -65,11 +65,11 @@ int main(int argc, char **argv)
 	}
 
 	while (!srv_stop) {
-		int n = epoll_pwait(epfd, events, MAX_EVENTS, -1, &srv_waitmask);
+		int n = epoll_wait(epfd, events, MAX_EVENTS, SRV_STOP_CHECK_MS);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("rot13-epoll-et: epoll_pwait");
+			perror("rot13-epoll-et: epoll_wait");
 			return 1;
 		}
 		for (int i = 0; i < n; i++) {

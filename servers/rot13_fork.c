@@ -16,8 +16,8 @@
  *
  * Counting across processes: the counters live in shared memory (common.c).
  * The parent counts a connection opened before fork(); the child counts it
- * closed when it finishes; a child killed by a signal cannot, so the parent
- * does it when it reaps one.
+ * closed when it finishes, also when stopped by SIGTERM, which only sets a
+ * flag; a child killed outright cannot, so the parent does it when it reaps one.
  */
 #include "common.h"
 
@@ -27,17 +27,21 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE (16 * 1024)
+#define STOP_WAIT_MS 2000 /* how long the stop waits before SIGKILL */
 
 /* Live children, so that the stop can end them. */
 static pid_t *kids;
 static size_t nkids, kcap;
 
+static void forget(pid_t pid, int status);
+
 static void on_child(int sig)
 {
-	(void)sig; /* only here to interrupt ppoll() */
+	(void)sig; /* only here to interrupt poll() */
 }
 
 static void reap(void)
@@ -45,38 +49,24 @@ static void reap(void)
 	pid_t pid;
 	int status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (size_t i = 0; i < nkids; i++)
-			if (kids[i] == pid) {
-				kids[i] = kids[--nkids];
-				break;
-			}
-		if (WIFSIGNALED(status))
-			srv_conn_closed(-1); /* it died before it could count its close */
-	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		forget(pid, status);
 }
 
 static void child(int lfd, int fd, pid_t parent)
 {
 	static char buf[BUF_SIZE];
-	sigset_t stopsigs;
 
 	srv_child_closefds(lfd);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent) /* the parent died before prctl() took effect */
 		_exit(0);
-	/* A stop signal simply ends a child (the parent counts the close)... */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
+	/* A stop signal sets srv_stop and interrupts the blocking read or write
+	 * (no SA_RESTART), so the child still counts what it did and its close.
+	 * One that lands just before a read is missed; the parent's SIGKILL
+	 * after STOP_WAIT_MS covers that. */
 	signal(SIGCHLD, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &srv_waitmask, NULL);
 	srv_serve_blocking(fd, buf, sizeof buf);
-	/* ...except here: between counting its own close and exiting, a child
-	 * killed would be counted twice. */
-	sigemptyset(&stopsigs);
-	sigaddset(&stopsigs, SIGTERM);
-	sigaddset(&stopsigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &stopsigs, NULL);
 	srv_conn_closed(fd);
 	_exit(0);
 }
@@ -109,43 +99,54 @@ static void start(int lfd, int fd)
 	kids[nkids++] = pid;
 }
 
+/* Forget a reaped child; one killed by a signal could not count its close. */
+static void forget(pid_t pid, int status)
+{
+	for (size_t i = 0; i < nkids; i++)
+		if (kids[i] == pid) {
+			kids[i] = kids[--nkids];
+			break;
+		}
+	if (WIFSIGNALED(status))
+		srv_conn_closed(-1);
+}
+
 static void stop_all(void)
 {
+	struct timespec tick = {0, 10 * 1000000L};
+	int waited_ms = 0;
+
 	for (size_t i = 0; i < nkids; i++)
 		kill(kids[i], SIGTERM);
 	while (nkids > 0) {
 		int status;
-		pid_t pid = waitpid(-1, &status, 0);
-		if (pid < 0 && errno != EINTR)
-			break;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0) {
+			forget(pid, status);
+		} else if (pid < 0 && errno != EINTR) {
+			break;
+		} else if (waited_ms < STOP_WAIT_MS) {
+			nanosleep(&tick, NULL);
+			waited_ms += 10;
+		} else {
 			for (size_t i = 0; i < nkids; i++)
-				if (kids[i] == pid) {
-					kids[i] = kids[--nkids];
-					break;
-				}
-			if (WIFSIGNALED(status))
-				srv_conn_closed(-1);
+				kill(kids[i], SIGKILL);
+			waited_ms = 0;
 		}
 	}
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_child};
-	sigset_t chld;
+	struct sigaction sa = {.sa_handler = on_child}; /* no SA_RESTART: wake poll() */
 
 	srv_init("fork", argc, argv, 0);
-	/* SIGCHLD, like the stop signals, only ever arrives inside ppoll(). */
 	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
 	int lfd = srv_listen();
 
 	while (!srv_stop) {
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
-		int n = ppoll(&p, 1, NULL, &srv_waitmask);
+		int n = poll(&p, 1, SRV_STOP_CHECK_MS);
 		reap();
 		if (n <= 0)
 			continue;

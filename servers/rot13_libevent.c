@@ -152,9 +152,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rot13-%s: cannot add the listener and signal events\n", SRV_DESIGN);
 		return 1;
 	}
-	/* The library catches the stop signals itself, so they must be deliverable. */
-	srv_unblock_signals();
-
 	event_base_dispatch(base);
 
 	srv_conn_free_all(release);

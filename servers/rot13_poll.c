@@ -96,11 +96,11 @@ int main(int argc, char **argv)
 	npfds = 1;
 
 	while (!srv_stop) {
-		int n = ppoll(pfds, npfds, NULL, &srv_waitmask);
+		int n = poll(pfds, npfds, SRV_STOP_CHECK_MS);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("rot13-poll: ppoll");
+			perror("rot13-poll: poll");
 			return 1;
 		}
 		for (size_t i = 1; i < npfds && n > 0; i++) {

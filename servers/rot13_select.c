@@ -5,7 +5,8 @@
  * per descriptor, and select() overwrites them with the ready ones, so the
  * loop keeps master copies and hands the kernel fresh copies every call.
  * Each call costs O(highest descriptor): the kernel tests every bit below
- * maxfd + 1 and the loop tests them again to find the ready ones.
+ * maxfd + 1 and the loop tests them again to find the ready ones. And since
+ * select() overwrites its timeout too, that is set anew every call.
  *
  * The hard limit is FD_SETSIZE (1024 on Linux). An fd_set is a fixed array
  * of that many bits, and FD_SET() on a descriptor >= FD_SETSIZE writes past
@@ -84,11 +85,12 @@ int main(int argc, char **argv)
 
 	while (!srv_stop) {
 		fd_set r = rset, w = wset;
-		int n = pselect(maxfd + 1, &r, &w, NULL, NULL, &srv_waitmask);
+		struct timeval tv = {0, SRV_STOP_CHECK_MS * 1000};
+		int n = select(maxfd + 1, &r, &w, NULL, &tv);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("rot13-select: pselect");
+			perror("rot13-select: select");
 			return 1;
 		}
 		for (int fd = 0; fd <= maxfd && n > 0; fd++) {

@@ -42,6 +42,14 @@ static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	char *buf = malloc(BUF_SIZE);
+	sigset_t stopsigs;
+
+	/* The stop signals are for the main thread; here they would only cut a
+	 * client short without waking the main thread. */
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stopsigs, NULL);
 
 	if (buf != NULL)
 		srv_serve_blocking(fd, buf, BUF_SIZE);
@@ -122,11 +130,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The threads inherit srv_init's blocked stop signals: only this one
-	 * thread sees them, inside ppoll. */
 	while (!srv_stop) {
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
-		if (ppoll(&p, 1, NULL, &srv_waitmask) < 0)
+		if (poll(&p, 1, SRV_STOP_CHECK_MS) <= 0)
 			continue;
 		int fd;
 		while ((fd = srv_accept(lfd, false)) != SRV_AGAIN)
