@@ -420,6 +420,124 @@ Test(evbench, server_that_cannot_start_is_recorded, .init = setup, .fini = teard
 	jr_free(v);
 }
 
+/* ---- servers that misbehave ------------------------------------------------------------ */
+
+/*
+ * evbench runs the servers beside its own executable, so a copy of it in a
+ * directory of its own runs whatever that directory holds: here a shell
+ * script standing in for rot13-epoll-lt. Fills exe with the copy's path.
+ */
+static void fake_server(char *exe, size_t cap, const char *script)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32], buf[65536];
+	FILE *in, *out;
+	size_t n;
+
+	snprintf(dir, sizeof dir, "%.3000s/bin", outdir);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(exe, cap, "%.3000s/evbench", dir);
+	in = fopen(evbench, "rb");
+	out = fopen(exe, "wb");
+	cr_assert(in && out, "cannot copy %s", evbench);
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		cr_assert_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+	cr_assert_eq(chmod(exe, 0755), 0);
+	snprintf(path, sizeof path, "%s/rot13-epoll-lt", dir);
+	out = fopen(path, "w");
+	cr_assert_not_null(out);
+	fputs(script, out);
+	cr_assert_eq(fclose(out), 0);
+	cr_assert_eq(chmod(path, 0755), 0);
+}
+
+/* Runs the copy against the fake server; returns the one run's JSON. */
+static struct jr_value *run_fake(const char *exe, int *status)
+{
+	static char err[8192];
+	char *argv[] = { NULL, "--server", "epoll", "--conns", "2", "--duration", "1", "--warmup",
+			 "0", "--timeout", "1", "--out", outdir, "--json", "--quiet", NULL };
+	struct jr_value *v;
+	char saved[PATH_MAX];
+
+	/* run_json() runs `evbench`; point it at the copy for this call. */
+	snprintf(saved, sizeof saved, "%s", evbench);
+	snprintf(evbench, sizeof evbench, "%s", exe);
+	v = run_json(argv, status, err, sizeof err);
+	snprintf(evbench, sizeof evbench, "%s", saved);
+	cr_assert_eq(v->type, JR_ARRAY);
+	cr_assert_eq(v->len, 1, "one run expected");
+	return v;
+}
+
+Test(evbench, server_ignoring_sigterm_is_killed, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char exe[PATH_MAX];
+	int status;
+	struct jr_value *v;
+	const struct jr_value *r;
+	const char *failure;
+	double pid;
+
+	/* Ready on a port nobody listens on, then deaf to SIGTERM. */
+	fake_server(exe, sizeof exe, "#!/bin/sh\ntrap '' TERM\necho \"ready fake port=1 pid=$$\"\n"
+		    "exec sleep 60\n");
+	v = run_fake(exe, &status);
+	r = v->items[0];
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
+	failure = jr_string(jr_path(r, "result.failure"));
+	cr_assert(failure && strstr(failure, "did not exit within 5 s"), "failure: %s",
+		  failure ? failure : "(null)");
+	cr_assert_eq(jr_path(r, "server.killed")->boolean, true);
+	cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "killed by SIGKILL");
+	cr_assert(num(r, "result.errors_total") > 0, "connecting to port 1 must fail");
+	pid = num(r, "server.pid");
+	cr_assert(pid > 0 && live_in_group((pid_t)pid) == 0, "the fake server's group survives");
+	jr_free(v);
+}
+
+Test(evbench, server_crash_is_recorded, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char exe[PATH_MAX];
+	int status;
+	struct jr_value *v;
+	const struct jr_value *r;
+	const char *failure;
+
+	fake_server(exe, sizeof exe, "#!/bin/sh\necho \"ready fake port=1 pid=$$\"\nsleep 0.3\n"
+		    "kill -SEGV $$\n");
+	v = run_fake(exe, &status);
+	r = v->items[0];
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
+	failure = jr_string(jr_path(r, "result.failure"));
+	cr_assert(failure && strstr(failure, "died during the run (killed by SIGSEGV)"),
+		  "failure: %s", failure ? failure : "(null)");
+	cr_assert_eq(jr_path(r, "server.died_early")->boolean, true);
+	cr_assert_eq(jr_path(r, "result.ran")->boolean, true, "the load ran, against a dead server");
+	jr_free(v);
+}
+
+Test(evbench, no_ready_line_times_out, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char exe[PATH_MAX];
+	int status;
+	struct jr_value *v;
+	const struct jr_value *r;
+	const char *failure;
+
+	fake_server(exe, sizeof exe, "#!/bin/sh\necho starting >&2\nexec sleep 60\n");
+	v = run_fake(exe, &status);
+	r = v->items[0];
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
+	failure = jr_string(jr_path(r, "result.failure"));
+	cr_assert(failure && strstr(failure, "no ready line within 10 s"), "failure: %s",
+		  failure ? failure : "(null)");
+	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
+	cr_assert(live_in_group((pid_t)num(r, "server.pid")) == 0, "the fake server survives");
+	jr_free(v);
+}
+
 /* ---- bad command lines ------------------------------------------------------------------- */
 
 Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, .timeout = 60)
