@@ -24,7 +24,7 @@ max=$(( (limit - 16) / 2 ))
 # one LIBRARY BACKEND N A: the median, or "failed" (libevent's select backend
 # aborts on descriptors >= FD_SETSIZE; see docs/evbase.md).
 one() {
-	out=$("$dir/dispatch-$1" -b "$2" -n "$3" -a "$4" -w "$writes" -r "$runs" 2>/dev/null) || out=
+	out=$( ("$dir/dispatch-$1" -b "$2" -n "$3" -a "$4" -w "$writes" -r "$runs") 2>/dev/null) || out=
 	set -- $out
 	echo "${7:-failed}"
 }

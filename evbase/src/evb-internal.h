@@ -102,13 +102,23 @@ struct event_base {
 	int ncommon;
 };
 
+/* Settings and messages (log.c). */
+extern int evb_debug_mode, evb_bases_created, evb_debug_logging;
+void evb_log(int severity, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void evb_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+#define evb_warnx(...) evb_log(EVENT_LOG_WARN, __VA_ARGS__)
+#define evb_debug(...) do { if (evb_debug_logging) evb_log(EVENT_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+/* The event_init() base (compat.c). */
+extern struct event_base *evb_current_base;
+
+/* Pick and initialize base->be from cfg (may be NULL); base->be stays NULL
+ * when no backend fits (config.c). */
+void evb_backend_init(struct event_base *base, const struct event_config *cfg, int use_env);
+
 /* Core services for the backends and signal.c (event.c). */
 void evb_io_active(struct event_base *base, int fd, short res);
 void evb_activate(struct event_base *base, struct event *ev, short res, short ncalls);
-void evb_log(int severity, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define evb_warnx(...) evb_log(EVENT_LOG_WARN, __VA_ARGS__)
-#define evb_debug(...) do { if (evb_debug_logging) evb_log(EVENT_LOG_DEBUG, __VA_ARGS__); } while (0)
-extern int evb_debug_logging;
 
 /* Signals (signal.c). */
 int evb_sig_add(struct event_base *base, struct event *ev);

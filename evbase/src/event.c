@@ -23,97 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Most preferred first; event_get_supported_methods() lists the same order. */
-static const struct evb_backend *const backends[] = {
-	&evb_epollops, &evb_pollops, &evb_selectops,
-};
-#define NBACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
-
-static struct event_base *current_base;	/* the event_init() base */
-static event_log_cb log_fn;
-static event_fatal_cb fatal_fn;
-int evb_debug_logging;
-static int debug_mode;
-static int bases_created;
-
 #define IO_BITS (EV_READ | EV_WRITE | EV_CLOSED)
-
-/* ---- logging ------------------------------------------------------------ */
-
-void evb_log(int severity, const char *fmt, ...)
-{
-	static const char *const names[] = { "debug", "msg", "warn", "err" };
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (log_fn)
-		log_fn(severity, buf);
-	else
-		fprintf(stderr, "[%s] %s\n",
-		    names[severity >= 0 && severity <= 3 ? severity : 2], buf);
-}
-
-/* A programming error debug mode caught: there is no sane way on. */
-static void evb_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void evb_fatal(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	evb_log(EVENT_LOG_ERR, "%s", buf);
-	if (fatal_fn) {
-		fatal_fn(0xdeaddead);
-		exit(0xdeaddead);	/* the callback must not return */
-	}
-	abort();
-}
-
-void event_set_log_callback(event_log_cb cb) { log_fn = cb; }
-void event_set_fatal_callback(event_fatal_cb cb) { fatal_fn = cb; }
-void event_enable_debug_logging(ev_uint32_t which) { evb_debug_logging = which != 0; }
-
-void event_enable_debug_mode(void)
-{
-	if (debug_mode)
-		evb_fatal("%s was called twice!", __func__);
-	if (bases_created)
-		evb_fatal("%s must be called *before* creating any events or "
-		    "event_bases", __func__);
-	debug_mode = 1;
-}
-
-void event_debug_unassign(struct event *ev)
-{
-	if (ev)
-		ev->ev_flags &= ~EVLIST_INIT;
-}
 
 /* Debug mode: every call on an event needs event_assign() first. The check
  * is the EVLIST_INIT bit, so a zero-filled event is caught too. */
 #define CHECK_SETUP(ev) do {						\
-	if (debug_mode && !((ev)->ev_flags & EVLIST_INIT))		\
+	if (evb_debug_mode && !((ev)->ev_flags & EVLIST_INIT))		\
 		evb_fatal("%s called on a non-initialized event %p",	\
 		    __func__, (const void *)(ev));			\
 } while (0)
-
-const char *event_get_version(void) { return EVENT__VERSION; }
-ev_uint32_t event_get_version_number(void) { return EVENT__NUMERIC_VERSION; }
-size_t event_get_struct_event_size(void) { return sizeof(struct event); }
-
-void libevent_global_shutdown(void)
-{
-	/* Nothing is allocated globally; forget the settings. */
-	current_base = NULL;
-	log_fn = NULL;
-	fatal_fn = NULL;
-	evb_debug_logging = 0;
-}
 
 /* ---- time --------------------------------------------------------------- */
 
@@ -153,7 +71,7 @@ static void update_time_cache(struct event_base *base)
 int event_base_gettimeofday_cached(struct event_base *base, struct timeval *tv)
 {
 	if (!base)
-		base = current_base;
+		base = evb_current_base;
 	if (!base || !base->tv_cache.tv_sec)
 		return gettimeofday(tv, NULL);
 	evutil_timeradd(&base->tv_cache, &base->tv_clock_diff, tv);
@@ -163,7 +81,7 @@ int event_base_gettimeofday_cached(struct event_base *base, struct timeval *tv)
 int event_base_update_cache_time(struct event_base *base)
 {
 	if (!base)
-		base = current_base;
+		base = evb_current_base;
 	if (!base)
 		return -1;
 	if (base->running_loop)
@@ -621,84 +539,6 @@ int event_base_once(struct event_base *base, evutil_socket_t fd, short events,
 
 /* ---- configuration and bases ------------------------------------------------ */
 
-struct event_config *event_config_new(void)
-{
-	return calloc(1, sizeof(struct event_config));
-}
-
-void event_config_free(struct event_config *cfg)
-{
-	if (!cfg)
-		return;
-	for (int i = 0; i < cfg->navoid; i++)
-		free(cfg->avoid[i]);
-	free(cfg->avoid);
-	free(cfg);
-}
-
-int event_config_avoid_method(struct event_config *cfg, const char *method)
-{
-	char **a, *s;
-
-	if (!cfg || !method || !(s = strdup(method)))
-		return -1;
-	if (!(a = realloc(cfg->avoid, (size_t)(cfg->navoid + 1) * sizeof(*a)))) {
-		free(s);
-		return -1;
-	}
-	a[cfg->navoid++] = s;
-	cfg->avoid = a;
-	return 0;
-}
-
-int event_config_require_features(struct event_config *cfg, int features)
-{
-	if (!cfg)
-		return -1;
-	cfg->features = features;
-	return 0;
-}
-
-int event_config_set_flag(struct event_config *cfg, int flag)
-{
-	if (!cfg)
-		return -1;
-	cfg->flags |= flag;
-	return 0;
-}
-
-const char **event_get_supported_methods(void)
-{
-	static const char *names[NBACKENDS + 1];
-
-	for (int i = 0; i < NBACKENDS; i++)
-		names[i] = backends[i]->name;
-	return names;
-}
-
-/* Whether cfg or the environment rules backend be out. */
-static int backend_avoided(const struct event_config *cfg,
-    const struct evb_backend *be, int use_env)
-{
-	if (cfg) {
-		for (int i = 0; i < cfg->navoid; i++)
-			if (!strcmp(cfg->avoid[i], be->name))
-				return 1;
-		if ((be->features & cfg->features) != cfg->features)
-			return 1;
-	}
-	if (use_env) {
-		char var[32] = "EVENT_NO";
-		size_t n = strlen(var);
-		for (const char *p = be->name; *p && n < sizeof(var) - 1; p++)
-			var[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-		var[n] = '\0';
-		if (getenv(var))
-			return 1;
-	}
-	return 0;
-}
-
 static int set_priorities(struct event_base *base, int n)
 {
 	struct evb_queue *q = realloc(base->queues, (size_t)n * sizeof(*q));
@@ -721,7 +561,7 @@ struct event_base *event_base_new_with_config(const struct event_config *cfg)
 
 	if (!base)
 		return NULL;
-	bases_created = 1;
+	evb_bases_created = 1;
 	base->flags = cfg ? cfg->flags : 0;
 	base->running_pri = -1;
 	base->sig_pipe[0] = base->sig_pipe[1] = -1;
@@ -729,13 +569,7 @@ struct event_base *event_base_new_with_config(const struct event_config *cfg)
 		free(base);
 		return NULL;
 	}
-	for (int i = 0; i < NBACKENDS && !base->be; i++) {
-		if (backend_avoided(cfg, backends[i], use_env))
-			continue;
-		base->be = backends[i];
-		if (base->be->init(base) < 0)
-			base->be = NULL;
-	}
+	evb_backend_init(base, cfg, use_env);
 	if (!base->be) {
 		evb_warnx("%s: no event mechanism available", __func__);
 		free(base->queues);
@@ -774,7 +608,7 @@ static void delete_all(struct event_base *base)
 void event_base_free(struct event_base *base)
 {
 	if (!base)
-		base = current_base;
+		base = evb_current_base;
 	if (!base) {
 		evb_warnx("%s: no base to free", __func__);
 		return;
@@ -792,8 +626,8 @@ void event_base_free(struct event_base *base)
 	free(base->timers.a);
 	free(base->fds);
 	free(base->queues);
-	if (base == current_base)
-		current_base = NULL;
+	if (base == evb_current_base)
+		evb_current_base = NULL;
 	free(base);
 }
 
@@ -852,7 +686,7 @@ int event_base_priority_init(struct event_base *base, int n)
 int event_base_get_npriorities(struct event_base *base)
 {
 	if (!base)
-		base = current_base;
+		base = evb_current_base;
 	return base ? base->nqueues : 0;
 }
 
@@ -874,111 +708,6 @@ const struct timeval *event_base_init_common_timeout(struct event_base *base,
 struct event *event_base_get_running_event(struct event_base *base)
 {
 	return base->current;
-}
-
-int event_base_get_num_events(struct event_base *base, unsigned int flags)
-{
-	int n = 0;
-
-	if (flags & EVENT_BASE_COUNT_ACTIVE)
-		n += base->nactive;
-	if (flags & EVENT_BASE_COUNT_ADDED)
-		n += base->event_count;
-	return n;
-}
-
-int event_base_get_max_events(struct event_base *base, unsigned int flags, int clear)
-{
-	int n = 0;
-
-	if (flags & EVENT_BASE_COUNT_ACTIVE) {
-		n += base->nactive_max;
-		if (clear)
-			base->nactive_max = 0;
-	}
-	if (flags & EVENT_BASE_COUNT_ADDED) {
-		n += base->event_count_max;
-		if (clear)
-			base->event_count_max = 0;
-	}
-	return n;
-}
-
-/* ---- inspecting ------------------------------------------------------------ */
-
-/* Every added or active event once, the base's own left out: events on fds
- * and signals, then pure timers, then events that are only active. */
-int event_base_foreach_event(struct event_base *base,
-    event_base_foreach_event_cb fn, void *arg)
-{
-	struct event *ev;
-	int r;
-
-	if (!base || !fn)
-		return -1;
-	for (int fd = 0; fd < base->nfds; fd++)
-		for (ev = base->fds[fd].head; ev; ev = ev->ev_io_next)
-			if (!(ev->ev_flags & EVLIST_INTERNAL) && (r = fn(base, ev, arg)))
-				return r;
-	for (int sig = 0; sig < NSIG; sig++)
-		for (ev = base->sig_head[sig]; ev; ev = ev->ev_io_next)
-			if ((r = fn(base, ev, arg)))
-				return r;
-	for (unsigned i = 0; i < base->timers.n; i++) {
-		ev = base->timers.a[i];
-		if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_INTERNAL)) &&
-		    (r = fn(base, ev, arg)))
-			return r;
-	}
-	for (int i = 0; i < base->nqueues; i++)
-		for (ev = base->queues[i].head; ev; ev = ev->ev_active_next)
-			if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
-			    EVLIST_INTERNAL)) && (r = fn(base, ev, arg)))
-				return r;
-	return 0;
-}
-
-static int dump_one(const struct event_base *base, const struct event *ev, void *arg)
-{
-	FILE *out = arg;
-	short e = ev->ev_events;
-
-	if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT)))
-		return 0;
-	fprintf(out, "  %p [%s %d]%s%s%s%s%s%s", (void *)ev,
-	    (e & EV_SIGNAL) ? "sig" : "fd", (int)ev->ev_fd,
-	    (e & EV_READ) ? " Read" : "", (e & EV_WRITE) ? " Write" : "",
-	    (e & EV_CLOSED) ? " EOF" : "", (e & EV_SIGNAL) ? " Signal" : "",
-	    (e & EV_PERSIST) ? " Persist" : "", (e & EV_ET) ? " ET" : "");
-	if (ev->ev_flags & EVLIST_TIMEOUT) {
-		struct timeval tv;
-		evutil_timeradd(&base->tv_clock_diff, &ev->ev_timeout, &tv);
-		fprintf(out, " Timeout=%ld.%06d", (long)tv.tv_sec, (int)tv.tv_usec);
-	}
-	fputc('\n', out);
-	return 0;
-}
-
-static int dump_active(const struct event_base *base, const struct event *ev, void *arg)
-{
-	short r = ev->ev_res;
-
-	(void)base;
-	if (ev->ev_flags & EVLIST_ACTIVE)
-		fprintf(arg, "  %p [%s %d, priority=%d]%s%s%s%s%s active\n",
-		    (void *)ev, (ev->ev_events & EV_SIGNAL) ? "sig" : "fd",
-		    (int)ev->ev_fd, ev->ev_pri, (r & EV_READ) ? " Read" : "",
-		    (r & EV_WRITE) ? " Write" : "", (r & EV_CLOSED) ? " EOF" : "",
-		    (r & EV_SIGNAL) ? " Signal" : "", (r & EV_TIMEOUT) ? " Timeout" : "");
-	return 0;
-}
-
-void event_base_dump_events(struct event_base *base, FILE *out)
-{
-	fprintf(out, "Inserted events:\n");
-	event_base_foreach_event(base, dump_one, out);
-	fprintf(out, "Active events:\n");
-	event_base_foreach_event(base, dump_active, out);
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -1193,42 +922,3 @@ int event_base_loopcontinue(struct event_base *base)
 
 int event_base_got_exit(struct event_base *base) { return base->got_exit; }
 int event_base_got_break(struct event_base *base) { return base->got_break; }
-
-/* ---- the libevent 1.x API on the current base ------------------------------ */
-
-struct event_base *event_init(void)
-{
-	struct event_base *base = event_base_new();
-	if (base)
-		current_base = base;
-	return base;
-}
-
-void event_set(struct event *ev, evutil_socket_t fd, short events,
-    void (*cb)(evutil_socket_t, short, void *), void *arg)
-{
-	event_assign(ev, current_base, fd, events, cb, arg);
-}
-
-int event_base_set(struct event_base *base, struct event *ev)
-{
-	/* Only an event that is set up and neither pending nor active moves. */
-	if (ev->ev_flags != EVLIST_INIT)
-		return -1;
-	ev->ev_base = base;
-	ev->ev_pri = (ev_uint8_t)(base->nqueues / 2);
-	return 0;
-}
-
-int event_dispatch(void) { return event_loop(0); }
-int event_loop(int flags) { return event_base_loop(current_base, flags); }
-int event_loopexit(const struct timeval *tv) { return event_base_loopexit(current_base, tv); }
-int event_loopbreak(void) { return event_base_loopbreak(current_base); }
-const char *event_get_method(void) { return event_base_get_method(current_base); }
-int event_priority_init(int n) { return event_base_priority_init(current_base, n); }
-
-int event_once(evutil_socket_t fd, short events,
-    void (*cb)(evutil_socket_t, short, void *), void *arg, const struct timeval *tv)
-{
-	return event_base_once(current_base, fd, events, cb, arg, tv);
-}

@@ -1,0 +1,107 @@
+/*
+ * config.c — event_config and the choice of a backend.
+ *
+ * The backends are tried in the order of the table below, libevent's order
+ * of preference; a backend is skipped when the config avoids it by name or
+ * lacks a required feature, or when EVENT_NO<NAME> is set in the
+ * environment (unless the config says EVENT_BASE_FLAG_IGNORE_ENV).
+ */
+#include "evb-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Most preferred first; event_get_supported_methods() lists the same order. */
+static const struct evb_backend *const backends[] = {
+	&evb_epollops, &evb_pollops, &evb_selectops,
+};
+#define NBACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
+
+struct event_config *event_config_new(void)
+{
+	return calloc(1, sizeof(struct event_config));
+}
+
+void event_config_free(struct event_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; i < cfg->navoid; i++)
+		free(cfg->avoid[i]);
+	free(cfg->avoid);
+	free(cfg);
+}
+
+int event_config_avoid_method(struct event_config *cfg, const char *method)
+{
+	char **a, *s;
+
+	if (!cfg || !method || !(s = strdup(method)))
+		return -1;
+	if (!(a = realloc(cfg->avoid, (size_t)(cfg->navoid + 1) * sizeof(*a)))) {
+		free(s);
+		return -1;
+	}
+	a[cfg->navoid++] = s;
+	cfg->avoid = a;
+	return 0;
+}
+
+int event_config_require_features(struct event_config *cfg, int features)
+{
+	if (!cfg)
+		return -1;
+	cfg->features = features;
+	return 0;
+}
+
+int event_config_set_flag(struct event_config *cfg, int flag)
+{
+	if (!cfg)
+		return -1;
+	cfg->flags |= flag;
+	return 0;
+}
+
+const char **event_get_supported_methods(void)
+{
+	static const char *names[NBACKENDS + 1];
+
+	for (int i = 0; i < NBACKENDS; i++)
+		names[i] = backends[i]->name;
+	return names;
+}
+
+/* Whether cfg or the environment rules backend be out. */
+static int backend_avoided(const struct event_config *cfg,
+    const struct evb_backend *be, int use_env)
+{
+	if (cfg) {
+		for (int i = 0; i < cfg->navoid; i++)
+			if (!strcmp(cfg->avoid[i], be->name))
+				return 1;
+		if ((be->features & cfg->features) != cfg->features)
+			return 1;
+	}
+	if (use_env) {
+		char var[32] = "EVENT_NO";
+		size_t n = strlen(var);
+		for (const char *p = be->name; *p && n < sizeof(var) - 1; p++)
+			var[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+		var[n] = '\0';
+		if (getenv(var))
+			return 1;
+	}
+	return 0;
+}
+
+void evb_backend_init(struct event_base *base, const struct event_config *cfg, int use_env)
+{
+	for (int i = 0; i < NBACKENDS && !base->be; i++) {
+		if (backend_avoided(cfg, backends[i], use_env))
+			continue;
+		base->be = backends[i];
+		if (base->be->init(base) < 0)
+			base->be = NULL;
+	}
+}

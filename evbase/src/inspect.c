@@ -1,0 +1,110 @@
+/*
+ * inspect.c — looking into a base: event counts, event_base_foreach_event()
+ * and event_base_dump_events(). Nothing here changes any state.
+ */
+#include "evb-internal.h"
+
+#include <stdio.h>
+
+int event_base_get_num_events(struct event_base *base, unsigned int flags)
+{
+	int n = 0;
+
+	if (flags & EVENT_BASE_COUNT_ACTIVE)
+		n += base->nactive;
+	if (flags & EVENT_BASE_COUNT_ADDED)
+		n += base->event_count;
+	return n;
+}
+
+int event_base_get_max_events(struct event_base *base, unsigned int flags, int clear)
+{
+	int n = 0;
+
+	if (flags & EVENT_BASE_COUNT_ACTIVE) {
+		n += base->nactive_max;
+		if (clear)
+			base->nactive_max = 0;
+	}
+	if (flags & EVENT_BASE_COUNT_ADDED) {
+		n += base->event_count_max;
+		if (clear)
+			base->event_count_max = 0;
+	}
+	return n;
+}
+
+/* Every added or active event once, the base's own left out: events on fds
+ * and signals, then pure timers, then events that are only active. */
+int event_base_foreach_event(struct event_base *base,
+    event_base_foreach_event_cb fn, void *arg)
+{
+	struct event *ev;
+	int r;
+
+	if (!base || !fn)
+		return -1;
+	for (int fd = 0; fd < base->nfds; fd++)
+		for (ev = base->fds[fd].head; ev; ev = ev->ev_io_next)
+			if (!(ev->ev_flags & EVLIST_INTERNAL) && (r = fn(base, ev, arg)))
+				return r;
+	for (int sig = 0; sig < NSIG; sig++)
+		for (ev = base->sig_head[sig]; ev; ev = ev->ev_io_next)
+			if ((r = fn(base, ev, arg)))
+				return r;
+	for (unsigned i = 0; i < base->timers.n; i++) {
+		ev = base->timers.a[i];
+		if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_INTERNAL)) &&
+		    (r = fn(base, ev, arg)))
+			return r;
+	}
+	for (int i = 0; i < base->nqueues; i++)
+		for (ev = base->queues[i].head; ev; ev = ev->ev_active_next)
+			if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
+			    EVLIST_INTERNAL)) && (r = fn(base, ev, arg)))
+				return r;
+	return 0;
+}
+
+static int dump_one(const struct event_base *base, const struct event *ev, void *arg)
+{
+	FILE *out = arg;
+	short e = ev->ev_events;
+
+	if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT)))
+		return 0;
+	fprintf(out, "  %p [%s %d]%s%s%s%s%s%s", (void *)ev,
+	    (e & EV_SIGNAL) ? "sig" : "fd", (int)ev->ev_fd,
+	    (e & EV_READ) ? " Read" : "", (e & EV_WRITE) ? " Write" : "",
+	    (e & EV_CLOSED) ? " EOF" : "", (e & EV_SIGNAL) ? " Signal" : "",
+	    (e & EV_PERSIST) ? " Persist" : "", (e & EV_ET) ? " ET" : "");
+	if (ev->ev_flags & EVLIST_TIMEOUT) {
+		struct timeval tv;
+		evutil_timeradd(&base->tv_clock_diff, &ev->ev_timeout, &tv);
+		fprintf(out, " Timeout=%ld.%06d", (long)tv.tv_sec, (int)tv.tv_usec);
+	}
+	fputc('\n', out);
+	return 0;
+}
+
+static int dump_active(const struct event_base *base, const struct event *ev, void *arg)
+{
+	short r = ev->ev_res;
+
+	(void)base;
+	if (ev->ev_flags & EVLIST_ACTIVE)
+		fprintf(arg, "  %p [%s %d, priority=%d]%s%s%s%s%s active\n",
+		    (void *)ev, (ev->ev_events & EV_SIGNAL) ? "sig" : "fd",
+		    (int)ev->ev_fd, ev->ev_pri, (r & EV_READ) ? " Read" : "",
+		    (r & EV_WRITE) ? " Write" : "", (r & EV_CLOSED) ? " EOF" : "",
+		    (r & EV_SIGNAL) ? " Signal" : "", (r & EV_TIMEOUT) ? " Timeout" : "");
+	return 0;
+}
+
+void event_base_dump_events(struct event_base *base, FILE *out)
+{
+	fprintf(out, "Inserted events:\n");
+	event_base_foreach_event(base, dump_one, out);
+	fprintf(out, "Active events:\n");
+	event_base_foreach_event(base, dump_active, out);
+}
