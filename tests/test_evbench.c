@@ -282,8 +282,11 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 		static const char *const names[] = { "throughput", "latency", "cpu", "spectrum",
 						     "fd_limit" };
 
+		/* bin/../scripts, or build-<san>/bin/../../scripts */
 		snprintf(py, sizeof py, "%s/../scripts/python.sh", tu_bin_dir());
-		snprintf(script, sizeof script, "%s/../scripts/plot.py", tu_bin_dir());
+		if (access(py, X_OK) != 0)
+			snprintf(py, sizeof py, "%s/../../scripts/python.sh", tu_bin_dir());
+		snprintf(script, sizeof script, "%.*s/plot.py", (int)(strlen(py) - 10), py);
 		snprintf(dir, sizeof dir, "%s/latest", outdir);
 		if (access(py, X_OK) != 0 || access(script, R_OK) != 0 ||
 		    tu_run(pyargv, NULL, 0, NULL, 0, 10000) != 0) {
