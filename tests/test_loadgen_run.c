@@ -358,3 +358,54 @@ Test(loadgen_run, reply_timeout_counted_and_connection_reopened, .timeout = 30, 
 	struct tu_json j;
 	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
 }
+
+/* The open-loop schedule sends what it promised: rate x duration requests,
+ * whatever the latency, as long as the server keeps up. */
+Test(loadgen_run, open_loop_keeps_its_schedule, .timeout = 30, .fini = tu_kill_all)
+{
+	struct tu_proc srv;
+	start_helper(&srv, NULL, NULL, NULL, NULL);
+	struct lg_config c;
+	base_config(&c, srv.port);
+	c.conns = 20;
+	c.rate = 2000;
+	c.duration_s = 2;
+	c.warmup_s = 0.2;
+	struct lg_result r;
+	cr_assert_eq(lg_run(&c, &r, NULL), 0);
+	double want = c.rate * r.wall_s;
+	cr_assert(r.requests > 0.9 * want && r.requests < 1.02 * want + 20,
+		  "%llu requests in %.3f s at %.0f/s", (unsigned long long)r.requests, r.wall_s, c.rate);
+	cr_assert_eq(hist_count(&r.send_lag), r.requests);
+	cr_assert_eq(r.errors_total, 0);
+	lg_result_free(&r);
+	struct tu_json j;
+	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+}
+
+/* A thousand connections on two threads, pipelined, every reply verified. */
+Test(loadgen_run, thousand_connections, .timeout = 60, .fini = tu_kill_all)
+{
+	tu_raise_nofile();
+	struct tu_proc srv;
+	char path[512];
+	cr_assert_eq(tu_path(path, sizeof path, tu_bin_dir(), "rot13-epoll-lt"), 0);
+	char *argv[] = { path, "--port", "0", NULL };
+	cr_assert_eq(tu_server_start(&srv, argv, 4096, 5000), 0);
+	struct lg_config c;
+	base_config(&c, srv.port);
+	c.conns = 1000;
+	c.pipeline = 2;
+	c.requests = 30000;
+	struct lg_result r;
+	cr_assert_eq(lg_run(&c, &r, NULL), 0);
+	cr_assert_eq(r.replies, 30000);
+	cr_assert_eq(r.conns_up_at_measure, 1000);
+	cr_assert_eq(r.errors_total + r.fd_emfile + r.fd_enfile + r.fd_eaddrnotavail, 0);
+	cr_assert_eq(hist_count(&r.connect_latency), 1000);
+	lg_result_free(&r);
+	struct tu_json j;
+	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	cr_assert_eq(tu_json_int(&j, "accepted"), 1000);
+	cr_assert_eq(tu_json_int(&j, "peak_conns"), 1000);
+}
