@@ -357,6 +357,12 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 		json_null(w);
 	}
 
+	json_key(w, "collector_cpu_s");
+	if (r->ran)
+		json_double(w, r->scan_user_s + r->scan_sys_s);
+	else
+		json_null(w);
+
 	json_key(w, "server_process");
 	json_begin_object(w);
 	kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);

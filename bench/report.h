@@ -39,6 +39,7 @@ struct rep_run {
 	struct orch_proc proc;
 	bool   started;                    /* the server printed its ready line */
 	struct col_sample s_measure, s_drain;  /* at MEASURE start and DRAIN start */
+	double scan_user_s, scan_sys_s;    /* the MEASURE scan's own CPU, out of the client's */
 	char   failure[768];               /* "" when the run went as planned */
 	int    nwarn;
 	char   warnings[REP_MAX_WARNINGS][512];
