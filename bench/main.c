@@ -404,8 +404,9 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 			 "--conns %ld needs: about %ld connections will be shed as emfile; raise the "
 			 "hard limit (limits.conf nofile, systemd LimitNOFILE, or ulimit -Hn as root)",
 			 r->srv->name, h->nofile_hard, conns, conns + 16 - h->nofile_hard);
-	if ((strcmp(d, "select") == 0 || (strcmp(d, "evbase") == 0 && !strcmp(r->srv->backend, "select")))
-	    && conns > h->fd_setsize - 5)
+	/* Only the select design: evbase's and libevent's select backends
+	 * size their descriptor sets by hand, past FD_SETSIZE. */
+	if (strcmp(d, "select") == 0 && conns > h->fd_setsize - 5)
 		warn_add(r, "%s: select() cannot watch descriptors >= FD_SETSIZE (%ld): about %ld of "
 			 "%ld connections will be refused (fd_setsize_refused); FD_SETSIZE is fixed "
 			 "at compile time, use poll or epoll beyond %ld connections",
