@@ -693,6 +693,17 @@ static void print_json(const struct opts *o, const struct cmp *x, size_t n, int 
 
 /* ---- instruction counts ------------------------------------------------------- */
 
+/* The benchmark called name in an array of them, or NULL. */
+static const struct jr_value *find_bench(const struct jr_value *list, const char *name)
+{
+	for (size_t j = 0; name && j < list->len; j++) {
+		const char *n = jr_string(jr_get(list->items[j], "name"));
+		if (n && strcmp(n, name) == 0)
+			return list->items[j];
+	}
+	return NULL;
+}
+
 /* evbench.instructions/1: {"schema", "tool", "benchmarks": [{"name", "ir"}]}.
  * Counts of executed instructions hardly move between runs of one binary, so
  * no statistics are needed: the threshold is the whole test. */
@@ -726,6 +737,21 @@ static int gate_instructions(const struct opts *o, const struct jr_value *b,
 		json_key(&w, "comparisons");
 		json_begin_array(&w);
 	} else {
+		size_t would = 0;
+		for (size_t i = 0; i < lb->len; i++) {
+			double b0, c0;
+			const struct jr_value *m =
+				find_bench(lc, jr_string(jr_get(lb->items[i], "name")));
+			if (jr_number(jr_get(m, "ir"), &c0) == 0 &&
+			    jr_number(jr_get(lb->items[i], "ir"), &b0) == 0 && (c0 - b0) / b0 > thr)
+				would++;
+		}
+		printf("## evbench gate (instruction counts): %s\n\n",
+		       would ? "regression" : "no regression");
+		printf("Baseline `%s`, current `%s`. Executed instructions (valgrind Ir) of each "
+		       "benchmark; a regression is an increase over %g%%. Counts of one binary on "
+		       "one input barely move between runs, so no statistics are needed.\n\n",
+		       o->base, o->cur, 100 * thr);
 		printf("| benchmark | baseline Ir | current Ir | change | verdict |\n");
 		printf("|---|--:|--:|--:|---|\n");
 	}
@@ -733,11 +759,7 @@ static int gate_instructions(const struct opts *o, const struct jr_value *b,
 		const char *name = jr_string(jr_get(lb->items[i], "name"));
 		double ib, ic = NAN;
 		jr_number(jr_get(lb->items[i], "ir"), &ib);
-		const struct jr_value *m = NULL;
-		for (size_t j = 0; j < lc->len; j++)
-			if (jr_string(jr_get(lc->items[j], "name")) &&
-			    strcmp(jr_string(jr_get(lc->items[j], "name")), name) == 0)
-				m = lc->items[j];
+		const struct jr_value *m = find_bench(lc, name);
 		const char *v;
 		double change = NAN;
 		if (!m || jr_number(jr_get(m, "ir"), &ic) < 0) {
@@ -762,10 +784,18 @@ static int gate_instructions(const struct opts *o, const struct jr_value *b,
 			json_kv_string(&w, "verdict", v);
 			json_end_object(&w);
 		} else {
-			char ch[24];
-			fmt_pct(ch, sizeof ch, change);
-			printf("| %s | %.0f | %s%.0f | %s | %s |\n", name, ib, isnan(ic) ? "-" : "",
-			       isnan(ic) ? 0.0 : ic, ch, v);
+			char ch[24], cur[32];
+			if (isnan(change))
+				snprintf(ch, sizeof ch, "-");
+			else
+				snprintf(ch, sizeof ch, "%+.2f%%", 100 * change);
+			if (isnan(ic))
+				snprintf(cur, sizeof cur, "-");
+			else
+				snprintf(cur, sizeof cur, "%.0f", ic);
+			bool bold = change > thr;
+			printf("| %s | %.0f | %s | %s | %s%s%s |\n", name, ib, cur, ch,
+			       bold ? "**" : "", v, bold ? "**" : "");
 		}
 	}
 	if (o->json) {
@@ -776,8 +806,7 @@ static int gate_instructions(const struct opts *o, const struct jr_value *b,
 		json_end_object(&w);
 		json_finish(&w);
 	} else {
-		printf("\nInstruction counts (valgrind Ir): a regression is an increase over %g%%. "
-		       "%zu regression%s.\n", 100 * thr, reg, reg == 1 ? "" : "s");
+		printf("\n%zu regression%s.\n", reg, reg == 1 ? "" : "s");
 	}
 	return status;
 }

@@ -422,8 +422,8 @@ Test(gate, instruction_counts)
 	cr_assert_eq(rc, 0, "exit %d\n%s%s", rc, out, err);
 	rc = gate(out, OUT, err, OUT, in_tmp("ib.json"), in_tmp("ic.json"), NULL);
 	cr_assert_eq(rc, 1, "+5%% instructions regress at the 2%% default: exit %d\n%s%s", rc, out, err);
-	cr_assert(strstr(out, "| dispatch-poll | 200000000 | 210000000 | +5.0% | REGRESSION |"), "%s", out);
-	cr_assert(strstr(out, "| dispatch-epoll | 100000000 | 101000000 | +1.0% | no change |"), "%s", out);
+	cr_assert(strstr(out, "| dispatch-poll | 200000000 | 210000000 | +5.00% | **REGRESSION** |"), "%s", out);
+	cr_assert(strstr(out, "| dispatch-epoll | 100000000 | 101000000 | +1.00% | no change |"), "%s", out);
 	rc = gate(out, OUT, err, OUT, in_tmp("ib.json"), in_tmp("ic.json"), "--max-regression", "6", NULL);
 	cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
 	rc = gate(out, OUT, err, OUT, in_tmp("ib.json"), in_tmp("im.json"), NULL);
