@@ -762,6 +762,7 @@ int main(int argc, char **argv)
 				r->repeat = k;
 				r->repeats = o.repeat;
 				r->server_args = o.srv_args;
+				r->argv = argv;
 				snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
 				snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->conns, k);
 				r->cfg = o.load;

@@ -407,6 +407,11 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 	json_kv_string(&w, "run_id", r->run_id);
 	json_kv_string(&w, "started_at", r->started_at);
 	json_kv_string(&w, "evbench_version", EVBENCH_VERSION);
+	json_key(&w, "command");
+	json_begin_array(&w);
+	for (int i = 0; r->argv && r->argv[i]; i++)
+		json_string(&w, r->argv[i]);
+	json_end_array(&w);
 	json_key(&w, "host");
 	col_json_host(&w, host);
 	json_key(&w, "server");

@@ -33,6 +33,7 @@ struct rep_run {
 	char   run_id[64];
 	char   started_at[32];             /* ISO 8601 UTC */
 	char  *const *server_args;         /* extra server arguments, NULL-terminated */
+	char  *const *argv;                /* evbench's own command line, NULL-terminated */
 	struct lg_config cfg;              /* as run, automatic values resolved */
 	bool   ran;                        /* lg_run() went through its phases */
 	struct lg_result res;
