@@ -24,7 +24,10 @@ max=$(( (limit - 16) / 2 ))
 # one LIBRARY BACKEND N A: the median, or "failed" (libevent's select backend
 # aborts on descriptors >= FD_SETSIZE; see docs/evbase.md).
 one() {
-	out=$( ("$dir/dispatch-$1" -b "$2" -n "$3" -a "$4" -w "$writes" -r "$runs") 2>/dev/null) || out=
+	# Through sh -c with stderr closed, so that an abort is not announced
+	# by the shell in the middle of the table.
+	out=$(sh -c '"$0" "$@"; exit $?' "$dir/dispatch-$1" -b "$2" -n "$3" -a "$4" \
+	    -w "$writes" -r "$runs" 2>/dev/null) || out=
 	set -- $out
 	echo "${7:-failed}"
 }
