@@ -90,6 +90,25 @@ set -- $(stat_of base throughput_rps) $(stat_of slow throughput_rps)
 echo "# throughput, all repeats: base median $1 best $2; slow median $3 best $4 req/s" \
 	"($(awk -v a="$1" -v b="$3" 'BEGIN {printf "%+.1f%%", 100 * (b - a) / a}') median," \
 	"$(awk -v a="$2" -v b="$4" 'BEGIN {printf "%+.1f%%", 100 * (b - a) / a}') best)"
+# Throughput on a shared machine says more about the neighbours than about the
+# server, so the cost of the slowdown is also given from CPU time, which they
+# do not change: when client and server share the cores, capacity is
+# inversely proportional to client + server CPU per request.
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$out" <<'PY'
+import glob, json, statistics, sys
+def cpu(kind):
+    v = []
+    for f in glob.glob(f"{sys.argv[1]}/{kind}[0-9]*/latest/*.json"):
+        c = json.load(open(f))["result"].get("cpu_us_per_req") or {}
+        if c.get("client") and c.get("server"):
+            v.append(c["client"] + c["server"])
+    return statistics.median(v) if v else float("nan")
+b, s = cpu("base"), cpu("slow")
+print(f"# client+server CPU per request, median: base {b:.2f} us, slow {s:.2f} us;"
+      f" implied throughput cost at saturation {100 * (b / s - 1):+.1f}%")
+PY
+fi
 echo "# finished $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "false alarms: $false_alarms/$pairs (target <= 1)"
 echo "detections: $detections/$pairs (target >= 19)"
