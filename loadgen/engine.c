@@ -1,6 +1,6 @@
 /*
- * loadgen.c - the load engine: one epoll loop per thread, a controller that
- * moves every thread through the phases, and the merge after join.
+ * engine.c - a load thread: its connections, its epoll loop, sending and
+ * verifying. run.c starts the threads and moves them through the phases.
  *
  * Hot-path choices, each for a measured reason:
  *  - Edge-triggered epoll, registered once per connection. EPOLLOUT is only
@@ -17,14 +17,13 @@
  *  - Each thread owns its counters and histograms. The controller only sees
  *    a few live counters, stored with relaxed atomics once per loop pass.
  */
-#include "loadgen.h"
+#include "engine.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,85 +79,7 @@ struct heap_ent {
 	uint32_t conn;
 };
 
-/* What a thread publishes for the controller, alone on its cache lines. */
-struct live {
-	long     conns_up;
-	uint64_t requests, replies, errors;
-	int      connect_done, quota_done;
-} __attribute__((aligned(64)));
-
-struct shared;
-
-struct lthread {
-	struct shared *sh;
-	int       idx;
-	pthread_t tid;
-	int       epfd, wakefd;
-	int       phase;            /* the phase this thread acts on */
-	struct conn *conns;
-	uint32_t  nconns, nactive;
-	uint64_t *tsent_store;
-	char     *tape, *rtape;     /* size-1+TAPE_SLACK bytes each */
-	char     *rbuf, *wbuf;
-
-	/* connect ramp */
-	uint32_t *todo;             /* slots still to connect in the connect phase */
-	uint32_t  ntodo, todo_pos;
-	uint32_t  connecting;
-	double    connect_interval; /* ns between connects, 0 = no pacing */
-	double    next_connect;
-	bool      connect_signalled;
-
-	/* open loop */
-	struct heap_ent *heap;
-	uint32_t  heap_len;
-	double    interval;         /* ns between requests of one connection */
-
-	/* requests mode */
-	uint64_t  quota;            /* verified replies this thread owes the measure phase */
-	bool      quota_signalled;
-	uint64_t  inflight;         /* requests started and not yet answered or abandoned */
-
-	uint64_t  next_sweep;
-	uint64_t  sweep_every;      /* timeout / 10, within [SWEEP_MIN_NS, SWEEP_MAX_NS] */
-	uint64_t  drain_deadline;
-
-	/* counters: measure phase */
-	uint64_t  m_requests, m_replies, m_mismatch, m_bytes_out, m_bytes_in;
-	/* counters: all phases */
-	uint64_t  a_requests, a_replies, a_errors;
-	uint64_t  connects, connect_failures, closes;
-	long      conns_up, conns_peak;
-	uint64_t  errors[LG_NPHASES][LG_NCAUSES];
-	uint64_t  fd_emfile, fd_enfile, fd_eaddrnotavail;
-	uint64_t  src_connects[LG_MAX_SOURCE_ADDRS];
-	struct hist lat, lat_unc, conn_lat, send_lag;
-
-	struct live live;
-};
-
-struct shared {
-	struct lg_config cfg;
-	struct sockaddr_storage dst;
-	socklen_t dstlen;
-	struct sockaddr_storage src[LG_MAX_SOURCE_ADDRS];
-	socklen_t srclen;
-	int       phase;            /* written by the controller, read by threads (atomics) */
-	int       ctlfd;            /* eventfd the threads poke the controller through */
-	bool      open_loop;
-	bool      stopping;         /* stop flag seen: drain short */
-	int       nthreads;
-	struct lthread *t;
-};
-
 /* ---- small helpers --------------------------------------------------------- */
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -185,12 +106,7 @@ static inline char rot13(char c)
 	return c;
 }
 
-static inline int load_phase(const struct shared *sh)
-{
-	return __atomic_load_n(&sh->phase, __ATOMIC_ACQUIRE);
-}
-
-static void poke(int fd)
+void lg__poke(int fd)
 {
 	uint64_t one = 1;
 	ssize_t r;
@@ -400,7 +316,7 @@ static void conn_connect(struct lthread *t, struct conn *c, uint64_t now)
 		return;
 	}
 	if (connect(fd, (struct sockaddr *)&sh->dst, sh->dstlen) == 0) {
-		conn_established(t, c, now_ns());
+		conn_established(t, c, lg__now_ns());
 		return;
 	}
 	if (errno != EINPROGRESS)
@@ -444,7 +360,7 @@ static void do_write(struct lthread *t, struct conn *c)
 			 * happen since WBUF_SIZE exceeds the largest size. */
 			abort();
 		}
-		uint64_t now = now_ns();
+		uint64_t now = lg__now_ns();
 		ssize_t r = send(c->fd, t->wbuf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -619,7 +535,7 @@ static void do_read(struct lthread *t, struct conn *c)
 	uint64_t now;
 	for (;;) {
 		ssize_t r = recv(c->fd, t->rbuf, RBUF_SIZE, 0);
-		now = now_ns();
+		now = lg__now_ns();
 		if (r > 0) {
 			if (!consume(t, c, t->rbuf, (size_t)r, now))
 				return;
@@ -664,12 +580,12 @@ static void on_event(struct lthread *t, struct conn *c, uint32_t ev)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			conn_fail(t, c, err, now_ns());
+			conn_fail(t, c, err, lg__now_ns());
 			return;
 		}
 		if (!(ev & (EPOLLOUT | EPOLLIN)))
 			return;
-		conn_established(t, c, now_ns());
+		conn_established(t, c, lg__now_ns());
 		if (c->state != C_UP)
 			return;
 	}
@@ -683,7 +599,7 @@ static void on_event(struct lthread *t, struct conn *c, uint32_t ev)
 	if ((ev & EPOLLOUT) && c->want_write) {
 		do_write(t, c);
 		if (c->state == C_UP && !c->want_write)
-			pump(t, c, now_ns());
+			pump(t, c, lg__now_ns());
 	}
 }
 
@@ -784,7 +700,7 @@ static void close_all(struct lthread *t, uint64_t now)
 	}
 }
 
-static void *thread_main(void *arg)
+void *lg__thread_main(void *arg)
 {
 	struct lthread *t = arg;
 	struct shared *sh = t->sh;
@@ -795,7 +711,7 @@ static void *thread_main(void *arg)
 	 * to 50 us late, and the corrected latency would (rightly) charge it. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	t->phase = LG_PHASE_CONNECT;
-	uint64_t now = now_ns();
+	uint64_t now = lg__now_ns();
 	t->next_connect = (double)now;
 	t->sweep_every = (uint64_t)(sh->cfg.timeout_s * 1e8);
 	if (t->sweep_every < SWEEP_MIN_NS)
@@ -805,8 +721,8 @@ static void *thread_main(void *arg)
 	t->next_sweep = now + t->sweep_every;
 
 	for (;;) {
-		now = now_ns();
-		int p = load_phase(sh);
+		now = lg__now_ns();
+		int p = lg__load_phase(sh);
 		if (p != t->phase)
 			enter_phase(t, p, now);
 		if (t->phase == LG_PHASE_DONE)
@@ -820,7 +736,7 @@ static void *thread_main(void *arg)
 				t->connect_signalled = true;
 				publish(t);  /* conns_up must be current when the controller looks */
 				__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
-				poke(sh->ctlfd);
+				lg__poke(sh->ctlfd);
 			}
 		}
 		if (now >= t->next_sweep)
@@ -833,7 +749,7 @@ static void *thread_main(void *arg)
 		    t->m_replies + t->m_mismatch >= t->quota) {
 			t->quota_signalled = true;
 			__atomic_store_n(&t->live.quota_done, 1, __ATOMIC_RELEASE);
-			poke(sh->ctlfd);
+			lg__poke(sh->ctlfd);
 		}
 		publish(t);
 
@@ -846,7 +762,7 @@ static void *thread_main(void *arg)
 			wake = t->next_connect;
 		if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
 			wake = (double)t->drain_deadline;
-		double wait = wake - (double)now_ns();
+		double wait = wake - (double)lg__now_ns();
 		if (wait < 0)
 			wait = 0;
 		int n;
@@ -880,34 +796,12 @@ static void *thread_main(void *arg)
 				on_event(t, c, evs[i].events);
 		}
 	}
-	close_all(t, now_ns());
+	close_all(t, lg__now_ns());
 	publish(t);
 	return NULL;
 }
 
-/* ---- setup, controller, merge ------------------------------------------------------ */
-
-static int to_sockaddr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*len = sizeof *in4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *in6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static void thread_free(struct lthread *t)
+void lg__thread_free(struct lthread *t)
 {
 	free(t->conns);
 	free(t->tsent_store);
@@ -927,7 +821,7 @@ static void thread_free(struct lthread *t)
 		close(t->wakefd);
 }
 
-static int thread_init(struct shared *sh, struct lthread *t, int idx)
+int lg__thread_init(struct shared *sh, struct lthread *t, int idx)
 {
 	const struct lg_config *cfg = &sh->cfg;
 	long active = cfg->active < 0 ? cfg->conns : cfg->active;
@@ -998,303 +892,4 @@ static int thread_init(struct shared *sh, struct lthread *t, int idx)
 	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) < 0)
 		return -errno;
 	return 0;
-}
-
-static void set_phase(struct shared *sh, int phase)
-{
-	__atomic_store_n(&sh->phase, phase, __ATOMIC_RELEASE);
-	for (int i = 0; i < sh->nthreads; i++)
-		poke(sh->t[i].wakefd);
-}
-
-static double tv_s(struct timeval tv)
-{
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-struct cpu_mark {
-	uint64_t mono;
-	clock_t  clk;
-	struct rusage ru;
-};
-
-static void mark(struct cpu_mark *m)
-{
-	m->mono = now_ns();
-	m->clk = clock();
-	getrusage(RUSAGE_SELF, &m->ru);
-}
-
-static void progress(struct shared *sh, const struct lg_hooks *hooks, uint64_t t_run0)
-{
-	if (!hooks || !hooks->on_progress)
-		return;
-	struct lg_progress p = { .phase = (enum lg_phase)load_phase(sh),
-				 .elapsed_s = (double)(now_ns() - t_run0) / 1e9 };
-	for (int i = 0; i < sh->nthreads; i++) {
-		struct live *l = &sh->t[i].live;
-		p.conns_up += __atomic_load_n(&l->conns_up, __ATOMIC_RELAXED);
-		p.requests += __atomic_load_n(&l->requests, __ATOMIC_RELAXED);
-		p.replies += __atomic_load_n(&l->replies, __ATOMIC_RELAXED);
-		p.errors += __atomic_load_n(&l->errors, __ATOMIC_RELAXED);
-	}
-	hooks->on_progress(&p, hooks->arg);
-}
-
-static bool stop_requested(const struct lg_hooks *hooks)
-{
-	return hooks && hooks->stop && *hooks->stop;
-}
-
-static bool all_flag(struct shared *sh, bool quota)
-{
-	for (int i = 0; i < sh->nthreads; i++) {
-		int *f = quota ? &sh->t[i].live.quota_done : &sh->t[i].live.connect_done;
-		if (!__atomic_load_n(f, __ATOMIC_ACQUIRE))
-			return false;
-	}
-	return true;
-}
-
-/* Waits until `deadline` (ns, 0 = none) or until the condition (all threads
- * connected / all quotas met) holds, reporting progress and watching the
- * stop flag. Returns false when stopped. */
-static bool wait_until(struct shared *sh, const struct lg_hooks *hooks, uint64_t deadline,
-		       int cond, uint64_t t_run0, uint64_t *next_progress)
-{
-	const uint64_t interval = (uint64_t)(((hooks && hooks->progress_interval_s > 0)
-					      ? hooks->progress_interval_s : 1.0) * 1e9);
-	for (;;) {
-		if (stop_requested(hooks))
-			return false;
-		if (cond == 1 && all_flag(sh, false))
-			return true;
-		if (cond == 2 && all_flag(sh, true))
-			return true;
-		uint64_t now = now_ns();
-		if (deadline && now >= deadline)
-			return true;
-		if (now >= *next_progress) {
-			progress(sh, hooks, t_run0);
-			*next_progress = now + interval;
-		}
-		/* Sleep to the nearest of: deadline, progress, 20 ms (the stop flag
-		 * is polled, since a signal may land on any thread). */
-		uint64_t wake = now + 20 * 1000000ull;
-		if (*next_progress < wake)
-			wake = *next_progress;
-		if (deadline && deadline < wake)
-			wake = deadline;
-		uint64_t d = wake > now ? wake - now : 0;
-		struct timespec ts = { .tv_sec = (time_t)(d / 1000000000ull),
-				       .tv_nsec = (long)(d % 1000000000ull) };
-		struct pollfd pfd = { .fd = sh->ctlfd, .events = POLLIN };
-		if (ppoll(&pfd, 1, &ts, NULL) > 0) {
-			uint64_t v;
-			if (read(sh->ctlfd, &v, sizeof v) < 0 && errno != EAGAIN)
-				return true;
-		}
-	}
-}
-
-static void merge(struct shared *sh, struct lg_result *res)
-{
-	for (int i = 0; i < sh->nthreads; i++) {
-		struct lthread *t = &sh->t[i];
-		res->requests += t->m_requests;
-		res->replies += t->m_replies;
-		res->verify_mismatch += t->m_mismatch;
-		res->bytes_sent += t->m_bytes_out;
-		res->bytes_received += t->m_bytes_in;
-		res->connects += t->connects;
-		res->connect_failures += t->connect_failures;
-		res->closes += t->closes;
-		res->conns_peak += t->conns_peak;
-		for (int p = 0; p < LG_NPHASES; p++)
-			for (int c = 0; c < LG_NCAUSES; c++) {
-				res->errors[p][c] += t->errors[p][c];
-				res->errors_total += t->errors[p][c];
-			}
-		res->fd_emfile += t->fd_emfile;
-		res->fd_enfile += t->fd_enfile;
-		res->fd_eaddrnotavail += t->fd_eaddrnotavail;
-		for (int s = 0; s < res->n_sources; s++)
-			res->sources[s].connects += t->src_connects[s];
-		hist_add(&res->latency, &t->lat);
-		hist_add(&res->latency_uncorrected, &t->lat_unc);
-		hist_add(&res->connect_latency, &t->conn_lat);
-		hist_add(&res->send_lag, &t->send_lag);
-	}
-}
-
-void lg_result_free(struct lg_result *res)
-{
-	hist_free(&res->latency);
-	hist_free(&res->latency_uncorrected);
-	hist_free(&res->connect_latency);
-	hist_free(&res->send_lag);
-}
-
-int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct lg_hooks *hooks)
-{
-	memset(res, 0, sizeof *res);
-	struct shared *sh = calloc(1, sizeof *sh);
-	if (!sh)
-		return -ENOMEM;
-	sh->cfg = *cfg_in;
-	sh->ctlfd = -1;
-	int rc = 0, started_threads = 0;
-	if (lg_config_check(&sh->cfg, NULL, 0) < 0 ||
-	    to_sockaddr(sh->cfg.host, sh->cfg.port, &sh->dst, &sh->dstlen) < 0) {
-		free(sh);
-		return -EINVAL;
-	}
-	const struct lg_config *cfg = &sh->cfg;
-	for (int i = 0; i < cfg->n_source_addrs; i++)
-		if (to_sockaddr(cfg->source_addrs[i], 0, &sh->src[i], &sh->srclen) < 0) {
-			free(sh);
-			return -EINVAL;
-		}
-	sh->open_loop = cfg->rate > 0;
-	sh->nthreads = cfg->threads;
-	sh->phase = LG_PHASE_CONNECT;
-
-	if (hist_init(&res->latency) || hist_init(&res->latency_uncorrected) ||
-	    hist_init(&res->connect_latency) || hist_init(&res->send_lag)) {
-		lg_result_free(res);
-		free(sh);
-		return -ENOMEM;
-	}
-	res->open_loop = sh->open_loop;
-	res->conns_target = cfg->conns;
-	res->measure_target_s = cfg->requests ? 0 : cfg->duration_s;
-	res->n_sources = cfg->n_source_addrs ? cfg->n_source_addrs : 1;
-	for (int s = 0; s < cfg->n_source_addrs; s++)
-		strcpy(res->sources[s].addr, cfg->source_addrs[s]);
-
-	sh->t = calloc((size_t)sh->nthreads, sizeof *sh->t);
-	sh->ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!sh->t || sh->ctlfd < 0) {
-		rc = sh->ctlfd < 0 ? -errno : -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < sh->nthreads; i++) {
-		rc = thread_init(sh, &sh->t[i], i);
-		if (rc < 0) {
-			sh->nthreads = i + 1;
-			goto out;
-		}
-	}
-	/* In --requests mode, the remainder of the division goes to thread 0. */
-	if (cfg->requests) {
-		uint64_t given = 0;
-		for (int i = 0; i < sh->nthreads; i++)
-			given += sh->t[i].quota;
-		if (sh->t[0].nactive)
-			sh->t[0].quota += cfg->requests - given;
-	}
-
-	/* Load threads never take signals: a Ctrl-C must reach the caller's
-	 * thread, which polls the stop flag. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	uint64_t t_run0 = now_ns();
-	for (int i = 0; i < sh->nthreads; i++) {
-		int e = pthread_create(&sh->t[i].tid, NULL, thread_main, &sh->t[i]);
-		if (e) {
-			rc = -e;
-			break;
-		}
-		started_threads++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
-		set_phase(sh, LG_PHASE_DONE);
-		goto join;
-	}
-
-	uint64_t next_progress = t_run0;
-	if (hooks && hooks->on_phase)
-		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
-	bool go = wait_until(sh, hooks, 0, 1, t_run0, &next_progress);
-	if (go && cfg->warmup_s > 0) {
-		set_phase(sh, LG_PHASE_WARMUP);
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
-		go = wait_until(sh, hooks, now_ns() + (uint64_t)(cfg->warmup_s * 1e9), 0, t_run0,
-				&next_progress);
-	}
-	struct cpu_mark m0, m1;
-	if (go) {
-		__atomic_store_n(&sh->phase, LG_PHASE_MEASURE, __ATOMIC_RELEASE);
-		mark(&m0);
-		set_phase(sh, LG_PHASE_MEASURE);
-		for (int i = 0; i < sh->nthreads; i++)
-			res->conns_up_at_measure += __atomic_load_n(&sh->t[i].live.conns_up, __ATOMIC_RELAXED);
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
-		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
-		go = wait_until(sh, hooks, deadline, cfg->requests ? 2 : 0, t_run0, &next_progress);
-		mark(&m1);
-		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
-		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
-		res->client_user_s = tv_s(m1.ru.ru_utime) - tv_s(m0.ru.ru_utime);
-		res->client_sys_s = tv_s(m1.ru.ru_stime) - tv_s(m0.ru.ru_stime);
-	}
-	if (!go) {
-		res->stopped = true;
-		sh->stopping = true;
-	}
-	set_phase(sh, LG_PHASE_DRAIN);
-	if (hooks && hooks->on_phase)
-		hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
-join:
-	for (int i = 0; i < started_threads; i++)
-		pthread_join(sh->t[i].tid, NULL);
-	__atomic_store_n(&sh->phase, LG_PHASE_DONE, __ATOMIC_RELEASE);
-	if (rc == 0) {
-		merge(sh, res);
-		if (res->wall_s > 0)
-			res->throughput_rps = (double)res->replies / res->wall_s;
-		if (res->replies)
-			res->cpu_us_per_req = res->client_cpu_s * 1e6 / (double)res->replies;
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_DONE, hooks->arg);
-	}
-out:
-	if (sh->t)
-		for (int i = 0; i < sh->nthreads; i++)
-			thread_free(&sh->t[i]);
-	free(sh->t);
-	if (sh->ctlfd >= 0)
-		close(sh->ctlfd);
-	free(sh);
-	if (rc < 0) {
-		lg_result_free(res);
-		memset(res, 0, sizeof *res);
-	}
-	return rc;
-}
-
-const char *lg_phase_name(enum lg_phase phase)
-{
-	static const char *const names[] = { "connect", "warmup", "measure", "drain", "done" };
-	return (unsigned)phase < LG_NPHASES ? names[phase] : "?";
-}
-
-const char *lg_cause_name(int cause)
-{
-	static __thread char buf[16];
-	switch (cause) {
-	case LG_CAUSE_VERIFY_MISMATCH: return "verify_mismatch";
-	case LG_CAUSE_TIMEOUT:         return "timeout";
-	case LG_CAUSE_EOF:             return "eof";
-	case LG_CAUSE_OTHER:           return "other";
-	}
-	const char *n = cause > 0 ? strerrorname_np(cause) : NULL;
-	if (n)
-		return n;
-	snprintf(buf, sizeof buf, "E%d", cause);
-	return buf;
 }
