@@ -817,6 +817,12 @@ int main(int argc, char **argv)
 
 	if (o.json && rep_print_json_array(stdout, dir, rows, nrows) < 0)
 		write_failed = true;
+	if (!o.quiet && nrows)
+		fputs("  up: connections open when measuring began; latency of verified replies;\n"
+		      "  us/r: CPU microseconds per request, load generator and server process group;\n"
+		      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
+		      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n",
+		      stderr);
 	if (!o.quiet)
 		fprintf(stderr, "evbench: results in %s/\n", dir);
 	if (o.plot && !stop_signal)

@@ -568,11 +568,13 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 void rep_table_header(FILE *f)
 {
 	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %-7s %6s %8s %6s\n",
-		"server", "conns", "up", "req/s", "p50 us", "p99 us", "p99.9us",
+		"server", "conns", "up", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
 		"cli us/r", "srv us/r", "bound", "others", "fd-limit", "errors");
 }
 
 /* A number in a fixed width, '-' when not measured. */
+static const char *cell(char *buf, size_t len, double v, const char *fmt)
+	__attribute__((format(printf, 4, 0)));
 static const char *cell(char *buf, size_t len, double v, const char *fmt)
 {
 	if (v < 0)
@@ -580,6 +582,18 @@ static const char *cell(char *buf, size_t len, double v, const char *fmt)
 	else
 		snprintf(buf, len, fmt, v);
 	return buf;
+}
+
+/* A percentile in milliseconds with three significant digits or so: the
+ * table spans 0.1 ms at 100 connections to seconds at 10,000. */
+static const char *ms_cell(char *buf, size_t len, const struct hist *h, double p)
+{
+	double ms;
+
+	if (!h || !hist_count(h))
+		return cell(buf, len, -1, "%.0f");
+	ms = (double)hist_value_at_percentile(h, p) / 1e6;
+	return cell(buf, len, ms, ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f");
 }
 
 void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged)
@@ -627,12 +641,9 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		rows[0].server, rows[0].conns,
 		cell(c[0], 32, nup ? up / nup : -1, "%.0f"),
 		cell(c[1], 32, nrps ? rps / nrps : -1, "%.0f"),
-		cell(c[2], 32, merged && hist_count(merged) ?
-		     (double)hist_value_at_percentile(merged, 50) / 1e3 : -1, "%.0f"),
-		cell(c[3], 32, merged && hist_count(merged) ?
-		     (double)hist_value_at_percentile(merged, 99) / 1e3 : -1, "%.0f"),
-		cell(c[4], 32, merged && hist_count(merged) ?
-		     (double)hist_value_at_percentile(merged, 99.9) / 1e3 : -1, "%.0f"),
+		ms_cell(c[2], 32, merged, 50),
+		ms_cell(c[3], 32, merged, 99),
+		ms_cell(c[4], 32, merged, 99.9),
 		cell(c[5], 32, ncli ? cli / ncli : -1, "%.1f"),
 		cell(c[6], 32, nsrv ? srv / nsrv : -1, "%.1f"),
 		bound,
