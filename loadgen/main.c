@@ -20,10 +20,12 @@
 
 static volatile sig_atomic_t stop_flag;
 
+/* The first Ctrl-C ends the run with a report; a second one, should the
+ * drain take too long for the user, kills as usual. */
 static void on_signal(int sig)
 {
-	(void)sig;
 	stop_flag = 1;
+	signal(sig, SIG_DFL);
 }
 
 static void usage(FILE *f)
