@@ -316,6 +316,7 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return fail(err, errlen, "pipe: %s", strerror(errno));
 	efd = fileno(p->errf);
+	fcntl(efd, F_SETFD, FD_CLOEXEC);   /* dup2() to 2 in the child clears it there */
 	p->t_spawn = col_now();
 	pid = fork();
 	if (pid < 0) {
@@ -333,11 +334,17 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
+		/* Exactly three descriptors cross exec: every one counts for
+		 * select's 1,024, so none may leak in. */
 		devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
+		if (devnull >= 0 && devnull != 0) {
 			dup2(devnull, 0);
+			close(devnull);
+		}
 		dup2(pfd[1], 1);
 		dup2(efd, 2);
+		/* Nor what evbench itself inherited from its parent. */
+		close_range(3, ~0U, 0);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
