@@ -339,13 +339,14 @@ int event_add(struct event *ev, const struct timeval *tv)
 	return add_event(ev, tv, 0);
 }
 
-int event_del(struct event *ev)
+/* Take ev out of every place it is in. */
+static int del_event(struct event *ev)
 {
 	struct event_base *base = ev->ev_base;
 
 	CHECK_SETUP(ev);
 	if (!base) {
-		evb_warnx("%s: event has no event_base set.", __func__);
+		evb_warnx("%s: event has no event_base set.", "event_del");
 		return -1;
 	}
 	/* Stop a signal callback that is repeating for several deliveries. */
@@ -366,6 +367,17 @@ int event_del(struct event *ev)
 		else
 			io_del(base, ev);
 	}
+	return 0;
+}
+
+int event_del(struct event *ev)
+{
+	/* A deleted event forgets its period too: event_add(ev, NULL) later
+	 * means no timeout, not the old one back at the first I/O (which is
+	 * what libevent 2.1.12 does; docs/evbase.md). */
+	if (del_event(ev) < 0)
+		return -1;
+	evutil_timerclear(&ev->ev_io_timeout);
 	return 0;
 }
 
@@ -761,7 +773,7 @@ static int run_queue(struct event_base *base, struct evb_queue *q)
 		if (ev->ev_events & EV_PERSIST)
 			active_remove(base, ev);
 		else
-			event_del(ev);	/* one-shot: not pending in its callback */
+			del_event(ev);	/* one-shot: not pending in its callback */
 		if (!(ev->ev_flags & EVLIST_INTERNAL))
 			count++;
 		base->current = ev;
@@ -811,8 +823,13 @@ static void expire_timers(struct event_base *base)
 	gettime(base, &now);
 	while ((ev = evb_heap_top(&base->timers)) &&
 	    evutil_timercmp(&ev->ev_timeout, &now, <=)) {
-		event_del(ev);
-		evb_activate(base, ev, EV_TIMEOUT, 1);
+		/* An event already active for I/O keeps what it had: the
+		 * callback sees EV_READ | EV_TIMEOUT. libevent 2.1.12 drops the
+		 * I/O bits here (fixed upstream later; docs/evbase.md). The
+		 * period survives for persist_reschedule(). */
+		short had = (ev->ev_flags & EVLIST_ACTIVE) ? ev->ev_res : 0;
+		del_event(ev);
+		evb_activate(base, ev, had | EV_TIMEOUT, 1);
 	}
 }
 

@@ -223,6 +223,66 @@ Test(events, persistent_timeout_from_now_after_io, .timeout = 20)
 	event_base_free(base);
 }
 
+/* The fd is readable and the timeout has passed when the loop polls: one
+ * callback. evbase reports both; libevent 2.1.12 reports only EV_TIMEOUT
+ * (a defect fixed upstream after 2.1.12; docs/evbase.md). */
+Test(events, io_and_timeout_in_one_round, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct rec r = { 0 };
+	struct timeval tv = evtest_ms(20);
+
+	evtest_pair(sv);
+	r.ev = event_new(base, sv[0], EV_READ, count_cb, &r);
+	cr_assert_eq(event_add(r.ev, &tv), 0);
+	evtest_send(sv[1], 1);
+	evtest_spin_us(40 * 1000);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(r.calls, 1);
+	cr_assert(r.what[0] & EV_TIMEOUT);
+#ifdef EVBASE
+	cr_assert_eq(r.what[0], EV_READ | EV_TIMEOUT);
+#endif
+	event_free(r.ev);
+	event_base_free(base);
+}
+
+/* After event_del, event_add(ev, NULL) means no timeout. libevent 2.1.12
+ * brings the old period back at the first I/O callback (docs/evbase.md). */
+static void readd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rec *r = arg;
+	char c;
+	record(r, fd, what);
+	cr_assert_eq(recv(fd, &c, 1, 0), 1);
+	r->pending_in_cb = event_pending(r->ev, EV_TIMEOUT, NULL);
+	event_del(r->ev);
+}
+
+Test(events, deleted_event_forgets_its_timeout, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct rec r = { 0 };
+	struct timeval tv = evtest_ms(5000);
+
+	evtest_pair(sv);
+	r.ev = event_new(base, sv[0], EV_READ | EV_PERSIST, readd_cb, &r);
+	cr_assert_eq(event_add(r.ev, &tv), 0);
+	cr_assert_eq(event_del(r.ev), 0);
+	cr_assert_eq(event_add(r.ev, NULL), 0);
+	cr_assert_eq(event_pending(r.ev, EV_TIMEOUT, NULL), 0);
+	evtest_send(sv[1], 1);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(r.calls, 1);
+#ifdef EVBASE
+	cr_assert_eq(r.pending_in_cb, 0, "the deleted timeout came back");
+#endif
+	event_free(r.ev);
+	event_base_free(base);
+}
+
 Test(events, remove_timer_keeps_io, .timeout = 10)
 {
 	struct event_base *base = evtest_base();
