@@ -11,7 +11,10 @@ PNG and SVG:
   spectrum     the latency percentile spectrum per server, HdrHistogram-style axis
   fd_limit     connections lost to descriptor limits, per server and cause
 
-With --repeat K, lines show the mean of the repeats and bars their range.
+With --repeat K, lines show the mean of the repeats and bars their range. A
+hollow marker is a run during which other processes took more than 25% of the
+CPUs (result.utilization.others): read it as the machine's figure as much as
+the server's.
 Runs that never ran (a server that did not start) are left out and listed.
 """
 import glob
@@ -141,7 +144,14 @@ def save(fig, outdir, name, written):
     plt.close(fig)
 
 
+# A run during which other processes took more than this share of the CPUs
+# is drawn with a hollow marker: its figures say as much about the machine.
+NOISY = 0.25
+
+
 def line_plot(ax, groups, path, all_conns, errorbars=True):
+    """Draws one line per server; returns True if a point was hollowed."""
+    hollow = False
     for i, (server, cr) in enumerate(groups.items()):
         xs, ys, lo, hi = series(cr, path)
         if not xs:
@@ -151,17 +161,33 @@ def line_plot(ax, groups, path, all_conns, errorbars=True):
             ax.errorbar(xs, ys, yerr=[lo, hi], capsize=3, **st)
         else:
             ax.plot(xs, ys, **st)
+        _, others, _, _ = series(cr, "result.utilization.others")
+        noisy = [(x, y) for x, y, o in zip(xs, ys, others) if o > NOISY] \
+            if len(others) == len(xs) else []
+        if noisy:
+            hollow = True
+            ax.plot([x for x, _ in noisy], [y for _, y in noisy], linestyle="none",
+                    marker=st["marker"], markersize=st["markersize"] + 1,
+                    markerfacecolor="white", markeredgecolor=st["color"], zorder=5)
     conns_axis(ax, all_conns)
     ax.grid(True, which="major", alpha=0.3)
+    return hollow
+
+
+def noise_note(hollow):
+    """A title line explaining hollow markers, or nothing."""
+    return ("\nhollow markers: other processes took more than %d%% of the CPUs during that run"
+            % (NOISY * 100)) if hollow else ""
 
 
 def plot_throughput(groups, all_conns, runs, outdir, written):
     fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
-    line_plot(ax, groups, "result.throughput_rps", all_conns)
+    hollow = line_plot(ax, groups, "result.throughput_rps", all_conns)
     ax.set_ylabel("throughput (verified replies / s)")
     ax.yaxis.set_major_formatter(FuncFormatter(fmt_count))
     ax.set_ylim(bottom=0)
-    ax.set_title("Throughput against connections\n" + subtitle(runs), fontsize=10)
+    ax.set_title("Throughput against connections\n" + subtitle(runs) + noise_note(hollow),
+                 fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     save(fig, outdir, "throughput", written)
 
@@ -169,16 +195,17 @@ def plot_throughput(groups, all_conns, runs, outdir, written):
 def plot_latency(groups, all_conns, runs, outdir, written):
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, constrained_layout=True)
     basis = get(runs[0], "result.latency_basis", "")
+    hollow = False
     for ax, (key, label) in zip(axes, [("p50", "median (p50)"), ("p99", "99th percentile")]):
-        line_plot(ax, groups, "result.latency_us." + key, all_conns)
+        hollow |= line_plot(ax, groups, "result.latency_us." + key, all_conns)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: fmt_us(v)))
         ax.set_title(label)
     axes[0].set_ylabel("latency (log scale)")
     axes[0].legend(fontsize=8, ncol=2)
-    fig.suptitle("Latency against connections (%s)\n%s" % (
+    fig.suptitle("Latency against connections (%s)\n%s%s" % (
         "from the intended send time" if basis == "intended_send" else "from the actual send",
-        subtitle(runs)), fontsize=10)
+        subtitle(runs), noise_note(hollow)), fontsize=10)
     save(fig, outdir, "latency", written)
 
 
@@ -200,9 +227,10 @@ def fmt_us(v):
 
 def plot_cpu(groups, all_conns, runs, outdir, written):
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, constrained_layout=True)
+    hollow = False
     for ax, (key, label) in zip(axes, [("server", "server (whole process group)"),
                                        ("client", "client (load generator, clock())")]):
-        line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns)
+        hollow |= line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns)
         ax.set_title(label)
         # Log scale: a design that collapses (select past FD_SETSIZE) costs
         # tens of times more, and must not flatten the others into one line.
@@ -212,7 +240,8 @@ def plot_cpu(groups, all_conns, runs, outdir, written):
         ax.grid(True, which="minor", axis="y", alpha=0.12)
     axes[0].set_ylabel("CPU time per verified request (µs, log scale)")
     axes[0].legend(fontsize=8, ncol=2)
-    fig.suptitle("CPU cost per request, measure phase\n" + subtitle(runs), fontsize=10)
+    fig.suptitle("CPU cost per request, measure phase\n" + subtitle(runs) + noise_note(hollow),
+                 fontsize=10)
     save(fig, outdir, "cpu", written)
 
 
