@@ -42,13 +42,22 @@ struct metric {
 	const char *path;   /* in an evbench.run/1 object */
 	const char *unit;
 	bool higher_better;
+	bool wall_clock;    /* measured in wall time, so other processes move it */
 };
 
 static const struct metric metrics[] = {
-	{ "throughput", "result.throughput_rps", "req/s", true },
-	{ "p99 latency", "result.latency_us.p99", "us", false },
-	{ "server CPU", "result.cpu_us_per_req.server", "us/req", false },
+	{ "throughput", "result.throughput_rps", "req/s", true, true },
+	{ "p99 latency", "result.latency_us.p99", "us", false, true },
+	{ "server CPU", "result.cpu_us_per_req.server", "us/req", false, false },
 };
+
+/* A wall-clock regression is not blamed on the server when, in the current
+ * runs, other processes took this much more of the machine than in the
+ * baseline's (result.utilization.others, a share of all CPUs). On a shared
+ * 2-core machine throughput follows the share the benchmark gets almost
+ * exactly; 0.10 is a tenth of the machine, several times the change in that
+ * share between quiet runs. */
+#define GATE_MAX_DISTURBANCE 0.10
 #define NMETRIC (sizeof metrics / sizeof metrics[0])
 
 /* One run: one (server, conns, repeat) of one side. */
@@ -60,6 +69,7 @@ struct run {
 			     * (server, conns, run_id) as read */
 	double m[NMETRIC];
 	bool has[NMETRIC];
+	double others;      /* result.utilization.others; NaN when absent */
 };
 
 struct side {
@@ -81,7 +91,7 @@ struct opts {
 
 enum verdict {
 	V_NO_CHANGE, V_IMPROVED, V_WORSE_SMALL, V_REGRESSION,
-	V_INSUFFICIENT, V_MISSING, V_NOT_MEASURED,
+	V_INSUFFICIENT, V_MISSING, V_NOT_MEASURED, V_DISTURBED,
 };
 
 static const char *const verdict_name[] = {
@@ -92,6 +102,7 @@ static const char *const verdict_name[] = {
 	[V_INSUFFICIENT] = "insufficient data",
 	[V_MISSING] = "missing in current",
 	[V_NOT_MEASURED] = "not measured",
+	[V_DISTURBED] = "disturbed",
 };
 
 /* One row of the report. */
@@ -104,6 +115,7 @@ struct cmp {
 	double change, lo, hi;      /* relative to the baseline mean */
 	double p_worse, p_better;   /* one-sided, uncorrected */
 	double p_worse_adj;         /* Holm-adjusted */
+	double disturbance;         /* current minus baseline mean "others"; NaN if unknown */
 	enum verdict v;
 };
 
@@ -200,6 +212,8 @@ static int add_run(struct side *sd, const struct jr_value *o, const char *file, 
 	for (size_t m = 0; m < NMETRIC; m++)
 		r->has[m] = happened && jr_number(jr_path(o, metrics[m].path), &r->m[m]) == 0 &&
 			    isfinite(r->m[m]);
+	if (!happened || jr_number(jr_path(o, "result.utilization.others"), &r->others) < 0)
+		r->others = NAN;
 	/* The repeat number pairs a run with its reference's (--normalize-by);
 	 * without one, the order of reading stands in for it. */
 	double rep;
@@ -426,6 +440,22 @@ static size_t collect(const struct side *sd, const char *server, long conns, siz
 	return n;
 }
 
+/* The mean share of the machine other processes took during the runs of
+ * (server, conns) on one side; NaN when no run recorded it. */
+static double mean_others(const struct side *sd, const char *server, long conns)
+{
+	double sum = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < sd->n; i++) {
+		const struct run *r = &sd->runs[i];
+		if (r->conns == conns && strcmp(r->server, server) == 0 && !isnan(r->others)) {
+			sum += r->others;
+			n++;
+		}
+	}
+	return n ? sum / (double)n : NAN;
+}
+
 static void compare_metric(const struct opts *o, const struct side *b, const struct side *c,
 			   struct cmp *x, double *bufb, double *bufc)
 {
@@ -438,6 +468,7 @@ static void compare_metric(const struct opts *o, const struct side *b, const str
 	x->sdc = sqrt(stats_var(bufc, x->nc));
 	x->change = x->lo = x->hi = NAN;
 	x->p_worse = x->p_better = x->p_worse_adj = NAN;
+	x->disturbance = mean_others(c, x->server, x->conns) - mean_others(b, x->server, x->conns);
 	if (presc == 0) {
 		x->v = V_MISSING;
 		return;
@@ -497,6 +528,11 @@ static void decide(const struct opts *o, struct cmp *x, size_t n)
 		double worse = metrics[x[i].metric].higher_better ? -x[i].change : x[i].change;
 		if (rw[i])
 			x[i].v = worse > o->max_regression ? V_REGRESSION : V_WORSE_SMALL;
+		/* Slower while the neighbours took more of the machine: the
+		 * figure measured them, not the server. */
+		if (x[i].v == V_REGRESSION && metrics[x[i].metric].wall_clock &&
+		    x[i].disturbance > GATE_MAX_DISTURBANCE)
+			x[i].v = V_DISTURBED;
 		else if (rb[i] && -worse > o->max_regression)
 			x[i].v = V_IMPROVED;
 	}
@@ -567,6 +603,8 @@ static void print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 		printf("## evbench gate: incomplete (%zu regression%s)\n\n", reg, reg == 1 ? "" : "s");
 	else if (reg)
 		printf("## evbench gate: %zu regression%s\n\n", reg, reg == 1 ? "" : "s");
+	else if (count(x, n, V_DISTURBED))
+		printf("## evbench gate: no regression (%zu disturbed)\n\n", count(x, n, V_DISTURBED));
 	else
 		printf("## evbench gate: no regression\n\n");
 	printf("Baseline `%s`, current `%s`%s%s%s. A regression is a change for the worse "
@@ -612,12 +650,27 @@ static void print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 		else
 			snprintf(mt, sizeof mt, "%s (%s)", metrics[c->metric].name,
 				 o->normalize_by ? "ratio" : metrics[c->metric].unit);
-		printf("| %s | %ld | %s | %zu/%zu | %s | %s | %s | %s | %s | %s%s%s |\n",
-		       c->server, c->conns, mt, c->nb, c->nc, sb, sc,
-		       ch, iv, p, c->v == V_REGRESSION ? "**" : "", verdict_name[c->v],
-		       c->v == V_REGRESSION ? "**" : "");
+		char vd[64];
+		if (c->v == V_DISTURBED)
+			snprintf(vd, sizeof vd, "disturbed (others %+.0f%% of the machine)",
+				 100 * c->disturbance);
+		else if (c->v == V_REGRESSION)
+			snprintf(vd, sizeof vd, "**%s**", verdict_name[c->v]);
+		else
+			snprintf(vd, sizeof vd, "%s", verdict_name[c->v]);
+		printf("| %s | %ld | %s | %zu/%zu | %s | %s | %s | %s | %s | %s |\n",
+		       c->server, c->conns, mt, c->nb, c->nc, sb, sc, ch, iv, p, vd);
 	}
 	size_t ins = count(x, n, V_INSUFFICIENT), mis = count(x, n, V_MISSING);
+	size_t dis = count(x, n, V_DISTURBED);
+	if (dis)
+		printf("\n%zu wall-clock comparison%s would be %s, but during the current "
+		       "runs other processes took at least %.0f%% more of the machine than during "
+		       "the baseline's (result.utilization.others); %s not blamed on the server and "
+		       "%s not fail the gate. Server CPU per request is still gated.\n",
+		       dis, dis == 1 ? "" : "s", dis == 1 ? "a regression" : "regressions",
+		       100 * GATE_MAX_DISTURBANCE,
+		       dis == 1 ? "it is" : "they are", dis == 1 ? "does" : "do");
 	if (ins)
 		printf("\n%zu comparison%s had fewer than %zu repeats on a side: insufficient "
 		       "data is neither a pass nor a failure, and makes the gate exit 2.\n",
@@ -683,6 +736,7 @@ static void print_json(const struct opts *o, const struct cmp *x, size_t n, int 
 		json_num(&w, "interval_hi_pct", 100 * c->hi);
 		json_num(&w, "p_worse", c->p_worse);
 		json_num(&w, "p_worse_holm", c->p_worse_adj);
+		json_num(&w, "others_change", c->disturbance);
 		json_kv_string(&w, "verdict", verdict_name[c->v]);
 		json_end_object(&w);
 	}

@@ -162,8 +162,14 @@ Test(gate_jsonr, sequences_and_depth, .timeout = 10)
 
 static char tmp[64];
 
+/* The share of the machine other processes took, for result.utilization.others
+ * of the runs written next; negative leaves the key out. */
+static double others = -1;
+
+
 static void make_tmp(void)
 {
+	others = -1;
 	strcpy(tmp, "/tmp/evbench-gate-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmp));
 }
@@ -202,7 +208,9 @@ static void write_file(const char *rel, const char *text)
 static void write_run(const char *dir, const char *server, long conns, int repeat,
 		      double rps, double p99, double cpu)
 {
-	char rel[128], text[1024];
+	char rel[128], text[1024], util[64] = "";
+	if (others >= 0)
+		snprintf(util, sizeof util, ", \"utilization\": {\"others\": %.3f}", others);
 	mkdir(in_tmp(dir), 0700);
 	snprintf(rel, sizeof rel, "%s/%s-c%ld-r%d.json", dir, server, conns, repeat);
 	snprintf(text, sizeof text,
@@ -210,8 +218,8 @@ static void write_run(const char *dir, const char *server, long conns, int repea
 		 " \"host\": {\"cpus\": 2}, \"server\": \"%s\",\n"
 		 " \"load\": {\"conns\": %ld, \"threads\": 2},\n"
 		 " \"result\": {\"repeat\": %d, \"ran\": true, \"throughput_rps\": %.3f, \"latency_us\": {\"p50\": 100, \"p99\": %.3f},\n"
-		 "            \"cpu_us_per_req\": {\"client\": 5.0, \"server\": %.4f}}}\n",
-		 dir, server, conns, repeat, rps, p99, cpu);
+		 "            \"cpu_us_per_req\": {\"client\": 5.0, \"server\": %.4f}%s}}\n",
+		 dir, server, conns, repeat, rps, p99, cpu, util);
 	write_file(rel, text);
 }
 
@@ -449,4 +457,29 @@ Test(gate, runs_that_did_not_happen_are_lost_repeats)
 	cr_assert_eq(rc, 2, "exit %d\n%s%s", rc, out, err);
 	cr_assert(strstr(out, "| poll | 100 | throughput (req/s) | 5/2 |"), "%s", out);
 	cr_assert(strstr(out, "insufficient data"), "%s", out);
+}
+
+Test(gate, slower_while_neighbours_took_the_machine_is_disturbed)
+{
+	/* Throughput and latency 30% worse, CPU per request unchanged, and other
+	 * processes took 40% more of the machine: the neighbours, not the server. */
+	others = 0.30;
+	write_side("base", "poll", 100, 5, 1.0, quiet);
+	others = 0.70;
+	for (int i = 0; i < 5; i++)
+		write_run("cur", "poll", 100, i + 1, 50000 * quiet[i] / 1.3, 300 / quiet[i] * 1.3,
+			  20 / quiet[i]);
+	int rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur"), NULL);
+	cr_assert_eq(rc, 0, "exit %d\n%s%s", rc, out, err);
+	cr_assert(strstr(out, "| poll | 100 | throughput (req/s) | 5/5 |"), "%s", out);
+	cr_assert(strstr(out, "disturbed (others +40% of the machine)"), "%s", out);
+	cr_assert_null(strstr(out, "REGRESSION"), "%s", out);
+
+	/* The same loss with quiet neighbours is the server's. */
+	others = 0.30;
+	for (int i = 0; i < 5; i++)
+		write_run("cur2", "poll", 100, i + 1, 50000 * quiet[i] / 1.3, 300 / quiet[i] * 1.3,
+			  20 / quiet[i]);
+	rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur2"), NULL);
+	cr_assert_eq(rc, 1, "exit %d\n%s%s", rc, out, err);
 }
