@@ -392,16 +392,22 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 		if (eof < 0 || try_reap(p, WNOHANG)) {
 			char st[64];
 
-			/* Give the pipe a moment: the exit may race the last line. */
-			if (p->len == 0 && !try_reap(p, WNOHANG)) {
-				struct timespec ts = { 0, 5000000 };
+			/* Its stdout closed: it is exiting, or it closed stdout
+			 * and runs on. Give it a second to be reaped, then make
+			 * sure of it; a blocking wait could last forever. */
+			for (int i = 0; i < 100 && !try_reap(p, WNOHANG); i++) {
+				struct timespec ts = { 0, 10000000 };
 
 				nanosleep(&ts, NULL);
-				if (!try_reap(p, WNOHANG))
-					try_reap(p, 0);
 			}
-			if (!p->reaped)
+			if (!p->reaped) {
+				kill_group(p);
 				try_reap(p, 0);
+				read_stderr_tail(p);
+				fail(err, errlen, "%s closed its stdout without a ready line%s%s",
+				     s->path, p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+				goto failed;
+			}
 			read_stderr_tail(p);
 			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
 			     orch_status_text(p->status, st, sizeof st),
