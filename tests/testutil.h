@@ -39,6 +39,9 @@
  *		cr_assert(tu_json_int(&j, "lines") == 1);
  *	}
  *
+ * testutil.c also gives the binary a (weak) LeakSanitizer suppression of
+ * Criterion's own leaks, so an instrumented run fails only on real ones.
+ *
  * Environment: EVBENCH_BIN (the programs under test), EVBENCH_BUILD (objects,
  * test helpers in $EVBENCH_BUILD/tests/bin), EVBENCH_TIMEOUT_MULT (default 1).
  * tests/run.sh exports the first two.
