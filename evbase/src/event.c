@@ -300,8 +300,10 @@ static int add_event(struct event *ev, const struct timeval *tv, int absolute)
 	if (tv && !(ev->ev_flags & EVLIST_TIMEOUT) &&
 	    evb_heap_reserve(&base->timers, base->timers.n + 1) < 0)
 		return -1;
+	/* As in libevent, an event that is active (its callback due) but not
+	 * registered is not registered by event_add() either. */
 	if ((ev->ev_events & (IO_BITS | EV_SIGNAL)) &&
-	    !(ev->ev_flags & EVLIST_INSERTED)) {
+	    !(ev->ev_flags & (EVLIST_INSERTED | EVLIST_ACTIVE))) {
 		int r = (ev->ev_events & EV_SIGNAL) ? evb_sig_add(base, ev)
 		    : io_add(base, ev);
 		if (r < 0)

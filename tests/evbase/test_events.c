@@ -473,6 +473,30 @@ Test(events, active_merges_res, .timeout = 10)
 	event_base_free(base);
 }
 
+/* libevent does not register an event that is active (callback due) but not
+ * added: event_add() then only handles the timeout. A one-shot event is
+ * deleted before its callback anyway; evbase keeps the same bookkeeping. */
+Test(events, add_while_active, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct rec o = { 0 };
+	struct event *ev;
+
+	evtest_pair(sv);
+	ev = event_new(base, sv[0], EV_READ, count_cb, &o);
+	event_active(ev, EV_WRITE, 1);
+	cr_assert_eq(event_add(ev, NULL), 0);
+	cr_assert_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 1,
+	    "only the active queue holds it");
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(o.calls, 1);
+	cr_assert_eq(o.what[0], EV_WRITE);
+	cr_assert_eq(event_pending(ev, EV_READ, NULL), 0);
+	event_free(ev);
+	event_base_free(base);
+}
+
 Test(events, user_event_trigger, .timeout = 10)
 {
 	struct event_base *base = evtest_base();
