@@ -116,6 +116,107 @@ static const char *const required[] = {
 	NULL
 };
 
+/* ---- the schema as docs/results.md documents it ---------------------------------- */
+
+#define MAX_DOC_KEYS 256
+
+/* Every key docs/results.md documents, as a dotted path from the top of a
+ * result ("result.connections.peak"): the first column of each table,
+ * prefixed by the object its section is about. */
+static int documented_keys(char keys[][64], int max)
+{
+	char path[PATH_MAX + 32], line[2048], prefix[64] = "";
+	bool in_table_section = false;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/../docs/results.md", tu_bin_dir());
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(path, sizeof path, "%s/../../docs/results.md", tu_bin_dir());
+		f = fopen(path, "re");
+	}
+	cr_assert_not_null(f, "cannot read docs/results.md beside %s", tu_bin_dir());
+	while (fgets(line, sizeof line, f)) {
+		const char *sections[][2] = {
+			{ "## `load`", "load." }, { "## `result`", "result." },
+			{ "`connections`:", "result.connections." }, { "## Top-level keys", "" },
+			{ "## `host`", "host." }, { "## `server`", "server." },
+			{ "`server_process`:", "result.server_process." },
+		};
+		bool matched = false;
+
+		for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+			if (strncmp(line, sections[i][0], strlen(sections[i][0])) == 0) {
+				snprintf(prefix, sizeof prefix, "%s", sections[i][1]);
+				in_table_section = matched = true;
+			}
+		if (matched)
+			continue;
+		if (strncmp(line, "## ", 3) == 0) {
+			in_table_section = false;   /* files, summary.csv, the table */
+			continue;
+		}
+		if (!in_table_section || strncmp(line, "| `", 3) != 0)
+			continue;
+		/* "| `a`, `b.c` | type | meaning |": every key of the first cell. */
+		for (char *c = line + 1; *c && *c != '|'; ) {
+			char *open = strchr(c, '`'), *close;
+
+			if (!open || open > strchr(c, '|'))
+				break;
+			close = strchr(open + 1, '`');
+			if (!close)
+				break;
+			cr_assert_lt(n, max);
+			snprintf(keys[n++], 64, "%s%.*s", prefix, (int)(close - open - 1), open + 1);
+			c = close + 1;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* True when `key` (a dotted path) is documented, or leads to one that is. */
+static bool is_documented(char keys[][64], int n, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(keys[i], key) == 0 ||
+		    (strncmp(keys[i], key, len) == 0 && keys[i][len] == '.'))
+			return true;
+	return false;
+}
+
+/* Checks a run against the documentation both ways: every documented key is
+ * there, and every key of the top-level objects is documented. */
+static void check_against_docs(const struct jr_value *run)
+{
+	static char keys[MAX_DOC_KEYS][64];
+	static int n;
+	static const char *const objects[] = { "", "host", "server", "load", "result" };
+
+	if (!n)
+		n = documented_keys(keys, MAX_DOC_KEYS);
+	cr_assert_gt(n, 100, "docs/results.md documents only %d keys?", n);
+	for (int i = 0; i < n; i++)
+		cr_assert(has(run, keys[i]), "documented key %s is missing from the result", keys[i]);
+	for (size_t k = 0; k < sizeof objects / sizeof objects[0]; k++) {
+		const struct jr_value *o = objects[k][0] ? jr_get(run, objects[k]) : run;
+
+		cr_assert(o && o->type == JR_OBJECT, "no object %s", objects[k]);
+		for (size_t m = 0; m < o->len; m++) {
+			char key[128];
+
+			snprintf(key, sizeof key, "%s%s%s", objects[k], objects[k][0] ? "." : "",
+				 o->keys[m]);
+			cr_assert(is_documented(keys, n, key), "%s is not documented in docs/results.md",
+				  key);
+		}
+	}
+}
+
 /* Processes in group pgid that are not zombies, from the process table. */
 static int live_in_group(pid_t pgid)
 {
@@ -232,6 +333,7 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 
 		for (int k = 0; required[k]; k++)
 			cr_assert(has(r, required[k]), "run %zu lacks %s", i, required[k]);
+		check_against_docs(r);
 		cr_assert_str_eq(jr_string(jr_get(r, "schema")), "evbench.run/1");
 		cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL);
 		cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "exited 0");
