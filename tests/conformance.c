@@ -745,6 +745,8 @@ CONFORMANCE(bad_args, 20)
 		{ "--port", "70000", NULL },
 		{ "--max-line", "0", NULL },
 		{ "stray", NULL, NULL },
+		/* Not an option of most designs, not a method of any. */
+		{ "--backend", "nosuch", NULL },
 	};
 	char path[4096], out[256], err[2048];
 
