@@ -735,6 +735,33 @@ CONFORMANCE(sigterm_report, 20)
 	expect(&j, "resets", 0);
 }
 
+/* SIGINT stops a server like SIGTERM, and the report is the next line it
+ * prints after `ready`: nothing else goes to stdout. */
+CONFORMANCE(sigint_report, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	char line[TU_LINE_MAX];
+
+	start(&srv, d, 0, NULL);
+	int fd = connect_or_die(&srv);
+
+	roundtrip(fd, "Hello\n", 6);
+	cr_assert_eq(kill(srv.pid, SIGINT), 0);
+	cr_assert(tu_read_line(&srv, line, sizeof line, STOP_MS) >= 0, "no line after SIGINT: %s",
+		  strerror(errno));
+	cr_assert_eq(tu_json_parse(line, &j), 0, "not a JSON object: %s", line);
+	int st = tu_wait_exit(&srv, STOP_MS);
+
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "wait status 0x%x after SIGINT, want exit 0", st);
+	close(fd);
+	expect(&j, "accepted", 1);
+	expect(&j, "closed", 1);
+	expect(&j, "bytes_in", 6);
+	expect(&j, "lines", 1);
+}
+
 /* A bad command line: exit 2, nothing on stdout, a reason then the usage on
  * stderr. */
 CONFORMANCE(bad_args, 20)
