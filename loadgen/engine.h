@@ -15,6 +15,7 @@
 
 struct conn;
 struct heap_ent;
+struct uring;
 
 /* What a thread publishes for the controller, alone on its cache lines. */
 struct live {
@@ -28,6 +29,7 @@ struct lthread {
 	int       idx;
 	pthread_t tid;
 	int       epfd, wakefd;
+	struct uring *ur;           /* io_uring mode (cfg.io == LG_IO_URING), else NULL */
 	int       phase;            /* the phase this thread acts on */
 	struct conn *conns;
 	uint32_t  nconns, nactive;
@@ -51,7 +53,8 @@ struct lthread {
 	/* requests mode */
 	uint64_t  quota;            /* verified replies this thread owes the measure phase */
 	bool      quota_signalled;
-	uint64_t  inflight;         /* requests started and not yet answered or abandoned */
+	uint64_t  inflight;         /* requests decided (sent or about to be), not yet
+	                               answered or abandoned: sum over conns of upto - rseq */
 
 	uint64_t  next_sweep;
 	uint64_t  sweep_every;      /* timeout / 10, within [SWEEP_MIN_NS, SWEEP_MAX_NS] */

@@ -45,12 +45,14 @@ const char lg_options_usage[] =
 	"  --connect-rate R       open at most R connections per second (default: unlimited)\n"
 	"  --timeout S            connect and reply timeout in seconds (default 5)\n"
 	"  --source-addrs LIST    comma-separated local addresses to spread connections over\n"
-	"                         (default: automatic on 127/8 when one address has too few ports)\n";
+	"                         (default: automatic on 127/8 when one address has too few ports)\n"
+	"  --io auto|epoll|uring  how load threads do I/O: io_uring batches a thread's sends and\n"
+	"                         waits into one system call; auto (default) uses it if it can\n";
 
 static const char *const option_names[] = {
 	"host", "port", "conns", "threads", "duration", "warmup", "requests", "size",
 	"pipeline", "rate", "active", "requests-per-conn", "connect-rate", "timeout",
-	"source-addrs", NULL
+	"source-addrs", "io", NULL
 };
 
 bool lg_is_option(const char *name)
@@ -185,6 +187,17 @@ int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 	}
 	if (strcmp(name, "source-addrs") == 0)
 		return parse_sources(cfg, value, err, errlen);
+	if (strcmp(name, "io") == 0) {
+		if (strcmp(value, "auto") == 0)
+			cfg->io = LG_IO_AUTO;
+		else if (strcmp(value, "epoll") == 0)
+			cfg->io = LG_IO_EPOLL;
+		else if (strcmp(value, "uring") == 0)
+			cfg->io = LG_IO_URING;
+		else
+			return fail(err, errlen, "--io: must be 'auto', 'epoll' or 'uring', got '%s'", value);
+		return 0;
+	}
 	return fail(err, errlen, "unknown load option '--%s'", name);
 }
 
@@ -224,6 +237,13 @@ int lg_config_check(struct lg_config *cfg, char *err, size_t errlen)
 	if (!(cfg->rate >= 0) || !(cfg->connect_rate >= 0) || !(cfg->timeout_s > 0) ||
 	    !(cfg->warmup_s >= 0) || (!cfg->requests && !(cfg->duration_s > 0)))
 		return fail(err, errlen, "rates, timeout and durations must be positive numbers");
+	if (cfg->io == LG_IO_AUTO)
+		cfg->io = lg_uring_available() ? LG_IO_URING : LG_IO_EPOLL;
+	else if (cfg->io == LG_IO_URING && !lg_uring_available())
+		return fail(err, errlen, "--io uring: io_uring (Linux 6.0 or later, not disabled by "
+			    "sysctl or seccomp) is not available here; use --io epoll");
+	else if (cfg->io != LG_IO_EPOLL && cfg->io != LG_IO_URING)
+		return fail(err, errlen, "--io: must be 'auto', 'epoll' or 'uring'");
 	if (cfg->threads < 0 || cfg->threads > 1024)
 		return fail(err, errlen, "--threads: must be an integer 1..1024");
 	if (cfg->threads == 0) {

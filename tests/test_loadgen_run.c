@@ -37,9 +37,28 @@ static void start_server(struct tu_proc *p, const char *name)
 	cr_assert_eq(tu_server_start(p, argv, 0, 5000), 0, "%s did not start", name);
 }
 
+/* Every load test runs twice: in the default I/O mode (io_uring where the
+ * kernel has it) as suite loadgen_run, and with epoll as suite loadgen_epoll. */
+static int cur_io = LG_IO_AUTO;
+
+#define LOAD_TEST(name, secs)                                                        \
+	static void name##_body(void);                                               \
+	Test(loadgen_run, name, .timeout = secs, .fini = tu_kill_all)                \
+	{                                                                            \
+		cur_io = LG_IO_AUTO;                                                 \
+		name##_body();                                                       \
+	}                                                                            \
+	Test(loadgen_epoll, name, .timeout = secs, .fini = tu_kill_all)              \
+	{                                                                            \
+		cur_io = LG_IO_EPOLL;                                                \
+		name##_body();                                                       \
+	}                                                                            \
+	static void name##_body(void)
+
 static void base_config(struct lg_config *c, int port)
 {
 	lg_config_default(c);
+	c->io = cur_io;
 	c->port = port;
 	c->threads = 2;
 	c->warmup_s = 0;
@@ -54,7 +73,7 @@ static uint64_t errors_of(const struct lg_result *r, int cause)
 	return n;
 }
 
-Test(loadgen_run, verified_against_epoll_lt, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(verified_against_epoll_lt, 30)
 {
 	struct tu_proc srv;
 	start_server(&srv, "rot13-epoll-lt");
@@ -80,7 +99,7 @@ Test(loadgen_run, verified_against_epoll_lt, .timeout = 30, .fini = tu_kill_all)
 	lg_result_free(&r);
 }
 
-Test(loadgen_run, corrupting_server_is_caught, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(corrupting_server_is_caught, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, "--corrupt", "1000", NULL, NULL);
@@ -109,7 +128,7 @@ Test(loadgen_run, corrupting_server_is_caught, .timeout = 30, .fini = tu_kill_al
  * The requests the stall delayed show in the corrected latency (from the
  * intended send time); the uncorrected latency sees one slow request per
  * connection and hides the rest. */
-Test(loadgen_run, stall_shows_in_corrected_latency_only, .timeout = 60, .fini = tu_kill_all)
+LOAD_TEST(stall_shows_in_corrected_latency_only, 60)
 {
 	struct tu_proc srv;
 	start_helper(&srv, "--stall-after", "1.5", "--stall-for", "1");
@@ -140,7 +159,7 @@ Test(loadgen_run, stall_shows_in_corrected_latency_only, .timeout = 60, .fini = 
 	lg_result_free(&r);
 }
 
-Test(loadgen_run, idle_connections_send_nothing, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(idle_connections_send_nothing, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, NULL, NULL, NULL, NULL);
@@ -175,7 +194,7 @@ Test(loadgen_run, idle_connections_send_nothing, .timeout = 30, .fini = tu_kill_
 	lg_result_free(&r);
 }
 
-Test(loadgen_run, reconnect_mode_opens_expected_connections, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(reconnect_mode_opens_expected_connections, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, NULL, NULL, NULL, NULL);
@@ -215,7 +234,7 @@ Test(loadgen_run, reconnect_mode_opens_expected_connections, .timeout = 30, .fin
 	lg_result_free(&r);
 }
 
-Test(loadgen_run, connections_come_from_each_source_address, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(connections_come_from_each_source_address, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, NULL, NULL, NULL, NULL);
@@ -244,7 +263,7 @@ Test(loadgen_run, connections_come_from_each_source_address, .timeout = 30, .fin
 
 /* Past the descriptor limit: connections that cannot get a descriptor are
  * counted as fd_limit.emfile, and the run goes on with the others. */
-Test(loadgen_run, descriptor_limit_is_counted_not_fatal, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(descriptor_limit_is_counted_not_fatal, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, NULL, NULL, NULL, NULL);
@@ -289,7 +308,7 @@ static void on_alarm(int sig)
 	stop_flag = 1;
 }
 
-Test(loadgen_run, stop_flag_ends_early_with_a_report, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(stop_flag_ends_early_with_a_report, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, NULL, NULL, NULL, NULL);
@@ -337,7 +356,7 @@ Test(loadgen_run, binary_json_output, .timeout = 30, .fini = tu_kill_all)
 
 /* A reply later than --timeout counts as `timeout` in its phase, and the
  * connection is closed and reopened, so the load goes on after the stall. */
-Test(loadgen_run, reply_timeout_counted_and_connection_reopened, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(reply_timeout_counted_and_connection_reopened, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, "--stall-after", "0.3", "--stall-for", "1.5");
@@ -361,7 +380,7 @@ Test(loadgen_run, reply_timeout_counted_and_connection_reopened, .timeout = 30, 
 
 /* The open-loop schedule sends what it promised: rate x duration requests,
  * whatever the latency, as long as the server keeps up. */
-Test(loadgen_run, open_loop_keeps_its_schedule, .timeout = 30, .fini = tu_kill_all)
+LOAD_TEST(open_loop_keeps_its_schedule, 30)
 {
 	struct tu_proc srv;
 	start_helper(&srv, NULL, NULL, NULL, NULL);
@@ -384,7 +403,7 @@ Test(loadgen_run, open_loop_keeps_its_schedule, .timeout = 30, .fini = tu_kill_a
 }
 
 /* A thousand connections on two threads, pipelined, every reply verified. */
-Test(loadgen_run, thousand_connections, .timeout = 60, .fini = tu_kill_all)
+LOAD_TEST(thousand_connections, 60)
 {
 	tu_raise_nofile();
 	struct tu_proc srv;
