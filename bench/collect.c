@@ -172,8 +172,31 @@ static unsigned long long threads_ns(const char *name, long nthreads)
  * schedstat is exact to the ns but per live thread. Each process counts the
  * larger of the two, and the user/sys split follows the ticks' proportions.
  */
-int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
+/* The Pss of /proc/<pid>/smaps_rollup in kB, or -1. */
+static long pss_kb(pid_t pid)
 {
+	char path[64], buf[1024];
+	int fd;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "\nPss:");
+	return p ? strtol(p + 5, NULL, 10) : -1;
+}
+
+int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, bool pss)
+{
+	pid_t *members = NULL;
+	size_t nmembers = 0, cap = 0;
 	static long tck, page_kb;
 	unsigned long long user = 0, sys = 0, total_ns = 0;
 	char lname[24];
@@ -226,8 +249,32 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s)
 		s->nprocs++;
 		s->nthreads += ps.nthreads;
 		s->rss_kb += ps.rss_pages * page_kb;
+		if (pss) {
+			if (nmembers == cap) {
+				pid_t *m = realloc(members, (cap = cap ? 2 * cap : 64) * sizeof *m);
+
+				if (!m) {
+					pss = false;
+					continue;
+				}
+				members = m;
+			}
+			members[nmembers++] = (pid_t)atoi(de->d_name);
+		}
 	}
 	closedir(d);
+	/* Memory after CPU: a slow pass must not smear the CPU sample. */
+	s->pss_kb = -1;
+	if (pss && s->valid) {
+		s->pss_kb = 0;
+		for (size_t i = 0; i < nmembers; i++) {
+			long kb = pss_kb(members[i]);
+
+			if (kb > 0)
+				s->pss_kb += kb;
+		}
+	}
+	free(members);
 	if (!s->valid) {
 		col_reserve_fds();
 		errno = ESRCH;

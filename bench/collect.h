@@ -35,6 +35,8 @@ struct col_sample {
 	long     nprocs;        /* processes found in the group */
 	long     nthreads;      /* their threads (num_threads of each stat) */
 	long     rss_kb;        /* sum of the RSS of the group's processes */
+	long     pss_kb;        /* sum of their PSS (shared pages divided among their
+	                           sharers), -1 unless asked for */
 	long     leader_hwm_kb; /* the leader's VmHWM (its own peak RSS) */
 	double   machine_busy_s;  /* /proc/stat: CPU time of every CPU not idle, */
 	double   machine_irq_s;   /* of which in interrupts and softirqs, */
@@ -44,8 +46,9 @@ struct col_sample {
 /* Scans /proc for the processes of group pgid whose leader is pid. Returns 0
  * (s->valid true), or -1 with errno ESRCH when the leader is gone. Costs one
  * /proc/<pid>/stat read per process on the machine: a few ms, ~100 ms with
- * 10,000 fork children. */
-int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s);
+ * 10,000 fork children. With pss, a second pass, after the CPU figures are
+ * taken, reads each member's smaps_rollup (tens of µs per process). */
+int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, bool pss);
 
 /* Fills s->machine_busy_s, machine_irq_s and machine_total_s from
  * /proc/stat's "cpu" line (busy = user, nice, system, irq, softirq, steal;

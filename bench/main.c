@@ -509,15 +509,41 @@ static void clear_progress(struct live *lv)
 	}
 }
 
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* Samples the server's group into *s, and adds the scan's own CPU (on this
+ * thread, the load generator's control thread) to what uncount_scan() will
+ * take out of the client's figures. */
+static void scan(struct rep_run *r, struct col_sample *s, bool pss)
+{
+	struct rusage a, b;
+
+	getrusage(RUSAGE_THREAD, &a);
+	col_sample_group(r->proc.pid, r->proc.pid, s, pss);
+	getrusage(RUSAGE_THREAD, &b);
+	r->scan_user_s += tv_s(&b.ru_utime) - tv_s(&a.ru_utime);
+	r->scan_sys_s += tv_s(&b.ru_stime) - tv_s(&a.ru_stime);
+}
+
 static void on_progress(const struct lg_progress *p, void *arg)
 {
 	struct live *lv = arg;
+	struct rep_run *r = lv->run;
 	double rate = 0, dt = p->elapsed_s - lv->last_t;
 
-	if (!lv->server_dead && !orch_alive(&lv->run->proc)) {
+	if (!lv->server_dead && !orch_alive(&r->proc)) {
 		lv->server_dead = true;
 		stop_run = 1;
 	}
+	/* A second memory sample halfway through the measure phase: the fork
+	 * server may still be forking children for connections the kernel
+	 * had already accepted when the phase began. */
+	if (p->phase == LG_PHASE_MEASURE && r->s_measure.valid && !r->s_mid.valid &&
+	    col_now() - r->s_measure.t >= (r->cfg.requests ? 1.0 : r->cfg.duration_s / 2))
+		scan(r, &r->s_mid, true);
 	if (!lv->show)
 		return;
 	if (dt > 0 && p->replies >= lv->last_replies)
@@ -531,11 +557,6 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	fflush(stderr);
 }
 
-static double tv_s(const struct timeval *tv)
-{
-	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
-}
-
 static void on_phase(enum lg_phase phase, void *arg)
 {
 	struct live *lv = arg;
@@ -545,17 +566,16 @@ static void on_phase(enum lg_phase phase, void *arg)
 	 * that fails (the server is gone) stays invalid and reports null.
 	 * The load generator read its own CPU clock just before MEASURE's
 	 * call, so the scan's own cost would count as the client's: it is
-	 * measured on this thread and taken back out after the run. */
-	if (phase == LG_PHASE_MEASURE) {
-		struct rusage a, b;
-
-		getrusage(RUSAGE_THREAD, &a);
-		col_sample_group(r->proc.pid, r->proc.pid, &r->s_measure);
-		getrusage(RUSAGE_THREAD, &b);
-		r->scan_user_s = tv_s(&b.ru_utime) - tv_s(&a.ru_utime);
-		r->scan_sys_s = tv_s(&b.ru_stime) - tv_s(&a.ru_stime);
-	} else if (phase == LG_PHASE_DRAIN && r->s_measure.valid)
-		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain);
+	 * measured on this thread and taken back out after the run.
+	 * Memory is sampled at MEASURE, when every connection is up, and
+	 * once more halfway (on_progress): by DRAIN's call the connections
+	 * are closing, and fork's children with them. The DRAIN scan comes
+	 * after the load generator read its clocks and costs the client
+	 * nothing. */
+	if (phase == LG_PHASE_MEASURE)
+		scan(r, &r->s_measure, false);
+	else if (phase == LG_PHASE_DRAIN && r->s_measure.valid)
+		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain, false);
 }
 
 /* ---- one run ------------------------------------------------------------------------- */
@@ -572,8 +592,8 @@ static void iso_now(char *buf, size_t len)
 	snprintf(buf, len, "%.20s.%03dZ", base, (int)(ts.tv_nsec / 1000000));
 }
 
-/* Takes the /proc scan at MEASURE start out of the client's CPU figures:
- * it is evbench's collecting, not the load generator's work. */
+/* Takes the /proc scans of the measure phase out of the client's CPU
+ * figures: they are evbench's collecting, not the load generator's work. */
 static void uncount_scan(struct rep_run *r)
 {
 	struct lg_result *res = &r->res;
@@ -820,6 +840,7 @@ int main(int argc, char **argv)
 	if (!o.quiet && nrows)
 		fputs("  up: connections open when measuring began; latency of verified replies;\n"
 		      "  us/r: CPU microseconds per request, load generator and server process group;\n"
+		      "  srv MB: the server processes' memory (PSS) during the measure phase;\n"
 		      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
 		      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n",
 		      stderr);

@@ -169,7 +169,12 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	row->rss_kb = r->proc.reaped ? r->proc.ru.ru_maxrss : -1;
 	if (r->s_drain.valid && r->s_drain.leader_hwm_kb > row->rss_kb)
 		row->rss_kb = r->s_drain.leader_hwm_kb;
-	row->group_rss_kb = r->s_drain.valid ? r->s_drain.rss_kb : -1;
+	row->group_rss_kb = r->s_measure.valid ? r->s_measure.rss_kb : -1;
+	row->group_pss_kb = r->s_measure.valid ? r->s_measure.pss_kb : -1;
+	if (r->s_mid.valid && r->s_mid.rss_kb > row->group_rss_kb)
+		row->group_rss_kb = r->s_mid.rss_kb;
+	if (r->s_mid.valid && r->s_mid.pss_kb > row->group_pss_kb)
+		row->group_pss_kb = r->s_mid.pss_kb;
 	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
 	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
 }
@@ -367,7 +372,10 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_begin_object(w);
 	kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
 	kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
-	kv_int_or_null(w, "group_rss_kb_at_drain", row->group_rss_kb);
+	kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
+	kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
+	kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
+	kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
 	kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
 	kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
 	json_key(w, "lifetime");
@@ -507,7 +515,8 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
 	      "lat_p9999_us,lat_max_us,conns_up,fd_limit_client,fd_limit_server,server_emfile,"
 	      "server_enfile,server_fd_setsize_refused,errors_client,errors_server,resets_server,"
-	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,ctxsw_voluntary,"
+	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
+	      "ctxsw_voluntary,"
 	      "ctxsw_involuntary,failure,file\n", f);
 	for (int i = 0; i < n; i++) {
 		const struct rep_row *r = &rows[i];
@@ -547,6 +556,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_int(f, r->bytes_in_server);
 		csv_int(f, r->rss_kb);
 		csv_int(f, r->group_rss_kb);
+		csv_int(f, r->group_pss_kb);
 		csv_int(f, r->ctxsw_vol);
 		csv_int(f, r->ctxsw_invol);
 		csv_str(f, r->failure);
@@ -567,9 +577,9 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 void rep_table_header(FILE *f)
 {
-	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %-7s %6s %8s %6s\n",
+	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6s\n",
 		"server", "conns", "up", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
-		"cli us/r", "srv us/r", "bound", "others", "fd-limit", "errors");
+		"cli us/r", "srv us/r", "srv MB", "bound", "others", "fd-limit", "errors");
 }
 
 /* A number in a fixed width, '-' when not measured. */
@@ -598,11 +608,11 @@ static const char *ms_cell(char *buf, size_t len, const struct hist *h, double p
 
 void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged)
 {
-	double rps = 0, cli = 0, srv = 0, up = 0, oth = 0;
-	int nrps = 0, ncli = 0, nsrv = 0, nup = 0, noth = 0;
+	double rps = 0, cli = 0, srv = 0, up = 0, oth = 0, mem = 0;
+	int nrps = 0, ncli = 0, nsrv = 0, nup = 0, noth = 0, nmem = 0;
 	int64_t fd = 0, errs = 0;
 	bool fd_known = false, any_failure = false;
-	char bound[16] = "-", c[9][32];
+	char bound[16] = "-", c[10][32];
 	const char *note = "";
 
 	for (int i = 0; i < n; i++) {
@@ -618,6 +628,8 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 			up += (double)r->conns_up, nup++;
 		if (r->others_util >= 0)
 			oth += r->others_util * 100, noth++;
+		if (r->group_pss_kb >= 0)
+			mem += (double)r->group_pss_kb / 1024, nmem++;
 		if (r->ran) {
 			fd += (int64_t)r->fd_client;
 			errs += (int64_t)r->errors_client;
@@ -637,7 +649,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
-	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %-7s %6s %8s %6lld%s\n",
+	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6lld%s\n",
 		rows[0].server, rows[0].conns,
 		cell(c[0], 32, nup ? up / nup : -1, "%.0f"),
 		cell(c[1], 32, nrps ? rps / nrps : -1, "%.0f"),
@@ -646,6 +658,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		ms_cell(c[4], 32, merged, 99.9),
 		cell(c[5], 32, ncli ? cli / ncli : -1, "%.1f"),
 		cell(c[6], 32, nsrv ? srv / nsrv : -1, "%.1f"),
+		cell(c[9], 32, nmem ? mem / nmem : -1, mem / (nmem ? nmem : 1) < 10 ? "%.1f" : "%.0f"),
 		bound,
 		cell(c[8], 32, noth ? oth / noth : -1, "%.0f%%"),
 		cell(c[7], 32, fd_known ? (double)fd : -1, "%.0f"),

@@ -40,7 +40,8 @@ struct rep_run {
 	struct orch_proc proc;
 	bool   started;                    /* the server printed its ready line */
 	struct col_sample s_measure, s_drain;  /* at MEASURE start and DRAIN start */
-	double scan_user_s, scan_sys_s;    /* the MEASURE scan's own CPU, out of the client's */
+	struct col_sample s_mid;           /* halfway through MEASURE, for memory */
+	double scan_user_s, scan_sys_s;    /* the measure-phase scans' own CPU, out of the client's */
 	char   failure[768];               /* "" when the run went as planned */
 	int    nwarn;
 	char   warnings[REP_MAX_WARNINGS][512];
@@ -72,7 +73,8 @@ struct rep_row {
 	int64_t  srv_emfile, srv_enfile, srv_fdset;
 	uint64_t errors_client;
 	int64_t  errors_server, resets_server, bytes_in_server;
-	long     rss_kb, group_rss_kb;
+	long     rss_kb;                   /* peak RSS of the largest process */
+	long     group_rss_kb, group_pss_kb;   /* the group's, the larger of two samples */
 	long     ctxsw_vol, ctxsw_invol;
 	char     file[96];
 };
