@@ -603,12 +603,17 @@ int tu_json_parse(const char *text, struct tu_json *j)
 
 			if (*s != '-' && !isdigit((unsigned char)*s))
 				goto bad;
+			char *iend;
+
 			f->num = strtod(s, &end);
 			/* Integers exactly, even past 2^53, when they are integers. */
 			errno = 0;
-			f->i = strtoll(s, NULL, 10);
-			if (errno)
-				f->i = (long long)f->num;
+			f->i = strtoll(s, &iend, 10);
+			if (errno == ERANGE)
+				f->i = f->num > 0 ? LLONG_MAX : LLONG_MIN;
+			else if (iend != end) /* 1.5, 2e3: truncated, clamped */
+				f->i = f->num >= 9.2e18 ? LLONG_MAX :
+				       f->num <= -9.2e18 ? LLONG_MIN : (long long)f->num;
 			s = end;
 		}
 		s = skip_ws(s);
