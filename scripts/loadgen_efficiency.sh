@@ -2,8 +2,9 @@
 # loadgen_efficiency.sh - is the load generator cheaper than the server it drives?
 #
 # Starts bin/rot13-epoll-lt on 127.0.0.1 (port 0), drives it with bin/loadgen
-# at each connection count (closed loop, pipeline 1, 64-byte requests, the
-# defaults), and prints the CPU each side spent per verified reply over the
+# at each connection count (closed loop, pipeline 1, 64-byte requests, one
+# load thread, I/O mode auto: the defaults; LG_ARGS="--io epoll" compares the
+# epoll mode), and prints the CPU each side spent per verified reply over the
 # measure phase: client from clock(), server from /proc/PID/stat sampled by
 # loadgen --server-pid at the phase's two boundaries. The ratio must stay
 # below 1 for evbench's numbers to describe the server, not the client.
@@ -29,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-printf '%-7s %-3s %12s %12s %12s %8s %s\n' conns run replies/s client_us server_us ratio errors
+printf '%-7s %-5s %-3s %12s %12s %12s %8s %s\n' conns io run replies/s client_us server_us ratio errors
 for conns in "$@"; do
 	r=1
 	while [ "$r" -le "$REPEAT" ]; do
@@ -56,7 +57,7 @@ r = d["result"]; s = d["server_probe"]
 c = r["cpu_us_per_req"]["client"]; v = s["cpu_us_per_req"]
 f = lambda x: "%12.2f" % x if x is not None else "%12s" % "n/a"
 ratio = "%8.2f" % (c / v) if c and v else "%8s" % "n/a"
-print("%-7s %-3s %12.0f %s %s %s %d" % (sys.argv[2], sys.argv[3], r["throughput_rps"],
+print("%-7s %-5s %-3s %12.0f %s %s %s %d" % (sys.argv[2], d["load"]["io"], sys.argv[3], r["throughput_rps"],
       f(c), f(v), ratio, r["errors_total"]))
 if c is None or v is None:
     print("  (no figure: replies %d, server cpu_s %s)" % (r["replies"], s["cpu_s"]))
