@@ -2,7 +2,8 @@
  * loadgen.h - evbench's load generator, as a library. This header is its manual.
  *
  * A load is `conns` TCP connections to one ROT13 server, split over `threads`
- * threads. Each thread runs its own epoll loop over its own connections with
+ * threads. Each thread runs its own event loop (io_uring, or epoll; see
+ * LG_IO_AUTO below) over its own connections with
  * its own histograms and counters; nothing is shared on the hot path, and the
  * threads' results are merged after join (the shape of wrk).
  *
