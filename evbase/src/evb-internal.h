@@ -2,8 +2,8 @@
  * evb-internal.h — what the core, the timer heap, the signal code and the
  * backends share. Nothing here is visible to programs.
  *
- * A backend is a table of five functions, like libevent's struct eventop and
- * the handful of functions every Redis ae backend implements:
+ * A backend is a name, its EV_FEATURE_* bits and four functions, like
+ * libevent's struct eventop and the handful every Redis ae backend has:
  *   init      allocate the backend state into base->bd; 0 or -1.
  *   free      release it (also used before init again in event_reinit).
  *   ctl       the interest set of fd changes from old to new (masks of
@@ -11,6 +11,8 @@
  *   dispatch  wait up to tv (NULL: forever) and report every ready fd with
  *             evb_io_active(); 0, or -1 on a real error (EINTR is 0).
  * The core calls ctl only when the union of the events on an fd changes.
+ * EV_ET is part of that union: one edge-triggered event makes the whole fd
+ * edge-triggered on epoll (the others then see edges too).
  */
 #ifndef EVB_INTERNAL_H
 #define EVB_INTERNAL_H
