@@ -37,6 +37,7 @@ struct col_sample {
 	long     rss_kb;        /* sum of the RSS of the group's processes */
 	long     pss_kb;        /* sum of their PSS (shared pages divided among their
 	                           sharers), -1 unless asked for */
+	bool     pss_estimated; /* from a sample of the members (COL_PSS_SAMPLE) */
 	long     leader_hwm_kb; /* the leader's VmHWM (its own peak RSS) */
 	double   machine_busy_s;  /* /proc/stat: CPU time of every CPU not idle, */
 	double   machine_irq_s;   /* of which in interrupts and softirqs, */
@@ -45,10 +46,15 @@ struct col_sample {
 
 /* Scans /proc for the processes of group pgid whose leader is pid. Returns 0
  * (s->valid true), or -1 with errno ESRCH when the leader is gone. Costs one
- * /proc/<pid>/stat read per process on the machine: a few ms, ~100 ms with
- * 10,000 fork children. With pss, a second pass, after the CPU figures are
- * taken, reads each member's smaps_rollup (tens of µs per process). */
-int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, bool pss);
+ * /proc/<pid>/stat read per process on the machine: a few ms; with COL_CPU
+ * one schedstat read per member thread as well (~100 ms with 10,000 fork
+ * children). With COL_PSS, a second pass, after the CPU figures are taken,
+ * reads each member's smaps_rollup (tens of µs per process). Without
+ * COL_CPU, cpu_s and the ticks stay 0. */
+#define COL_PSS_SAMPLE 256  /* members read for PSS at most, besides the leader */
+#define COL_CPU 1   /* CPU figures (stat and schedstat) */
+#define COL_PSS 2   /* a second pass for PSS */
+int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what);
 
 /* Fills s->machine_busy_s, machine_irq_s and machine_total_s from
  * /proc/stat's "cpu" line (busy = user, nice, system, irq, softirq, steal;

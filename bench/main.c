@@ -517,12 +517,12 @@ static double tv_s(const struct timeval *tv)
 /* Samples the server's group into *s, and adds the scan's own CPU (on this
  * thread, the load generator's control thread) to what uncount_scan() will
  * take out of the client's figures. */
-static void scan(struct rep_run *r, struct col_sample *s, bool pss)
+static void scan(struct rep_run *r, struct col_sample *s, int what)
 {
 	struct rusage a, b;
 
 	getrusage(RUSAGE_THREAD, &a);
-	col_sample_group(r->proc.pid, r->proc.pid, s, pss);
+	col_sample_group(r->proc.pid, r->proc.pid, s, what);
 	getrusage(RUSAGE_THREAD, &b);
 	r->scan_user_s += tv_s(&b.ru_utime) - tv_s(&a.ru_utime);
 	r->scan_sys_s += tv_s(&b.ru_stime) - tv_s(&a.ru_stime);
@@ -543,7 +543,7 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	 * had already accepted when the phase began. */
 	if (p->phase == LG_PHASE_MEASURE && r->s_measure.valid && !r->s_mid.valid &&
 	    col_now() - r->s_measure.t >= (r->cfg.requests ? 1.0 : r->cfg.duration_s / 2))
-		scan(r, &r->s_mid, true);
+		scan(r, &r->s_mid, COL_PSS);
 	if (!lv->show)
 		return;
 	if (dt > 0 && p->replies >= lv->last_replies)
@@ -573,9 +573,9 @@ static void on_phase(enum lg_phase phase, void *arg)
 	 * after the load generator read its clocks and costs the client
 	 * nothing. */
 	if (phase == LG_PHASE_MEASURE)
-		scan(r, &r->s_measure, false);
+		scan(r, &r->s_measure, COL_CPU);
 	else if (phase == LG_PHASE_DRAIN && r->s_measure.valid)
-		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain, false);
+		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain, COL_CPU);
 }
 
 /* ---- one run ------------------------------------------------------------------------- */

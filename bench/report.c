@@ -376,6 +376,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
 	kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
 	kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
+	json_kv_bool(w, "group_pss_estimated", r->s_mid.valid && r->s_mid.pss_estimated);
 	kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
 	kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
 	json_key(w, "lifetime");
