@@ -542,7 +542,7 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	 * server may still be forking children for connections the kernel
 	 * had already accepted when the phase began. */
 	if (p->phase == LG_PHASE_MEASURE && r->s_measure.valid && !r->s_mid.valid &&
-	    col_now() - r->s_measure.t >= (r->cfg.requests ? 1.0 : r->cfg.duration_s / 2))
+	    col_now() - r->s_measure.t >= (r->cfg.requests ? 0.4 : r->cfg.duration_s / 2))
 		scan(r, &r->s_mid, COL_PSS);
 	if (!lv->show)
 		return;
