@@ -318,7 +318,25 @@ static void exchange_all(struct client *c, int n, int timeout_ms)
 
 /* Every ANSWERED client got exactly rot13 of its request; returns how many
  * there are, and how many CLOSED in *closed. Asserts none is left PENDING. */
-static int check_replies(const struct client *c, int n, int *closed)
+/* "N descriptors: S sockets, F others" for the server, for failure messages. */
+static void describe_fds(const struct tu_proc *srv, char *buf, size_t cap)
+{
+	static int fds[4096];
+	int n = srv ? tu_proc_fds(srv->pid, fds, 4096) : -1, sockets = 0;
+
+	for (int i = 0; i < n && i < 4096; i++) {
+		char path[64], target[256];
+		ssize_t len;
+
+		snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)srv->pid, fds[i]);
+		len = readlink(path, target, sizeof target - 1);
+		if (len > 0 && strncmp(target, "socket:", 7) == 0)
+			sockets++;
+	}
+	snprintf(buf, cap, "the server holds %d descriptors, %d of them sockets", n, sockets);
+}
+
+static int check_replies(const struct client *c, int n, int *closed, const struct tu_proc *srv)
 {
 	int answered = 0, pending = 0, first = -1;
 
@@ -341,10 +359,14 @@ static int check_replies(const struct client *c, int n, int *closed)
 			  "client %d: reply is not rot13 of its request", i);
 		answered++;
 	}
-	cr_assert_eq(pending, 0,
-		     "%d clients (the first: %d) got neither a reply nor EOF/reset before the "
-		     "deadline; %d answered, %d closed",
-		     pending, first, answered, *closed);
+	if (pending) {
+		char fds[128];
+
+		describe_fds(srv, fds, sizeof fds);
+		cr_assert_fail("%d clients (the first: %d) got neither a reply nor EOF/reset "
+			       "before the deadline; %d answered, %d closed; %s",
+			       pending, first, answered, *closed, fds);
+	}
 	return answered;
 }
 
@@ -625,7 +647,7 @@ CONFORMANCE(thousand_clients, 90)
 	start(&srv, d, 0, NULL);
 	connect_clients(c, N, &srv);
 	exchange_all(c, N, MANY_MS);
-	int answered = check_replies(c, N, &closed);
+	int answered = check_replies(c, N, &closed, &srv);
 
 	cr_assert_eq(answered, N, "%d of %d answered, %d closed", answered, N, closed);
 	close_clients(c, N);
@@ -845,7 +867,7 @@ CONFORMANCE(fd_exhaustion, 60)
 
 	if (!forks)
 		exchange_all(c, N, MANY_MS);
-	int answered = check_replies(c, N, &closed);
+	int answered = check_replies(c, N, &closed, &srv);
 
 	if (forks) {
 		cr_assert_eq(answered, N, "fork: %d of %d answered", answered, N);
@@ -901,7 +923,7 @@ Test(select, fd_setsize, .timeout = 90, .fini = tu_kill_all)
 
 	connect_clients(c, N, &srv);
 	exchange_all(c, N, MANY_MS);
-	int answered = check_replies(c, N, &closed);
+	int answered = check_replies(c, N, &closed, &srv);
 
 	cr_assert_eq(answered, served, "%d answered, want %d (FD_SETSIZE - %d)", answered, served,
 		     base);
