@@ -686,6 +686,10 @@ found:
 		dup2(2, 1);
 		if (access(python, X_OK) == 0)
 			execl(python, python, script, dir, (char *)NULL);
+		/* Installed without python.sh: Debian's matplotlib is for
+		 * /usr/bin/python3, which may not be the first on PATH. */
+		if (access("/usr/bin/python3", X_OK) == 0)
+			execl("/usr/bin/python3", "python3", script, dir, (char *)NULL);
 		execlp("python3", "python3", script, dir, (char *)NULL);
 		fprintf(stderr, "evbench: cannot run python3 for the plots: %s\n", strerror(errno));
 		_exit(127);
