@@ -439,7 +439,8 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 			 "%ld: connections will fail with ENFILE; sysctl -w fs.file-max=%ld",
 			 2 * conns + 1024, h->file_max, 4 * conns + 2048);
 	/* The load generator keeps at most 256 connects in flight per thread
-	 * (loadgen.c), so only more than that can overflow the backlog. */
+	 * (CONNECTS_IN_FLIGHT, loadgen/engine.c, not in its header), so only
+	 * more than that can overflow the backlog. */
 	if (h->somaxconn > 0 && conns > h->somaxconn && r->cfg.connect_rate == 0 &&
 	    256L * r->cfg.threads > h->somaxconn)
 		warn_add(r, "a burst of %ld connects may overflow the listen backlog "
