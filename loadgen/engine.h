@@ -88,6 +88,47 @@ struct shared {
 	struct lthread *t;
 };
 
+enum cstate { C_DOWN, C_CONNECTING, C_UP, C_RETIRED };
+
+struct conn {
+	int      fd;
+	uint8_t  state;
+	uint8_t  active;           /* carries requests */
+	uint8_t  want_write;       /* a send stopped short; waiting for EPOLLOUT */
+	uint8_t  bad;              /* the reply being read already differs */
+	uint8_t  send_pending;     /* io_uring: a SEND of this slot is in flight */
+	uint8_t  recv_pending;     /* io_uring: a RECV of this slot is in flight */
+	uint16_t src;              /* index into the source addresses */
+	uint32_t id;               /* global slot number */
+	uint32_t gen;              /* connection generation: drops events of a closed socket */
+	int32_t  heap_pos;         /* open loop: position in the thread's timer heap, -1 if none */
+	uint32_t woff;             /* bytes of request wnext already sent */
+	uint32_t roff;             /* bytes of reply rseq already received */
+	uint64_t wnext;            /* request the next unsent byte belongs to */
+	uint64_t upto;             /* requests [0, upto) are decided; the writer catches up */
+	uint64_t rseq;             /* request whose reply is being read */
+	uint64_t conn_base;        /* first request on the current connection */
+	uint64_t out_bytes, in_bytes; /* on the current connection, to catch extra bytes */
+	uint64_t t_start;          /* connect started (ns) */
+	uint64_t retry_at;         /* C_DOWN: when to reconnect (ns), 0 = not scheduled */
+	uint64_t backoff;          /* current reconnect backoff (ns) */
+	double   sched_base;       /* open loop: intended time of request 0 (ns) */
+	uint64_t send_ts;          /* io_uring: when the in-flight SEND was submitted */
+	uint64_t *t_sent;          /* pipeline slots: actual send time of request seq % pipeline */
+};
+
+/* Requests started on c (first byte sent) and not yet answered. */
+static inline uint64_t lg__started(const struct conn *c)
+{
+	return c->wnext + (c->woff > 0);
+}
+
+/* Open loop: when request seq of c was due (ns, CLOCK_MONOTONIC). */
+static inline double lg__intended(const struct lthread *t, const struct conn *c, uint64_t seq)
+{
+	return c->sched_base + (double)seq * t->interval;
+}
+
 static inline uint64_t lg__now_ns(void)
 {
 	struct timespec ts;
@@ -110,5 +151,24 @@ void lg__thread_free(struct lthread *t);
 
 /* The load thread: follows sh->phase until DRAIN is over or DONE. */
 void *lg__thread_main(void *arg);
+
+/* engine.c, for uring.c: the connection's life and the byte streams. */
+void lg__conn_fail(struct lthread *t, struct conn *c, int cause, uint64_t now);
+void lg__conn_close(struct lthread *t, struct conn *c, bool retry, uint64_t backoff, uint64_t now);
+void lg__conn_established(struct lthread *t, struct conn *c, uint64_t now);
+size_t lg__build(const struct lthread *t, const struct conn *c, char *buf, size_t cap);
+void lg__account_sent(struct lthread *t, struct conn *c, size_t r, uint64_t now);
+bool lg__consume(struct lthread *t, struct conn *c, const char *p, size_t n, uint64_t now);
+void lg__after_read(struct lthread *t, struct conn *c, uint64_t now);
+
+/* uring.c, for engine.c: the io_uring mode's operations. */
+int  lg__ur_init(struct lthread *t);
+void lg__ur_free(struct lthread *t);
+void lg__ur_start(struct lthread *t);
+void lg__ur_poll(struct lthread *t, long long wait_ns);
+void lg__ur_recv(struct lthread *t, struct conn *c);
+void lg__ur_connect(struct lthread *t, struct conn *c);
+void lg__ur_write(struct lthread *t, struct conn *c);
+unsigned long long lg__ur_pending(const struct lthread *t);
 
 #endif

@@ -1,0 +1,440 @@
+/*
+ * uring.c - a load thread's I/O through io_uring (cfg.io == LG_IO_URING);
+ * engine.c holds the rest of the thread and the epoll mode.
+ *
+ * Each connection keeps one multishot RECV armed (the counterpart of an epoll
+ * registration: armed once, a completion per arrival) drawing from a ring of
+ * buffers the thread hands back as soon as a reply is checked, and at most
+ * one SEND from its own small buffer; CONNECT and the wake-up eventfd's POLL
+ * go through the ring too. Completions are handled in the order they come; the
+ * SENDs they queue leave with the next io_uring_enter(), which also waits for
+ * the next completions: one system call for a whole batch of requests. A
+ * completion carries the slot, the operation and the slot's generation, so
+ * one that belongs to a socket already closed is recognised and dropped.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct uring {
+	int       fd;
+	unsigned *sq_head, *sq_tail, *sq_array, sq_mask, sq_entries;
+	unsigned *cq_head, *cq_tail, cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	void     *sq_map, *cq_map;
+	size_t    sq_len, cq_len, sqes_len;
+	uint32_t  icap, ocap;        /* receive buffer size, per-connection send buffer size */
+	char     *ibufs, *obufs;     /* nbufs receive buffers; a send buffer per connection */
+	struct io_uring_buf_ring *br;
+	size_t    br_len;
+	unsigned  nbufs;
+	uint32_t *sendq, nsendq;     /* slots whose SEND was queued since the last enter */
+	uint64_t  pending;           /* operations in flight, the wake-up poll excepted */
+	bool      disabled;          /* created disabled: the load thread enables it */
+};
+
+enum { OP_RECV, OP_SEND, OP_CONNECT, OP_WAKE };
+#define UR_GEN_MASK 0x3fffffffu
+
+static inline uint64_t ur_data(int op, const struct conn *c, uint32_t idx)
+{
+	return (uint64_t)op << 62 | (uint64_t)(c->gen & UR_GEN_MASK) << 32 | idx;
+}
+
+static void ur_enter(struct lthread *t, long long wait_ns);
+static void ur_wake(struct lthread *t);
+
+static struct io_uring_sqe *ur_sqe(struct lthread *t)
+{
+	struct uring *u = t->ur;
+	unsigned tail = *u->sq_tail;
+	if (tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE) >= u->sq_entries) {
+		ur_enter(t, -1);  /* full: submit what is queued, without waiting */
+		tail = *u->sq_tail;
+	}
+	unsigned i = tail & u->sq_mask;
+	struct io_uring_sqe *e = &u->sqes[i];
+	memset(e, 0, sizeof *e);
+	u->sq_array[i] = i;
+	__atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	return e;
+}
+
+void lg__ur_recv(struct lthread *t, struct conn *c)
+{
+	uint32_t idx = (uint32_t)(c - t->conns);
+	struct io_uring_sqe *e = ur_sqe(t);
+	e->opcode = IORING_OP_RECV;
+	e->fd = c->fd;
+	e->ioprio = IORING_RECV_MULTISHOT;
+	e->flags = IOSQE_BUFFER_SELECT;
+	e->buf_group = 0;
+	e->user_data = ur_data(OP_RECV, c, idx);
+	c->recv_pending = 1;
+	t->ur->pending++;
+}
+
+/* Hands receive buffer bid back to the kernel. */
+static void ur_give_back(struct uring *u, unsigned bid)
+{
+	unsigned short tail = u->br->tail;
+	struct io_uring_buf *b = &u->br->bufs[tail & (u->nbufs - 1)];
+	b->addr = (uint64_t)(uintptr_t)(u->ibufs + (size_t)bid * u->icap);
+	b->len = u->icap;
+	b->bid = (unsigned short)bid;
+	__atomic_store_n(&u->br->tail, (unsigned short)(tail + 1), __ATOMIC_RELEASE);
+}
+
+void lg__ur_connect(struct lthread *t, struct conn *c)
+{
+	uint32_t idx = (uint32_t)(c - t->conns);
+	struct io_uring_sqe *e = ur_sqe(t);
+	e->opcode = IORING_OP_CONNECT;
+	e->fd = c->fd;
+	e->addr = (uint64_t)(uintptr_t)&t->sh->dst;
+	e->off = t->sh->dstlen;
+	e->user_data = ur_data(OP_CONNECT, c, idx);
+	t->ur->pending++;
+}
+
+/* Queues one SEND of what c has decided to send, unless one is in flight:
+ * its completion calls back here for the rest. */
+void lg__ur_write(struct lthread *t, struct conn *c)
+{
+	struct uring *u = t->ur;
+	c->want_write = 0;   /* pump() may always decide more; the SEND follows */
+	if (c->send_pending || c->state != C_UP || c->wnext >= c->upto)
+		return;
+	uint32_t idx = (uint32_t)(c - t->conns);
+	char *buf = u->obufs + (size_t)idx * u->ocap;
+	size_t n = lg__build(t, c, buf, u->ocap);
+	struct io_uring_sqe *e = ur_sqe(t);
+	e->opcode = IORING_OP_SEND;
+	e->fd = c->fd;
+	e->addr = (uint64_t)(uintptr_t)buf;
+	e->len = (uint32_t)n;
+	e->msg_flags = MSG_NOSIGNAL;
+	e->user_data = ur_data(OP_SEND, c, idx);
+	c->send_pending = 1;
+	u->pending++;
+	u->sendq[u->nsendq++] = idx;
+}
+
+/* In the load thread, before anything is submitted. */
+void lg__ur_start(struct lthread *t)
+{
+	if (t->ur->disabled &&
+	    syscall(SYS_io_uring_register, t->ur->fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+		abort();  /* a ring we created and nobody else touched */
+	t->ur->disabled = false;
+	ur_wake(t);
+}
+
+static void ur_wake(struct lthread *t)
+{
+	struct io_uring_sqe *e = ur_sqe(t);
+	e->opcode = IORING_OP_POLL_ADD;
+	e->fd = t->wakefd;
+	e->poll32_events = POLLIN;
+	e->user_data = (uint64_t)OP_WAKE << 62;
+}
+
+/* Submits what is queued and, with wait_ns >= 0, waits up to that long for
+ * one completion. SENDs queued since the last call are submitted on their
+ * own first, timed: the kernel runs them one after the other inside that
+ * call, so the n-th of N is given the start of the n-th N-th of the call's
+ * duration as its send time, as epoll's send() is timed just before it runs.
+ * (Stamping them all at the call's start would charge the later ones the
+ * time spent sending the earlier ones.) Then the wait, a second call, made
+ * only when there is no completion to handle yet. */
+static void ur_enter(struct lthread *t, long long wait_ns)
+{
+	struct uring *u = t->ur;
+	long r;
+	if (u->nsendq) {
+		unsigned queued = *u->sq_tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
+		uint64_t t0 = lg__now_ns();
+		r = syscall(SYS_io_uring_enter, u->fd, queued, 0, 0, NULL, 0);
+		if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
+			abort();  /* EBADF, EFAULT, EINVAL: our own bug */
+		uint64_t span = lg__now_ns() - t0;
+		for (uint32_t i = 0; i < u->nsendq; i++)
+			t->conns[u->sendq[i]].send_ts = t0 + span * i / u->nsendq;
+		u->nsendq = 0;
+		if (wait_ns < 0 || *u->cq_head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
+			return;
+	}
+	unsigned queued = *u->sq_tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
+	struct timespec ts = { .tv_sec = (time_t)(wait_ns / 1000000000LL),
+			       .tv_nsec = (long)(wait_ns % 1000000000LL) };
+	struct io_uring_getevents_arg arg = { .ts = (uint64_t)(uintptr_t)&ts };
+	if (wait_ns >= 0)
+		r = syscall(SYS_io_uring_enter, u->fd, queued, 1,
+			    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
+	else
+		r = syscall(SYS_io_uring_enter, u->fd, queued, 0, 0, NULL, 0);
+	if (r < 0 && errno != ETIME && errno != EINTR && errno != EAGAIN && errno != EBUSY)
+		abort();  /* EBADF, EFAULT, EINVAL: our own bug */
+}
+
+static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flags)
+{
+	struct uring *u = t->ur;
+	int op = (int)(data >> 62);
+	if (op == OP_WAKE) {
+		uint64_t v;
+		if (read(t->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
+			abort();
+		ur_wake(t);
+		return;
+	}
+	/* A multishot RECV stays armed, and in flight, while it says F_MORE. */
+	bool more = op == OP_RECV && (flags & IORING_CQE_F_MORE);
+	if (!more)
+		u->pending--;
+	struct conn *c = &t->conns[(uint32_t)data];
+	bool stale = (uint32_t)(data >> 32 & UR_GEN_MASK) != (c->gen & UR_GEN_MASK);
+	uint64_t now = lg__now_ns();
+	switch (op) {
+	case OP_CONNECT:
+		if (stale || c->state != C_CONNECTING)
+			return;
+		if (res < 0)
+			lg__conn_fail(t, c, -res, now);
+		else
+			lg__conn_established(t, c, now);
+		return;
+	case OP_SEND:
+		c->send_pending = 0;
+		if (stale || c->state != C_UP) {
+			lg__ur_write(t, c);  /* the slot's new connection may be waiting */
+			return;
+		}
+		if (res < 0) {
+			if (res == -EINTR || res == -EAGAIN)
+				lg__ur_write(t, c);
+			else
+				lg__conn_fail(t, c, -res, now);
+			return;
+		}
+		lg__account_sent(t, c, (size_t)res, c->send_ts);
+		lg__ur_write(t, c);
+		return;
+	case OP_RECV: {
+		bool has_buf = flags & IORING_CQE_F_BUFFER;
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		if (!more)
+			c->recv_pending = 0;
+		if (stale || c->state != C_UP) {
+			if (has_buf)
+				ur_give_back(u, bid);
+			if (c->state == C_UP && !c->recv_pending)
+				lg__ur_recv(t, c);  /* the slot's new connection */
+			return;
+		}
+		if (res < 0) {
+			if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS) {
+				if (!c->recv_pending)
+					lg__ur_recv(t, c);
+			} else {
+				lg__conn_fail(t, c, -res, now);
+			}
+			return;
+		}
+		if (res == 0) {
+			if (has_buf)
+				ur_give_back(u, bid);
+			if (t->phase >= LG_PHASE_DRAIN && lg__started(c) == c->rseq)
+				lg__conn_close(t, c, false, 0, now);
+			else
+				lg__conn_fail(t, c, LG_CAUSE_EOF, now);
+			return;
+		}
+		bool alive = lg__consume(t, c, u->ibufs + (size_t)bid * u->icap, (size_t)res, now);
+		ur_give_back(u, bid);
+		if (!alive)
+			return;
+		if (!c->recv_pending)
+			lg__ur_recv(t, c);
+		lg__after_read(t, c, now);
+		return;
+	}
+	}
+}
+
+/* Waits up to wait_ns for completions and handles every one there is. */
+void lg__ur_poll(struct lthread *t, long long wait_ns)
+{
+	struct uring *u = t->ur;
+	ur_enter(t, wait_ns);
+	for (;;) {
+		unsigned head = *u->cq_head;
+		if (head == __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
+			break;
+		struct io_uring_cqe *e = &u->cqes[head & u->cq_mask];
+		uint64_t data = e->user_data;
+		int res = e->res;
+		unsigned flags = e->flags;
+		__atomic_store_n(u->cq_head, head + 1, __ATOMIC_RELEASE);
+		ur_complete(t, data, res, flags);
+	}
+}
+
+void lg__ur_free(struct lthread *t)
+{
+	struct uring *u = t->ur;
+	t->ur = NULL;
+	if (!u)
+		return;
+	if (u->sqes && u->sqes != MAP_FAILED)
+		munmap(u->sqes, u->sqes_len);
+	if (u->cq_map && u->cq_map != MAP_FAILED && u->cq_map != u->sq_map)
+		munmap(u->cq_map, u->cq_len);
+	if (u->sq_map && u->sq_map != MAP_FAILED)
+		munmap(u->sq_map, u->sq_len);
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->br && u->br != MAP_FAILED)
+		munmap(u->br, u->br_len);
+	free(u->ibufs);
+	free(u->obufs);
+	free(u->sendq);
+	free(u);
+}
+
+int lg__ur_init(struct lthread *t)
+{
+	const struct lg_config *cfg = &t->sh->cfg;
+	struct uring *u = calloc(1, sizeof *u);
+	if (!u)
+		return -ENOMEM;
+	u->fd = -1;
+	t->ur = u;
+	/* A RECV per connection, a SEND per connection, CONNECTs, the wake-up. */
+	unsigned want = 2 * t->nconns + 64, entries = 64;
+	while (entries < want && entries < 32768)
+		entries *= 2;
+	/* Completion work (the RECV's copy) runs when the thread asks for
+	 * completions, never by interrupting it: DEFER_TASKRUN, which needs a
+	 * single submitter, the load thread; the ring starts disabled and the
+	 * load thread enables it (ur_start), becoming that submitter. Kernels
+	 * before 6.1 get COOP_TASKRUN, or nothing. */
+	static const unsigned tries[] = {
+		IORING_SETUP_CLAMP | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			IORING_SETUP_R_DISABLED,
+		IORING_SETUP_CLAMP | IORING_SETUP_COOP_TASKRUN,
+		IORING_SETUP_CLAMP,
+	};
+	struct io_uring_params p;
+	for (size_t k = 0; k < sizeof tries / sizeof tries[0]; k++) {
+		memset(&p, 0, sizeof p);
+		p.flags = tries[k];
+		u->fd = (int)syscall(SYS_io_uring_setup, entries, &p);
+		if (u->fd >= 0 || errno != EINVAL)
+			break;
+	}
+	if (u->fd < 0)
+		return -errno;
+	u->disabled = (p.flags & IORING_SETUP_R_DISABLED) != 0;
+	if (!(p.features & IORING_FEAT_EXT_ARG))
+		return -ENOSYS;
+	u->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	u->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP) {
+		if (u->cq_len > u->sq_len)
+			u->sq_len = u->cq_len;
+		u->cq_len = u->sq_len;
+	}
+	u->sq_map = mmap(NULL, u->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 u->fd, IORING_OFF_SQ_RING);
+	if (u->sq_map == MAP_FAILED)
+		return -errno;
+	u->cq_map = (p.features & IORING_FEAT_SINGLE_MMAP) ? u->sq_map :
+		mmap(NULL, u->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
+		     IORING_OFF_CQ_RING);
+	if (u->cq_map == MAP_FAILED)
+		return -errno;
+	u->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	u->sqes = mmap(NULL, u->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		       u->fd, IORING_OFF_SQES);
+	if (u->sqes == MAP_FAILED)
+		return -errno;
+	char *sq = u->sq_map, *cq = u->cq_map;
+	u->sq_head = (unsigned *)(sq + p.sq_off.head);
+	u->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+	u->sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+	u->sq_entries = *(unsigned *)(sq + p.sq_off.ring_entries);
+	u->sq_array = (unsigned *)(sq + p.sq_off.array);
+	u->cq_head = (unsigned *)(cq + p.cq_off.head);
+	u->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	u->cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
+	u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+
+	/* Small buffers: replies stream through them. A receive buffer is held
+	 * only from its completion until its reply is checked, so one per
+	 * connection and some spare suffice. */
+	uint64_t window_bytes = (uint64_t)cfg->pipeline * (uint64_t)cfg->size;
+	u->icap = window_bytes < 256 ? 256 : window_bytes > 4096 ? 4096 : (uint32_t)window_bytes;
+	u->ocap = window_bytes < 64 ? 64 : window_bytes > 4096 ? 4096 : (uint32_t)window_bytes;
+	size_t n = t->nconns ? t->nconns : 1;
+	u->nbufs = 64;
+	while (u->nbufs < n + 64 && u->nbufs < 32768)
+		u->nbufs *= 2;
+	u->ibufs = malloc((size_t)u->nbufs * u->icap);
+	u->obufs = malloc(n * u->ocap);
+	u->sendq = calloc(n, sizeof *u->sendq);
+	if (!u->ibufs || !u->obufs || !u->sendq)
+		return -ENOMEM;
+	u->br_len = (size_t)u->nbufs * sizeof(struct io_uring_buf);
+	u->br = mmap(NULL, u->br_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u->br == MAP_FAILED)
+		return -errno;
+	struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)u->br,
+					.ring_entries = u->nbufs, .bgid = 0 };
+	if (syscall(SYS_io_uring_register, u->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
+		return -errno;
+	u->br->tail = 0;
+	for (unsigned b = 0; b < u->nbufs; b++)
+		ur_give_back(u, b);
+	return 0;
+}
+
+int lg_uring_available(void)
+{
+	/* Asked once: a ring with a buffer ring, as lg__ur_init() will want them. */
+	static int known = -1;
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	if (k >= 0)
+		return k;
+	int ok = 0;
+	struct io_uring_params p;
+	memset(&p, 0, sizeof p);
+	p.flags = IORING_SETUP_CLAMP;
+	int fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (fd >= 0) {
+		void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)mem,
+						.ring_entries = 1, .bgid = 0 };
+		ok = (p.features & IORING_FEAT_EXT_ARG) && mem != MAP_FAILED &&
+		     syscall(SYS_io_uring_register, fd, IORING_REGISTER_PBUF_RING, &reg, 1) == 0;
+		close(fd);
+		if (mem != MAP_FAILED)
+			munmap(mem, 4096);
+	}
+	__atomic_store_n(&known, ok, __ATOMIC_RELAXED);
+	return ok;
+}
+
+unsigned long long lg__ur_pending(const struct lthread *t)
+{
+	return t->ur ? t->ur->pending : 0;
+}
