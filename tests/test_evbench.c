@@ -653,6 +653,41 @@ Test(evbench, no_ready_line_times_out, .init = setup, .fini = teardown, .timeout
 	jr_free(v);
 }
 
+Test(evbench, all_skips_servers_not_built, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char exe[PATH_MAX], script[PATH_MAX + 64], real[PATH_MAX];
+	char out[1 << 16], err[8192];
+	int status, skipped = 0;
+
+	/* A directory holding evbench and one real server, under the name of
+	 * epoll-lt: `all` runs it and skips the seven others with a warning. */
+	cr_assert_eq(tu_path(real, sizeof real, tu_bin_dir(), "rot13-epoll-lt"), 0);
+	snprintf(script, sizeof script, "#!/bin/sh\nexec %s \"$@\"\n", real);
+	fake_server(exe, sizeof exe, script);
+	{
+		char *argv[] = { exe, "--server", "all", "--conns", "2", "--duration", "0.2",
+				 "--warmup", "0", "--out", outdir, NULL };
+
+		status = tu_run(argv, out, sizeof out, err, sizeof err, 60000);
+	}
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x: %s", status, err);
+	for (const char *c = err; (c = strstr(c, "warning: skipping")); c++)
+		skipped++;
+	cr_assert_eq(skipped, 7, "7 servers should be skipped: %s", err);
+	cr_assert(strstr(out, "epoll-lt"), "no row for epoll-lt: %s", out);
+
+	/* Named explicitly, a server that is not built is an error. */
+	{
+		char *argv[] = { exe, "--server", "poll", "--out", outdir, NULL };
+
+		status = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+	}
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x",
+		  status);
+	cr_assert(strstr(err, "not built"), "message: %s", err);
+}
+
 /* ---- bad command lines ------------------------------------------------------------------- */
 
 Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, .timeout = 60)
