@@ -29,6 +29,10 @@ Test(loadgen_args, parser_accepts_and_rejects, .timeout = 10)
 	cr_assert_str_eq(c.source_addrs[1], "127.0.0.3");
 	cr_assert_eq(parse(&c, "requests-per-conn", "1", err), 0);
 	cr_assert_eq(c.requests_per_conn, 1);
+	cr_assert_eq(parse(&c, "io", "epoll", err), 0);
+	cr_assert_eq(c.io, LG_IO_EPOLL);
+	cr_assert_eq(parse(&c, "io", "auto", err), 0);
+	cr_assert_eq(c.io, LG_IO_AUTO);
 
 	static const struct { const char *name, *value, *must_say; } bad[] = {
 		{ "conns", "0", "--conns" },         { "conns", "-5", "--conns" },
@@ -42,6 +46,7 @@ Test(loadgen_args, parser_accepts_and_rejects, .timeout = 10)
 		{ "source-addrs", "1.2.3", "'1.2.3'" },
 		{ "threads", "0", "--threads" },     { "nonsense", "1", "unknown" },
 		{ "conns", "99999999999999999999", "--conns" },
+		{ "io", "kqueue", "--io" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
@@ -72,6 +77,8 @@ Test(loadgen_args, cross_checks_and_auto_sources, .timeout = 10)
 	c.threads = 64;
 	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0);
 	cr_assert_eq(c.threads, 10, "no more threads than connections");
+	cr_assert(c.io == LG_IO_EPOLL || c.io == LG_IO_URING, "auto is resolved");
+	cr_assert_eq(c.io, lg_uring_available() ? LG_IO_URING : LG_IO_EPOLL);
 
 	/* More connections than one source address has ports: 127.0.0.2, .3 ... */
 	long per = lg_ports_per_addr();

@@ -348,7 +348,7 @@ Test(loadgen_run, binary_json_output, .timeout = 30, .fini = tu_kill_all)
 		"\"client_sys_s\"", "\"throughput_rps\"", "\"cpu_us_per_req\"", "\"latency_us\"",
 		"\"p50\"", "\"p90\"", "\"p99\"", "\"p999\"", "\"p9999\"", "\"fd_limit\"",
 		"\"emfile\"", "\"enfile\"", "\"eaddrnotavail\"", "\"errors\"",
-		"\"connect_latency_us\"", "\"replies\": 500",
+		"\"connect_latency_us\"", "\"replies\": 500", "\"io\": ",
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_assert(strstr(out, keys[i]), "no %s in\n%s", keys[i], out);
