@@ -90,12 +90,14 @@ def by_server(runs):
     return {s: out[s] for s in sorted(out, key=order_key)}
 
 
-def series(conns_runs, path):
-    """x, mean, low error, high error of a metric over repeats."""
+def series(conns_runs, path, positive=False):
+    """x, mean, low error, high error of a metric over repeats; with
+    positive, values <= 0 are left out (they have no place on a log axis)."""
     xs, ys, lo, hi = [], [], [], []
     for c in sorted(conns_runs):
         vals = [get(r, path) for r in conns_runs[c]]
-        vals = [v for v in vals if isinstance(v, (int, float))]
+        vals = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)
+                and (v > 0 or not positive)]
         if not vals:
             continue
         m = sum(vals) / len(vals)
@@ -149,11 +151,11 @@ def save(fig, outdir, name, written):
 NOISY = 0.25
 
 
-def line_plot(ax, groups, path, all_conns, errorbars=True):
+def line_plot(ax, groups, path, all_conns, errorbars=True, log=False):
     """Draws one line per server; returns True if a point was hollowed."""
     hollow = False
     for i, (server, cr) in enumerate(groups.items()):
-        xs, ys, lo, hi = series(cr, path)
+        xs, ys, lo, hi = series(cr, path, positive=log)
         if not xs:
             continue
         st = style(server, i)
@@ -161,9 +163,9 @@ def line_plot(ax, groups, path, all_conns, errorbars=True):
             ax.errorbar(xs, ys, yerr=[lo, hi], capsize=3, **st)
         else:
             ax.plot(xs, ys, **st)
-        _, others, _, _ = series(cr, "result.utilization.others")
-        noisy = [(x, y) for x, y, o in zip(xs, ys, others) if o > NOISY] \
-            if len(others) == len(xs) else []
+        ox, others, _, _ = series(cr, "result.utilization.others")
+        share = dict(zip(ox, others))
+        noisy = [(x, y) for x, y in zip(xs, ys) if share.get(x, 0) > NOISY]
         if noisy:
             hollow = True
             ax.plot([x for x, _ in noisy], [y for _, y in noisy], linestyle="none",
@@ -197,7 +199,7 @@ def plot_latency(groups, all_conns, runs, outdir, written):
     basis = get(runs[0], "result.latency_basis", "")
     hollow = False
     for ax, (key, label) in zip(axes, [("p50", "median (p50)"), ("p99", "99th percentile")]):
-        hollow |= line_plot(ax, groups, "result.latency_us." + key, all_conns)
+        hollow |= line_plot(ax, groups, "result.latency_us." + key, all_conns, log=True)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: fmt_us(v)))
         ax.set_title(label)
@@ -230,7 +232,7 @@ def plot_cpu(groups, all_conns, runs, outdir, written):
     hollow = False
     for ax, (key, label) in zip(axes, [("server", "server (whole process group)"),
                                        ("client", "client (load generator, clock())")]):
-        hollow |= line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns)
+        hollow |= line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns, log=True)
         ax.set_title(label)
         # Log scale: a design that collapses (select past FD_SETSIZE) costs
         # tens of times more, and must not flatten the others into one line.
