@@ -192,8 +192,13 @@ void lg__conn_close(struct lthread *t, struct conn *c, bool retry, uint64_t back
 		/* io_uring: an operation in flight holds the socket open past
 		 * close(); shutdown() makes it complete now (its completion, of an
 		 * older generation, is then ignored). */
-		if (t->ur && (c->recv_pending || c->send_pending || c->state == C_CONNECTING))
+		if (t->ur && (c->recv_pending || c->send_pending || c->state == C_CONNECTING)) {
+			/* Operations queued and not yet submitted name this
+			 * descriptor by number, which the next socket may reuse:
+			 * submit them now, while it is still this socket. */
+			lg__ur_flush(t);
 			shutdown(c->fd, SHUT_RDWR);
+		}
 		close(c->fd);
 		if (c->state == C_UP)
 			t->closes++;

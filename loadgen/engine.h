@@ -166,6 +166,7 @@ int  lg__ur_init(struct lthread *t);
 void lg__ur_free(struct lthread *t);
 void lg__ur_start(struct lthread *t);
 void lg__ur_poll(struct lthread *t, long long wait_ns);
+void lg__ur_flush(struct lthread *t);   /* submits what is queued, without waiting */
 void lg__ur_recv(struct lthread *t, struct conn *c);
 void lg__ur_connect(struct lthread *t, struct conn *c);
 void lg__ur_write(struct lthread *t, struct conn *c);

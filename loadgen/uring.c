@@ -434,6 +434,13 @@ int lg_uring_available(void)
 	return ok;
 }
 
+void lg__ur_flush(struct lthread *t)
+{
+	struct uring *u = t->ur;
+	if (*u->sq_tail != __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE))
+		ur_enter(t, -1);
+}
+
 unsigned long long lg__ur_pending(const struct lthread *t)
 {
 	return t->ur ? t->ur->pending : 0;
