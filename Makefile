@@ -210,6 +210,7 @@ install: all
 	install -d $(BINDIR_I) $(SHAREDIR)
 	install -m 755 $(BINS) $(BINDIR_I)
 	install -m 644 scripts/plot.py $(SHAREDIR)
+	install -m 755 scripts/python.sh $(SHAREDIR)
 
 uninstall:
 	rm -f $(BINS:$(BIN)/%=$(BINDIR_I)/%)
