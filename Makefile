@@ -89,6 +89,9 @@ HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/bin/%)
 BENCH_TOOLS_SRC := $(wildcard evbase/bench/*.c)
 
 .PHONY: all test bench plots install uninstall clean deps deps-build deps-test deps-bench tests-build
+# Keep every intermediate object: make would otherwise delete the test helpers'
+# objects after the run, and its "rm" would be the last line of `make test`.
+.SECONDARY:
 all: $(BINS)
 
 # ---- dependencies from Debian's packages ------------------------------------
