@@ -114,8 +114,9 @@ ssize_t tu_read_line(struct tu_proc *p, char *line, size_t cap, int timeout_ms);
  * line is malformed or names another pid). */
 int tu_wait_ready(struct tu_proc *p, int timeout_ms);
 
-/* Wait for the child to exit and reap it. Returns its wait status, or -1
- * (ETIMEDOUT; the child is left running). */
+/* Wait for the child to exit, SIGKILL what is left of its process group
+ * (a program's leftovers never outlive it), reap it. Returns its wait
+ * status, or -1 (ETIMEDOUT; the child is left running). */
 int tu_wait_exit(struct tu_proc *p, int timeout_ms);
 
 /* SIGKILL the whole process group, reap the child, close the pipes.
