@@ -237,8 +237,23 @@ int srv_accept(int lfd, bool nonblock)
 	int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
 	int fd = accept4(lfd, NULL, NULL, flags);
 
-	if (fd >= 0)
-		return fd;
+	if (fd >= 0) {
+		if (spare_fd >= 0)
+			return fd;
+		/* The spare was lost: in a threaded server another thread's open()
+		 * (glibc reads /sys when it makes a malloc arena) can take its slot
+		 * while a shed has it closed, and a connection then takes it for
+		 * good. Without a spare the next EMFILE could only wait, leaving
+		 * clients in the backlog; so the spare comes first, and this
+		 * connection gives its descriptor back to it. */
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (spare_fd >= 0)
+			return fd;
+		close(fd);
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		SRV_COUNT(emfile, 1);
+		return SRV_SHED;
+	}
 	switch (errno) {
 	case EAGAIN:
 	case EINTR: /* let the caller look at srv_stop */
@@ -409,6 +424,8 @@ static int queue(struct srv_conn *c, const struct iovec *iov, int cnt)
 		c->out_cap = cap;
 	}
 	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len == 0) /* its base may be NULL, which memcpy may not see */
+			continue;
 		memcpy(c->out + c->out_len, iov[i].iov_base, iov[i].iov_len);
 		c->out_len += iov[i].iov_len;
 	}
