@@ -70,6 +70,8 @@ struct design {
 	CONF_TEST(epoll_lt, "rot13-epoll-lt", "epoll-lt", NULL, fn, secs)           \
 	CONF_TEST(epoll_et, "rot13-epoll-et", "epoll-et", NULL, fn, secs)           \
 	CONF_TEST(libevent, "rot13-libevent", "libevent", NULL, fn, secs)           \
+	CONF_TEST(libevent_select, "rot13-libevent", "libevent", "select", fn, secs) \
+	CONF_TEST(libevent_poll, "rot13-libevent", "libevent", "poll", fn, secs)    \
 	CONF_TEST(evbase_select, "rot13-evbase", "evbase", "select", fn, secs)      \
 	CONF_TEST(evbase_poll, "rot13-evbase", "evbase", "poll", fn, secs)          \
 	CONF_TEST(evbase_epoll, "rot13-evbase", "evbase", "epoll", fn, secs)        \
@@ -431,6 +433,32 @@ CONFORMANCE(many_lines, 20)
 	expect(&j, "lines", lines);
 	expect(&j, "bytes_in", (long long)n);
 	expect(&j, "bytes_out", (long long)n);
+}
+
+/*
+ * --work-us: every design burns that much time per answered line before it
+ * replies (the regression gate's known slowdown). Ten lines at 20 ms must take
+ * at least 200 ms from the write to the whole reply. A lower bound on time is
+ * safe on a noisy machine: load can only make the reply later.
+ */
+CONFORMANCE(work_us, 20)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	char req[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
+
+	start(&srv, d, 0, "--work-us", "20000", NULL);
+	int fd = connect_or_die(&srv);
+	long long t0 = tu_now_ms();
+
+	roundtrip(fd, req, sizeof req - 1);
+	long long took = tu_now_ms() - t0;
+
+	close(fd);
+	stop(&srv, d, &j);
+	expect(&j, "lines", 10);
+	cr_assert(took >= 200, "%s: 10 lines at --work-us 20000 answered in %lld ms, want >= 200",
+		  d->suite, took);
 }
 
 CONFORMANCE(byte_by_byte, 20)
