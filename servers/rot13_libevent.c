@@ -143,16 +143,23 @@ int main(int argc, char **argv)
 	}
 	event_config_free(cfg);
 
-	int lfd = srv_listen();
-	listener = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, NULL);
+	/* The stop signals are routed to the loop before the ready line goes
+	 * out: whoever reads that line may send SIGTERM at once, and the flag
+	 * srv_init's handler would set is one this loop never looks at. */
 	term = evsignal_new(base, SIGTERM, on_stop, NULL);
 	intr = evsignal_new(base, SIGINT, on_stop, NULL);
-	if (!listener || !term || !intr || event_add(listener, NULL) < 0 ||
-	    event_add(term, NULL) < 0 || event_add(intr, NULL) < 0) {
-		fprintf(stderr, "rot13-%s: cannot add the listener and signal events\n", SRV_DESIGN);
+	if (!term || !intr || event_add(term, NULL) < 0 || event_add(intr, NULL) < 0) {
+		fprintf(stderr, "rot13-%s: cannot add the signal events\n", SRV_DESIGN);
 		return 1;
 	}
-	event_base_dispatch(base);
+	int lfd = srv_listen();
+	listener = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, NULL);
+	if (!listener || event_add(listener, NULL) < 0) {
+		fprintf(stderr, "rot13-%s: cannot add the listener event\n", SRV_DESIGN);
+		return 1;
+	}
+	if (!srv_stop) /* a stop signal before the events were added set only the flag */
+		event_base_dispatch(base);
 
 	srv_conn_free_all(release);
 	event_free(listener);
