@@ -151,7 +151,11 @@ int evb_sig_reinit(struct event_base *base)
 	if (base->sig_pipe[0] < 0)
 		return 0;
 	/* The child must not share the pipe with its parent: a signal sent to
-	 * one would wake the other. */
+	 * one would wake the other. Until the new pipe exists the handler
+	 * writes nowhere: the old write end's number may be reused by any
+	 * descriptor opened meanwhile. */
+	if (sig_owner == base)
+		sig_wfd = -1;
 	sig_pipe_close(base);
 	if (sig_pipe_open(base) < 0)
 		return -1;
