@@ -213,14 +213,15 @@ int main(int argc, char **argv)
 	}
 	if (hgrm) {
 		FILE *f = fopen(hgrm, "we");
-		if (!f || hist_write_hgrm(&res.latency, f, 1000.0) < 0) {
+		/* fclose() flushes the last of the file: its failure is a failed write. */
+		int wr = !f ? -1 : hist_write_hgrm(&res.latency, f, 1000.0);
+		if (f && fclose(f) != 0)
+			wr = -1;
+		if (wr < 0) {
 			fprintf(stderr, "loadgen: %s: %s\n", hgrm, strerror(errno));
-			if (f)
-				fclose(f);
 			lg_result_free(&res);
 			return 1;
 		}
-		fclose(f);
 		if (res.open_loop) {
 			/* Beside it, the same replies measured from the actual send. */
 			char path[4096];
@@ -229,14 +230,14 @@ int main(int argc, char **argv)
 				n -= 5;
 			snprintf(path, sizeof path, "%.*s.uncorrected.hgrm", (int)n, hgrm);
 			f = fopen(path, "we");
-			if (!f || hist_write_hgrm(&res.latency_uncorrected, f, 1000.0) < 0) {
+			wr = !f ? -1 : hist_write_hgrm(&res.latency_uncorrected, f, 1000.0);
+			if (f && fclose(f) != 0)
+				wr = -1;
+			if (wr < 0) {
 				fprintf(stderr, "loadgen: %s: %s\n", path, strerror(errno));
-				if (f)
-					fclose(f);
 				lg_result_free(&res);
 				return 1;
 			}
-			fclose(f);
 		}
 	}
 	lg_result_free(&res);
