@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,7 +466,7 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 	json_kv_string(w, "kernel", h->kernel);
 	json_kv_int(w, "cpus", h->cpus);
 	kv_long_or_null(w, "mem_total_kb", h->mem_total_kb);
-	json_kv_double(w, "loadavg_1m", h->loadavg1);
+	json_kv_double(w, "loadavg_1m", h->loadavg1 >= 0 ? h->loadavg1 : NAN);
 	json_key(w, "nofile");
 	json_begin_object(w);
 	kv_long_or_null(w, "soft_initial", h->nofile_soft_initial);
@@ -481,10 +482,14 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 	kv_long_or_null(w, "nr_open", h->nr_open);
 	kv_long_or_null(w, "somaxconn", h->somaxconn);
 	json_key(w, "ephemeral_ports");
-	json_begin_array(w);
-	json_int(w, h->port_lo);
-	json_int(w, h->port_hi);
-	json_end_array(w);
+	if (h->port_lo < 0 || h->port_hi < 0) {
+		json_null(w);   /* unread: null, as for every figure, never -1 */
+	} else {
+		json_begin_array(w);
+		json_int(w, h->port_lo);
+		json_int(w, h->port_hi);
+		json_end_array(w);
+	}
 	kv_long_or_null(w, "tcp_tw_reuse", h->tcp_tw_reuse);
 	kv_long_or_null(w, "threads_max", h->threads_max);
 	kv_long_or_null(w, "pid_max", h->pid_max);
