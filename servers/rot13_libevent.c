@@ -54,10 +54,18 @@ static void watch(struct srv_conn *c, int want)
 		srv_conn_free(c);
 		return;
 	}
-	if (changed & SRV_READ)
-		(want & SRV_READ) ? event_add(e->rd, NULL) : event_del(e->rd);
-	if (changed & SRV_WRITE)
-		(want & SRV_WRITE) ? event_add(e->wr, NULL) : event_del(e->wr);
+	/* An event that cannot be added (the kernel out of memory for epoll's
+	 * registrations) would leave the connection unwatched until the stop:
+	 * count it and close the connection instead, as epoll-lt does. */
+	if (((changed & SRV_READ) &&
+	     ((want & SRV_READ) ? event_add(e->rd, NULL) : event_del(e->rd)) < 0) ||
+	    ((changed & SRV_WRITE) &&
+	     ((want & SRV_WRITE) ? event_add(e->wr, NULL) : event_del(e->wr)) < 0)) {
+		SRV_COUNT(errors, 1);
+		release(c);
+		srv_conn_free(c);
+		return;
+	}
 	c->watch = (unsigned)want;
 }
 
