@@ -367,7 +367,9 @@ LOAD_TEST(reply_timeout_counted_and_connection_reopened, 30)
 	cr_assert(r.connects > 4, "connections were reopened (%llu)", (unsigned long long)r.connects);
 	cr_assert(r.replies > 0);
 	cr_assert_eq(r.verify_mismatch, 0);
-	cr_assert(hist_max(&r.latency) < 1000000000ull, "no sample past the timeout's close");
+	/* A connection stuck in the 1.5 s stall would show samples near 1.5 s;
+	 * the 0.7 s above the timeout is room for the client being descheduled. */
+	cr_assert(hist_max(&r.latency) < 1200000000ull, "no sample past the timeout's close");
 	lg_result_free(&r);
 	struct tu_json j;
 	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
@@ -388,7 +390,9 @@ LOAD_TEST(open_loop_keeps_its_schedule, 30)
 	struct lg_result r;
 	cr_assert_eq(lg_run(&c, &r, NULL), 0);
 	double want = c.rate * r.wall_s;
-	cr_assert(r.requests > 0.9 * want && r.requests < 1.02 * want + 20,
+	/* Late sends catch up, except those a descheduled client owed at the very
+	 * end of the phase: the lower bound leaves room for half a second of that. */
+	cr_assert(r.requests > 0.75 * want && r.requests < 1.02 * want + 20,
 		  "%llu requests in %.3f s at %.0f/s", (unsigned long long)r.requests, r.wall_s, c.rate);
 	cr_assert_eq(hist_count(&r.send_lag), r.requests);
 	cr_assert_eq(r.errors_total, 0);
