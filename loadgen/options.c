@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void lg_config_default(struct lg_config *cfg)
@@ -101,6 +102,35 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* True when a TCP socket can be bound to addr (port 0) on this machine. */
+static bool bindable(const char *addr, int fam)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, rc, saved;
+
+	memset(&ss, 0, sizeof ss);
+	if (fam == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		inet_pton(AF_INET, addr, &sin->sin_addr);
+		len = sizeof *sin;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, addr, &sin6->sin6_addr);
+		len = sizeof *sin6;
+	}
+	fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true; /* out of descriptors is not the address's fault; the run counts it */
+	rc = bind(fd, (struct sockaddr *)&ss, len);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc == 0;
 }
 
 static int addr_family(const char *s)
@@ -255,10 +285,16 @@ int lg_config_check(struct lg_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->threads > cfg->conns)
 		cfg->threads = (int)cfg->conns;
-	for (int i = 0; i < cfg->n_source_addrs; i++)
+	for (int i = 0; i < cfg->n_source_addrs; i++) {
 		if (addr_family(cfg->source_addrs[i]) != fam)
 			return fail(err, errlen, "--source-addrs: '%s' is not of the same family as --host %s",
 				    cfg->source_addrs[i], cfg->host);
+		/* An address this machine does not have would fail every connect
+		 * with EADDRNOTAVAIL and make a run of nothing but errors. */
+		if (!bindable(cfg->source_addrs[i], fam))
+			return fail(err, errlen, "--source-addrs: cannot bind to '%s': %s",
+				    cfg->source_addrs[i], strerror(errno));
+	}
 	if (cfg->n_source_addrs == 0 && fam == AF_INET && strncmp(cfg->host, "127.", 4) == 0) {
 		/* One source address reaches one server port from at most the
 		 * ephemeral range; past that, loopback offers 127.0.0.2, .3, ... */

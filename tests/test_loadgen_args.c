@@ -97,6 +97,13 @@ Test(loadgen_args, cross_checks_and_auto_sources, .timeout = 10)
 	cr_assert_eq(parse(&c, "source-addrs", "127.0.0.9", err), 0);
 	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0);
 	cr_assert_eq(c.n_source_addrs, 1);
+	/* An address this machine does not have (TEST-NET-1) is refused up
+	 * front, not run into thousands of EADDRNOTAVAIL. */
+	lg_config_default(&c);
+	c.port = 9;
+	cr_assert_eq(parse(&c, "source-addrs", "192.0.2.1", err), 0);
+	cr_assert_eq(lg_config_check(&c, err, sizeof err), -1);
+	cr_assert(strstr(err, "cannot bind") && strstr(err, "192.0.2.1"), "%s", err);
 
 	/* Asking for more connections than the descriptor limit is said up front. */
 	lg_config_default(&c);
