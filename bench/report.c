@@ -330,12 +330,12 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_begin_object(w);
 	if (r->ran) {
 		lg_json_fd_limit_client(w, &r->res);
-	} else {
+	} else { /* nothing was measured, which is not the same as zero */
 		json_key(w, "client");
 		json_begin_object(w);
-		json_kv_int(w, "emfile", 0);
-		json_kv_int(w, "enfile", 0);
-		json_kv_int(w, "eaddrnotavail", 0);
+		kv_int_or_null(w, "emfile", -1);
+		kv_int_or_null(w, "enfile", -1);
+		kv_int_or_null(w, "eaddrnotavail", -1);
 		json_end_object(w);
 	}
 	json_key(w, "server");
