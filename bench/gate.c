@@ -915,6 +915,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return bad_usage("unknown option '%s'", a);
 		memcpy(name, a, nl);
 		name[nl] = '\0';
+		if (strcmp(name, "--max-regression") != 0 && strcmp(name, "--alpha") != 0 &&
+		    strcmp(name, "--min-repeats") != 0 && strcmp(name, "--normalize-by") != 0)
+			return bad_usage("unknown option '%s'", name);
 		if (eq)
 			val = eq + 1;
 		else if (i + 1 < argc)
