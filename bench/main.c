@@ -76,17 +76,25 @@ static const char usage_tail[] =
 
 /* ---- dying and warning ------------------------------------------------------------ */
 
+/* Every way evbench gives up: one line on stderr, then the exit status. */
+static void vdie(int status, const char *tail, const char *fmt, va_list ap)
+	__attribute__((noreturn));
+static void vdie(int status, const char *tail, const char *fmt, va_list ap)
+{
+	fputs("evbench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+	exit(status);
+}
+
+/* Bad input that the usage would explain: exit 2, pointing at --help. */
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("evbench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (evbench --help)\n", stderr);
-	exit(2);
+	vdie(2, " (evbench --help)\n", fmt, ap);
 }
 
 /* Bad input whose message says all: no pointer to --help. */
@@ -95,25 +103,18 @@ static void die_bad(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("evbench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
+	vdie(2, "\n", fmt, ap);
 }
 
+/* A failure of the machine, not of the input: exit 1. */
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("evbench: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	vdie(1, "\n", fmt, ap);
 }
 
 /* ---- options ------------------------------------------------------------------------ */
