@@ -49,24 +49,33 @@ struct pstat {
 	long nthreads, rss_pages;
 };
 
+/* Reads a small /proc file into buf as a string: one read() is enough for
+ * every file this collector reads. Returns 0, or -1 when it cannot. */
+static int read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 /* Reads /proc/<name>/stat. The command name (field 2) may hold spaces and
  * parentheses, so parsing starts after the last ')'. */
 static int read_pstat(const char *name, struct pstat *ps)
 {
 	char path[64], buf[1024];
-	int fd;
-	ssize_t n;
 	char *p;
 
 	snprintf(path, sizeof path, "/proc/%s/stat", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small(path, buf, sizeof buf) < 0)
 		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (!p)
 		return -1;
@@ -128,17 +137,8 @@ static void release_reserve(void)
 static unsigned long long schedstat_ns(const char *path)
 {
 	char buf[128];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
 
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strtoull(buf, NULL, 10);
+	return read_small(path, buf, sizeof buf) < 0 ? 0 : strtoull(buf, NULL, 10);
 }
 
 /* Run time in ns of the live threads of process `name`, from the
@@ -178,19 +178,11 @@ static unsigned long long threads_ns(const char *name, long nthreads)
 static long pss_kb(pid_t pid)
 {
 	char path[64], buf[1024];
-	int fd;
-	ssize_t n;
 	char *p;
 
 	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small(path, buf, sizeof buf) < 0)
 		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	p = strstr(buf, "\nPss:");
 	return p ? strtol(p + 5, NULL, 10) : -1;
 }
