@@ -62,6 +62,8 @@ endif
 LOADGEN_SRC := $(filter-out loadgen/main.c,$(wildcard loadgen/*.c))
 LOADGEN_LIB := $(if $(LOADGEN_SRC),$(BUILD)/libloadgen.a)
 BENCH_SRC   := $(wildcard bench/*.c)
+# evbench but its main(), as a library the tests link too.
+BENCH_LIB   := $(if $(BENCH_SRC),$(BUILD)/libbench.a)
 
 BINS := $(SRV_BINS)
 ifneq ($(wildcard loadgen/main.c),)
@@ -151,7 +153,11 @@ $(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
-$(BIN)/evbench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LOADGEN_LIB)
+$(BENCH_LIB): $(filter-out $(BUILD)/bench/main.o,$(BENCH_SRC:%.c=$(BUILD)/%.o))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
@@ -160,7 +166,7 @@ $(BIN)/evbench: $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LOADGEN_LIB)
 
 $(BUILD)/tests/%.o: EV_CPPFLAGS += $(CRITERION_CFLAGS) -Itests
 $(BUILD)/tests/%.o: | deps-test
-$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(LOADGEN_LIB) $(BUILD)/servers/common.o
+$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(BUILD)/servers/common.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,8 +25,10 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "compare.h"
 #include "loadgen.h"
 #include "orch.h"
+#include "probe.h"
 #include "report.h"
 
 #if __has_include("gate.h")
@@ -50,6 +53,7 @@
 
 static const char usage_text[] =
 	"usage: evbench [--server LIST|all] [--conns LIST] [load options] [--repeat K]\n"
+	"               [--order interleaved|sequential] [--seed N] [--reference NAME]\n"
 	"               [--out DIR] [--json] [--quiet] [--plot] [--server-args \"ARGS\"] [--work-us N]\n"
 	"       evbench gate BASELINE CURRENT [--max-regression PCT]\n"
 	"       evbench --list | --help | --version\n"
@@ -59,7 +63,12 @@ static const char usage_text[] =
 	"\n"
 	"  --server LIST          comma-separated servers, or all (default epoll-lt); see --list\n"
 	"  --conns LIST           comma-separated connection counts (default 100)\n"
-	"  --repeat K             run each (server, conns) K times (default 1)\n"
+	"  --repeat K             run each (server, conns) K times, as K rounds (default 1)\n"
+	"  --order O              interleaved (default): each round runs every (server, conns)\n"
+	"                         once in a fresh random order; sequential: repeats back to back\n"
+	"  --seed N               the seed of the interleaved order (default: random, recorded)\n"
+	"  --reference NAME       the server the others are compared with, round by round\n"
+	"                         (default epoll-lt when in the sweep, else the first server)\n"
 	"  --out DIR              results directory (default results)\n"
 	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr)\n"
 	"  --quiet                no progress line and no warnings on stderr\n"
@@ -130,14 +139,35 @@ struct opts {
 	char  *srv_args[MAX_SRV_ARGS + 1];
 	int    nsrv_args;
 	struct lg_config load;
+	enum cmp_order order;
+	uint64_t seed;
+	const char *reference;  /* a name in servers[] */
 };
 
+/* A server by name; NAME@LABEL is NAME's binary entered once more under
+ * another name, so that an A/A comparison can run one binary against
+ * itself (docs/results.md, "Comparisons"). */
 static void add_server(struct opts *o, const char *name, bool from_all)
 {
 	struct orch_server s;
+	const char *at = strchr(name, '@');
+	char base[sizeof s.name];
 
-	if (orch_resolve(name, &s) < 0)
-		die_bad("unknown server '%s' (evbench --list shows them)", name);
+	if (at && (at == name || !at[1] || strlen(name) >= sizeof s.name ||
+		   strspn(at + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		   strlen(at + 1)))
+		die_bad("--server: '%s': a label after '@' is letters, digits, '_' or '-', "
+			"and the whole name under %zu characters", name, sizeof s.name);
+	snprintf(base, sizeof base, "%.*s", at ? (int)(at - name) : (int)strlen(name), name);
+	if (orch_resolve(base, &s) < 0)
+		die_bad("unknown server '%s' (evbench --list shows them)", base);
+	if (at) {
+		size_t blen = strlen(s.name);
+
+		if (blen + strlen(at) >= sizeof s.name)
+			die_bad("--server: '%s': name too long", name);
+		memcpy(s.name + blen, at, strlen(at) + 1);
+	}
 	for (int i = 0; i < o->nservers; i++)
 		if (strcmp(o->servers[i].name, s.name) == 0)
 			return;
@@ -261,9 +291,32 @@ static void list_servers(void)
 	printf("all = fork, threads, select, poll, epoll-lt, epoll-et, evbase, libevent\n");
 }
 
+/* The reference of the comparisons: the named server, which must be in the
+ * sweep; by default epoll-lt when it is, else the first server. */
+static void pick_reference(struct opts *o, const char *name)
+{
+	struct orch_server s;
+
+	o->reference = o->servers[0].name;
+	for (int i = 0; !name && i < o->nservers; i++)
+		if (!strcmp(o->servers[i].name, "epoll-lt"))
+			o->reference = o->servers[i].name;
+	if (!name)
+		return;
+	if (orch_resolve(name, &s) < 0)
+		die_bad("--reference: unknown server '%s' (evbench --list shows them)", name);
+	for (int i = 0; i < o->nservers; i++)
+		if (!strcmp(o->servers[i].name, s.name)) {
+			o->reference = o->servers[i].name;
+			return;
+		}
+	die_bad("--reference %s: not among the servers of this sweep (--server)", name);
+}
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
-	const char *servers = "epoll-lt", *conns = "100";
+	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
+	bool seeded = false;
 	char err[512];
 
 	memset(o, 0, sizeof *o);
@@ -315,6 +368,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
 		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
+		    strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
 		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name))
 			die_usage("unknown option '--%s'", name);
 		if (eq)
@@ -330,6 +384,24 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			conns = val;
 		else if (!strcmp(name, "repeat"))
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
+		else if (!strcmp(name, "order")) {
+			if (!strcmp(val, "interleaved"))
+				o->order = CMP_INTERLEAVED;
+			else if (!strcmp(val, "sequential"))
+				o->order = CMP_SEQUENTIAL;
+			else
+				die_usage("--order: expected interleaved or sequential, got '%s'", val);
+		} else if (!strcmp(name, "seed")) {
+			char *end;
+
+			errno = 0;
+			o->seed = strtoull(val, &end, 10);
+			if (errno || end == val || *end || val[0] == '-')
+				die_usage("--seed: expected an integer 0..%llu, got '%s'",
+					  (unsigned long long)UINT64_MAX, val);
+			seeded = true;
+		} else if (!strcmp(name, "reference"))
+			reference = val;
 		else if (!strcmp(name, "out")) {
 			if (!val[0])
 				die_usage("--out: expected a directory");
@@ -357,6 +429,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	}
 	parse_conns(o, conns);
 	parse_servers(o, servers);
+	pick_reference(o, reference);
+	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
+		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
 	/* Check the load options against each other now, with a port filled
 	 * in, so that a bad combination fails before any server starts. */
@@ -495,6 +570,7 @@ static void kill_at_exit(void)
 
 struct live {
 	struct rep_run *run;
+	int    trial, trials;    /* this trial's number in the sweep, and how many */
 	bool   show;             /* progress on stderr */
 	bool   server_dead;      /* the server exited during the load */
 	double last_t;
@@ -552,8 +628,9 @@ static void on_progress(const struct lg_progress *p, void *arg)
 		rate = (double)(p->replies - lv->last_replies) / dt;
 	lv->last_t = p->elapsed_s;
 	lv->last_replies = p->replies;
-	lv->width = fprintf(stderr, "\r%s c=%ld r%d/%d  %-7s %5.1fs  up %ld  %.0f req/s  errors %llu\033[K",
-			    lv->run->srv->name, lv->run->conns, lv->run->repeat, lv->run->repeats,
+	lv->width = fprintf(stderr, "\r[%d/%d] %s c=%ld round %d/%d  %-7s %5.1fs  up %ld  %.0f req/s  errors %llu\033[K",
+			    lv->trial, lv->trials, lv->run->srv->name, lv->run->conns,
+			    lv->run->repeat, lv->run->repeats,
 			    lg_phase_name(p->phase), p->elapsed_s, p->conns_up, rate,
 			    (unsigned long long)p->errors);
 	fflush(stderr);
@@ -617,9 +694,9 @@ static void uncount_scan(struct rep_run *r)
 	r->scan_sys_s = sy;
 }
 
-static void run_one(struct rep_run *r, bool show_progress)
+static void run_one(struct rep_run *r, bool show_progress, int trial, int trials)
 {
-	struct live lv = { .run = r, .show = show_progress };
+	struct live lv = { .run = r, .show = show_progress, .trial = trial, .trials = trials };
 	struct lg_hooks hooks = {
 		.on_phase = on_phase, .on_progress = on_progress, .arg = &lv,
 		.progress_interval_s = 0.5, .stop = &stop_run,
@@ -630,13 +707,17 @@ static void run_one(struct rep_run *r, bool show_progress)
 	stop_run = stop_signal ? 1 : 0;
 	iso_now(r->started_at, sizeof r->started_at);
 	if (show_progress) {
-		lv.width = fprintf(stderr, "\r%s c=%ld r%d/%d  starting\033[K", r->srv->name, r->conns,
-				   r->repeat, r->repeats);
+		lv.width = fprintf(stderr, "\r[%d/%d] %s c=%ld round %d/%d  starting\033[K", trial,
+				   trials, r->srv->name, r->conns, r->repeat, r->repeats);
 		fflush(stderr);
 	}
+	/* The drift probe, before the server starts and after it is gone, so
+	 * that it measures the machine and nothing of the trial. */
+	r->probe_before_ns = probe_run();
 	if (orch_start(&r->proc, r->srv, r->server_args, READY_TIMEOUT_S, err, sizeof err) < 0) {
 		snprintf(r->failure, sizeof r->failure, "%s", err);
 		clear_progress(&lv);
+		r->probe_after_ns = probe_run();
 		return;
 	}
 	r->started = true;
@@ -657,6 +738,7 @@ static void run_one(struct rep_run *r, bool show_progress)
 	clear_progress(&lv);
 	if (orch_stop(&r->proc, STOP_TIMEOUT_S, err, sizeof err) < 0 && !r->failure[0])
 		snprintf(r->failure, sizeof r->failure, "%s", err);
+	r->probe_after_ns = probe_run();
 }
 
 /* ---- plots ------------------------------------------------------------------------------ */
@@ -700,6 +782,81 @@ found:
 		waitpid(pid, &status, 0);
 }
 
+/* ---- comparisons and the table ------------------------------------------------------ */
+
+/* The comparisons of rows, in the order of --server and --conns (the
+ * trials ran in another). Returns their number, or -1 with errno. */
+static int compare_in_sweep_order(const struct opts *o, const struct rep_row *rows, int nrows,
+				  struct cmp_result **res)
+{
+	struct rep_row *sorted = malloc((size_t)(nrows > 0 ? nrows : 1) * sizeof *sorted);
+	int k = 0, n;
+
+	if (!sorted)
+		return -1;
+	for (int si = 0; si < o->nservers; si++)
+		for (int ci = 0; ci < o->nconns; ci++)
+			for (int i = 0; i < nrows; i++)
+				if (rows[i].conns == o->conns[ci] &&
+				    !strcmp(rows[i].server, o->servers[si].name))
+					sorted[k++] = rows[i];
+	n = cmp_compute(sorted, k, o->reference, o->repeat, res);
+	free(sorted);
+	return n;
+}
+
+static int write_comparisons(const struct opts *o, const char *run_id, const char *dir,
+			     const struct rep_row *rows, int nrows)
+{
+	struct cmp_sweep sw = {
+		.run_id = run_id, .order = o->order, .seed = o->seed, .rounds = o->repeat,
+		.reference = o->reference, .drift_threshold = PROBE_DRIFT_THRESHOLD,
+	};
+	struct cmp_result *res;
+	int n = compare_in_sweep_order(o, rows, nrows, &res), rc;
+
+	if (n < 0)
+		return -1;
+	rc = cmp_write(dir, &sw, res, n);
+	cmp_free(res, n);
+	return rc;
+}
+
+/* One row per (server, conns) in the order of --server and --conns, each
+ * over all its rounds, with its comparison against the reference. */
+static void print_table(FILE *table, const struct opts *o, const struct rep_row *rows, int nrows,
+			const struct hist *merged)
+{
+	struct rep_row *group = calloc((size_t)(nrows > 0 ? nrows : 1), sizeof *group);
+	struct cmp_result *res = NULL;
+	int nres = compare_in_sweep_order(o, rows, nrows, &res);
+
+	if (!group)
+		die("out of memory");
+	rep_table_header(table);
+	for (int si = 0; si < o->nservers; si++)
+		for (int ci = 0; ci < o->nconns; ci++) {
+			const char *name = o->servers[si].name;
+			const struct cmp_result *c = NULL;
+			char cellbuf[64];
+			int n = 0;
+
+			for (int i = 0; i < nrows; i++)
+				if (rows[i].conns == o->conns[ci] && !strcmp(rows[i].server, name))
+					group[n++] = rows[i];
+			if (!n)
+				continue;
+			for (int i = 0; i < nres; i++)
+				if (res[i].conns == o->conns[ci] && !strcmp(res[i].server, name))
+					c = &res[i];
+			rep_table_row(table, group, n, &merged[si * o->nconns + ci],
+				      o->nservers < 2 ? "-" :
+				      !strcmp(name, o->reference) ? "ref" : cmp_cell(cellbuf, sizeof cellbuf, c));
+		}
+	cmp_free(res, nres > 0 ? nres : 0);
+	free(group);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -710,7 +867,9 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	char run_id[64], dir[PATH_MAX];
 	struct rep_row *rows = NULL;
-	int nrows = 0, cap = 0;
+	struct cmp_trial *plan;
+	struct hist *merged;
+	int nrows = 0, per, ntrials;
 	bool any_failure = false, write_failed = false, show_progress;
 	FILE *table;
 
@@ -768,88 +927,109 @@ int main(int argc, char **argv)
 
 	show_progress = !o.quiet && isatty(2);
 	table = o.json ? stderr : stdout;
-	if (!(o.json && o.quiet))
-		rep_table_header(table);
+	if (!o.quiet)
+		fprintf(stderr, "evbench: %d trial%s in %d round%s, %s order, seed %llu, reference %s\n",
+			o.nservers * o.nconns * o.repeat, o.nservers * o.nconns * o.repeat == 1 ? "" : "s",
+			o.repeat, o.repeat == 1 ? "" : "s", cmp_order_name(o.order),
+			(unsigned long long)o.seed, o.reference);
 
-	for (int si = 0; si < o.nservers && !stop_signal; si++) {
-		for (int ci = 0; ci < o.nconns && !stop_signal; ci++) {
-			struct hist merged;
-			int first = nrows;
+	per = o.nservers * o.nconns;
+	ntrials = per * o.repeat;
+	plan = calloc((size_t)ntrials, sizeof *plan);
+	rows = calloc((size_t)ntrials, sizeof *rows);
+	merged = calloc((size_t)per, sizeof *merged);
+	if (!plan || !rows || !merged)
+		die("out of memory");
+	for (int g = 0; g < per; g++)
+		if (hist_init(&merged[g]) != 0)
+			die("out of memory");
+	cmp_plan(o.nservers, o.nconns, o.repeat, o.order, o.seed, plan);
 
-			if (hist_init(&merged) != 0)
-				die("out of memory");
-			for (int k = 1; k <= o.repeat && !stop_signal; k++) {
-				struct rep_run *r = calloc(1, sizeof *r);
+	for (int t = 0; t < ntrials && !stop_signal; t++) {
+		const struct cmp_trial *tr = &plan[t];
+		struct rep_run *r = calloc(1, sizeof *r);
+		char scratch[256];
 
-				if (!r)
-					die("out of memory");
-				r->srv = &o.servers[si];
-				r->conns = o.conns[ci];
-				r->repeat = k;
-				r->repeats = o.repeat;
-				r->server_args = o.srv_args;
-				r->argv = argv;
-				snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
-				snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->conns, k);
-				r->cfg = o.load;
-				r->cfg.conns = r->conns;
-				r->cfg.port = 1;
-				{
-					char scratch[256];
+		if (!r)
+			die("out of memory");
+		r->srv = &o.servers[tr->si];
+		r->conns = o.conns[tr->ci];
+		r->repeat = tr->round;
+		r->repeats = o.repeat;
+		r->position = tr->position;
+		r->positions = per;
+		r->order = cmp_order_name(o.order);
+		r->seed = o.seed;
+		r->reference = o.reference;
+		r->server_args = o.srv_args;
+		r->argv = argv;
+		snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
+		snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->conns, tr->round);
+		r->cfg = o.load;
+		r->cfg.conns = r->conns;
+		r->cfg.port = 1;
+		/* Resolves threads for the preflight. */
+		lg_config_check(&r->cfg, scratch, sizeof scratch);
+		r->cfg.port = 0;
+		preflight(r, &host);
 
-					/* Resolves threads for the preflight. */
-					lg_config_check(&r->cfg, scratch, sizeof scratch);
-				}
-				r->cfg.port = 0;
-				preflight(r, &host);
+		run_one(r, show_progress, t + 1, ntrials);
 
-				run_one(r, show_progress);
-
-				if (nrows == cap) {
-					cap = cap ? 2 * cap : 32;
-					rows = realloc(rows, (size_t)cap * sizeof *rows);
-					if (!rows)
-						die("out of memory");
-				}
-				rep_row_fill(&rows[nrows], r, &host);
-				if (rep_write_run(dir, r, &rows[nrows], &host) < 0) {
-					fprintf(stderr, "evbench: cannot write %s/%s.json: %s\n", dir, r->file,
-						strerror(errno));
-					write_failed = true;
-				}
-				nrows++;
-				if (rep_write_summary(dir, rows, nrows) < 0) {
-					fprintf(stderr, "evbench: cannot write %s/summary.csv: %s\n", dir,
-						strerror(errno));
-					write_failed = true;
-				}
-				if (r->failure[0]) {
-					any_failure = true;
-					if (!o.quiet)
-						fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name,
-							r->conns, r->failure);
-				}
-				if (r->ran)
-					hist_add(&merged, &r->res.latency);
-				lg_result_free(&r->res);
-				orch_release(&r->proc);
-				free(r);
-			}
-			if (nrows > first && !(o.json && o.quiet))
-				rep_table_row(table, rows + first, nrows - first, &merged);
-			hist_free(&merged);
+		rep_row_fill(&rows[nrows], r, &host);
+		if (rep_write_run(dir, r, &rows[nrows], &host) < 0) {
+			fprintf(stderr, "evbench: cannot write %s/%s.json: %s\n", dir, r->file,
+				strerror(errno));
+			write_failed = true;
 		}
+		nrows++;
+		if (rep_write_summary(dir, rows, nrows) < 0) {
+			fprintf(stderr, "evbench: cannot write %s/summary.csv: %s\n", dir,
+				strerror(errno));
+			write_failed = true;
+		}
+		/* The comparisons so far, rewritten after every trial, so an
+		 * interrupted sweep keeps those of the rounds it finished. */
+		if (o.nservers > 1 && write_comparisons(&o, run_id, dir, rows, nrows) < 0) {
+			fprintf(stderr, "evbench: cannot write %s/comparisons.json: %s\n", dir,
+				strerror(errno));
+			write_failed = true;
+		}
+		if (r->failure[0]) {
+			any_failure = true;
+			if (!o.quiet)
+				fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name, r->conns,
+					r->failure);
+		}
+		if (r->ran)
+			hist_add(&merged[tr->si * o.nconns + tr->ci], &r->res.latency);
+		lg_result_free(&r->res);
+		orch_release(&r->proc);
+		free(r);
 	}
+
+	if (!(o.json && o.quiet))
+		print_table(table, &o, rows, nrows, merged);
+	for (int g = 0; g < per; g++)
+		hist_free(&merged[g]);
+	free(merged);
+	free(plan);
 
 	if (o.json && rep_print_json_array(stdout, dir, rows, nrows) < 0)
 		write_failed = true;
 	if (!o.quiet && nrows)
 		fputs("  up: connections open when measuring began; latency of verified replies;\n"
+		      "  figures are medians over the rounds; latencies from all rounds' histograms;\n"
 		      "  us/r: CPU microseconds per request, load generator and server process group;\n"
 		      "  srv MB: the server processes' memory (PSS) during the measure phase;\n"
 		      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
 		      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n",
 		      stderr);
+	if (!o.quiet && nrows && o.nservers > 1)
+		fprintf(stderr, "  srv vs ref: server CPU per request over %s's in the same round: median\n"
+			"  [95%% interval] over the rounds (~: 3-5 rounds, the interval is min-max and\n"
+			"  covers less than 95%%; !: a round rests on a trial during which the machine's\n"
+			"  speed moved more than %.0f%%); comparisons.json has throughput and p99 too\n",
+			o.reference, PROBE_DRIFT_THRESHOLD * 100);
 	if (!o.quiet)
 		fprintf(stderr, "evbench: results in %s/\n", dir);
 	if (o.plot && !stop_signal)

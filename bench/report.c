@@ -6,12 +6,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "probe.h"
 
 #ifndef EVBENCH_VERSION
 #define EVBENCH_VERSION "0.1"
@@ -177,6 +180,12 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		row->group_pss_kb = r->s_mid.pss_kb;
 	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
 	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
+	row->position = r->position;
+	row->probe_before_ns = r->probe_before_ns;
+	row->probe_after_ns = r->probe_after_ns;
+	row->drift = r->probe_before_ns > 0 && r->probe_after_ns > 0 ?
+		r->probe_after_ns / r->probe_before_ns - 1 : NAN;
+	row->drift_flagged = fabs(row->drift) > PROBE_DRIFT_THRESHOLD;
 }
 
 /* ---- results/<run-id>/ -------------------------------------------------------- */
@@ -282,6 +291,31 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_begin_object(w);
 	json_kv_int(w, "repeat", r->repeat);
 	json_kv_int(w, "repeats", r->repeats);
+	json_key(w, "sweep");
+	json_begin_object(w);
+	json_kv_string(w, "order", r->order ? r->order : "sequential");
+	json_kv_uint(w, "seed", r->seed);
+	json_kv_int(w, "round", r->repeat);
+	json_kv_int(w, "position", r->position);
+	json_kv_int(w, "positions", r->positions);
+	json_key(w, "reference");
+	if (r->reference)
+		json_string(w, r->reference);
+	else
+		json_null(w);
+	json_end_object(w);
+	json_key(w, "drift");
+	json_begin_object(w);
+	kv_num_or_null(w, "probe_before_ns", row->probe_before_ns);
+	kv_num_or_null(w, "probe_after_ns", row->probe_after_ns);
+	json_key(w, "change");
+	if (isnan(row->drift))
+		json_null(w);
+	else
+		json_double(w, row->drift);
+	json_kv_double(w, "threshold", PROBE_DRIFT_THRESHOLD);
+	json_kv_bool(w, "flagged", row->drift_flagged);
+	json_end_object(w);
 	json_kv_bool(w, "ran", r->ran);
 	json_key(w, "failure");
 	if (r->failure[0])
@@ -518,7 +552,8 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "server_enfile,server_fd_setsize_refused,errors_client,errors_server,resets_server,"
 	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
 	      "ctxsw_voluntary,"
-	      "ctxsw_involuntary,failure,file\n", f);
+	      "ctxsw_involuntary,round,position,probe_before_ns,probe_after_ns,drift,"
+	      "drift_flagged,failure,file\n", f);
 	for (int i = 0; i < n; i++) {
 		const struct rep_row *r = &rows[i];
 
@@ -560,6 +595,14 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_int(f, r->group_pss_kb);
 		csv_int(f, r->ctxsw_vol);
 		csv_int(f, r->ctxsw_invol);
+		fprintf(f, ",%d,%d", r->repeat, r->position);
+		csv_num(f, r->probe_before_ns);
+		csv_num(f, r->probe_after_ns);
+		if (isnan(r->drift))
+			fputs(",", f);
+		else
+			fprintf(f, ",%.6g", r->drift);
+		fprintf(f, ",%d", r->drift_flagged);
 		csv_str(f, r->failure);
 		fprintf(f, ",%s.json\n", r->file);
 	}
@@ -578,9 +621,10 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 void rep_table_header(FILE *f)
 {
-	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6s\n",
+	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6s  %s\n",
 		"server", "conns", "up", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
-		"cli us/r", "srv us/r", "srv MB", "bound", "others", "fd-limit", "errors");
+		"cli us/r", "srv us/r", "srv MB", "bound", "others", "fd-limit", "errors",
+		"srv vs ref");
 }
 
 /* A number in a fixed width, '-' when not measured. */
@@ -607,30 +651,58 @@ static const char *ms_cell(char *buf, size_t len, const struct hist *h, double p
 	return cell(buf, len, ms, ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f");
 }
 
-void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged)
+static int cmp_dbl(const void *x, const void *y)
 {
-	double rps = 0, cli = 0, srv = 0, up = 0, oth = 0, mem = 0;
-	int nrps = 0, ncli = 0, nsrv = 0, nup = 0, noth = 0, nmem = 0;
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* The median of the measured (non-negative) values among n, -1 when none:
+ * a repeat that ran in a slow spell of the machine moves a mean, not a
+ * median. */
+static double median_of(double *v, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (v[i] >= 0)
+			v[k++] = v[i];
+	if (k == 0)
+		return -1;
+	qsort(v, (size_t)k, sizeof *v, cmp_dbl);
+	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+enum { T_UP, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_NCOLS };
+
+void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged,
+		   const char *vs_ref)
+{
+	double *col[T_NCOLS], med[T_NCOLS];
 	int64_t fd = 0, errs = 0;
 	bool fd_known = false, any_failure = false;
 	char bound[16] = "-", c[10][32];
 	const char *note = "";
 
+	for (int k = 0; k < T_NCOLS; k++) {
+		col[k] = calloc((size_t)n, sizeof(double));
+		if (!col[k]) {
+			while (k--)
+				free(col[k]);
+			fprintf(f, "%-13s %6ld (out of memory)\n", rows[0].server, rows[0].conns);
+			return;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		const struct rep_row *r = &rows[i];
 
-		if (r->throughput_rps >= 0)
-			rps += r->throughput_rps, nrps++;
-		if (r->cpu_us_client >= 0)
-			cli += r->cpu_us_client, ncli++;
-		if (r->cpu_us_server >= 0)
-			srv += r->cpu_us_server, nsrv++;
-		if (r->conns_up >= 0)
-			up += (double)r->conns_up, nup++;
-		if (r->others_util >= 0)
-			oth += r->others_util * 100, noth++;
-		if (r->group_pss_kb >= 0)
-			mem += (double)r->group_pss_kb / 1024, nmem++;
+		col[T_UP][i] = (double)r->conns_up;
+		col[T_RPS][i] = r->throughput_rps;
+		col[T_CLI][i] = r->cpu_us_client;
+		col[T_SRV][i] = r->cpu_us_server;
+		col[T_OTH][i] = r->others_util >= 0 ? r->others_util * 100 : -1;
+		col[T_MEM][i] = r->group_pss_kb >= 0 ? (double)r->group_pss_kb / 1024 : -1;
 		if (r->ran) {
 			fd += (int64_t)r->fd_client;
 			errs += (int64_t)r->errors_client;
@@ -642,28 +714,32 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 			errs += r->errors_server;
 		if (r->failure[0])
 			any_failure = true;
-		/* The bound of a group is the last run's, unless they disagree. */
+		/* The repeats' common bound, or "mixed" when they disagree. */
 		if (i == 0)
 			snprintf(bound, sizeof bound, "%s", r->bound);
 		else if (strcmp(bound, r->bound) != 0)
 			snprintf(bound, sizeof bound, "mixed");
 	}
+	for (int k = 0; k < T_NCOLS; k++) {
+		med[k] = median_of(col[k], n);
+		free(col[k]);
+	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
-	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6lld%s\n",
+	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6lld  %s%s\n",
 		rows[0].server, rows[0].conns,
-		cell(c[0], 32, nup ? up / nup : -1, "%.0f"),
-		cell(c[1], 32, nrps ? rps / nrps : -1, "%.0f"),
+		cell(c[0], 32, med[T_UP], "%.0f"),
+		cell(c[1], 32, med[T_RPS], "%.0f"),
 		ms_cell(c[2], 32, merged, 50),
 		ms_cell(c[3], 32, merged, 99),
 		ms_cell(c[4], 32, merged, 99.9),
-		cell(c[5], 32, ncli ? cli / ncli : -1, "%.1f"),
-		cell(c[6], 32, nsrv ? srv / nsrv : -1, "%.1f"),
-		cell(c[9], 32, nmem ? mem / nmem : -1, mem / (nmem ? nmem : 1) < 10 ? "%.1f" : "%.0f"),
+		cell(c[5], 32, med[T_CLI], "%.1f"),
+		cell(c[6], 32, med[T_SRV], "%.1f"),
+		cell(c[9], 32, med[T_MEM], med[T_MEM] < 10 ? "%.1f" : "%.0f"),
 		bound,
-		cell(c[8], 32, noth ? oth / noth : -1, "%.0f%%"),
+		cell(c[8], 32, med[T_OTH], "%.0f%%"),
 		cell(c[7], 32, fd_known ? (double)fd : -1, "%.0f"),
-		(long long)errs, note);
+		(long long)errs, vs_ref ? vs_ref : "-", note);
 	fflush(f);
 }
 

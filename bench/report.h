@@ -46,6 +46,12 @@ struct rep_run {
 	int    nwarn;
 	char   warnings[REP_MAX_WARNINGS][512];
 	char   file[96];                   /* basename of the JSON, without ".json" */
+	/* The sweep it belongs to (compare.h): repeat is also its round. */
+	const char *order;                 /* "interleaved" or "sequential" */
+	uint64_t seed;
+	int    position, positions;        /* its place in the round, 1-based, and of how many */
+	const char *reference;             /* the design the comparisons divide by */
+	double probe_before_ns, probe_after_ns;  /* the drift probe (probe.h), -1 if it failed */
 };
 
 /* The figures of one run that the table and summary.csv show. Negative
@@ -77,6 +83,10 @@ struct rep_row {
 	long     group_rss_kb, group_pss_kb;   /* the group's, the larger of two samples */
 	long     ctxsw_vol, ctxsw_invol;
 	char     file[96];
+	int      position;                 /* in its round (repeat is the round) */
+	double   probe_before_ns, probe_after_ns;  /* -1 when the probe failed */
+	double   drift;                    /* after / before - 1; NaN without both */
+	bool     drift_flagged;            /* |drift| > PROBE_DRIFT_THRESHOLD */
 };
 
 /* Fills *row from a finished run (host gives the CPU count for bound). */
@@ -96,10 +106,12 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 int rep_write_summary(const char *dir, const struct rep_row *rows, int n);
 
 /* The table: a header, then one row per (server, conns) over its repeats:
- * rates and CPU are means over the repeats, latencies come from the merged
- * histogram (NULL when no run measured any). */
+ * rates and CPU are medians over the repeats, latencies come from the merged
+ * histogram (NULL when no run measured any); vs_ref is the comparison cell
+ * (compare.h's cmp_cell). */
 void rep_table_header(FILE *f);
-void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged);
+void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged,
+		   const char *vs_ref);
 
 /* Prints the JSON files of rows as one JSON array on f (--json). */
 int rep_print_json_array(FILE *f, const char *dir, const struct rep_row *rows, int n);

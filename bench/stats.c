@@ -1,6 +1,6 @@
 /*
- * stats.c - Welch's t-test, Student's t distribution, Holm's correction;
- * see stats.h.
+ * stats.c - Welch's t-test, Student's t distribution, Holm's correction,
+ * the median of paired ratios with its order-statistic interval; see stats.h.
  */
 #include "stats.h"
 
@@ -194,4 +194,58 @@ void stats_holm(const double *p, size_t m, double alpha, bool *reject, double *a
 			adj[s[j].i] = run;
 	}
 	free(s);
+}
+
+size_t stats_ratios(const double *num, const double *den, size_t n, double *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(num[i]) && isfinite(den[i]) && num[i] > 0 && den[i] > 0)
+			out[k++] = num[i] / den[i];
+	return k;
+}
+
+double stats_binom_half_cdf(size_t k, size_t n)
+{
+	double s = 0;
+
+	if (k >= n)
+		return 1;
+	/* Each term through lgamma, so that n in the thousands neither
+	 * overflows a binomial coefficient nor underflows 2^-n. */
+	for (size_t i = 0; i <= k; i++)
+		s += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+			 lgamma((double)(n - i) + 1) - (double)n * M_LN2);
+	return s > 1 ? 1 : s;
+}
+
+static int dbl_cmp(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+void stats_median_ci(double *x, size_t n, double level, struct stats_median_ci *out)
+{
+	size_t k = 1;
+
+	out->n = n;
+	out->median = out->lo = out->hi = out->level = NAN;
+	out->has_ci = false;
+	if (n == 0)
+		return;
+	qsort(x, n, sizeof *x, dbl_cmp);
+	out->median = n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+	if (n < 3)
+		return;
+	/* Widen from the middle outwards: the largest k (1-based) whose
+	 * interval still covers with at least `level`. */
+	while (k + 1 <= n / 2 && 1 - 2 * stats_binom_half_cdf(k, n) >= level)
+		k++;
+	out->has_ci = true;
+	out->lo = x[k - 1];
+	out->hi = x[n - k];
+	out->level = 1 - 2 * stats_binom_half_cdf(k - 1, n);
 }

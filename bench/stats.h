@@ -59,4 +59,30 @@ void stats_welch_ci(const struct stats_welch *w, double level, double *lo, doubl
  * adj[i] (may be NULL) receives the Holm-adjusted p-value, capped at 1. */
 void stats_holm(const double *p, size_t m, double alpha, bool *reject, double *adj);
 
+/* ---- paired comparisons (docs/results.md, "Comparisons") ------------------------ */
+
+/* The ratios num[i] / den[i] of the pairs where both are finite and > 0, in
+ * order, into out (room for n). Returns how many were written. */
+size_t stats_ratios(const double *num, const double *den, size_t n, double *out);
+
+/* The median of x[0..n) with a distribution-free confidence interval: the
+ * order statistics [x(k), x(n+1-k)] with the largest k whose coverage,
+ * 1 - 2 P(B <= k - 1) for B ~ Binomial(n, 1/2), is at least `level` (the
+ * interval a sign test inverts to). It assumes only that the n values are
+ * independent draws around one median, which paired rounds are. With fewer
+ * than 6 values no k reaches 95%: the interval is then [min, max] and
+ * `level` says the coverage it really has (75% at 3, 87.5% at 4, 93.75% at 5).
+ * Sorts x in place. */
+struct stats_median_ci {
+	size_t n;
+	double median;      /* NaN when n == 0 */
+	bool   has_ci;      /* n >= 3 */
+	double lo, hi;      /* the interval, NaN without one */
+	double level;       /* its exact coverage, NaN without one */
+};
+void stats_median_ci(double *x, size_t n, double level, struct stats_median_ci *out);
+
+/* P(B <= k) for B ~ Binomial(n, 1/2). */
+double stats_binom_half_cdf(size_t k, size_t n);
+
 #endif

@@ -1,0 +1,342 @@
+/*
+ * compare.c - the order of a sweep's trials and the paired comparisons;
+ * see compare.h and docs/results.md ("Comparisons").
+ */
+#include "compare.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "stats.h"
+
+const char *cmp_order_name(enum cmp_order o)
+{
+	return o == CMP_SEQUENTIAL ? "sequential" : "interleaved";
+}
+
+/* splitmix64: a tiny generator whose whole state is the seed, so an order
+ * is reproducible from the number the results record. */
+static uint64_t next_u64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A uniform integer in [0, n), without modulo bias. */
+static uint64_t below(uint64_t *s, uint64_t n)
+{
+	uint64_t lim = UINT64_MAX - UINT64_MAX % n, v;
+
+	do
+		v = next_u64(s);
+	while (v >= lim);
+	return v % n;
+}
+
+void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64_t seed,
+	      struct cmp_trial *out)
+{
+	int per = nservers * nconns, k = 0;
+	uint64_t state = seed;
+
+	if (order == CMP_SEQUENTIAL) {
+		for (int si = 0; si < nservers; si++)
+			for (int ci = 0; ci < nconns; ci++)
+				for (int r = 1; r <= rounds; r++, k++)
+					out[k] = (struct cmp_trial){ si, ci, r, si * nconns + ci + 1 };
+		return;
+	}
+	for (int r = 1; r <= rounds; r++) {
+		struct cmp_trial *round = out + (size_t)(r - 1) * per;
+
+		for (int i = 0; i < per; i++)
+			round[i] = (struct cmp_trial){ i / nconns, i % nconns, r, 0 };
+		/* Fisher-Yates, then number the positions as they will run. */
+		for (int i = per - 1; i > 0; i--) {
+			int j = (int)below(&state, (uint64_t)i + 1);
+			struct cmp_trial t = round[i];
+
+			round[i] = round[j];
+			round[j] = t;
+		}
+		for (int i = 0; i < per; i++)
+			round[i].position = i + 1;
+	}
+}
+
+const char *cmp_metric_key(enum cmp_metric m)
+{
+	static const char *const keys[CMP_NMETRICS] = {
+		[CMP_SERVER_CPU] = "server_cpu_us_per_req",
+		[CMP_THROUGHPUT] = "throughput_rps",
+		[CMP_P99] = "p99_us",
+	};
+	return keys[m];
+}
+
+/* A row's figure for a metric; NaN when it was not measured (the rows keep
+ * -1 for that). */
+static double figure(const struct rep_row *r, enum cmp_metric m)
+{
+	double v = m == CMP_SERVER_CPU ? r->cpu_us_server :
+		   m == CMP_THROUGHPUT ? r->throughput_rps : r->lat_us[4];
+
+	return r->ran && !r->failure[0] && v > 0 ? v : NAN;
+}
+
+void cmp_free(struct cmp_result *res, int n)
+{
+	for (int i = 0; res && i < n; i++)
+		for (int m = 0; m < CMP_NMETRICS; m++)
+			free(res[i].ratio[m]);
+	free(res);
+}
+
+/* The row of (server, conns) in round `round`, or NULL. */
+static const struct rep_row *find(const struct rep_row *rows, int n, const char *server,
+				  long conns, int round)
+{
+	for (int i = 0; i < n; i++)
+		if (rows[i].conns == conns && rows[i].repeat == round &&
+		    strcmp(rows[i].server, server) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/* Whether (server, conns) is already among res[0..n). */
+static bool seen(const struct cmp_result *res, int n, const char *server, long conns)
+{
+	for (int i = 0; i < n; i++)
+		if (res[i].conns == conns && strcmp(res[i].server, server) == 0)
+			return true;
+	return false;
+}
+
+static int fill(struct cmp_result *c, const struct rep_row *rows, int n, int rounds)
+{
+	double *buf = malloc((size_t)(rounds > 0 ? rounds : 1) * sizeof *buf);
+
+	if (!buf)
+		return -1;
+	for (int m = 0; m < CMP_NMETRICS; m++) {
+		c->ratio[m] = malloc((size_t)(rounds > 0 ? rounds : 1) * sizeof(double));
+		if (!c->ratio[m]) {
+			free(buf);
+			return -1;
+		}
+	}
+	for (int k = 1; k <= rounds; k++) {
+		const struct rep_row *a = find(rows, n, c->server, c->conns, k);
+		const struct rep_row *b = find(rows, n, c->reference, c->conns, k);
+		bool used = false;
+
+		for (int m = 0; m < CMP_NMETRICS; m++) {
+			double x = a ? figure(a, m) : NAN, y = b ? figure(b, m) : NAN;
+
+			c->ratio[m][k - 1] = isnan(x) || isnan(y) ? NAN : x / y;
+			used |= !isnan(c->ratio[m][k - 1]);
+		}
+		if (used && (a->drift_flagged || b->drift_flagged))
+			c->flagged++;
+	}
+	for (int m = 0; m < CMP_NMETRICS; m++) {
+		struct stats_median_ci ci;
+		size_t got = 0;
+
+		for (int k = 0; k < rounds; k++)
+			if (!isnan(c->ratio[m][k]))
+				buf[got++] = c->ratio[m][k];
+		stats_median_ci(buf, got, CMP_LEVEL, &ci);
+		c->m[m] = (struct cmp_metric_result){
+			.n = (int)got, .median = ci.median, .has_ci = ci.has_ci,
+			.lo = ci.lo, .hi = ci.hi, .level = ci.level,
+		};
+	}
+	free(buf);
+	return 0;
+}
+
+int cmp_compute(const struct rep_row *rows, int n, const char *reference, int rounds,
+		struct cmp_result **out)
+{
+	struct cmp_result *res = calloc((size_t)(n > 0 ? n : 1), sizeof *res);
+	int k = 0;
+
+	*out = NULL;
+	if (!res)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		const struct rep_row *r = &rows[i];
+
+		if (strcmp(r->server, reference) == 0 || seen(res, k, r->server, r->conns))
+			continue;
+		snprintf(res[k].server, sizeof res[k].server, "%s", r->server);
+		snprintf(res[k].reference, sizeof res[k].reference, "%s", reference);
+		res[k].conns = r->conns;
+		res[k].rounds = rounds;
+		if (fill(&res[k++], rows, n, rounds) < 0) {
+			cmp_free(res, k);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	*out = res;
+	return k;
+}
+
+const char *cmp_cell(char *buf, size_t len, const struct cmp_result *res)
+{
+	const struct cmp_metric_result *m;
+	const char *flag;
+
+	if (!res) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	m = &res->m[CMP_SERVER_CPU];
+	flag = res->flagged ? "!" : "";
+	if (m->n == 0)
+		snprintf(buf, len, "-");
+	else if (!m->has_ci)
+		snprintf(buf, len, "%.2fx (no CI)%s", m->median, flag);
+	else
+		snprintf(buf, len, "%.2fx [%.2f,%.2f]%s%s", m->median, m->lo, m->hi,
+			 m->level < CMP_LEVEL ? "~" : "", flag);
+	return buf;
+}
+
+/* ---- comparisons.json and comparisons.csv ----------------------------------- */
+
+static void num_or_null(struct json_writer *w, double v)
+{
+	if (isfinite(v))
+		json_double(w, v);
+	else
+		json_null(w);
+}
+
+static int write_json(const char *dir, const struct cmp_sweep *sw, const struct cmp_result *res,
+		      int n)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json_writer w;
+	int rc;
+
+	if (!f)
+		return -1;
+	json_init(&w, f, 2);
+	json_begin_object(&w);
+	json_kv_string(&w, "schema", "evbench.comparisons/1");
+	json_kv_string(&w, "run_id", sw->run_id);
+	json_kv_string(&w, "order", cmp_order_name(sw->order));
+	json_kv_uint(&w, "seed", sw->seed);
+	json_kv_int(&w, "rounds", sw->rounds);
+	json_kv_string(&w, "reference", sw->reference);
+	json_kv_double(&w, "level", CMP_LEVEL);
+	json_kv_double(&w, "drift_threshold", sw->drift_threshold);
+	json_key(&w, "comparisons");
+	json_begin_array(&w);
+	for (int i = 0; i < n; i++) {
+		const struct cmp_result *c = &res[i];
+
+		json_begin_object(&w);
+		json_kv_string(&w, "server", c->server);
+		json_kv_int(&w, "conns", c->conns);
+		json_kv_string(&w, "reference", c->reference);
+		json_kv_int(&w, "flagged_rounds", c->flagged);
+		for (int m = 0; m < CMP_NMETRICS; m++) {
+			const struct cmp_metric_result *r = &c->m[m];
+
+			json_key(&w, cmp_metric_key(m));
+			json_begin_object(&w);
+			json_kv_int(&w, "n", r->n);
+			json_key(&w, "median");
+			num_or_null(&w, r->median);
+			json_key(&w, "ci");
+			if (r->has_ci) {
+				json_begin_object(&w);
+				json_kv_double(&w, "lo", r->lo);
+				json_kv_double(&w, "hi", r->hi);
+				json_kv_double(&w, "level", r->level);
+				json_end_object(&w);
+			} else {
+				json_null(&w);
+			}
+			json_key(&w, "ratios");
+			json_begin_array(&w);
+			for (int k = 0; k < c->rounds; k++)
+				num_or_null(&w, c->ratio[m][k]);
+			json_end_array(&w);
+			json_end_object(&w);
+		}
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	rc = json_finish(&w);
+	if (fclose(f) != 0 || rc < 0) {
+		free(buf);
+		errno = EIO;
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/comparisons.json", dir);
+	rc = rep_write_atomic(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+static void csv_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, ",%.6g", v);
+	else
+		fputs(",", f);
+}
+
+static int write_csv(const char *dir, const struct cmp_result *res, int n)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f)
+		return -1;
+	fputs("server,conns,reference,metric,n,median,ci_lo,ci_hi,ci_level,flagged_rounds\n", f);
+	for (int i = 0; i < n; i++)
+		for (int m = 0; m < CMP_NMETRICS; m++) {
+			const struct cmp_metric_result *r = &res[i].m[m];
+
+			fprintf(f, "%s,%ld,%s,%s,%d", res[i].server, res[i].conns, res[i].reference,
+				cmp_metric_key(m), r->n);
+			csv_num(f, r->median);
+			csv_num(f, r->lo);
+			csv_num(f, r->hi);
+			csv_num(f, r->level);
+			fprintf(f, ",%d\n", res[i].flagged);
+		}
+	if (fclose(f) != 0) {
+		free(buf);
+		errno = EIO;
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/comparisons.csv", dir);
+	rc = rep_write_atomic(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+int cmp_write(const char *dir, const struct cmp_sweep *sw, const struct cmp_result *res, int n)
+{
+	if (write_json(dir, sw, res, n) < 0)
+		return -1;
+	return write_csv(dir, res, n);
+}

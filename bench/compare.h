@@ -1,0 +1,114 @@
+/*
+ * compare.h - comparisons that survive a drifting machine: the order in
+ * which a sweep runs its trials, and each design measured against a
+ * reference design in the same round.
+ *
+ * A sweep of servers × connection counts × K repeats runs as K rounds. In
+ * the interleaved order (the default) every round runs each (server, conns)
+ * once, in a fresh random order drawn from the sweep's seed, so a slow spell
+ * of the machine lands on a few trials of every design instead of on all
+ * trials of one. The sequential order (every repeat of one pair back to
+ * back, as evbench did before) stays for contrast: its "rounds" are the
+ * repeat indexes.
+ *
+ * A comparison takes, for every round, the ratio of a design's figure to the
+ * reference's figure in that same round, and summarises the rounds by the
+ * median ratio with a distribution-free 95% interval (stats_median_ci in
+ * stats.h). docs/results.md ("Comparisons") documents the fields and the
+ * method; scripts/compare_aa.sh proves it with the same binary compared with
+ * itself.
+ *
+ * Conventions: pure functions but for the writers, which return 0 or -1
+ * with errno; nothing prints or exits.
+ */
+#ifndef EVBENCH_COMPARE_H
+#define EVBENCH_COMPARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report.h"
+
+enum cmp_order { CMP_INTERLEAVED, CMP_SEQUENTIAL };
+
+/* "interleaved" / "sequential". */
+const char *cmp_order_name(enum cmp_order o);
+
+/* One trial of a sweep: which server and connection count, in which round,
+ * and at which position of that round (both 1-based). */
+struct cmp_trial {
+	int si, ci;
+	int round, position;
+};
+
+/* Fills out[] (room for nservers * nconns * rounds) with the sweep in the
+ * given order; the interleaved order shuffles each round with a generator
+ * seeded by `seed` alone, so the same seed gives the same order. */
+void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64_t seed,
+	      struct cmp_trial *out);
+
+/* What is compared, per round, as this design's figure over the reference's. */
+enum cmp_metric {
+	CMP_SERVER_CPU,     /* server CPU µs per request (lower is better) */
+	CMP_THROUGHPUT,     /* verified replies per second (higher is better) */
+	CMP_P99,            /* p99 latency (lower is better) */
+	CMP_NMETRICS
+};
+
+/* The key of a metric in comparisons.json and .csv. */
+const char *cmp_metric_key(enum cmp_metric m);
+
+/* The confidence of the intervals. */
+#define CMP_LEVEL 0.95
+
+struct cmp_metric_result {
+	int    n;                     /* rounds where both sides measured it */
+	double median;                /* NaN when n == 0 */
+	bool   has_ci;                /* n >= 3 */
+	double lo, hi, level;         /* the interval and its exact coverage */
+};
+
+/* One design at one connection count against the reference. */
+struct cmp_result {
+	char   server[32], reference[32];
+	long   conns;
+	int    rounds;                /* rounds in the sweep */
+	double *ratio[CMP_NMETRICS];  /* per round (index round - 1), NaN where missing */
+	int    flagged;               /* rounds whose ratio rests on a trial the drift
+	                                 probe flagged (either side) */
+	struct cmp_metric_result m[CMP_NMETRICS];
+};
+
+/*
+ * Compares every (server, conns) of rows[0..n) but the reference's with the
+ * reference at the same conns, round by round (row.repeat is the round).
+ * Returns the number of results written to *out (freed with cmp_free), 0
+ * when there is nothing to compare, or -1 with errno ENOMEM.
+ */
+int cmp_compute(const struct rep_row *rows, int n, const char *reference, int rounds,
+		struct cmp_result **out);
+void cmp_free(struct cmp_result *res, int n);
+
+/* The table's cell for a result's server CPU ratio: "1.36x [1.29,1.44]",
+ * with a '~' after the interval when its coverage is under 95% (3 to 5
+ * rounds), "1.36x (no CI)" under 3 rounds, and a '!' at the end when a round
+ * rests on a flagged trial; "-" when there is nothing to compare (res NULL). */
+const char *cmp_cell(char *buf, size_t len, const struct cmp_result *res);
+
+/* The sweep's description that comparisons.json carries. */
+struct cmp_sweep {
+	const char *run_id;
+	enum cmp_order order;
+	uint64_t seed;
+	int rounds;
+	const char *reference;
+	double drift_threshold;
+};
+
+/* Writes <dir>/comparisons.json (schema evbench.comparisons/1) and
+ * <dir>/comparisons.csv. */
+int cmp_write(const char *dir, const struct cmp_sweep *sw, const struct cmp_result *res, int n);
+
+#endif
