@@ -784,23 +784,33 @@ found:
 
 /* ---- comparisons and the table ------------------------------------------------------ */
 
-/* The comparisons of rows, in the order of --server and --conns (the
- * trials ran in another). Returns their number, or -1 with errno. */
+/* A copy of rows in the order of --server, then --conns, then rounds (the
+ * trials ran in another), for everything that lists them. */
+static struct rep_row *in_sweep_order(const struct opts *o, const struct rep_row *rows, int nrows)
+{
+	struct rep_row *sorted = malloc((size_t)(nrows > 0 ? nrows : 1) * sizeof *sorted);
+	int k = 0;
+
+	if (!sorted)
+		die("out of memory");
+	for (int si = 0; si < o->nservers; si++)
+		for (int ci = 0; ci < o->nconns; ci++)
+			for (int round = 1; round <= o->repeat; round++)
+				for (int i = 0; i < nrows; i++)
+					if (rows[i].conns == o->conns[ci] && rows[i].repeat == round &&
+					    !strcmp(rows[i].server, o->servers[si].name))
+						sorted[k++] = rows[i];
+	return sorted;
+}
+
+/* The comparisons of rows, listed in sweep order. Returns their number, or
+ * -1 with errno. */
 static int compare_in_sweep_order(const struct opts *o, const struct rep_row *rows, int nrows,
 				  struct cmp_result **res)
 {
-	struct rep_row *sorted = malloc((size_t)(nrows > 0 ? nrows : 1) * sizeof *sorted);
-	int k = 0, n;
+	struct rep_row *sorted = in_sweep_order(o, rows, nrows);
+	int n = cmp_compute(sorted, nrows, o->reference, o->repeat, res);
 
-	if (!sorted)
-		return -1;
-	for (int si = 0; si < o->nservers; si++)
-		for (int ci = 0; ci < o->nconns; ci++)
-			for (int i = 0; i < nrows; i++)
-				if (rows[i].conns == o->conns[ci] &&
-				    !strcmp(rows[i].server, o->servers[si].name))
-					sorted[k++] = rows[i];
-	n = cmp_compute(sorted, k, o->reference, o->repeat, res);
 	free(sorted);
 	return n;
 }
@@ -1014,8 +1024,13 @@ int main(int argc, char **argv)
 	free(merged);
 	free(plan);
 
-	if (o.json && rep_print_json_array(stdout, dir, rows, nrows) < 0)
-		write_failed = true;
+	if (o.json) {
+		struct rep_row *sorted = in_sweep_order(&o, rows, nrows);
+
+		if (rep_print_json_array(stdout, dir, sorted, nrows) < 0)
+			write_failed = true;
+		free(sorted);
+	}
 	if (!o.quiet && nrows)
 		fputs("  up: connections open when measuring began; latency of verified replies;\n"
 		      "  figures are medians over the rounds; latencies from all rounds' histograms;\n"
