@@ -10,8 +10,10 @@ PNG and SVG:
   cpu          CPU microseconds per request, server and client, against connections
   spectrum     the latency percentile spectrum per server, HdrHistogram-style axis
   fd_limit     connections lost to descriptor limits, per server and cause
+  compare      each server against the reference, round by round: the median ratio
+               and its 95% interval (comparisons.json; only with two servers or more)
 
-With --repeat K, lines show the mean of the repeats and bars their range. A
+With --repeat K, lines show the median of the repeats and bars their range. A
 hollow marker is a run during which other processes took more than 25% of the
 CPUs (result.utilization.others): read it as the machine's figure as much as
 the server's.
@@ -90,9 +92,16 @@ def by_server(runs):
     return {s: out[s] for s in sorted(out, key=order_key)}
 
 
+def median(vals):
+    vals = sorted(vals)
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+
 def series(conns_runs, path, positive=False):
-    """x, mean, low error, high error of a metric over repeats; with
-    positive, values <= 0 are left out (they have no place on a log axis)."""
+    """x, median, low error, high error (the range) of a metric over
+    repeats, as the table shows it; with positive, values <= 0 are left out
+    (they have no place on a log axis)."""
     xs, ys, lo, hi = [], [], [], []
     for c in sorted(conns_runs):
         vals = [get(r, path) for r in conns_runs[c]]
@@ -100,7 +109,7 @@ def series(conns_runs, path, positive=False):
                 and (v > 0 or not positive)]
         if not vals:
             continue
-        m = sum(vals) / len(vals)
+        m = median(vals)
         xs.append(c)
         ys.append(m)
         lo.append(m - min(vals))
@@ -379,6 +388,64 @@ def plot_fd_limit(groups, all_conns, runs, outdir, written):
     save(fig, outdir, "fd_limit", written)
 
 
+COMPARED = [("server_cpu_us_per_req", "server CPU per request"),
+            ("throughput_rps", "throughput"), ("p99_us", "p99 latency")]
+
+
+def plot_compare(dirpath, all_conns, runs, outdir, written):
+    """The paired comparisons of comparisons.json: a panel per metric, a
+    line per server, bars from the interval's ends (docs/results.md)."""
+    path = os.path.join(dirpath, "comparisons.json")
+    try:
+        with open(path) as f:
+            c = json.load(f)
+    except (OSError, ValueError):
+        return
+    if c.get("schema") != "evbench.comparisons/1" or not c.get("comparisons"):
+        return
+    servers = {}
+    for cmp in c["comparisons"]:
+        servers.setdefault(cmp["server"], []).append(cmp)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), constrained_layout=True)
+    levels, flagged = set(), 0
+    for ax, (key, label) in zip(axes, COMPARED):
+        names = sorted(servers, key=order_key)
+        for i, server in enumerate(names):
+            pts = sorted((cmp["conns"], cmp[key], cmp["flagged_rounds"])
+                         for cmp in servers[server] if cmp[key]["median"] is not None)
+            if not pts:
+                continue
+            # Side by side around each connection count, so bars do not hide
+            # each other (the axis is logarithmic: a factor, not an offset).
+            shift = 1.06 ** (i - (len(names) - 1) / 2)
+            xs = [p[0] * shift for p in pts]
+            ys = [p[1]["median"] for p in pts]
+            lo = [p[1]["median"] - p[1]["ci"]["lo"] if p[1]["ci"] else 0 for p in pts]
+            hi = [p[1]["ci"]["hi"] - p[1]["median"] if p[1]["ci"] else 0 for p in pts]
+            levels |= {p[1]["ci"]["level"] for p in pts if p[1]["ci"]}
+            flagged += sum(p[2] for p in pts) if key == COMPARED[0][0] else 0
+            ax.errorbar(xs, ys, yerr=[lo, hi], capsize=4, **style(server, i))
+        ax.axhline(1.0, color="black", linewidth=1, alpha=0.6)
+        conns_axis(ax, all_conns)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_title("%s over %s's" % (label, c["reference"]))
+    axes[0].set_ylabel("ratio in the same round (1 = the reference)")
+    axes[0].legend(fontsize=8, ncol=2)
+    if levels and min(levels) < 0.95:
+        cover = "bars: min-max of the rounds, covering %.0f%% (95%% needs 6 rounds)" % (
+            100 * min(levels))
+    elif levels:
+        cover = "bars: 95% interval of the median (order statistics)"
+    else:
+        cover = "no interval: fewer than 3 rounds"
+    fig.suptitle("Each server against %s, paired round by round: median ratio over %d rounds, "
+                 "%s order, seed %s\n%s; %s%s" % (
+                     c["reference"], c["rounds"], c["order"], c["seed"], subtitle(runs), cover,
+                     "; %d rounds rest on a trial the drift probe flagged" % flagged
+                     if flagged else ""), fontsize=10)
+    save(fig, outdir, "compare", written)
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         sys.stderr.write("usage: plot.py RESULTS_DIR   (e.g. results/latest)\n")
@@ -403,6 +470,7 @@ def main(argv):
     plot_cpu(groups, all_conns, runs, outdir, written)
     plot_spectrum(groups, all_conns, runs, outdir, written)
     plot_fd_limit(groups, all_conns, runs, outdir, written)
+    plot_compare(dirpath, all_conns, runs, outdir, written)
     sys.stderr.write("plot.py: wrote %d plots (PNG and SVG) in %s/\n" % (len(written) // 2, outdir))
     return 0
 
