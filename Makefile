@@ -198,9 +198,11 @@ test: deps-test tests-build
 
 # ---- the main job ----------------------------------------------------------
 
-# Short phases, so that 8 servers x 3 connection counts take under 3 minutes.
+# Three interleaved rounds of every server at 3 connection counts, with phases
+# short enough that the 72 trials take under 3 minutes (docs/results.md,
+# "Comparisons": 3 rounds give each comparison a median and its min-max).
 bench: deps-bench all
-	$(Q)$(BIN)/evbench --server all --conns 100,1000,10000 --duration 2 --warmup 0.5 --plot
+	$(Q)$(BIN)/evbench --server all --conns 100,1000,10000 --repeat 3 --duration 1 --warmup 0.3 --plot
 
 plots: deps-bench
 	$(Q)scripts/python.sh scripts/plot.py results/latest
