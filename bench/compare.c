@@ -162,8 +162,8 @@ static int fill(struct cmp_result *c, const struct rep_row *rows, int n, int rou
 	return 0;
 }
 
-int cmp_compute(const struct rep_row *rows, int n, const char *reference, int rounds,
-		struct cmp_result **out)
+int cmp_compute(const struct rep_row *rows, int n, const struct cmp_pair *pairs, int npairs,
+		int rounds, struct cmp_result **out)
 {
 	struct cmp_result *res = calloc((size_t)(n > 0 ? n : 1), sizeof *res);
 	int k = 0;
@@ -171,21 +171,23 @@ int cmp_compute(const struct rep_row *rows, int n, const char *reference, int ro
 	*out = NULL;
 	if (!res)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		const struct rep_row *r = &rows[i];
+	for (int p = 0; p < npairs; p++)
+		for (int i = 0; i < n; i++) {
+			const struct rep_row *r = &rows[i];
 
-		if (strcmp(r->server, reference) == 0 || seen(res, k, r->server, r->conns))
-			continue;
-		snprintf(res[k].server, sizeof res[k].server, "%s", r->server);
-		snprintf(res[k].reference, sizeof res[k].reference, "%s", reference);
-		res[k].conns = r->conns;
-		res[k].rounds = rounds;
-		if (fill(&res[k++], rows, n, rounds) < 0) {
-			cmp_free(res, k);
-			errno = ENOMEM;
-			return -1;
+			if (strcmp(r->server, pairs[p].server) != 0 ||
+			    seen(res, k, r->server, r->conns))
+				continue;
+			snprintf(res[k].server, sizeof res[k].server, "%s", r->server);
+			snprintf(res[k].reference, sizeof res[k].reference, "%s", pairs[p].reference);
+			res[k].conns = r->conns;
+			res[k].rounds = rounds;
+			if (fill(&res[k++], rows, n, rounds) < 0) {
+				cmp_free(res, k);
+				errno = ENOMEM;
+				return -1;
+			}
 		}
-	}
 	*out = res;
 	return k;
 }
@@ -239,7 +241,11 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 	json_kv_string(&w, "order", cmp_order_name(sw->order));
 	json_kv_uint(&w, "seed", sw->seed);
 	json_kv_int(&w, "rounds", sw->rounds);
-	json_kv_string(&w, "reference", sw->reference);
+	json_key(&w, "reference");
+	if (sw->reference)
+		json_string(&w, sw->reference);
+	else
+		json_null(&w);
 	json_kv_double(&w, "level", CMP_LEVEL);
 	json_kv_double(&w, "drift_threshold", sw->drift_threshold);
 	json_key(&w, "comparisons");

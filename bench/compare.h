@@ -81,14 +81,21 @@ struct cmp_result {
 	struct cmp_metric_result m[CMP_NMETRICS];
 };
 
+/* What a comparison divides: server's figures by reference's. */
+struct cmp_pair {
+	const char *server, *reference;
+};
+
 /*
- * Compares every (server, conns) of rows[0..n) but the reference's with the
- * reference at the same conns, round by round (row.repeat is the round).
- * Returns the number of results written to *out (freed with cmp_free), 0
- * when there is nothing to compare, or -1 with errno ENOMEM.
+ * Compares, for every pair and every connection count rows[0..n) have of
+ * its server, the server with its reference at the same conns, round by
+ * round (row.repeat is the round). Results come in the order of pairs, then
+ * of the conns as rows first list them. Returns the number of results
+ * written to *out (freed with cmp_free), 0 when there is nothing to compare,
+ * or -1 with errno ENOMEM.
  */
-int cmp_compute(const struct rep_row *rows, int n, const char *reference, int rounds,
-		struct cmp_result **out);
+int cmp_compute(const struct rep_row *rows, int n, const struct cmp_pair *pairs, int npairs,
+		int rounds, struct cmp_result **out);
 void cmp_free(struct cmp_result *res, int n);
 
 /* The table's cell for a result's server CPU ratio: "1.36x [1.29,1.44]",
@@ -103,7 +110,7 @@ struct cmp_sweep {
 	enum cmp_order order;
 	uint64_t seed;
 	int rounds;
-	const char *reference;
+	const char *reference;        /* NULL when every pair has its own (evbench ab) */
 	double drift_threshold;
 };
 

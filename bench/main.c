@@ -809,8 +809,13 @@ static int compare_in_sweep_order(const struct opts *o, const struct rep_row *ro
 				  struct cmp_result **res)
 {
 	struct rep_row *sorted = in_sweep_order(o, rows, nrows);
-	int n = cmp_compute(sorted, nrows, o->reference, o->repeat, res);
+	struct cmp_pair pairs[MAX_SERVERS];
+	int npairs = 0, n;
 
+	for (int si = 0; si < o->nservers; si++)
+		if (strcmp(o->servers[si].name, o->reference) != 0)
+			pairs[npairs++] = (struct cmp_pair){ o->servers[si].name, o->reference };
+	n = cmp_compute(sorted, nrows, pairs, npairs, o->repeat, res);
 	free(sorted);
 	return n;
 }

@@ -183,6 +183,8 @@ static struct rep_row row(const char *server, long conns, int round, double cpu_
 	return r;
 }
 
+static const struct cmp_pair mine_vs_ref = { "mine", "ref" }, b_vs_ref = { "b", "ref" };
+
 /* A small deterministic wobble in [-1%, +1%], so that ratios are not all equal. */
 static double wobble(int i)
 {
@@ -209,7 +211,7 @@ Test(compare_sweep, constant_ratio_under_a_drifting_machine, .timeout = 10)
 		rows[2 * k + 1] = row("mine", 100, k + 1, mine_cpu[k], 1e6 / mine_cpu[k],
 				      200 * speed);
 	}
-	n = cmp_compute(rows, 2 * K, "ref", K, &res);
+	n = cmp_compute(rows, 2 * K, &mine_vs_ref, 1, K, &res);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(res[0].server, "mine");
 	cr_assert_eq(res[0].m[CMP_SERVER_CPU].n, K);
@@ -236,7 +238,7 @@ Test(compare_sweep, fewer_than_three_rounds_give_no_interval, .timeout = 10)
 	};
 	struct cmp_result *res;
 	char cell[64];
-	int n = cmp_compute(rows, 4, "ref", 2, &res);
+	int n = cmp_compute(rows, 4, &b_vs_ref, 1, 2, &res);
 
 	cr_assert_eq(n, 1);
 	cr_assert_eq(res[0].m[CMP_SERVER_CPU].n, 2);
@@ -266,7 +268,7 @@ Test(compare_sweep, pairs_only_within_a_round_and_a_conns, .timeout = 10)
 	rows[2].ran = false;
 	rows[2].cpu_us_server = -1;
 	rows[6].drift_flagged = true;   /* the reference's trial of round 4 */
-	n = cmp_compute(rows, 10, "ref", 4, &res);
+	n = cmp_compute(rows, 10, &b_vs_ref, 1, 4, &res);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(res[0].conns, 10);
 	cr_assert_eq(res[0].m[CMP_SERVER_CPU].n, 3);
@@ -309,7 +311,7 @@ static void cleanup(void)
  * returns "server:round:position" of every trial, in file order. */
 static void sweep_order(const char *sub, const char *seed, char *order, size_t cap)
 {
-	char evbench[PATH_MAX], out[PATH_MAX], csv[PATH_MAX + 32], err[4096], line[4096];
+	char evbench[PATH_MAX], out[PATH_MAX + 64], csv[PATH_MAX + 128], err[4096], line[4096];
 	FILE *f;
 	int st;
 
