@@ -118,18 +118,32 @@ static bool seen(const struct cmp_result *res, int n, const char *server, long c
 	return false;
 }
 
+void cmp_summarise(struct cmp_result *c)
+{
+	double *buf = malloc((size_t)(c->rounds > 0 ? c->rounds : 1) * sizeof *buf);
+
+	for (int m = 0; m < CMP_NMETRICS; m++) {
+		struct stats_median_ci ci;
+		size_t got = 0;
+
+		for (int k = 0; buf && k < c->rounds; k++)
+			if (!isnan(c->ratio[m][k]))
+				buf[got++] = c->ratio[m][k];
+		stats_median_ci(buf, got, CMP_LEVEL, &ci);
+		c->m[m] = (struct cmp_metric_result){
+			.n = (int)got, .median = ci.median, .has_ci = ci.has_ci,
+			.lo = ci.lo, .hi = ci.hi, .level = ci.level,
+		};
+	}
+	free(buf);
+}
+
 static int fill(struct cmp_result *c, const struct rep_row *rows, int n, int rounds)
 {
-	double *buf = malloc((size_t)(rounds > 0 ? rounds : 1) * sizeof *buf);
-
-	if (!buf)
-		return -1;
 	for (int m = 0; m < CMP_NMETRICS; m++) {
 		c->ratio[m] = malloc((size_t)(rounds > 0 ? rounds : 1) * sizeof(double));
-		if (!c->ratio[m]) {
-			free(buf);
+		if (!c->ratio[m])
 			return -1;
-		}
 	}
 	for (int k = 1; k <= rounds; k++) {
 		const struct rep_row *a = find(rows, n, c->server, c->conns, k);
@@ -145,21 +159,86 @@ static int fill(struct cmp_result *c, const struct rep_row *rows, int n, int rou
 		if (used && (a->drift_flagged || b->drift_flagged))
 			c->flagged++;
 	}
-	for (int m = 0; m < CMP_NMETRICS; m++) {
-		struct stats_median_ci ci;
-		size_t got = 0;
-
-		for (int k = 0; k < rounds; k++)
-			if (!isnan(c->ratio[m][k]))
-				buf[got++] = c->ratio[m][k];
-		stats_median_ci(buf, got, CMP_LEVEL, &ci);
-		c->m[m] = (struct cmp_metric_result){
-			.n = (int)got, .median = ci.median, .has_ci = ci.has_ci,
-			.lo = ci.lo, .hi = ci.hi, .level = ci.level,
-		};
-	}
-	free(buf);
+	cmp_summarise(c);
 	return 0;
+}
+
+/* ---- judging ---------------------------------------------------------------------- */
+
+const char *cmp_verdict_name(enum cmp_verdict v)
+{
+	static const char *const names[] = {
+		[CMP_V_SAME] = "same",
+		[CMP_V_WORSE] = "worse, under threshold",
+		[CMP_V_BETTER] = "better, under threshold",
+		[CMP_V_IMPROVED] = "improved",
+		[CMP_V_REGRESSION] = "REGRESSION",
+		[CMP_V_UNDECIDED] = "UNDECIDED",
+		[CMP_V_INSUFFICIENT] = "insufficient data",
+		[CMP_V_NOT_GATED] = "not gated",
+	};
+	return names[v];
+}
+
+/* Throughput is better higher; CPU and latency lower. */
+static bool higher_better(enum cmp_metric m)
+{
+	return m == CMP_THROUGHPUT;
+}
+
+static void judge_one(const struct cmp_result *c, enum cmp_metric m, double a_each, double thr,
+		      int min_rounds, struct cmp_judgement *j)
+{
+	double l[1024], mean = 0, var = 0, se, q, up = 1 + thr;
+	int n = 0;
+
+	for (int k = 0; k < c->rounds && n < 1024; k++)
+		if (isfinite(c->ratio[m][k]) && c->ratio[m][k] > 0)
+			l[n++] = (higher_better(m) ? -1 : 1) * log(c->ratio[m][k]);
+	*j = (struct cmp_judgement){ .v = CMP_V_INSUFFICIENT, .n = n, .change = NAN, .lo = NAN,
+				     .hi = NAN, .level = 1 - 2 * a_each };
+	if (n < min_rounds || n < 3)
+		return;
+	for (int i = 0; i < n; i++)
+		mean += l[i] / n;
+	for (int i = 0; i < n; i++)
+		var += (l[i] - mean) * (l[i] - mean) / (n - 1);
+	se = sqrt(var / n);
+	q = se > 0 ? stats_t_quantile(1 - a_each, n - 1) : 0;
+	j->change = exp(mean) - 1;
+	j->lo = exp(mean - q * se) - 1;
+	j->hi = exp(mean + q * se) - 1;
+	if (j->lo > 0)
+		j->v = j->change > thr ? CMP_V_REGRESSION : CMP_V_WORSE;
+	else if (j->hi < 0)
+		j->v = 1 / (1 + j->change) > up ? CMP_V_IMPROVED : CMP_V_BETTER;
+	else if (j->hi <= thr && 1 / (1 + j->lo) <= up)
+		j->v = CMP_V_SAME;
+	else
+		j->v = CMP_V_UNDECIDED;
+}
+
+int cmp_judge(const struct cmp_result *res, int n, const struct cmp_rule *rule,
+	      struct cmp_judgement *j)
+{
+	int family = 0;
+	double a_each;
+
+	for (int i = 0; i < n; i++)
+		for (int m = 0; m < CMP_NMETRICS; m++)
+			family += rule->gated[m];
+	a_each = rule->alpha / (double)((family ? family : 1) * (rule->looks > 0 ? rule->looks : 1));
+	for (int i = 0; i < n; i++)
+		for (int m = 0; m < CMP_NMETRICS; m++) {
+			struct cmp_judgement *x = &j[i * CMP_NMETRICS + m];
+
+			if (rule->gated[m])
+				judge_one(&res[i], m, a_each, rule->max_regression, rule->min_rounds, x);
+			else
+				*x = (struct cmp_judgement){ .v = CMP_V_NOT_GATED, .change = NAN,
+							     .lo = NAN, .hi = NAN };
+		}
+	return family;
 }
 
 int cmp_compute(const struct rep_row *rows, int n, const struct cmp_pair *pairs, int npairs,

@@ -98,6 +98,52 @@ int cmp_compute(const struct rep_row *rows, int n, const struct cmp_pair *pairs,
 		int rounds, struct cmp_result **out);
 void cmp_free(struct cmp_result *res, int n);
 
+/* Recomputes c->m[] (median and interval) from c->ratio[][], for results
+ * read back from comparisons.json. */
+void cmp_summarise(struct cmp_result *c);
+
+/* ---- judging a change (evbench ab and evbench gate on paired data) ------------------ */
+
+/*
+ * The gate on paired data (docs/gate.md). For each comparison and metric the
+ * rounds' log ratios, oriented so that positive is worse (throughput's
+ * sign flipped), give a geometric-mean change and a two-sided t interval at
+ * level 1 - 2a, where a = alpha / (comparisons x looks): Bonferroni over
+ * every comparison judged together and over every look a sequential run may
+ * take, so that the family's chance of a false alarm stays under alpha.
+ * Verdicts, with thr = max_regression:
+ *   REGRESSION  the interval is above 1 (significant) and the change > thr;
+ *   worse       significant, change <= thr;   better, IMPROVED likewise;
+ *   same        not significant, and the interval within [1/(1+thr), 1+thr];
+ *   UNDECIDED   neither: more rounds could still say either.
+ */
+enum cmp_verdict {
+	CMP_V_SAME, CMP_V_WORSE, CMP_V_BETTER, CMP_V_IMPROVED, CMP_V_REGRESSION,
+	CMP_V_UNDECIDED, CMP_V_INSUFFICIENT, CMP_V_NOT_GATED,
+};
+const char *cmp_verdict_name(enum cmp_verdict v);
+
+struct cmp_rule {
+	double max_regression;       /* a fraction: 0.10 */
+	double alpha;                /* family-wise: 0.05 */
+	int    looks;                /* looks a sequential run may take (1 for a fixed one) */
+	int    min_rounds;           /* fewer paired rounds: INSUFFICIENT (at least 3) */
+	bool   gated[CMP_NMETRICS];  /* metrics that take part */
+};
+
+struct cmp_judgement {
+	enum cmp_verdict v;
+	int    n;
+	double change;               /* geometric-mean ratio - 1, positive = worse */
+	double lo, hi;               /* its interval, as ratios - 1 */
+	double level;                /* the interval's level */
+};
+
+/* Judges every gated metric of res[0..n) into j[i * CMP_NMETRICS + m].
+ * Returns the number of comparisons tested. */
+int cmp_judge(const struct cmp_result *res, int n, const struct cmp_rule *rule,
+	      struct cmp_judgement *j);
+
 /* The table's cell for a result's server CPU ratio: "1.36x [1.29,1.44]",
  * with a '~' after the interval when its coverage is under 95% (3 to 5
  * rounds), "1.36x (no CI)" under 3 rounds, and a '!' at the end when a round

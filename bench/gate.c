@@ -34,8 +34,6 @@
 #define RUN_SCHEMA   "evbench.run/1"
 #define INSTR_SCHEMA "evbench.instructions/1"
 
-/* Exit statuses, the contract with CI. */
-enum { GATE_PASS = 0, GATE_REGRESSION = 1, GATE_ERROR = 2 };
 
 struct metric {
 	const char *name;   /* as printed and in --json */
@@ -86,6 +84,7 @@ struct opts {
 	double alpha;
 	size_t min_repeats;
 	const char *normalize_by;
+	const char *metrics;       /* paired mode: --metrics LIST, NULL for the default */
 	bool json;
 };
 
@@ -124,15 +123,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: evbench gate BASELINE CURRENT [--max-regression PCT] [--alpha A]\n"
 		"                    [--min-repeats K] [--normalize-by SERVER] [--json]\n"
+		"       evbench gate DIR [--max-regression PCT] [--alpha A] [--min-repeats K]\n"
+		"                    [--metrics LIST] [--json]\n"
 		"  BASELINE, CURRENT  results directories or JSON files made with --repeat K\n"
-		"                     (or two evbench.instructions/1 files)\n"
+		"                     (or two evbench.instructions/1 files), measured apart\n"
+		"  DIR                a results directory written by evbench ab: both builds\n"
+		"                     interleaved, judged round by round (docs/gate.md)\n"
+		"  --metrics LIST     paired: cpu, throughput, p99 (default cpu,throughput)\n"
 		"  --max-regression   smallest change that counts, in percent (default 10;\n"
 		"                     2 for instruction counts)\n"
 		"  --alpha            family-wise significance level, one-sided (default 0.05)\n"
 		"  --min-repeats      fewer repeats than this is insufficient data (default 3)\n"
 		"  --normalize-by     compare each server relative to SERVER in the same run\n"
 		"  --json             print the verdicts as JSON instead of a Markdown table\n"
-		"exit status: 0 no regression, 1 regression, 2 usage or input error\n");
+		"exit status: 0 no regression, 1 regression, 2 usage or input error,\n"
+		"             3 (paired) a comparison still undecided\n");
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -916,7 +921,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		memcpy(name, a, nl);
 		name[nl] = '\0';
 		if (strcmp(name, "--max-regression") != 0 && strcmp(name, "--alpha") != 0 &&
-		    strcmp(name, "--min-repeats") != 0 && strcmp(name, "--normalize-by") != 0)
+		    strcmp(name, "--min-repeats") != 0 && strcmp(name, "--normalize-by") != 0 &&
+		    strcmp(name, "--metrics") != 0)
 			return bad_usage("unknown option '%s'", name);
 		if (eq)
 			val = eq + 1;
@@ -944,6 +950,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (end == val || *end || errno || v < 2 || v > 1000000)
 				return bad_usage("--min-repeats: an integer >= 2, got '%s'", val);
 			o->min_repeats = (size_t)v;
+		} else if (strcmp(name, "--metrics") == 0) {
+			o->metrics = val;
 		} else if (strcmp(name, "--normalize-by") == 0) {
 			if (!*val)
 				return bad_usage("--normalize-by: a server name, got '%s'", val);
@@ -952,8 +960,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return bad_usage("unknown option '%s'", name);
 		}
 	}
+	if (npos == 1) {
+		/* One directory: paired data written by `evbench ab`. */
+		o->base = pos[0];
+		o->cur = NULL;
+		if (o->normalize_by)
+			return bad_usage("%s", "--normalize-by compares two unpaired directories; "
+					 "a paired directory already divides by the baseline");
+		return 0;
+	}
+	if (o->metrics)
+		return bad_usage("%s", "--metrics applies to a paired directory (evbench ab)");
 	if (npos != 2)
-		return bad_usage("%s", "needs BASELINE and CURRENT");
+		return bad_usage("%s", "needs BASELINE and CURRENT, or one directory written by "
+				 "evbench ab");
 	o->base = pos[0];
 	o->cur = pos[1];
 	return 0;
@@ -978,12 +998,70 @@ static int collect_keys(const struct side *b, size_t **keys, size_t *nk)
 	return 0;
 }
 
+int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
+{
+	char buf[128], *save = NULL;
+
+	for (int m = 0; m < CMP_NMETRICS; m++)
+		gated[m] = list == NULL && m != CMP_P99;
+	if (!list)
+		return 0;
+	if (strlen(list) >= sizeof buf || !list[0])
+		return -1;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "cpu"))
+			gated[CMP_SERVER_CPU] = true;
+		else if (!strcmp(t, "throughput"))
+			gated[CMP_THROUGHPUT] = true;
+		else if (!strcmp(t, "p99"))
+			gated[CMP_P99] = true;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* `evbench gate DIR`: the paired comparisons `evbench ab` wrote. */
+static int gate_paired_dir(const struct opts *o)
+{
+	struct cmp_rule rule = { .max_regression = o->max_regression, .alpha = o->alpha,
+				 .looks = 1, .min_rounds = (int)o->min_repeats };
+	struct cmp_result *res;
+	char err[PATH_MAX + 128], dir[PATH_MAX];
+	struct stat st;
+	int n, rc;
+
+	if (gate_parse_metrics(o->metrics, rule.gated) < 0)
+		return bad_usage("--metrics: a comma-separated list of cpu, throughput and p99, "
+				 "got '%s'", o->metrics);
+	/* A directory of runs, or one whose `latest` points at them. */
+	snprintf(dir, sizeof dir, "%s/latest", o->base);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		snprintf(dir, sizeof dir, "%s", o->base);
+	n = gate_paired_load(dir, &res, err, sizeof err);
+	if (n < 0) {
+		fprintf(stderr, "evbench gate: %s\n", err);
+		return GATE_ERROR;
+	}
+	rc = gate_paired_report(stdout, dir, res, n, &rule, o->json);
+	cmp_free(res, n);
+	return rc;
+}
+
 int gate_main(int argc, char **argv)
 {
 	struct opts o = { .max_regression = 0.10, .alpha = 0.05, .min_repeats = 3 };
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? GATE_PASS : rc;
+	if (!o.cur)
+		return gate_paired_dir(&o);
+	/* Two directories measured apart: their difference holds the
+	 * machine's drift between them as much as the change. */
+	fprintf(stderr, "evbench gate: note: BASELINE and CURRENT were measured at different times, "
+		"so their difference includes the machine's drift; `evbench ab` measures both builds "
+		"interleaved in one run, and `evbench gate DIR` judges that (docs/gate.md)\n");
 
 	int fb, fc = 0;
 	struct jr_value *ib = try_instructions(o.base, &fb);

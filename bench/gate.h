@@ -16,10 +16,42 @@
 #ifndef EVBENCH_GATE_H
 #define EVBENCH_GATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "compare.h"
+
+/* Exit statuses, the contract with CI (docs/gate.md). */
+enum { GATE_PASS = 0, GATE_REGRESSION = 1, GATE_ERROR = 2, GATE_UNDECIDED = 3 };
+
 /* Runs the gate. argv[0] is "gate". Prints its own report and messages and
  * returns the process exit status: 0 nothing regressed, 1 a regression,
  * 2 a usage or input error or an incomplete comparison (a server missing
- * from CURRENT, fewer than --min-repeats repeats). */
+ * from CURRENT, fewer than --min-repeats repeats), 3 (paired data only) a
+ * comparison still undecided. With a single directory, DIR written by
+ * `evbench ab`, it judges the paired comparisons of DIR/comparisons.json. */
 int gate_main(int argc, char **argv);
+
+/* ---- on paired data (gate_paired.c) ---------------------------------------------- */
+
+/* Judges res[0..n) by rule (compare.h's cmp_judge) and prints the report, a
+ * Markdown table or (json) an evbench.gate-paired/1 object, on f. Returns
+ * the exit status: GATE_REGRESSION when a gated comparison regressed, else
+ * GATE_ERROR when one had too few rounds (or there was none), else
+ * GATE_UNDECIDED when one is undecided, else GATE_PASS. */
+int gate_paired_report(FILE *f, const char *dir, const struct cmp_result *res, int n,
+		       const struct cmp_rule *rule, bool json);
+
+/* The exit status of judgements j[0 .. n * CMP_NMETRICS), as above. */
+int gate_paired_status(const struct cmp_judgement *j, int n);
+
+/* --metrics LIST (cpu, throughput, p99) into gated[]; NULL gives the
+ * default, server CPU and throughput. Returns 0, or -1 for a bad list. */
+int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS]);
+
+/* Reads DIR/comparisons.json back into *out (cmp_free). Returns the number
+ * of comparisons, or -1 with a one-line reason in err. */
+int gate_paired_load(const char *dir, struct cmp_result **out, char *err, size_t errlen);
 
 #endif

@@ -26,25 +26,30 @@
 
 #include "collect.h"
 #include "compare.h"
+#include "gate.h"
 #include "loadgen.h"
 #include "orch.h"
 #include "probe.h"
 #include "report.h"
+#include "stats.h"
 
-#if __has_include("gate.h")
-#include "gate.h"
 #define HAVE_GATE 1
-#endif
 
 #ifndef EVBENCH_VERSION
 #define EVBENCH_VERSION "0.1"
 #endif
 
-#define MAX_SERVERS  16
+#define MAX_SERVERS  32
 #define MAX_CONNS    32
 #define MAX_SRV_ARGS 32
 #define READY_TIMEOUT_S 10.0
 #define STOP_TIMEOUT_S  5.0
+
+/* evbench ab: rounds when not told, and the range of --rounds auto. */
+#define AB_ROUNDS      10
+#define AB_MIN_ROUNDS  5
+#define AB_MAX_ROUNDS  50
+#define AB_BUDGET_S    120.0
 
 /* evbench's own defaults, shorter than loadgen's so that one run of
  * `evbench --server epoll --conns 10000` takes about 10 s. */
@@ -55,7 +60,12 @@ static const char usage_text[] =
 	"usage: evbench [--server LIST|all] [--conns LIST] [load options] [--repeat K]\n"
 	"               [--order interleaved|sequential] [--seed N] [--reference NAME]\n"
 	"               [--out DIR] [--json] [--quiet] [--plot] [--server-args \"ARGS\"] [--work-us N]\n"
-	"       evbench gate BASELINE CURRENT [--max-regression PCT]\n"
+	"       evbench ab --baseline DIR --current DIR [--server LIST] [--conns LIST]\n"
+	"               [--rounds K|auto] [--budget S] [--max-regression PCT] [--alpha A]\n"
+	"               [--metrics LIST] [load options] [--out DIR] [--seed N]\n"
+	"       evbench gate BASELINE CURRENT [--max-regression PCT] [--alpha A]\n"
+	"               [--min-repeats K] [--normalize-by SERVER] [--json]\n"
+	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
 	"       evbench --list | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"
@@ -79,6 +89,19 @@ static const char usage_text[] =
 	"Load options (the same as loadgen's; --host and --port are evbench's to choose):\n";
 
 static const char usage_tail[] =
+	"\n"
+	"evbench ab runs the servers of two builds (DIR/bin/rot13-*, a checkout or an\n"
+	"install prefix) in interleaved rounds under this evbench's load generator and\n"
+	"gates the current build against the baseline round by round (docs/gate.md):\n"
+	"  --baseline DIR, --current DIR   the two builds\n"
+	"  --rounds K|auto        K rounds (default 10); auto: add rounds until every\n"
+	"                         comparison is decided or the budget is spent (5 to %d)\n"
+	"  --budget S             auto: seconds of rounds at most (default 120)\n"
+	"  --max-regression PCT   smallest change that counts (default 10)\n"
+	"  --alpha A              family-wise false-alarm level (default 0.05)\n"
+	"  --metrics LIST         cpu, throughput, p99 (default cpu,throughput)\n"
+	"  exit status: 0 pass, 1 regression, 2 bad input or a comparison without data,\n"
+	"  3 undecided; results, gate.md and github-*-is-better.json in the results directory\n"
 	"\n"
 	"Exit status: 0 all runs done; 1 a run failed (recorded in its JSON) or results could\n"
 	"not be written; 2 bad command line; 128+N interrupted by signal N.\n";
@@ -141,7 +164,12 @@ struct opts {
 	struct lg_config load;
 	enum cmp_order order;
 	uint64_t seed;
-	const char *reference;  /* a name in servers[] */
+	const char *reference;  /* a name in servers[]; NULL in ab mode */
+	/* evbench ab */
+	bool   ab, rounds_auto;
+	const char *baseline, *current;
+	double budget_s;
+	struct cmp_rule rule;
 };
 
 /* A server by name; NAME@LABEL is NAME's binary entered once more under
@@ -274,7 +302,7 @@ static void print_help(void)
 		}
 		line += len;
 	}
-	fputs(usage_tail, stdout);
+	printf(usage_tail, AB_MAX_ROUNDS);
 }
 
 static void list_servers(void)
@@ -289,6 +317,62 @@ static void list_servers(void)
 		       strcmp(orch_names[i], "epoll") == 0 ? "  (= epoll-lt)" : "");
 	}
 	printf("all = fork, threads, select, poll, epoll-lt, epoll-et, evbase, libevent\n");
+}
+
+/* evbench ab: every server of the list twice, as NAME@baseline and
+ * NAME@current, each the binary of its own build (DIR/bin/rot13-<design>). */
+static void ab_servers(struct opts *o, const char *list)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof buf || !list[0] || list[0] == ',' ||
+	    list[strlen(list) - 1] == ',' || strstr(list, ",,"))
+		die_usage("--server: expected a comma-separated list of servers, got '%s'", list);
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool all = !strcmp(tok, "all");
+
+		for (int a = 0; all ? orch_all[a] != NULL : a < 1; a++) {
+			const char *name = all ? orch_all[a] : tok;
+			const char *side[2] = { "baseline", "current" };
+			const char *dir[2] = { o->baseline, o->current };
+			struct orch_server s, two[2];
+			bool missing = false, dup = false;
+
+			if (strchr(name, '@') || orch_resolve(name, &s) < 0)
+				die_bad("unknown server '%s' (evbench --list shows them)", name);
+			for (int i = 0; i < o->nservers; i++)
+				dup |= !strncmp(o->servers[i].name, s.name, strlen(s.name)) &&
+				       o->servers[i].name[strlen(s.name)] == '@';
+			if (dup)
+				continue;
+			for (int k = 0; k < 2; k++) {
+				const char *bin = strrchr(s.path, '/') ? strrchr(s.path, '/') + 1 : s.path;
+
+				two[k] = s;
+				snprintf(two[k].name, sizeof two[k].name, "%s@%s", s.name, side[k]);
+				if (snprintf(two[k].path, sizeof two[k].path, "%s/bin/%s", dir[k], bin) >=
+				    (int)sizeof two[k].path)
+					die_bad("ab: --%s: path too long", side[k]);
+				two[k].built = access(two[k].path, X_OK) == 0;
+				if (!two[k].built && !all)
+					die_bad("ab: %s: no executable %s (build that tree with make first)",
+						side[k], two[k].path);
+				missing |= !two[k].built;
+			}
+			if (missing) {
+				fprintf(stderr, "evbench: warning: skipping %s: not built in both builds\n",
+					s.name);
+				continue;
+			}
+			if (o->nservers + 2 > MAX_SERVERS)
+				die_usage("--server: more than %d servers", MAX_SERVERS / 2);
+			o->servers[o->nservers++] = two[0];
+			o->servers[o->nservers++] = two[1];
+		}
+	}
+	if (o->nservers == 0)
+		die_usage("--server %s: none of these servers is built in both builds", list);
 }
 
 /* The reference of the comparisons: the named server, which must be in the
@@ -313,14 +397,68 @@ static void pick_reference(struct opts *o, const char *name)
 	die_bad("--reference %s: not among the servers of this sweep (--server)", name);
 }
 
-static void parse_args(struct opts *o, int argc, char **argv)
+/* A percentage as --max-regression takes it: "10" or "10%". */
+static double parse_pct(const char *opt, const char *val)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(val, &end);
+	if (*end == '%')
+		end++;
+	if (errno || end == val || *end || !(v >= 0) || v > 1000)
+		die_usage("%s: expected a percentage from 0 to 1000, got '%s'", opt, val);
+	return v / 100;
+}
+
+/* The options of `evbench ab` alone; false for any other name. */
+static bool ab_option(struct opts *o, const char *name, const char *val)
+{
+	char *end;
+
+	if (!strcmp(name, "baseline"))
+		o->baseline = val;
+	else if (!strcmp(name, "current"))
+		o->current = val;
+	else if (!strcmp(name, "rounds")) {
+		o->rounds_auto = !strcmp(val, "auto");
+		o->repeat = o->rounds_auto ? AB_MAX_ROUNDS :
+			(int)parse_long("--rounds", val, 3, AB_MAX_ROUNDS * 20);
+	} else if (!strcmp(name, "budget")) {
+		errno = 0;
+		o->budget_s = strtod(val, &end);
+		if (errno || end == val || *end || !(o->budget_s > 0) || o->budget_s > 86400)
+			die_usage("--budget: expected seconds, more than 0, got '%s'", val);
+	} else if (!strcmp(name, "max-regression"))
+		o->rule.max_regression = parse_pct("--max-regression", val);
+	else if (!strcmp(name, "alpha")) {
+		errno = 0;
+		o->rule.alpha = strtod(val, &end);
+		if (errno || end == val || *end || !(o->rule.alpha > 0) || !(o->rule.alpha < 0.5))
+			die_usage("--alpha: expected a level between 0 and 0.5, got '%s'", val);
+	} else if (!strcmp(name, "metrics")) {
+		if (gate_parse_metrics(val, o->rule.gated) < 0)
+			die_usage("--metrics: expected a comma-separated list of cpu, throughput and "
+				  "p99, got '%s'", val);
+	} else
+		return false;
+	return true;
+}
+
+static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 {
 	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
 	bool seeded = false;
 	char err[512];
 
 	memset(o, 0, sizeof *o);
-	o->repeat = 1;
+	o->ab = ab;
+	o->repeat = ab ? AB_ROUNDS : 1;
+	o->budget_s = AB_BUDGET_S;
+	o->rule = (struct cmp_rule){ .max_regression = 0.10, .alpha = 0.05, .looks = 1,
+				     .min_rounds = 3 };
+	gate_parse_metrics(NULL, o->rule.gated);
 	o->out = "results";
 	lg_config_default(&o->load);
 	o->load.duration_s = DEFAULT_DURATION_S;
@@ -369,8 +507,15 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
 		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
 		    strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
-		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name))
+		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name)
+		    && !(ab && (!strcmp(name, "baseline") || !strcmp(name, "current") ||
+				!strcmp(name, "rounds") || !strcmp(name, "budget") ||
+				!strcmp(name, "max-regression") || !strcmp(name, "alpha") ||
+				!strcmp(name, "metrics"))))
 			die_usage("unknown option '--%s'", name);
+		if (ab && (!strcmp(name, "repeat") || !strcmp(name, "reference")))
+			die_usage("--%s: evbench ab pairs each server with its baseline; use --rounds",
+				  name);
 		if (eq)
 			val = eq + 1;
 		else if (i + 1 < argc)
@@ -378,6 +523,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		else
 			die_usage("--%s needs a value", name);
 
+		if (ab && ab_option(o, name, val))
+			continue;
 		if (!strcmp(name, "server"))
 			servers = val;
 		else if (!strcmp(name, "conns"))
@@ -428,8 +575,19 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		}
 	}
 	parse_conns(o, conns);
-	parse_servers(o, servers);
-	pick_reference(o, reference);
+	if (ab) {
+		if (!o->baseline || !o->current)
+			die_usage("ab: needs --baseline DIR and --current DIR");
+		ab_servers(o, servers);
+		if (o->rounds_auto)
+			o->rule.looks = AB_MAX_ROUNDS - AB_MIN_ROUNDS + 1;
+		if (o->rounds_auto && o->order == CMP_SEQUENTIAL)
+			die_usage("ab: --rounds auto needs the interleaved order (a sequential sweep "
+				  "completes no round before its end)");
+	} else {
+		parse_servers(o, servers);
+		pick_reference(o, reference);
+	}
 	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
 		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -803,6 +961,38 @@ static struct rep_row *in_sweep_order(const struct opts *o, const struct rep_row
 	return sorted;
 }
 
+/* What the comparisons divide: every server by the reference; in ab mode
+ * each NAME@current by its NAME@baseline (ab_servers lists them in that
+ * order, side by side). Returns the number of pairs. */
+static int sweep_pairs(const struct opts *o, struct cmp_pair *pairs)
+{
+	int n = 0;
+
+	for (int si = 0; si < o->nservers; si++)
+		if (o->ab && si % 2 == 1)
+			pairs[n++] = (struct cmp_pair){ o->servers[si].name, o->servers[si - 1].name };
+		else if (!o->ab && strcmp(o->servers[si].name, o->reference) != 0)
+			pairs[n++] = (struct cmp_pair){ o->servers[si].name, o->reference };
+	return n;
+}
+
+/* Whether name is what some pair divides by. */
+static bool is_reference(const struct opts *o, const char *name)
+{
+	return o->ab ? strstr(name, "@baseline") != NULL : !strcmp(name, o->reference);
+}
+
+/* The rounds the rows reach so far (the last round may be partial). */
+static int rounds_of(const struct rep_row *rows, int nrows)
+{
+	int k = 0;
+
+	for (int i = 0; i < nrows; i++)
+		if (rows[i].repeat > k)
+			k = rows[i].repeat;
+	return k;
+}
+
 /* The comparisons of rows, listed in sweep order. Returns their number, or
  * -1 with errno. */
 static int compare_in_sweep_order(const struct opts *o, const struct rep_row *rows, int nrows,
@@ -810,12 +1000,9 @@ static int compare_in_sweep_order(const struct opts *o, const struct rep_row *ro
 {
 	struct rep_row *sorted = in_sweep_order(o, rows, nrows);
 	struct cmp_pair pairs[MAX_SERVERS];
-	int npairs = 0, n;
+	int n = cmp_compute(sorted, nrows, pairs, sweep_pairs(o, pairs), rounds_of(rows, nrows),
+			    res);
 
-	for (int si = 0; si < o->nservers; si++)
-		if (strcmp(o->servers[si].name, o->reference) != 0)
-			pairs[npairs++] = (struct cmp_pair){ o->servers[si].name, o->reference };
-	n = cmp_compute(sorted, nrows, pairs, npairs, o->repeat, res);
 	free(sorted);
 	return n;
 }
@@ -824,8 +1011,9 @@ static int write_comparisons(const struct opts *o, const char *run_id, const cha
 			     const struct rep_row *rows, int nrows)
 {
 	struct cmp_sweep sw = {
-		.run_id = run_id, .order = o->order, .seed = o->seed, .rounds = o->repeat,
-		.reference = o->reference, .drift_threshold = PROBE_DRIFT_THRESHOLD,
+		.run_id = run_id, .order = o->order, .seed = o->seed,
+		.rounds = rounds_of(rows, nrows), .reference = o->reference,
+		.drift_threshold = PROBE_DRIFT_THRESHOLD,
 	};
 	struct cmp_result *res;
 	int n = compare_in_sweep_order(o, rows, nrows, &res), rc;
@@ -865,11 +1053,114 @@ static void print_table(FILE *table, const struct opts *o, const struct rep_row 
 				if (res[i].conns == o->conns[ci] && !strcmp(res[i].server, name))
 					c = &res[i];
 			rep_table_row(table, group, n, &merged[si * o->nconns + ci],
-				      o->nservers < 2 ? "-" :
-				      !strcmp(name, o->reference) ? "ref" : cmp_cell(cellbuf, sizeof cellbuf, c));
+				      o->nservers < 2 ? "-" : is_reference(o, name) ? "ref" :
+				      cmp_cell(cellbuf, sizeof cellbuf, c));
 		}
 	cmp_free(res, nres > 0 ? nres : 0);
 	free(group);
+}
+
+/* ---- evbench ab ----------------------------------------------------------------------------- */
+
+/* Whether, after round `round`, every gated comparison is decided (none
+ * undecided, none short of rounds). Rounds before AB_MIN_ROUNDS never are. */
+static bool ab_decided(const struct opts *o, const struct rep_row *rows, int nrows, int round)
+{
+	struct cmp_result *res;
+	struct cmp_judgement *j;
+	int n, status;
+
+	if (round < AB_MIN_ROUNDS)
+		return false;
+	n = compare_in_sweep_order(o, rows, nrows, &res);
+	if (n <= 0)
+		return false;
+	j = calloc((size_t)n * CMP_NMETRICS, sizeof *j);
+	if (!j)
+		die("out of memory");
+	cmp_judge(res, n, &o->rule, j);
+	status = gate_paired_status(j, n);
+	free(j);
+	cmp_free(res, n);
+	return status == GATE_PASS || status == GATE_REGRESSION;
+}
+
+/* One github-action-benchmark entry per (server, conns) of the current
+ * build and metric: the median of its rounds, smaller- or bigger-is-better. */
+static void github_entries(FILE *f, const struct opts *o, const struct rep_row *rows, int nrows,
+			   bool bigger)
+{
+	bool first = true;
+
+	fputs("[", f);
+	for (int si = 1; si < o->nservers; si += 2)
+		for (int ci = 0; ci < o->nconns; ci++)
+			for (int m = 0; m < CMP_NMETRICS; m++) {
+				double v[AB_MAX_ROUNDS * 20];
+				int k = 0;
+
+				if ((m == CMP_THROUGHPUT) != bigger)
+					continue;
+				for (int i = 0; i < nrows && k < AB_MAX_ROUNDS * 20; i++) {
+					const struct rep_row *r = &rows[i];
+					double x = m == CMP_SERVER_CPU ? r->cpu_us_server :
+						   m == CMP_THROUGHPUT ? r->throughput_rps : r->lat_us[4];
+
+					if (r->conns == o->conns[ci] && x > 0 &&
+					    !strcmp(r->server, o->servers[si].name))
+						v[k++] = x;
+				}
+				if (!k)
+					continue;
+				{
+					struct stats_median_ci med;
+					char name[64];
+					int base = (int)(strchr(o->servers[si].name, '@') - o->servers[si].name);
+
+					/* Sorts v: v[0] and v[k - 1] are the range. */
+					stats_median_ci(v, (size_t)k, CMP_LEVEL, &med);
+					snprintf(name, sizeof name, "%.*s c=%ld %s", base, o->servers[si].name,
+						 o->conns[ci], m == CMP_SERVER_CPU ? "server CPU" :
+						 m == CMP_THROUGHPUT ? "throughput" : "p99 latency");
+					fprintf(f, "%s\n  {\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.6g, "
+						"\"range\": \"%.6g..%.6g\", \"extra\": \"median of %d rounds\"}",
+						first ? "" : ",", name,
+						m == CMP_SERVER_CPU ? "us/req" : m == CMP_THROUGHPUT ? "req/s" : "us",
+						med.median, v[0], v[k - 1], k);
+					first = false;
+				}
+			}
+	fputs("\n]\n", f);
+}
+
+/* After an ab sweep: the gate's verdict on stdout (Markdown, or JSON with
+ * --json), and in the results directory gate.md and the two files of
+ * github-action-benchmark's custom formats. Returns the gate's status. */
+static int ab_report(const struct opts *o, const char *dir, const struct rep_row *rows, int nrows)
+{
+	struct cmp_result *res;
+	int n = compare_in_sweep_order(o, rows, nrows, &res), status;
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	if (n < 0)
+		die("out of memory");
+	status = gate_paired_report(stdout, dir, res, n, &o->rule, o->json);
+	snprintf(path, sizeof path, "%s/gate.md", dir);
+	if ((f = fopen(path, "we"))) {
+		gate_paired_report(f, dir, res, n, &o->rule, false);
+		fclose(f);
+	}
+	for (int bigger = 0; bigger < 2; bigger++) {
+		snprintf(path, sizeof path, "%s/github-%s-is-better.json", dir,
+			 bigger ? "bigger" : "smaller");
+		if ((f = fopen(path, "we"))) {
+			github_entries(f, o, rows, nrows, bigger);
+			fclose(f);
+		}
+	}
+	cmp_free(res, n);
+	return status;
 }
 
 /* ---- main ------------------------------------------------------------------------------- */
@@ -884,7 +1175,8 @@ int main(int argc, char **argv)
 	struct rep_row *rows = NULL;
 	struct cmp_trial *plan;
 	struct hist *merged;
-	int nrows = 0, per, ntrials;
+	int nrows = 0, per, ntrials, gate_status = GATE_ERROR;
+	double t_start;
 	bool any_failure = false, write_failed = false, show_progress;
 	FILE *table;
 
@@ -896,7 +1188,10 @@ int main(int argc, char **argv)
 		return 2;
 #endif
 	}
-	parse_args(&o, argc, argv);
+	if (argc > 1 && strcmp(argv[1], "ab") == 0)
+		parse_args(&o, argc - 1, argv + 1, true);
+	else
+		parse_args(&o, argc, argv, false);
 
 	memset(&host, 0, sizeof host);
 	host.nofile_soft_initial = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
@@ -943,10 +1238,13 @@ int main(int argc, char **argv)
 	show_progress = !o.quiet && isatty(2);
 	table = o.json ? stderr : stdout;
 	if (!o.quiet)
-		fprintf(stderr, "evbench: %d trial%s in %d round%s, %s order, seed %llu, reference %s\n",
+		fprintf(stderr, "evbench: %s%d trial%s in %d round%s, %s order, seed %llu, %s%s\n",
+			o.rounds_auto ? "up to " : "",
 			o.nservers * o.nconns * o.repeat, o.nservers * o.nconns * o.repeat == 1 ? "" : "s",
 			o.repeat, o.repeat == 1 ? "" : "s", cmp_order_name(o.order),
-			(unsigned long long)o.seed, o.reference);
+			(unsigned long long)o.seed, o.ab ? "each server against its baseline" :
+			"reference ", o.ab ? "" : o.reference);
+	t_start = col_now();
 
 	per = o.nservers * o.nconns;
 	ntrials = per * o.repeat;
@@ -1020,6 +1318,11 @@ int main(int argc, char **argv)
 		lg_result_free(&r->res);
 		orch_release(&r->proc);
 		free(r);
+		/* evbench ab --rounds auto: after each whole round, stop once every
+		 * comparison is decided or the budget is spent. */
+		if (o.ab && o.rounds_auto && tr->position == per &&
+		    (ab_decided(&o, rows, nrows, tr->round) || col_now() - t_start >= o.budget_s))
+			break;
 	}
 
 	if (!(o.json && o.quiet))
@@ -1029,7 +1332,9 @@ int main(int argc, char **argv)
 	free(merged);
 	free(plan);
 
-	if (o.json) {
+	if (o.ab && nrows) {
+		gate_status = ab_report(&o, dir, rows, nrows);
+	} else if (o.json) {
 		struct rep_row *sorted = in_sweep_order(&o, rows, nrows);
 
 		if (rep_print_json_array(stdout, dir, sorted, nrows) < 0)
@@ -1045,11 +1350,11 @@ int main(int argc, char **argv)
 		      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n",
 		      stderr);
 	if (!o.quiet && nrows && o.nservers > 1)
-		fprintf(stderr, "  srv vs ref: server CPU per request over %s's in the same round: median\n"
+		fprintf(stderr, "  srv vs ref: server CPU per request over %s in the same round: median\n"
 			"  [95%% interval] over the rounds (~: 3-5 rounds, the interval is min-max and\n"
 			"  covers less than 95%%; !: a round rests on a trial during which the machine's\n"
 			"  speed moved more than %.0f%%); comparisons.json has throughput and p99 too\n",
-			o.reference, PROBE_DRIFT_THRESHOLD * 100);
+			o.ab ? "the baseline's" : o.reference, PROBE_DRIFT_THRESHOLD * 100);
 	if (!o.quiet)
 		fprintf(stderr, "evbench: results in %s/\n", dir);
 	if (o.plot && !stop_signal)
@@ -1059,5 +1364,7 @@ int main(int argc, char **argv)
 		free(o.srv_args[i]);
 	if (stop_signal)
 		return 128 + stop_signal;
+	if (o.ab)
+		return write_failed ? GATE_ERROR : gate_status;
 	return any_failure || write_failed ? 1 : 0;
 }

@@ -621,7 +621,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 void rep_table_header(FILE *f)
 {
-	fprintf(f, "%-13s %6s %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6s  %s\n",
+	fprintf(f, "%-17s %6s %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6s  %s\n",
 		"server", "conns", "up", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
 		"cli us/r", "srv us/r", "srv MB", "bound", "others", "fd-limit", "errors",
 		"srv vs ref");
@@ -690,7 +690,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		if (!col[k]) {
 			while (k--)
 				free(col[k]);
-			fprintf(f, "%-13s %6ld (out of memory)\n", rows[0].server, rows[0].conns);
+			fprintf(f, "%-17s %6ld (out of memory)\n", rows[0].server, rows[0].conns);
 			return;
 		}
 	}
@@ -726,7 +726,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
-	fprintf(f, "%-13s %6ld %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6lld  %s%s\n",
+	fprintf(f, "%-17s %6ld %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6lld  %s%s\n",
 		rows[0].server, rows[0].conns,
 		cell(c[0], 32, med[T_UP], "%.0f"),
 		cell(c[1], 32, med[T_RPS], "%.0f"),
