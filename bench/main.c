@@ -1318,10 +1318,11 @@ int main(int argc, char **argv)
 		lg_result_free(&r->res);
 		orch_release(&r->proc);
 		free(r);
-		/* evbench ab --rounds auto: after each whole round, stop once every
-		 * comparison is decided or the budget is spent. */
-		if (o.ab && o.rounds_auto && tr->position == per &&
-		    (ab_decided(&o, rows, nrows, tr->round) || col_now() - t_start >= o.budget_s))
+		/* evbench ab --rounds auto: after each whole round from the
+		 * AB_MIN_ROUNDS-th on, stop once every comparison is decided or
+		 * the budget is spent (a round begun is finished). */
+		if (o.ab && o.rounds_auto && tr->position == per && tr->round >= AB_MIN_ROUNDS &&
+		    (col_now() - t_start >= o.budget_s || ab_decided(&o, rows, nrows, tr->round)))
 			break;
 	}
 

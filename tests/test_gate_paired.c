@@ -1,0 +1,299 @@
+/*
+ * test_gate_paired.c - the gate on paired data (compare.c's cmp_judge,
+ * `evbench gate DIR`, `evbench ab`), on synthetic rounds whose answer is
+ * known: identical builds pass, a 12% slowdown fails whether or not the
+ * machine drifts under both builds, a 12% slowdown hidden in huge spread is
+ * undecided, a budget that ends first says undecided with its own exit
+ * status, and a build without the server is bad input naming the path.
+ */
+#include <criterion/criterion.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../bench/compare.h"
+#include "../bench/gate.h"
+#include "testutil.h"
+
+static const struct cmp_pair cur_vs_base = { "s@current", "s@baseline" };
+
+/* A row of `server` in `round` with server CPU cpu µs/req and throughput 1e6/cpu. */
+static struct rep_row row(const char *server, int round, double cpu)
+{
+	struct rep_row r;
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.server, sizeof r.server, "%s", server);
+	r.conns = 100;
+	r.repeat = round;
+	r.ran = true;
+	r.cpu_us_server = cpu;
+	r.throughput_rps = 1e6 / cpu;
+	r.lat_us[4] = 100 * cpu;
+	return r;
+}
+
+/* Deterministic noise in [-1, 1]. */
+static double noise(int i)
+{
+	return sin(12.9898 * i + 78.233 * (i % 7));
+}
+
+/*
+ * Builds K rounds where the current build costs `factor` times the baseline,
+ * the machine's speed is `speed(k)` for both in round k, and each trial has
+ * its own noise of relative size `spread`; judges them with the default rule
+ * and returns the verdict of the server-CPU comparison.
+ */
+static enum cmp_verdict judge(int K, double factor, double spread, bool drift,
+			      struct cmp_judgement *out)
+{
+	struct rep_row rows[2 * 64];
+	struct cmp_result *res;
+	struct cmp_judgement j[CMP_NMETRICS];
+	struct cmp_rule rule = { .max_regression = 0.10, .alpha = 0.05, .looks = 1,
+				 .min_rounds = 3 };
+	int n;
+
+	gate_parse_metrics(NULL, rule.gated);
+	for (int k = 0; k < K; k++) {
+		double speed = drift ? ((k / 2) % 2 ? 7.3 : 5.4) : 5.4;
+
+		rows[2 * k] = row("s@baseline", k + 1, speed * (1 + spread * noise(2 * k)));
+		rows[2 * k + 1] = row("s@current", k + 1,
+				      factor * speed * (1 + spread * noise(2 * k + 1)));
+	}
+	n = cmp_compute(rows, 2 * K, &cur_vs_base, 1, K, &res);
+	cr_assert_eq(n, 1);
+	cmp_judge(res, n, &rule, j);
+	cmp_free(res, n);
+	if (out)
+		*out = j[CMP_SERVER_CPU];
+	/* Throughput is the same change seen from the other side. */
+	if (j[CMP_SERVER_CPU].v == CMP_V_REGRESSION)
+		cr_assert_eq(j[CMP_THROUGHPUT].v, CMP_V_REGRESSION);
+	cr_assert_eq(j[CMP_P99].v, CMP_V_NOT_GATED, "p99 is gated only with --metrics");
+	return j[CMP_SERVER_CPU].v;
+}
+
+Test(gate_paired, identical_builds_pass, .timeout = 10)
+{
+	struct cmp_judgement j;
+
+	cr_assert_eq(judge(10, 1.0, 0.01, false, &j), CMP_V_SAME, "verdict %s",
+		     cmp_verdict_name(j.v));
+	cr_assert(fabs(j.change) < 0.01);
+}
+
+Test(gate_paired, twelve_percent_worse_fails, .timeout = 10)
+{
+	struct cmp_judgement j;
+
+	cr_assert_eq(judge(10, 1.12, 0.01, false, &j), CMP_V_REGRESSION);
+	cr_assert(fabs(j.change - 0.12) < 0.01, "change %g", j.change);
+	cr_assert(j.lo > 0 && j.hi > j.change);
+}
+
+Test(gate_paired, twelve_percent_worse_under_drift_fails, .timeout = 10)
+{
+	struct cmp_judgement j;
+
+	/* The machine moves by 35% between rounds; both builds move with it. */
+	cr_assert_eq(judge(10, 1.12, 0.01, true, &j), CMP_V_REGRESSION);
+	cr_assert(fabs(j.change - 0.12) < 0.01, "change %g", j.change);
+}
+
+Test(gate_paired, twelve_percent_worse_in_huge_spread_is_not_significant, .timeout = 10)
+{
+	struct cmp_judgement j;
+
+	cr_assert_eq(judge(10, 1.12, 0.40, false, &j), CMP_V_UNDECIDED, "verdict %s",
+		     cmp_verdict_name(j.v));
+	cr_assert(j.lo < 0, "interval [%g, %g] should hold 0", j.lo, j.hi);
+}
+
+Test(gate_paired, small_change_is_under_threshold, .timeout = 10)
+{
+	cr_assert_eq(judge(10, 1.04, 0.005, false, NULL), CMP_V_WORSE);
+	cr_assert_eq(judge(10, 0.96, 0.005, false, NULL), CMP_V_BETTER);
+	cr_assert_eq(judge(10, 0.80, 0.01, false, NULL), CMP_V_IMPROVED);
+}
+
+Test(gate_paired, too_few_rounds_are_insufficient, .timeout = 10)
+{
+	cr_assert_eq(judge(2, 1.5, 0.01, false, NULL), CMP_V_INSUFFICIENT);
+}
+
+Test(gate_paired, more_looks_widen_the_interval, .timeout = 10)
+{
+	struct rep_row rows[20];
+	struct cmp_result *res;
+	struct cmp_judgement one[CMP_NMETRICS], many[CMP_NMETRICS];
+	struct cmp_rule rule = { .max_regression = 0.10, .alpha = 0.05, .looks = 1,
+				 .min_rounds = 3 };
+	int n;
+
+	gate_parse_metrics("cpu", rule.gated);
+	for (int k = 0; k < 10; k++) {
+		rows[2 * k] = row("s@baseline", k + 1, 5 * (1 + 0.03 * noise(k)));
+		rows[2 * k + 1] = row("s@current", k + 1, 5.5 * (1 + 0.03 * noise(k + 50)));
+	}
+	n = cmp_compute(rows, 20, &cur_vs_base, 1, 10, &res);
+	cmp_judge(res, n, &rule, one);
+	rule.looks = 46;
+	cmp_judge(res, n, &rule, many);
+	cmp_free(res, n);
+	cr_assert(many[CMP_SERVER_CPU].hi - many[CMP_SERVER_CPU].lo >
+		  one[CMP_SERVER_CPU].hi - one[CMP_SERVER_CPU].lo,
+		  "a sequential run's looks must cost it width");
+	cr_assert(many[CMP_SERVER_CPU].level > one[CMP_SERVER_CPU].level);
+}
+
+/* ---- through evbench ------------------------------------------------------------------ */
+
+static char outdir[PATH_MAX];
+
+static void mkout(void)
+{
+	snprintf(outdir, sizeof outdir, "/tmp/evbench-ab-XXXXXX");
+	cr_assert_not_null(mkdtemp(outdir));
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void cleanup(void)
+{
+	tu_kill_all();
+	if (outdir[0])
+		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes a comparisons.json of one comparison with the given server-CPU
+ * and throughput ratios per round into <outdir>/<sub>. */
+static void write_comparisons(const char *sub, const double *cpu, int k)
+{
+	char dir[PATH_MAX + 32], path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(dir, sizeof dir, "%s/%s", outdir, sub);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof path, "%s/comparisons.json", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"schema\": \"evbench.comparisons/1\", \"rounds\": %d, \"comparisons\": [\n"
+		"{\"server\": \"epoll-lt@current\", \"reference\": \"epoll-lt@baseline\", "
+		"\"conns\": 100, ", k);
+	for (int m = 0; m < 3; m++) {
+		fprintf(f, "\"%s\": {\"ratios\": [", m == 0 ? "server_cpu_us_per_req" :
+			m == 1 ? "throughput_rps" : "p99_us");
+		for (int i = 0; i < k; i++)
+			fprintf(f, "%s%.6f", i ? ", " : "", m == 1 ? 1 / cpu[i] : m == 2 ? 1.0 : cpu[i]);
+		fprintf(f, "]}%s", m < 2 ? ", " : "");
+	}
+	fputs("}]}\n", f);
+	fclose(f);
+}
+
+static int gate(const char *sub, char *out, size_t cap)
+{
+	char evbench[PATH_MAX], dir[PATH_MAX + 32], err[2048];
+	int st;
+
+	cr_assert_eq(tu_path(evbench, sizeof evbench, tu_bin_dir(), "evbench"), 0);
+	snprintf(dir, sizeof dir, "%s/%s", outdir, sub);
+	char *argv[] = { evbench, "gate", dir, NULL };
+	st = tu_run(argv, out, cap, err, sizeof err, 30000);
+	cr_assert(st != -1 && WIFEXITED(st), "evbench gate did not exit: %s", err);
+	return WEXITSTATUS(st);
+}
+
+Test(gate_paired_cli, exit_status_per_verdict, .init = mkout, .fini = cleanup, .timeout = 60)
+{
+	/* Rounds that swing by -35% to +60% around a 12% slowdown. */
+	static const double swing[10] = { 1.6, 0.65, 1.4, 0.75, 1.5, 0.7, 1.3, 0.8, 1.45, 0.72 };
+	double same[10], worse[10], wild[10];
+	char out[8192];
+
+	for (int i = 0; i < 10; i++) {
+		same[i] = 1 + 0.01 * noise(i);
+		worse[i] = 1.12 * (1 + 0.01 * noise(i));
+		wild[i] = 1.12 * swing[i];
+	}
+	write_comparisons("same", same, 10);
+	write_comparisons("worse", worse, 10);
+	write_comparisons("wild", wild, 10);
+	write_comparisons("short", same, 2);
+	cr_assert_eq(gate("same", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "| same |"), "%s", out);
+	cr_assert_eq(gate("worse", out, sizeof out), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "REGRESSION"), "%s", out);
+	cr_assert_eq(gate("wild", out, sizeof out), 3, "%s", out);
+	cr_assert_not_null(strstr(out, "UNDECIDED"), "%s", out);
+	cr_assert_eq(gate("short", out, sizeof out), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "insufficient data"), "%s", out);
+}
+
+/* The root of the build under test: bin/.. (or build-<san>/bin/..). */
+static void build_root(char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/..", tu_bin_dir());
+}
+
+Test(gate_paired_cli, budget_ends_undecided, .init = mkout, .fini = cleanup, .timeout = 120)
+{
+	char evbench[PATH_MAX], root[PATH_MAX + 8], err[8192], out[16384], path[PATH_MAX + 64];
+	struct stat st;
+	int status;
+
+	cr_assert_eq(tu_path(evbench, sizeof evbench, tu_bin_dir(), "evbench"), 0);
+	build_root(root, sizeof root);
+	/* No threshold and a vanishing alpha: no run can decide, so the
+	 * budget (spent after the first round) ends it at the minimum rounds. */
+	char *argv[] = { evbench, "ab", "--baseline", root, "--current", root, "--conns", "4",
+			 "--rounds", "auto", "--budget", "0.1", "--max-regression", "0", "--alpha",
+			 "1e-12", "--duration", "0.1", "--warmup", "0", "--quiet", "--out", outdir,
+			 NULL };
+	status = tu_run(argv, out, sizeof out, err, sizeof err, 100000);
+	cr_assert(status != -1 && WIFEXITED(status), "evbench ab did not exit: %s", err);
+	cr_assert_eq(WEXITSTATUS(status), 3, "exit %d (3 = undecided expected)\n%s\n%s",
+		     WEXITSTATUS(status), out, err);
+	cr_assert_not_null(strstr(out, "UNDECIDED"), "%s", out);
+	/* It ran the least a sequential decision looks at, 5 rounds, no more. */
+	snprintf(path, sizeof path, "%s/latest/epoll-lt@current-c4-r5.json", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no round 5: %s", path);
+	snprintf(path, sizeof path, "%s/latest/epoll-lt@current-c4-r6.json", outdir);
+	cr_assert_neq(stat(path, &st), 0, "ran past the budget");
+	snprintf(path, sizeof path, "%s/latest/gate.md", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no gate.md");
+	snprintf(path, sizeof path, "%s/latest/github-smaller-is-better.json", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no github-smaller-is-better.json");
+}
+
+Test(gate_paired_cli, build_without_the_server_is_bad_input, .init = mkout, .fini = cleanup,
+     .timeout = 60)
+{
+	char evbench[PATH_MAX], root[PATH_MAX + 8], err[4096];
+	int status;
+
+	cr_assert_eq(tu_path(evbench, sizeof evbench, tu_bin_dir(), "evbench"), 0);
+	build_root(root, sizeof root);
+	char *argv[] = { evbench, "ab", "--baseline", outdir, "--current", root, "--out", outdir,
+			 NULL };
+	status = tu_run(argv, NULL, 0, err, sizeof err, 30000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 2,
+		  "status %#x: %s", status, err);
+	cr_assert_not_null(strstr(err, outdir), "the message does not name the path: %s", err);
+	cr_assert_not_null(strstr(err, "rot13-epoll-lt"), "%s", err);
+}
