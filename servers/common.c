@@ -41,7 +41,7 @@ static int spare_fd = -1;
 static void usage(FILE *f, unsigned flags)
 {
 	fprintf(f, "usage: rot13-%s [--addr A] [--port N] [--max-line B] [--max-pending B] "
-		"[--work-us N]%s\n", design, (flags & SRV_OPT_BACKEND) ? " [--backend M]" : "");
+		"[--work-us N] [--work-ns N]%s\n", design, (flags & SRV_OPT_BACKEND) ? " [--backend M]" : "");
 }
 
 static unsigned design_flags;
@@ -83,6 +83,7 @@ static void parse(int argc, char **argv, unsigned flags)
 		{"max-line", required_argument, NULL, 'l'},
 		{"max-pending", required_argument, NULL, 'm'},
 		{"work-us", required_argument, NULL, 'w'},
+		{"work-ns", required_argument, NULL, 'W'},
 		{"backend", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -109,7 +110,10 @@ static void parse(int argc, char **argv, unsigned flags)
 			srv_opts.max_pending = number("max-pending", optarg, 1, 1u << 30);
 			break;
 		case 'w':
-			srv_opts.work_us = (unsigned)number("work-us", optarg, 0, 1000000);
+			srv_opts.work_ns += 1000 * (uint64_t)number("work-us", optarg, 0, 1000000);
+			break;
+		case 'W':
+			srv_opts.work_ns += (uint64_t)number("work-ns", optarg, 0, 1000000000);
 			break;
 		case 'b':
 			if (!(flags & SRV_OPT_BACKEND))
@@ -471,15 +475,17 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 	return cnt > 0 ? queue(c, v, cnt) : 0;
 }
 
-/* --work-us: burn the CPU for this long, the cost of a request's real work. */
-static void burn(uint64_t us)
+/* --work-us, --work-ns: burn the CPU for this long, the cost of a request's
+ * real work. Nanoseconds, because a request here costs a few µs in all and a
+ * 10% slowdown is a fraction of one. */
+static void burn(uint64_t ns)
 {
 	struct timespec t0, t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	while ((int64_t)(t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 < (int64_t)us);
+	while ((int64_t)(t.tv_sec - t0.tv_sec) * 1000000000 + (t.tv_nsec - t0.tv_nsec) < (int64_t)ns);
 }
 
 /*
@@ -523,8 +529,8 @@ static int consume(struct srv_conn *c, char *data, size_t n)
 		SRV_COUNT(lines, lines);
 	if (oversize)
 		SRV_COUNT(oversize, oversize);
-	if (srv_opts.work_us)
-		burn(lines * srv_opts.work_us);
+	if (srv_opts.work_ns)
+		burn(lines * srv_opts.work_ns);
 	if (emit(c, c->line, c->line_len, data, n - keep) < 0)
 		return -1;
 	c->line_len = 0;

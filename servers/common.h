@@ -28,7 +28,8 @@ struct srv_opts {
 	int port;            /* --port, default 0: an ephemeral port */
 	size_t max_line;     /* --max-line: bytes a partial line may hold */
 	size_t max_pending;  /* --max-pending: unsent reply bytes before reading stops */
-	unsigned work_us;    /* --work-us: busy work per line, the gate's known slowdown */
+	uint64_t work_ns;    /* --work-us and --work-ns together: busy work per line, in ns,
+	                        the gate's known slowdown */
 	const char *backend; /* --backend, only for designs that declare SRV_OPT_BACKEND */
 };
 

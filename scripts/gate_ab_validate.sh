@@ -1,0 +1,84 @@
+#!/bin/sh
+# Validates `evbench ab` + the paired gate on this machine (docs/gate.md):
+# A/A trials (the build against itself) must pass, A/B trials against a build
+# slowed by about 10% of server CPU per request must fail, each trial within
+# the budget.
+#
+#   scripts/gate_ab_validate.sh [N]      N A/A and N A/B trials, alternating
+#
+# The slow build is this one behind wrappers: OUT/slow/bin/rot13-* exec the
+# real binary with --work-ns W appended, busy work per request. W is
+# calibrated first: the median server CPU per request of SERVER at CONNS over
+# 5 interleaved rounds, times SLOWDOWN (default 0.12: 12%, so that the true
+# change sits clearly above the gate's 10% threshold), unless WORK_NS is set.
+# Each trial is `evbench ab --rounds auto --budget BUDGET`; its exit status is
+# the verdict (0 pass, 1 regression, 3 undecided, 2 error).
+#
+# Environment: SERVER (epoll-lt), CONNS (100), DURATION (1), WARMUP (0.5),
+# BUDGET (120), SLOWDOWN (0.12), WORK_NS (calibrated), OUT (results/gate-ab),
+# BIN (bin). A benchmark, not a test: run it on an otherwise idle machine.
+set -eu
+n=${1:-40}
+SERVER=${SERVER:-epoll-lt}
+CONNS=${CONNS:-100}
+DURATION=${DURATION:-1}
+WARMUP=${WARMUP:-0.5}
+BUDGET=${BUDGET:-120}
+SLOWDOWN=${SLOWDOWN:-0.12}
+OUT=${OUT:-results/gate-ab}
+BIN=${BIN:-bin}
+case "$n" in ''|*[!0-9]*) echo "gate_ab_validate.sh: N must be a whole number, got '$n'" >&2; exit 2 ;; esac
+[ -x "$BIN/evbench" ] || { echo "gate_ab_validate.sh: $BIN/evbench is not built (make)" >&2; exit 2; }
+root=$(cd "$BIN/.." && pwd)
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+if [ -z "${WORK_NS:-}" ]; then
+	"$BIN/evbench" --server "$SERVER" --conns "$CONNS" --repeat 5 --duration "$DURATION" \
+		--warmup "$WARMUP" --quiet --out "$OUT/calibrate" >/dev/null
+	us=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "cpu_us_per_req_server") c = i; next }
+		      { print $c }' "$OUT/calibrate/latest/summary.csv" | sort -g | awk '{ v[NR] = $1 }
+		      END { print v[int((NR + 1) / 2)] }')
+	WORK_NS=$(awk -v us="$us" -v s="$SLOWDOWN" 'BEGIN { printf "%d", us * 1000 * s }')
+	echo "calibration: $SERVER at $CONNS connections costs $us us/request; --work-ns $WORK_NS" \
+	     "is $SLOWDOWN of it"
+fi
+
+slow="$OUT/slow"
+mkdir -p "$slow/bin"
+for real in "$root"/bin/rot13-*; do
+	printf '#!/bin/sh\nexec "%s" "$@" --work-ns %s\n' "$real" "$WORK_NS" >"$slow/bin/${real##*/}"
+	chmod +x "$slow/bin/${real##*/}"
+done
+
+aa_pass=0 aa_fail=0 aa_und=0 aa_err=0 ab_pass=0 ab_fail=0 ab_und=0 ab_err=0 worst=0
+i=1
+while [ "$i" -le "$n" ]; do
+	for kind in aa ab; do
+		cur=$root
+		[ "$kind" = ab ] && cur=$slow
+		t0=$(date +%s)
+		set +e
+		"$BIN/evbench" ab --baseline "$root" --current "$cur" --server "$SERVER" \
+			--conns "$CONNS" --rounds auto --budget "$BUDGET" --duration "$DURATION" \
+			--warmup "$WARMUP" --quiet --out "$OUT/$kind" >"$OUT/$kind-$i.md" 2>&1
+		rc=$?
+		set -e
+		t=$(( $(date +%s) - t0 ))
+		[ "$t" -gt "$worst" ] && worst=$t
+		case "$kind$rc" in
+		aa0) aa_pass=$((aa_pass + 1)) ;; aa1) aa_fail=$((aa_fail + 1)) ;;
+		aa3) aa_und=$((aa_und + 1)) ;; aa*) aa_err=$((aa_err + 1)) ;;
+		ab0) ab_pass=$((ab_pass + 1)) ;; ab1) ab_fail=$((ab_fail + 1)) ;;
+		ab3) ab_und=$((ab_und + 1)) ;; ab*) ab_err=$((ab_err + 1)) ;;
+		esac
+		change=$(grep '| server CPU |' "$OUT/$kind-$i.md" | awk -F'|' '{ print $5, $6, $7, $8 }')
+		echo "$kind $i/$n: exit $rc in ${t}s: $change" >&2
+	done
+	i=$((i + 1))
+done
+echo "== evbench ab, $SERVER at $CONNS connections, --rounds auto --budget $BUDGET," \
+     "--duration $DURATION --warmup $WARMUP; slow build: --work-ns $WORK_NS"
+echo "A/A (same build): $aa_pass pass, $aa_fail false alarms, $aa_und undecided, $aa_err errors, of $n"
+echo "A/B (slow build): $ab_fail detected, $ab_pass passed, $ab_und undecided, $ab_err errors, of $n"
+echo "longest trial: ${worst}s"
