@@ -1039,6 +1039,11 @@ static int gate_paired_dir(const struct opts *o)
 	snprintf(dir, sizeof dir, "%s/latest", o->base);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		snprintf(dir, sizeof dir, "%s", o->base);
+	snprintf(err, sizeof err, "%s/comparisons.json", dir);
+	if (stat(err, &st) != 0)
+		return bad_usage("%s holds no comparisons.json: one directory is the output of "
+				 "evbench ab; to compare two result sets, give BASELINE and CURRENT",
+				 o->base);
 	n = gate_paired_load(dir, &res, err, sizeof err);
 	if (n < 0) {
 		fprintf(stderr, "evbench gate: %s\n", err);
