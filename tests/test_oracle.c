@@ -185,16 +185,16 @@ static int cmp_double(const void *a, const void *b)
  * `repeats` runs of `requests` replies each, with the burn in `where`, paid
  * every `quantum_us` of it owed (0: after every read); checks each run's CPU
  * figures against the burn, and the table's `srv us/r`
- * against the runs' (their median, docs/results.md). A warm-up burns too, so
- * that a measure-phase sample that lost its CPU (the phase would then count
- * the warm-up's) shows.
+ * against the runs' (their median, docs/results.md). A second of warm-up
+ * burns as much as the phase or more, so that a measure-start sample that
+ * lost its CPU (the phase would then count the warm-up's) shows.
  */
 static void check_burn(const char *where, int quantum_us, const char *requests, int repeats)
 {
 	static char out[1 << 20], err[1 << 16];
 	char srvargs[128], rep[16];
 	const char *load[] = { "--conns", "2", "--threads", "1", "--requests", requests,
-			       "--warmup", "0.3", "--repeat", rep, "--json", NULL };
+			       "--warmup", "1", "--repeat", rep, "--json", NULL };
 	double per[8];
 	struct jr_error e;
 	struct jr_value *v;
