@@ -228,10 +228,21 @@ static void serve_alone(int fd)
 	_exit(0);
 }
 
+/* conn's children, so that the stop reaches them and no one else. */
+static pid_t kids[MAXCONN];
+static int nkids;
+
+/* Reaps the children that have exited (all of them, waiting, with flags 0). */
 static void reap(int flags)
 {
-	while (waitpid(-1, NULL, flags) > 0)
-		;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, NULL, flags)) > 0)
+		for (int i = 0; i < nkids; i++)
+			if (kids[i] == pid) {
+				kids[i] = kids[--nkids];
+				break;
+			}
 }
 
 static long number(const char *name, const char *v)
@@ -251,7 +262,7 @@ int main(int argc, char **argv)
 	struct pollfd pf[MAXCONN + 1];
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof sin;
-	int lfd, one = 1, n = 1, children = 0;
+	int lfd, one = 1, n = 1;
 
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -330,7 +341,7 @@ int main(int argc, char **argv)
 
 			while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 				add(&cnt->accepted, 1);
-				if (where == CONN) {
+				if (where == CONN && nkids < MAXCONN) {
 					pid_t pid = fork();
 
 					if (pid == 0) {
@@ -341,12 +352,12 @@ int main(int argc, char **argv)
 						add(&cnt->errors, 1);
 						add(&cnt->closed, 1);
 					} else {
-						children++;
+						kids[nkids++] = pid;
 					}
 					close(fd);
-					if ((unsigned long long)children > cnt->peak_conns)
-						cnt->peak_conns = (unsigned long long)children;
-				} else if (n == MAXCONN + 1) {
+					if ((unsigned long long)nkids > cnt->peak_conns)
+						cnt->peak_conns = (unsigned long long)nkids;
+				} else if (where == CONN || n == MAXCONN + 1) {
 					close(fd);   /* more than a test needs: refused */
 					add(&cnt->closed, 1);
 				} else {
@@ -361,13 +372,12 @@ int main(int argc, char **argv)
 		close(pf[i].fd);
 		add(&cnt->closed, 1);
 	}
-	if (where == CONN) {
-		/* The children see the stop too (they inherited the handler)
-		 * only if it reaches them: send it, then reap them all. */
-		signal(SIGTERM, SIG_IGN);
-		kill(0, SIGTERM);
+	/* conn's children stop on the same signal (they inherited the
+	 * handler) once it reaches them; each counts its connection closed. */
+	for (int i = 0; i < nkids; i++)
+		kill(kids[i], SIGTERM);
+	if (where == CONN)
 		reap(0);
-	}
 	printf("{\"design\":\"cpu-testsrv\",\"backend\":\"poll\",\"accepted\":%llu,\"closed\":%llu,"
 	       "\"peak_conns\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,\"lines\":%llu,"
 	       "\"oversize\":0,\"emfile\":0,\"enfile\":0,\"fd_setsize_refused\":0,\"resets\":0,"
