@@ -374,19 +374,22 @@ static void hgrm_bracket(const struct hgrm_row *rows, int n, unsigned long long 
 	*hi += 0.0005;
 }
 
-/* The CSV cell in the column named `name`. */
+/* The CSV cell in the column named `name`. Empty cells (null) count as
+ * columns, so the line is split with strsep(), not strtok(); the columns
+ * before the percentiles hold no quoted commas (only `failure` does, near
+ * the end). */
 static double csv_cell(const char *header, const char *line, const char *name)
 {
-	char h[8192], l[8192], *hs = NULL, *ls = NULL, *ht, *lt;
+	char h[8192], l[8192], *hp = h, *lp = l, *ht, *lt;
 
 	snprintf(h, sizeof h, "%s", header);
 	snprintf(l, sizeof l, "%s", line);
-	/* The columns before the percentiles hold no quoted commas (only the
-	 * failure does, near the end). */
-	for (ht = strtok_r(h, ",\n", &hs), lt = strtok_r(l, ",", &ls); ht && lt;
-	     ht = strtok_r(NULL, ",\n", &hs), lt = strtok_r(NULL, ",", &ls))
-		if (strcmp(ht, name) == 0)
+	h[strcspn(h, "\n")] = '\0';
+	while ((ht = strsep(&hp, ",")) && (lt = strsep(&lp, ",")))
+		if (strcmp(ht, name) == 0) {
+			cr_assert(*lt, "summary.csv: %s is empty", name);
 			return atof(lt);
+		}
 	cr_assert_fail("no column %s in summary.csv", name);
 	return NAN;
 }
