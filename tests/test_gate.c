@@ -483,3 +483,77 @@ Test(gate, slower_while_neighbours_took_the_machine_is_disturbed)
 	rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur2"), NULL);
 	cr_assert_eq(rc, 1, "exit %d\n%s%s", rc, out, err);
 }
+
+/* True when the Markdown row that starts with `row` ends in verdict `v`. */
+static bool row_says(const char *md, const char *row, const char *v)
+{
+	const char *r = strstr(md, row), *eol = r ? strchr(r, '\n') : NULL;
+	char cell[64];
+	snprintf(cell, sizeof cell, "| %s |", v);
+	return eol && eol - r > (long)strlen(cell) && memcmp(eol - strlen(cell), cell, strlen(cell)) == 0;
+}
+
+Test(gate, clearly_better_current_is_improved)
+{
+	/* poll 30% faster, its latency and CPU 30% lower; epoll-lt unchanged. */
+	write_side("base", "epoll-lt", 100, 5, 1.0, quiet);
+	write_side("base", "poll", 100, 5, 1.0, quiet);
+	write_side("cur", "epoll-lt", 100, 5, 1.0, quiet + 1);
+	write_side("cur", "poll", 100, 5, 0.7, quiet + 1);
+	int rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur"), NULL);
+	cr_assert_eq(rc, 0, "an improvement passes: exit %d\n%s%s", rc, out, err);
+	cr_assert(strstr(out, "## evbench gate: no regression"), "%s", out);
+	cr_assert_null(strstr(out, "REGRESSION"), "%s", out);
+	static const char *const rows[] = { "| poll | 100 | throughput (req/s) | 5/5 |",
+					    "| poll | 100 | p99", "| poll | 100 | server CPU" };
+	for (size_t i = 0; i < 3; i++)
+		cr_assert(row_says(out, rows[i], "improved"), "%s is not improved\n%s", rows[i], out);
+	cr_assert(row_says(out, "| epoll-lt | 100 | throughput", "no change"), "%s", out);
+
+	/* The same as JSON: each of poll's metrics improved by what was written. */
+	rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur"), "--json", NULL);
+	cr_assert_eq(rc, 0, "exit %d\n%s%s", rc, out, err);
+	struct jr_value *v = jr_parse(out, strlen(out), NULL);
+	cr_assert_not_null(v, "--json output is not JSON: %s", out);
+	cr_assert_str_eq(jr_string(jr_get(v, "verdict")), "pass");
+	const struct jr_value *c = jr_get(v, "comparisons");
+	cr_assert(c && c->type == JR_ARRAY);
+	int improved = 0;
+	for (size_t i = 0; i < c->len; i++) {
+		const char *server = jr_string(jr_get(c->items[i], "server"));
+		const char *metric = jr_string(jr_get(c->items[i], "metric"));
+		const char *verdict = jr_string(jr_get(c->items[i], "verdict"));
+		double ch;
+		cr_assert(server && metric && verdict);
+		cr_assert_eq(jr_number(jr_get(c->items[i], "change_pct"), &ch), 0);
+		if (strcmp(server, "poll") != 0) {
+			cr_assert_str_eq(verdict, "no change", "%s %s", server, metric);
+			continue;
+		}
+		cr_assert_str_eq(verdict, "improved", "poll %s: %s", metric, verdict);
+		improved++;
+		/* Throughput x 1/0.7 (+42.9%); latency and CPU x 0.7 (-30%),
+		 * give or take the repeats' 1% spread. */
+		if (strncmp(metric, "throughput", 10) == 0)
+			cr_assert(ch > 40 && ch < 46, "poll %s: change %g%%", metric, ch);
+		else
+			cr_assert(ch > -32 && ch < -28, "poll %s: change %g%%", metric, ch);
+	}
+	cr_assert_eq(improved, 3, "3 metrics of poll improved, %d said so", improved);
+	jr_free(v);
+}
+
+Test(gate, small_improvement_is_no_change_under_the_threshold)
+{
+	/* 5% better on a quiet machine: significant, but smaller than
+	 * --max-regression, so not worth a word; past a 3% threshold it is. */
+	write_side("base", "poll", 100, 5, 1.0, quiet);
+	write_side("cur", "poll", 100, 5, 0.95, quiet);
+	int rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur"), NULL);
+	cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+	cr_assert(row_says(out, "| poll | 100 | throughput", "no change"), "%s", out);
+	cr_assert_null(strstr(out, "| improved |"), "%s", out);
+	rc = gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("cur"), "--max-regression", "3%", NULL);
+	cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+	cr_assert(row_says(out, "| poll | 100 | throughput", "improved"), "%s", out);
+}
