@@ -29,7 +29,8 @@ const char *const orch_names[] = {
 
 const char *const orch_counter_names[ORCH_NCOUNTERS] = {
 	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
-	"emfile", "enfile", "fd_setsize_refused", "resets", "errors"
+	"emfile", "enfile", "fd_setsize_refused", "resets", "errors", "idle_closed",
+	"children_refused"
 };
 
 /* The group to kill from a signal handler; 0 when no server runs. */

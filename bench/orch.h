@@ -50,7 +50,7 @@ extern const char *const orch_names[];
 const char *orch_bin_dir(void);
 
 /* The server counters of the stop report (docs/protocol.md). */
-#define ORCH_NCOUNTERS 12
+#define ORCH_NCOUNTERS 14
 extern const char *const orch_counter_names[ORCH_NCOUNTERS];
 struct orch_counters {
 	bool   valid;                   /* a well-formed report was read */

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +42,9 @@ static int spare_fd = -1;
 static void usage(FILE *f, unsigned flags)
 {
 	fprintf(f, "usage: rot13-%s [--addr A] [--port N] [--max-line B] [--max-pending B] "
-		"[--work-us N] [--work-ns N]%s\n", design, (flags & SRV_OPT_BACKEND) ? " [--backend M]" : "");
+		"[--work-us N] [--work-ns N] [--idle-timeout S]%s%s\n", design,
+		(flags & SRV_OPT_BACKEND) ? " [--backend M]" : "",
+		(flags & SRV_OPT_CHILDREN) ? " [--max-children N]" : "");
 }
 
 static unsigned design_flags;
@@ -85,6 +88,8 @@ static void parse(int argc, char **argv, unsigned flags)
 		{"work-us", required_argument, NULL, 'w'},
 		{"work-ns", required_argument, NULL, 'W'},
 		{"backend", required_argument, NULL, 'b'},
+		{"idle-timeout", required_argument, NULL, 'i'},
+		{"max-children", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -119,6 +124,14 @@ static void parse(int argc, char **argv, unsigned flags)
 			if (!(flags & SRV_OPT_BACKEND))
 				srv_bad_usage("--backend is not an option of this design");
 			srv_opts.backend = optarg;
+			break;
+		case 'i': /* a day at most: beyond that, leave it off */
+			srv_opts.idle_timeout_s = (unsigned)number("idle-timeout", optarg, 0, 86400);
+			break;
+		case 'c':
+			if (!(flags & SRV_OPT_CHILDREN))
+				srv_bad_usage("--max-children is not an option of this design");
+			srv_opts.max_children = (unsigned long)number("max-children", optarg, 1, 1u << 30);
 			break;
 		case 'h':
 			usage(stdout, flags);
@@ -358,6 +371,8 @@ struct srv_conn *srv_conn_new(int fd)
 		return NULL;
 	}
 	c->fd = fd;
+	if (srv_opts.idle_timeout_s)
+		c->last_ms = srv_now_ms();
 	table[fd] = c;
 	srv_conn_opened();
 	return c;
@@ -389,6 +404,48 @@ void srv_conn_free_all(void (*release)(struct srv_conn *))
 	free(table);
 	table = NULL;
 	table_len = 0;
+}
+
+int64_t srv_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A byte moved: the connection is not idle. A clock read costs some 20 ns,
+ * but without --idle-timeout nobody looks, so it is not paid. */
+static inline void touch(struct srv_conn *c)
+{
+	if (srv_opts.idle_timeout_s)
+		c->last_ms = srv_now_ms();
+}
+
+int srv_idle_sweep(void (*close_conn)(struct srv_conn *))
+{
+	static int64_t last_sweep;
+	int64_t now, limit = (int64_t)srv_opts.idle_timeout_s * 1000;
+	int closed = 0;
+
+	if (limit == 0)
+		return 0;
+	now = srv_now_ms();
+	if (now - last_sweep < SRV_IDLE_SWEEP_MS)
+		return 0;
+	last_sweep = now;
+	/* By descriptor: close_conn empties the slot it frees, and nothing is
+	 * accepted meanwhile, so the walk sees each connection once. */
+	for (size_t fd = 0; fd < table_len; fd++) {
+		struct srv_conn *c = table[fd];
+
+		if (c != NULL && now - c->last_ms >= limit) {
+			SRV_COUNT(idle_closed, 1);
+			close_conn(c);
+			closed++;
+		}
+	}
+	return closed;
 }
 
 /* A failed read or write ends the connection; say why in the counters.
@@ -455,11 +512,14 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 					continue;
 				if (errno == EAGAIN && !c->blocking)
 					break;
-				if (errno != EINTR)
+				if (errno == EAGAIN) /* SO_SNDTIMEO: the client read nothing for that long */
+					SRV_COUNT(idle_closed, 1);
+				else if (errno != EINTR)
 					count_failure(errno);
 				return -1;
 			}
 			SRV_COUNT(bytes_out, (uint64_t)w);
+			touch(c);
 			while (cnt > 0 && (size_t)w >= v->iov_len) {
 				w -= (ssize_t)v->iov_len;
 				v++, cnt--;
@@ -469,6 +529,12 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 				v->iov_len -= (size_t)w;
 				if (!c->blocking)
 					break; /* a short write means the buffer is full */
+				/* A stop signal that lands during a blocking write which
+				 * had already sent something does not make it fail with
+				 * EINTR: it returns short. Going on would block again,
+				 * until the fork server's SIGKILL. */
+				if (srv_stop)
+					return -1;
 			}
 		}
 	}
@@ -569,17 +635,22 @@ static int want(const struct srv_conn *c)
 	return (pending ? SRV_WRITE : 0) | (pending > srv_opts.max_pending ? 0 : SRV_READ);
 }
 
-int srv_conn_readable(struct srv_conn *c, bool drain)
+int srv_conn_readable(struct srv_conn *c, bool edge)
 {
 	/* One buffer for the whole process: only single-threaded loops call this. */
-	static char buf[65536];
+	static char buf[SRV_READ_TURN];
+	size_t turn = 0;
 
 	while (!c->eof && srv_conn_pending(c) <= srv_opts.max_pending) {
+		if (turn >= SRV_READ_TURN) /* edge only: the others' turn (common.h) */
+			return want(c) | SRV_MORE;
 		ssize_t n = read(c->fd, buf, sizeof buf);
 		if (n > 0) {
+			touch(c);
 			if (consume(c, buf, (size_t)n) < 0)
 				return SRV_CLOSE;
-			if (!drain)
+			turn += (size_t)n;
+			if (!edge)
 				break;
 		} else if (n == 0) {
 			if (finish(c) < 0)
@@ -607,6 +678,7 @@ int srv_conn_writable(struct srv_conn *c)
 			return SRV_CLOSE;
 		}
 		SRV_COUNT(bytes_out, (uint64_t)w);
+		touch(c);
 		c->out_off += (size_t)w;
 	}
 	if (srv_conn_pending(c) == 0 && c->out != NULL) {
@@ -622,6 +694,14 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz)
 {
 	struct srv_conn c = {.fd = fd, .blocking = true};
 
+	if (srv_opts.idle_timeout_s) {
+		/* A blocking read or write that sees no byte move for this long
+		 * fails with EAGAIN: the idle timeout without a timer. */
+		struct timeval tv = {.tv_sec = srv_opts.idle_timeout_s};
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	for (;;) {
 		ssize_t n = read(fd, buf, bufsz);
 		if (n > 0) {
@@ -633,6 +713,9 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz)
 		} else if (errno == EINTR) {
 			if (srv_stop)
 				break;
+		} else if (errno == EAGAIN) { /* SO_RCVTIMEO: silent for --idle-timeout */
+			SRV_COUNT(idle_closed, 1);
+			break;
 		} else {
 			count_failure(errno);
 			break;
@@ -652,9 +735,10 @@ void srv_report(const char *backend)
 	       ",\"peak_conns\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
 	       ",\"lines\":%" PRIu64 ",\"oversize\":%" PRIu64 ",\"emfile\":%" PRIu64
 	       ",\"enfile\":%" PRIu64 ",\"fd_setsize_refused\":%" PRIu64 ",\"resets\":%" PRIu64
-	       ",\"errors\":%" PRIu64 "}\n",
+	       ",\"errors\":%" PRIu64 ",\"idle_closed\":%" PRIu64 ",\"children_refused\":%" PRIu64
+	       "}\n",
 	       design, backend, k->accepted, k->closed, k->peak_conns, k->bytes_in, k->bytes_out,
 	       k->lines, k->oversize, k->emfile, k->enfile, k->fd_setsize_refused, k->resets,
-	       k->errors);
+	       k->errors, k->idle_closed, k->children_refused);
 	fflush(stdout);
 }

@@ -31,9 +31,12 @@ struct srv_opts {
 	uint64_t work_ns;    /* --work-us and --work-ns together: busy work per line, in ns,
 	                        the gate's known slowdown */
 	const char *backend; /* --backend, only for designs that declare SRV_OPT_BACKEND */
+	unsigned idle_timeout_s; /* --idle-timeout: 0 (the default) keeps idle connections */
+	unsigned long max_children; /* --max-children, SRV_OPT_CHILDREN only; 0: the design's default */
 };
 
-#define SRV_OPT_BACKEND 1u /* the design accepts --backend NAME */
+#define SRV_OPT_BACKEND  1u /* the design accepts --backend NAME */
+#define SRV_OPT_CHILDREN 2u /* the design accepts --max-children N (fork) */
 
 /* A design's own check of its options failed: print the reason and the
  * usage on stderr, exit 2. */
@@ -111,6 +114,7 @@ struct srv_conn {
 	bool blocking;      /* srv_serve_blocking: write everything, never queue */
 	unsigned watch;     /* the design's: the srv_want mask it watches now */
 	void *user;         /* the design's own per-connection data */
+	int64_t last_ms;    /* srv_now_ms() when a byte last moved; kept only with --idle-timeout */
 };
 
 /* What a connection wants from the multiplexer next. */
@@ -118,6 +122,7 @@ enum srv_want {
 	SRV_CLOSE = 0,      /* done or failed: call srv_conn_free() */
 	SRV_READ = 1,       /* watch for readable */
 	SRV_WRITE = 2,      /* watch for writable */
+	SRV_MORE = 4,       /* edge-triggered only: its turn ended before EAGAIN; see srv_conn_readable */
 };
 
 /* Count a connection taken into service (accepted, open now, peak). */
@@ -143,11 +148,20 @@ void srv_conn_free(struct srv_conn *c);
 void srv_conn_free_all(void (*release)(struct srv_conn *));
 
 /*
- * The client's descriptor is readable. Reads once, or until EAGAIN when
- * `drain` (edge-triggered readiness demands it), answers every complete line
- * and tries to send the replies at once. Returns a mask of enum srv_want.
+ * The client's descriptor is readable. Reads once, answers every complete
+ * line and tries to send the replies at once. Returns a mask of enum srv_want.
+ *
+ * `edge` is for edge-triggered loops, which hear of new bytes only once and
+ * so must read until EAGAIN. Reading until EAGAIN in one go would let a client
+ * that sends as fast as it is read hold the loop for as long as it streams, so
+ * a connection gets one turn per call, at most SRV_READ_TURN bytes (one buffer,
+ * the share a level-triggered loop gives it). A turn that ends before EAGAIN
+ * adds SRV_MORE to the result: the loop must come back to the connection
+ * after the others have had their turn, without waiting for readiness.
  */
-int srv_conn_readable(struct srv_conn *c, bool drain);
+int srv_conn_readable(struct srv_conn *c, bool edge);
+
+#define SRV_READ_TURN 65536 /* bytes a connection may read per turn: the read buffer */
 
 /* The descriptor is writable: send what waits. Returns a mask of srv_want. */
 int srv_conn_writable(struct srv_conn *c);
@@ -163,9 +177,32 @@ static inline size_t srv_conn_pending(const struct srv_conn *c)
  * threads). Reads into `buf` of `bufsz` bytes; blocking writes give the
  * backpressure. Neither counts the connection opened nor closes it: the
  * caller does both, since fork and threads disagree on who may. Returns
- * early when srv_stop is set and a read or write is interrupted.
+ * early when srv_stop is set and a read or write is interrupted, also when
+ * the write was partly done. With --idle-timeout, a read or write that makes
+ * no progress for that long ends the connection (socket timeouts), counted in
+ * idle_closed.
  */
 void srv_serve_blocking(int fd, char *buf, size_t bufsz);
+
+/* ---- idle connections (--idle-timeout) ------------------------------------- */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t srv_now_ms(void);
+
+/*
+ * Close the connections that moved no byte, in either direction, for
+ * --idle-timeout seconds, counting each in idle_closed. Single-threaded
+ * event loops call it after every wait; it does nothing without the option,
+ * and walks the connections at most every SRV_IDLE_SWEEP_MS, so a connection
+ * goes between S seconds and S + SRV_IDLE_SWEEP_MS + SRV_STOP_CHECK_MS after
+ * its last byte. `close_conn` is the design's way to drop a connection (undo
+ * its registration, then srv_conn_free). Returns how many it closed.
+ * The blocking designs need none of this: srv_serve_blocking sets socket
+ * timeouts instead.
+ */
+int srv_idle_sweep(void (*close_conn)(struct srv_conn *));
+
+#define SRV_IDLE_SWEEP_MS 500
 
 /* ---- counters ------------------------------------------------------------- */
 
@@ -178,6 +215,8 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz);
 struct srv_counters {
 	uint64_t accepted, closed, peak_conns, bytes_in, bytes_out, lines, oversize;
 	uint64_t emfile, enfile, fd_setsize_refused, resets, errors;
+	uint64_t idle_closed;      /* closed by --idle-timeout */
+	uint64_t children_refused; /* fork: closed at once, --max-children children were live */
 	uint64_t live;       /* open now; not reported, it feeds peak_conns */
 };
 

@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 				want = srv_conn_readable(c, false);
 			watch(c, want);
 		}
+		srv_idle_sweep(srv_conn_free); /* closing drops it from the set */
 	}
 	srv_conn_free_all(NULL);
 	srv_report("epoll");

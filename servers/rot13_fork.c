@@ -18,6 +18,17 @@
  * The parent counts a connection opened before fork(); the child counts it
  * closed when it finishes, also when stopped by SIGTERM, which only sets a
  * flag; a child killed outright cannot, so the parent does it when it reaps one.
+ *
+ * Connection churn (a connection per request, thousands a second) is where
+ * this design breaks, so the parent guards itself three ways: it accepts at
+ * most ACCEPT_BATCH connections between two looks at its children and at the
+ * stop flag, so a backlog that never empties cannot keep it from reaping or
+ * stopping; it holds at most --max-children live children (zombies included),
+ * refusing and counting (children_refused) any connection over that cap
+ * instead of forking it; and a failed fork() is counted in errors. The cap's
+ * default is half of the smaller of RLIMIT_NPROC and kernel.pid_max: without
+ * it a burst of short connections forks until the machine has no process IDs
+ * left and unrelated programs cannot start (root ignores RLIMIT_NPROC).
  */
 #include "common.h"
 
@@ -26,12 +37,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BUF_SIZE (16 * 1024)
 #define STOP_WAIT_MS 2000 /* how long the stop waits before SIGKILL */
+#define ACCEPT_BATCH 64   /* accepts between two reaps and two looks at srv_stop */
 
 /* Live children, so that the stop can end them. */
 static pid_t *kids;
@@ -75,6 +88,13 @@ static void start(int lfd, int fd)
 {
 	pid_t parent = getpid(), pid;
 
+	if (nkids >= srv_opts.max_children)
+		reap(); /* a child may have ended since the last reap */
+	if (nkids >= srv_opts.max_children) {
+		close(fd);
+		SRV_COUNT(children_refused, 1);
+		return;
+	}
 	if (nkids == kcap) {
 		size_t ncap = kcap ? kcap * 2 : 256;
 		pid_t *k = realloc(kids, ncap * sizeof *k);
@@ -136,11 +156,33 @@ static void stop_all(void)
 	}
 }
 
+/* --max-children by default: half of the processes this user may have
+ * (RLIMIT_NPROC) or the system may number (kernel.pid_max), whichever is
+ * fewer, leaving the other half to everything else. docs/protocol.md. */
+static unsigned long default_max_children(void)
+{
+	unsigned long lim = 32768; /* pid_max's default, if /proc cannot say */
+	struct rlimit rl;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+
+	if (f != NULL) {
+		unsigned long v;
+		if (fscanf(f, "%lu", &v) == 1 && v > 0)
+			lim = v;
+		fclose(f);
+	}
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < lim)
+		lim = (unsigned long)rl.rlim_cur;
+	return lim / 2 > 0 ? lim / 2 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_child}; /* no SA_RESTART: wake poll() */
 
-	srv_init("fork", argc, argv, 0);
+	srv_init("fork", argc, argv, SRV_OPT_CHILDREN);
+	if (srv_opts.max_children == 0)
+		srv_opts.max_children = default_max_children();
 	sigaction(SIGCHLD, &sa, NULL);
 	int lfd = srv_listen();
 
@@ -150,10 +192,13 @@ int main(int argc, char **argv)
 		reap();
 		if (n <= 0)
 			continue;
-		int fd;
-		while ((fd = srv_accept(lfd, false)) != SRV_AGAIN)
+		for (int i = 0; i < ACCEPT_BATCH && !srv_stop; i++) {
+			int fd = srv_accept(lfd, false);
+			if (fd == SRV_AGAIN)
+				break;
 			if (fd >= 0)
 				start(lfd, fd);
+		}
 	}
 	stop_all();
 	srv_report("fork");

@@ -118,6 +118,14 @@ int main(int argc, char **argv)
 				want = srv_conn_readable(c, false);
 			watch(i, c, want);
 		}
+		/* Slots whose connection the sweep closed become holes, before any
+		 * accept can hand their descriptor numbers out again. */
+		if (srv_idle_sweep(srv_conn_free) > 0)
+			for (size_t i = 1; i < npfds; i++)
+				if (pfds[i].fd >= 0 && srv_conn_get(pfds[i].fd) == NULL) {
+					pfds[i].fd = -1;
+					holes = true;
+				}
 		if (pfds[0].revents & POLLIN)
 			accept_some(lfd);
 		if (holes)

@@ -51,6 +51,11 @@ static void watch(struct srv_conn *c, int want)
 		FD_CLR(fd, &wset);
 }
 
+static void drop(struct srv_conn *c)
+{
+	watch(c, SRV_CLOSE);
+}
+
 static void accept_some(int lfd)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
 				want = srv_conn_readable(c, false);
 			watch(c, want);
 		}
+		srv_idle_sweep(drop);
 		if (FD_ISSET(lfd, &r))
 			accept_some(lfd);
 	}

@@ -33,6 +33,7 @@
 /* How long the stop waits for threads to finish: well inside the 5 s evbench
  * allows before SIGKILL, so that the stop report still gets out. */
 #define STOP_WAIT_S 3
+#define ACCEPT_BATCH 64 /* accepts between two looks at srv_stop */
 
 /* The sockets threads are serving, so that the stop can shut them down. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -136,10 +137,15 @@ int main(int argc, char **argv)
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
 		if (poll(&p, 1, SRV_STOP_CHECK_MS) <= 0)
 			continue;
-		int fd;
-		while ((fd = srv_accept(lfd, false)) != SRV_AGAIN)
+		/* Bounded, so that a backlog that never empties cannot keep the
+		 * loop from seeing a stop. */
+		for (int i = 0; i < ACCEPT_BATCH && !srv_stop; i++) {
+			int fd = srv_accept(lfd, false);
+			if (fd == SRV_AGAIN)
+				break;
 			if (fd >= 0)
 				start(fd, &attr);
+		}
 	}
 	stop_all();
 	srv_report("threads");
