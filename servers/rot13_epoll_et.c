@@ -84,8 +84,10 @@ static void serve(struct srv_conn *c, bool in)
 	int want = srv_conn_writable(c);
 
 	/* Read on new input, and also when backpressure had paused reading:
-	 * the EPOLLOUT edge is the only wake-up we will get. */
-	if ((want & SRV_READ) && (in || !(c->watch & SRV_READ)))
+	 * the EPOLLOUT edge is the only wake-up we will get. A connection
+	 * already queued reads in its queued turn only, so that a busy one
+	 * gets one turn a round like everyone else. */
+	if ((want & SRV_READ) && !queued && (in || !(c->watch & SRV_READ)))
 		want = srv_conn_readable(c, true);
 	if (want == SRV_CLOSE) {
 		drop(c);

@@ -14,6 +14,7 @@
  * yet"), which can let a broken server pass on a slow machine but never fail
  * a correct one.
  */
+#include "designs.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -39,19 +40,10 @@
 
 #define FD_SETSIZE_ 1024  /* glibc's FD_SETSIZE; the select server's limit */
 
-/* A design under test: its Criterion suite name, its binary, the design name
- * it reports, and the --backend it runs with (NULL: none). */
-struct design {
-	const char *suite;
-	const char *bin;
-	const char *name;
-	const char *backend;
-};
-
 /*
  * One Test per design for the case `fn`, each with a .timeout (in seconds,
  * scaled at run time by testutil) and tu_kill_all as .fini, so that a failing
- * assertion cannot leave a server behind.
+ * assertion cannot leave a server behind. The designs come from designs.h.
  */
 #define CONF_TEST(suite_, bin_, name_, backend_, fn, secs)                          \
 	Test(suite_, fn, .timeout = (secs), .fini = tu_kill_all)                    \
@@ -63,18 +55,7 @@ struct design {
 
 #define CONFORMANCE(fn, secs)                                                       \
 	static void fn(const struct design *d);                                     \
-	CONF_TEST(fork, "rot13-fork", "fork", NULL, fn, secs)                       \
-	CONF_TEST(threads, "rot13-threads", "threads", NULL, fn, secs)              \
-	CONF_TEST(select, "rot13-select", "select", NULL, fn, secs)                 \
-	CONF_TEST(poll, "rot13-poll", "poll", NULL, fn, secs)                       \
-	CONF_TEST(epoll_lt, "rot13-epoll-lt", "epoll-lt", NULL, fn, secs)           \
-	CONF_TEST(epoll_et, "rot13-epoll-et", "epoll-et", NULL, fn, secs)           \
-	CONF_TEST(libevent, "rot13-libevent", "libevent", NULL, fn, secs)           \
-	CONF_TEST(libevent_select, "rot13-libevent", "libevent", "select", fn, secs) \
-	CONF_TEST(libevent_poll, "rot13-libevent", "libevent", "poll", fn, secs)    \
-	CONF_TEST(evbase_select, "rot13-evbase", "evbase", "select", fn, secs)      \
-	CONF_TEST(evbase_poll, "rot13-evbase", "evbase", "poll", fn, secs)          \
-	CONF_TEST(evbase_epoll, "rot13-evbase", "evbase", "epoll", fn, secs)        \
+	EVBENCH_DESIGNS(CONF_TEST, fn, secs)                                        \
 	static void fn(const struct design *d)
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -124,7 +105,8 @@ static void start(struct tu_proc *srv, const struct design *d, long nofile, ...)
 
 static const char *const counter_keys[] = {
 	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
-	"emfile", "enfile", "fd_setsize_refused", "resets", "errors",
+	"emfile", "enfile", "fd_setsize_refused", "resets", "errors", "idle_closed",
+	"children_refused",
 };
 
 /* SIGTERM the server and check its report: exit 0, one JSON line with every

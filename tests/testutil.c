@@ -871,6 +871,7 @@ long tu_raise_nofile(void)
 /* Fields of /proc/<pid>/stat we need. `comm` may hold spaces and ')', so
  * parsing starts after the last ')'. Returns 0, or -1 if pid is gone. */
 struct pstat {
+	char state;
 	pid_t pgrp;
 	unsigned long long utime, stime;
 	long long cutime, cstime;
@@ -895,8 +896,8 @@ static int read_stat(pid_t pid, struct pstat *ps)
 		return -1;
 	/* Fields 3 (state) ... 17 (cstime); see proc(5). */
 	int pgrp;
-	if (sscanf(p + 2, "%*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-		   &pgrp, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime) != 5)
+	if (sscanf(p + 2, "%c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+		   &ps->state, &pgrp, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime) != 6)
 		return -1;
 	ps->pgrp = pgrp;
 	return 0;
@@ -972,6 +973,22 @@ int tu_pgrp_nfds(pid_t pgid)
 	int sum = 0;
 
 	return each_in_group(pgid, add_fds, &sum) ? sum : -1;
+}
+
+static void add_zombie(pid_t pid, const struct pstat *ps, void *arg)
+{
+	(void)pid;
+	if (ps->state == 'Z')
+		(*(int *)arg)++;
+}
+
+int tu_pgrp_procs(pid_t pgid, int *zombies)
+{
+	int z = 0, n = each_in_group(pgid, add_zombie, &z);
+
+	if (zombies)
+		*zombies = z;
+	return n;
 }
 
 long tu_proc_status(pid_t pid, const char *name)

@@ -217,6 +217,10 @@ long tu_pgrp_rss_kb(pid_t pgid);
 /* Open descriptors summed over every process in group pgid; -1 if none. */
 int tu_pgrp_nfds(pid_t pgid);
 
+/* Processes in group pgid (0 if none), and in *zombies (if not NULL) how
+ * many of them have exited and wait to be reaped. */
+int tu_pgrp_procs(pid_t pgid, int *zombies);
+
 /* A "Name:  <n> kB" field of /proc/<pid>/status (VmRSS, VmSize, Threads...),
  * or -1. */
 long tu_proc_status(pid_t pid, const char *name);
