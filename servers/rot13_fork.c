@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,18 +67,44 @@ static void reap(void)
 		forget(pid, status);
 }
 
+/* The child's connection, for its stop handler. */
+static int child_fd = -1;
+
+/*
+ * A child's stop: set the flag and shut the connection down. The flag alone
+ * would be missed by a child busy between two system calls, whose next
+ * blocking read or write would then wait for the client (or the parent's
+ * SIGKILL after STOP_WAIT_MS); the shutdown ends whatever call comes, and one
+ * already blocked. shutdown() is async-signal-safe.
+ */
+static void on_child_stop(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	srv_stop = 1;
+	shutdown(child_fd, SHUT_RDWR);
+	errno = saved;
+}
+
 static void child(int lfd, int fd, pid_t parent)
 {
 	static char buf[BUF_SIZE];
+	struct sigaction sa = {.sa_handler = on_child_stop};
 
 	srv_child_closefds(lfd);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent) /* the parent died before prctl() took effect */
 		_exit(0);
-	/* A stop signal sets srv_stop and interrupts the blocking read or write
-	 * (no SA_RESTART), so the child still counts what it did and its close.
-	 * One that lands just before a read is missed; the parent's SIGKILL
-	 * after STOP_WAIT_MS covers that. */
+	/* The stop handler interrupts the blocking read or write and makes
+	 * the next one fail at once, so the child still counts what it did and
+	 * its close. A signal that came before this point set srv_stop, which
+	 * the child inherited with the parent's memory. */
+	child_fd = fd;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (srv_stop)
+		shutdown(fd, SHUT_RDWR);
 	signal(SIGCHLD, SIG_DFL);
 	srv_serve_blocking(fd, buf, sizeof buf);
 	srv_conn_closed(fd);
