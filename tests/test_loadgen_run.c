@@ -123,6 +123,37 @@ LOAD_TEST(corrupting_server_is_caught, 30)
 	lg_result_free(&r);
 }
 
+/* A verifier must check every byte of a reply, its '\n' included. One
+ * connection and a flip every 999th byte (prime to the 64-byte reply) hit
+ * every offset of a reply in turn, 64 flips apart: the server says which
+ * offsets it hit, and each flip must cost exactly one reply. (Every 1000th
+ * byte would hit only the 8 offsets that are multiples of 8, and a verifier
+ * that skipped the last byte would pass.) */
+LOAD_TEST(corruption_at_every_offset_is_caught, 30)
+{
+	struct tu_proc srv;
+	start_helper(&srv, "--corrupt", "999", NULL, NULL);
+	struct lg_config c;
+	base_config(&c, srv.port);
+	c.conns = 1;
+	c.threads = 1;
+	c.requests = 5000;
+	c.size = 64;
+	struct lg_result r;
+	cr_assert_eq(lg_run(&c, &r, NULL), 0);
+	struct tu_json j;
+	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	long long flipped = tu_json_int(&j, "flipped");
+	cr_assert_eq(tu_json_int(&j, "flip_positions"), 64,
+		     "the server flipped %lld bytes at %lld of the 64 offsets", flipped,
+		     tu_json_int(&j, "flip_positions"));
+	cr_assert_eq((long long)errors_of(&r, LG_CAUSE_VERIFY_MISMATCH), flipped,
+		     "mismatches %llu, bytes flipped %lld",
+		     (unsigned long long)errors_of(&r, LG_CAUSE_VERIFY_MISMATCH), flipped);
+	cr_assert_eq(r.replies + r.verify_mismatch, 5000);
+	lg_result_free(&r);
+}
+
 /* Open loop at a fixed rate; the server stalls once for 1 s in a 5 s run.
  * The requests the stall delayed show in the corrected latency (from the
  * intended send time); the uncorrected latency sees one slow request per

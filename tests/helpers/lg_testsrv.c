@@ -6,12 +6,18 @@
  *   lg_testsrv [--port N] [--corrupt N] [--stall-after S --stall-for S]
  *
  *   --corrupt N      flip one bit (0x20) of every N-th byte sent, counting over
- *                    all connections: a liar the load generator must catch
+ *                    all connections: a liar the load generator must catch.
+ *                    Which offsets within a line it hit is reported, so that
+ *                    a test can make sure every position (the '\n' too) was
+ *                    tried: with one connection and N prime to the line
+ *                    size, N-th bytes walk through all of them
  *   --stall-after S  S seconds after the first request byte arrives, stop
  *   --stall-for S    serving for S seconds, once (a GC pause, a swap storm)
  *
  * Prints `ready lg-testsrv port=P pid=PID`; on SIGTERM one flat JSON line:
- * accepted, closed, bytes_in, bytes_out, flipped, talkers (connections that
+ * accepted, closed, bytes_in, bytes_out, flipped, flip_positions (distinct
+ * offsets within a line, 0 = first byte, that a flip hit; offsets past
+ * MAXPOS are not told apart), talkers (connections that
  * sent at least one byte), stalls, peers (distinct peer addresses), and one
  * "peer_<addr>": connections key per peer address (at most 16).
  */
@@ -28,10 +34,12 @@
 #include <unistd.h>
 
 #define MAXPEERS 16
+#define MAXPOS   4096
 
 struct conn {
 	int    fd;
 	int    talked;
+	size_t col;        /* offset within the current line of the next byte sent */
 	char  *out;        /* replies not yet sent */
 	size_t outlen, outcap;
 };
@@ -41,6 +49,8 @@ static unsigned long long accepted, closed_n, bytes_in, bytes_out, flipped, talk
 static unsigned long long corrupt_every, out_count;
 static struct { char addr[INET6_ADDRSTRLEN]; unsigned long long n; } peers[MAXPEERS];
 static int npeers;
+static unsigned char flipped_at[MAXPOS + 1];
+static unsigned flip_positions;
 
 static void on_term(int sig) { (void)sig; stop = 1; }
 
@@ -199,9 +209,15 @@ int main(int argc, char **argv)
 				else if (ch >= 'A' && ch <= 'Z')
 					ch = (char)('A' + (ch - 'A' + 13) % 26);
 				if (corrupt_every && ++out_count % corrupt_every == 0) {
+					size_t pos = c->col < MAXPOS ? c->col : MAXPOS;
+					if (!flipped_at[pos]) {
+						flipped_at[pos] = 1;
+						flip_positions++;
+					}
 					ch ^= 0x20;
 					flipped++;
 				}
+				c->col = buf[k] == '\n' ? 0 : c->col + 1;
 				buf[k] = ch;
 			}
 			if (c->outlen + (size_t)r > c->outcap) {
@@ -232,8 +248,8 @@ int main(int argc, char **argv)
 		closed_n++;
 	}
 	printf("{\"accepted\":%llu,\"closed\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-	       "\"flipped\":%llu,\"talkers\":%llu,\"stalls\":%llu,\"peers\":%d",
-	       accepted, closed_n, bytes_in, bytes_out, flipped, talkers, stalls, npeers);
+	       "\"flipped\":%llu,\"flip_positions\":%u,\"talkers\":%llu,\"stalls\":%llu,\"peers\":%d",
+	       accepted, closed_n, bytes_in, bytes_out, flipped, flip_positions, talkers, stalls, npeers);
 	for (int i = 0; i < npeers; i++)
 		printf(",\"peer_%s\":%llu", peers[i].addr, peers[i].n);
 	printf("}\n");
