@@ -675,6 +675,7 @@ HOSTILE(sigterm_load, 60)
 		poll(NULL, 0, 1);
 	}
 	pid_t pid = srv.pid;
+	bool asan = tu_proc_status(pid, "VmSize") > (1L << 30); /* KiB: ASan maps terabytes */
 	long long t0 = tu_now_ms();
 
 	cr_assert_eq(kill(pid, SIGTERM), 0);
@@ -685,8 +686,11 @@ HOSTILE(sigterm_load, 60)
 	int zombies, procs = tu_pgrp_procs(pid, &zombies);
 	long threads = tu_proc_status(pid, "Threads");
 
-	/* The report comes after the stop has ended everything but the server. */
-	cr_assert_leq(procs, 1, "%d processes in the server's group at its report", procs);
+	/* The report comes after the stop has ended everything but the server.
+	 * An instrumented server is not checked: LeakSanitizer clones a tracer
+	 * process at exit, which may show up here beside it. */
+	if (!asan)
+		cr_assert_leq(procs, 1, "%d processes in the server's group at its report", procs);
 	cr_assert_eq(tu_json_parse(line, &j), 0, "not a JSON object: %s", line);
 	int st = tu_wait_exit(&srv, STOP_MS);
 
