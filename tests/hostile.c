@@ -46,9 +46,10 @@
 #define STOP_MS  10000 /* SIGTERM to exit */
 #define IO_MS    5000  /* one exchange on one connection */
 /* The worst wait a well-behaved client may see beside a hostile one. A
- * correct server answers in well under 10 ms; a second and a half only
- * catches a server that holds everyone for as long as the attack lasts. */
-#define HANG_MS  1500
+ * correct server answers in milliseconds (the worst seen here: 0.6 s, fork
+ * forking beside ten non-readers on a busy machine); two seconds only catch
+ * a server that holds everyone for as long as the attack lasts. */
+#define HANG_MS  2000
 
 #define FD_SETSIZE_ 1024 /* glibc's FD_SETSIZE */
 
@@ -813,8 +814,6 @@ HOSTILE(fast_streamer, 60)
 			close(fd);
 		t = tu_now_ms() - t;
 		worst = t > worst ? t : worst;
-		if (getenv("HOSTILE_DEBUG"))
-			fprintf(stderr, "client %d waited %lld ms\n", i, t);
 	}
 	size_t streamed = __atomic_load_n(&s.sent, __ATOMIC_ACQUIRE) - sent0;
 	long long window = tu_now_ms() - t0;
