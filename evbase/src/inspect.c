@@ -34,19 +34,20 @@ int event_base_get_max_events(struct event_base *base, unsigned int flags, int c
 	return n;
 }
 
-/* Every added or active event once, the base's own left out: events on fds
- * and signals, then pure timers, then events that are only active. */
-int event_base_foreach_event(struct event_base *base,
-    event_base_foreach_event_cb fn, void *arg)
+/* Every added or active event once: events on fds and signals, then pure
+ * timers, then events that are only active, in libevent's order. The base's
+ * own events (the signal pipe) are left out of event_base_foreach_event() but
+ * shown by the dump, as libevent's dump shows its own. */
+static int walk(struct event_base *base, event_base_foreach_event_cb fn,
+    void *arg, int internal)
 {
+	short skip = internal ? 0 : EVLIST_INTERNAL;
 	struct event *ev;
 	int r;
 
-	if (!base || !fn)
-		return -1;
 	for (int fd = 0; fd < base->nfds; fd++)
 		for (ev = base->fds[fd].head; ev; ev = ev->ev_io_next)
-			if (!(ev->ev_flags & EVLIST_INTERNAL) && (r = fn(base, ev, arg)))
+			if (!(ev->ev_flags & skip) && (r = fn(base, ev, arg)))
 				return r;
 	for (int sig = 0; sig < NSIG; sig++)
 		for (ev = base->sig_head[sig]; ev; ev = ev->ev_io_next)
@@ -54,16 +55,33 @@ int event_base_foreach_event(struct event_base *base,
 				return r;
 	for (unsigned i = 0; i < base->timers.n; i++) {
 		ev = base->timers.a[i];
-		if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_INTERNAL)) &&
+		if (!(ev->ev_flags & (EVLIST_INSERTED | skip)) &&
 		    (r = fn(base, ev, arg)))
 			return r;
 	}
 	for (int i = 0; i < base->nqueues; i++)
 		for (ev = base->queues[i].head; ev; ev = ev->ev_active_next)
-			if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT |
-			    EVLIST_INTERNAL)) && (r = fn(base, ev, arg)))
+			if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT | skip)) &&
+			    (r = fn(base, ev, arg)))
 				return r;
 	return 0;
+}
+
+int event_base_foreach_event(struct event_base *base,
+    event_base_foreach_event_cb fn, void *arg)
+{
+	if (!base || !fn)
+		return -1;
+	return walk(base, fn, arg, 0);
+}
+
+/* The dump's lines are libevent 2.1.12's to the byte, so that tools written
+ * for its output (libevent's own check-dumpevents.py) read evbase's too: the
+ * kind is padded to three characters ("fd " or "sig") before a space and the
+ * number, hence "[fd  3]". */
+static const char *gloss(const struct event *ev)
+{
+	return (ev->ev_events & EV_SIGNAL) ? "sig" : "fd ";
 }
 
 static int dump_one(const struct event_base *base, const struct event *ev, void *arg)
@@ -73,11 +91,11 @@ static int dump_one(const struct event_base *base, const struct event *ev, void 
 
 	if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT)))
 		return 0;
-	fprintf(out, "  %p [%s %d]%s%s%s%s%s%s", (void *)ev,
-	    (e & EV_SIGNAL) ? "sig" : "fd", (int)ev->ev_fd,
+	fprintf(out, "  %p [%s %d]%s%s%s%s%s%s%s", (void *)ev, gloss(ev), (int)ev->ev_fd,
 	    (e & EV_READ) ? " Read" : "", (e & EV_WRITE) ? " Write" : "",
 	    (e & EV_CLOSED) ? " EOF" : "", (e & EV_SIGNAL) ? " Signal" : "",
-	    (e & EV_PERSIST) ? " Persist" : "", (e & EV_ET) ? " ET" : "");
+	    (e & EV_PERSIST) ? " Persist" : "", (e & EV_ET) ? " ET" : "",
+	    (ev->ev_flags & EVLIST_INTERNAL) ? " Internal" : "");
 	if (ev->ev_flags & EVLIST_TIMEOUT) {
 		struct timeval tv;
 		evutil_timeradd(&base->tv_clock_diff, &ev->ev_timeout, &tv);
@@ -93,18 +111,19 @@ static int dump_active(const struct event_base *base, const struct event *ev, vo
 
 	(void)base;
 	if (ev->ev_flags & EVLIST_ACTIVE)
-		fprintf(arg, "  %p [%s %d, priority=%d]%s%s%s%s%s active\n",
-		    (void *)ev, (ev->ev_events & EV_SIGNAL) ? "sig" : "fd",
-		    (int)ev->ev_fd, ev->ev_pri, (r & EV_READ) ? " Read" : "",
-		    (r & EV_WRITE) ? " Write" : "", (r & EV_CLOSED) ? " EOF" : "",
-		    (r & EV_SIGNAL) ? " Signal" : "", (r & EV_TIMEOUT) ? " Timeout" : "");
+		fprintf(arg, "  %p [%s %d, priority=%d]%s%s%s%s%s active%s\n",
+		    (void *)ev, gloss(ev), (int)ev->ev_fd, ev->ev_pri,
+		    (r & EV_READ) ? " Read" : "", (r & EV_WRITE) ? " Write" : "",
+		    (r & EV_CLOSED) ? " EOF" : "", (r & EV_SIGNAL) ? " Signal" : "",
+		    (r & EV_TIMEOUT) ? " Timeout" : "",
+		    (ev->ev_flags & EVLIST_INTERNAL) ? " [Internal]" : "");
 	return 0;
 }
 
 void event_base_dump_events(struct event_base *base, FILE *out)
 {
 	fprintf(out, "Inserted events:\n");
-	event_base_foreach_event(base, dump_one, out);
+	walk(base, dump_one, out, 1);
 	fprintf(out, "Active events:\n");
-	event_base_foreach_event(base, dump_active, out);
+	walk(base, dump_active, out, 1);
 }
