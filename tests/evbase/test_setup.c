@@ -281,3 +281,47 @@ Test(setup, util_helpers)
 	ev_ssize_t ss = -1;
 	cr_assert(u64 == UINT64_MAX && i32 == INT32_MIN && u8 == 255 && ss < 0);
 }
+
+/* The event-config.h macros that libevent's own sample and benchmark programs
+ * test before they include a header or call a function (bench.c raises its
+ * descriptor limit only under EVENT__HAVE_SETRLIMIT). Against libevent this
+ * checks the names are libevent's; against evbase, that it defines them. */
+Test(setup, config_macros)
+{
+	const char *missing = ""
+#ifndef EVENT__HAVE_SETRLIMIT
+	    " SETRLIMIT"
+#endif
+#ifndef EVENT__HAVE_SYS_RESOURCE_H
+	    " SYS_RESOURCE_H"
+#endif
+#ifndef EVENT__HAVE_SYS_TIME_H
+	    " SYS_TIME_H"
+#endif
+#ifndef EVENT__HAVE_SYS_SOCKET_H
+	    " SYS_SOCKET_H"
+#endif
+#ifndef EVENT__HAVE_SYS_STAT_H
+	    " SYS_STAT_H"
+#endif
+#ifndef EVENT__HAVE_UNISTD_H
+	    " UNISTD_H"
+#endif
+#ifndef EVENT__HAVE_FCNTL_H
+	    " FCNTL_H"
+#endif
+#ifndef EVENT__HAVE_NETINET_IN_H
+	    " NETINET_IN_H"
+#endif
+#ifndef EVENT__HAVE_STDARG_H
+	    " STDARG_H"
+#endif
+#ifndef EVENT__HAVE_PTHREADS
+	    " PTHREADS"
+#endif
+#ifndef EVENT__HAVE_EVENTFD
+	    " EVENTFD"
+#endif
+	    "";
+	cr_assert_str_empty(missing, "not defined:%s", missing);
+}

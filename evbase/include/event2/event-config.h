@@ -58,6 +58,34 @@
 #define EVENT__HAVE_UINT64_T 1
 #define EVENT__HAVE_UINTPTR_T 1
 #define EVENT__HAVE_FD_MASK 1
+/* What libevent's own sample and benchmark programs test before they use a
+ * header or a call: bench.c and bench_cascade.c raise their descriptor limit
+ * only under EVENT__HAVE_SETRLIMIT, and include <sys/resource.h> only under
+ * EVENT__HAVE_SYS_RESOURCE_H. Each is true on Linux, as in libevent's build. */
+#define EVENT__HAVE_SETRLIMIT 1
+#define EVENT__HAVE_SYS_RESOURCE_H 1
+#define EVENT__HAVE_SYS_STAT_H 1
+#define EVENT__HAVE_SYS_UIO_H 1
+#define EVENT__HAVE_SYS_WAIT_H 1
+#define EVENT__HAVE_SYS_QUEUE_H 1
+#define EVENT__HAVE_SYS_MMAN_H 1
+#define EVENT__HAVE_STDARG_H 1
+#define EVENT__HAVE_STDLIB_H 1
+#define EVENT__HAVE_STRING_H 1
+#define EVENT__HAVE_ERRNO_H 1
+#define EVENT__HAVE_SIGNAL 1
+#define EVENT__HAVE_PIPE 1
+#define EVENT__HAVE_SETENV 1
+#define EVENT__HAVE_UNSETENV 1
+#define EVENT__HAVE_PUTENV 1
+#define EVENT__HAVE_NANOSLEEP 1
+#define EVENT__HAVE_USLEEP 1
+#define EVENT__HAVE_STRSEP 1
+#define EVENT__HAVE_MMAP 1
+#define EVENT__HAVE_EPOLL_CREATE1 1
+#define EVENT__HAVE_EVENTFD 1
+#define EVENT__HAVE_SYS_EVENTFD_H 1
+#define EVENT__HAVE_PTHREADS 1
 
 #define EVENT__SIZEOF_INT 4
 #define EVENT__SIZEOF_LONG 8
