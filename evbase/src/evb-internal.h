@@ -60,7 +60,24 @@ struct event_config {
 	int flags;
 };
 
+/* Common timeouts, encoded as libevent encodes them: a handle is a timeval
+ * whose tv_usec holds the microseconds in its low 20 bits, the queue's index
+ * in the next 8 and a magic number in the top 4, so that event_add() tells a
+ * handle from an ordinary duration by looking at it. An event added with one
+ * waits in that duration's FIFO (add is O(1): deadlines only grow), and one
+ * internal timer in the heap stands for the whole queue, set to its head. */
+#define EVB_COMMON_MAGIC	0x50000000
+#define EVB_COMMON_MASK		0xf0000000
+#define EVB_COMMON_IDX_MASK	0x0ff00000
+#define EVB_COMMON_IDX_SHIFT	20
+#define EVB_USEC_MASK		0x000fffff
 #define EVB_MAX_COMMON_TIMEOUTS 256
+
+struct evb_common {
+	struct timeval duration;	/* the handle given to programs */
+	struct event *head, *tail;	/* by deadline, earliest first */
+	struct event timer;		/* internal; fires at head's deadline */
+};
 
 struct event_base {
 	const struct evb_backend *be;
@@ -100,7 +117,7 @@ struct event_base {
 	short sig_ncalls;		/* deliveries left for the running signal event */
 
 	struct evb_once *once;		/* event_base_once() events */
-	struct timeval *common[EVB_MAX_COMMON_TIMEOUTS];
+	struct evb_common *common[EVB_MAX_COMMON_TIMEOUTS];
 	int ncommon;
 };
 
@@ -136,6 +153,14 @@ void evb_heap_erase(struct evb_heap *h, struct event *ev);
 static inline struct event *evb_heap_top(const struct evb_heap *h)
 {
 	return h->n ? h->a[0] : NULL;
+}
+
+/* Whether tv is one of base's common-timeout handles (or a deadline
+ * computed from one). */
+static inline int evb_is_common(const struct event_base *base, const struct timeval *tv)
+{
+	return (tv->tv_usec & EVB_COMMON_MASK) == EVB_COMMON_MAGIC &&
+	    ((tv->tv_usec & EVB_COMMON_IDX_MASK) >> EVB_COMMON_IDX_SHIFT) < base->ncommon;
 }
 
 /* Round a timeval up to whole milliseconds for poll() and epoll_wait(), so

@@ -139,18 +139,85 @@ static void active_remove(struct event_base *base, struct event *ev)
 	*ev->ev_active_prev = ev->ev_active_next;
 }
 
+static struct evb_common *common_of(struct event_base *base, const struct timeval *tv)
+{
+	return base->common[(tv->tv_usec & EVB_COMMON_IDX_MASK) >> EVB_COMMON_IDX_SHIFT];
+}
+
+/* A deadline without the common-timeout bits. */
+static struct timeval plain_tv(const struct timeval *tv)
+{
+	struct timeval t = *tv;
+	t.tv_usec &= EVB_USEC_MASK;
+	return t;
+}
+
+static int add_event(struct event *ev, const struct timeval *tv, int absolute);
+static int del_event(struct event *ev);
+
+/* Set a common timeout's internal timer to the deadline of its queue's head,
+ * or take it out when the queue is empty. */
+static void common_arm(struct evb_common *c)
+{
+	if (c->head) {
+		struct timeval at = plain_tv(&c->head->ev_timeout);
+		add_event(&c->timer, &at, 1);
+	} else {
+		del_event(&c->timer);
+	}
+}
+
 static void timeout_remove(struct event_base *base, struct event *ev)
 {
 	ev->ev_flags &= ~EVLIST_TIMEOUT;
 	count_out(base, ev);
-	evb_heap_erase(&base->timers, ev);
+	if (evb_is_common(base, &ev->ev_timeout)) {
+		struct evb_common *c = common_of(base, &ev->ev_timeout);
+		int was_head = c->head == ev;
+		if (ev->ev_common_prev)
+			ev->ev_common_prev->ev_common_next = ev->ev_common_next;
+		else
+			c->head = ev->ev_common_next;
+		if (ev->ev_common_next)
+			ev->ev_common_next->ev_common_prev = ev->ev_common_prev;
+		else
+			c->tail = ev->ev_common_prev;
+		/* An earlier wake-up than needed costs one empty round; an
+		 * empty queue needs none at all. */
+		if (was_head && !c->head)
+			common_arm(c);
+	} else {
+		evb_heap_erase(&base->timers, ev);
+	}
 }
 
 static void timeout_insert(struct event_base *base, struct event *ev)
 {
 	ev->ev_flags |= EVLIST_TIMEOUT;
 	count_in(base, ev);
-	evb_heap_push(&base->timers, ev);
+	if (evb_is_common(base, &ev->ev_timeout)) {
+		struct evb_common *c = common_of(base, &ev->ev_timeout);
+		struct event *after = c->tail;
+		/* Deadlines computed from now only grow, so this is the tail
+		 * (O(1)); only a persistent event rescheduled from an earlier
+		 * deadline walks back. Equal deadlines keep their order. */
+		while (after && evutil_timercmp(&after->ev_timeout, &ev->ev_timeout, >))
+			after = after->ev_common_prev;
+		ev->ev_common_prev = after;
+		ev->ev_common_next = after ? after->ev_common_next : c->head;
+		if (ev->ev_common_next)
+			ev->ev_common_next->ev_common_prev = ev;
+		else
+			c->tail = ev;
+		if (after)
+			after->ev_common_next = ev;
+		else
+			c->head = ev;
+		if (c->head == ev)
+			common_arm(c);
+	} else {
+		evb_heap_push(&base->timers, ev);
+	}
 }
 
 /* ---- the fd map ------------------------------------------------------------ */
@@ -327,9 +394,11 @@ static int add_event(struct event *ev, const struct timeval *tv, int absolute)
 		if (absolute) {
 			ev->ev_timeout = *tv;
 		} else {
-			struct timeval now;
+			struct timeval now, d = plain_tv(tv);
 			gettime(base, &now);
-			evutil_timeradd(&now, tv, &ev->ev_timeout);
+			evutil_timeradd(&now, &d, &ev->ev_timeout);
+			if (evb_is_common(base, tv))
+				ev->ev_timeout.tv_usec |= tv->tv_usec & ~EVB_USEC_MASK;
 		}
 		timeout_insert(base, ev);
 	}
@@ -449,8 +518,10 @@ int event_pending(const struct event *ev, short events, struct timeval *tv)
 		flags |= EV_TIMEOUT;
 	events &= EV_TIMEOUT | IO_BITS | EV_SIGNAL;
 	/* Deadlines live on the monotonic clock; report wall-clock time. */
-	if (tv && (flags & events & EV_TIMEOUT))
-		evutil_timeradd(&ev->ev_base->tv_clock_diff, &ev->ev_timeout, tv);
+	if (tv && (flags & events & EV_TIMEOUT)) {
+		struct timeval at = plain_tv(&ev->ev_timeout);
+		evutil_timeradd(&ev->ev_base->tv_clock_diff, &at, tv);
+	}
 	return flags & events;
 }
 
@@ -609,6 +680,9 @@ static void delete_all(struct event_base *base)
 	for (int sig = 0; sig < NSIG; sig++)
 		while ((ev = base->sig_head[sig]))
 			event_del(ev);
+	for (int i = 0; i < base->ncommon; i++)
+		while ((ev = base->common[i]->head))
+			event_del(ev);
 	while ((ev = evb_heap_top(&base->timers)))
 		event_del(ev);
 	for (int i = 0; i < base->nqueues; i++)
@@ -701,19 +775,62 @@ int event_base_get_npriorities(struct event_base *base)
 	return base ? base->nqueues : 0;
 }
 
+/* Expire the head of a common timeout's queue, as expire_timers() does for
+ * the heap, then set the timer to the next deadline. */
+static void common_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct evb_common *c = arg;
+	struct event_base *base = c->timer.ev_base;
+	struct timeval now;
+	struct event *ev;
+
+	gettime(base, &now);
+	while ((ev = c->head)) {
+		struct timeval at = plain_tv(&ev->ev_timeout);
+		short had;
+		if (evutil_timercmp(&at, &now, >))
+			break;
+		had = (ev->ev_flags & EVLIST_ACTIVE) ? ev->ev_res : 0;
+		del_event(ev);
+		evb_activate(base, ev, had | EV_TIMEOUT, 1);
+	}
+	common_arm(c);
+}
+
 const struct timeval *event_base_init_common_timeout(struct event_base *base,
     const struct timeval *duration)
 {
-	struct timeval *tv;
+	struct timeval d = *duration;
+	struct evb_common *c;
+	int i = base->ncommon;
 
-	for (int i = 0; i < base->ncommon; i++)
-		if (evutil_timercmp(base->common[i], duration, ==))
-			return base->common[i];
-	if (base->ncommon == EVB_MAX_COMMON_TIMEOUTS || !(tv = malloc(sizeof(*tv))))
+	/* A handle passed back in is its own duration. */
+	if (evb_is_common(base, &d))
+		d.tv_usec &= EVB_USEC_MASK;
+	d.tv_sec += d.tv_usec / 1000000;
+	d.tv_usec %= 1000000;
+	for (int j = 0; j < base->ncommon; j++) {
+		c = base->common[j];
+		if (c->duration.tv_sec == d.tv_sec &&
+		    (c->duration.tv_usec & EVB_USEC_MASK) == d.tv_usec)
+			return &c->duration;
+	}
+	if (i == EVB_MAX_COMMON_TIMEOUTS) {
+		evb_warnx("%s: Too many common timeouts already in use; "
+		    "we only support %d per event_base", __func__,
+		    EVB_MAX_COMMON_TIMEOUTS);
 		return NULL;
-	*tv = *duration;
-	base->common[base->ncommon++] = tv;
-	return tv;
+	}
+	if (!(c = calloc(1, sizeof(*c))))
+		return NULL;
+	c->duration.tv_sec = d.tv_sec;
+	c->duration.tv_usec = d.tv_usec | EVB_COMMON_MAGIC |
+	    (i << EVB_COMMON_IDX_SHIFT);
+	event_assign(&c->timer, base, -1, 0, common_fire, c);
+	c->timer.ev_flags |= EVLIST_INTERNAL;
+	c->timer.ev_pri = 0;
+	base->common[base->ncommon++] = c;
+	return &c->duration;
 }
 
 struct event *event_base_get_running_event(struct event_base *base)
@@ -730,14 +847,20 @@ struct event *event_base_get_running_event(struct event_base *base)
 static void persist_reschedule(struct event_base *base, struct event *ev)
 {
 	struct timeval now, at;
+	struct timeval period = plain_tv(&ev->ev_io_timeout);
+	struct timeval last = plain_tv(&ev->ev_timeout);
 
 	gettime(base, &now);
 	if (ev->ev_res & EV_TIMEOUT)
-		evutil_timeradd(&ev->ev_timeout, &ev->ev_io_timeout, &at);
+		evutil_timeradd(&last, &period, &at);
 	else
-		evutil_timeradd(&now, &ev->ev_io_timeout, &at);
+		evutil_timeradd(&now, &period, &at);
 	if (evutil_timercmp(&at, &now, <))
-		evutil_timeradd(&now, &ev->ev_io_timeout, &at);
+		evutil_timeradd(&now, &period, &at);
+	/* A common timeout's deadline stays marked, so it goes back to its
+	 * queue. */
+	if (evb_is_common(base, &ev->ev_io_timeout))
+		at.tv_usec |= ev->ev_io_timeout.tv_usec & ~EVB_USEC_MASK;
 	add_event(ev, &at, 1);
 }
 

@@ -35,7 +35,8 @@ int event_base_get_max_events(struct event_base *base, unsigned int flags, int c
 }
 
 /* Every added or active event once: events on fds and signals, then pure
- * timers, then events that are only active, in libevent's order. The base's
+ * timers in the heap, then in the common timeouts' queues, then events that
+ * are only active, in libevent's order. The base's
  * own events (the signal pipe) are left out of event_base_foreach_event() but
  * shown by the dump, as libevent's dump shows its own. */
 static int walk(struct event_base *base, event_base_foreach_event_cb fn,
@@ -59,6 +60,11 @@ static int walk(struct event_base *base, event_base_foreach_event_cb fn,
 		    (r = fn(base, ev, arg)))
 			return r;
 	}
+	for (int i = 0; i < base->ncommon; i++)
+		for (ev = base->common[i]->head; ev; ev = ev->ev_common_next)
+			if (!(ev->ev_flags & (EVLIST_INSERTED | skip)) &&
+			    (r = fn(base, ev, arg)))
+				return r;
 	for (int i = 0; i < base->nqueues; i++)
 		for (ev = base->queues[i].head; ev; ev = ev->ev_active_next)
 			if (!(ev->ev_flags & (EVLIST_INSERTED | EVLIST_TIMEOUT | skip)) &&
@@ -97,8 +103,9 @@ static int dump_one(const struct event_base *base, const struct event *ev, void 
 	    (e & EV_PERSIST) ? " Persist" : "", (e & EV_ET) ? " ET" : "",
 	    (ev->ev_flags & EVLIST_INTERNAL) ? " Internal" : "");
 	if (ev->ev_flags & EVLIST_TIMEOUT) {
-		struct timeval tv;
-		evutil_timeradd(&base->tv_clock_diff, &ev->ev_timeout, &tv);
+		struct timeval tv = ev->ev_timeout;
+		tv.tv_usec &= EVB_USEC_MASK;	/* a common timeout's marks */
+		evutil_timeradd(&base->tv_clock_diff, &tv, &tv);
 		fprintf(out, " Timeout=%ld.%06d", (long)tv.tv_sec, (int)tv.tv_usec);
 	}
 	fputc('\n', out);

@@ -350,6 +350,105 @@ Test(events, common_timeout, .timeout = 10)
 	event_base_free(base);
 }
 
+/* Common timeouts as libevent has them: the handle is a timeval marked in
+ * the top bits of tv_usec, and events that share one fire in the order they
+ * were added even when their deadlines are equal. Ten events added from one
+ * callback (one cached time, so ten equal deadlines) must come out 0..9; a
+ * binary heap would hand equal keys back in another order. */
+#define NCOMMON 10
+struct fifo {
+	struct event *ev[NCOMMON];
+	const struct timeval *ct;
+	int order[NCOMMON], n;
+	int persist_calls;
+	struct timeval pending_tv;
+};
+
+static void fifo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fifo *f = arg;
+	for (int i = 0; i < NCOMMON; i++)
+		if (event_get_callback_arg(f->ev[i]) == arg &&
+		    event_base_get_running_event(event_get_base(f->ev[i])) == f->ev[i] &&
+		    f->n < NCOMMON)
+			f->order[f->n++] = i;
+}
+
+static void fifo_start_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fifo *f = arg;
+	for (int i = 0; i < NCOMMON; i++)
+		cr_assert_eq(event_add(f->ev[i], f->ct), 0);
+	/* The deadline reads as a plain time, without the marks. */
+	cr_assert(event_pending(f->ev[0], EV_TIMEOUT, &f->pending_tv));
+}
+
+Test(events, common_timeout_fifo, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct timeval d = evtest_ms(30);
+	struct fifo f = { 0 };
+	struct event *start = event_new(base, -1, 0, fifo_start_cb, &f);
+	long long t0 = evtest_now_us();
+
+	f.ct = event_base_init_common_timeout(base, &d);
+	cr_assert_not_null(f.ct);
+	cr_assert_eq(f.ct->tv_usec & 0xf0000000, 0x50000000, "marked as common");
+	cr_assert_eq(f.ct->tv_sec, 0);
+	cr_assert_eq(f.ct->tv_usec & 0x000fffff, 30000);
+	cr_assert_eq(event_base_init_common_timeout(base, f.ct), f.ct,
+	    "a handle passed back in is its own duration");
+	for (int i = 0; i < NCOMMON; i++)
+		f.ev[i] = evtimer_new(base, fifo_cb, &f);
+	event_active(start, EV_TIMEOUT, 1);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(f.n, NCOMMON);
+	for (int i = 0; i < NCOMMON; i++)
+		cr_assert_eq(f.order[i], i, "fired #%d was event %d: not in the order added", i, f.order[i]);
+	cr_assert_lt(f.pending_tv.tv_usec, 1000000);
+	cr_assert_geq(evtest_now_us() - t0, 25000, "the duration was waited for");
+	for (int i = 0; i < NCOMMON; i++)
+		event_free(f.ev[i]);
+	event_free(start);
+	event_base_free(base);
+}
+
+static void persist_common_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fifo *f = arg;
+	if (++f->persist_calls == 3)
+		event_del(f->ev[0]);
+}
+
+/* A persistent event on a common timeout goes back to its queue each time,
+ * and the dump shows its deadline without the marks. */
+Test(events, common_timeout_persist_and_dump, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct timeval d = evtest_ms(5), at;
+	struct fifo f = { 0 };
+	char *buf = NULL, want[128];
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	f.ct = event_base_init_common_timeout(base, &d);
+	f.ev[0] = event_new(base, -1, EV_PERSIST, persist_common_cb, &f);
+	cr_assert_eq(event_add(f.ev[0], f.ct), 0);
+	cr_assert(event_pending(f.ev[0], EV_TIMEOUT, &at));
+	event_base_dump_events(base, out);
+	fclose(out);
+	snprintf(want, sizeof(want), "  %p [fd  -1] Persist Timeout=%ld.%06d\n",
+	    (void *)f.ev[0], (long)at.tv_sec, (int)at.tv_usec);
+	cr_assert_not_null(strstr(buf, want), "want '%s' in:\n%s", want, buf);
+	cr_assert_not_null(strstr(buf, "[fd  -1] Internal Timeout="),
+	    "the queue's own timer: %s", buf);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(f.persist_calls, 3);
+	free(buf);
+	event_free(f.ev[0]);
+	event_base_free(base);
+}
+
 /* ---- deleting and freeing from callbacks ----------------------------------------- */
 
 static void del_self_cb(evutil_socket_t fd, short what, void *arg)

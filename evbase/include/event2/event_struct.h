@@ -42,6 +42,8 @@ struct event {
 	struct event **ev_io_prev;
 	/* Index in the base's timer heap, or -1. */
 	int ev_heap_idx;
+	/* The queue of a common timeout, instead of the heap (event.c). */
+	struct event *ev_common_next, *ev_common_prev;
 
 	evutil_socket_t ev_fd;		/* descriptor, or signal number */
 	struct event_base *ev_base;
@@ -55,7 +57,9 @@ struct event {
 	short ev_ncalls;
 	short *ev_pncalls;
 
-	struct timeval ev_timeout;	/* absolute deadline, monotonic clock */
+	/* Absolute deadline, monotonic clock; for a common timeout tv_usec
+	 * also carries the magic and the queue's index, as in libevent. */
+	struct timeval ev_timeout;
 	struct timeval ev_io_timeout;	/* a persistent event's period */
 
 	void (*ev_callback)(evutil_socket_t, short, void *);
