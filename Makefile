@@ -38,6 +38,8 @@ EV_LDFLAGS  = -pthread $(SANFLAGS)
 # deps-* targets below have had their chance to install it.
 LIBEVENT_CFLAGS = $(shell pkg-config --cflags libevent_core)
 LIBEVENT_LIBS   = $(shell pkg-config --libs libevent_core)
+# The libevent side of the thread tests: evthread_use_pthreads() lives there.
+LIBEVENT_PTHREADS_LIBS = $(shell pkg-config --libs libevent_pthreads)
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion)
 
@@ -186,7 +188,7 @@ $(BUILD)/tests/evown/%.o: tests/evbase/%.c | deps-test
 	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/tests/evtest-libevent: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evlib/%.o)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBEVENT_LIBS)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
 $(BUILD)/tests/evtest-evbase: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evown/%.o) $(EVBASE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)

@@ -8,6 +8,7 @@
  */
 #include "evb-internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,14 @@ static const struct evb_backend *const backends[] = {
 
 struct event_config *event_config_new(void)
 {
-	return calloc(1, sizeof(struct event_config));
+	struct event_config *cfg = evb_calloc(1, sizeof(*cfg));
+
+	if (cfg) {
+		cfg->max_dispatch.tv_sec = -1;
+		cfg->max_callbacks = INT_MAX;
+		cfg->limit_after_prio = 1;
+	}
+	return cfg;
 }
 
 void event_config_free(struct event_config *cfg)
@@ -27,19 +35,19 @@ void event_config_free(struct event_config *cfg)
 	if (!cfg)
 		return;
 	for (int i = 0; i < cfg->navoid; i++)
-		free(cfg->avoid[i]);
-	free(cfg->avoid);
-	free(cfg);
+		evb_free(cfg->avoid[i]);
+	evb_free(cfg->avoid);
+	evb_free(cfg);
 }
 
 int event_config_avoid_method(struct event_config *cfg, const char *method)
 {
 	char **a, *s;
 
-	if (!cfg || !method || !(s = strdup(method)))
+	if (!cfg || !method || !(s = evb_strdup(method)))
 		return -1;
-	if (!(a = realloc(cfg->avoid, (size_t)(cfg->navoid + 1) * sizeof(*a)))) {
-		free(s);
+	if (!(a = evb_realloc(cfg->avoid, (size_t)(cfg->navoid + 1) * sizeof(*a)))) {
+		evb_free(s);
 		return -1;
 	}
 	a[cfg->navoid++] = s;
@@ -60,6 +68,30 @@ int event_config_set_flag(struct event_config *cfg, int flag)
 	if (!cfg)
 		return -1;
 	cfg->flags |= flag;
+	return 0;
+}
+
+int event_config_set_num_cpus_hint(struct event_config *cfg, int cpus)
+{
+	if (!cfg)
+		return -1;
+	cfg->num_cpus_hint = cpus;
+	return 0;
+}
+
+/* libevent's rules: no interval is no time bound, a negative count no count
+ * bound, a negative priority 0. */
+int event_config_set_max_dispatch_interval(struct event_config *cfg,
+    const struct timeval *max_interval, int max_callbacks, int min_priority)
+{
+	if (!cfg)
+		return -1;
+	if (max_interval)
+		cfg->max_dispatch = *max_interval;
+	else
+		cfg->max_dispatch.tv_sec = -1;
+	cfg->max_callbacks = max_callbacks >= 0 ? max_callbacks : INT_MAX;
+	cfg->limit_after_prio = min_priority < 0 ? 0 : min_priority;
 	return 0;
 }
 

@@ -28,16 +28,16 @@ struct epollop {
 
 static int epoll_init(struct event_base *base)
 {
-	struct epollop *op = calloc(1, sizeof(*op));
+	struct epollop *op = evb_calloc(1, sizeof(*op));
 
 	if (!op)
 		return -1;
 	/* The size is only a hint for old kernels; it must be positive. */
 	if ((op->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    !(op->events = malloc(MIN_EVENTS * sizeof(*op->events)))) {
+	    !(op->events = evb_malloc(MIN_EVENTS * sizeof(*op->events)))) {
 		if (op->epfd >= 0)
 			close(op->epfd);
-		free(op);
+		evb_free(op);
 		return -1;
 	}
 	op->nevents = MIN_EVENTS;
@@ -50,8 +50,8 @@ static void epoll_free(struct event_base *base)
 	struct epollop *op = base->bd;
 
 	close(op->epfd);
-	free(op->events);
-	free(op);
+	evb_free(op->events);
+	evb_free(op);
 	base->bd = NULL;
 }
 
@@ -90,7 +90,13 @@ static int epoll_ctl_fd(struct event_base *base, int fd, short old, short new_)
 static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 {
 	struct epollop *op = base->bd;
-	int n = epoll_wait(op->epfd, op->events, op->nevents, tv ? evb_tv_to_ms(tv) : -1);
+	int n;
+
+	/* Other threads may change the interest set meanwhile: epoll_ctl()
+	 * on a set being waited on is safe, and the events array is ours. */
+	EVB_UNLOCK(base);
+	n = epoll_wait(op->epfd, op->events, op->nevents, tv ? evb_tv_to_ms(tv) : -1);
+	EVB_LOCK(base);
 
 	if (n < 0) {
 		if (errno == EINTR)
@@ -115,7 +121,7 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 			evb_io_active(base, op->events[i].data.fd, res | EV_ET);
 	}
 	if (n == op->nevents && op->nevents < MAX_EVENTS) {
-		struct epoll_event *e = realloc(op->events, 2 * (size_t)op->nevents * sizeof(*e));
+		struct epoll_event *e = evb_realloc(op->events, 2 * (size_t)op->nevents * sizeof(*e));
 		if (e) {
 			op->events = e;
 			op->nevents *= 2;

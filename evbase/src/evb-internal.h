@@ -20,7 +20,9 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/event_compat.h>
+#include <event2/thread.h>
 #include <signal.h>
+#include <stddef.h>
 
 struct evb_backend {
 	const char *name;
@@ -58,6 +60,10 @@ struct event_config {
 	int navoid;
 	int features;
 	int flags;
+	int num_cpus_hint;		/* kept, unused (no IOCP here) */
+	struct timeval max_dispatch;	/* tv_sec -1: no time bound */
+	int max_callbacks;		/* INT_MAX: no count bound */
+	int limit_after_prio;		/* the bounds apply from this priority on */
 };
 
 /* Common timeouts, encoded as libevent encodes them: a handle is a timeval
@@ -116,10 +122,65 @@ struct event_base {
 	struct event sig_ev;
 	short sig_ncalls;		/* deliveries left for the running signal event */
 
+	/* event_config_set_max_dispatch_interval(): how many callbacks of
+	 * priority >= limit_after_prio, or how long, before polling again. */
+	int max_callbacks;
+	struct timeval max_dispatch;
+	int limit_after_prio;
+
+	/* Threads (thread.c): the lock, NULL unless locking was on when the
+	 * base was made; the condition event_del() waits on while the
+	 * event's callback runs in the loop; the loop's thread; the eventfd
+	 * that wakes the loop, and whether a wake-up is already on its way. */
+	void *lock;
+	void *cond;
+	int cond_waiters;
+	unsigned long owner;
+	int notify_fd;
+	int notify_pending;
+	struct event notify_ev;
+
 	struct evb_once *once;		/* event_base_once() events */
 	struct evb_common *common[EVB_MAX_COMMON_TIMEOUTS];
 	int ncommon;
 };
+
+/* Memory, through the program's functions if it set some (mm.c). */
+void *evb_malloc(size_t n);
+void *evb_calloc(size_t count, size_t size);
+void *evb_realloc(void *p, size_t n);
+void evb_free(void *p);
+char *evb_strdup(const char *s);
+
+/* Threads (thread.c). A base has a lock only if lock callbacks were set
+ * before it was made; EVB_LOCK/EVB_UNLOCK cost one test otherwise. */
+extern struct evthread_lock_callbacks evthread_lock_fns_;
+extern struct evthread_condition_callbacks evb_cond_fns;
+extern unsigned long (*evb_id_fn)(void);
+static inline unsigned long evb_thread_id(void)
+{
+	return evb_id_fn ? evb_id_fn() : 1;
+}
+#define EVB_LOCK(base) do {						\
+	if ((base)->lock)						\
+		evthread_lock_fns_.lock(0, (base)->lock);			\
+} while (0)
+#define EVB_UNLOCK(base) do {						\
+	if ((base)->lock)						\
+		evthread_lock_fns_.unlock(0, (base)->lock);			\
+} while (0)
+int evb_thread_base_init(struct event_base *base);
+void evb_thread_base_free(struct event_base *base);
+int evb_notify_init(struct event_base *base);
+void evb_notify(struct event_base *base);
+void evb_cond_wait(struct event_base *base);
+/* After a change to base, with its lock held: a loop running in another
+ * thread may be asleep in its backend and must look again. */
+static inline void evb_wake(struct event_base *base)
+{
+	if (base->lock && base->running_loop && base->owner != evb_thread_id())
+		evb_notify(base);
+}
 
 /* Settings and messages (log.c). */
 extern int evb_debug_mode, evb_bases_created, evb_debug_logging;

@@ -15,6 +15,7 @@
  */
 #include "evb-internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,9 +70,15 @@ int event_base_gettimeofday_cached(struct event_base *base, struct timeval *tv)
 {
 	if (!base)
 		base = evb_current_base;
-	if (!base || !base->tv_cache.tv_sec)
+	if (!base)
 		return gettimeofday(tv, NULL);
+	EVB_LOCK(base);
+	if (!base->tv_cache.tv_sec) {
+		EVB_UNLOCK(base);
+		return gettimeofday(tv, NULL);
+	}
 	evutil_timeradd(&base->tv_cache, &base->tv_clock_diff, tv);
+	EVB_UNLOCK(base);
 	return 0;
 }
 
@@ -81,8 +88,10 @@ int event_base_update_cache_time(struct event_base *base)
 		base = evb_current_base;
 	if (!base)
 		return -1;
+	EVB_LOCK(base);
 	if (base->running_loop)
 		update_time_cache(base);
+	EVB_UNLOCK(base);
 	return 0;
 }
 
@@ -241,7 +250,7 @@ static int io_add(struct event_base *base, struct event *ev)
 		struct evb_fd *fds;
 		while (n <= fd)
 			n *= 2;
-		if (!(fds = realloc(base->fds, (size_t)n * sizeof(*fds))))
+		if (!(fds = evb_realloc(base->fds, (size_t)n * sizeof(*fds))))
 			return -1;
 		memset(fds + base->nfds, 0, (size_t)(n - base->nfds) * sizeof(*fds));
 		/* The lists point into the array: re-anchor their heads. */
@@ -338,7 +347,7 @@ int event_assign(struct event *ev, struct event_base *base, evutil_socket_t fd,
 struct event *event_new(struct event_base *base, evutil_socket_t fd,
     short events, event_callback_fn callback, void *arg)
 {
-	struct event *ev = malloc(sizeof(*ev));
+	struct event *ev = evb_malloc(sizeof(*ev));
 
 	if (!ev)
 		return NULL;
@@ -346,7 +355,7 @@ struct event *event_new(struct event_base *base, evutil_socket_t fd,
 	if (arg == &self_cbarg_sentinel)
 		arg = ev;
 	if (event_assign(ev, base, fd, events, callback, arg) < 0) {
-		free(ev);
+		evb_free(ev);
 		return NULL;
 	}
 	return ev;
@@ -407,7 +416,16 @@ static int add_event(struct event *ev, const struct timeval *tv, int absolute)
 
 int event_add(struct event *ev, const struct timeval *tv)
 {
-	return add_event(ev, tv, 0);
+	struct event_base *base = ev->ev_base;
+	int r;
+
+	if (!base)
+		return add_event(ev, tv, 0);	/* which says why not */
+	EVB_LOCK(base);
+	r = add_event(ev, tv, 0);
+	evb_wake(base);
+	EVB_UNLOCK(base);
+	return r;
 }
 
 /* Take ev out of every place it is in. */
@@ -443,13 +461,29 @@ static int del_event(struct event *ev)
 
 int event_del(struct event *ev)
 {
+	struct event_base *base = ev->ev_base;
+	int r;
+
+	if (!base)
+		return del_event(ev);	/* which says why not */
+	EVB_LOCK(base);
+	/* From another thread, wait until a callback of ev that is running
+	 * has returned: after event_del() (and so event_free()) nothing of
+	 * ev runs, as in libevent. The loop's own thread never waits. */
+	while (base->lock && base->current == ev && base->owner != evb_thread_id() &&
+	    evb_cond_fns.wait_condition) {
+		base->cond_waiters++;
+		evb_cond_wait(base);
+		base->cond_waiters--;
+	}
 	/* A deleted event forgets its period too: event_add(ev, NULL) later
 	 * means no timeout, not the old one back at the first I/O (which is
 	 * what libevent 2.1.12 does; docs/evbase.md). */
-	if (del_event(ev) < 0)
-		return -1;
-	evutil_timerclear(&ev->ev_io_timeout);
-	return 0;
+	if ((r = del_event(ev)) == 0)
+		evutil_timerclear(&ev->ev_io_timeout);
+	evb_wake(base);
+	EVB_UNLOCK(base);
+	return r;
 }
 
 int event_del_noblock(struct event *ev) { return event_del(ev); }
@@ -460,7 +494,7 @@ void event_free(struct event *ev)
 	if (!ev)
 		return;
 	event_del(ev);
-	free(ev);
+	evb_free(ev);
 }
 
 int event_remove_timer(struct event *ev)
@@ -470,10 +504,12 @@ int event_remove_timer(struct event *ev)
 		evb_warnx("%s: event has no event_base set.", __func__);
 		return -1;
 	}
+	EVB_LOCK(ev->ev_base);
 	if (ev->ev_flags & EVLIST_TIMEOUT) {
 		timeout_remove(ev->ev_base, ev);
 		evutil_timerclear(&ev->ev_io_timeout);
 	}
+	EVB_UNLOCK(ev->ev_base);
 	return 0;
 }
 
@@ -502,7 +538,10 @@ void event_active(struct event *ev, int res, short ncalls)
 		evb_warnx("%s: event has no event_base set.", __func__);
 		return;
 	}
+	EVB_LOCK(ev->ev_base);
 	evb_activate(ev->ev_base, ev, (short)res, ncalls);
+	evb_wake(ev->ev_base);
+	EVB_UNLOCK(ev->ev_base);
 }
 
 int event_pending(const struct event *ev, short events, struct timeval *tv)
@@ -510,6 +549,8 @@ int event_pending(const struct event *ev, short events, struct timeval *tv)
 	int flags = 0;
 
 	CHECK_SETUP(ev);
+	if (ev->ev_base)
+		EVB_LOCK(ev->ev_base);
 	if (ev->ev_flags & EVLIST_INSERTED)
 		flags |= ev->ev_events & (IO_BITS | EV_SIGNAL);
 	if (ev->ev_flags & EVLIST_ACTIVE)
@@ -522,6 +563,8 @@ int event_pending(const struct event *ev, short events, struct timeval *tv)
 		struct timeval at = plain_tv(&ev->ev_timeout);
 		evutil_timeradd(&ev->ev_base->tv_clock_diff, &at, tv);
 	}
+	if (ev->ev_base)
+		EVB_UNLOCK(ev->ev_base);
 	return flags & events;
 }
 
@@ -532,12 +575,18 @@ int event_initialized(const struct event *ev)
 
 int event_priority_set(struct event *ev, int pri)
 {
+	int r = -1;
+
 	CHECK_SETUP(ev);
-	if ((ev->ev_flags & EVLIST_ACTIVE) || !ev->ev_base || pri < 0 ||
-	    pri >= ev->ev_base->nqueues)
+	if (!ev->ev_base)
 		return -1;
-	ev->ev_pri = (ev_uint8_t)pri;
-	return 0;
+	EVB_LOCK(ev->ev_base);
+	if (!(ev->ev_flags & EVLIST_ACTIVE) && pri >= 0 && pri < ev->ev_base->nqueues) {
+		ev->ev_pri = (ev_uint8_t)pri;
+		r = 0;
+	}
+	EVB_UNLOCK(ev->ev_base);
+	return r;
 }
 
 evutil_socket_t event_get_fd(const struct event *ev) { return ev->ev_fd; }
@@ -577,21 +626,39 @@ static void once_unlink(struct evb_once *o)
 static void once_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct evb_once *o = arg;
+	struct event_base *base = o->ev.ev_base;
 
 	o->cb(fd, what, o->arg);
+	EVB_LOCK(base);		/* callbacks run unlocked */
 	once_unlink(o);
-	free(o);
+	EVB_UNLOCK(base);
+	evb_free(o);
 }
 
+static int base_once(struct event_base *base, evutil_socket_t fd, short events,
+    event_callback_fn callback, void *arg, const struct timeval *tv);
+
 int event_base_once(struct event_base *base, evutil_socket_t fd, short events,
+    event_callback_fn callback, void *arg, const struct timeval *tv)
+{
+	int r;
+
+	if (!base || (events & (EV_SIGNAL | EV_PERSIST)))
+		return -1;
+	EVB_LOCK(base);
+	r = base_once(base, fd, events, callback, arg, tv);
+	evb_wake(base);
+	EVB_UNLOCK(base);
+	return r;
+}
+
+static int base_once(struct event_base *base, evutil_socket_t fd, short events,
     event_callback_fn callback, void *arg, const struct timeval *tv)
 {
 	struct evb_once *o;
 	int now = 0;
 
-	if (!base || (events & (EV_SIGNAL | EV_PERSIST)))
-		return -1;
-	if (!(o = calloc(1, sizeof(*o))))
+	if (!(o = evb_calloc(1, sizeof(*o))))
 		return -1;
 	o->cb = callback;
 	o->arg = arg;
@@ -602,13 +669,13 @@ int event_base_once(struct event_base *base, evutil_socket_t fd, short events,
 	} else if (events & (EV_READ | EV_WRITE)) {
 		event_assign(&o->ev, base, fd, events & (EV_READ | EV_WRITE), once_cb, o);
 	} else {
-		free(o);
+		evb_free(o);
 		return -1;
 	}
 	if (now) {
 		evb_activate(base, &o->ev, EV_TIMEOUT, 1);
 	} else if (add_event(&o->ev, tv, 0) < 0) {
-		free(o);
+		evb_free(o);
 		return -1;
 	}
 	o->next = base->once;
@@ -623,7 +690,7 @@ int event_base_once(struct event_base *base, evutil_socket_t fd, short events,
 
 static int set_priorities(struct event_base *base, int n)
 {
-	struct evb_queue *q = realloc(base->queues, (size_t)n * sizeof(*q));
+	struct evb_queue *q = evb_realloc(base->queues, (size_t)n * sizeof(*q));
 
 	if (!q)
 		return -1;
@@ -638,7 +705,7 @@ static int set_priorities(struct event_base *base, int n)
 
 struct event_base *event_base_new_with_config(const struct event_config *cfg)
 {
-	struct event_base *base = calloc(1, sizeof(*base));
+	struct event_base *base = evb_calloc(1, sizeof(*base));
 	int use_env = !(cfg && (cfg->flags & EVENT_BASE_FLAG_IGNORE_ENV));
 
 	if (!base)
@@ -647,15 +714,31 @@ struct event_base *event_base_new_with_config(const struct event_config *cfg)
 	base->flags = cfg ? cfg->flags : 0;
 	base->running_pri = -1;
 	base->sig_pipe[0] = base->sig_pipe[1] = -1;
+	base->notify_fd = -1;
+	/* No bound unless the config sets one; then the bounds apply from
+	 * its priority on (libevent's defaults and rule). */
+	base->max_dispatch.tv_sec = -1;
+	base->max_callbacks = INT_MAX;
+	base->limit_after_prio = INT_MAX;
+	if (cfg && (cfg->max_callbacks != INT_MAX || cfg->max_dispatch.tv_sec != -1)) {
+		base->max_dispatch = cfg->max_dispatch;
+		base->max_callbacks = cfg->max_callbacks;
+		base->limit_after_prio = cfg->limit_after_prio;
+	}
 	if (set_priorities(base, 1) < 0) {
-		free(base);
+		evb_free(base);
 		return NULL;
 	}
 	evb_backend_init(base, cfg, use_env);
 	if (!base->be) {
 		evb_warnx("%s: no event mechanism available", __func__);
-		free(base->queues);
-		free(base);
+		evb_free(base->queues);
+		evb_free(base);
+		return NULL;
+	}
+	if (evb_thread_base_init(base) < 0) {
+		evb_warnx("%s: cannot set up the lock or the wake-up eventfd", __func__);
+		event_base_free(base);
 		return NULL;
 	}
 	if (use_env && getenv("EVENT_SHOW_METHOD"))
@@ -698,22 +781,23 @@ void event_base_free(struct event_base *base)
 		evb_warnx("%s: no base to free", __func__);
 		return;
 	}
+	evb_thread_base_free(base);
 	delete_all(base);
 	while (base->once) {
 		struct evb_once *o = base->once;
 		once_unlink(o);
-		free(o);
+		evb_free(o);
 	}
 	evb_sig_free(base);
 	base->be->free(base);
 	for (int i = 0; i < base->ncommon; i++)
-		free(base->common[i]);
-	free(base->timers.a);
-	free(base->fds);
-	free(base->queues);
+		evb_free(base->common[i]);
+	evb_free(base->timers.a);
+	evb_free(base->fds);
+	evb_free(base->queues);
 	if (base == evb_current_base)
 		evb_current_base = NULL;
-	free(base);
+	evb_free(base);
 }
 
 void event_base_free_nofinalize(struct event_base *base)
@@ -761,11 +845,17 @@ int event_base_get_features(const struct event_base *base)
 
 int event_base_priority_init(struct event_base *base, int n)
 {
-	if (!base || base->nactive || n < 1 || n >= EVENT_MAX_PRIORITIES)
+	int r = 0;
+
+	if (!base || n < 1 || n >= EVENT_MAX_PRIORITIES)
 		return -1;
-	if (n == base->nqueues)
-		return 0;
-	return set_priorities(base, n);
+	EVB_LOCK(base);
+	if (base->nactive)
+		r = -1;
+	else if (n != base->nqueues)
+		r = set_priorities(base, n);
+	EVB_UNLOCK(base);
+	return r;
 }
 
 int event_base_get_npriorities(struct event_base *base)
@@ -784,6 +874,7 @@ static void common_fire(evutil_socket_t fd, short what, void *arg)
 	struct timeval now;
 	struct event *ev;
 
+	EVB_LOCK(base);		/* callbacks run unlocked */
 	gettime(base, &now);
 	while ((ev = c->head)) {
 		struct timeval at = plain_tv(&ev->ev_timeout);
@@ -795,9 +886,24 @@ static void common_fire(evutil_socket_t fd, short what, void *arg)
 		evb_activate(base, ev, had | EV_TIMEOUT, 1);
 	}
 	common_arm(c);
+	EVB_UNLOCK(base);
 }
 
+static const struct timeval *init_common(struct event_base *base,
+    const struct timeval *duration);
+
 const struct timeval *event_base_init_common_timeout(struct event_base *base,
+    const struct timeval *duration)
+{
+	const struct timeval *r;
+
+	EVB_LOCK(base);
+	r = init_common(base, duration);
+	EVB_UNLOCK(base);
+	return r;
+}
+
+static const struct timeval *init_common(struct event_base *base,
     const struct timeval *duration)
 {
 	struct timeval d = *duration;
@@ -821,12 +927,13 @@ const struct timeval *event_base_init_common_timeout(struct event_base *base,
 		    EVB_MAX_COMMON_TIMEOUTS);
 		return NULL;
 	}
-	if (!(c = calloc(1, sizeof(*c))))
+	if (!(c = evb_calloc(1, sizeof(*c))))
 		return NULL;
 	c->duration.tv_sec = d.tv_sec;
 	c->duration.tv_usec = d.tv_usec | EVB_COMMON_MAGIC |
 	    (i << EVB_COMMON_IDX_SHIFT);
-	event_assign(&c->timer, base, -1, 0, common_fire, c);
+	event_assign(&c->timer, base, -1, 0, common_fire, NULL);
+	c->timer.ev_arg = c;
 	c->timer.ev_flags |= EVLIST_INTERNAL;
 	c->timer.ev_pri = 0;
 	base->common[base->ncommon++] = c;
@@ -835,7 +942,12 @@ const struct timeval *event_base_init_common_timeout(struct event_base *base,
 
 struct event *event_base_get_running_event(struct event_base *base)
 {
-	return base->current;
+	struct event *ev;
+
+	EVB_LOCK(base);
+	ev = base->current;
+	EVB_UNLOCK(base);
+	return ev;
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -878,7 +990,9 @@ static void run_signal(struct event_base *base, struct event *ev)
 		ev->ev_ncalls = *ncalls;
 		if (!*ncalls)
 			ev->ev_pncalls = NULL;
+		EVB_UNLOCK(base);
 		ev->ev_callback(ev->ev_fd, ev->ev_res, ev->ev_arg);
+		EVB_LOCK(base);
 		if (base->got_break) {
 			if (*ncalls)
 				ev->ev_pncalls = NULL;
@@ -887,9 +1001,13 @@ static void run_signal(struct event_base *base, struct event *ev)
 	}
 }
 
-/* Run one queue until it is empty. Returns how many non-internal callbacks
- * ran, or -1 if loopbreak was called. */
-static int run_queue(struct event_base *base, struct evb_queue *q)
+/* Run one queue until it is empty, or until max user callbacks have run or
+ * the monotonic clock has reached *end (event_config_set_max_dispatch_
+ * interval; INT_MAX and NULL for no bound). Returns how many non-internal
+ * callbacks ran, or -1 if loopbreak was called. Callbacks run without the
+ * base's lock, so other threads can add, delete and activate meanwhile. */
+static int run_queue(struct event_base *base, struct evb_queue *q, int max,
+    const struct timeval *end)
 {
 	struct event *ev;
 	int count = 0;
@@ -911,13 +1029,25 @@ static int run_queue(struct event_base *base, struct evb_queue *q)
 			short res = ev->ev_res;
 			if ((ev->ev_events & EV_PERSIST) && evutil_timerisset(&ev->ev_io_timeout))
 				persist_reschedule(base, ev);
+			EVB_UNLOCK(base);
 			cb(fd, res, arg);	/* ev may be freed from here on */
+			EVB_LOCK(base);
 		}
 		base->current = NULL;
+		/* An event_del() in another thread may be waiting for it. */
+		if (base->cond_waiters)
+			evb_cond_fns.signal_condition(base->cond, 1);
 		if (base->got_break)
 			return -1;
-		if (base->got_continue)
+		if (base->got_continue || count >= max)
 			break;
+		if (end && count) {
+			struct timeval now;
+			update_time_cache(base);
+			clock_mono(&now);
+			if (evutil_timercmp(&now, end, >=))
+				break;
+		}
 	}
 	return count;
 }
@@ -926,13 +1056,22 @@ static int run_queue(struct event_base *base, struct evb_queue *q)
  * the base's own events (the signal pipe) does not count as a round. */
 static int run_active(struct event_base *base)
 {
+	struct timeval end, *endp = NULL;
 	int c = 0;
 
+	if (base->max_dispatch.tv_sec >= 0) {
+		clock_mono(&end);
+		evutil_timeradd(&end, &base->max_dispatch, &end);
+		endp = &end;
+	}
 	for (int i = 0; i < base->nqueues && c == 0; i++) {
 		if (!base->queues[i].head)
 			continue;
 		base->running_pri = i;
-		c = run_queue(base, &base->queues[i]);
+		if (i < base->limit_after_prio)
+			c = run_queue(base, &base->queues[i], INT_MAX, NULL);
+		else
+			c = run_queue(base, &base->queues[i], base->max_callbacks, endp);
 	}
 	base->running_pri = -1;
 	return c;
@@ -980,12 +1119,15 @@ int event_base_loop(struct event_base *base, int flags)
 	struct timeval tv, *tvp;
 	int ret = 0, done = 0;
 
+	EVB_LOCK(base);
 	if (base->running_loop) {
 		evb_warnx("%s: reentrant invocation.  Only one event_base_loop "
 		    "can run on each event_base at once.", __func__);
+		EVB_UNLOCK(base);
 		return -1;
 	}
 	base->running_loop = 1;
+	base->owner = evb_thread_id();
 	base->tv_cache.tv_sec = 0;
 	if (base->nsignals)
 		evb_sig_own(base);
@@ -1024,6 +1166,8 @@ int event_base_loop(struct event_base *base, int flags)
 	}
 	base->tv_cache.tv_sec = 0;
 	base->running_loop = 0;
+	base->owner = 0;
+	EVB_UNLOCK(base);
 	return ret;
 }
 
@@ -1035,7 +1179,10 @@ int event_base_dispatch(struct event_base *base)
 static void loopexit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct event_base *base = arg;
+
+	EVB_LOCK(base);		/* callbacks run unlocked */
 	base->got_exit = 1;
+	EVB_UNLOCK(base);
 }
 
 int event_base_loopexit(struct event_base *base, const struct timeval *tv)
@@ -1047,7 +1194,10 @@ int event_base_loopbreak(struct event_base *base)
 {
 	if (!base)
 		return -1;
+	EVB_LOCK(base);
 	base->got_break = 1;
+	evb_wake(base);
+	EVB_UNLOCK(base);
 	return 0;
 }
 
@@ -1055,9 +1205,29 @@ int event_base_loopcontinue(struct event_base *base)
 {
 	if (!base)
 		return -1;
+	EVB_LOCK(base);
 	base->got_continue = 1;
+	evb_wake(base);
+	EVB_UNLOCK(base);
 	return 0;
 }
 
-int event_base_got_exit(struct event_base *base) { return base->got_exit; }
-int event_base_got_break(struct event_base *base) { return base->got_break; }
+int event_base_got_exit(struct event_base *base)
+{
+	int r;
+
+	EVB_LOCK(base);
+	r = base->got_exit;
+	EVB_UNLOCK(base);
+	return r;
+}
+
+int event_base_got_break(struct event_base *base)
+{
+	int r;
+
+	EVB_LOCK(base);
+	r = base->got_break;
+	EVB_UNLOCK(base);
+	return r;
+}

@@ -10,10 +10,12 @@ int event_base_get_num_events(struct event_base *base, unsigned int flags)
 {
 	int n = 0;
 
+	EVB_LOCK(base);
 	if (flags & EVENT_BASE_COUNT_ACTIVE)
 		n += base->nactive;
 	if (flags & EVENT_BASE_COUNT_ADDED)
 		n += base->event_count;
+	EVB_UNLOCK(base);
 	return n;
 }
 
@@ -21,6 +23,7 @@ int event_base_get_max_events(struct event_base *base, unsigned int flags, int c
 {
 	int n = 0;
 
+	EVB_LOCK(base);
 	if (flags & EVENT_BASE_COUNT_ACTIVE) {
 		n += base->nactive_max;
 		if (clear)
@@ -31,6 +34,7 @@ int event_base_get_max_events(struct event_base *base, unsigned int flags, int c
 		if (clear)
 			base->event_count_max = 0;
 	}
+	EVB_UNLOCK(base);
 	return n;
 }
 
@@ -76,9 +80,14 @@ static int walk(struct event_base *base, event_base_foreach_event_cb fn,
 int event_base_foreach_event(struct event_base *base,
     event_base_foreach_event_cb fn, void *arg)
 {
+	int r;
+
 	if (!base || !fn)
 		return -1;
-	return walk(base, fn, arg, 0);
+	EVB_LOCK(base);
+	r = walk(base, fn, arg, 0);
+	EVB_UNLOCK(base);
+	return r;
 }
 
 /* The dump's lines are libevent 2.1.12's to the byte, so that tools written
@@ -129,8 +138,10 @@ static int dump_active(const struct event_base *base, const struct event *ev, vo
 
 void event_base_dump_events(struct event_base *base, FILE *out)
 {
+	EVB_LOCK(base);
 	fprintf(out, "Inserted events:\n");
 	walk(base, dump_one, out, 1);
 	fprintf(out, "Active events:\n");
 	walk(base, dump_active, out, 1);
+	EVB_UNLOCK(base);
 }

@@ -18,22 +18,27 @@
 struct pollop {
 	struct pollfd *fds;
 	int n, cap;
+	/* With a locked base, poll() waits on a copy: another thread's ctl
+	 * may move or reallocate fds while the loop waits unlocked. */
+	struct pollfd *copy;
+	int ncopy;
 	int *idx;		/* fd -> slot + 1; 0 when fd is not watched */
 	int nidx;
 };
 
 static int poll_init(struct event_base *base)
 {
-	return (base->bd = calloc(1, sizeof(struct pollop))) ? 0 : -1;
+	return (base->bd = evb_calloc(1, sizeof(struct pollop))) ? 0 : -1;
 }
 
 static void poll_free(struct event_base *base)
 {
 	struct pollop *op = base->bd;
 
-	free(op->fds);
-	free(op->idx);
-	free(op);
+	evb_free(op->fds);
+	evb_free(op->copy);
+	evb_free(op->idx);
+	evb_free(op);
 	base->bd = NULL;
 }
 
@@ -49,7 +54,7 @@ static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 		int *idx;
 		while (n <= fd)
 			n *= 2;
-		if (!(idx = realloc(op->idx, (size_t)n * sizeof(*idx))))
+		if (!(idx = evb_realloc(op->idx, (size_t)n * sizeof(*idx))))
 			return -1;
 		memset(idx + op->nidx, 0, (size_t)(n - op->nidx) * sizeof(*idx));
 		op->idx = idx;
@@ -67,7 +72,7 @@ static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 	if (slot < 0) {
 		if (op->n == op->cap) {
 			int cap = op->cap ? op->cap * 2 : 64;
-			struct pollfd *p = realloc(op->fds, (size_t)cap * sizeof(*p));
+			struct pollfd *p = evb_realloc(op->fds, (size_t)cap * sizeof(*p));
 			if (!p)
 				return -1;
 			op->fds = p;
@@ -85,7 +90,24 @@ static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 static int poll_dispatch(struct event_base *base, struct timeval *tv)
 {
 	struct pollop *op = base->bd;
-	int n = poll(op->fds, (nfds_t)op->n, tv ? evb_tv_to_ms(tv) : -1);
+	struct pollfd *fds = op->fds;
+	int nfds = op->n, n;
+
+	if (base->lock) {
+		if (op->ncopy < op->cap) {
+			struct pollfd *c = evb_realloc(op->copy, (size_t)op->cap * sizeof(*c));
+			if (!c)
+				return -1;
+			op->copy = c;
+			op->ncopy = op->cap;
+		}
+		if (nfds)
+			memcpy(op->copy, op->fds, (size_t)nfds * sizeof(*fds));
+		fds = op->copy;
+	}
+	EVB_UNLOCK(base);
+	n = poll(fds, (nfds_t)nfds, tv ? evb_tv_to_ms(tv) : -1);
+	EVB_LOCK(base);
 
 	if (n < 0) {
 		if (errno == EINTR)
@@ -95,8 +117,8 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 	}
 	/* Activation only queues callbacks; nothing changes the array until
 	 * dispatch has returned, so the scan can stop after n hits. */
-	for (int i = 0; i < op->n && n > 0; i++) {
-		short what = op->fds[i].revents, res = 0;
+	for (int i = 0; i < nfds && n > 0; i++) {
+		short what = fds[i].revents, res = 0;
 		if (!what)
 			continue;
 		n--;
@@ -106,7 +128,7 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 		if (what & POLLOUT) res |= EV_WRITE;
 		if (what & POLLRDHUP) res |= EV_CLOSED;
 		if (res)
-			evb_io_active(base, op->fds[i].fd, res);
+			evb_io_active(base, fds[i].fd, res);
 	}
 	return 0;
 }

@@ -23,7 +23,11 @@ struct selectop {
 	int maxfd;		/* highest fd watched, -1 for none */
 	int words;		/* length of each set, in unsigned longs */
 	unsigned long *rin, *win;	/* what we watch */
-	unsigned long *rout, *wout;	/* what select() returned */
+	/* What select() returned: dispatch's own, grown by it alone, since
+	 * with a locked base another thread's ctl may grow the sets while
+	 * select() writes into these. */
+	unsigned long *rout, *wout;
+	int outwords;
 };
 
 static int has(const unsigned long *set, int fd)
@@ -42,7 +46,7 @@ static void put(unsigned long *set, int fd, int on)
 
 static int select_init(struct event_base *base)
 {
-	struct selectop *op = calloc(1, sizeof(*op));
+	struct selectop *op = evb_calloc(1, sizeof(*op));
 
 	if (!op)
 		return -1;
@@ -55,11 +59,11 @@ static void select_free(struct event_base *base)
 {
 	struct selectop *op = base->bd;
 
-	free(op->rin);
-	free(op->win);
-	free(op->rout);
-	free(op->wout);
-	free(op);
+	evb_free(op->rin);
+	evb_free(op->win);
+	evb_free(op->rout);
+	evb_free(op->wout);
+	evb_free(op);
 	base->bd = NULL;
 }
 
@@ -67,12 +71,12 @@ static void select_free(struct event_base *base)
 static int grow(struct selectop *op, int fd)
 {
 	int words = op->words ? op->words : 1024 / WORD_BITS;
-	unsigned long **sets[] = { &op->rin, &op->win, &op->rout, &op->wout };
+	unsigned long **sets[] = { &op->rin, &op->win };
 
 	while (words * WORD_BITS <= fd)
 		words *= 2;
-	for (int i = 0; i < 4; i++) {
-		unsigned long *p = realloc(*sets[i], (size_t)words * sizeof(*p));
+	for (int i = 0; i < 2; i++) {
+		unsigned long *p = evb_realloc(*sets[i], (size_t)words * sizeof(*p));
 		if (!p)
 			return -1;	/* already-grown sets are harmless */
 		memset(p + op->words, 0, (size_t)(words - op->words) * sizeof(*p));
@@ -107,23 +111,37 @@ static int select_dispatch(struct event_base *base, struct timeval *tv)
 	size_t len = (size_t)(op->maxfd / WORD_BITS + 1) * sizeof(unsigned long);
 	int n;
 
+	int maxfd = op->maxfd;
+
 	if (tv) {
 		t = *tv;	/* select() overwrites it */
 		tp = &t;
 	}
-	if (op->maxfd >= 0) {
+	if (op->outwords < op->words) {
+		unsigned long *r = evb_realloc(op->rout, (size_t)op->words * sizeof(*r));
+		if (r)
+			op->rout = r;
+		unsigned long *w = r ? evb_realloc(op->wout, (size_t)op->words * sizeof(*w)) : NULL;
+		if (!w)
+			return -1;
+		op->wout = w;
+		op->outwords = op->words;
+	}
+	if (maxfd >= 0) {
 		memcpy(op->rout, op->rin, len);
 		memcpy(op->wout, op->win, len);
 	}
-	n = select(op->maxfd + 1, op->maxfd >= 0 ? (fd_set *)op->rout : NULL,
-	    op->maxfd >= 0 ? (fd_set *)op->wout : NULL, NULL, tp);
+	EVB_UNLOCK(base);
+	n = select(maxfd + 1, maxfd >= 0 ? (fd_set *)op->rout : NULL,
+	    maxfd >= 0 ? (fd_set *)op->wout : NULL, NULL, tp);
+	EVB_LOCK(base);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;
 		evb_warnx("select: %s", strerror(errno));
 		return -1;
 	}
-	for (int fd = 0; fd <= op->maxfd && n > 0; fd++) {
+	for (int fd = 0; fd <= maxfd && n > 0; fd++) {
 		short res = (short)((has(op->rout, fd) ? EV_READ : 0) |
 		    (has(op->wout, fd) ? EV_WRITE : 0));
 		if (res) {

@@ -50,12 +50,14 @@ static void sig_pipe_cb(evutil_socket_t fd, short what, void *arg)
 		for (ssize_t i = 0; i < n; i++)
 			if (buf[i] < NSIG)
 				caught[buf[i]]++;
+	EVB_LOCK(base);		/* callbacks run unlocked */
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (!caught[sig])
 			continue;
 		for (struct event *ev = base->sig_head[sig]; ev; ev = ev->ev_io_next)
 			evb_activate(base, ev, EV_SIGNAL, (short)caught[sig]);
 	}
+	EVB_UNLOCK(base);
 }
 
 static int sig_pipe_open(struct event_base *base)
@@ -104,7 +106,7 @@ int evb_sig_add(struct event_base *base, struct event *ev)
 	}
 	if (base->sig_pipe[0] < 0 && sig_pipe_open(base) < 0)
 		return -1;
-	if (!base->sig_old && !(base->sig_old = calloc(NSIG, sizeof(struct sigaction))))
+	if (!base->sig_old && !(base->sig_old = evb_calloc(NSIG, sizeof(struct sigaction))))
 		return -1;
 	if (!base->sig_head[sig]) {
 		struct sigaction sa;
@@ -171,6 +173,6 @@ void evb_sig_free(struct event_base *base)
 		sig_owner = NULL;
 	}
 	sig_pipe_close(base);
-	free(base->sig_old);
+	evb_free(base->sig_old);
 	base->sig_old = NULL;
 }

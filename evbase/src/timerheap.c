@@ -55,7 +55,7 @@ int evb_heap_reserve(struct evb_heap *h, unsigned n)
 		struct event **a;
 		if (cap < n)
 			cap = n;
-		if (!(a = realloc(h->a, cap * sizeof(*a))))
+		if (!(a = evb_realloc(h->a, cap * sizeof(*a))))
 			return -1;
 		h->a = a;
 		h->cap = cap;

@@ -407,3 +407,120 @@ Test(loop, no_cache_time_flag, .timeout = 10)
 	cr_assert_geq(c.second - c.first, 15000, "NO_CACHE_TIME still cached");
 	event_base_free(c.base);
 }
+
+/* ---- event_config_set_max_dispatch_interval ------------------------------------ */
+
+/* A flood of 100 low-priority callbacks, already active; the first one makes
+ * a high-priority event's descriptor readable, which only a poll of the
+ * backend can notice. Without a bound the loop runs the whole flood before it
+ * polls again, so the high-priority callback comes 101st; with at most 5
+ * callbacks of priority >= 1 per round it comes 6th. */
+#define FLOOD 100
+struct flood {
+	struct event_base *base;
+	evutil_socket_t sv[2];
+	struct event *low[FLOOD], *high;
+	int ncalls, high_at;
+};
+
+static void flood_low_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct flood *f = arg;
+	if (f->ncalls++ == 0)
+		evtest_send(f->sv[1], 1);
+}
+
+static void flood_high_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct flood *f = arg;
+	char c;
+	cr_assert_eq(recv(fd, &c, 1, 0), 1);
+	f->high_at = ++f->ncalls;
+}
+
+static int flood_run(int max_callbacks)
+{
+	struct event_config *cfg = event_config_new();
+	struct flood f = { 0 };
+
+	cr_assert_not_null(cfg);
+	evtest_config(cfg);
+	cr_assert_eq(event_config_set_num_cpus_hint(cfg, 2), 0, "accepted");
+	if (max_callbacks)
+		cr_assert_eq(event_config_set_max_dispatch_interval(cfg, NULL, max_callbacks, 1), 0);
+	f.base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	cr_assert_not_null(f.base);
+	cr_assert_eq(event_base_priority_init(f.base, 2), 0);
+	evtest_pair(f.sv);
+	f.high = event_new(f.base, f.sv[0], EV_READ, flood_high_cb, &f);
+	event_priority_set(f.high, 0);
+	event_add(f.high, NULL);
+	for (int i = 0; i < FLOOD; i++) {
+		f.low[i] = event_new(f.base, -1, 0, flood_low_cb, &f);
+		event_priority_set(f.low[i], 1);
+		event_active(f.low[i], EV_TIMEOUT, 1);
+	}
+	cr_assert_eq(event_base_dispatch(f.base), 1);
+	cr_assert_eq(f.ncalls, FLOOD + 1);
+	for (int i = 0; i < FLOOD; i++)
+		event_free(f.low[i]);
+	event_free(f.high);
+	evutil_closesocket(f.sv[0]);
+	evutil_closesocket(f.sv[1]);
+	event_base_free(f.base);
+	return f.high_at;
+}
+
+Test(loop, max_dispatch_callbacks_bounds_a_flood, .timeout = 10)
+{
+	cr_assert_eq(flood_run(5), 6, "the high-priority callback after 5 of the flood");
+}
+
+Test(loop, without_max_dispatch_the_flood_runs_first, .timeout = 10)
+{
+	cr_assert_eq(flood_run(0), FLOOD + 1);
+}
+
+/* The time bound: ten callbacks of 10 ms each (spun on the clock), bounded
+ * at 1 ms a round. The bound is checked after each callback, so the first
+ * runs, and the loop polls before the second: the high-priority callback
+ * comes 2nd instead of 11th. 10 ms leaves room for libevent's coarse clock. */
+static void flood_slow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	flood_low_cb(fd, what, arg);
+	evtest_spin_us(10000);
+}
+
+Test(loop, max_dispatch_interval_bounds_a_flood, .timeout = 10)
+{
+	struct event_config *cfg = event_config_new();
+	struct timeval ms = evtest_ms(1);
+	struct flood f = { 0 };
+
+	cr_assert_not_null(cfg);
+	evtest_config(cfg);
+	cr_assert_eq(event_config_set_max_dispatch_interval(cfg, &ms, -1, 1), 0);
+	f.base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	cr_assert_not_null(f.base);
+	cr_assert_eq(event_base_priority_init(f.base, 2), 0);
+	evtest_pair(f.sv);
+	f.high = event_new(f.base, f.sv[0], EV_READ, flood_high_cb, &f);
+	event_priority_set(f.high, 0);
+	event_add(f.high, NULL);
+	for (int i = 0; i < 10; i++) {
+		f.low[i] = event_new(f.base, -1, 0, flood_slow_cb, &f);
+		event_priority_set(f.low[i], 1);
+		event_active(f.low[i], EV_TIMEOUT, 1);
+	}
+	cr_assert_eq(event_base_dispatch(f.base), 1);
+	cr_assert_eq(f.ncalls, 11);
+	cr_assert_eq(f.high_at, 2, "the high-priority callback came %d", f.high_at);
+	for (int i = 0; i < 10; i++)
+		event_free(f.low[i]);
+	event_free(f.high);
+	evutil_closesocket(f.sv[0]);
+	evutil_closesocket(f.sv[1]);
+	event_base_free(f.base);
+}

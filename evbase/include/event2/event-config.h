@@ -97,7 +97,8 @@
 #define EVENT__SIZEOF_PTHREAD_T 8
 #define EVENT__SIZEOF_TIME_T 8
 
-/* evbase has no lock hooks: one thread per event_base, as in Redis ae. */
-#define EVENT__DISABLE_THREAD_SUPPORT 1
+/* Threads (event2/thread.h) and memory hooks (event_set_mem_functions) are
+ * built in, so EVENT__DISABLE_THREAD_SUPPORT and
+ * EVENT__DISABLE_MM_REPLACEMENT stay undefined, as in libevent's build. */
 
 #endif /* EVENT2_EVENT_CONFIG_H_INCLUDED_ */

@@ -77,6 +77,15 @@ ev_uint32_t event_get_version_number(void);
 /* Free what the library holds globally. Bases must already be freed. */
 void libevent_global_shutdown(void);
 
+/* Route every allocation evbase makes (bases, events from event_new, the
+ * backends' arrays, configs) through these instead of malloc, realloc and
+ * free; calloc and strdup go through malloc_fn. Call before anything is
+ * allocated; all NULL restores the C library's. realloc_fn may be given
+ * NULL as its pointer. */
+void event_set_mem_functions(void *(*malloc_fn)(size_t sz),
+    void *(*realloc_fn)(void *ptr, size_t sz), void (*free_fn)(void *ptr));
+#define EVENT_SET_MEM_FUNCTIONS_IMPLEMENTED
+
 /* ---- configuration ------------------------------------------------------ */
 
 /* Features a backend may have; event_config_require_features() filters on them. */
@@ -88,7 +97,7 @@ enum event_method_feature {
 };
 
 enum event_base_config_flag {
-	EVENT_BASE_FLAG_NOLOCK = 0x01,		/* accepted; evbase never locks */
+	EVENT_BASE_FLAG_NOLOCK = 0x01,		/* no lock even with threads on */
 	EVENT_BASE_FLAG_IGNORE_ENV = 0x02,	/* ignore EVENT_NO* / EVENT_SHOW_METHOD */
 	EVENT_BASE_FLAG_STARTUP_IOCP = 0x04,	/* accepted; Windows only */
 	EVENT_BASE_FLAG_NO_CACHE_TIME = 0x08,	/* read the clock on every request */
@@ -106,6 +115,16 @@ int event_config_avoid_method(struct event_config *cfg, const char *method);
 int event_config_require_features(struct event_config *cfg, int feature);
 /* Add an EVENT_BASE_FLAG_* to cfg. 0 or -1. */
 int event_config_set_flag(struct event_config *cfg, int flag);
+/* A hint of how many CPUs the program means to use: accepted and kept, but
+ * only Windows' IOCP backend reads it in libevent, and evbase has none. 0. */
+int event_config_set_num_cpus_hint(struct event_config *cfg, int cpus);
+/* Bound how long a loop runs the callbacks of priority min_priority and
+ * lower (larger numbers) before it polls again for more urgent events:
+ * after max_callbacks callbacks (-1: no bound), or once max_interval has
+ * passed (NULL: no bound), checked after each callback. Priorities below
+ * min_priority (more urgent) are never cut short. 0 or -1. */
+int event_config_set_max_dispatch_interval(struct event_config *cfg,
+    const struct timeval *max_interval, int max_callbacks, int min_priority);
 
 /* The backends compiled in, most preferred first, NULL-terminated:
  * {"epoll", "poll", "select", NULL}. The array is static. */
