@@ -1009,6 +1009,7 @@ static void run_signal(struct event_base *base, struct event *ev)
 static int run_queue(struct event_base *base, struct evb_queue *q, int max,
     const struct timeval *end)
 {
+	void *lock = base->lock;	/* fixed for the base's life */
 	struct event *ev;
 	int count = 0;
 
@@ -1029,13 +1030,17 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 			short res = ev->ev_res;
 			if ((ev->ev_events & EV_PERSIST) && evutil_timerisset(&ev->ev_io_timeout))
 				persist_reschedule(base, ev);
-			EVB_UNLOCK(base);
-			cb(fd, res, arg);	/* ev may be freed from here on */
-			EVB_LOCK(base);
+			if (!lock) {
+				cb(fd, res, arg);	/* ev may be freed from here on */
+			} else {
+				evthread_lock_fns_.unlock(0, lock);
+				cb(fd, res, arg);
+				evthread_lock_fns_.lock(0, lock);
+			}
 		}
 		base->current = NULL;
 		/* An event_del() in another thread may be waiting for it. */
-		if (base->cond_waiters)
+		if (lock && base->cond_waiters)
 			evb_cond_fns.signal_condition(base->cond, 1);
 		if (base->got_break)
 			return -1;
