@@ -46,5 +46,24 @@ if [ -x "$BUILD/tests/evtest-evbase" ]; then
 	done
 fi
 
+# The thread tests as a plain program under ThreadSanitizer (make tsan-threads;
+# tests/evbase/tsan/): its own closing line is tallied, and a report fails it.
+if [ -n "${TSAN_TEST:-}" ] && [ -x "$TSAN_TEST" ] && [ -z "$EXTRA_ARGS" ]; then
+	for be in select poll epoll; do
+		echo "== thread tests under ThreadSanitizer ($be)"
+		EVTEST_BACKEND=$be TSAN_OPTIONS="exitcode=66 ${TSAN_OPTIONS:-}" "$TSAN_TEST" >"$log" 2>&1
+		rc=$?
+		cat "$log"
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+		if [ -z "$line" ]; then
+			echo "thread tests under TSan ($be): no summary (exit status $rc)"
+			failed=$((failed + 1)); status=1; continue
+		fi
+		passed=$((passed + ${line%% passed*}))
+		f=${line#*passed, }; failed=$((failed + ${f%% failed}))
+		[ "$rc" -eq 0 ] || status=1
+	done
+fi
+
 echo "$passed passed, $failed failed"
 exit $status

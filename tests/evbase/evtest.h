@@ -18,7 +18,11 @@
 #include <event2/event_struct.h>
 #include <event2/util.h>
 
+#ifdef EVTEST_MINI
+#include "minicr.h"	/* tests/evbase/tsan/: a plain program, for ThreadSanitizer */
+#else
 #include <criterion/criterion.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  *
  * Each Criterion test runs in its own process, so evthread_use_pthreads() is
  * called in each, before its base. The same file also builds with
- * tests/evbase/minicr.h as a standalone program for ThreadSanitizer
+ * tests/evbase/tsan/minicr.h as a standalone program for ThreadSanitizer
  * (`make tsan-threads`), where Criterion's runner cannot start.
  */
 #include "evtest.h"
