@@ -132,6 +132,8 @@ $(BUILD)/servers/rot13_libevent.o: EV_CPPFLAGS += $(LIBEVENT_CFLAGS)
 
 # The same rot13_libevent.c, unchanged, against the project's own event_base.
 EVBASE_INC := -Ievbase/include
+# What a program linked with libevbase.a needs besides: the io_uring backend.
+EVBASE_LIBS := -luring
 $(BUILD)/servers/rot13_evbase.o: servers/rot13_libevent.c | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [evbase])
@@ -139,7 +141,7 @@ $(BUILD)/servers/rot13_evbase.o: servers/rot13_libevent.c | deps-build
 $(BIN)/rot13-evbase: $(BUILD)/servers/rot13_evbase.o $(SRV_COMMON) $(EVBASE_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(EVBASE_LIBS)
 
 $(BUILD)/evbase/%.o: EV_CPPFLAGS += $(EVBASE_INC) -Ievbase/src
 $(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
@@ -191,7 +193,7 @@ $(BUILD)/tests/evtest-libevent: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evl
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
 $(BUILD)/tests/evtest-evbase: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evown/%.o) $(EVBASE_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(EVBASE_LIBS)
 
 tests-build: $(BINS) $(TEST_BINS) $(HELPER_BINS)
 
@@ -249,7 +251,7 @@ $(EVB_BENCH)/dispatch-libevent: $(BENCH_TOOLS_SRC) | deps-build
 $(EVB_BENCH)/dispatch-evbase: $(BENCH_TOOLS_SRC) $(EVBASE_LIB) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS)
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(EVBASE_LIBS)
 bench-dispatch: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
 	$(Q)evbase/bench/run-dispatch.sh $(EVB_BENCH)
 
@@ -258,7 +260,7 @@ bench-dispatch: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
 # since Criterion's runner does not start under TSan here) against an
 # instrumented evbase, and run once per backend. Any report fails the run.
 TSAN_DIR := build-tsan
-TSAN_BACKENDS ?= select poll epoll
+TSAN_BACKENDS ?= select poll epoll io_uring
 .PHONY: tsan-threads
 $(TSAN_DIR)/evtest-threads: $(EVBASE_SRC) tests/evbase/test_threads.c tests/evbase/tsan/minicr.c \
     tests/evbase/evtest.h tests/evbase/tsan/minicr.h $(wildcard evbase/src/*.h evbase/include/event2/*.h) | deps-build
@@ -266,7 +268,7 @@ $(TSAN_DIR)/evtest-threads: $(EVBASE_SRC) tests/evbase/test_threads.c tests/evba
 	$(call msg,CCLD,$@ [tsan])
 	$(Q)$(CC) -fsanitize=thread -fno-omit-frame-pointer -O1 -g -std=gnu11 -pthread $(WARN) \
 	    -D_GNU_SOURCE -DEVTEST_MINI $(EVBASE_INC) -Ievbase/src -Itests/evbase -Itests/evbase/tsan \
-	    -o $@ $(EVBASE_SRC) tests/evbase/test_threads.c tests/evbase/tsan/minicr.c
+	    -o $@ $(EVBASE_SRC) tests/evbase/test_threads.c tests/evbase/tsan/minicr.c $(EVBASE_LIBS)
 tsan-threads: $(TSAN_DIR)/evtest-threads
 	$(Q)st=0; for be in $(TSAN_BACKENDS); do echo "== thread tests under TSan ($$be)"; \
 	    EVTEST_BACKEND=$$be TSAN_OPTIONS="exitcode=66 $${TSAN_OPTIONS:-}" $< || st=1; done; exit $$st

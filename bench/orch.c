@@ -24,7 +24,7 @@ const char *const orch_all[] = {
 
 const char *const orch_names[] = {
 	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent",
-	"epoll", "evbase-select", "evbase-poll", "evbase-epoll", NULL
+	"epoll", "evbase-select", "evbase-poll", "evbase-epoll", "evbase-io_uring", NULL
 };
 
 const char *const orch_counter_names[ORCH_NCOUNTERS] = {
@@ -66,7 +66,8 @@ int orch_resolve(const char *name, struct orch_server *s)
 	else if (strncmp(name, "evbase-", 7) == 0) {
 		const char *b = name + 7;
 
-		if (strcmp(b, "select") && strcmp(b, "poll") && strcmp(b, "epoll"))
+		if (strcmp(b, "select") && strcmp(b, "poll") && strcmp(b, "epoll") &&
+		    strcmp(b, "io_uring"))
 			return -1;
 		design = "evbase";
 		backend = b;

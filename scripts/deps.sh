@@ -3,8 +3,9 @@
 #
 #   scripts/deps.sh [--check] [build|test|bench|all]
 #
-# build: a C compiler, make, pkg-config and libevent (the reference server and
-#        the libevent side of evbase's tests); test: Criterion as well;
+# build: a C compiler, make, pkg-config, libevent (the reference server and
+#        the libevent side of evbase's tests) and liburing (evbase's io_uring
+#        backend); test: Criterion as well;
 # bench: /usr/bin/python3 with matplotlib as well (plots); all: everything.
 # With --check nothing is installed: the exit status says whether all is there.
 # As root the missing packages are installed with apt-get; otherwise the exact
@@ -30,6 +31,8 @@ if ! command -v pkg-config >/dev/null 2>&1; then
 else
 	pkg-config --exists libevent libevent_core 2>/dev/null || need libevent-dev
 fi
+# evbase's io_uring backend (evbase/src/uring.c).
+[ -f /usr/include/liburing.h ] || need liburing-dev
 if [ "$want" = test ] || [ "$want" = all ]; then
 	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists criterion 2>/dev/null; then
 		need libcriterion-dev

@@ -3,7 +3,8 @@
  *
  * The same single-threaded design as the poll and epoll servers, written
  * against libevent's low-level API: the library picks the best mechanism the
- * system has (epoll here; --backend select|poll|epoll forces one) and calls
+ * system has (epoll here; --backend select|poll|epoll, and io_uring when built
+ * against evbase, forces one) and calls
  * back when a descriptor is ready. Only the core API is used (event_new,
  * event_add, event_del, the base loop) and no bufferevents, so that this file
  * also builds unchanged against evbase, the project's own event_base, with

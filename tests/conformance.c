@@ -64,8 +64,16 @@ static int have_design(const struct design *d, const char *test)
 {
 	char path[4096];
 
-	if (tu_path(path, sizeof path, tu_bin_dir(), d->bin) == 0)
-		return 1;
+	const char *why;
+
+	if (tu_path(path, sizeof path, tu_bin_dir(), d->bin) == 0) {
+		if (!(why = design_unavailable(d)))
+			return 1;
+		if (strcmp(test, "one_line") == 0)
+			fprintf(stderr, "conformance: skipping every %s test: %s\n", d->suite, why);
+		cr_skip_test("%s", why);
+		return 0;
+	}
 	/* Said on stderr too, once per design (by its first case), since
 	 * run.sh's terse Criterion output hides the reasons for skips. */
 	if (strcmp(test, "one_line") == 0)

@@ -13,6 +13,10 @@
 #ifndef EVBENCH_TESTS_DESIGNS_H
 #define EVBENCH_TESTS_DESIGNS_H
 
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 struct design {
 	const char *suite;
 	const char *bin;
@@ -32,6 +36,23 @@ struct design {
 	X(libevent_poll, "rot13-libevent", "libevent", "poll", __VA_ARGS__)    \
 	X(evbase_select, "rot13-evbase", "evbase", "select", __VA_ARGS__)      \
 	X(evbase_poll, "rot13-evbase", "evbase", "poll", __VA_ARGS__)          \
-	X(evbase_epoll, "rot13-evbase", "evbase", "epoll", __VA_ARGS__)
+	X(evbase_epoll, "rot13-evbase", "evbase", "epoll", __VA_ARGS__)        \
+	X(evbase_io_uring, "rot13-evbase", "evbase", "io_uring", __VA_ARGS__)
+
+/* Why this machine cannot run design d although its binary exists, or NULL:
+ * the kernel may lack io_uring or refuse it (kernel.io_uring_disabled, a
+ * seccomp filter), and then evbase's io_uring backend has nothing to run on. */
+static inline const char *design_unavailable(const struct design *d)
+{
+	unsigned char params[120] = { 0 };	/* struct io_uring_params */
+	long fd;
+
+	if (!d->backend || strcmp(d->backend, "io_uring"))
+		return NULL;
+	if ((fd = syscall(SYS_io_uring_setup, 1, params)) < 0)
+		return "io_uring is not available on this machine";
+	close((int)fd);
+	return NULL;
+}
 
 #endif

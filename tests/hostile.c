@@ -71,9 +71,14 @@
 static int have_design(const struct design *d)
 {
 	char path[4096];
+	const char *why;
 
-	if (tu_path(path, sizeof path, tu_bin_dir(), d->bin) == 0)
-		return 1;
+	if (tu_path(path, sizeof path, tu_bin_dir(), d->bin) == 0) {
+		if (!(why = design_unavailable(d)))
+			return 1;
+		cr_skip_test("%s", why);
+		return 0;
+	}
 	cr_skip_test("no %s", path);
 	return 0;
 }

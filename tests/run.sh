@@ -41,7 +41,7 @@ EXTRA_ARGS="$*"
 [ -x "$BUILD/tests/evbench-tests" ] && run "evbench tests" "$BUILD/tests/evbench-tests"
 [ -x "$BUILD/tests/evtest-libevent" ] && run "event-loop tests against libevent" "$BUILD/tests/evtest-libevent"
 if [ -x "$BUILD/tests/evtest-evbase" ]; then
-	for be in select poll epoll; do
+	for be in select poll epoll io_uring; do
 		run "event-loop tests against evbase ($be)" EVTEST_BACKEND=$be "$BUILD/tests/evtest-evbase"
 	done
 fi
@@ -49,7 +49,7 @@ fi
 # The thread tests as a plain program under ThreadSanitizer (make tsan-threads;
 # tests/evbase/tsan/): its own closing line is tallied, and a report fails it.
 if [ -n "${TSAN_TEST:-}" ] && [ -x "$TSAN_TEST" ] && [ -z "$EXTRA_ARGS" ]; then
-	for be in select poll epoll; do
+	for be in select poll epoll io_uring; do
 		echo "== thread tests under ThreadSanitizer ($be)"
 		EVTEST_BACKEND=$be TSAN_OPTIONS="exitcode=66 ${TSAN_OPTIONS:-}" "$TSAN_TEST" >"$log" 2>&1
 		rc=$?

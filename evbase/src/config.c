@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Most preferred first; event_get_supported_methods() lists the same order. */
+/* Most preferred first; event_get_supported_methods() lists the same order.
+ * io_uring, which libevent lacks, comes last: a program gets it only by
+ * asking (avoiding the others), so that libevent's choice stays the
+ * default. */
 static const struct evb_backend *const backends[] = {
-	&evb_epollops, &evb_pollops, &evb_selectops,
+	&evb_epollops, &evb_pollops, &evb_selectops, &evb_uringops,
 };
 #define NBACKENDS ((int)(sizeof(backends) / sizeof(backends[0])))
 

@@ -33,7 +33,7 @@ struct evb_backend {
 	int (*dispatch)(struct event_base *base, struct timeval *tv);
 };
 
-extern const struct evb_backend evb_epollops, evb_pollops, evb_selectops;
+extern const struct evb_backend evb_epollops, evb_pollops, evb_selectops, evb_uringops;
 
 /* The events waiting on one fd and the union of what they wait for. */
 struct evb_fd {

@@ -1,0 +1,300 @@
+/*
+ * uring.c — the io_uring backend: readiness through multishot poll requests
+ * (IORING_OP_POLL_ADD with IORING_POLL_ADD_MULTI), one per watched fd.
+ *
+ * A multishot poll stays armed in the kernel and posts a completion each
+ * time its fd becomes ready, so the interest set lives in the kernel as
+ * with epoll. Changes are not sent one by one: ctl only notes the fd, and
+ * dispatch turns the notes into submission entries (add, update of the mask,
+ * remove) and hands them to the kernel in the same io_uring_enter that waits
+ * (io_uring_submit_and_wait_timeout). A round therefore costs one system
+ * call whatever it changed, where epoll needs one epoll_ctl per change.
+ *
+ * Level triggering: a multishot poll reports wake-ups, not a level, so an
+ * fd whose callback left data unread would not be reported again. An fd
+ * reported for an event without EV_ET is therefore re-armed in the next
+ * round (an update of its poll, which makes the kernel check readiness
+ * afresh); that entry rides in the same io_uring_enter. With EV_ET it is
+ * not, which gives edge triggering as epoll's EPOLLET does.
+ *
+ * Each request's user_data is the fd and a generation that removal bumps,
+ * so that completions of a removed request are recognised and dropped.
+ * Like epoll's registrations, a poll follows the open file, not the number.
+ * Needs Linux 5.13 (multishot poll) and IORING_FEAT_EXT_ARG (5.11, a wait
+ * with a timeout in one call); init fails where io_uring is unavailable or
+ * disabled, and the next backend is tried.
+ */
+#include "evb-internal.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <string.h>
+
+#define RING_ENTRIES 1024
+#define CQ_ENTRIES 8192
+#define TAG_OWN (~(__u64)0)	/* completions of our updates and removes */
+/* An update changes the mask, keeps the user_data, and keeps the request
+ * multishot (without IORING_POLL_ADD_MULTI it would become one-shot). */
+#define UPDATE_FLAGS (IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI)
+
+struct ufd {
+	unsigned gen;		/* of the request now in the kernel */
+	short armed;		/* the mask it was armed with; 0: none */
+	short want;		/* the mask the core asked for */
+	unsigned char dirty;	/* on the change list */
+	unsigned char rearm;	/* on the re-arm list */
+};
+
+struct uringop {
+	struct io_uring ring;
+	struct ufd *fds;
+	int nfds;
+	int *changes, nchanges;		/* fds whose want differs from armed */
+	int *rearms, nrearms;		/* level fds reported last round */
+	int cap;			/* of changes and rearms */
+};
+
+static int uring_init(struct event_base *base)
+{
+	struct io_uring_params p;
+	struct uringop *op = evb_calloc(1, sizeof(*op));
+
+	if (!op)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
+	p.cq_entries = CQ_ENTRIES;
+	if (io_uring_queue_init_params(RING_ENTRIES, &op->ring, &p) < 0) {
+		/* COOP_TASKRUN is 5.19; try without it. */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = CQ_ENTRIES;
+		if (io_uring_queue_init_params(RING_ENTRIES, &op->ring, &p) < 0) {
+			evb_free(op);
+			return -1;
+		}
+	}
+	if (!(p.features & IORING_FEAT_EXT_ARG)) {
+		io_uring_queue_exit(&op->ring);
+		evb_free(op);
+		return -1;
+	}
+	base->bd = op;
+	return 0;
+}
+
+static void uring_free(struct event_base *base)
+{
+	struct uringop *op = base->bd;
+
+	io_uring_queue_exit(&op->ring);
+	evb_free(op->fds);
+	evb_free(op->changes);
+	evb_free(op->rearms);
+	evb_free(op);
+	base->bd = NULL;
+}
+
+static unsigned poll_mask(short ev)
+{
+	return (ev & EV_READ ? POLLIN : 0) | (ev & EV_WRITE ? POLLOUT : 0) |
+	    (ev & EV_CLOSED ? POLLRDHUP : 0);
+}
+
+static __u64 ud(int fd, unsigned gen)
+{
+	return ((__u64)gen << 32) | (unsigned)fd;
+}
+
+/* A submission entry; when the queue is full, what is in it goes to the
+ * kernel first (the only case of an extra io_uring_enter). */
+static struct io_uring_sqe *sqe_get(struct uringop *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&op->ring);
+
+	if (!sqe) {
+		io_uring_submit(&op->ring);
+		sqe = io_uring_get_sqe(&op->ring);
+	}
+	return sqe;
+}
+
+/* Room for fd in the table and for one more entry on both lists. */
+static int grow(struct uringop *op, int fd)
+{
+	if (fd >= op->nfds) {
+		int n = op->nfds ? op->nfds : 64;
+		struct ufd *f;
+		while (n <= fd)
+			n *= 2;
+		if (!(f = evb_realloc(op->fds, (size_t)n * sizeof(*f))))
+			return -1;
+		memset(f + op->nfds, 0, (size_t)(n - op->nfds) * sizeof(*f));
+		op->fds = f;
+		op->nfds = n;
+	}
+	if (op->nchanges == op->cap || op->nrearms == op->cap) {
+		int n = op->cap ? op->cap * 2 : 64;
+		int *c = evb_realloc(op->changes, (size_t)n * sizeof(*c));
+		if (c)
+			op->changes = c;
+		int *r = c ? evb_realloc(op->rearms, (size_t)n * sizeof(*r)) : NULL;
+		if (!r)
+			return -1;
+		op->rearms = r;
+		op->cap = n;
+	}
+	return 0;
+}
+
+/* Note the change; dispatch sends it. Other threads may call this while the
+ * loop waits (the base is locked): only the loop touches the ring. */
+static int uring_ctl(struct event_base *base, int fd, short old, short new_)
+{
+	struct uringop *op = base->bd;
+	struct ufd *f;
+
+	if (grow(op, fd) < 0)
+		return -1;
+	f = &op->fds[fd];
+	f->want = new_ & (EV_READ | EV_WRITE | EV_CLOSED | EV_ET);
+	if (!(f->want & (EV_READ | EV_WRITE | EV_CLOSED)))
+		f->want = 0;
+	if (!f->dirty) {
+		f->dirty = 1;
+		op->changes[op->nchanges++] = fd;
+	}
+	return 0;
+}
+
+/* Turn the notes into submission entries. */
+static int prepare(struct uringop *op)
+{
+	struct io_uring_sqe *sqe;
+
+	for (int i = 0; i < op->nchanges; i++) {
+		int fd = op->changes[i];
+		struct ufd *f = &op->fds[fd];
+		f->dirty = 0;
+		if (f->want == f->armed)
+			continue;
+		if (!(sqe = sqe_get(op)))
+			return -1;
+		if (!f->want) {
+			io_uring_prep_poll_remove(sqe, ud(fd, f->gen));
+			sqe->user_data = TAG_OWN;
+			f->gen++;	/* what the old request still posts is stale */
+		} else if (!f->armed) {
+			io_uring_prep_poll_multishot(sqe, fd, poll_mask(f->want));
+			sqe->user_data = ud(fd, f->gen);
+		} else {
+			io_uring_prep_poll_update(sqe, ud(fd, f->gen), 0,
+			    poll_mask(f->want), UPDATE_FLAGS);
+			sqe->user_data = TAG_OWN;
+		}
+		f->armed = f->want;
+	}
+	op->nchanges = 0;
+	/* Level triggering: look at last round's fds again. An update with
+	 * the same mask re-arms the poll, which checks readiness at once. */
+	for (int i = 0; i < op->nrearms; i++) {
+		int fd = op->rearms[i];
+		struct ufd *f = &op->fds[fd];
+		f->rearm = 0;
+		if (!f->armed || (f->armed & EV_ET))
+			continue;
+		if (!(sqe = sqe_get(op)))
+			return -1;
+		io_uring_prep_poll_update(sqe, ud(fd, f->gen), 0,
+		    poll_mask(f->armed), UPDATE_FLAGS);
+		sqe->user_data = TAG_OWN;
+	}
+	op->nrearms = 0;
+	return 0;
+}
+
+static void complete(struct event_base *base, struct uringop *op,
+    const struct io_uring_cqe *cqe)
+{
+	int fd = (int)(cqe->user_data & 0xffffffffu);
+	unsigned what;
+	struct ufd *f;
+	short res = 0;
+
+	if (cqe->user_data == TAG_OWN || fd >= op->nfds)
+		return;
+	f = &op->fds[fd];
+	if ((unsigned)(cqe->user_data >> 32) != f->gen)
+		return;		/* from a request removed since */
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		/* The kernel ended the request (an error, or a full
+		 * completion queue): arm it again next round. */
+		f->armed = 0;
+		if (f->want && !f->dirty && grow(op, fd) == 0) {
+			f->dirty = 1;
+			op->changes[op->nchanges++] = fd;
+		}
+	}
+	if (cqe->res <= 0)
+		return;
+	what = (unsigned)cqe->res;
+	/* As epoll.c: an error or a full hang-up wakes readers and writers. */
+	if ((what & POLLERR) || ((what & POLLHUP) && !(what & POLLRDHUP))) {
+		res = EV_READ | EV_WRITE;
+	} else {
+		if (what & POLLIN) res |= EV_READ;
+		if (what & POLLOUT) res |= EV_WRITE;
+		if (what & POLLRDHUP) res |= EV_CLOSED;
+	}
+	if (!res)
+		return;
+	evb_io_active(base, fd, res | EV_ET);
+	if (!(f->armed & EV_ET) && !f->rearm && grow(op, fd) == 0) {
+		f->rearm = 1;
+		op->rearms[op->nrearms++] = fd;
+	}
+}
+
+static int uring_dispatch(struct event_base *base, struct timeval *tv)
+{
+	struct uringop *op = base->bd;
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	int r;
+
+	if (prepare(op) < 0) {
+		evb_warnx("io_uring: no submission entry");
+		return -1;
+	}
+	EVB_UNLOCK(base);
+	if (tv && !tv->tv_sec && !tv->tv_usec) {
+		/* No wait, but still one io_uring_enter: with COOP_TASKRUN
+		 * the kernel posts poll completions only when the task asks
+		 * for events, as epoll_wait(0) would look. */
+		r = io_uring_submit_and_get_events(&op->ring);
+	} else {
+		if (tv) {
+			ts.tv_sec = tv->tv_sec;
+			ts.tv_nsec = tv->tv_usec * 1000LL;
+		}
+		r = io_uring_submit_and_wait_timeout(&op->ring, &cqe, 1, tv ? &ts : NULL, NULL);
+	}
+	EVB_LOCK(base);
+	if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY) {
+		evb_warnx("io_uring_enter: %s", strerror(-r));
+		return -1;
+	}
+	io_uring_for_each_cqe(&op->ring, head, cqe) {
+		complete(base, op, cqe);
+		n++;
+	}
+	io_uring_cq_advance(&op->ring, n);
+	return 0;
+}
+
+const struct evb_backend evb_uringops = {
+	"io_uring", EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE,
+	uring_init, uring_free, uring_ctl, uring_dispatch,
+};
