@@ -326,3 +326,29 @@ Test(setup, config_macros)
 	    "";
 	cr_assert_str_empty(missing, "not defined:%s", missing);
 }
+
+#ifdef EVBASE
+/* evbase's fourth backend goes by the same rules: EVENT_NOIO_URING rules it
+ * out, and it comes last in the order of preference. */
+Test(setup, env_avoids_io_uring)
+{
+	struct event_base *base;
+	const char **m = event_get_supported_methods();
+	int n = 0;
+
+	while (m[n])
+		n++;
+	cr_assert_str_eq(m[n - 1], "io_uring");
+	setenv("EVENT_NOEPOLL", "1", 1);
+	setenv("EVENT_NOPOLL", "1", 1);
+	setenv("EVENT_NOSELECT", "1", 1);
+	event_set_log_callback(capture);
+	base = event_base_new();
+	if (!base)
+		cr_skip_test("io_uring is not available on this machine");
+	cr_assert_str_eq(event_base_get_method(base), "io_uring");
+	event_base_free(base);
+	setenv("EVENT_NOIO_URING", "1", 1);
+	cr_assert_null(event_base_new());
+}
+#endif
