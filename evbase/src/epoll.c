@@ -107,6 +107,15 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 	for (int i = 0; i < n; i++) {
 		unsigned what = op->events[i].events;
 		short res = 0;
+		/* The common cases first, one comparison each. */
+		if (what == EPOLLIN) {
+			evb_io_active(base, op->events[i].data.fd, EV_READ | EV_ET);
+			continue;
+		}
+		if (what == EPOLLOUT) {
+			evb_io_active(base, op->events[i].data.fd, EV_WRITE | EV_ET);
+			continue;
+		}
 		/* An error, or a hang-up that is not just the peer's half
 		 * close, wakes readers and writers alike: the next read or
 		 * write is what tells them. A half close is EV_CLOSED. */

@@ -79,6 +79,12 @@ struct event_config {
 #define EVB_USEC_MASK		0x000fffff
 #define EVB_MAX_COMMON_TIMEOUTS 256
 
+/* An ev_flags bit of evbase's own, above libevent's EVLIST_* (0xff): the
+ * event is persistent with a period (ev_io_timeout), so the loop must
+ * reschedule it before its callback. One bit to test on the hot path
+ * instead of a timeval. */
+#define EVB_PERIODIC 0x100
+
 struct evb_common {
 	struct timeval duration;	/* the handle given to programs */
 	struct event *head, *tail;	/* by deadline, earliest first */
@@ -196,9 +202,67 @@ extern struct event_base *evb_current_base;
  * when no backend fits (config.c). */
 void evb_backend_init(struct event_base *base, const struct event_config *cfg, int use_env);
 
-/* Core services for the backends and signal.c (event.c). */
-void evb_io_active(struct event_base *base, int fd, short res);
+/* Core services for the backends and signal.c (event.c). evb_activate also
+ * sets a signal event's call count. */
 void evb_activate(struct event_base *base, struct event *ev, short res, short ncalls);
+
+/* The hot path, inline so that a backend's dispatch loop turns a ready fd
+ * into queued callbacks without a call (event.c owns everything else about
+ * the active queues). libevent's counters: event_count is one per place a
+ * non-internal event is in (fd/signal, heap, active queue); nactive counts
+ * every active event, internal ones too. */
+static inline void evb_count_in(struct event_base *base, const struct event *ev)
+{
+	if (!(ev->ev_flags & EVLIST_INTERNAL) &&
+	    ++base->event_count > base->event_count_max)
+		base->event_count_max = base->event_count;
+}
+
+static inline void evb_active_insert(struct event_base *base, struct event *ev)
+{
+	int pri = ev->ev_pri < base->nqueues ? ev->ev_pri : base->nqueues - 1;
+	struct evb_queue *q = &base->queues[pri];
+	short flags = ev->ev_flags;
+
+	ev->ev_flags = flags | EVLIST_ACTIVE;
+	if (!(flags & EVLIST_INTERNAL) && ++base->event_count > base->event_count_max)
+		base->event_count_max = base->event_count;
+	if (++base->nactive > base->nactive_max)
+		base->nactive_max = base->nactive;
+	ev->ev_active_next = NULL;
+	ev->ev_active_prev = q->tail;
+	*q->tail = ev;
+	q->tail = &ev->ev_active_next;
+}
+
+/* Make ev active with res, or add res to an activation already queued
+ * (activations merge). */
+static inline void evb_activate_io(struct event_base *base, struct event *ev, short res)
+{
+	if (ev->ev_flags & EVLIST_ACTIVE) {
+		ev->ev_res |= res;
+		return;
+	}
+	ev->ev_res = res;
+	/* A more urgent event became active: finish this callback, then let
+	 * the next round run the more urgent queue first. */
+	if (ev->ev_pri < base->running_pri)
+		base->got_continue = 1;
+	evb_active_insert(base, ev);
+}
+
+/* Called by the backends for every ready fd; res may carry EV_ET, which is
+ * then passed on to the events that asked for it. */
+static inline void evb_io_active(struct event_base *base, int fd, short res)
+{
+	if ((unsigned)fd >= (unsigned)base->nfds)
+		return;
+	for (struct event *ev = base->fds[fd].head; ev; ev = ev->ev_io_next) {
+		short r = ev->ev_events & res;
+		if (r & (EV_READ | EV_WRITE | EV_CLOSED))
+			evb_activate_io(base, ev, r);
+	}
+}
 
 /* Signals (signal.c). */
 int evb_sig_add(struct event_base *base, struct event *ev);

@@ -105,12 +105,7 @@ int event_gettime_monotonic(struct event_base *base, struct timeval *tp)
 
 /* ---- where an event is: the three places and their counters -------------- */
 
-static void count_in(struct event_base *base, struct event *ev)
-{
-	if (!(ev->ev_flags & EVLIST_INTERNAL) &&
-	    ++base->event_count > base->event_count_max)
-		base->event_count_max = base->event_count;
-}
+#define count_in evb_count_in
 
 static void count_out(struct event_base *base, struct event *ev)
 {
@@ -118,20 +113,7 @@ static void count_out(struct event_base *base, struct event *ev)
 		base->event_count--;
 }
 
-static void active_insert(struct event_base *base, struct event *ev)
-{
-	int pri = ev->ev_pri < base->nqueues ? ev->ev_pri : base->nqueues - 1;
-	struct evb_queue *q = &base->queues[pri];
-
-	ev->ev_flags |= EVLIST_ACTIVE;
-	count_in(base, ev);
-	if (++base->nactive > base->nactive_max)
-		base->nactive_max = base->nactive;
-	ev->ev_active_next = NULL;
-	ev->ev_active_prev = q->tail;
-	*q->tail = ev;
-	q->tail = &ev->ev_active_next;
-}
+#define active_insert evb_active_insert
 
 static void active_remove(struct event_base *base, struct event *ev)
 {
@@ -306,19 +288,6 @@ static void io_del(struct event_base *base, struct event *ev)
 		(void)base->be->ctl(base, ev->ev_fd, old, f->mask);
 }
 
-/* Called by the backends for every ready fd; res may carry EV_ET, which is
- * then passed on to the events that asked for it. */
-void evb_io_active(struct event_base *base, int fd, short res)
-{
-	struct event *ev;
-
-	if (fd < 0 || fd >= base->nfds)
-		return;
-	for (ev = base->fds[fd].head; ev; ev = ev->ev_io_next)
-		if (ev->ev_events & res & IO_BITS)
-			evb_activate(base, ev, ev->ev_events & res, 1);
-}
-
 /* ---- events ------------------------------------------------------------- */
 
 static int self_cbarg_sentinel;
@@ -389,8 +358,13 @@ static int add_event(struct event *ev, const struct timeval *tv, int absolute)
 	}
 	if (tv) {
 		if ((ev->ev_events & EV_PERSIST) && !(ev->ev_events & EV_SIGNAL) &&
-		    !absolute)
+		    !absolute) {
 			ev->ev_io_timeout = *tv;
+			if (evutil_timerisset(tv))
+				ev->ev_flags |= EVB_PERIODIC;
+			else
+				ev->ev_flags &= ~EVB_PERIODIC;
+		}
 		if (ev->ev_flags & EVLIST_TIMEOUT)
 			timeout_remove(base, ev);
 		/* A timeout that fired but whose callback has not run yet is
@@ -479,8 +453,10 @@ int event_del(struct event *ev)
 	/* A deleted event forgets its period too: event_add(ev, NULL) later
 	 * means no timeout, not the old one back at the first I/O (which is
 	 * what libevent 2.1.12 does; docs/evbase.md). */
-	if ((r = del_event(ev)) == 0)
+	if ((r = del_event(ev)) == 0) {
 		evutil_timerclear(&ev->ev_io_timeout);
+		ev->ev_flags &= ~EVB_PERIODIC;
+	}
 	evb_wake(base);
 	EVB_UNLOCK(base);
 	return r;
@@ -508,6 +484,7 @@ int event_remove_timer(struct event *ev)
 	if (ev->ev_flags & EVLIST_TIMEOUT) {
 		timeout_remove(ev->ev_base, ev);
 		evutil_timerclear(&ev->ev_io_timeout);
+		ev->ev_flags &= ~EVB_PERIODIC;
 	}
 	EVB_UNLOCK(ev->ev_base);
 	return 0;
@@ -515,20 +492,11 @@ int event_remove_timer(struct event *ev)
 
 void evb_activate(struct event_base *base, struct event *ev, short res, short ncalls)
 {
-	if (ev->ev_flags & EVLIST_ACTIVE) {
-		ev->ev_res |= res;
-		return;
-	}
-	ev->ev_res = res;
-	/* A more urgent event became active: finish this callback, then let
-	 * the next round run the more urgent queue first. */
-	if (ev->ev_pri < base->running_pri)
-		base->got_continue = 1;
-	if (ev->ev_events & EV_SIGNAL) {
+	if ((ev->ev_events & EV_SIGNAL) && !(ev->ev_flags & EVLIST_ACTIVE)) {
 		ev->ev_ncalls = ncalls;
 		ev->ev_pncalls = NULL;
 	}
-	active_insert(base, ev);
+	evb_activate_io(base, ev, res);
 }
 
 void event_active(struct event *ev, int res, short ncalls)
@@ -1014,12 +982,23 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 	int count = 0;
 
 	while ((ev = q->head)) {
-		if (ev->ev_events & EV_PERSIST)
-			active_remove(base, ev);
-		else
+		if (ev->ev_events & EV_PERSIST) {
+			/* active_remove() for the head of a known queue. */
+			if (!(q->head = ev->ev_active_next))
+				q->tail = &q->head;
+			else
+				q->head->ev_active_prev = &q->head;
+			ev->ev_flags &= ~EVLIST_ACTIVE;
+			base->nactive--;
+			if (!(ev->ev_flags & EVLIST_INTERNAL)) {
+				base->event_count--;
+				count++;
+			}
+		} else {
 			del_event(ev);	/* one-shot: not pending in its callback */
-		if (!(ev->ev_flags & EVLIST_INTERNAL))
-			count++;
+			if (!(ev->ev_flags & EVLIST_INTERNAL))
+				count++;
+		}
 		base->current = ev;
 		if (ev->ev_events & EV_SIGNAL) {
 			run_signal(base, ev);
@@ -1028,7 +1007,7 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 			evutil_socket_t fd = ev->ev_fd;
 			void *arg = ev->ev_arg;
 			short res = ev->ev_res;
-			if ((ev->ev_events & EV_PERSIST) && evutil_timerisset(&ev->ev_io_timeout))
+			if (ev->ev_flags & EVB_PERIODIC)
 				persist_reschedule(base, ev);
 			if (!lock) {
 				cb(fd, res, arg);	/* ev may be freed from here on */
@@ -1042,9 +1021,12 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 		/* An event_del() in another thread may be waiting for it. */
 		if (lock && base->cond_waiters)
 			evb_cond_fns.signal_condition(base->cond, 1);
-		if (base->got_break)
-			return -1;
-		if (base->got_continue || count >= max)
+		if (base->got_break | base->got_continue) {
+			if (base->got_break)
+				return -1;
+			break;
+		}
+		if (count >= max)
 			break;
 		if (end && count) {
 			struct timeval now;
