@@ -974,10 +974,10 @@ static void run_signal(struct event_base *base, struct event *ev)
  * interval; INT_MAX and NULL for no bound). Returns how many non-internal
  * callbacks ran, or -1 if loopbreak was called. Callbacks run without the
  * base's lock, so other threads can add, delete and activate meanwhile. */
-static int run_queue(struct event_base *base, struct evb_queue *q, int max,
-    const struct timeval *end)
+static inline __attribute__((always_inline)) int run_queue_as(struct event_base *base,
+    struct evb_queue *q, int max, const struct timeval *end, const int locked)
 {
-	void *lock = base->lock;	/* fixed for the base's life */
+	void *lock = locked ? base->lock : NULL;
 	struct event *ev;
 	int count = 0;
 
@@ -1009,7 +1009,7 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 			short res = ev->ev_res;
 			if (ev->ev_flags & EVB_PERIODIC)
 				persist_reschedule(base, ev);
-			if (!lock) {
+			if (!locked) {
 				cb(fd, res, arg);	/* ev may be freed from here on */
 			} else {
 				evthread_lock_fns_.unlock(0, lock);
@@ -1019,7 +1019,7 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 		}
 		base->current = NULL;
 		/* An event_del() in another thread may be waiting for it. */
-		if (lock && base->cond_waiters)
+		if (locked && base->cond_waiters)
 			evb_cond_fns.signal_condition(base->cond, 1);
 		if (base->got_break | base->got_continue) {
 			if (base->got_break)
@@ -1037,6 +1037,15 @@ static int run_queue(struct event_base *base, struct evb_queue *q, int max,
 		}
 	}
 	return count;
+}
+
+/* Two copies: a base without a lock runs one with no trace of locking. */
+static int run_queue(struct event_base *base, struct evb_queue *q, int max,
+    const struct timeval *end)
+{
+	if (base->lock)
+		return run_queue_as(base, q, max, end, 1);
+	return run_queue_as(base, q, max, end, 0);
 }
 
 /* Run the most urgent queue that has user callbacks. A queue holding only
