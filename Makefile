@@ -241,7 +241,9 @@ clean:
 
 # ---- evbase: the dispatch benchmark (evbase/bench/) ---------------------------
 # The same evbase/bench/dispatch.c built against libevent and against evbase;
-# `make bench-dispatch` runs both and prints them side by side with ratios.
+# `make bench-dispatch` runs both and prints them side by side with ratios;
+# `make bench-dispatch-ir` counts instructions per event, `make
+# bench-dispatch-uring` times io_uring against libevent's epoll (docs/evbase.md).
 EVB_BENCH := $(BUILD)/evbase-bench
 .PHONY: bench-dispatch
 $(EVB_BENCH)/dispatch-libevent: $(BENCH_TOOLS_SRC) | deps-build
@@ -254,6 +256,13 @@ $(EVB_BENCH)/dispatch-evbase: $(BENCH_TOOLS_SRC) $(EVBASE_LIB) | deps-build
 	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(EVBASE_LIBS)
 bench-dispatch: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
 	$(Q)evbase/bench/run-dispatch.sh $(EVB_BENCH)
+# Instructions per dispatched event, dispatch phase only (valgrind), and the
+# io_uring backend's time against libevent's epoll, interleaved pair by pair.
+.PHONY: bench-dispatch-ir bench-dispatch-uring
+bench-dispatch-ir: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
+	$(Q)evbase/bench/ir-dispatch.sh $(EVB_BENCH)
+bench-dispatch-uring: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
+	$(Q)evbase/bench/uring-vs-epoll.sh $(EVB_BENCH)
 
 # ---- evbase: the thread tests under ThreadSanitizer --------------------------
 # tests/evbase/test_threads.c built as a plain program (tests/evbase/tsan/,
