@@ -1,30 +1,30 @@
 /*
- * uring.c — the io_uring backend: readiness through multishot poll requests
- * (IORING_OP_POLL_ADD with IORING_POLL_ADD_MULTI), one per watched fd.
+ * uring.c — the io_uring backend: readiness through poll requests that live
+ * in the kernel, changes and the wait in one io_uring_enter.
  *
- * A multishot poll stays armed in the kernel and posts a completion each
- * time its fd becomes ready, so the interest set lives in the kernel as
- * with epoll. Changes are not sent one by one: ctl only notes the fd, and
- * dispatch turns the notes into submission entries (add, update of the mask,
- * remove) and hands them to the kernel in the same io_uring_enter that waits
- * (io_uring_submit_and_wait_timeout). A round therefore costs one system
- * call whatever it changed, where epoll needs one epoll_ctl per change.
+ * Each watched fd has one poll request in the ring. ctl only notes the fd;
+ * dispatch turns the notes into submission entries (add, update of the
+ * mask, remove) and hands them to the kernel in the same io_uring_enter that
+ * waits (io_uring_submit_and_wait_timeout). A round therefore costs one
+ * system call whatever it changed, where epoll needs one epoll_ctl per
+ * change.
  *
- * Level triggering: a multishot poll reports wake-ups, not a level, so an
- * fd whose callback left data unread would not be reported again. An fd
- * reported for an event without EV_ET therefore gets a one-shot poll in the
- * next round (riding in the same io_uring_enter), which the kernel answers
- * at once if the fd is still ready, or at its next wake-up along with the
- * multishot one (the two reports merge into one activation). With EV_ET it
- * does not, which gives edge triggering as epoll's EPOLLET does. A one-shot
- * add rather than an update of the multishot poll: an update must find the
- * request in the kernel's hash of polls, which with 10,000 of them costs
- * microseconds a lookup (measured: 4x libevent's dispatch time at n =
- * 10,000 with updates); an add does not look anything up.
+ * Edge-triggered fds (some event with EV_ET) get a multishot poll
+ * (IORING_POLL_ADD_MULTI): it stays armed and posts a completion at each
+ * wake-up of the fd, which is exactly EPOLLET's edge, with nothing to re-arm.
+ * Level-triggered fds get a one-shot poll, re-armed in the next round after
+ * it fired: re-arming checks readiness afresh, so an fd whose callback left
+ * data unread is reported again, as epoll's level triggering does. We first
+ * had multishot polls there too, plus a one-shot re-check of each reported
+ * fd (a multishot poll reports wake-ups, not a level): two requests and two
+ * completions per event, and 0.94x libevent's epoll time at n = 10,000
+ * against 0.68x for the one-shot polls (docs/evbase.md). Updating the
+ * multishot poll instead of adding a re-check was worse still (4x): an
+ * update must find the request in the kernel's hash of polls, and with
+ * 10,000 of them that costs microseconds.
  *
  * Each request's user_data is the fd and a generation that removal bumps,
- * so that completions of a removed request are recognised and dropped; the
- * top bit marks the one-shot re-checks.
+ * so that completions of a removed request are recognised and dropped.
  * Like epoll's registrations, a poll follows the open file, not the number.
  * Needs Linux 5.13 (multishot poll) and IORING_FEAT_EXT_ARG (5.11, a wait
  * with a timeout in one call); init fails where io_uring is unavailable or
@@ -40,27 +40,23 @@
 #define RING_ENTRIES 1024
 #define CQ_ENTRIES 8192
 #define TAG_OWN (~(__u64)0)	/* completions of our updates and removes */
-/* An update changes the mask, keeps the user_data, and keeps the request
- * multishot (without IORING_POLL_ADD_MULTI it would become one-shot). */
-#define UPDATE_FLAGS (IORING_POLL_UPDATE_EVENTS | IORING_POLL_ADD_MULTI)
-#define RECHECK ((__u64)1 << 63)	/* user_data of a one-shot re-check */
+/* An update changes the mask and keeps the user_data; with
+ * IORING_POLL_ADD_MULTI the request is (or becomes) multishot, without it
+ * one-shot. */
+#define UPDATE_FLAGS(mask) (IORING_POLL_UPDATE_EVENTS | ((mask) & EV_ET ? IORING_POLL_ADD_MULTI : 0))
 
 struct ufd {
 	unsigned gen;		/* of the request now in the kernel */
 	short armed;		/* the mask it was armed with; 0: none */
 	short want;		/* the mask the core asked for */
 	unsigned char dirty;	/* on the change list */
-	unsigned char rearm;	/* on the re-check list */
-	unsigned char recheck;	/* a one-shot re-check is in the kernel */
 };
 
 struct uringop {
 	struct io_uring ring;
 	struct ufd *fds;
 	int nfds;
-	int *changes, nchanges;		/* fds whose want differs from armed */
-	int *rearms, nrearms;		/* level fds reported last round */
-	int cap;			/* of changes and rearms */
+	int *changes, nchanges, cap;	/* fds whose want may differ from armed */
 };
 
 static int uring_init(struct event_base *base)
@@ -99,7 +95,6 @@ static void uring_free(struct event_base *base)
 	io_uring_queue_exit(&op->ring);
 	evb_free(op->fds);
 	evb_free(op->changes);
-	evb_free(op->rearms);
 	evb_free(op);
 	base->bd = NULL;
 }
@@ -112,7 +107,7 @@ static unsigned poll_mask(short ev)
 
 static __u64 ud(int fd, unsigned gen)
 {
-	return ((__u64)(gen & 0x7fffffffu) << 32) | (unsigned)fd;
+	return ((__u64)gen << 32) | (unsigned)fd;
 }
 
 /* A submission entry; when the queue is full, what is in it goes to the
@@ -128,7 +123,7 @@ static struct io_uring_sqe *sqe_get(struct uringop *op)
 	return sqe;
 }
 
-/* Room for fd in the table and for one more entry on both lists. */
+/* Room for fd in the table and for one more entry on the change list. */
 static int grow(struct uringop *op, int fd)
 {
 	if (fd >= op->nfds) {
@@ -142,15 +137,12 @@ static int grow(struct uringop *op, int fd)
 		op->fds = f;
 		op->nfds = n;
 	}
-	if (op->nchanges == op->cap || op->nrearms == op->cap) {
+	if (op->nchanges == op->cap) {
 		int n = op->cap ? op->cap * 2 : 64;
 		int *c = evb_realloc(op->changes, (size_t)n * sizeof(*c));
-		if (c)
-			op->changes = c;
-		int *r = c ? evb_realloc(op->rearms, (size_t)n * sizeof(*r)) : NULL;
-		if (!r)
+		if (!c)
 			return -1;
-		op->rearms = r;
+		op->changes = c;
 		op->cap = n;
 	}
 	return 0;
@@ -176,6 +168,18 @@ static int uring_ctl(struct event_base *base, int fd, short old, short new_)
 	return 0;
 }
 
+/* Note that fd needs a request again (its one-shot poll fired, or the
+ * kernel ended its multishot one). */
+static void note(struct uringop *op, int fd)
+{
+	struct ufd *f = &op->fds[fd];
+
+	if (!f->dirty && grow(op, fd) == 0) {
+		f->dirty = 1;
+		op->changes[op->nchanges++] = fd;
+	}
+}
+
 /* Turn the notes into submission entries. */
 static int prepare(struct uringop *op)
 {
@@ -192,42 +196,21 @@ static int prepare(struct uringop *op)
 		if (!f->want) {
 			io_uring_prep_poll_remove(sqe, ud(fd, f->gen));
 			sqe->user_data = TAG_OWN;
-			if (f->recheck) {
-				/* It would hold the file until the fd's
-				 * next wake-up. */
-				if (!(sqe = sqe_get(op)))
-					return -1;
-				io_uring_prep_poll_remove(sqe, ud(fd, f->gen) | RECHECK);
-				sqe->user_data = TAG_OWN;
-				f->recheck = 0;
-			}
-			f->gen++;	/* what the old requests still post is stale */
+			f->gen++;	/* what the old request still posts is stale */
 		} else if (!f->armed) {
-			io_uring_prep_poll_multishot(sqe, fd, poll_mask(f->want));
+			if (f->want & EV_ET)
+				io_uring_prep_poll_multishot(sqe, fd, poll_mask(f->want));
+			else
+				io_uring_prep_poll_add(sqe, fd, poll_mask(f->want));
 			sqe->user_data = ud(fd, f->gen);
 		} else {
 			io_uring_prep_poll_update(sqe, ud(fd, f->gen), 0,
-			    poll_mask(f->want), UPDATE_FLAGS);
+			    poll_mask(f->want), UPDATE_FLAGS(f->want));
 			sqe->user_data = TAG_OWN;
 		}
 		f->armed = f->want;
 	}
 	op->nchanges = 0;
-	/* Level triggering: look at last round's fds again with a one-shot
-	 * poll, which the kernel answers at once if the fd is still ready. */
-	for (int i = 0; i < op->nrearms; i++) {
-		int fd = op->rearms[i];
-		struct ufd *f = &op->fds[fd];
-		f->rearm = 0;
-		if (!f->armed || (f->armed & EV_ET) || f->recheck)
-			continue;
-		if (!(sqe = sqe_get(op)))
-			return -1;
-		io_uring_prep_poll_add(sqe, fd, poll_mask(f->armed));
-		sqe->user_data = ud(fd, f->gen) | RECHECK;
-		f->recheck = 1;
-	}
-	op->nrearms = 0;
 	return 0;
 }
 
@@ -242,18 +225,16 @@ static void complete(struct event_base *base, struct uringop *op,
 	if (cqe->user_data == TAG_OWN || fd >= op->nfds)
 		return;
 	f = &op->fds[fd];
-	if (cqe->user_data != (ud(fd, f->gen) | (cqe->user_data & RECHECK)))
+	if ((unsigned)(cqe->user_data >> 32) != f->gen)
 		return;		/* from a request removed since */
-	if (cqe->user_data & RECHECK) {
-		f->recheck = 0;	/* one-shot: done */
-	} else if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		/* The kernel ended the request (an error, or a full
-		 * completion queue): arm it again next round. */
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		/* A one-shot poll that fired, or a multishot one the kernel
+		 * ended (an error, a full completion queue): arm it again
+		 * next round, which for a level-triggered fd is what reports
+		 * it again while it stays ready. */
 		f->armed = 0;
-		if (f->want && !f->dirty && grow(op, fd) == 0) {
-			f->dirty = 1;
-			op->changes[op->nchanges++] = fd;
-		}
+		if (f->want)
+			note(op, fd);
 	}
 	if (cqe->res <= 0)
 		return;
@@ -269,10 +250,6 @@ static void complete(struct event_base *base, struct uringop *op,
 	if (!res)
 		return;
 	evb_io_active(base, fd, res | EV_ET);
-	if (!(f->armed & EV_ET) && !f->rearm && !f->recheck && grow(op, fd) == 0) {
-		f->rearm = 1;
-		op->rearms[op->nrearms++] = fd;
-	}
 }
 
 static int uring_dispatch(struct event_base *base, struct timeval *tv)
