@@ -49,6 +49,7 @@ struct ufd {
 	unsigned gen;		/* of the request now in the kernel */
 	short armed;		/* the mask it was armed with; 0: none */
 	short want;		/* the mask the core asked for */
+	unsigned pmask;		/* want as POLL* bits */
 	unsigned char dirty;	/* on the change list */
 };
 
@@ -161,6 +162,7 @@ static int uring_ctl(struct event_base *base, int fd, short old, short new_)
 	f->want = new_ & (EV_READ | EV_WRITE | EV_CLOSED | EV_ET);
 	if (!(f->want & (EV_READ | EV_WRITE | EV_CLOSED)))
 		f->want = 0;
+	f->pmask = poll_mask(f->want);
 	if (!f->dirty) {
 		f->dirty = 1;
 		op->changes[op->nchanges++] = fd;
@@ -170,14 +172,12 @@ static int uring_ctl(struct event_base *base, int fd, short old, short new_)
 
 /* Note that fd needs a request again (its one-shot poll fired, or the
  * kernel ended its multishot one). */
-static void note(struct uringop *op, int fd)
+static inline void note(struct uringop *op, int fd, struct ufd *f)
 {
-	struct ufd *f = &op->fds[fd];
-
-	if (!f->dirty && grow(op, fd) == 0) {
-		f->dirty = 1;
-		op->changes[op->nchanges++] = fd;
-	}
+	if (f->dirty || (op->nchanges == op->cap && grow(op, fd) < 0))
+		return;
+	f->dirty = 1;
+	op->changes[op->nchanges++] = fd;
 }
 
 /* Turn the notes into submission entries. */
@@ -199,13 +199,13 @@ static int prepare(struct uringop *op)
 			f->gen++;	/* what the old request still posts is stale */
 		} else if (!f->armed) {
 			if (f->want & EV_ET)
-				io_uring_prep_poll_multishot(sqe, fd, poll_mask(f->want));
+				io_uring_prep_poll_multishot(sqe, fd, f->pmask);
 			else
-				io_uring_prep_poll_add(sqe, fd, poll_mask(f->want));
+				io_uring_prep_poll_add(sqe, fd, f->pmask);
 			sqe->user_data = ud(fd, f->gen);
 		} else {
 			io_uring_prep_poll_update(sqe, ud(fd, f->gen), 0,
-			    poll_mask(f->want), UPDATE_FLAGS(f->want));
+			    f->pmask, UPDATE_FLAGS(f->want));
 			sqe->user_data = TAG_OWN;
 		}
 		f->armed = f->want;
@@ -234,11 +234,15 @@ static void complete(struct event_base *base, struct uringop *op,
 		 * it again while it stays ready. */
 		f->armed = 0;
 		if (f->want)
-			note(op, fd);
+			note(op, fd, f);
 	}
 	if (cqe->res <= 0)
 		return;
 	what = (unsigned)cqe->res;
+	if (what == POLLIN) {		/* the common case, one comparison */
+		evb_io_active(base, fd, EV_READ | EV_ET);
+		return;
+	}
 	/* As epoll.c: an error or a full hang-up wakes readers and writers. */
 	if ((what & POLLERR) || ((what & POLLHUP) && !(what & POLLRDHUP))) {
 		res = EV_READ | EV_WRITE;
@@ -256,8 +260,8 @@ static int uring_dispatch(struct event_base *base, struct timeval *tv)
 {
 	struct uringop *op = base->bd;
 	struct __kernel_timespec ts;
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
+	struct io_uring_cqe *cqe, *cqes[256];
+	unsigned n;
 	int r;
 
 	if (prepare(op) < 0) {
@@ -282,11 +286,14 @@ static int uring_dispatch(struct event_base *base, struct timeval *tv)
 		evb_warnx("io_uring_enter: %s", strerror(-r));
 		return -1;
 	}
-	io_uring_for_each_cqe(&op->ring, head, cqe) {
-		complete(base, op, cqe);
-		n++;
+	/* In batches: one look at the kernel's tail for many completions. */
+	while ((n = io_uring_peek_batch_cqe(&op->ring, cqes, 256)) > 0) {
+		for (unsigned i = 0; i < n; i++)
+			complete(base, op, cqes[i]);
+		io_uring_cq_advance(&op->ring, n);
+		if (n < 256)
+			break;
 	}
-	io_uring_cq_advance(&op->ring, n);
 	return 0;
 }
 
