@@ -249,7 +249,7 @@ EVB_BENCH := $(BUILD)/evbase-bench
 $(EVB_BENCH)/dispatch-libevent: $(BENCH_TOOLS_SRC) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_LIBS)
+	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
 $(EVB_BENCH)/dispatch-evbase: $(BENCH_TOOLS_SRC) $(EVBASE_LIB) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)

@@ -15,15 +15,17 @@
  * n - a idle descriptors: nothing for epoll, a scan for poll and select) and
  * per callback (the library's bookkeeping around recv() and send()).
  *
- *   dispatch [-n pairs] [-a active] [-w writes] [-r runs] [-b backend] [-c] [-e]
+ *   dispatch [-n pairs] [-a active] [-w writes] [-r runs] [-b backend] [-c] [-e] [-t]
  *
  * Prints one line: library, backend, n, a, w, runs, then the median and the
  * minimum time of a run in microseconds: wall time, or with -c the thread's
- * CPU time. -e makes the events edge-triggered (EV_ET).
+ * CPU time. -e makes the events edge-triggered (EV_ET); -t calls
+ * evthread_use_pthreads() first, so that the base is locked.
  */
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/util.h>
+#include <event2/thread.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -121,7 +123,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dispatch [-n pairs] [-a active] [-w writes] [-r runs] [-b backend] [-c] [-e]\n");
+	fprintf(stderr, "usage: dispatch [-n pairs] [-a active] [-w writes] [-r runs] [-b backend] [-c] [-e] [-t]\n");
 	exit(2);
 }
 
@@ -137,7 +139,7 @@ int main(int argc, char **argv)
 	npairs = 100;
 	nactive = 1;
 	nwrites = 1000;
-	while ((opt = getopt(argc, argv, "n:a:w:r:b:ce")) != -1) {
+	while ((opt = getopt(argc, argv, "n:a:w:r:b:cet")) != -1) {
 		switch (opt) {
 		case 'n': npairs = atoi(optarg); break;
 		case 'a': nactive = atoi(optarg); break;
@@ -146,6 +148,13 @@ int main(int argc, char **argv)
 		case 'b': backend = optarg; break;
 		case 'c': clock_id = CLOCK_THREAD_CPUTIME_ID; break;
 		case 'e': et_flag = EV_ET; break;
+		case 't':
+			/* A locked base: what thread support costs when on. */
+			if (evthread_use_pthreads() < 0) {
+				fprintf(stderr, "dispatch: evthread_use_pthreads failed\n");
+				return 1;
+			}
+			break;
 		default: usage();
 		}
 	}
