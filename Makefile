@@ -275,7 +275,7 @@ $(TSAN_DIR)/evtest-threads: $(EVBASE_SRC) tests/evbase/test_threads.c tests/evba
     tests/evbase/evtest.h tests/evbase/tsan/minicr.h $(wildcard evbase/src/*.h evbase/include/event2/*.h) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@ [tsan])
-	$(Q)$(CC) -fsanitize=thread -fno-omit-frame-pointer -O1 -g -std=gnu11 -pthread $(WARN) \
+	$(Q)$(CC) -fsanitize=thread -fno-omit-frame-pointer -O1 -g -std=gnu11 -pthread $(WARN) -Wno-format-zero-length \
 	    -D_GNU_SOURCE -DEVTEST_MINI $(EVBASE_INC) -Ievbase/src -Itests/evbase -Itests/evbase/tsan \
 	    -o $@ $(EVBASE_SRC) tests/evbase/test_threads.c tests/evbase/tsan/minicr.c $(EVBASE_LIBS)
 tsan-threads: $(TSAN_DIR)/evtest-threads
