@@ -1,12 +1,16 @@
 # evbench — build, test, benchmark.
 #
 #   make                 build every binary into bin/ (installs missing Debian packages as root)
-#   make test            build and run the whole test suite (tests/run.sh)
+#   make test            build and run the whole test suite (tests/run.sh), with
+#                        evbase's thread tests under ThreadSanitizer (make tsan-threads)
 #   make bench           every server at 100, 1,000 and 10,000 connections, results and plots
 #   make plots           redraw the plots of results/latest
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make SANITIZER=address,undefined test    the same suite, instrumented, in build-<san>/
 #   make V=1             show the commands
+#   make bench-dispatch, bench-dispatch-ir, bench-dispatch-uring
+#                        evbase against libevent: times, instructions per event,
+#                        io_uring against epoll interleaved (docs/evbase.md)
 #
 # CC, CFLAGS, CPPFLAGS and LDFLAGS are yours to override; the flags the project
 # needs are kept apart from them so that an override does not lose them.
