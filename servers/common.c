@@ -158,7 +158,7 @@ static void die(const char *what)
 static void on_stop(int sig)
 {
 	(void)sig;
-	srv_stop = 1;
+	__atomic_store_n(&srv_stop, 1, __ATOMIC_RELAXED); /* see common.h */
 }
 
 void srv_init(const char *name, int argc, char **argv, unsigned flags)
@@ -452,7 +452,7 @@ int srv_idle_sweep(void (*close_conn)(struct srv_conn *))
  * Failures our own stop causes (threads shuts its sockets down) are not news. */
 static void count_failure(int err)
 {
-	if (srv_stop)
+	if (srv_stopping())
 		return;
 	if (err == ECONNRESET || err == EPIPE)
 		SRV_COUNT(resets, 1);
@@ -508,7 +508,7 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 		while (cnt > 0) {
 			ssize_t w = writev(c->fd, v, cnt);
 			if (w < 0) {
-				if (errno == EINTR && !srv_stop)
+				if (errno == EINTR && !srv_stopping())
 					continue;
 				if (errno == EAGAIN && !c->blocking)
 					break;
@@ -533,7 +533,7 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 				 * had already sent something does not make it fail with
 				 * EINTR: it returns short. Going on would block again,
 				 * until the fork server's SIGKILL. */
-				if (srv_stop)
+				if (srv_stopping())
 					return -1;
 			}
 		}
@@ -711,7 +711,7 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz)
 			finish(&c);
 			break;
 		} else if (errno == EINTR) {
-			if (srv_stop)
+			if (srv_stopping())
 				break;
 		} else if (errno == EAGAIN) { /* SO_RCVTIMEO: silent for --idle-timeout */
 			SRV_COUNT(idle_closed, 1);

@@ -55,8 +55,20 @@ void srv_init(const char *design, int argc, char **argv, unsigned flags);
 
 /* ---- stopping ------------------------------------------------------------- */
 
-/* Set by SIGTERM or SIGINT. Loops test it after every wait. */
+/*
+ * Set by SIGTERM or SIGINT. Loops test it after every wait. The thread that
+ * takes the signal may read it plainly; any other thread (the threads design's
+ * connection threads) must use srv_stopping(): a volatile sig_atomic_t is safe
+ * only between a handler and the thread it interrupted, and ThreadSanitizer
+ * rightly calls a plain read from another thread a data race.
+ */
 extern volatile sig_atomic_t srv_stop;
+
+/* srv_stop, read atomically: for code that may run on any thread. */
+static inline bool srv_stopping(void)
+{
+	return __atomic_load_n(&srv_stop, __ATOMIC_RELAXED) != 0;
+}
 
 /*
  * How long a wait may block before the loop looks at srv_stop again. The

@@ -45,14 +45,6 @@ static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	char *buf = malloc(BUF_SIZE);
-	sigset_t stopsigs;
-
-	/* The stop signals are for the main thread; here they would only cut a
-	 * client short without waking the main thread. */
-	sigemptyset(&stopsigs);
-	sigaddset(&stopsigs, SIGTERM);
-	sigaddset(&stopsigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stopsigs, NULL);
 
 	if (buf != NULL)
 		srv_serve_blocking(fd, buf, BUF_SIZE);
@@ -115,6 +107,7 @@ int main(int argc, char **argv)
 	pthread_attr_t attr;
 	pthread_condattr_t ca;
 	struct rlimit rl;
+	sigset_t stopsigs;
 
 	srv_init("threads", argc, argv, 0);
 	int lfd = srv_listen();
@@ -128,6 +121,15 @@ int main(int argc, char **argv)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, STACK_SIZE);
+	/* The stop signals are for the main thread: on a connection thread the
+	 * handler would not wake the main thread's poll(), and its write of
+	 * srv_stop would race with the main thread's plain reads. Threads are
+	 * born with them blocked, so there is no window before they could
+	 * block them themselves. */
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	pthread_attr_setsigmask_np(&attr, &stopsigs);
 	if (live == NULL) {
 		perror("rot13-threads: calloc");
 		return 1;
@@ -147,6 +149,8 @@ int main(int argc, char **argv)
 				start(fd, &attr);
 		}
 	}
+	/* The signal mask makes the attributes own memory (LeakSanitizer). */
+	pthread_attr_destroy(&attr);
 	stop_all();
 	srv_report("threads");
 	return 0;
