@@ -7,6 +7,7 @@
 #   make plots           redraw the plots of results/latest
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make SANITIZER=address,undefined test    the same suite, instrumented, in build-<san>/
+#   make tsan-check      the threaded programs under ThreadSanitizer, under load
 #   make V=1             show the commands
 #   make bench-dispatch, bench-dispatch-ir, bench-dispatch-uring
 #                        evbase against libevent: times, instructions per event,
@@ -206,6 +207,25 @@ tests-build: $(BINS) $(TEST_BINS) $(HELPER_BINS)
 TSAN_TEST := $(if $(SANITIZER),,$(if $(EVBASE_SRC),build-tsan/evtest-threads))
 test: deps-test tests-build $(TSAN_TEST)
 	$(Q)BUILD=$(BUILD) BIN=$(BIN) TSAN_TEST=$(TSAN_TEST) tests/run.sh
+
+# ---- ThreadSanitizer --------------------------------------------------------
+
+# The threaded programs (rot13-threads, rot13-fork's shared counters, the load
+# generator) built with -fsanitize=thread in build-thread/, driven under load
+# by tests/tsan/ (see its header). The driver is a plain build whatever
+# SANITIZER says: Criterion's runner cannot start under TSan.
+TSAN_TEST_SRC := $(wildcard tests/tsan/*.c)
+$(BUILD)/tests/tsan-tests: $(TSAN_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/testutil.o \
+		$(BUILD)/bench/jsonr.o $(LOADGEN_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
+
+.PHONY: tsan-check
+tsan-check: deps-test
+	$(Q)$(MAKE) --no-print-directory SANITIZER= build/tests/tsan-tests
+	$(Q)$(MAKE) --no-print-directory SANITIZER=thread all build-thread/tests/bin/tsan_race
+	$(Q)EVBENCH_BIN=$(CURDIR)/build-thread/bin EVBENCH_BUILD=$(CURDIR)/build-thread \
+		build/tests/tsan-tests --verbose=0
 
 # ---- the main job ----------------------------------------------------------
 
