@@ -8,6 +8,7 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make SANITIZER=address,undefined test    the same suite, instrumented, in build-<san>/
 #   make tsan-check      the threaded programs under ThreadSanitizer, under load
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60), clang
 #   make V=1             show the commands
 #   make bench-dispatch, bench-dispatch-ir, bench-dispatch-uring
 #                        evbase against libevent: times, instructions per event,
@@ -97,7 +98,7 @@ HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/bin/%)
 
 BENCH_TOOLS_SRC := $(wildcard evbase/bench/*.c)
 
-.PHONY: all test bench plots install uninstall clean deps deps-build deps-test deps-bench tests-build
+.PHONY: all test bench plots install uninstall clean deps deps-build deps-test deps-bench deps-fuzz tests-build
 # Keep every intermediate object: make would otherwise delete the test helpers'
 # objects after the run, and its "rm" would be the last line of `make test`.
 .SECONDARY:
@@ -113,6 +114,8 @@ deps-test:
 	$(Q)scripts/deps.sh test
 deps-bench:
 	$(Q)scripts/deps.sh bench
+deps-fuzz:
+	$(Q)scripts/deps.sh fuzz
 
 # ---- compiling --------------------------------------------------------------
 
@@ -226,6 +229,42 @@ tsan-check: deps-test
 	$(Q)$(MAKE) --no-print-directory SANITIZER=thread all build-thread/tests/bin/tsan_race
 	$(Q)EVBENCH_BIN=$(CURDIR)/build-thread/bin EVBENCH_BUILD=$(CURDIR)/build-thread \
 		build/tests/tsan-tests --verbose=0
+
+# ---- fuzzing -----------------------------------------------------------------
+
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c) for the servers' line framer and
+# the two JSON readers, built with clang in build-fuzz/. `make fuzz` runs each
+# for FUZZ_SECONDS from its committed seeds (tests/fuzz/corpus/<name>/); what
+# it learns stays in build-fuzz/corpus/, a crash in build-fuzz/crash-<name>-*.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Coverage for the fuzzer in every object, its main() only at the link.
+$(FUZZ_BUILD)/%.o: %.c | deps-fuzz
+	@mkdir -p $(@D)
+	$(call msg,CC,$< [fuzz])
+	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
+		-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(FUZZ_BUILD)/servers/common.o
+$(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/bench/jsonr.o
+$(FUZZ_BUILD)/fuzz_tu_json: $(FUZZ_BUILD)/tests/fuzz/fuzz_tu_json.o $(FUZZ_BUILD)/tests/testutil.o \
+		$(FUZZ_BUILD)/bench/jsonr.o
+# Only the tests' reader needs Criterion (testutil.c hooks into it).
+$(FUZZ_BUILD)/fuzz_tu_json: FUZZ_LIBS = $(CRITERION_LIBS)
+$(FUZZ_BINS):
+	$(call msg,LD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(FUZZ_LIBS) -lm
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	$(Q)for t in $(FUZZ_NAMES); do \
+		scripts/fuzz.sh $(FUZZ_BUILD) $$t $(FUZZ_SECONDS) || exit 1; \
+	done
 
 # ---- the main job ----------------------------------------------------------
 

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Install what evbench needs from Debian's packages, and nothing it already has.
 #
-#   scripts/deps.sh [--check] [build|test|bench|all]
+#   scripts/deps.sh [--check] [build|test|bench|fuzz|all]
 #
 # build: a C compiler, make, pkg-config, libevent (the reference server and
 #        the libevent side of evbase's tests) and liburing (evbase's io_uring
 #        backend); test: Criterion as well;
-# bench: /usr/bin/python3 with matplotlib as well (plots); all: everything.
+# bench: /usr/bin/python3 with matplotlib as well (plots); fuzz: the test set,
+# clang and its libFuzzer runtime (make fuzz); all: everything.
 # With --check nothing is installed: the exit status says whether all is there.
 # As root the missing packages are installed with apt-get; otherwise the exact
 # command is printed and the status is 1, so that make stops with the remedy.
@@ -16,8 +17,8 @@ check_only=0
 if [ "${1:-}" = "--check" ]; then check_only=1; shift; fi
 want=${1:-all}
 case "$want" in
-build|test|bench|all) ;;
-*) echo "deps.sh: unknown set '$want' (build, test, bench or all)" >&2; exit 2 ;;
+build|test|bench|fuzz|all) ;;
+*) echo "deps.sh: unknown set '$want' (build, test, bench, fuzz or all)" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -33,10 +34,17 @@ else
 fi
 # evbase's io_uring backend (evbase/src/uring.c).
 [ -f /usr/include/liburing.h ] || need liburing-dev
-if [ "$want" = test ] || [ "$want" = all ]; then
+if [ "$want" = test ] || [ "$want" = fuzz ] || [ "$want" = all ]; then
 	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists criterion 2>/dev/null; then
 		need libcriterion-dev
 	fi
+fi
+if [ "$want" = fuzz ] || [ "$want" = all ]; then
+	# libclang-rt-dev is Debian's default version of the sanitizer and
+	# libFuzzer runtimes, the one that matches its default clang.
+	command -v clang >/dev/null 2>&1 || need clang
+	rt=$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)
+	[ -f "$rt" ] || need libclang-rt-dev
 fi
 if [ "$want" = bench ] || [ "$want" = all ]; then
 	# Debian's matplotlib lives in /usr/bin/python3, which may not be the
