@@ -36,4 +36,4 @@ if [ $rc -ne 0 ]; then
 	done
 	exit 1
 fi
-echo "fuzz $name: ${execs:-?} executions in ${secs} s (${rate:-?}/s), corpus $units inputs, no finding"
+echo "fuzz $name: ${execs:-?} executions in ${secs} s (${rate:-?}/s), $units inputs in the working corpus, no finding"
