@@ -37,6 +37,7 @@
 #define MAXPOS   4096
 
 struct conn {
+	struct conn *prev, *next;   /* every open connection, so a stop can free them */
 	int    fd;
 	int    talked;
 	size_t col;        /* offset within the current line of the next byte sent */
@@ -76,8 +77,29 @@ static void note_peer(const struct sockaddr_in *sa)
 	}
 }
 
+static struct conn *conns;   /* the open connections */
+
+static void link_conn(struct conn *c)
+{
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+}
+
+static void unlink_conn(struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
 static void drop(int ep, struct conn *c)
 {
+	unlink_conn(c);
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
@@ -172,6 +194,7 @@ int main(int argc, char **argv)
 					note_peer(&peer);
 					c = calloc(1, sizeof *c);
 					c->fd = fd;
+					link_conn(c);
 					struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 					pl = sizeof peer;
@@ -246,6 +269,17 @@ int main(int argc, char **argv)
 		note_peer(&peer);
 		close(fd);
 		closed_n++;
+	}
+	/* Connections still open at the stop are released without counting
+	 * them as closed, so the report is what it always was, and a
+	 * LeakSanitizer build of this helper reports no leak. */
+	while (conns) {
+		struct conn *c = conns;
+
+		unlink_conn(c);
+		close(c->fd);
+		free(c->out);
+		free(c);
 	}
 	printf("{\"accepted\":%llu,\"closed\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 	       "\"flipped\":%llu,\"flip_positions\":%u,\"talkers\":%llu,\"stalls\":%llu,\"peers\":%d",
