@@ -65,6 +65,11 @@ while [ "$i" -le "$n" ]; do
 		rc=$?
 		set -e
 		t=$(( $(date +%s) - t0 ))
+		if [ "$rc" -eq 2 ] && [ "$i" -eq 1 ]; then
+			echo "gate_ab_validate.sh: the first $kind trial failed:" >&2
+			cat "$OUT/$kind-$i.md" >&2
+			exit 2
+		fi
 		[ "$t" -gt "$worst" ] && worst=$t
 		case "$kind$rc" in
 		aa0) aa_pass=$((aa_pass + 1)) ;; aa1) aa_fail=$((aa_fail + 1)) ;;
