@@ -129,7 +129,7 @@ static void usage(FILE *f)
 		"                     (or two evbench.instructions/1 files), measured apart\n"
 		"  DIR                a results directory written by evbench ab: both builds\n"
 		"                     interleaved, judged round by round (docs/gate.md)\n"
-		"  --metrics LIST     paired: cpu, throughput, p99 (default cpu,throughput)\n"
+		"  --metrics LIST     paired: cpu, throughput, p99 (default cpu)\n"
 		"  --max-regression   smallest change that counts, in percent (default 10;\n"
 		"                     2 for instruction counts)\n"
 		"  --alpha            family-wise significance level, one-sided (default 0.05)\n"
@@ -1003,7 +1003,7 @@ int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
 	char buf[128], *save = NULL;
 
 	for (int m = 0; m < CMP_NMETRICS; m++)
-		gated[m] = list == NULL && m != CMP_P99;
+		gated[m] = list == NULL && m == CMP_SERVER_CPU;
 	if (!list)
 		return 0;
 	if (strlen(list) >= sizeof buf || !list[0])

@@ -47,7 +47,8 @@ int gate_paired_report(FILE *f, const char *dir, const struct cmp_result *res, i
 int gate_paired_status(const struct cmp_judgement *j, int n);
 
 /* --metrics LIST (cpu, throughput, p99) into gated[]; NULL gives the
- * default, server CPU and throughput. Returns 0, or -1 for a bad list. */
+ * default, server CPU per request alone (docs/gate.md says why). Returns 0,
+ * or -1 for a bad list. */
 int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS]);
 
 /* Reads DIR/comparisons.json back into *out (cmp_free). Returns the number

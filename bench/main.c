@@ -99,7 +99,7 @@ static const char usage_tail[] =
 	"  --budget S             auto: seconds of rounds at most (default 120)\n"
 	"  --max-regression PCT   smallest change that counts (default 10)\n"
 	"  --alpha A              family-wise false-alarm level (default 0.05)\n"
-	"  --metrics LIST         cpu, throughput, p99 (default cpu,throughput)\n"
+	"  --metrics LIST         cpu, throughput, p99 (default cpu)\n"
 	"  exit status: 0 pass, 1 regression, 2 bad input or a comparison without data,\n"
 	"  3 undecided; results, gate.md and github-*-is-better.json in the results directory\n"
 	"\n"

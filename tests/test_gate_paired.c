@@ -62,7 +62,7 @@ static enum cmp_verdict judge(int K, double factor, double spread, bool drift,
 				 .min_rounds = 3 };
 	int n;
 
-	gate_parse_metrics(NULL, rule.gated);
+	gate_parse_metrics("cpu,throughput", rule.gated);
 	for (int k = 0; k < K; k++) {
 		double speed = drift ? ((k / 2) % 2 ? 7.3 : 5.4) : 5.4;
 
@@ -79,7 +79,7 @@ static enum cmp_verdict judge(int K, double factor, double spread, bool drift,
 	/* Throughput is the same change seen from the other side. */
 	if (j[CMP_SERVER_CPU].v == CMP_V_REGRESSION)
 		cr_assert_eq(j[CMP_THROUGHPUT].v, CMP_V_REGRESSION);
-	cr_assert_eq(j[CMP_P99].v, CMP_V_NOT_GATED, "p99 is gated only with --metrics");
+	cr_assert_eq(j[CMP_P99].v, CMP_V_NOT_GATED, "p99 is gated only when asked");
 	return j[CMP_SERVER_CPU].v;
 }
 
@@ -296,4 +296,15 @@ Test(gate_paired_cli, build_without_the_server_is_bad_input, .init = mkout, .fin
 		  "status %#x: %s", status, err);
 	cr_assert_not_null(strstr(err, outdir), "the message does not name the path: %s", err);
 	cr_assert_not_null(strstr(err, "rot13-epoll-lt"), "%s", err);
+}
+
+Test(gate_paired, server_cpu_alone_by_default, .timeout = 10)
+{
+	bool g[CMP_NMETRICS];
+
+	cr_assert_eq(gate_parse_metrics(NULL, g), 0);
+	cr_assert(g[CMP_SERVER_CPU] && !g[CMP_THROUGHPUT] && !g[CMP_P99]);
+	cr_assert_eq(gate_parse_metrics("p99,throughput", g), 0);
+	cr_assert(!g[CMP_SERVER_CPU] && g[CMP_THROUGHPUT] && g[CMP_P99]);
+	cr_assert_eq(gate_parse_metrics("cpu,latency", g), -1);
 }
