@@ -167,6 +167,82 @@ static unsigned long long threads_ns(const char *name, long nthreads)
 	return sum;
 }
 
+/* Adds the context-switch lines of one status file to *v and *iv. */
+static int add_csw(const char *path, long *v, long *iv)
+{
+	char buf[4096];
+	const char *a, *b;
+
+	if (read_small(path, buf, sizeof buf) < 0)
+		return -1;
+	a = strstr(buf, "\nvoluntary_ctxt_switches:");
+	b = strstr(buf, "\nnonvoluntary_ctxt_switches:");
+	if (!a || !b)
+		return -1;
+	*v += strtol(a + 25, NULL, 10);
+	*iv += strtol(b + 28, NULL, 10);
+	return 0;
+}
+
+/* The context switches of process `name`'s live threads. A process's own
+ * status shows its main thread's only (proc(5)), so a threaded one is read
+ * thread by thread. */
+static void threads_csw(const char *name, long nthreads, long *v, long *iv)
+{
+	char path[600];
+	struct dirent *de;
+	DIR *d;
+
+	if (nthreads <= 1) {
+		snprintf(path, sizeof path, "/proc/%s/status", name);
+		add_csw(path, v, iv);
+		return;
+	}
+	snprintf(path, sizeof path, "/proc/%s/task", name);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0])) {
+			snprintf(path, sizeof path, "/proc/%s/task/%s/status", name, de->d_name);
+			add_csw(path, v, iv);
+		}
+	closedir(d);
+}
+
+int col_tids(pid_t pid, pid_t except, pid_t *tids, int max)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && n < max)
+		if (isdigit((unsigned char)de->d_name[0]) && atoi(de->d_name) != (int)except)
+			tids[n++] = (pid_t)atoi(de->d_name);
+	closedir(d);
+	return n;
+}
+
+int col_csw_threads(pid_t pid, const pid_t *tids, int n, long *vcsw, long *ivcsw)
+{
+	char path[96];
+
+	*vcsw = *ivcsw = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tids[i]);
+		if (add_csw(path, vcsw, ivcsw) < 0) {
+			*vcsw = *ivcsw = -1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
  * truncated per process, so 10,000 fork children that each ran 2 ms add up
@@ -191,6 +267,7 @@ static long pss_kb(pid_t pid)
 struct member {
 	pid_t pid;
 	unsigned long long utime, stime, ns;
+	long vcsw, ivcsw;
 };
 
 /*
@@ -205,7 +282,7 @@ struct member {
  */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 {
-	bool pss = what & COL_PSS, cpu = what & COL_CPU;
+	bool pss = what & COL_PSS, cpu = what & COL_CPU, csw = what & COL_CSW;
 	static long tck, page_kb;
 	unsigned long long tick_ns, user = 0, sys = 0, total_ns = 0, ns;
 	struct member *m = NULL;
@@ -227,6 +304,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	memset(s, 0, sizeof *s);
 	s->t = col_now();
 	s->pss_kb = -1;
+	s->vcsw = s->ivcsw = -1;
 	/* The load threads may take a freed slot first; the reserve holds
 	 * several so the scan still has one or two. */
 	release_reserve();
@@ -254,6 +332,9 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 		m[nm].utime = ps.utime;
 		m[nm].stime = ps.stime;
 		m[nm].ns = cpu ? threads_ns(de->d_name, ps.nthreads) : 0;
+		m[nm].vcsw = m[nm].ivcsw = 0;
+		if (csw)
+			threads_csw(de->d_name, ps.nthreads, &m[nm].vcsw, &m[nm].ivcsw);
 		nm++;
 		s->nprocs++;
 		s->nthreads += ps.nthreads;
@@ -270,6 +351,10 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	user = ps.utime + ps.cutime;
 	sys = ps.stime + ps.cstime;
 	ns = cpu ? threads_ns(lname, ps.nthreads) : 0;
+	if (csw) {
+		s->vcsw = s->ivcsw = 0;
+		threads_csw(lname, ps.nthreads, &s->vcsw, &s->ivcsw);
+	}
 	total_ns = ns > (ps.utime + ps.stime) * tick_ns ? ns : (ps.utime + ps.stime) * tick_ns;
 	total_ns += (ps.cutime + ps.cstime) * tick_ns;
 	s->nprocs++;
@@ -284,6 +369,10 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 		user += m[i].utime;
 		sys += m[i].stime;
 		total_ns += m[i].ns > ticks_ns ? m[i].ns : ticks_ns;
+		if (csw) {
+			s->vcsw += m[i].vcsw;
+			s->ivcsw += m[i].ivcsw;
+		}
 	}
 
 	/* Memory after CPU: a slow pass must not smear the CPU sample. */

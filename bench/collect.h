@@ -39,6 +39,8 @@ struct col_sample {
 	                           sharers), -1 unless asked for */
 	bool     pss_estimated; /* from a sample of the members (COL_PSS_SAMPLE) */
 	long     leader_hwm_kb; /* the leader's VmHWM (its own peak RSS) */
+	long     vcsw, ivcsw;   /* with COL_CSW: voluntary and involuntary context
+	                           switches of the live threads, summed; else -1 */
 	double   machine_busy_s;  /* /proc/stat: CPU time of every CPU not idle, */
 	double   machine_irq_s;   /* of which in interrupts and softirqs, */
 	double   machine_total_s; /* and all CPU time, since boot */
@@ -54,6 +56,7 @@ struct col_sample {
 #define COL_PSS_SAMPLE 256  /* members read for PSS at most, besides the leader */
 #define COL_CPU 1   /* CPU figures (stat and schedstat) */
 #define COL_PSS 2   /* a second pass for PSS */
+#define COL_CSW 4   /* context switches: one status read per member thread */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what);
 
 /* Fills s->machine_busy_s, machine_irq_s and machine_total_s from
@@ -61,6 +64,15 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what);
  * irq = irq + softirq; total adds idle and iowait).
  * col_sample_group() calls it. Returns 0 or -1. */
 int col_sample_machine(struct col_sample *s);
+
+/* The voluntary and involuntary context switches of threads tids of process
+ * pid, summed from /proc/<pid>/task/<tid>/status (proc(5)). Returns 0, or -1
+ * with both -1 when one of them is gone. */
+int col_csw_threads(pid_t pid, const pid_t *tids, int n, long *vcsw, long *ivcsw);
+
+/* The thread ids of process pid (/proc/<pid>/task), but `except`, into
+ * tids (room for max). Returns how many, or -1 when the process is gone. */
+int col_tids(pid_t pid, pid_t except, pid_t *tids, int max);
 
 /* The CPU used between samples a and b: total in seconds, split into user
  * and sys in the proportion of their ticks (-1 each when no tick fell). */

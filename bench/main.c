@@ -60,6 +60,7 @@ static const char usage_text[] =
 	"usage: evbench [--server LIST|all] [--conns LIST] [load options] [--repeat K]\n"
 	"               [--order interleaved|sequential] [--seed N] [--reference NAME]\n"
 	"               [--out DIR] [--json] [--quiet] [--plot] [--server-args \"ARGS\"] [--work-us N]\n"
+	"               [--mechanism auto|on|off]\n"
 	"       evbench ab --baseline DIR --current DIR [--server LIST] [--conns LIST]\n"
 	"               [--rounds K|auto] [--budget S] [--max-regression PCT] [--alpha A]\n"
 	"               [--metrics LIST] [load options] [--out DIR] [--seed N]\n"
@@ -83,6 +84,10 @@ static const char usage_text[] =
 	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr)\n"
 	"  --quiet                no progress line and no warnings on stderr\n"
 	"  --plot                 draw the plots of the run (scripts/plot.py, needs matplotlib)\n"
+	"  --mechanism M          auto (default): count system calls, wake-ups and context\n"
+	"                         switches per request with perf over the measure phase, for\n"
+	"                         the event loops; on: fork and threads too (it slows them);\n"
+	"                         off: not at all (docs/results.md, \"Mechanism\")\n"
 	"  --server-args \"ARGS\"   extra arguments for every server, split on spaces\n"
 	"  --work-us N            pass --work-us N to every server (busy work per request)\n"
 	"\n"
@@ -159,6 +164,7 @@ struct opts {
 	int    repeat;
 	const char *out;
 	bool   json, quiet, plot;
+	int    mech;            /* --mechanism: MECH_OFF, MECH_AUTO (default), MECH_ON */
 	char  *srv_args[MAX_SRV_ARGS + 1];
 	int    nsrv_args;
 	struct lg_config load;
@@ -453,6 +459,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	char err[512];
 
 	memset(o, 0, sizeof *o);
+	o->mech = MECH_AUTO;
 	o->ab = ab;
 	o->repeat = ab ? AB_ROUNDS : 1;
 	o->budget_s = AB_BUDGET_S;
@@ -506,7 +513,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 		}
 		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
 		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
-		    strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
+		    strcmp(name, "mechanism") && strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
 		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name)
 		    && !(ab && (!strcmp(name, "baseline") || !strcmp(name, "current") ||
 				!strcmp(name, "rounds") || !strcmp(name, "budget") ||
@@ -529,7 +536,16 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 			servers = val;
 		else if (!strcmp(name, "conns"))
 			conns = val;
-		else if (!strcmp(name, "repeat"))
+		else if (!strcmp(name, "mechanism")) {
+			if (!strcmp(val, "on"))
+				o->mech = MECH_ON;
+			else if (!strcmp(val, "off"))
+				o->mech = MECH_OFF;
+			else if (!strcmp(val, "auto"))
+				o->mech = MECH_AUTO;
+			else
+				die_usage("--mechanism: expected auto, on or off, got '%s'", val);
+		} else if (!strcmp(name, "repeat"))
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
 		else if (!strcmp(name, "order")) {
 			if (!strcmp(val, "interleaved"))
@@ -794,6 +810,31 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	fflush(stderr);
 }
 
+static void mech_start_client(struct rep_run *r);
+
+/* Removes io_uring's kernel workers ("iou-wrk-<tid>", "iou-sqp-<pid>") from
+ * evbench's thread ids. Returns how many are left. */
+static int drop_uring_workers(pid_t *tids, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tids[i]);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(comm, sizeof comm, f))
+				comm[0] = '\0';
+			fclose(f);
+		}
+		if (strncmp(comm, "iou-", 4) != 0)
+			tids[k++] = tids[i];
+	}
+	return k;
+}
+
 static void on_phase(enum lg_phase phase, void *arg)
 {
 	struct live *lv = arg;
@@ -809,10 +850,95 @@ static void on_phase(enum lg_phase phase, void *arg)
 	 * are closing, and fork's children with them. The DRAIN scan comes
 	 * after the load generator read its clocks and costs the client
 	 * nothing. */
-	if (phase == LG_PHASE_MEASURE)
-		scan(r, &r->s_measure, COL_CPU);
-	else if (phase == LG_PHASE_DRAIN && r->s_measure.valid)
-		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain, COL_CPU);
+	/* perf's counters go on at the start of the phase and off at its
+	 * end, each switch acknowledged (mech.h). The client's counters leave
+	 * this thread out, so the scans are not counted as the load's. At
+	 * DRAIN the samples come first: the client is closing its connections
+	 * (a load thread with few may be gone within milliseconds), and
+	 * threads' threads and fork's children exit with them. */
+	if (phase == LG_PHASE_CONNECT && r->mech) {
+		mech_start_client(r);
+	} else if (phase == LG_PHASE_MEASURE) {
+		mech_enable(&r->mech_srv);
+		mech_enable(&r->mech_cli);
+		scan(r, &r->s_measure, COL_CPU | (r->mech ? COL_CSW : 0));
+		if (r->ncli_tids)
+			col_csw_threads(getpid(), r->cli_tids, r->ncli_tids, &r->cli_vcsw[0],
+					&r->cli_ivcsw[0]);
+	} else if (phase == LG_PHASE_DRAIN && r->s_measure.valid) {
+		if (r->ncli_tids)
+			col_csw_threads(getpid(), r->cli_tids, r->ncli_tids, &r->cli_vcsw[1],
+					&r->cli_ivcsw[1]);
+		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain,
+				 COL_CPU | (r->mech ? COL_CSW : 0));
+		mech_disable(&r->mech_srv);
+		mech_disable(&r->mech_cli);
+	}
+}
+
+/* The waiting call of a server: its --backend, else its design's. */
+static enum mech_wait server_wait(const struct orch_server *s)
+{
+	static const char *const by_design[][2] = {
+		{ "select", "select" }, { "poll", "poll" }, { "epoll-lt", "epoll" },
+		{ "epoll-et", "epoll" }, { "evbase", "epoll" }, { "libevent", "epoll" },
+		{ "uring", "io_uring" }, { "epoll-mt", "epoll" }, { "libuv", "epoll" },
+	};
+
+	if (s->backend[0])
+		return mech_wait_of(s->backend);
+	for (size_t i = 0; i < sizeof by_design / sizeof by_design[0]; i++)
+		if (!strcmp(s->design, by_design[i][0]))
+			return mech_wait_of(by_design[i][1]);
+	return MECH_WAIT_NONE;   /* fork and threads block in read() */
+}
+
+#define MECH_MAX_TIDS 64
+
+/* The server's counting session, started once it is ready: the event loops
+ * have all their threads by then and are counted per CPU, filtered by
+ * thread; fork and threads make a task per connection and are followed by
+ * inherited per-task counters (mech.h says why the two). */
+static void mech_start_server(struct rep_run *r)
+{
+	pid_t tids[MECH_MAX_TIDS];
+	int n = 0;
+
+	if (strcmp(r->srv->design, "fork") != 0 && strcmp(r->srv->design, "threads") != 0) {
+		n = col_tids(r->proc.pid, 0, tids, MECH_MAX_TIDS);
+		if (n == MECH_MAX_TIDS)
+			n = 0;   /* more threads than a filter holds: follow the tasks */
+	}
+	if (n < 0)
+		n = 0;
+	if (n == 0 && !r->mech_tasks) {
+		snprintf(r->mech_srv.c.reason, sizeof r->mech_srv.c.reason,
+			 "a task per connection is counted per task, which slows it (up to 1.6x "
+			 "server CPU per request with a fork per request): --mechanism on counts it");
+		return;
+	}
+	mech_start(&r->mech_srv, r->proc.pid, tids, n, server_wait(r->srv));
+}
+
+/* The client's session, started when the load threads exist (CONNECT):
+ * evbench's threads but this one, which runs the phases, the scans and the
+ * progress line. */
+static void mech_start_client(struct rep_run *r)
+{
+	pid_t *tids = r->cli_tids;
+	int n = col_tids(getpid(), gettid(), tids, MECH_MAX_TIDS);
+
+	/* io_uring's kernel workers are evbench's tasks too, but come and go
+	 * and make no system calls: only the load threads are kept. */
+	n = drop_uring_workers(tids, n);
+	if (n <= 0 || n == MECH_MAX_TIDS) {
+		snprintf(r->mech_cli.c.reason, sizeof r->mech_cli.c.reason,
+			 "the load threads could not be listed (or more than %d)", MECH_MAX_TIDS - 1);
+		return;
+	}
+	r->ncli_tids = n;
+	mech_start(&r->mech_cli, getpid(), tids, n,
+		   r->cfg.io == LG_IO_URING ? MECH_WAIT_URING : MECH_WAIT_EPOLL);
 }
 
 /* ---- one run ------------------------------------------------------------------------- */
@@ -871,6 +997,8 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 	}
 	/* The drift probe, before the server starts and after it is gone, so
 	 * that it measures the machine and nothing of the trial. */
+	r->mech_srv.ctl = r->mech_srv.ack = r->mech_cli.ctl = r->mech_cli.ack = -1;
+	r->cli_vcsw[0] = r->cli_vcsw[1] = r->cli_ivcsw[0] = r->cli_ivcsw[1] = -1;
 	r->probe_before_ns = probe_run();
 	if (orch_start(&r->proc, r->srv, r->server_args, READY_TIMEOUT_S, err, sizeof err) < 0) {
 		snprintf(r->failure, sizeof r->failure, "%s", err);
@@ -880,6 +1008,15 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 	}
 	r->started = true;
 	r->cfg.port = r->proc.port;
+	/* perf attaches to the server now, before any connection: fork's
+	 * and threads' counters are inherited by every task they create from
+	 * here on. The client's session starts with the load threads. */
+	if (r->mech) {
+		mech_start_server(r);
+	} else {
+		snprintf(r->mech_srv.c.reason, sizeof r->mech_srv.c.reason, "--mechanism off");
+		snprintf(r->mech_cli.c.reason, sizeof r->mech_cli.c.reason, "--mechanism off");
+	}
 	if (lg_config_check(&r->cfg, err, sizeof err) < 0) {
 		/* Checked before any server started; only a broken port gets here. */
 		snprintf(r->failure, sizeof r->failure, "load configuration: %.700s", err);
@@ -894,6 +1031,10 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 		}
 	}
 	clear_progress(&lv);
+	if (r->mech) {
+		mech_finish(&r->mech_cli);
+		mech_finish(&r->mech_srv);
+	}
 	if (orch_stop(&r->proc, STOP_TIMEOUT_S, err, sizeof err) < 0 && !r->failure[0])
 		snprintf(r->failure, sizeof r->failure, "%s", err);
 	r->probe_after_ns = probe_run();
@@ -1274,6 +1415,8 @@ int main(int argc, char **argv)
 		r->order = cmp_order_name(o.order);
 		r->seed = o.seed;
 		r->reference = o.reference;
+		r->mech = o.mech != MECH_OFF;
+		r->mech_tasks = o.mech == MECH_ON;
 		r->server_args = o.srv_args;
 		r->argv = argv;
 		snprintf(r->run_id, sizeof r->run_id, "%s", run_id);

@@ -71,6 +71,69 @@ static int64_t nonneg(int64_t v)
 	return v < 0 ? 0 : v;
 }
 
+/* The server's context switches over the measure phase, from the two
+ * samples' sums over the group's live threads; -1 each when not sampled. */
+static void server_csw(const struct rep_run *r, long *v, long *iv)
+{
+	*v = *iv = -1;
+	if (r->s_measure.valid && r->s_drain.valid && r->s_measure.vcsw >= 0 &&
+	    r->s_drain.vcsw >= 0 && r->s_drain.vcsw >= r->s_measure.vcsw &&
+	    r->s_drain.ivcsw >= r->s_measure.ivcsw) {
+		*v = r->s_drain.vcsw - r->s_measure.vcsw;
+		*iv = r->s_drain.ivcsw - r->s_measure.ivcsw;
+	}
+}
+
+static void client_csw(const struct rep_run *r, long *v, long *iv)
+{
+	*v = *iv = -1;
+
+	if (r->cli_vcsw[0] >= 0 && r->cli_vcsw[1] >= r->cli_vcsw[0] &&
+	    r->cli_ivcsw[1] >= r->cli_ivcsw[0]) {
+		*v = r->cli_vcsw[1] - r->cli_vcsw[0];
+		*iv = r->cli_ivcsw[1] - r->cli_ivcsw[0];
+	}
+}
+
+static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
+{
+	const struct mech_counts *cs = &r->mech_srv.c, *cc = &r->mech_cli.c;
+	double n = r->ran ? (double)r->res.replies : 0, lo, hi;
+	long v, iv;
+	int idx[MECH_NSYSCALLS], k, len = 0;
+
+	row->sys_per_req_server = row->sys_per_req_client = -1;
+	row->wakeups_per_req_server = row->ready_per_wakeup_server = -1;
+	row->csw_vol_server = row->csw_invol_server = -1;
+	row->csw_vol_client = row->csw_invol_client = -1;
+	row->sys_top_server[0] = '\0';
+	if (n <= 0)
+		return;
+	if (cs->valid) {
+		row->sys_per_req_server = (double)cs->total / n;
+		if (cs->wait != MECH_WAIT_NONE)
+			row->wakeups_per_req_server = (double)cs->wakeups / n;
+		row->ready_per_wakeup_server = mech_ready_per_wakeup(cs, &lo, &hi);
+		k = mech_top(cs, idx);
+		for (int i = 0; i < k && i < 4; i++)
+			len += snprintf(row->sys_top_server + len, sizeof row->sys_top_server - (size_t)len,
+					"%s%s=%.3g", i ? ";" : "", mech_syscall_name(idx[i]),
+					(double)cs->by_name[idx[i]] / n);
+	}
+	if (cc->valid)
+		row->sys_per_req_client = (double)cc->total / n;
+	server_csw(r, &v, &iv);
+	if (v >= 0) {
+		row->csw_vol_server = (double)v / n;
+		row->csw_invol_server = (double)iv / n;
+	}
+	client_csw(r, &v, &iv);
+	if (v >= 0) {
+		row->csw_vol_client = (double)v / n;
+		row->csw_invol_client = (double)iv / n;
+	}
+}
+
 void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host)
 {
 	const struct lg_result *res = &r->res;
@@ -180,6 +243,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		row->group_pss_kb = r->s_mid.pss_kb;
 	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
 	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
+	mech_row_fill(row, r);
 	row->position = r->position;
 	row->probe_before_ns = r->probe_before_ns;
 	row->probe_after_ns = r->probe_after_ns;
@@ -281,6 +345,28 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	json_kv_bool(w, "killed", p->killed);
 	json_kv_bool(w, "died_early", p->died_early);
 	json_kv_string(w, "stderr_tail", p->stderr_tail);
+	json_end_object(w);
+}
+
+/* result.mechanism: server and client (docs/results.md, "Mechanism"). */
+static void json_mechanism(struct json_writer *w, const struct rep_run *r)
+{
+	uint64_t n = r->ran ? r->res.replies : 0;
+	long v, iv;
+	const char *why = !r->mech ? "--mechanism off" : !r->ran ? "the load did not run"
+			  : NULL;
+
+	json_key(w, "mechanism");
+	json_begin_object(w);
+	json_key(w, "server");
+	server_csw(r, &v, &iv);
+	mech_json_side(w, &r->mech_srv.c, n, v, iv,
+		       why ? why : "the server could not be sampled at both edges of the phase, or "
+		       "threads or children that exited during it took their counts along");
+	json_key(w, "client");
+	client_csw(r, &v, &iv);
+	mech_json_side(w, &r->mech_cli.c, n, v, iv,
+		       why ? why : "evbench's threads could not be read");
 	json_end_object(w);
 }
 
@@ -428,6 +514,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 		json_null(w);
 	}
 	json_end_object(w);
+	json_mechanism(w, r);
 	json_end_object(w);
 }
 
@@ -553,7 +640,9 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
 	      "ctxsw_voluntary,"
 	      "ctxsw_involuntary,round,position,probe_before_ns,probe_after_ns,drift,"
-	      "drift_flagged,failure,file\n", f);
+	      "drift_flagged,sys_per_req_server,sys_per_req_client,wakeups_per_req_server,"
+	      "ready_per_wakeup_server,ctxsw_vol_per_req_server,ctxsw_invol_per_req_server,"
+	      "ctxsw_vol_per_req_client,ctxsw_invol_per_req_client,sys_top_server,failure,file\n", f);
 	for (int i = 0; i < n; i++) {
 		const struct rep_row *r = &rows[i];
 
@@ -603,6 +692,15 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		else
 			fprintf(f, ",%.6g", r->drift);
 		fprintf(f, ",%d", r->drift_flagged);
+		csv_num(f, r->sys_per_req_server);
+		csv_num(f, r->sys_per_req_client);
+		csv_num(f, r->wakeups_per_req_server);
+		csv_num(f, r->ready_per_wakeup_server);
+		csv_num(f, r->csw_vol_server);
+		csv_num(f, r->csw_invol_server);
+		csv_num(f, r->csw_vol_client);
+		csv_num(f, r->csw_invol_client);
+		fprintf(f, ",%s", r->sys_top_server);
 		csv_str(f, r->failure);
 		fprintf(f, ",%s.json\n", r->file);
 	}
@@ -621,9 +719,9 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 void rep_table_header(FILE *f)
 {
-	fprintf(f, "%-17s %6s %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6s  %s\n",
+	fprintf(f, "%-17s %6s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6s  %s\n",
 		"server", "conns", "up", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
-		"cli us/r", "srv us/r", "srv MB", "bound", "others", "fd-limit", "errors",
+		"cli us/r", "srv us/r", "sys/r", "srv MB", "bound", "others", "fd-limit", "errors",
 		"srv vs ref");
 }
 
@@ -674,7 +772,7 @@ static double median_of(double *v, int n)
 	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
-enum { T_UP, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_NCOLS };
+enum { T_UP, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_SYS, T_NCOLS };
 
 void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged,
 		   const char *vs_ref)
@@ -682,7 +780,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	double *col[T_NCOLS], med[T_NCOLS];
 	int64_t fd = 0, errs = 0;
 	bool fd_known = false, any_failure = false;
-	char bound[16] = "-", c[10][32];
+	char bound[16] = "-", c[11][32];
 	const char *note = "";
 
 	for (int k = 0; k < T_NCOLS; k++) {
@@ -702,6 +800,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		col[T_CLI][i] = r->cpu_us_client;
 		col[T_SRV][i] = r->cpu_us_server;
 		col[T_OTH][i] = r->others_util >= 0 ? r->others_util * 100 : -1;
+		col[T_SYS][i] = r->sys_per_req_server;
 		col[T_MEM][i] = r->group_pss_kb >= 0 ? (double)r->group_pss_kb / 1024 : -1;
 		if (r->ran) {
 			fd += (int64_t)r->fd_client;
@@ -726,7 +825,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
-	fprintf(f, "%-17s %6ld %6s %9s %8s %8s %8s %8s %8s %7s %-7s %6s %8s %6lld  %s%s\n",
+	fprintf(f, "%-17s %6ld %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6lld  %s%s\n",
 		rows[0].server, rows[0].conns,
 		cell(c[0], 32, med[T_UP], "%.0f"),
 		cell(c[1], 32, med[T_RPS], "%.0f"),
@@ -735,6 +834,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		ms_cell(c[4], 32, merged, 99.9),
 		cell(c[5], 32, med[T_CLI], "%.1f"),
 		cell(c[6], 32, med[T_SRV], "%.1f"),
+		cell(c[10], 32, med[T_SYS], med[T_SYS] < 10 ? "%.2f" : "%.0f"),
 		cell(c[9], 32, med[T_MEM], med[T_MEM] < 10 ? "%.1f" : "%.0f"),
 		bound,
 		cell(c[8], 32, med[T_OTH], "%.0f%%"),

@@ -21,9 +21,13 @@
 
 #include "collect.h"
 #include "loadgen.h"
+#include "mech.h"
 #include "orch.h"
 
 #define REP_MAX_WARNINGS 8
+
+/* --mechanism (docs/results.md, "Mechanism"). */
+enum { MECH_OFF, MECH_AUTO, MECH_ON };
 
 /* One run: a server at one connection count, one repeat. */
 struct rep_run {
@@ -52,6 +56,15 @@ struct rep_run {
 	int    position, positions;        /* its place in the round, 1-based, and of how many */
 	const char *reference;             /* the design the comparisons divide by */
 	double probe_before_ns, probe_after_ns;  /* the drift probe (probe.h), -1 if it failed */
+	/* Mechanism metrics (mech.h): perf's counts over the measure phase,
+	 * and the client's context switches from /proc at its edges (the
+	 * server's are in s_measure and s_drain). */
+	bool   mech;                       /* counting was asked for (--mechanism auto or on) */
+	bool   mech_tasks;                 /* fork and threads too (--mechanism on) */
+	struct mech_session mech_srv, mech_cli;
+	pid_t  cli_tids[64];               /* the load threads, listed at CONNECT */
+	int    ncli_tids;
+	long   cli_vcsw[2], cli_ivcsw[2];  /* theirs at MEASURE and at DRAIN, -1 unread */
 };
 
 /* The figures of one run that the table and summary.csv show. Negative
@@ -87,6 +100,11 @@ struct rep_row {
 	double   probe_before_ns, probe_after_ns;  /* -1 when the probe failed */
 	double   drift;                    /* after / before - 1; NaN without both */
 	bool     drift_flagged;            /* |drift| > PROBE_DRIFT_THRESHOLD */
+	/* Mechanism, per verified reply over the measure phase; -1 = not measured. */
+	double   sys_per_req_server, sys_per_req_client;
+	double   wakeups_per_req_server, ready_per_wakeup_server;
+	double   csw_vol_server, csw_invol_server, csw_vol_client, csw_invol_client;
+	char     sys_top_server[160];      /* "read=0.98;writev=0.98;epoll_wait=0.013" */
 };
 
 /* Fills *row from a finished run (host gives the CPU count for bound). */

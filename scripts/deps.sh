@@ -6,8 +6,10 @@
 # build: a C compiler, make, pkg-config, libevent (the reference server and
 #        the libevent side of evbase's tests) and liburing (evbase's io_uring
 #        backend); test: Criterion as well;
-# bench: /usr/bin/python3 with matplotlib as well (plots); fuzz: the test set,
-# clang and its libFuzzer runtime (make fuzz); all: everything.
+# bench: /usr/bin/python3 with matplotlib as well (plots), and linux-perf
+# (evbench counts system calls per request with perf stat; the tests check
+# that counting too); fuzz: the test set, clang and its libFuzzer runtime
+# (make fuzz); all: everything.
 # With --check nothing is installed: the exit status says whether all is there.
 # As root the missing packages are installed with apt-get; otherwise the exact
 # command is printed and the status is 1, so that make stops with the remedy.
@@ -45,6 +47,10 @@ if [ "$want" = fuzz ] || [ "$want" = all ]; then
 	command -v clang >/dev/null 2>&1 || need clang
 	rt=$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)
 	[ -f "$rt" ] || need libclang-rt-dev
+fi
+if [ "$want" != build ]; then
+	# result.mechanism (docs/results.md): perf stat on syscall tracepoints.
+	command -v perf >/dev/null 2>&1 || need linux-perf
 fi
 if [ "$want" = bench ] || [ "$want" = all ]; then
 	# Debian's matplotlib lives in /usr/bin/python3, which may not be the

@@ -143,6 +143,7 @@ static int documented_keys(char keys[][64], int max)
 			{ "`connections`:", "result.connections." }, { "## Top-level keys", "" },
 			{ "## `host`", "host." }, { "## `server`", "server." },
 			{ "`server_process`:", "result.server_process." },
+			{ "`mechanism.server` and `mechanism.client`:", "result.mechanism.server." },
 		};
 		bool matched = false;
 
