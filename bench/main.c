@@ -1489,6 +1489,7 @@ int main(int argc, char **argv)
 		fputs("  up: connections open when measuring began; latency of verified replies;\n"
 		      "  figures are medians over the rounds; latencies from all rounds' histograms;\n"
 		      "  us/r: CPU microseconds per request, load generator and server process group;\n"
+		      "  sys/r: the server's system calls per request (perf; '-' when not counted);\n"
 		      "  srv MB: the server processes' memory (PSS) during the measure phase;\n"
 		      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
 		      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n",

@@ -12,6 +12,10 @@ PNG and SVG:
   fd_limit     connections lost to descriptor limits, per server and cause
   compare      each server against the reference, round by round: the median ratio
                and its 95% interval (comparisons.json; only with two servers or more)
+  mechanism    why: the server's system calls per request by name (stacked bars), its
+               wake-ups per request, and voluntary and involuntary context switches per
+               request, one bar per server and connection count (result.mechanism; only
+               when some run counted them)
 
 With --repeat K, lines show the median of the repeats and bars their range. A
 hollow marker is a run during which other processes took more than 25% of the
@@ -446,6 +450,98 @@ def plot_compare(dirpath, all_conns, runs, outdir, written):
     save(fig, outdir, "compare", written)
 
 
+# The calls drawn in their own colour in the mechanism plot; the others are
+# summed into "other".
+SYSCALL_COLORS = {
+    "read": "#1f77b4", "recvfrom": "#aec7e8", "readv": "#6baed6", "write": "#ff7f0e",
+    "writev": "#ffbb78", "sendto": "#fdae6b", "epoll_wait": "#2ca02c", "epoll_pwait": "#98df8a",
+    "epoll_ctl": "#d62728", "poll": "#9467bd", "ppoll": "#c5b0d5", "select": "#8c564b",
+    "pselect6": "#c49c94", "accept4": "#e377c2", "accept": "#f7b6d2", "close": "#7f7f7f",
+    "io_uring_enter": "#bcbd22", "clone3": "#17becf", "clone": "#9edae5", "wait4": "#393b79",
+    "futex": "#637939",
+}
+
+
+def plot_mechanism(groups, all_conns, runs, outdir, written):
+    """Stacked bars of the server's system calls per request by name, and
+    its context switches per request, one bar per (server, conns): the
+    medians over repeats. Nothing when no run counted them."""
+    bars = []   # (label, {name: per req}, wakeups, vol, invol)
+    for server, cr in groups.items():
+        for c in sorted(cr):
+            rs = cr[c]
+            names = {}
+            for r in rs:
+                for k, v in (get(r, "result.mechanism.server.by_name_per_req") or {}).items():
+                    names.setdefault(k, []).append(v)
+            if not names:
+                continue
+            byname = {k: median(v) for k, v in names.items()}
+
+            def med(path):
+                v = [get(r, path) for r in rs]
+                v = [x for x in v if isinstance(x, (int, float))]
+                return median(v) if v else None
+            bars.append(("%s\n%s" % (server, fmt_count(c)), byname,
+                         med("result.mechanism.server.wakeups_per_req"),
+                         med("result.mechanism.server.ctxsw_voluntary_per_req"),
+                         med("result.mechanism.server.ctxsw_involuntary_per_req")))
+    if not bars:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(max(9, 1.1 * len(bars) + 5), 5.4),
+                             constrained_layout=True,
+                             gridspec_kw={"width_ratios": [3, 2]})
+    ax = axes[0]
+    xs = list(range(len(bars)))
+    shown = [n for n in SYSCALL_COLORS if any(b[1].get(n, 0) > 0 for b in bars)]
+    bottom = [0.0] * len(bars)
+    for n in shown + ["other"]:
+        vals = []
+        for b in bars:
+            if n == "other":
+                vals.append(sum(v for k, v in b[1].items() if k not in shown))
+            else:
+                vals.append(b[1].get(n, 0))
+        if not any(vals):
+            continue
+        ax.bar(xs, vals, bottom=bottom, color=SYSCALL_COLORS.get(n, "#dddddd"), label=n,
+               edgecolor="white", linewidth=0.5)
+        bottom = [a + v for a, v in zip(bottom, vals)]
+    for x, b, top in zip(xs, bars, bottom):
+        note = "%.2f" % top
+        if b[2] is not None:
+            note += "\nwake %.3g" % b[2]
+        ax.annotate(note, (x, top), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(xs)
+    ax.set_xticklabels([b[0] for b in bars], fontsize=8)
+    ax.set_ylabel("system calls per request (server)")
+    ax.set_ylim(top=max(bottom) * 1.2 if max(bottom) > 0 else 1)
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.set_title("system calls per request, by name (wake: waiting-call returns per request)",
+                 fontsize=9)
+    ax.grid(True, axis="y", alpha=0.3)
+
+    ax = axes[1]
+    w = 0.4
+    vol = [b[3] if b[3] is not None else 0 for b in bars]
+    inv = [b[4] if b[4] is not None else 0 for b in bars]
+    ax.bar([x - w / 2 for x in xs], vol, width=w, color="#1f77b4", label="voluntary (blocked)")
+    ax.bar([x + w / 2 for x in xs], inv, width=w, color="#d62728",
+           label="involuntary (preempted)")
+    for x, b in zip(xs, bars):
+        if b[3] is None:
+            ax.annotate("n/a", (x, 0), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(xs)
+    ax.set_xticklabels([b[0] for b in bars], fontsize=8)
+    ax.set_ylabel("context switches per request (server, live threads)")
+    ax.legend(fontsize=7)
+    ax.set_title("context switches per request", fontsize=9)
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle("Why each design costs what it costs (perf syscall tracepoints, /proc), "
+                 "measure phase\n" + subtitle(runs), fontsize=10)
+    save(fig, outdir, "mechanism", written)
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         sys.stderr.write("usage: plot.py RESULTS_DIR   (e.g. results/latest)\n")
@@ -471,6 +567,7 @@ def main(argv):
     plot_spectrum(groups, all_conns, runs, outdir, written)
     plot_fd_limit(groups, all_conns, runs, outdir, written)
     plot_compare(dirpath, all_conns, runs, outdir, written)
+    plot_mechanism(groups, all_conns, runs, outdir, written)
     sys.stderr.write("plot.py: wrote %d plots (PNG and SVG) in %s/\n" % (len(written) // 2, outdir))
     return 0
 
