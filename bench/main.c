@@ -27,6 +27,7 @@
 #include "collect.h"
 #include "compare.h"
 #include "gate.h"
+#include "lesson.h"
 #include "loadgen.h"
 #include "orch.h"
 #include "probe.h"
@@ -67,6 +68,7 @@ static const char usage_text[] =
 	"       evbench gate BASELINE CURRENT [--max-regression PCT] [--alpha A]\n"
 	"               [--min-repeats K] [--normalize-by SERVER] [--json]\n"
 	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
+	"       evbench lesson NAME [options] | evbench lesson --list\n"
 	"       evbench --list | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"
@@ -84,6 +86,8 @@ static const char usage_text[] =
 	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr)\n"
 	"  --quiet                no progress line and no warnings on stderr\n"
 	"  --plot                 draw the plots of the run (scripts/plot.py, needs matplotlib)\n"
+	"  --server-nofile N      lower each server's descriptor limit to N once it is ready\n"
+	"                         (to watch it run out: evbench lesson emfile)\n"
 	"  --mechanism M          auto (default): count system calls, wake-ups and context\n"
 	"                         switches per request with perf over the measure phase, for\n"
 	"                         the event loops; on: fork and threads too (it slows them);\n"
@@ -165,6 +169,7 @@ struct opts {
 	const char *out;
 	bool   json, quiet, plot;
 	int    mech;            /* --mechanism: MECH_OFF, MECH_AUTO (default), MECH_ON */
+	long   server_nofile;   /* --server-nofile: the servers' RLIMIT_NOFILE, 0 = theirs */
 	char  *srv_args[MAX_SRV_ARGS + 1];
 	int    nsrv_args;
 	struct lg_config load;
@@ -513,7 +518,8 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 		}
 		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
 		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
-		    strcmp(name, "mechanism") && strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
+		    strcmp(name, "mechanism") && strcmp(name, "server-nofile") &&
+		    strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
 		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name)
 		    && !(ab && (!strcmp(name, "baseline") || !strcmp(name, "current") ||
 				!strcmp(name, "rounds") || !strcmp(name, "budget") ||
@@ -536,6 +542,8 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 			servers = val;
 		else if (!strcmp(name, "conns"))
 			conns = val;
+		else if (!strcmp(name, "server-nofile"))
+			o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
 		else if (!strcmp(name, "mechanism")) {
 			if (!strcmp(val, "on"))
 				o->mech = MECH_ON;
@@ -1008,6 +1016,16 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 	}
 	r->started = true;
 	r->cfg.port = r->proc.port;
+	/* --server-nofile: the server raised its soft limit to the hard one at
+	 * start; both come down now, before any connection, and fork's
+	 * children inherit them. */
+	if (r->server_nofile > 0) {
+		struct rlimit lim = { (rlim_t)r->server_nofile, (rlim_t)r->server_nofile };
+
+		if (prlimit(r->proc.pid, RLIMIT_NOFILE, &lim, NULL) < 0)
+			snprintf(r->failure, sizeof r->failure, "--server-nofile: prlimit: %s",
+				 strerror(errno));
+	}
 	/* perf attaches to the server now, before any connection: fork's
 	 * and threads' counters are inherited by every task they create from
 	 * here on. The client's session starts with the load threads. */
@@ -1319,6 +1337,7 @@ int main(int argc, char **argv)
 	int nrows = 0, per, ntrials, gate_status = GATE_ERROR;
 	double t_start;
 	bool any_failure = false, write_failed = false, show_progress;
+	const struct lesson *lesson = NULL;
 	FILE *table;
 
 	if (argc > 1 && strcmp(argv[1], "gate") == 0) {
@@ -1329,7 +1348,26 @@ int main(int argc, char **argv)
 		return 2;
 #endif
 	}
-	if (argc > 1 && strcmp(argv[1], "ab") == 0)
+	if (argc > 1 && strcmp(argv[1], "lesson") == 0) {
+		int largc;
+		char **largv;
+
+		if (argc < 3)
+			die_usage("lesson: which one? (evbench lesson --list)");
+		if (!strcmp(argv[2], "--list")) {
+			lesson_list(stdout);
+			return 0;
+		}
+		lesson = lesson_find(argv[2]);
+		if (!lesson)
+			die_bad("lesson: unknown lesson '%s' (evbench lesson --list shows them)", argv[2]);
+		largv = lesson_argv(lesson, argv[0], argc - 3, argv + 3, &largc);
+		if (!largv)
+			die("out of memory");
+		/* The results record the command as the lesson ran it. */
+		argv = largv;
+		parse_args(&o, largc, largv, false);
+	} else if (argc > 1 && strcmp(argv[1], "ab") == 0)
 		parse_args(&o, argc - 1, argv + 1, true);
 	else
 		parse_args(&o, argc, argv, false);
@@ -1416,6 +1454,7 @@ int main(int argc, char **argv)
 		r->seed = o.seed;
 		r->reference = o.reference;
 		r->mech = o.mech != MECH_OFF;
+		r->server_nofile = o.server_nofile;
 		r->mech_tasks = o.mech == MECH_ON;
 		r->server_args = o.srv_args;
 		r->argv = argv;
@@ -1504,6 +1543,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "evbench: results in %s/\n", dir);
 	if (o.plot && !stop_signal)
 		draw_plots(dir);
+	if (lesson && !stop_signal) {
+		lesson_verdict(lesson, rows, nrows, table);
+		fprintf(table, "  results and plots in %s/\n", dir);
+	}
 	free(rows);
 	for (int i = 0; i < o.nsrv_args; i++)
 		free(o.srv_args[i]);

@@ -153,12 +153,19 @@ static int command(struct mech_session *s, const char *cmd, int timeout_ms)
 		return -1;
 	if (write(s->ctl, cmd, len) != (ssize_t)len)
 		goto dead;
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc <= 0 || read(s->ack, buf, sizeof buf) <= 0)
-		goto dead;
-	return 0;
+	/* In slices, so that a perf that has exited (refused, not permitted)
+	 * is noticed at once rather than at the deadline. */
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		rc = poll(&p, 1, 50);
+		if (rc > 0 && read(s->ack, buf, sizeof buf) > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			break;
+		if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = 0;
+			break;
+		}
+	}
 dead:
 	/* perf did not answer: it failed to attach, or died. */
 	kill_perf(s);

@@ -107,6 +107,8 @@ static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
 	row->csw_vol_server = row->csw_invol_server = -1;
 	row->csw_vol_client = row->csw_invol_client = -1;
 	row->sys_top_server[0] = '\0';
+	for (int i = 0; i < MECH_NSYSCALLS; i++)
+		row->sys_by_name_server[i] = -1;
 	if (n <= 0)
 		return;
 	if (cs->valid) {
@@ -114,6 +116,9 @@ static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
 		if (cs->wait != MECH_WAIT_NONE)
 			row->wakeups_per_req_server = (double)cs->wakeups / n;
 		row->ready_per_wakeup_server = mech_ready_per_wakeup(cs, &lo, &hi);
+		for (int i = 0; i < MECH_NSYSCALLS; i++)
+			if (cs->named & (1ULL << i))
+				row->sys_by_name_server[i] = (double)cs->by_name[i] / n;
 		k = mech_top(cs, idx);
 		for (int i = 0; i < k && i < 4; i++)
 			len += snprintf(row->sys_top_server + len, sizeof row->sys_top_server - (size_t)len,
@@ -322,6 +327,7 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	else
 		json_null(w);
 	json_kv_string(w, "binary", r->srv->path);
+	kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
 	json_key(w, "args");
 	json_begin_array(w);
 	json_string(w, "--port");

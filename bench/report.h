@@ -61,6 +61,7 @@ struct rep_run {
 	 * server's are in s_measure and s_drain). */
 	bool   mech;                       /* counting was asked for (--mechanism auto or on) */
 	bool   mech_tasks;                 /* fork and threads too (--mechanism on) */
+	long   server_nofile;              /* --server-nofile, 0 = the server's own limit */
 	struct mech_session mech_srv, mech_cli;
 	pid_t  cli_tids[64];               /* the load threads, listed at CONNECT */
 	int    ncli_tids;
@@ -105,6 +106,7 @@ struct rep_row {
 	double   wakeups_per_req_server, ready_per_wakeup_server;
 	double   csw_vol_server, csw_invol_server, csw_vol_client, csw_invol_client;
 	char     sys_top_server[160];      /* "read=0.98;writev=0.98;epoll_wait=0.013" */
+	double   sys_by_name_server[MECH_NSYSCALLS];  /* per request, -1 when not counted */
 };
 
 /* Fills *row from a finished run (host gives the CPU count for bound). */

@@ -1,0 +1,481 @@
+/*
+ * lesson.c - the lessons' sweeps and their verdicts. See lesson.h, and
+ * docs/teaching.md for what each one teaches.
+ */
+#include "lesson.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include "stats.h"
+
+/* ---- reading a sweep's rows ---------------------------------------------------- */
+
+typedef double (*metric_fn)(const struct rep_row *r);
+
+static double m_cpu(const struct rep_row *r) { return r->cpu_us_server; }
+static double m_rps(const struct rep_row *r) { return r->throughput_rps; }
+static double m_sys(const struct rep_row *r) { return r->sys_per_req_server; }
+static double m_up(const struct rep_row *r) { return (double)r->conns_up; }
+static double m_util(const struct rep_row *r) { return r->server_util; }
+static double m_ready(const struct rep_row *r) { return r->ready_per_wakeup_server; }
+static double m_wake(const struct rep_row *r) { return r->wakeups_per_req_server; }
+static double m_fdset(const struct rep_row *r) { return (double)r->srv_fdset; }
+static double m_emfile(const struct rep_row *r) { return (double)r->srv_emfile; }
+static double m_ctl(const struct rep_row *r) { return r->sys_by_name_server[MECH_SC_epoll_ctl]; }
+
+static double m_accepts(const struct rep_row *r)
+{
+	double a = r->sys_by_name_server[MECH_SC_accept], b = r->sys_by_name_server[MECH_SC_accept4];
+
+	return a < 0 && b < 0 ? -1 : (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
+/* KiB of the server group's memory (PSS) per connection up. */
+static double m_kib_per_conn(const struct rep_row *r)
+{
+	return r->group_pss_kb >= 0 && r->conns_up > 0 ?
+		(double)r->group_pss_kb / (double)r->conns_up : -1;
+}
+
+static const struct rep_row *find(const struct rep_row *rows, int n, const char *server,
+				  long conns, int round)
+{
+	for (int i = 0; i < n; i++)
+		if (rows[i].conns == conns && rows[i].repeat == round && rows[i].ran &&
+		    !strcmp(rows[i].server, server))
+			return &rows[i];
+	return NULL;
+}
+
+static int rounds_in(const struct rep_row *rows, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (rows[i].repeat > k)
+			k = rows[i].repeat;
+	return k;
+}
+
+/* The place of a server in the order the reports use (orch_all), others after. */
+static int rank(const char *server)
+{
+	for (int i = 0; i < ORCH_NALL; i++)
+		if (!strcmp(orch_all[i], server))
+			return i;
+	return ORCH_NALL;
+}
+
+/* The distinct servers of the rows, in the reports' order. Returns how many. */
+static int servers_in(const struct rep_row *rows, int n, const char **out, int max)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		int j;
+
+		for (j = 0; j < k && strcmp(out[j], rows[i].server); j++)
+			;
+		if (j < k || k == max)
+			continue;
+		/* Insert in order. */
+		for (j = k++; j > 0 && (rank(out[j - 1]) > rank(rows[i].server) ||
+					(rank(out[j - 1]) == rank(rows[i].server) &&
+					 strcmp(out[j - 1], rows[i].server) > 0)); j--)
+			out[j] = out[j - 1];
+		out[j] = rows[i].server;
+	}
+	return k;
+}
+
+/* The distinct connection counts, ascending. Returns how many. */
+static int conns_in(const struct rep_row *rows, int n, long *out, int max)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		int j;
+
+		for (j = 0; j < k && out[j] != rows[i].conns; j++)
+			;
+		if (j < k || k == max)
+			continue;
+		for (j = k++; j > 0 && out[j - 1] > rows[i].conns; j--)
+			out[j] = out[j - 1];
+		out[j] = rows[i].conns;
+	}
+	return k;
+}
+
+/* The median over the rounds of a metric of (server, conns), -1 when no
+ * round measured it. */
+static double median_of(const struct rep_row *rows, int n, const char *server, long conns,
+			metric_fn m)
+{
+	int rounds = rounds_in(rows, n), k = 0;
+	double *x = calloc((size_t)rounds + 1, sizeof *x);
+	struct stats_median_ci ci;
+
+	if (!x)
+		return -1;
+	for (int r = 1; r <= rounds; r++) {
+		const struct rep_row *a = find(rows, n, server, conns, r);
+
+		if (a && m(a) >= 0)
+			x[k++] = m(a);
+	}
+	stats_median_ci(x, (size_t)k, 0.95, &ci);
+	free(x);
+	return k ? ci.median : -1;
+}
+
+/* The paired ratio, round by round, of a metric of (sa, ca) over the same
+ * metric of (sb, cb), as in "Comparisons": its median and interval. Returns
+ * false when no round has both. */
+static bool paired(const struct rep_row *rows, int n, const char *sa, long ca, const char *sb,
+		   long cb, metric_fn m, struct stats_median_ci *ci)
+{
+	int rounds = rounds_in(rows, n), k = 0;
+	double *x = calloc((size_t)rounds + 1, sizeof *x);
+
+	if (!x)
+		return false;
+	for (int r = 1; r <= rounds; r++) {
+		const struct rep_row *a = find(rows, n, sa, ca, r), *b = find(rows, n, sb, cb, r);
+
+		if (a && b && m(a) > 0 && m(b) > 0)
+			x[k++] = m(a) / m(b);
+	}
+	stats_median_ci(x, (size_t)k, 0.95, ci);
+	free(x);
+	return k > 0;
+}
+
+/* "2.10x [1.90, 2.30]", with the interval's coverage when it is under 95%,
+ * or the reason there is none. */
+static const char *ratio_text(char *buf, size_t len, const struct stats_median_ci *ci)
+{
+	int o;
+
+	o = snprintf(buf, len, "%.2fx", ci->median);
+	if (!ci->has_ci)
+		snprintf(buf + o, len - (size_t)o, " (%zu round%s: no interval)", ci->n,
+			 ci->n == 1 ? "" : "s");
+	else if (ci->level < 0.95 - 1e-9)
+		snprintf(buf + o, len - (size_t)o, " [%.2f, %.2f] (%zu rounds: a %.1f%% interval)",
+			 ci->lo, ci->hi, ci->n, ci->level * 100);
+	else
+		snprintf(buf + o, len - (size_t)o, " [%.2f, %.2f]", ci->lo, ci->hi);
+	return buf;
+}
+
+/* A count with thousands separators: 4,901. */
+static const char *count(char *buf, size_t len, double v)
+{
+	char digits[32];
+	int nd, o = 0;
+
+	if (v < 0)
+		return snprintf(buf, len, "-"), buf;
+	nd = snprintf(digits, sizeof digits, "%.0f", v);
+	for (int i = 0; i < nd && (size_t)o + 2 < len; i++) {
+		if (i && (nd - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* A figure with about three significant digits, or "-". */
+static const char *fig(char *buf, size_t len, double v)
+{
+	if (v < 0)
+		snprintf(buf, len, "-");
+	else if (v >= 100)
+		count(buf, len, v);
+	else
+		snprintf(buf, len, v >= 10 ? "%.1f" : v >= 0.1 ? "%.2f" : "%.3g", v);
+	return buf;
+}
+
+static bool is_scanning(const char *design)
+{
+	return !strcmp(design, "poll") || !strcmp(design, "select");
+}
+
+static const char *design_of(const struct rep_row *rows, int n, const char *server)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(rows[i].server, server))
+			return rows[i].design;
+	return "";
+}
+
+/* The server the others are measured against: epoll-lt when it ran. */
+static const char *reference(const char **servers, int ns)
+{
+	for (int i = 0; i < ns; i++)
+		if (!strcmp(servers[i], "epoll-lt"))
+			return servers[i];
+	return ns ? servers[ns - 1] : NULL;
+}
+
+#define MAXS 16
+#define MAXC 16
+
+/* ---- the verdicts ------------------------------------------------------------------ */
+
+static void v_idle(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	char a[96], b[32], c[32], d[32], e[32], g[32];
+
+	if (nc < 2) {
+		fprintf(f, "  (the sweep needs two connection counts to show the growth)\n");
+		return;
+	}
+	for (int i = 0; i < ns; i++) {
+		struct stats_median_ci ci;
+		long lo = cv[0], hi = cv[nc - 1];
+		double ready = median_of(rows, n, sv[i], hi, m_ready);
+		double up = median_of(rows, n, sv[i], hi, m_up);
+
+		if (!paired(rows, n, sv[i], hi, sv[i], lo, m_cpu, &ci)) {
+			fprintf(f, "  %s: not measured at both %ld and %ld connections\n", sv[i], lo, hi);
+			continue;
+		}
+		fprintf(f, "  %s: server CPU per request grew %s from %s to %s connections "
+			"(%s -> %s us); system calls per request %s -> %s",
+			sv[i], ratio_text(a, sizeof a, &ci), count(b, sizeof b, (double)lo),
+			count(c, sizeof c, (double)hi),
+			fig(d, sizeof d, median_of(rows, n, sv[i], lo, m_cpu)),
+			fig(e, sizeof e, median_of(rows, n, sv[i], hi, m_cpu)),
+			fig(g, sizeof g, median_of(rows, n, sv[i], lo, m_sys)),
+			fig(d, sizeof d, median_of(rows, n, sv[i], hi, m_sys)));
+		if (ready >= 0) {
+			fprintf(f, "; at %s each wake-up returned %s ready descriptors",
+				count(b, sizeof b, (double)hi), fig(c, sizeof c, ready));
+			if (is_scanning(design_of(rows, n, sv[i])) && up > 0)
+				fprintf(f, " of the %s it handed the kernel on every call",
+					count(e, sizeof e, up + 1));
+		}
+		fputs("\n", f);
+	}
+}
+
+static void v_fdsetsize(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	char a[96], b[32], c[32], d[32];
+
+	for (int k = 0; k < nc; k++)
+		for (int i = 0; i < ns; i++) {
+			if (strcmp(design_of(rows, n, sv[i]), "select") != 0)
+				continue;
+			fprintf(f, "  at %s connections select had %s up (FD_SETSIZE is %d) and "
+				"refused %s connection attempts",
+				count(b, sizeof b, (double)cv[k]),
+				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)), FD_SETSIZE,
+				count(d, sizeof d, median_of(rows, n, sv[i], cv[k], m_fdset)));
+			for (int j = 0; j < ns; j++) {
+				struct stats_median_ci ci;
+
+				if (j != i && paired(rows, n, sv[i], cv[k], sv[j], cv[k], m_rps, &ci))
+					fprintf(f, "; its throughput was %s %s's", ratio_text(a, sizeof a, &ci),
+						sv[j]);
+			}
+			fputs("\n", f);
+		}
+}
+
+static void v_perconn(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	const char *ref = reference(sv, ns);
+	char a[96], b[32], c[32];
+
+	for (int k = 0; k < nc; k++)
+		for (int i = 0; i < ns; i++) {
+			struct stats_median_ci ci;
+			const struct rep_row *any = NULL;
+
+			for (int r = 1; r <= rounds_in(rows, n) && !any; r++)
+				if ((any = find(rows, n, sv[i], cv[k], r)) && !any->sys_top_server[0])
+					any = NULL;
+			fprintf(f, "  %s: %s us of server CPU and %s system calls per request", sv[i],
+				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_cpu)),
+				fig(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_sys)));
+			if (any)
+				fprintf(f, " (%s)", any->sys_top_server);
+			if (ref && strcmp(sv[i], ref) != 0 &&
+			    paired(rows, n, sv[i], cv[k], ref, cv[k], m_cpu, &ci))
+				fprintf(f, "; CPU %s %s's", ratio_text(a, sizeof a, &ci), ref);
+			fputs("\n", f);
+		}
+}
+
+static void v_edge(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	const char *ref = reference(sv, ns);
+	char a[96], b[32], c[32];
+
+	for (int k = 0; k < nc; k++)
+		for (int i = 0; i < ns; i++) {
+			struct stats_median_ci ci;
+
+			fprintf(f, "  %s: %s epoll_ctl calls and %s system calls per request, %s us of "
+				"server CPU", sv[i],
+				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_ctl)),
+				fig(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_sys)),
+				fig(a, sizeof a, median_of(rows, n, sv[i], cv[k], m_cpu)));
+			if (ref && strcmp(sv[i], ref) != 0 &&
+			    paired(rows, n, sv[i], cv[k], ref, cv[k], m_cpu, &ci))
+				fprintf(f, " (%s %s's)", ratio_text(a, sizeof a, &ci), ref);
+			fputs("\n", f);
+		}
+}
+
+static void v_memory(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	const char *ref = reference(sv, ns);
+	char a[96], b[32], c[32];
+
+	for (int k = 0; k < nc; k++) {
+		fprintf(f, "  at %s connections, server memory (PSS) per connection up:\n",
+			count(b, sizeof b, (double)cv[k]));
+		for (int i = 0; i < ns; i++) {
+			struct stats_median_ci ci;
+
+			fprintf(f, "    %s: %s KiB (%s up)", sv[i],
+				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_kib_per_conn)),
+				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)));
+			if (ref && strcmp(sv[i], ref) != 0 &&
+			    paired(rows, n, sv[i], cv[k], ref, cv[k], m_kib_per_conn, &ci))
+				fprintf(f, ", %s %s's", ratio_text(a, sizeof a, &ci), ref);
+			fputs("\n", f);
+		}
+	}
+}
+
+static void v_emfile(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	char a[32], b[32], c[32], d[32], e[32], g[32];
+
+	for (int k = 0; k < nc; k++)
+		for (int i = 0; i < ns; i++)
+			fprintf(f, "  %s at %s connections: %s accepts failed with EMFILE, %s "
+				"connections up, %s req/s served; the server used %s of its CPU "
+				"capacity (%s us per request) and made %s accept calls per request\n",
+				sv[i], count(a, sizeof a, (double)cv[k]),
+				count(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_emfile)),
+				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)),
+				count(d, sizeof d, median_of(rows, n, sv[i], cv[k], m_rps)),
+				fig(e, sizeof e, median_of(rows, n, sv[i], cv[k], m_util)),
+				fig(g, sizeof g, median_of(rows, n, sv[i], cv[k], m_cpu)),
+				fig(a, sizeof a, median_of(rows, n, sv[i], cv[k], m_accepts)));
+	(void)m_wake;
+}
+
+/* ---- the lessons -------------------------------------------------------------------- */
+
+#define SHORT "--duration", "1", "--warmup", "0.5", "--repeat", "6", "--mechanism", "on", "--plot"
+
+static const struct lesson lessons[] = {
+	{ "idle", "idle connections cost select and poll, not epoll: O(n) against O(ready)",
+	  "servers/rot13_poll.c, servers/rot13_epoll_lt.c", "mechanism.png, cpu.png",
+	  { "--server", "poll,epoll-lt", "--conns", "100,5000", "--active", "100", SHORT, NULL },
+	  v_idle },
+	{ "fdsetsize", "select cannot watch a descriptor >= FD_SETSIZE",
+	  "servers/rot13_select.c", "fd_limit.png, throughput.png",
+	  { "--server", "select,poll", "--conns", "900,2000", "--active", "100", SHORT, NULL },
+	  v_fdsetsize },
+	{ "perconn", "a process or a thread per connection pays for its creation",
+	  "servers/rot13_fork.c, servers/rot13_threads.c, servers/rot13_epoll_lt.c",
+	  "mechanism.png, cpu.png",
+	  { "--server", "fork,threads,epoll-lt", "--conns", "50", "--requests-per-conn", "1", SHORT,
+	    NULL },
+	  v_perconn },
+	{ "edge", "edge-triggered epoll saves the re-arming epoll_ctl calls",
+	  "servers/rot13_epoll_lt.c, servers/rot13_epoll_et.c", "mechanism.png, cpu.png",
+	  { "--server", "epoll-lt,epoll-et", "--conns", "100", "--size", "16384", "--pipeline", "8",
+	    SHORT, NULL },
+	  v_edge },
+	{ "memory", "memory per connection: a process, a thread, or a few hundred bytes",
+	  "servers/rot13_fork.c, servers/rot13_threads.c, servers/rot13_epoll_lt.c",
+	  "mechanism.png (and the table's srv MB)",
+	  { "--server", "fork,threads,poll,epoll-lt", "--conns", "1000", "--active", "10", "--duration",
+	    "1", "--warmup", "0.5", "--repeat", "3", "--mechanism", "on", "--plot", NULL },
+	  v_memory },
+	{ "emfile", "out of descriptors: shed the connection, do not spin",
+	  "servers/common.c (srv_accept), docs/protocol.md", "fd_limit.png, mechanism.png",
+	  { "--server", "poll,epoll-lt,threads", "--conns", "400", "--server-nofile", "256", SHORT,
+	    NULL },
+	  v_emfile },
+};
+
+const struct lesson *lesson_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof lessons / sizeof lessons[0]; i++)
+		if (!strcmp(lessons[i].name, name))
+			return &lessons[i];
+	return NULL;
+}
+
+void lesson_list(FILE *f)
+{
+	for (size_t i = 0; i < sizeof lessons / sizeof lessons[0]; i++) {
+		fprintf(f, "%-10s %s\n           evbench", lessons[i].name, lessons[i].title);
+		for (int k = 0; lessons[i].args[k]; k++)
+			fprintf(f, " %s", lessons[i].args[k]);
+		fprintf(f, "\n           read %s\n", lessons[i].read);
+	}
+}
+
+char **lesson_argv(const struct lesson *l, const char *argv0, int nextra, char **extra,
+		   int *argc)
+{
+	int n = 0, k = 0;
+	char **v;
+
+	while (l->args[n])
+		n++;
+	v = calloc((size_t)(n + nextra + 2), sizeof *v);
+	if (!v)
+		return NULL;
+	v[k++] = (char *)argv0;
+	for (int i = 0; i < n; i++)
+		v[k++] = (char *)l->args[i];
+	/* evbench's parser keeps the last value of an option: the user's win. */
+	for (int i = 0; i < nextra; i++)
+		v[k++] = extra[i];
+	v[k] = NULL;
+	*argc = k;
+	return v;
+}
+
+void lesson_verdict(const struct lesson *l, const struct rep_row *rows, int n, FILE *f)
+{
+	fprintf(f, "\nlesson %s: %s\n", l->name, l->title);
+	l->verdict(f, rows, n);
+	fprintf(f, "  read %s; the plots %s; docs/teaching.md explains it\n", l->read, l->plot);
+}
