@@ -235,7 +235,7 @@ static void v_idle(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	char a[96], b[32], c[32], d[32], e[32], g[32];
+	char a[96], b[32], c[32], d[32], e[32], g[32], h[32];
 
 	if (nc < 2) {
 		fprintf(f, "  (the sweep needs two connection counts to show the growth)\n");
@@ -251,14 +251,14 @@ static void v_idle(FILE *f, const struct rep_row *rows, int n)
 			fprintf(f, "  %s: not measured at both %ld and %ld connections\n", sv[i], lo, hi);
 			continue;
 		}
-		fprintf(f, "  %s: server CPU per request grew %s from %s to %s connections "
+		fprintf(f, "  %s: server CPU per request %s at %s connections against %s "
 			"(%s -> %s us); system calls per request %s -> %s",
-			sv[i], ratio_text(a, sizeof a, &ci), count(b, sizeof b, (double)lo),
-			count(c, sizeof c, (double)hi),
+			sv[i], ratio_text(a, sizeof a, &ci), count(c, sizeof c, (double)hi),
+			count(b, sizeof b, (double)lo),
 			fig(d, sizeof d, median_of(rows, n, sv[i], lo, m_cpu)),
 			fig(e, sizeof e, median_of(rows, n, sv[i], hi, m_cpu)),
 			fig(g, sizeof g, median_of(rows, n, sv[i], lo, m_sys)),
-			fig(d, sizeof d, median_of(rows, n, sv[i], hi, m_sys)));
+			fig(h, sizeof h, median_of(rows, n, sv[i], hi, m_sys)));
 		if (ready >= 0) {
 			fprintf(f, "; at %s each wake-up returned %s ready descriptors",
 				count(b, sizeof b, (double)hi), fig(c, sizeof c, ready));
