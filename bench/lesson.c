@@ -22,7 +22,6 @@ static double m_sys(const struct rep_row *r) { return r->sys_per_req_server; }
 static double m_up(const struct rep_row *r) { return (double)r->conns_up; }
 static double m_util(const struct rep_row *r) { return r->server_util; }
 static double m_ready(const struct rep_row *r) { return r->ready_per_wakeup_server; }
-static double m_wake(const struct rep_row *r) { return r->wakeups_per_req_server; }
 static double m_fdset(const struct rep_row *r) { return (double)r->srv_fdset; }
 static double m_emfile(const struct rep_row *r) { return (double)r->srv_emfile; }
 static double m_ctl(const struct rep_row *r) { return r->sys_by_name_server[MECH_SC_epoll_ctl]; }
@@ -159,17 +158,22 @@ static bool paired(const struct rep_row *rows, int n, const char *sa, long ca, c
  * or the reason there is none. */
 static const char *ratio_text(char *buf, size_t len, const struct stats_median_ci *ci)
 {
-	int o;
-
-	o = snprintf(buf, len, "%.2fx", ci->median);
-	if (!ci->has_ci)
-		snprintf(buf + o, len - (size_t)o, " (%zu round%s: no interval)", ci->n,
-			 ci->n == 1 ? "" : "s");
-	else if (ci->level < 0.95 - 1e-9)
-		snprintf(buf + o, len - (size_t)o, " [%.2f, %.2f] (%zu rounds: a %.1f%% interval)",
-			 ci->lo, ci->hi, ci->n, ci->level * 100);
+	char m[24], lo[24], hi[24];
+	/* Two decimals, or two significant digits for a collapse (0.013x). */
+#define RATIO(b, v) snprintf(b, sizeof b, fabs(v) < 0.1 ? "%.2g" : "%.2f", v)
+	RATIO(m, ci->median);
+	if (!ci->has_ci) {
+		snprintf(buf, len, "%sx (%zu round%s: no interval)", m, ci->n, ci->n == 1 ? "" : "s");
+		return buf;
+	}
+	RATIO(lo, ci->lo);
+	RATIO(hi, ci->hi);
+#undef RATIO
+	if (ci->level < 0.95 - 1e-9)
+		snprintf(buf, len, "%sx [%s, %s] (%zu rounds: a %.1f%% interval)", m, lo, hi, ci->n,
+			 ci->level * 100);
 	else
-		snprintf(buf + o, len - (size_t)o, " [%.2f, %.2f]", ci->lo, ci->hi);
+		snprintf(buf, len, "%sx [%s, %s]", m, lo, hi);
 	return buf;
 }
 
@@ -235,7 +239,7 @@ static void v_idle(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	char a[96], b[32], c[32], d[32], e[32], g[32], h[32];
+	char a[160], b[32], c[32], d[32], e[32], g[32], h[32];
 
 	if (nc < 2) {
 		fprintf(f, "  (the sweep needs two connection counts to show the growth)\n");
@@ -275,7 +279,7 @@ static void v_fdsetsize(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	char a[96], b[32], c[32], d[32];
+	char a[160], b[32], c[32], d[32];
 
 	for (int k = 0; k < nc; k++)
 		for (int i = 0; i < ns; i++) {
@@ -303,7 +307,7 @@ static void v_perconn(FILE *f, const struct rep_row *rows, int n)
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
 	const char *ref = reference(sv, ns);
-	char a[96], b[32], c[32];
+	char a[160], b[32], c[32];
 
 	for (int k = 0; k < nc; k++)
 		for (int i = 0; i < ns; i++) {
@@ -331,7 +335,7 @@ static void v_edge(FILE *f, const struct rep_row *rows, int n)
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
 	const char *ref = reference(sv, ns);
-	char a[96], b[32], c[32];
+	char a[160], b[32], c[32];
 
 	for (int k = 0; k < nc; k++)
 		for (int i = 0; i < ns; i++) {
@@ -355,7 +359,7 @@ static void v_memory(FILE *f, const struct rep_row *rows, int n)
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
 	const char *ref = reference(sv, ns);
-	char a[96], b[32], c[32];
+	char a[160], b[32], c[32];
 
 	for (int k = 0; k < nc; k++) {
 		fprintf(f, "  at %s connections, server memory (PSS) per connection up:\n",
@@ -379,7 +383,7 @@ static void v_emfile(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	char a[32], b[32], c[32], d[32], e[32], g[32];
+	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
 
 	for (int k = 0; k < nc; k++)
 		for (int i = 0; i < ns; i++)
@@ -392,8 +396,7 @@ static void v_emfile(FILE *f, const struct rep_row *rows, int n)
 				count(d, sizeof d, median_of(rows, n, sv[i], cv[k], m_rps)),
 				fig(e, sizeof e, median_of(rows, n, sv[i], cv[k], m_util)),
 				fig(g, sizeof g, median_of(rows, n, sv[i], cv[k], m_cpu)),
-				fig(a, sizeof a, median_of(rows, n, sv[i], cv[k], m_accepts)));
-	(void)m_wake;
+				fig(h, sizeof h, median_of(rows, n, sv[i], cv[k], m_accepts)));
 }
 
 /* ---- the lessons -------------------------------------------------------------------- */
@@ -424,7 +427,7 @@ static const struct lesson lessons[] = {
 	  "servers/rot13_fork.c, servers/rot13_threads.c, servers/rot13_epoll_lt.c",
 	  "mechanism.png (and the table's srv MB)",
 	  { "--server", "fork,threads,poll,epoll-lt", "--conns", "1000", "--active", "10", "--duration",
-	    "1", "--warmup", "0.5", "--repeat", "3", "--mechanism", "on", "--plot", NULL },
+	    "2", "--warmup", "0.5", "--repeat", "3", "--mechanism", "on", "--plot", NULL },
 	  v_memory },
 	{ "emfile", "out of descriptors: shed the connection, do not spin",
 	  "servers/common.c (srv_accept), docs/protocol.md", "fd_limit.png, mechanism.png",

@@ -339,3 +339,28 @@ Test(lesson, a_missing_round_leaves_the_pairing)
 		  strstr(text, "epoll-et: 0.000 epoll_ctl calls"), "%s", text);
 	free(text);
 }
+
+Test(lesson, emfile_verdict_keeps_each_figure_apart)
+{
+	const struct lesson *l = lesson_find("emfile");
+	struct rep_row rows[3];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	for (int k = 0; k < 3; k++) {
+		row(&rows[k], "epoll-lt", 400, k + 1, 5.0 + k, -1);
+		rows[k].srv_emfile = 4000 + 100 * k;
+		rows[k].conns_up = 255;
+		rows[k].server_util = 0.1 + 0.01 * k;
+		rows[k].sys_by_name_server[MECH_SC_accept4] = 0.012;
+	}
+	f = open_memstream(&text, &len);
+	lesson_verdict(l, rows, 3, f);
+	fclose(f);
+	cr_assert(strstr(text, "epoll-lt at 400 connections: 4,100 accepts failed with EMFILE, 255 "
+			 "connections up, 166,667 req/s served; the server used 0.11 of its CPU "
+			 "capacity (6.00 us per request) and made 0.012 accept calls per request"),
+		  "%s", text);
+	free(text);
+}
