@@ -228,21 +228,6 @@ int col_tids(pid_t pid, pid_t except, pid_t *tids, int max)
 	return n;
 }
 
-int col_csw_threads(pid_t pid, const pid_t *tids, int n, long *vcsw, long *ivcsw)
-{
-	char path[96];
-
-	*vcsw = *ivcsw = 0;
-	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tids[i]);
-		if (add_csw(path, vcsw, ivcsw) < 0) {
-			*vcsw = *ivcsw = -1;
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /*
  * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
  * truncated per process, so 10,000 fork children that each ran 2 ms add up

@@ -65,11 +65,6 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what);
  * col_sample_group() calls it. Returns 0 or -1. */
 int col_sample_machine(struct col_sample *s);
 
-/* The voluntary and involuntary context switches of threads tids of process
- * pid, summed from /proc/<pid>/task/<tid>/status (proc(5)). Returns 0, or -1
- * with both -1 when one of them is gone. */
-int col_csw_threads(pid_t pid, const pid_t *tids, int n, long *vcsw, long *ivcsw);
-
 /* The thread ids of process pid (/proc/<pid>/task), but `except`, into
  * tids (room for max). Returns how many, or -1 when the process is gone. */
 int col_tids(pid_t pid, pid_t except, pid_t *tids, int max);

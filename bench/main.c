@@ -820,6 +820,22 @@ static void on_progress(const struct lg_progress *p, void *arg)
 
 static void mech_start_client(struct rep_run *r);
 
+/* The load generator's context switches so far: the whole process's
+ * (getrusage counts threads that have exited too: a load thread with few
+ * connections may be gone by the time DRAIN is reported) less this
+ * thread's, which runs the phases, the scans and the waits for perf. */
+static void client_csw(long *v, long *iv)
+{
+	struct rusage self, me;
+
+	if (getrusage(RUSAGE_SELF, &self) < 0 || getrusage(RUSAGE_THREAD, &me) < 0) {
+		*v = *iv = -1;
+		return;
+	}
+	*v = self.ru_nvcsw - me.ru_nvcsw;
+	*iv = self.ru_nivcsw - me.ru_nivcsw;
+}
+
 /* Removes io_uring's kernel workers ("iou-wrk-<tid>", "iou-sqp-<pid>") from
  * evbench's thread ids. Returns how many are left. */
 static int drop_uring_workers(pid_t *tids, int n)
@@ -859,28 +875,25 @@ static void on_phase(enum lg_phase phase, void *arg)
 	 * after the load generator read its clocks and costs the client
 	 * nothing. */
 	/* perf's counters go on at the start of the phase and off at its
-	 * end, each switch acknowledged (mech.h). The client's counters leave
-	 * this thread out, so the scans are not counted as the load's. At
-	 * DRAIN the samples come first: the client is closing its connections
-	 * (a load thread with few may be gone within milliseconds), and
+	 * end, each switch acknowledged (mech.h), after the /proc samples:
+	 * waiting for perf takes milliseconds on a busy machine, which must
+	 * not move the CPU window. The client's counters leave this thread
+	 * out, so the scans are not counted as the load's. At DRAIN the
+	 * samples come first: the client is closing its connections, and
 	 * threads' threads and fork's children exit with them. */
 	if (phase == LG_PHASE_CONNECT && r->mech) {
 		mech_start_client(r);
 	} else if (phase == LG_PHASE_MEASURE) {
-		mech_enable(&r->mech_srv);
-		mech_enable(&r->mech_cli);
 		scan(r, &r->s_measure, COL_CPU | (r->mech ? COL_CSW : 0));
-		if (r->ncli_tids)
-			col_csw_threads(getpid(), r->cli_tids, r->ncli_tids, &r->cli_vcsw[0],
-					&r->cli_ivcsw[0]);
+		if (r->mech)
+			client_csw(&r->cli_vcsw[0], &r->cli_ivcsw[0]);
+		mech_enable_pair(&r->mech_srv, &r->mech_cli);
 	} else if (phase == LG_PHASE_DRAIN && r->s_measure.valid) {
-		if (r->ncli_tids)
-			col_csw_threads(getpid(), r->cli_tids, r->ncli_tids, &r->cli_vcsw[1],
-					&r->cli_ivcsw[1]);
+		if (r->mech)
+			client_csw(&r->cli_vcsw[1], &r->cli_ivcsw[1]);
 		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain,
 				 COL_CPU | (r->mech ? COL_CSW : 0));
-		mech_disable(&r->mech_srv);
-		mech_disable(&r->mech_cli);
+		mech_disable_pair(&r->mech_srv, &r->mech_cli);
 	}
 }
 
@@ -933,7 +946,7 @@ static void mech_start_server(struct rep_run *r)
  * progress line. */
 static void mech_start_client(struct rep_run *r)
 {
-	pid_t *tids = r->cli_tids;
+	pid_t tids[MECH_MAX_TIDS];
 	int n = col_tids(getpid(), gettid(), tids, MECH_MAX_TIDS);
 
 	/* io_uring's kernel workers are evbench's tasks too, but come and go
@@ -944,7 +957,6 @@ static void mech_start_client(struct rep_run *r)
 			 "the load threads could not be listed (or more than %d)", MECH_MAX_TIDS - 1);
 		return;
 	}
-	r->ncli_tids = n;
 	mech_start(&r->mech_cli, getpid(), tids, n,
 		   r->cfg.io == LG_IO_URING ? MECH_WAIT_URING : MECH_WAIT_EPOLL);
 }

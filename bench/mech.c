@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,22 +142,39 @@ static void kill_perf(struct mech_session *s)
 	s->ctl = s->ack = -1;
 }
 
-/* Sends one control command and waits for perf's "ack". */
-static int command(struct mech_session *s, const char *cmd, int timeout_ms)
+/* perf did not answer: it failed to attach, or died. */
+static int dead(struct mech_session *s)
 {
-	char buf[16];
-	struct pollfd p = { .fd = s->ack, .events = POLLIN };
+	kill_perf(s);
+	reason_from_stderr(s, "did not answer on its control FIFO");
+	cleanup_dir(s);
+	return -1;
+}
+
+/* Writes one control command. */
+static int send_cmd(struct mech_session *s, const char *cmd)
+{
 	size_t len = strlen(cmd);
-	int rc;
 
 	if (s->pid <= 0)
 		return -1;
 	if (write(s->ctl, cmd, len) != (ssize_t)len)
-		goto dead;
-	/* In slices, so that a perf that has exited (refused, not permitted)
-	 * is noticed at once rather than at the deadline. */
+		return dead(s);
+	return 0;
+}
+
+/* Waits for perf's "ack", in slices, so that a perf that has exited
+ * (refused, not permitted) is noticed at once rather than at the deadline. */
+static int wait_ack(struct mech_session *s, int timeout_ms)
+{
+	struct pollfd p = { .fd = s->ack, .events = POLLIN };
+	char buf[16];
+
+	if (s->pid <= 0)
+		return -1;
 	for (int waited = 0; waited < timeout_ms; waited += 50) {
-		rc = poll(&p, 1, 50);
+		int rc = poll(&p, 1, 50);
+
 		if (rc > 0 && read(s->ack, buf, sizeof buf) > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
@@ -166,12 +184,35 @@ static int command(struct mech_session *s, const char *cmd, int timeout_ms)
 			break;
 		}
 	}
-dead:
-	/* perf did not answer: it failed to attach, or died. */
-	kill_perf(s);
-	reason_from_stderr(s, "did not answer on its control FIFO");
-	cleanup_dir(s);
-	return -1;
+	return dead(s);
+}
+
+static int command(struct mech_session *s, const char *cmd, int timeout_ms)
+{
+	return send_cmd(s, cmd) < 0 ? -1 : wait_ack(s, timeout_ms);
+}
+
+/* Both sessions' commands go out before either answer is awaited, so the
+ * two switch within one scheduling delay of each other. */
+static int switch_pair(struct mech_session *a, struct mech_session *b, const char *cmd)
+{
+	int ra = send_cmd(a, cmd), rb = send_cmd(b, cmd);
+
+	if (ra == 0)
+		ra = wait_ack(a, 2000);
+	if (rb == 0)
+		rb = wait_ack(b, 2000);
+	return ra < 0 || rb < 0 ? -1 : 0;
+}
+
+int mech_enable_pair(struct mech_session *a, struct mech_session *b)
+{
+	return switch_pair(a, b, "enable\n");
+}
+
+int mech_disable_pair(struct mech_session *a, struct mech_session *b)
+{
+	return switch_pair(a, b, "disable\n");
 }
 
 #define MAX_ARGS (32 + 4 * MECH_NSYSCALLS + 8 * (MECH_NTHRESH + 1))
@@ -298,6 +339,10 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 		/* perf must not outlive evbench, and its chatter goes to a
 		 * file that gives the reason when it fails. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* perf sleeps but for the commands at the measure phase's edges;
+		 * where it may (root), it answers them ahead of the load that
+		 * fills the CPUs, so the window opens and closes on time. */
+		sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 });
 		fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd >= 0) {
 			dup2(fd, 2);

@@ -129,6 +129,11 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 int mech_enable(struct mech_session *s);
 int mech_disable(struct mech_session *s);
 
+/* The same for two sessions at once (server and client): both commands are
+ * sent before either acknowledgement is awaited. Returns -1 if either failed. */
+int mech_enable_pair(struct mech_session *a, struct mech_session *b);
+int mech_disable_pair(struct mech_session *a, struct mech_session *b);
+
 /* Ends perf (SIGINT, then SIGKILL after 2 s), reads its counts into s->c and
  * removes the FIFOs. Returns 0 when s->c.valid, else -1. Safe on an inert
  * or never-started session. */

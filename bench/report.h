@@ -63,9 +63,7 @@ struct rep_run {
 	bool   mech_tasks;                 /* fork and threads too (--mechanism on) */
 	long   server_nofile;              /* --server-nofile, 0 = the server's own limit */
 	struct mech_session mech_srv, mech_cli;
-	pid_t  cli_tids[64];               /* the load threads, listed at CONNECT */
-	int    ncli_tids;
-	long   cli_vcsw[2], cli_ivcsw[2];  /* theirs at MEASURE and at DRAIN, -1 unread */
+	long   cli_vcsw[2], cli_ivcsw[2];  /* the load's at MEASURE and at DRAIN, -1 unread */
 };
 
 /* The figures of one run that the table and summary.csv show. Negative
