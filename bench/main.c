@@ -89,9 +89,10 @@ static const char usage_text[] =
 	"  --server-nofile N      lower each server's descriptor limit to N once it is ready\n"
 	"                         (to watch it run out: evbench lesson emfile)\n"
 	"  --mechanism M          auto (default): count system calls, wake-ups and context\n"
-	"                         switches per request with perf over the measure phase, for\n"
-	"                         the event loops; on: fork and threads too (it slows them);\n"
-	"                         off: not at all (docs/results.md, \"Mechanism\")\n"
+	"                         switches per request over the measure phase (perf), for\n"
+	"                         the event loops; on: system calls by name as well, and\n"
+	"                         fork and threads too (it costs more; the lessons use it);\n"
+"                         off: not at all (docs/results.md, \"Mechanism\")\n"
 	"  --server-args \"ARGS\"   extra arguments for every server, split on spaces\n"
 	"  --work-us N            pass --work-us N to every server (busy work per request)\n"
 	"\n"
@@ -938,7 +939,7 @@ static void mech_start_server(struct rep_run *r)
 			 "server CPU per request with a fork per request): --mechanism on counts it");
 		return;
 	}
-	mech_start(&r->mech_srv, r->proc.pid, tids, n, server_wait(r->srv));
+	mech_start(&r->mech_srv, r->proc.pid, tids, n, server_wait(r->srv), r->mech_tasks);
 }
 
 /* The client's session, started when the load threads exist (CONNECT):
@@ -958,7 +959,7 @@ static void mech_start_client(struct rep_run *r)
 		return;
 	}
 	mech_start(&r->mech_cli, getpid(), tids, n,
-		   r->cfg.io == LG_IO_URING ? MECH_WAIT_URING : MECH_WAIT_EPOLL);
+		   r->cfg.io == LG_IO_URING ? MECH_WAIT_URING : MECH_WAIT_EPOLL, r->mech_tasks);
 }
 
 /* ---- one run ------------------------------------------------------------------------- */

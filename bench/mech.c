@@ -218,7 +218,7 @@ int mech_disable_pair(struct mech_session *a, struct mech_session *b)
 #define MAX_ARGS (32 + 4 * MECH_NSYSCALLS + 8 * (MECH_NTHRESH + 1))
 
 int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntids,
-	       enum mech_wait wait)
+	       enum mech_wait wait, bool by_name)
 {
 	char *argv[MAX_ARGS], pidarg[24], ctlarg[160], outp[96], errp[96];
 	static char evs[MECH_NSYSCALLS + 2 + 2 * MECH_NTHRESH][64];
@@ -235,7 +235,8 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 		wait = MECH_WAIT_NONE;
 	s->wait = wait;
 	s->c.wait = wait;
-	s->named = per_cpu ? (1ULL << MECH_NSYSCALLS) - 1 : MECH_TASK_SET;
+	s->named = !by_name ? 0 : per_cpu ? (1ULL << MECH_NSYSCALLS) - 1 : MECH_TASK_SET;
+	s->per_task = !per_cpu;
 	/* Per CPU, the filter keeps the side's threads: "common_pid == a ||
 	 * common_pid == b". */
 	tidf[0] = '\0';
@@ -421,7 +422,6 @@ int mech_parse(const char *text, enum mech_wait wait, uint64_t named, struct mec
 	memset(c, 0, sizeof *c);
 	c->wait = wait;
 	c->named = named;
-	c->per_task = named != (1ULL << MECH_NSYSCALLS) - 1;
 	c->total = (uint64_t)take(&p, "raw_syscalls:sys_enter", &ok);
 	for (int i = 0; i < MECH_NSYSCALLS; i++) {
 		if (!(named & (1ULL << i)))
@@ -493,6 +493,7 @@ int mech_finish(struct mech_session *s)
 		return -1;
 	}
 	mech_parse(text, s->wait, s->named, &s->c);
+	s->c.per_task = s->per_task;
 	free(text);
 	cleanup_dir(s);
 	return s->c.valid ? 0 : -1;
@@ -584,7 +585,7 @@ void mech_json_side(struct json_writer *w, const struct mech_counts *c, uint64_t
 		json_null(w);
 	num_or_null(w, "syscalls_per_req", per ? (double)c->total / r : -1);
 	json_key(w, "by_name_per_req");
-	if (per) {
+	if (per && c->named) {
 		json_begin_object(w);
 		n = mech_top(c, idx);
 		for (int i = 0; i < n; i++) {

@@ -90,6 +90,7 @@ struct mech_session {
 	struct mech_counts c;          /* filled by mech_finish() */
 	enum mech_wait wait;
 	uint64_t named;                /* the names asked for (bits of the list) */
+	bool  per_task;
 };
 
 /*
@@ -109,12 +110,15 @@ struct mech_session {
  *    context-switch cost down; no wake-ups (these designs have no waiting
  *    call).
  *
+ * Without names, only the total (and the wake-ups and ready thresholds) are
+ * counted: a second tracepoint hit per system call is what a name costs.
+ *
  * Returns 0, or -1 with s->c.reason set (perf not found, not permitted...);
  * the session is then inert and the other calls do nothing. PATH decides
  * which perf runs.
  */
 int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntids,
-	       enum mech_wait wait);
+	       enum mech_wait wait, bool names);
 
 /* The calls counted by name in per-task mode: what a process or a thread per
  * connection makes. */

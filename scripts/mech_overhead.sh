@@ -1,6 +1,6 @@
 #!/bin/sh
 # What counting system calls costs (docs/results.md, "What counting costs"):
-# the same evbench, the same server, with --mechanism on and off, in pairs
+# the same evbench, the same server, with --mechanism ON (on, or auto) and off, in pairs
 # whose order is drawn at random, so that a slow spell of the machine lands on
 # both sides. For each pair the on/off ratio of throughput, server CPU per
 # request and client CPU per request; the summary gives each side's median and
@@ -8,7 +8,7 @@
 #
 #   scripts/mech_overhead.sh [N]     N pairs (default 8)
 #
-# Environment: SERVER (epoll-lt), CONNS (100), DURATION (2), WARMUP (0.5),
+# Environment: ON (on: the mode compared with off), SERVER (epoll-lt), CONNS (100), DURATION (2), WARMUP (0.5),
 # EXTRA (more evbench options, e.g. "--requests-per-conn 1"), OUT
 # (results/mech_overhead), BIN (bin). A benchmark, not a test: nice it, and
 # run it on a machine doing nothing else of yours.
@@ -19,6 +19,7 @@ CONNS=${CONNS:-100}
 DURATION=${DURATION:-2}
 WARMUP=${WARMUP:-0.5}
 EXTRA=${EXTRA:-}
+ON=${ON:-on}
 OUT=${OUT:-results/mech_overhead}
 BIN=${BIN:-bin}
 py=$(command -v /usr/bin/python3 || command -v python3) || { echo "${0##*/}: python3 is needed for the summary" >&2; exit 2; }
@@ -42,19 +43,19 @@ i=1
 while [ "$i" -le "$n" ]; do
 	# A coin per pair: which side runs first.
 	if [ $(( $(od -An -N1 -tu1 /dev/urandom) % 2 )) -eq 0 ]; then
-		run on; run off
+		run "$ON"; run off
 	else
-		run off; run on
+		run off; run "$ON"
 	fi
 	echo "pair $i/$n done" >&2
 	i=$((i + 1))
 done
 
-echo "== $n pairs: $SERVER at $CONNS connections, --duration $DURATION --warmup $WARMUP $EXTRA"
+echo "== $n pairs, --mechanism $ON against off: $SERVER at $CONNS connections, --duration $DURATION --warmup $WARMUP $EXTRA"
 "$py" - "$log" <<'EOF'
 import math, statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-on = [r for r in rows if r[0] == "on"]
+on = [r for r in rows if r[0] != "off"]
 off = [r for r in rows if r[0] == "off"]
 pairs = list(zip(on, off))
 

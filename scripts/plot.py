@@ -475,7 +475,12 @@ def plot_mechanism(groups, all_conns, runs, outdir, written):
                 for k, v in (get(r, "result.mechanism.server.by_name_per_req") or {}).items():
                     names.setdefault(k, []).append(v)
             if not names:
-                continue
+                # --mechanism auto counts the total only: one grey bar.
+                tot = [get(r, "result.mechanism.server.syscalls_per_req") for r in rs]
+                tot = [x for x in tot if isinstance(x, (int, float))]
+                if not tot:
+                    continue
+                names = {"other": tot}
             byname = {k: median(v) for k, v in names.items()}
 
             def med(path):

@@ -109,8 +109,8 @@ static void count_helper(bool per_cpu, bool fork_child, struct mech_counts *c)
 
 	helper_start(fork_child);
 	tid = h.pid;
-	cr_assert_eq(mech_start(&s, h.pid, per_cpu ? &tid : NULL, per_cpu ? 1 : 0, MECH_WAIT_POLL),
-		     0, "perf could not count: %s", s.c.reason);
+	cr_assert_eq(mech_start(&s, h.pid, per_cpu ? &tid : NULL, per_cpu ? 1 : 0, MECH_WAIT_POLL,
+				true), 0, "perf could not count: %s", s.c.reason);
 	cr_assert_eq(mech_enable(&s), 0, "%s", s.c.reason);
 	cr_assert_eq(write(h.in, "go\n", 3), 3);
 	expect_line("done", line, sizeof line);
