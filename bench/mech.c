@@ -94,10 +94,19 @@ static bool perf_on_path(void)
 static void reason_from_stderr(struct mech_session *s, const char *what)
 {
 	char path[96], buf[512] = "";
-	FILE *f;
+	FILE *f = NULL;
 
-	snprintf(path, sizeof path, "%s/err", s->dir);
-	f = fopen(path, "re");
+	if (s->files) {
+		int fd = dup(s->errfd);
+
+		if (fd >= 0 && lseek(fd, 0, SEEK_SET) == 0)
+			f = fdopen(fd, "r");
+		else if (fd >= 0)
+			close(fd);
+	} else if (s->dir[0]) {
+		snprintf(path, sizeof path, "%s/err", s->dir);
+		f = fopen(path, "re");
+	}
 	if (f) {
 		/* perf announces the control commands on stderr: skip them. */
 		while (fgets(buf, sizeof buf, f))
@@ -110,6 +119,15 @@ static void reason_from_stderr(struct mech_session *s, const char *what)
 	buf[strcspn(buf, "\n")] = '\0';
 	snprintf(s->c.reason, sizeof s->c.reason, "perf %s%s%.150s", what, buf[0] ? ": " : "",
 		 buf);
+}
+
+static void close_files(struct mech_session *s)
+{
+	if (s->files) {
+		close(s->outfd);
+		close(s->errfd);
+		s->files = false;
+	}
 }
 
 static void cleanup_dir(struct mech_session *s)
@@ -148,6 +166,7 @@ static int dead(struct mech_session *s)
 	kill_perf(s);
 	reason_from_stderr(s, "did not answer on its control FIFO");
 	cleanup_dir(s);
+	close_files(s);
 	return -1;
 }
 
@@ -359,6 +378,20 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 	/* perf answers its FIFO once every counter is open (disabled). */
 	if (command(s, "disable\n", 5000) < 0)
 		return -1;
+	/* perf holds its FIFOs and its output open from here on: keep the two
+	 * files by descriptor and remove every name, so that nothing is left
+	 * in /tmp even when evbench is killed. */
+	s->outfd = open(outp, O_RDONLY | O_CLOEXEC);
+	s->errfd = open(errp, O_RDONLY | O_CLOEXEC);
+	if (s->outfd >= 0 && s->errfd >= 0) {
+		s->files = true;
+		cleanup_dir(s);
+	} else {
+		if (s->outfd >= 0)
+			close(s->outfd);
+		if (s->errfd >= 0)
+			close(s->errfd);
+	}
 	return 0;
 }
 
@@ -458,6 +491,7 @@ int mech_finish(struct mech_session *s)
 		if (!s->c.reason[0])
 			snprintf(s->c.reason, sizeof s->c.reason, "not counted");
 		cleanup_dir(s);
+		close_files(s);
 		return -1;
 	}
 	/* SIGINT makes perf stat print its counts and exit. */
@@ -474,12 +508,21 @@ int mech_finish(struct mech_session *s)
 		kill_perf(s);
 		reason_from_stderr(s, "did not exit after SIGINT");
 		cleanup_dir(s);
+		close_files(s);
 		return -1;
 	}
 	s->pid = 0;
 	kill_perf(s);      /* closes the FIFOs */
-	snprintf(path, sizeof path, "%s/out", s->dir);
-	f = fopen(path, "re");
+	if (s->files) {
+		int fd = dup(s->outfd);
+
+		f = fd >= 0 && lseek(fd, 0, SEEK_SET) == 0 ? fdopen(fd, "r") : NULL;
+		if (!f && fd >= 0)
+			close(fd);
+	} else {
+		snprintf(path, sizeof path, "%s/out", s->dir);
+		f = fopen(path, "re");
+	}
 	if (f) {
 		size_t cap = 1 << 16, len = fread(text = malloc(cap), 1, cap - 1, f);
 
@@ -490,12 +533,14 @@ int mech_finish(struct mech_session *s)
 	if (!text) {
 		reason_from_stderr(s, "wrote no counts");
 		cleanup_dir(s);
+		close_files(s);
 		return -1;
 	}
 	mech_parse(text, s->wait, s->named, &s->c);
 	s->c.per_task = s->per_task;
 	free(text);
 	cleanup_dir(s);
+	close_files(s);
 	return s->c.valid ? 0 : -1;
 }
 

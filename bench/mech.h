@@ -91,6 +91,8 @@ struct mech_session {
 	enum mech_wait wait;
 	uint64_t named;                /* the names asked for (bits of the list) */
 	bool  per_task;
+	bool  files;                   /* outfd and errfd are open (the paths are gone) */
+	int   outfd, errfd;            /* perf's -o file and its stderr */
 };
 
 /*
