@@ -263,7 +263,7 @@ Test(gate_paired_cli, budget_ends_undecided, .init = mkout, .fini = cleanup, .ti
 	 * budget (spent after the first round) ends it at the minimum rounds. */
 	char *argv[] = { evbench, "ab", "--baseline", root, "--current", root, "--conns", "4",
 			 "--rounds", "auto", "--budget", "0.1", "--max-regression", "0", "--alpha",
-			 "1e-12", "--duration", "0.1", "--warmup", "0", "--quiet", "--out", outdir,
+			 "1e-12", "--duration", "0.4", "--warmup", "0.1", "--quiet", "--out", outdir,
 			 NULL };
 	status = tu_run(argv, out, sizeof out, err, sizeof err, 100000);
 	cr_assert(status != -1 && WIFEXITED(status), "evbench ab did not exit: %s", err);
