@@ -233,6 +233,13 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	row->fd_server = r->proc.counters.valid ?
 		nonneg(row->srv_emfile) + nonneg(row->srv_enfile) + nonneg(row->srv_fdset) : -1;
 	row->errors_server = counter(r, "errors");
+	/* Each connection a server shed shows twice: in its fd-limit counters
+	 * and as the client's EOF or reset before any reply. It is counted once,
+	 * as the fd-limit failure; closes beyond what the server explains stay
+	 * errors. */
+	if (r->ran && row->fd_server > 0)
+		row->errors_shed = res->closed_unserved < (uint64_t)row->fd_server ?
+			res->closed_unserved : (uint64_t)row->fd_server;
 	row->resets_server = counter(r, "resets");
 	row->bytes_in_server = counter(r, "bytes_in");
 	/* The kernel updates the high-water mark lazily: take the larger of
@@ -642,7 +649,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "util_machine,util_irq,util_others,"
 	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
 	      "lat_p9999_us,lat_max_us,conns_up,fd_limit_client,fd_limit_server,server_emfile,"
-	      "server_enfile,server_fd_setsize_refused,errors_client,errors_server,resets_server,"
+	      "server_enfile,server_fd_setsize_refused,errors_client,errors_shed,errors_server,resets_server,"
 	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
 	      "ctxsw_voluntary,"
 	      "ctxsw_involuntary,round,position,probe_before_ns,probe_after_ns,drift,"
@@ -681,6 +688,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_int(f, r->srv_enfile);
 		csv_int(f, r->srv_fdset);
 		csv_int(f, r->ran ? (int64_t)r->errors_client : -1);
+		csv_int(f, r->ran ? (int64_t)r->errors_shed : -1);
 		csv_int(f, r->errors_server);
 		csv_int(f, r->resets_server);
 		csv_int(f, r->ran ? (int64_t)r->bytes_sent : -1);
@@ -810,7 +818,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		col[T_MEM][i] = r->group_pss_kb >= 0 ? (double)r->group_pss_kb / 1024 : -1;
 		if (r->ran) {
 			fd += (int64_t)r->fd_client;
-			errs += (int64_t)r->errors_client;
+			errs += (int64_t)(r->errors_client - r->errors_shed);
 			fd_known = true;
 		}
 		if (r->fd_server >= 0)

@@ -90,6 +90,8 @@ struct rep_row {
 	int64_t  fd_server;                /* emfile + enfile + fd_setsize_refused */
 	int64_t  srv_emfile, srv_enfile, srv_fdset;
 	uint64_t errors_client;
+	uint64_t errors_shed;              /* of errors_client: connections closed unserved that
+	                                      the server's fd_server explains (counted there) */
 	int64_t  errors_server, resets_server, bytes_in_server;
 	long     rss_kb;                   /* peak RSS of the largest process */
 	long     group_rss_kb, group_pss_kb;   /* the group's, the larger of two samples */

@@ -229,6 +229,14 @@ void lg__conn_close(struct lthread *t, struct conn *c, bool retry, uint64_t back
 void lg__conn_fail(struct lthread *t, struct conn *c, int cause, uint64_t now)
 {
 	count_error(t, cause);
+	/* A server that sheds a connection for a descriptor limit accepts it
+	 * and closes it at once (docs/protocol.md): the client sees an EOF or
+	 * a reset before the first byte of a reply. Counted apart as well, so
+	 * that evbench can count such a connection once, as the server's
+	 * fd-limit failure, and not a second time as the client's error. */
+	if (c->state == C_UP && c->in_bytes == 0 &&
+	    (cause == LG_CAUSE_EOF || cause == ECONNRESET || cause == EPIPE))
+		t->closed_unserved++;
 	if (c->state == C_CONNECTING)
 		t->connect_failures++;
 	c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;

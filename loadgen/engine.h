@@ -68,6 +68,7 @@ struct lthread {
 	long      conns_up, conns_peak;
 	uint64_t  errors[LG_NPHASES][LG_NCAUSES];
 	uint64_t  fd_emfile, fd_enfile, fd_eaddrnotavail;
+	uint64_t  closed_unserved;  /* of errors: closed by the server before any reply byte */
 	uint64_t  src_connects[LG_MAX_SOURCE_ADDRS];
 	struct hist lat, lat_unc, conn_lat, send_lag;
 

@@ -223,6 +223,10 @@ struct lg_result {
 	uint64_t errors[LG_NPHASES][LG_NCAUSES];     /* errors[phase][cause]; fd limits excluded */
 	uint64_t errors_total;
 	uint64_t verify_mismatch;                    /* measure phase only, also in errors[][] */
+	uint64_t closed_unserved;                    /* of errors[][]: connections the server closed
+	                                                (EOF, ECONNRESET, EPIPE) before any reply
+	                                                byte, as a server shedding for a
+	                                                descriptor limit does; all phases */
 	uint64_t fd_emfile, fd_enfile, fd_eaddrnotavail; /* descriptor-limit failures, all phases */
 
 	/* histograms (ns); owned by the result, freed by lg_result_free() */
@@ -267,7 +271,7 @@ void lg_json_latency(struct json_writer *w, const struct hist *h);
  * requests, replies, bytes_sent, bytes_received, throughput_rps,
  * latency_basis, latency_us, latency_uncorrected_us (null in closed loop),
  * send_lag_us (null in closed loop), connect_latency_us, connections {...}, errors {phase: {cause: n}},
- * errors_total, verify_mismatch, stopped. docs/results.md lists them with
+ * errors_total, verify_mismatch, closed_unserved, stopped. docs/results.md lists them with
  * units. evbench adds its server-side members and the two shared ones below. */
 void lg_json_result_members(struct json_writer *w, const struct lg_result *res);
 

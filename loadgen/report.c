@@ -125,6 +125,7 @@ void lg_json_result_members(struct json_writer *w, const struct lg_result *r)
 	json_end_object(w);
 	json_kv_uint(w, "errors_total", r->errors_total);
 	json_kv_uint(w, "verify_mismatch", r->verify_mismatch);
+	json_kv_uint(w, "closed_unserved", r->closed_unserved);
 	json_kv_bool(w, "stopped", r->stopped);
 }
 

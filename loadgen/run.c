@@ -158,6 +158,7 @@ static void merge(struct shared *sh, struct lg_result *res)
 		res->fd_emfile += t->fd_emfile;
 		res->fd_enfile += t->fd_enfile;
 		res->fd_eaddrnotavail += t->fd_eaddrnotavail;
+		res->closed_unserved += t->closed_unserved;
 		for (int s = 0; s < res->n_sources; s++)
 			res->sources[s].connects += t->src_connects[s];
 		hist_add(&res->latency, &t->lat);

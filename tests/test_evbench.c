@@ -458,6 +458,47 @@ Test(evbench, more_conns_than_descriptors, .init = setup, .fini = teardown, .tim
 	jr_free(v);
 }
 
+/* select past FD_SETSIZE: the server closes each connection it cannot watch
+ * at once, and the client sees it closed before any reply. The table counts
+ * such a connection once, in fd-limit, not again in errors (issue 16). */
+Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char *argv[] = { NULL, "--server", "select", "--conns", "1100", "--duration", "0.5",
+			 "--warmup", "0", "--out", outdir, "--json", NULL };
+	char err[65536], *row;
+	const struct jr_value *r;
+	struct jr_value *v;
+	double refused, unserved, errs_total, fd_cell, err_cell;
+	int status;
+
+	v = run_json(argv, &status, err, sizeof err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, err);
+	r = v->items[0];
+	refused = num(r, "result.fd_limit.server.fd_setsize_refused");
+	unserved = num(r, "result.closed_unserved");
+	errs_total = num(r, "result.errors_total");
+	cr_assert(refused > 0, "select refused nothing at 1,100 connections");
+	/* Nearly every refused connection was seen closed unserved by the
+	 * client (one refused as the drain began may close unnoticed). */
+	cr_assert(unserved >= 0.9 * refused && unserved <= errs_total,
+		  "closed_unserved %.0f, fd_setsize_refused %.0f, errors_total %.0f", unserved,
+		  refused, errs_total);
+	/* The table's row (on stderr with --json): fd-limit and errors cells. */
+	row = strstr(err, "\nselect ");
+	cr_assert_not_null(row, "no select row in: %s", err);
+	cr_assert_eq(sscanf(row, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lf %lf",
+			    &fd_cell, &err_cell), 2, "row: %.200s", row);
+	cr_assert_eq(fd_cell, refused + num(r, "result.fd_limit.client.emfile") +
+		     num(r, "result.fd_limit.client.enfile") +
+		     num(r, "result.fd_limit.client.eaddrnotavail"), "fd-limit cell %.0f", fd_cell);
+	cr_assert_eq(err_cell, errs_total - fmin(unserved, refused) +
+		     num(r, "result.server_counters.errors"),
+		     "errors cell %.0f: the %.0f refused connections should not count again",
+		     err_cell, refused);
+	cr_assert_lt(err_cell, refused / 2, "errors cell %.0f", err_cell);
+	jr_free(v);
+}
+
 /* ---- nothing outlives evbench ---------------------------------------------------------- */
 
 /* Starts evbench on the fork server and waits until the server has forked
