@@ -271,8 +271,14 @@ fuzz: fuzz-build
 # Three interleaved rounds of every server at 3 connection counts, with phases
 # short enough that the 72 trials take under 3 minutes (docs/results.md,
 # "Comparisons": 3 rounds give each comparison a median and its min-max).
+# results/latest moves with every evbench run; results/bench-latest stays on
+# this one, so the plots the README and docs/teaching.md point at survive the
+# next experiment (the link is made even when a run failed: its JSON says so).
 bench: deps-bench all
-	$(Q)$(BIN)/evbench --server all --conns 100,1000,10000 --repeat 3 --duration 1 --warmup 0.3 --plot
+	$(Q)$(BIN)/evbench --server all --conns 100,1000,10000 --repeat 3 --duration 1 --warmup 0.3 \
+		--plot; rc=$$?; \
+	id=$$(readlink results/latest) && ln -sfn "$$id" results/bench-latest && \
+	echo "make bench: results in results/bench-latest/ (= results/$$id)" >&2; exit $$rc
 
 plots: deps-bench
 	$(Q)scripts/python.sh scripts/plot.py results/latest
