@@ -1538,7 +1538,9 @@ int main(int argc, char **argv)
 		free(sorted);
 	}
 	if (!o.quiet && nrows)
-		fputs("  up: connections open when measuring began; latency of verified replies;\n"
+		fputs("  up: connections open when measuring began (*: fewer than conns, so the row\n"
+		      "  measured a partial load); active: of those, the ones carrying requests;\n"
+		      "  latency of verified replies;\n"
 		      "  figures are medians over the rounds; latencies from all rounds' histograms;\n"
 		      "  us/r: CPU microseconds per request, load generator and server process group;\n"
 		      "  sys/r: the server's system calls per request (perf; '-' when not counted);\n"

@@ -164,7 +164,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	for (int i = 0; i < 8; i++)
 		row->lat_us[i] = -1;
 	snprintf(row->bound, sizeof row->bound, "unknown");
-	row->conns_up = -1;
+	row->conns_up = row->conns_active = -1;
 
 	if (r->ran) {
 		row->stopped = res->stopped;
@@ -178,6 +178,10 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		row->client_sys_s = res->client_sys_s;
 		row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
 		row->conns_up = res->conns_up_at_measure;
+		/* --active N makes the first N of each thread's connections carry
+		 * requests; with fewer up, at most those. */
+		row->conns_active = r->cfg.active >= 0 && r->cfg.active < row->conns_up ?
+			r->cfg.active : row->conns_up;
 		row->fd_client = res->fd_emfile + res->fd_enfile + res->fd_eaddrnotavail;
 		row->errors_client = res->errors_total;
 		if (hist_count(&res->latency)) {
@@ -648,7 +652,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "server_sys_s,cpu_us_per_req_client,cpu_us_per_req_server,util_server,util_client,"
 	      "util_machine,util_irq,util_others,"
 	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
-	      "lat_p9999_us,lat_max_us,conns_up,fd_limit_client,fd_limit_server,server_emfile,"
+	      "lat_p9999_us,lat_max_us,conns_up,conns_active,fd_limit_client,fd_limit_server,server_emfile,"
 	      "server_enfile,server_fd_setsize_refused,errors_client,errors_shed,errors_server,resets_server,"
 	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
 	      "ctxsw_voluntary,"
@@ -682,6 +686,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		for (int k = 0; k < 8; k++)
 			csv_num(f, r->lat_us[k]);
 		csv_int(f, r->conns_up);
+		csv_int(f, r->conns_active);
 		csv_int(f, r->ran ? (int64_t)r->fd_client : -1);
 		csv_int(f, r->fd_server);
 		csv_int(f, r->srv_emfile);
@@ -733,8 +738,8 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 void rep_table_header(FILE *f)
 {
-	fprintf(f, "%-17s %6s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6s  %s\n",
-		"server", "conns", "up", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
+	fprintf(f, "%-17s %6s %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6s  %s\n",
+		"server", "conns", "up", "active", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
 		"cli us/r", "srv us/r", "sys/r", "srv MB", "bound", "others", "fd-limit", "errors",
 		"srv vs ref");
 }
@@ -786,7 +791,7 @@ static double median_of(double *v, int n)
 	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
-enum { T_UP, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_SYS, T_NCOLS };
+enum { T_UP, T_ACT, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_SYS, T_NCOLS };
 
 void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged,
 		   const char *vs_ref)
@@ -794,7 +799,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	double *col[T_NCOLS], med[T_NCOLS];
 	int64_t fd = 0, errs = 0;
 	bool fd_known = false, any_failure = false;
-	char bound[16] = "-", c[11][32];
+	char bound[16] = "-", c[12][32];
 	const char *note = "";
 
 	for (int k = 0; k < T_NCOLS; k++) {
@@ -810,6 +815,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		const struct rep_row *r = &rows[i];
 
 		col[T_UP][i] = (double)r->conns_up;
+		col[T_ACT][i] = (double)r->conns_active;
 		col[T_RPS][i] = r->throughput_rps;
 		col[T_CLI][i] = r->cpu_us_client;
 		col[T_SRV][i] = r->cpu_us_server;
@@ -839,9 +845,14 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
-	fprintf(f, "%-17s %6ld %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6lld  %s%s\n",
+	/* Fewer connections up than asked for (select past FD_SETSIZE, a
+	 * descriptor limit): the row measured a smaller load than its conns
+	 * says, and the flag says so where the number is read. */
+	fprintf(f, "%-17s %6ld %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6lld  %s%s\n",
 		rows[0].server, rows[0].conns,
-		cell(c[0], 32, med[T_UP], "%.0f"),
+		cell(c[0], 32, med[T_UP], med[T_UP] >= 0 && med[T_UP] < (double)rows[0].conns ?
+		     "%.0f*" : "%.0f "),
+		cell(c[11], 32, med[T_ACT], "%.0f"),
 		cell(c[1], 32, med[T_RPS], "%.0f"),
 		ms_cell(c[2], 32, merged, 50),
 		ms_cell(c[3], 32, merged, 99),

@@ -460,12 +460,14 @@ Test(evbench, more_conns_than_descriptors, .init = setup, .fini = teardown, .tim
 
 /* select past FD_SETSIZE: the server closes each connection it cannot watch
  * at once, and the client sees it closed before any reply. The table counts
- * such a connection once, in fd-limit, not again in errors (issue 16). */
+ * such a connection once, in fd-limit, not again in errors; its `up` is
+ * flagged as short of conns, poll's is not; `active` shows --active (issue 16). */
 Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .timeout = 120)
 {
-	char *argv[] = { NULL, "--server", "select", "--conns", "1100", "--duration", "0.5",
-			 "--warmup", "0", "--out", outdir, "--json", NULL };
-	char err[65536], *row;
+	char *argv[] = { NULL, "--server", "select,poll", "--conns", "1100", "--duration", "0.5",
+			 "--warmup", "0.3", "--active", "40", "--out", outdir, "--json", NULL };
+	char err[65536], *row, up[16];
+	long active;
 	const struct jr_value *r;
 	struct jr_value *v;
 	double refused, unserved, errs_total, fd_cell, err_cell;
@@ -473,7 +475,9 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 
 	v = run_json(argv, &status, err, sizeof err);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, err);
+	cr_assert_eq(v->len, 2);
 	r = v->items[0];
+	cr_assert_str_eq(jr_string(jr_path(r, "server.name")), "select");
 	refused = num(r, "result.fd_limit.server.fd_setsize_refused");
 	unserved = num(r, "result.closed_unserved");
 	errs_total = num(r, "result.errors_total");
@@ -486,8 +490,11 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 	/* The table's row (on stderr with --json): fd-limit and errors cells. */
 	row = strstr(err, "\nselect ");
 	cr_assert_not_null(row, "no select row in: %s", err);
-	cr_assert_eq(sscanf(row, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lf %lf",
-			    &fd_cell, &err_cell), 2, "row: %.200s", row);
+	cr_assert_eq(sscanf(row, "%*s %*s %15s %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %lf %lf",
+			    up, &active, &fd_cell, &err_cell), 4, "row: %.200s", row);
+	cr_assert(up[strlen(up) - 1] == '*', "up %s not flagged short of 1,100", up);
+	cr_assert_eq(atol(up), (long)num(r, "result.connections.up_at_measure"), "up %s", up);
+	cr_assert_eq(active, 40, "active %ld", active);
 	cr_assert_eq(fd_cell, refused + num(r, "result.fd_limit.client.emfile") +
 		     num(r, "result.fd_limit.client.enfile") +
 		     num(r, "result.fd_limit.client.eaddrnotavail"), "fd-limit cell %.0f", fd_cell);
@@ -496,6 +503,11 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 		     "errors cell %.0f: the %.0f refused connections should not count again",
 		     err_cell, refused);
 	cr_assert_lt(err_cell, refused / 2, "errors cell %.0f", err_cell);
+	row = strstr(err, "\npoll ");
+	cr_assert_not_null(row, "no poll row in: %s", err);
+	cr_assert_eq(sscanf(row, "%*s %*s %15s %ld", up, &active), 2, "row: %.200s", row);
+	cr_assert_str_eq(up, "1100", "poll's row: %.120s", row);
+	cr_assert_eq(active, 40);
 	jr_free(v);
 }
 
