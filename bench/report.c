@@ -178,6 +178,11 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		row->client_sys_s = res->client_sys_s;
 		row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
 		row->conns_up = res->conns_up_at_measure;
+		/* A connection the server closes at once (select past FD_SETSIZE,
+		 * a shed) can look open to the client when the phase begins; the
+		 * server never had more in service than its peak_conns. */
+		if (counter(r, "peak_conns") >= 0 && counter(r, "peak_conns") < row->conns_up)
+			row->conns_up = (long)counter(r, "peak_conns");
 		/* --active N makes the first N of each thread's connections carry
 		 * requests; with fewer up, at most those. */
 		row->conns_active = r->cfg.active >= 0 && r->cfg.active < row->conns_up ?

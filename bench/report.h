@@ -85,7 +85,8 @@ struct rep_row {
 	double   others_util;              /* of which neither that nor client nor server */
 	double   lat_us[8];                /* min mean p50 p90 p99 p999 p9999 max */
 	char     bound[16];
-	long     conns_up;
+	long     conns_up;                 /* up when measuring began, at most the server's
+	                                      peak_conns */
 	long     conns_active;             /* of those, carrying requests (--active, else all) */
 	uint64_t fd_client;                /* emfile + enfile + eaddrnotavail */
 	int64_t  fd_server;                /* emfile + enfile + fd_setsize_refused */

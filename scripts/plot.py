@@ -20,7 +20,9 @@ PNG and SVG:
 With --repeat K, lines show the median of the repeats and bars their range. A
 hollow marker is a run during which other processes took more than 25% of the
 CPUs (result.utilization.others): read it as the machine's figure as much as
-the server's.
+the server's. A point whose connections did not all come up (select past
+FD_SETSIZE) is a cross on a dotted line, labelled with how many were up: it
+measured a smaller load than its x says, and it does not set the y range.
 Runs that never ran (a server that did not start) are left out and listed.
 """
 import glob
@@ -45,7 +47,7 @@ ORDER = ["fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase",
 # One colour and marker per server, the same in every plot.
 COLORS = {
     "fork": "#d62728", "threads": "#ff7f0e", "select": "#8c564b", "poll": "#9467bd",
-    "epoll-lt": "#1f77b4", "epoll-et": "#17becf", "evbase": "#2ca02c",
+    "epoll-lt": "#1f77b4", "epoll-et": "#e377c2", "evbase": "#2ca02c",
     "evbase-select": "#98df8a", "evbase-poll": "#bcbd22", "evbase-epoll": "#006400",
     "libevent": "#7f7f7f",
 }
@@ -121,6 +123,24 @@ def series(conns_runs, path, positive=False):
     return xs, ys, lo, hi
 
 
+def partial_points(conns_runs):
+    """{conns: median connections up} for the connection counts whose runs
+    did not get all their connections up when measuring began. Up is at most
+    the server's peak_conns, as in the table (docs/results.md): a connection
+    the server closes at once can still look open to the client."""
+    out = {}
+    for c, rs in conns_runs.items():
+        ups = []
+        for r in rs:
+            u = get(r, "result.connections.up_at_measure")
+            peak = get(r, "result.server_counters.peak_conns")
+            if isinstance(u, (int, float)):
+                ups.append(min(u, peak) if isinstance(peak, (int, float)) else u)
+        if ups and median(ups) < c:
+            out[c] = median(ups)
+    return out
+
+
 def fmt_count(v, _pos=None):
     if v >= 1e6:
         return "%gM" % (v / 1e6)
@@ -165,17 +185,33 @@ NOISY = 0.25
 
 
 def line_plot(ax, groups, path, all_conns, errorbars=True, log=False):
-    """Draws one line per server; returns True if a point was hollowed."""
-    hollow = False
+    """Draws one line per server; returns (hollow, partial): whether a point
+    was hollowed, and the partial points for mark_partial()."""
+    hollow, full_ys, partial = False, [], []
     for i, (server, cr) in enumerate(groups.items()):
         xs, ys, lo, hi = series(cr, path, positive=log)
         if not xs:
             continue
         st = style(server, i)
-        if errorbars and any(lo + hi):
-            ax.errorbar(xs, ys, yerr=[lo, hi], capsize=3, **st)
+        part = partial_points(cr)
+        keep = [k for k, x in enumerate(xs) if x not in part]
+        fx, fy = [xs[k] for k in keep], [ys[k] for k in keep]
+        flo, fhi = [lo[k] for k in keep], [hi[k] for k in keep]
+        full_ys += [y - l for y, l in zip(fy, flo)] + [y + h for y, h in zip(fy, fhi)]
+        if errorbars and any(flo + fhi):
+            ax.errorbar(fx, fy, yerr=[flo, fhi], capsize=3, **st)
+        elif fx:
+            ax.plot(fx, fy, **st)
         else:
-            ax.plot(xs, ys, **st)
+            ax.plot([], [], **st)
+        for k, x in enumerate(xs):
+            if x not in part:
+                continue
+            prev = [j for j in keep if xs[j] < x]
+            if prev:
+                ax.plot([xs[prev[-1]], x], [ys[prev[-1]], ys[k]], linestyle=":",
+                        color=st["color"], linewidth=1.4)
+            partial.append((x, ys[k], server, part[x], st["color"]))
         ox, others, _, _ = series(cr, "result.utilization.others")
         share = dict(zip(ox, others))
         noisy = [(x, y) for x, y in zip(xs, ys) if share.get(x, 0) > NOISY]
@@ -186,7 +222,48 @@ def line_plot(ax, groups, path, all_conns, errorbars=True, log=False):
                     markerfacecolor="white", markeredgecolor=st["color"], zorder=5)
     conns_axis(ax, all_conns)
     ax.grid(True, which="major", alpha=0.3)
-    return hollow
+    return hollow, (ax, full_ys, partial)
+
+
+def mark_partial(drawn, log=False):
+    """Draws the partial points of line_plot()s (one per axis, axes that may
+    share y) as crosses labelled with the connections that were up, with a
+    y range set by the full points alone, so that a collapsed design does
+    not squeeze the others: a partial point beyond it sits on the edge with
+    its value. Returns whether there was one."""
+    full = [y for _, ys, _ in drawn for y in ys if not log or y > 0]
+    if not any(p for _, _, p in drawn):
+        return False
+    if full:
+        top, bottom = max(full), min(full)
+        lims = (bottom / 1.6, top * 1.6) if log else (0, top * 1.12)
+        for ax, _, _ in drawn:
+            ax.set_ylim(*lims)
+    for ax, _, partial in drawn:
+        lo_lim, hi_lim = ax.get_ylim()
+        for x, y, server, up, color in partial:
+            shown = min(max(y, lo_lim), hi_lim)
+            clipped = shown != y
+            ax.plot([x], [shown], linestyle="none", marker="X", markersize=10, color=color,
+                    markeredgecolor="black", markeredgewidth=0.6, zorder=6, clip_on=False)
+            ax.annotate("%s: %s of %s up%s" % (server, fmt_count(up), fmt_count(x),
+                                               " (%s, off the scale)" % fmt_value(y)
+                                               if clipped else ""),
+                        xy=(x, shown), xytext=(-10, -16 if shown >= hi_lim * 0.8 else -4),
+                        textcoords="offset points", ha="right", va="center", fontsize=9,
+                        color=color, bbox=dict(boxstyle="round,pad=0.2", fc="white",
+                                               ec="none", alpha=0.8), zorder=7)
+    return True
+
+
+def fmt_value(v):
+    return "%.3g" % v if v < 1e4 else fmt_count(v)
+
+
+def partial_note(partial):
+    """A title line explaining the crosses, or nothing."""
+    return ("\n✖ on a dotted line: not every connection came up (partial load), "
+            "labelled with how many did" if partial else "")
 
 
 def noise_note(hollow):
@@ -197,30 +274,38 @@ def noise_note(hollow):
 
 def plot_throughput(groups, all_conns, runs, outdir, written):
     fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
-    hollow = line_plot(ax, groups, "result.throughput_rps", all_conns)
+    hollow, drawn = line_plot(ax, groups, "result.throughput_rps", all_conns)
+    ax.set_ylim(bottom=0)
+    partial = mark_partial([drawn])
     ax.set_ylabel("throughput (verified replies / s)")
     ax.yaxis.set_major_formatter(FuncFormatter(fmt_count))
-    ax.set_ylim(bottom=0)
-    ax.set_title("Throughput against connections\n" + subtitle(runs) + noise_note(hollow),
-                 fontsize=10)
-    ax.legend(fontsize=8, ncol=2)
+    ax.set_title("Throughput against connections\n" + subtitle(runs) + noise_note(hollow) +
+                 partial_note(partial), fontsize=10)
+    ax.legend(fontsize=9, ncol=2)
     save(fig, outdir, "throughput", written)
 
 
 def plot_latency(groups, all_conns, runs, outdir, written):
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, constrained_layout=True)
     basis = get(runs[0], "result.latency_basis", "")
-    hollow = False
+    hollow, drawn = False, []
     for ax, (key, label) in zip(axes, [("p50", "median (p50)"), ("p99", "99th percentile")]):
-        hollow |= line_plot(ax, groups, "result.latency_us." + key, all_conns, log=True)
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: fmt_us(v)))
+        h, d = line_plot(ax, groups, "result.latency_us." + key, all_conns, log=True)
+        hollow, drawn = hollow or h, drawn + [d]
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: "%g" % (v / 1e3)))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, p: minor_125(v / 1e3)))
         ax.set_title(label)
-    axes[0].set_ylabel("latency (log scale)")
-    axes[0].legend(fontsize=8, ncol=2)
-    fig.suptitle("Latency against connections (%s)\n%s%s" % (
+    partial = mark_partial(drawn, log=True)
+    axes[0].set_ylabel("latency (ms, log scale)")
+    axes[0].legend(fontsize=9, ncol=2, loc="upper left")
+    closed = not get(runs[0], "load.rate")
+    fig.suptitle("Latency against connections (%s)\n%s%s%s%s" % (
         "from the intended send time" if basis == "intended_send" else "from the actual send",
-        subtitle(runs), noise_note(hollow)), fontsize=10)
+        subtitle(runs),
+        "\nclosed loop: every connection keeps its requests in flight, so by Little's law "
+        "latency = connections in flight / throughput grows with the connections" if closed else "",
+        noise_note(hollow), partial_note(partial)), fontsize=10)
     save(fig, outdir, "latency", written)
 
 
@@ -242,21 +327,24 @@ def fmt_us(v):
 
 def plot_cpu(groups, all_conns, runs, outdir, written):
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True, constrained_layout=True)
-    hollow = False
+    hollow, drawn = False, []
     for ax, (key, label) in zip(axes, [("server", "server (whole process group)"),
                                        ("client", "client (load generator, clock())")]):
-        hollow |= line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns, log=True)
-        ax.set_title(label)
-        # Log scale: a design that collapses (select past FD_SETSIZE) costs
-        # tens of times more, and must not flatten the others into one line.
+        # Log scale, and a range set by the full points alone: a design that
+        # collapses (select past FD_SETSIZE) costs tens of times more, and
+        # must not flatten the 5-20 us band where the designs differ.
         ax.set_yscale("log")
+        h, d = line_plot(ax, groups, "result.cpu_us_per_req." + key, all_conns, log=True)
+        hollow, drawn = hollow or h, drawn + [d]
+        ax.set_title(label)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: "%g" % v))
         ax.yaxis.set_minor_formatter(FuncFormatter(minor_125))
         ax.grid(True, which="minor", axis="y", alpha=0.12)
+    partial = mark_partial(drawn, log=True)
     axes[0].set_ylabel("CPU time per verified request (µs, log scale)")
-    axes[0].legend(fontsize=8, ncol=2)
-    fig.suptitle("CPU cost per request, measure phase\n" + subtitle(runs) + noise_note(hollow),
-                 fontsize=10)
+    axes[0].legend(fontsize=9, ncol=2, loc="upper left")
+    fig.suptitle("CPU cost per request, measure phase\n" + subtitle(runs) + noise_note(hollow) +
+                 partial_note(partial), fontsize=10)
     save(fig, outdir, "cpu", written)
 
 
@@ -282,10 +370,13 @@ def read_hgrm(path):
 def plot_spectrum(groups, all_conns, runs, outdir, written):
     conns_list = sorted(all_conns)
     n = len(conns_list)
-    cols = min(n, 3)
+    # Two panels a row and one legend for all in a panel of its own (or
+    # below): three panels in a row made a 3.5:1 strip with tiny legends.
+    cols = min(n, 2)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.6 * rows), squeeze=False,
-                             constrained_layout=True)
+    legend_cell = n < rows * cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.8 * rows),
+                             squeeze=False, sharey=True, constrained_layout=True)
     # HdrHistogram's plots: x is 1/(1-p) on a log scale, labelled as percentiles.
     ticks = [1, 10, 100, 1000, 10000, 100000]
     labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
@@ -320,13 +411,28 @@ def plot_spectrum(groups, all_conns, runs, outdir, written):
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: fmt_us(v)))
         ax.grid(True, which="major", alpha=0.3)
-        ax.set_title("{:,} connections".format(conns))
+        part = {s: partial_points(cr).get(conns) for s, cr in groups.items()}
+        short = ["%s %s of %s up" % (s, fmt_count(u), fmt_count(conns))
+                 for s, u in part.items() if u is not None]
+        ax.set_title("{:,} connections".format(conns) +
+                     ("\npartial load: " + ", ".join(short) if short else ""), fontsize=11)
         ax.set_xlabel("percentile")
+        ax.yaxis.set_tick_params(labelleft=True)
         if k % cols == 0:
-            ax.set_ylabel("latency (log scale)")
-        ax.legend(fontsize=7, ncol=2)
+            ax.set_ylabel("latency (log scale, shared by the panels)")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
+    if legend_cell:
+        axes[rows - 1][cols - 1].legend(handles, labels, loc="center", fontsize=11,
+                                        title="server", title_fontsize=11)
+    else:
+        axes[0][0].legend(handles, labels, fontsize=10, ncol=2 if len(labels) > 4 else 1)
     fig.suptitle("Latency by percentile (first repeat of each run)\n" + subtitle(runs), fontsize=10)
     save(fig, outdir, "spectrum", written)
 
@@ -366,18 +472,22 @@ def plot_fd_limit(groups, all_conns, runs, outdir, written):
                    label=label if label not in ax.get_legend_handles_labels()[1] else None)
             bottoms = [b + v for b, v in zip(bottoms, vals)]
             total += sum(vals)
-        for x, top in zip(xs, bottoms):
-            if top > 0:
-                ax.text(x, top, fmt_count(top), ha="center", va="bottom", fontsize=8)
+        # Every bar is labelled: "0" where the run measured no failure,
+        # "n/a" where it did not run, so that zero is not read as missing.
+        for x, top, s in zip(xs, bottoms, servers):
+            ran = bool(groups[s].get(conns))
+            ax.text(x, top, fmt_count(top) if ran else "n/a", ha="center", va="bottom",
+                    fontsize=9, color="black" if ran else "#888888")
     # Each bar is labelled with its connection count; the server's name
     # sits under its group of bars.
     ax.set_xticks(ticks)
-    ax.set_xticklabels(ticklabels, fontsize=7)
+    ax.set_xticklabels(ticklabels, fontsize=9)
     for i, s in enumerate(servers):
-        ax.annotate(s, xy=(i, 0), xycoords=("data", "axes fraction"), xytext=(0, -22),
-                    textcoords="offset points", ha="center", va="top", fontsize=10)
+        ax.annotate(s, xy=(i, 0), xycoords=("data", "axes fraction"), xytext=(0, -24),
+                    textcoords="offset points", ha="center", va="top", fontsize=11)
     ax.set_xlim(-0.6, len(servers) - 0.4)
-    ax.set_ylabel("refused or failed connection attempts\n(all phases, mean over repeats)")
+    ax.set_ylabel("refused or failed connection attempts\n(all phases, retries included: "
+                  "the load generator\nreopens a refused connection; mean over repeats)")
     ax.yaxis.set_major_formatter(FuncFormatter(fmt_count))
     ax.grid(True, axis="y", alpha=0.3)
     if total == 0:
@@ -386,7 +496,7 @@ def plot_fd_limit(groups, all_conns, runs, outdir, written):
                 ha="center", va="center", fontsize=12, color="#555555")
     else:
         ax.set_ylim(0, ax.get_ylim()[1] * 1.08)
-        ax.legend(fontsize=8, title="cause", title_fontsize=8)
+        ax.legend(fontsize=9, title="cause", title_fontsize=9)
     ax.set_title("Descriptor-limit failures per server and connection count\n" +
                  subtitle(runs), fontsize=10)
     save(fig, outdir, "fd_limit", written)
