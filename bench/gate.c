@@ -1064,6 +1064,22 @@ int gate_main(int argc, char **argv)
 		return gate_paired_dir(&o);
 	/* Two directories measured apart: their difference holds the
 	 * machine's drift between them as much as the change. */
+	{
+		/* Every missing path in one line, not the first alone; and the
+		 * same directory twice is no comparison. */
+		struct stat sb, sc;
+		bool nb = stat(o.base, &sb) != 0, nc = stat(o.cur, &sc) != 0;
+
+		if (nb || nc) {
+			fprintf(stderr, "evbench gate: %s%s%s: no such file or directory\n",
+				nb ? o.base : "", nb && nc ? ", " : "", nc ? o.cur : "");
+			return GATE_ERROR;
+		}
+		if (sb.st_dev == sc.st_dev && sb.st_ino == sc.st_ino)
+			fprintf(stderr, "evbench gate: warning: BASELINE and CURRENT are the same %s "
+				"(%s): every comparison will find no change\n",
+				S_ISDIR(sb.st_mode) ? "directory" : "file", o.base);
+	}
 	fprintf(stderr, "evbench gate: note: BASELINE and CURRENT were measured at different times, "
 		"so their difference includes the machine's drift; `evbench ab` measures both builds "
 		"interleaved in one run, and `evbench gate DIR` judges that (docs/gate.md)\n");

@@ -36,10 +36,6 @@
 
 #define HAVE_GATE 1
 
-#ifndef EVBENCH_VERSION
-#define EVBENCH_VERSION "0.1"
-#endif
-
 #define MAX_SERVERS  32
 #define MAX_CONNS    32
 #define MAX_SRV_ARGS 32
@@ -112,6 +108,15 @@ static const char usage_tail[] =
 	"  --metrics LIST         cpu, throughput, p99 (default cpu)\n"
 	"  exit status: 0 pass, 1 regression, 2 bad input or a comparison without data,\n"
 	"  3 undecided; results, gate.md and github-*-is-better.json in the results directory\n"
+	"\n"
+	"evbench gate judges results already measured (docs/gate.md; evbench gate --help):\n"
+	"  DIR                    a directory evbench ab wrote: paired, round by round\n"
+	"  BASELINE CURRENT       two result sets measured apart (--repeat K each), or two\n"
+	"                         instruction-count files: Welch's t-test, Holm-corrected\n"
+	"  --max-regression PCT, --alpha A, --metrics LIST   as for evbench ab\n"
+	"  --min-repeats K        fewer rounds or repeats is insufficient data (default 3)\n"
+	"  --normalize-by SERVER  BASELINE CURRENT: each server over SERVER in its own run\n"
+	"  --json                 the verdicts as JSON instead of a Markdown table\n"
 	"\n"
 	"Exit status: 0 all runs done; 1 a run failed (recorded in its JSON) or results could\n"
 	"not be written; 2 bad command line; 128+N interrupted by signal N.\n";
@@ -462,6 +467,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 {
 	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
 	bool seeded = false;
+	int servers_given = 0, conns_given = 0;
 	char err[512];
 
 	memset(o, 0, sizeof *o);
@@ -539,6 +545,11 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 
 		if (ab && ab_option(o, name, val))
 			continue;
+		/* A second --server or --conns would silently replace the first:
+		 * a list says what was meant. */
+		if ((!strcmp(name, "server") && servers_given++) ||
+		    (!strcmp(name, "conns") && conns_given++))
+			die_usage("--%s given twice: give one comma-separated list", name);
 		if (!strcmp(name, "server"))
 			servers = val;
 		else if (!strcmp(name, "conns"))
@@ -1075,7 +1086,7 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 
 /* Runs scripts/python.sh scripts/plot.py DIR, found beside the binary
  * (bin/ or build-<san>/bin/ in the tree, or share/evbench when installed). */
-static void draw_plots(const char *dir)
+static void draw_plots(const char *dir, bool quiet)
 {
 	const char *bindir = orch_bin_dir();
 	const char *rel[] = { "../scripts", "../../scripts", "../share/evbench", NULL };
@@ -1098,6 +1109,9 @@ found:
 	if (pid == 0) {
 		/* The table owns stdout; the script's own lines go to stderr. */
 		dup2(2, 1);
+		/* --quiet: the script's own summary line goes too; its errors stay. */
+		if (quiet)
+			setenv("EVBENCH_PLOT_QUIET", "1", 1);
 		if (access(python, X_OK) == 0)
 			execl(python, python, script, dir, (char *)NULL);
 		/* Installed without python.sh: Debian's matplotlib is for
@@ -1557,7 +1571,7 @@ int main(int argc, char **argv)
 	if (!o.quiet)
 		fprintf(stderr, "evbench: results in %s/\n", dir);
 	if (o.plot && !stop_signal)
-		draw_plots(dir);
+		draw_plots(dir, o.quiet);
 	if (lesson && !stop_signal) {
 		lesson_verdict(lesson, rows, nrows, table);
 		fprintf(table, "  results and plots in %s/\n", dir);

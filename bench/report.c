@@ -283,6 +283,14 @@ int rep_open_dir(const char *out, char *run_id, size_t idlen, char *dir, size_t 
 
 	gmtime_r(&now, &tm);
 	strftime(base, sizeof base, "%Y%m%d-%H%M%S", &tm);
+	/* --out a/b/c makes its missing parents, as mkdir -p does. */
+	snprintf(tmp, sizeof tmp, "%s", out);
+	for (char *s = strchr(tmp + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
 	if (mkdir(out, 0755) < 0 && errno != EEXIST)
 		return -1;
 	for (int k = 1; k < 100; k++) {

@@ -114,7 +114,7 @@ struct rep_row {
 /* Fills *row from a finished run (host gives the CPU count for bound). */
 void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host);
 
-/* Creates <out>/<run-id> (the run id is the UTC start time, made unique) and
+/* Creates <out>/<run-id> (and out's missing parents; the run id is the UTC start time, made unique) and
  * points <out>/latest at it. Writes the id into run_id and the directory
  * into dir. Returns 0 or -1 with errno (the directory could not be made; a
  * failing `latest` link is not an error). */

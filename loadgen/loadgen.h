@@ -50,6 +50,11 @@
 #include "hist.h"
 #include "json.h"
 
+/* The project's version, which evbench --version and loadgen --version print. */
+#ifndef EVBENCH_VERSION
+#define EVBENCH_VERSION "0.1"
+#endif
+
 #define LG_MAX_SOURCE_ADDRS 64
 #define LG_ADDR_LEN         64      /* room for an IPv6 literal */
 

@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"                         in open loop also FILE.uncorrected.hgrm, from the actual send)\n"
 		"  --server-pid PID       also sample that process's CPU at the measure phase's bounds\n"
 		"  --progress             a progress line on stderr every second\n"
-		"  --help\n", lg_options_usage);
+		"  --help, --version\n", lg_options_usage);
 }
 
 static void die_usage(const char *msg)
@@ -112,6 +112,10 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("loadgen (evbench) %s\n", EVBENCH_VERSION);
 			return 0;
 		}
 		if (strncmp(a, "--", 2) != 0)

@@ -683,7 +683,8 @@ def main(argv):
     plot_fd_limit(groups, all_conns, runs, outdir, written)
     plot_compare(dirpath, all_conns, runs, outdir, written)
     plot_mechanism(groups, all_conns, runs, outdir, written)
-    sys.stderr.write("plot.py: wrote %d plots (PNG and SVG) in %s/\n" % (len(written) // 2, outdir))
+    if not os.environ.get("EVBENCH_PLOT_QUIET"):     # evbench --quiet
+        sys.stderr.write("plot.py: wrote %d plots (PNG and SVG) in %s/\n" % (len(written) // 2, outdir))
     return 0
 
 

@@ -747,7 +747,7 @@ Test(evbench, all_skips_servers_not_built, .init = setup, .fini = teardown, .tim
 
 Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, .timeout = 60)
 {
-	static const char *const cases[][4] = {
+	static const char *const cases[][6] = {
 		{ "--server", "nosuch", NULL },
 		{ "--server", "epoll,,poll", NULL },
 		{ "--conns", "10,abc", NULL },
@@ -756,10 +756,12 @@ Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, 
 		{ "--duration", "-3", NULL },
 		{ "--no-such-option", NULL },
 		{ "--conns", NULL },
+		{ "--server", "epoll", "--server", "poll", NULL },
+		{ "--conns", "10", "--conns=20", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char *argv[8] = { evbench };
+		char *argv[10] = { evbench };
 		char out[4096], err[4096];
 		int n = 1, status, lines = 0;
 
@@ -779,6 +781,51 @@ Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, 
 	}
 }
 
+/* --out a/b/c makes its parents; --quiet --plot prints nothing at all. */
+Test(evbench, out_parents_and_quiet_plot, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char out[PATH_MAX + 32], path[PATH_MAX + 64], so[4096], se[4096];
+	char *argv[] = { evbench, "--server", "epoll-lt", "--conns", "2", "--duration", "0.2",
+			 "--warmup", "0", "--quiet", "--plot", "--out", out, NULL };
+	bool plots = system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0;
+	int status;
+
+	snprintf(out, sizeof out, "%s/a/b", outdir);
+	if (!plots)
+		argv[10] = NULL;     /* no matplotlib here: the directory part alone */
+	status = tu_run(argv, so, sizeof so, se, sizeof se, 60000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x: %s", status, se);
+	snprintf(path, sizeof path, "%s/latest/summary.csv", out);
+	cr_assert_eq(access(path, R_OK), 0, "no %s", path);
+	cr_assert_eq(se[0], '\0', "--quiet printed on stderr: %s", se);
+	if (plots) {
+		snprintf(path, sizeof path, "%s/latest/plots/throughput.png", out);
+		cr_assert_eq(access(path, R_OK), 0, "no %s", path);
+	}
+}
+
+/* Both missing paths named in one line; the same directory twice warned of. */
+Test(evbench, gate_names_every_missing_path, .init = setup, .fini = teardown, .timeout = 30)
+{
+	char a[PATH_MAX + 8], b[PATH_MAX + 8], so[4096], se[4096];
+	char *argv[] = { evbench, "gate", a, b, NULL };
+	int status, lines = 0;
+
+	snprintf(a, sizeof a, "%s/nob", outdir);
+	snprintf(b, sizeof b, "%s/noc", outdir);
+	status = tu_run(argv, so, sizeof so, se, sizeof se, 10000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x", status);
+	for (char *c = se; *c; c++)
+		lines += *c == '\n';
+	cr_assert_eq(lines, 1, "one line: %s", se);
+	cr_assert(strstr(se, a) && strstr(se, b), "both paths named: %s", se);
+	argv[3] = a;
+	mkdir(a, 0755);
+	status = tu_run(argv, so, sizeof so, se, sizeof se, 10000);
+	cr_assert(strstr(se, "same directory"), "no warning for the same directory: %s", se);
+}
+
 Test(evbench, list_version_help, .init = setup, .fini = teardown, .timeout = 30)
 {
 	static const char *const flags[] = { "--list", "--version", "--help" };
@@ -791,5 +838,16 @@ Test(evbench, list_version_help, .init = setup, .fini = teardown, .timeout = 30)
 		cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			  "%s: status %#x", flags[i], status);
 		cr_assert(out[0], "%s printed nothing", flags[i]);
+	}
+	{
+		char lg[PATH_MAX], out[256], err[256];
+		char *argv[] = { lg, "--version", NULL };
+		int status;
+
+		cr_assert_eq(tu_path(lg, sizeof lg, tu_bin_dir(), "loadgen"), 0, "%s is not built", lg);
+		status = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+		cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "loadgen --version: status %#x: %s", status, err);
+		cr_assert(!strncmp(out, "loadgen ", 8), "loadgen --version: %s", out);
 	}
 }
