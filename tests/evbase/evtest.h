@@ -149,4 +149,33 @@ static inline struct timeval evtest_deadline(long ms)
 	return evtest_ms((long)(ms * (mult > 0 ? mult : 1.0)));
 }
 
+/* Expected warnings: between evtest_expect_warning() and evtest_got_warning()
+ * the library's log lines are kept here instead of printed on stderr, where
+ * `make test` would show them among the results and they would read as
+ * failures. evtest_got_warning() asserts that one containing `what` came
+ * (NULL: whether one came is the library's choice). */
+static char evtest_warned[1024];
+
+static inline void evtest_keep_warning(int severity, const char *msg)
+{
+	size_t n = strlen(evtest_warned);
+
+	(void)severity;
+	snprintf(evtest_warned + n, sizeof evtest_warned - n, "%s\n", msg);
+}
+
+static inline void evtest_expect_warning(void)
+{
+	evtest_warned[0] = '\0';
+	event_set_log_callback(evtest_keep_warning);
+}
+
+static inline void evtest_got_warning(const char *what)
+{
+	event_set_log_callback(NULL);
+	if (what)
+		cr_assert_not_null(strstr(evtest_warned, what), "expected a warning with '%s', got: %s",
+				   what, evtest_warned);
+}
+
 #endif /* EVTEST_H */

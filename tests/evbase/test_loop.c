@@ -332,10 +332,11 @@ Test(loop, reentrant_loop_refused, .timeout = 10)
 	struct nest n = { evtest_base(), 0 };
 	struct event *ev = event_new(n.base, -1, 0, nest_cb, &n);
 
-	event_set_log_callback(NULL);
+	evtest_expect_warning();
 	event_active(ev, EV_TIMEOUT, 1);
 	cr_assert_eq(event_base_dispatch(n.base), 1);
 	cr_assert_eq(n.ret, -1);
+	evtest_got_warning("reentrant");
 	event_free(ev);
 	event_base_free(n.base);
 }
