@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 #include "loadgen.h"
 #include "orch.h"
 #include "probe.h"
+#include "progress.h"
 #include "report.h"
 #include "stats.h"
 
@@ -770,7 +772,41 @@ struct live {
 	double last_t;
 	uint64_t last_replies;
 	int    width;
+	enum lg_phase phase;     /* the phase on_phase last saw begin, and when (col_now) */
+	double phase_t0;
+	double sweep_t0, trial_t0;
 };
+
+/* A trial's planned length before any has run: its phases, and about a
+ * second for starting the server, connecting and stopping. */
+static double trial_estimate(const struct lg_config *c)
+{
+	return c->warmup_s + (c->requests ? 1.0 : c->duration_s) + 1.0;
+}
+
+static void show_progress_line(struct live *lv, const char *phase, double phase_s,
+			       double phase_len_s, long up, double rate, uint64_t failures)
+{
+	struct rep_run *r = lv->run;
+	double now = col_now();
+	struct prog_view v = {
+		.trial = lv->trial, .trials = lv->trials, .round = r->repeat, .rounds = r->repeats,
+		.server = r->srv->name, .conns = r->conns, .phase = phase, .phase_s = phase_s,
+		.phase_len_s = phase_len_s, .conns_up = up, .rate = rate, .failures = failures,
+		.left_s = prog_time_left(now - lv->sweep_t0, now - lv->trial_t0, lv->trial,
+					 lv->trials, trial_estimate(&r->cfg)),
+	};
+	char line[512];
+	struct winsize ws;
+
+	prog_format(line, sizeof line, &v);
+	/* A line longer than the terminal would wrap, and '\r' would then
+	 * rewrite only its last part: cut it to the width. */
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && strlen(line) >= ws.ws_col)
+		line[ws.ws_col - 1] = '\0';
+	lv->width = fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+}
 
 static void clear_progress(struct live *lv)
 {
@@ -822,12 +858,18 @@ static void on_progress(const struct lg_progress *p, void *arg)
 		rate = (double)(p->replies - lv->last_replies) / dt;
 	lv->last_t = p->elapsed_s;
 	lv->last_replies = p->replies;
-	lv->width = fprintf(stderr, "\r[%d/%d] %s c=%ld round %d/%d  %-7s %5.1fs  up %ld  %.0f req/s  errors %llu\033[K",
-			    lv->trial, lv->trials, lv->run->srv->name, lv->run->conns,
-			    lv->run->repeat, lv->run->repeats,
-			    lg_phase_name(p->phase), p->elapsed_s, p->conns_up, rate,
-			    (unsigned long long)p->errors);
-	fflush(stderr);
+	{
+		const struct lg_config *c = &r->cfg;
+		/* Each phase's planned length: connect has none (it ends when
+		 * every connection is tried), drain at most the reply timeout. */
+		double len = p->phase == LG_PHASE_WARMUP ? c->warmup_s :
+			     p->phase == LG_PHASE_MEASURE ? (c->requests ? 0 : c->duration_s) :
+			     p->phase == LG_PHASE_DRAIN ? c->timeout_s : 0;
+		double in = p->phase == lv->phase ? col_now() - lv->phase_t0 : 0;
+
+		show_progress_line(lv, lg_phase_name(p->phase), in, len, p->conns_up, rate,
+				   p->errors);
+	}
 }
 
 static void mech_start_client(struct rep_run *r);
@@ -876,6 +918,8 @@ static void on_phase(enum lg_phase phase, void *arg)
 	struct live *lv = arg;
 	struct rep_run *r = lv->run;
 
+	lv->phase = phase;
+	lv->phase_t0 = col_now();
 	/* The server's CPU at the very edges of the measure phase; a sample
 	 * that fails (the server is gone) stays invalid and reports null.
 	 * The load generator read its own CPU clock just before MEASURE's
@@ -1010,9 +1054,10 @@ static void uncount_scan(struct rep_run *r)
 	r->scan_sys_s = sy;
 }
 
-static void run_one(struct rep_run *r, bool show_progress, int trial, int trials)
+static void run_one(struct rep_run *r, bool show_progress, int trial, int trials, double sweep_t0)
 {
-	struct live lv = { .run = r, .show = show_progress, .trial = trial, .trials = trials };
+	struct live lv = { .run = r, .show = show_progress, .trial = trial, .trials = trials,
+			   .sweep_t0 = sweep_t0, .trial_t0 = col_now(), .phase = LG_PHASE_CONNECT };
 	struct lg_hooks hooks = {
 		.on_phase = on_phase, .on_progress = on_progress, .arg = &lv,
 		.progress_interval_s = 0.5, .stop = &stop_run,
@@ -1022,11 +1067,8 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 
 	stop_run = stop_signal ? 1 : 0;
 	iso_now(r->started_at, sizeof r->started_at);
-	if (show_progress) {
-		lv.width = fprintf(stderr, "\r[%d/%d] %s c=%ld round %d/%d  starting\033[K", trial,
-				   trials, r->srv->name, r->conns, r->repeat, r->repeats);
-		fflush(stderr);
-	}
+	if (show_progress)
+		show_progress_line(&lv, "starting", 0, 0, 0, 0, 0);
 	/* The drift probe, before the server starts and after it is gone, so
 	 * that it measures the machine and nothing of the trial. */
 	r->mech_srv.ctl = r->mech_srv.ack = r->mech_cli.ctl = r->mech_cli.ack = -1;
@@ -1063,6 +1105,7 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 		/* Checked before any server started; only a broken port gets here. */
 		snprintf(r->failure, sizeof r->failure, "load configuration: %.700s", err);
 	} else {
+		lv.phase_t0 = col_now();
 		rc = lg_run(&r->cfg, &r->res, &hooks);
 		if (rc < 0) {
 			snprintf(r->failure, sizeof r->failure, "the load generator could not run: %s",
@@ -1495,7 +1538,7 @@ int main(int argc, char **argv)
 		r->cfg.port = 0;
 		preflight(r, &host);
 
-		run_one(r, show_progress, t + 1, ntrials);
+		run_one(r, show_progress, t + 1, ntrials, t_start);
 
 		rep_row_fill(&rows[nrows], r, &host);
 		if (rep_write_run(dir, r, &rows[nrows], &host) < 0) {
