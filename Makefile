@@ -278,7 +278,9 @@ bench: deps-bench all
 	$(Q)$(BIN)/evbench --server all --conns 100,1000,10000 --repeat 3 --duration 1 --warmup 0.3 \
 		--plot; rc=$$?; \
 	id=$$(readlink results/latest) && ln -sfn "$$id" results/bench-latest && \
-	echo "make bench: results in results/bench-latest/ (= results/$$id)" >&2; exit $$rc
+	$(BIN)/evbench report results/bench-latest >/dev/null && \
+	echo "make bench: results in results/bench-latest/ (= results/$$id), report.html there" >&2; \
+	exit $$rc
 
 plots: deps-bench
 	$(Q)scripts/python.sh scripts/plot.py results/latest

@@ -28,6 +28,7 @@
 #include "collect.h"
 #include "compare.h"
 #include "gate.h"
+#include "html.h"
 #include "lesson.h"
 #include "loadgen.h"
 #include "orch.h"
@@ -67,10 +68,12 @@ static const char usage_text[] =
 	"               [--min-repeats K] [--normalize-by SERVER] [--json]\n"
 	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
 	"       evbench lesson NAME [options] | evbench lesson --list\n"
+	"       evbench report DIR\n"
 	"       evbench --list | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"
 	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
+	"evbench report DIR writes DIR/report.html: one self-contained page of a run.\n"
 	"\n"
 	"  --server LIST          comma-separated servers, or all (default epoll-lt); see --list\n"
 	"  --conns LIST           comma-separated connection counts (default 100)\n"
@@ -1289,6 +1292,26 @@ static void print_table(FILE *table, const struct opts *o, const struct rep_row 
 	free(group);
 }
 
+/* What the table's columns mean, after it: on stderr, and in table.txt. */
+static void print_legend(FILE *f, const struct opts *o)
+{
+	fputs("  up: connections open when measuring began (*: fewer than conns, so the row\n"
+	      "  measured a partial load); active: of those, the ones carrying requests;\n"
+	      "  latency of verified replies;\n"
+	      "  figures are medians over the rounds; latencies from all rounds' histograms;\n"
+	      "  us/r: CPU microseconds per request, load generator and server process group;\n"
+	      "  sys/r: the server's system calls per request (perf; '-' when not counted);\n"
+	      "  srv MB: the server processes' memory (PSS) during the measure phase;\n"
+	      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
+	      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n", f);
+	if (o->nservers > 1)
+		fprintf(f, "  srv vs ref: server CPU per request over %s in the same round: median\n"
+			"  [95%% interval] over the rounds (~: 3-5 rounds, the interval is min-max and\n"
+			"  covers less than 95%%; !: a round rests on a trial during which the machine's\n"
+			"  speed moved more than %.0f%%); comparisons.json has throughput and p99 too\n",
+			o->ab ? "the baseline's" : o->reference, PROBE_DRIFT_THRESHOLD * 100);
+}
+
 /* ---- evbench ab ----------------------------------------------------------------------------- */
 
 /* Whether, after round `round`, every gated comparison is decided (none
@@ -1392,6 +1415,34 @@ static int ab_report(const struct opts *o, const char *dir, const struct rep_row
 	return status;
 }
 
+/* ---- evbench report --------------------------------------------------------------------- */
+
+/* evbench report DIR: DIR/report.html (html.h). Exit 0, 1 when it could not
+ * be written, 2 on a bad command line or a directory without results. */
+static int report_main(int argc, char **argv)
+{
+	char out[PATH_MAX + 32], err[PATH_MAX + 128];
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: evbench report DIR\n"
+		       "Writes DIR/report.html (DIR/latest/report.html when DIR holds a `latest`):\n"
+		       "one self-contained page with the table, the comparisons and their intervals,\n"
+		       "the plots inlined, the command and the host (docs/results.md).\n");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		die_usage("report: expected one results directory, as in evbench report results/latest");
+	if (html_report(argv[1], out, sizeof out, err, sizeof err) < 0) {
+		struct stat st;
+
+		fprintf(stderr, "evbench report: %s\n", err);
+		/* A directory that is not one of results is the user's to fix. */
+		return stat(argv[1], &st) != 0 || strstr(err, "no evbench.run/1") ? 2 : 1;
+	}
+	printf("%s\n", out);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1418,6 +1469,8 @@ int main(int argc, char **argv)
 		return 2;
 #endif
 	}
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lesson") == 0) {
 		int largc;
 		char **largv;
@@ -1580,6 +1633,21 @@ int main(int argc, char **argv)
 
 	if (!(o.json && o.quiet))
 		print_table(table, &o, rows, nrows, merged);
+	/* The same table in the results directory, for evbench report. */
+	if (nrows) {
+		char tpath[PATH_MAX + 16];
+		FILE *tf;
+
+		snprintf(tpath, sizeof tpath, "%s/table.txt", dir);
+		if ((tf = fopen(tpath, "we"))) {
+			print_table(tf, &o, rows, nrows, merged);
+			print_legend(tf, &o);
+			if (fclose(tf) != 0)
+				write_failed = true;
+		} else {
+			write_failed = true;
+		}
+	}
 	for (int g = 0; g < per; g++)
 		hist_free(&merged[g]);
 	free(merged);
@@ -1595,22 +1663,7 @@ int main(int argc, char **argv)
 		free(sorted);
 	}
 	if (!o.quiet && nrows)
-		fputs("  up: connections open when measuring began (*: fewer than conns, so the row\n"
-		      "  measured a partial load); active: of those, the ones carrying requests;\n"
-		      "  latency of verified replies;\n"
-		      "  figures are medians over the rounds; latencies from all rounds' histograms;\n"
-		      "  us/r: CPU microseconds per request, load generator and server process group;\n"
-		      "  sys/r: the server's system calls per request (perf; '-' when not counted);\n"
-		      "  srv MB: the server processes' memory (PSS) during the measure phase;\n"
-		      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
-		      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n",
-		      stderr);
-	if (!o.quiet && nrows && o.nservers > 1)
-		fprintf(stderr, "  srv vs ref: server CPU per request over %s in the same round: median\n"
-			"  [95%% interval] over the rounds (~: 3-5 rounds, the interval is min-max and\n"
-			"  covers less than 95%%; !: a round rests on a trial during which the machine's\n"
-			"  speed moved more than %.0f%%); comparisons.json has throughput and p99 too\n",
-			o.ab ? "the baseline's" : o.reference, PROBE_DRIFT_THRESHOLD * 100);
+		print_legend(stderr, &o);
 	if (!o.quiet)
 		fprintf(stderr, "evbench: results in %s/\n", dir);
 	if (o.plot && !stop_signal)

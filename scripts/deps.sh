@@ -1,15 +1,16 @@
 #!/bin/sh
 # Install what evbench needs from Debian's packages, and nothing it already has.
 #
-#   scripts/deps.sh [--check] [build|test|bench|fuzz|all]
+#   scripts/deps.sh [--check] [build|test|bench|fuzz|all|browser]
 #
 # build: a C compiler, make, pkg-config, libevent (the reference server and
 #        the libevent side of evbase's tests) and liburing (evbase's io_uring
-#        backend); test: Criterion as well;
+#        backend); test: Criterion and groff (the man pages' check) as well;
 # bench: /usr/bin/python3 with matplotlib as well (plots), and linux-perf
 # (evbench counts system calls per request with perf stat; the tests check
 # that counting too); fuzz: the test set, clang and its libFuzzer runtime
-# (make fuzz); all: everything.
+# (make fuzz); all: everything. browser, optional and in no other set:
+# chromium, for scripts/report_screenshot.sh alone.
 # With --check nothing is installed: the exit status says whether all is there.
 # As root the missing packages are installed with apt-get; otherwise the exact
 # command is printed and the status is 1, so that make stops with the remedy.
@@ -19,27 +20,34 @@ check_only=0
 if [ "${1:-}" = "--check" ]; then check_only=1; shift; fi
 want=${1:-all}
 case "$want" in
-build|test|bench|fuzz|all) ;;
-*) echo "deps.sh: unknown set '$want' (build, test, bench, fuzz or all)" >&2; exit 2 ;;
+build|test|bench|fuzz|all|browser) ;;
+*) echo "deps.sh: unknown set '$want' (build, test, bench, fuzz, all or browser)" >&2; exit 2 ;;
 esac
 
 missing=""
 need() { missing="$missing $1"; }
 
-command -v cc >/dev/null 2>&1 || need gcc
-command -v make >/dev/null 2>&1 || need make
-if ! command -v pkg-config >/dev/null 2>&1; then
+if [ "$want" = browser ]; then
+	command -v chromium >/dev/null 2>&1 || need chromium
+	want=none
+fi
+[ "$want" = none ] || command -v cc >/dev/null 2>&1 || need gcc
+[ "$want" = none ] || command -v make >/dev/null 2>&1 || need make
+if [ "$want" = none ]; then
+	:
+elif ! command -v pkg-config >/dev/null 2>&1; then
 	need pkg-config
 	need libevent-dev
 else
 	pkg-config --exists libevent libevent_core 2>/dev/null || need libevent-dev
 fi
 # evbase's io_uring backend (evbase/src/uring.c).
-[ -f /usr/include/liburing.h ] || need liburing-dev
+[ "$want" = none ] || [ -f /usr/include/liburing.h ] || need liburing-dev
 if [ "$want" = test ] || [ "$want" = fuzz ] || [ "$want" = all ]; then
 	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists criterion 2>/dev/null; then
 		need libcriterion-dev
 	fi
+	command -v groff >/dev/null 2>&1 || need groff
 fi
 if [ "$want" = fuzz ] || [ "$want" = all ]; then
 	# libclang-rt-dev is Debian's default version of the sanitizer and
@@ -48,7 +56,7 @@ if [ "$want" = fuzz ] || [ "$want" = all ]; then
 	rt=$(clang -print-file-name="libclang_rt.fuzzer-$(uname -m).a" 2>/dev/null)
 	[ -f "$rt" ] || need libclang-rt-dev
 fi
-if [ "$want" != build ]; then
+if [ "$want" != build ] && [ "$want" != none ]; then
 	# result.mechanism (docs/results.md): perf stat on syscall tracepoints.
 	command -v perf >/dev/null 2>&1 || need linux-perf
 fi

@@ -781,6 +781,80 @@ Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, 
 	}
 }
 
+/* evbench report: one page with the table as printed, the comparisons with
+ * their intervals, a plot inlined byte for byte, the command, and nothing
+ * fetched from elsewhere; with chromium here, rendered and shot. */
+Test(evbench, report_is_one_self_contained_page, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	static char page[1 << 20];
+	/* The 8 bytes every PNG begins with, and their base64. */
+	static const unsigned char png[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	char path[PATH_MAX + 64], so[8192], se[8192], table[8192];
+	char *argv[] = { evbench, "--server", "epoll-lt,poll", "--conns", "4", "--repeat", "3",
+			 "--duration", "0.2", "--warmup", "0", "--quiet", "--out", outdir, NULL };
+	char *rargv[] = { evbench, "report", outdir, NULL };
+	int status;
+	FILE *f;
+	size_t n;
+
+	status = tu_run(argv, table, sizeof table, se, sizeof se, 60000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x: %s", status, se);
+	snprintf(path, sizeof path, "%s/latest/plots", outdir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/latest/plots/throughput.png", outdir);
+	f = fopen(path, "we");
+	cr_assert_not_null(f);
+	fwrite(png, 1, sizeof png, f);
+	fclose(f);
+
+	status = tu_run(rargv, so, sizeof so, se, sizeof se, 30000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "report: status %#x: %s", status, se);
+	snprintf(path, sizeof path, "%s/latest/report.html", outdir);
+	cr_assert(strstr(so, "report.html"), "report printed: %s", so);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	n = fread(page, 1, sizeof page - 1, f);
+	fclose(f);
+	page[n] = '\0';
+	/* The table's first row as evbench printed it on stdout (escaping
+	 * leaves a table without < > & alone). */
+	*strchr(table, '\n') = '\0';
+	cr_assert(strstr(page, table), "the table's header is not on the page: %s", table);
+	cr_assert(strstr(page, "<td>poll</td><td class=n>4</td>"), "no comparison row for poll");
+	cr_assert(strstr(page, "&times; <span class="), "no interval on the page");
+	cr_assert(strstr(page, "data:image/png;base64,iVBORw0KGgo=\""), "the PNG is not inlined");
+	cr_assert(strstr(page, "--server epoll-lt,poll --conns 4"), "no command on the page");
+	cr_assert_null(strstr(page, "http:"), "the page refers to the network");
+	cr_assert_null(strstr(page, "https:"), "the page refers to the network");
+	cr_assert_null(strstr(page, "<script"), "the page runs a script");
+
+	/* A directory without results is bad input. */
+	rargv[2] = "/proc/self";
+	status = tu_run(rargv, so, sizeof so, se, sizeof se, 30000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x", status);
+
+	if (system("command -v chromium >/dev/null 2>&1") == 0) {
+		char shot[PATH_MAX + 32], script[PATH_MAX + 64];
+		char *sargv[] = { script, outdir, shot, "800x1200", NULL };
+		struct stat st;
+
+		snprintf(script, sizeof script, "%s/../scripts/report_screenshot.sh", tu_bin_dir());
+		if (access(script, X_OK) != 0)
+			snprintf(script, sizeof script, "%s/../../scripts/report_screenshot.sh",
+				 tu_bin_dir());
+		snprintf(shot, sizeof shot, "%s/shot.png", outdir);
+		status = tu_run(sargv, so, sizeof so, se, sizeof se, 90000);
+		cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "report_screenshot.sh: status %#x: %s", status, se);
+		cr_assert(stat(shot, &st) == 0 && st.st_size > 1000, "no screenshot %s", shot);
+	} else {
+		cr_log_warn("no chromium here (scripts/deps.sh browser): the page was not rendered");
+	}
+}
+
 /* --out a/b/c makes its parents; --quiet --plot prints nothing at all. */
 Test(evbench, out_parents_and_quiet_plot, .init = setup, .fini = teardown, .timeout = 120)
 {
