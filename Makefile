@@ -5,7 +5,7 @@
 #                        evbase's thread tests under ThreadSanitizer (make tsan-threads)
 #   make bench           every server at 100, 1,000 and 10,000 connections, results and plots
 #   make plots           redraw the plots of results/latest
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (binaries, man pages, bash completion)
 #   make SANITIZER=address,undefined test    the same suite, instrumented, in build-<san>/
 #   make tsan-check      the threaded programs under ThreadSanitizer, under load
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60), clang
@@ -22,6 +22,8 @@ CFLAGS   ?= -O2 -g
 PREFIX   ?= /usr/local
 BINDIR_I  = $(DESTDIR)$(PREFIX)/bin
 SHAREDIR  = $(DESTDIR)$(PREFIX)/share/evbench
+MANDIR_I  = $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR_I = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
 comma := ,
 ifeq ($(SANITIZER),)
@@ -98,11 +100,21 @@ HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/bin/%)
 
 BENCH_TOOLS_SRC := $(wildcard evbase/bench/*.c)
 
+# Man pages: man/*.1.in with the options and servers filled in from the
+# binaries themselves (scripts/mkman.sh), so they list what the programs hold.
+MAN_SRC   := $(wildcard man/*.1.in)
+MAN_PAGES := $(MAN_SRC:man/%.1.in=$(BUILD)/man/%.1)
+
 .PHONY: all test bench plots install uninstall clean deps deps-build deps-test deps-bench deps-fuzz tests-build
 # Keep every intermediate object: make would otherwise delete the test helpers'
 # objects after the run, and its "rm" would be the last line of `make test`.
 .SECONDARY:
-all: $(BINS)
+all: $(BINS) $(MAN_PAGES)
+
+$(BUILD)/man/%.1: man/%.1.in scripts/mkman.sh $(BIN)/evbench $(BIN)/loadgen
+	@mkdir -p $(@D)
+	$(call msg,MAN,$@)
+	$(Q)scripts/mkman.sh $< $(BIN) > $@.tmp && mv $@.tmp $@
 
 # ---- dependencies from Debian's packages ------------------------------------
 
@@ -203,7 +215,7 @@ $(BUILD)/tests/evtest-evbase: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evown
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(EVBASE_LIBS)
 
-tests-build: $(BINS) $(TEST_BINS) $(HELPER_BINS)
+tests-build: $(BINS) $(MAN_PAGES) $(TEST_BINS) $(HELPER_BINS)
 
 # The plain build also runs the thread tests under ThreadSanitizer (below);
 # TSan cannot be combined with the other sanitizers.
@@ -296,13 +308,19 @@ bench-loadgen: $(BIN)/loadgen $(BIN)/rot13-epoll-lt
 # ---- installing and cleaning -----------------------------------------------
 
 install: all
-	install -d $(BINDIR_I) $(SHAREDIR)
+	install -d $(BINDIR_I) $(SHAREDIR) $(MANDIR_I) $(COMPDIR_I)
 	install -m 755 $(BINS) $(BINDIR_I)
 	install -m 644 scripts/plot.py $(SHAREDIR)
 	install -m 755 scripts/python.sh $(SHAREDIR)
+	install -m 644 $(MAN_PAGES) $(MANDIR_I)
+	install -m 644 scripts/evbench-completion.bash $(COMPDIR_I)/evbench
+	# `man rot13-poll` and the others find the servers' shared page.
+	for s in $(notdir $(SRV_BINS)); do echo '.so man1/rot13-server.1' > $(MANDIR_I)/$$s.1; done
 
 uninstall:
 	rm -f $(BINS:$(BIN)/%=$(BINDIR_I)/%)
+	rm -f $(MAN_PAGES:$(BUILD)/man/%=$(MANDIR_I)/%) $(SRV_BINS:$(BIN)/%=$(MANDIR_I)/%.1)
+	rm -f $(COMPDIR_I)/evbench
 	rm -rf $(SHAREDIR)
 
 clean:

@@ -1,0 +1,80 @@
+# bash completion for evbench; installed by `make install` as
+# PREFIX/share/bash-completion/completions/evbench. Source it to try it in
+# a clone: . scripts/evbench-completion.bash
+#
+# Nothing is listed here: the options come from `evbench --help`, the
+# servers from `evbench --list` (the design table), the lessons from
+# `evbench lesson --list` when this evbench has them, so the completion
+# offers what the evbench being completed has.
+
+# The option names of `evbench [SUBCOMMAND] --help`.
+_evbench_options()
+{
+	"$1" ${2:+"$2"} --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
+}
+
+_evbench()
+{
+	local cur prev words cword exe sub i
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	exe=${COMP_WORDS[0]}
+	sub=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		ab|gate|report|lesson) sub=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+
+	case $prev in
+	--server|--reference)
+		# A comma-separated list: complete the name after the last comma.
+		local names prefix=
+		names="all $("$exe" --list 2>/dev/null | awk 'NR > 1 && $1 != "all" { print $1 }')"
+		[[ $prev == --reference ]] && names=${names#all }
+		if [[ $cur == *,* ]]; then
+			prefix=${cur%,*},
+		fi
+		COMPREPLY=($(compgen -P "$prefix" -W "$names" -- "${cur##*,}"))
+		[[ ${#COMPREPLY[@]} -gt 0 ]] && compopt -o nospace 2>/dev/null
+		return ;;
+	--out|--baseline|--current)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return ;;
+	--order)
+		COMPREPLY=($(compgen -W "interleaved sequential" -- "$cur"))
+		return ;;
+	--io)
+		COMPREPLY=($(compgen -W "auto epoll uring" -- "$cur"))
+		return ;;
+	--metrics)
+		COMPREPLY=($(compgen -W "cpu throughput p99 cpu,throughput cpu,throughput,p99" -- "$cur"))
+		return ;;
+	--rounds)
+		COMPREPLY=($(compgen -W "auto" -- "$cur"))
+		return ;;
+	--conns|--repeat|--seed|--duration|--warmup|--threads|--requests|--size|--pipeline|\
+	--rate|--active|--requests-per-conn|--connect-rate|--timeout|--source-addrs|--work-us|\
+	--server-args|--budget|--max-regression|--alpha|--min-repeats|--normalize-by)
+		return ;;      # a value of the user's own
+	esac
+
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(_evbench_options "$exe" "$sub")" -- "$cur"))
+		return
+	fi
+	case $sub in
+	gate|report)
+		COMPREPLY=($(compgen -d -- "$cur")) ;;
+	lesson)
+		COMPREPLY=($(compgen -W "$("$exe" lesson --list 2>/dev/null | awk '{ print $1 }')" \
+			-- "$cur")) ;;
+	"")
+		if [[ $COMP_CWORD -eq 1 ]]; then
+			local subs="ab gate report"
+			"$exe" lesson --list >/dev/null 2>&1 && subs="$subs lesson"
+			COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+		fi ;;
+	esac
+}
+complete -F _evbench evbench
