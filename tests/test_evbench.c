@@ -16,6 +16,8 @@
 #include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,6 +506,8 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 		     "errors cell %.0f: the %.0f refused connections should not count again",
 		     err_cell, refused);
 	cr_assert_lt(err_cell, refused / 2, "errors cell %.0f", err_cell);
+	/* stderr is a pipe here: no progress line. */
+	cr_assert_null(strstr(err, "[run "), "a progress line on a pipe: %s", err);
 	row = strstr(err, "\npoll ");
 	cr_assert_not_null(row, "no poll row in: %s", err);
 	cr_assert_eq(sscanf(row, "%*s %*s %15s %ld", up, &active), 2, "row: %.200s", row);
@@ -853,6 +857,48 @@ Test(evbench, report_is_one_self_contained_page, .init = setup, .fini = teardown
 	} else {
 		cr_log_warn("no chromium here (scripts/deps.sh browser): the page was not rendered");
 	}
+}
+
+/* On a terminal: one line per tick with run k of N, the round, the phase
+ * with its time and planned length, and the sweep's time left. */
+Test(evbench, progress_line_on_a_terminal, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static char out[1 << 16];
+	char *argv[] = { evbench, "--server", "epoll-lt,poll", "--conns", "2", "--duration", "1.2",
+			 "--warmup", "0.2", "--out", outdir, NULL };
+	long long end = tu_now_ms() + tu_ms(30000);
+	size_t len = 0;
+	int master, status = -1;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	cr_assert_neq(pid, -1, "forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		execv(evbench, argv);
+		_exit(127);
+	}
+	/* Read until the program closes the terminal or the deadline passes;
+	 * kill it either way before asserting anything. */
+	while (tu_now_ms() < end && len + 1 < sizeof out) {
+		struct pollfd pfd = { .fd = master, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		n = read(master, out + len, sizeof out - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(master);
+	cr_assert(strstr(out, "[run 1/2 r1/1] "), "no line for run 1 of 2: %s", out);
+	cr_assert(strstr(out, "[run 2/2 r1/1] "), "no line for run 2 of 2: %s", out);
+	cr_assert(strstr(out, "measure ") && strstr(out, "/1.2s"), "no measure phase of 1.2 s: %s",
+		  out);
+	cr_assert(strstr(out, " left"), "no time left: %s", out);
 }
 
 /* --out a/b/c makes its parents; --quiet --plot prints nothing at all. */
