@@ -863,8 +863,8 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	 * says, and the flag says so where the number is read. */
 	fprintf(f, "%-17s %6ld %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6lld  %s%s\n",
 		rows[0].server, rows[0].conns,
-		cell(c[0], 32, med[T_UP], med[T_UP] >= 0 && med[T_UP] < (double)rows[0].conns ?
-		     "%.0f*" : "%.0f "),
+		med[T_UP] < 0 ? "- " : cell(c[0], 32, med[T_UP], med[T_UP] < (double)rows[0].conns ?
+						       "%.0f*" : "%.0f "),
 		cell(c[11], 32, med[T_ACT], "%.0f"),
 		cell(c[1], 32, med[T_RPS], "%.0f"),
 		ms_cell(c[2], 32, merged, 50),
