@@ -58,11 +58,16 @@ fi
 # tests/evbase/tsan/): its own closing line is tallied, and a report fails it.
 if [ -n "${TSAN_TEST:-}" ] && [ -x "$TSAN_TEST" ] && [ -z "$EXTRA_ARGS" ]; then
 	for be in select poll epoll io_uring; do
-		echo "== thread tests under ThreadSanitizer ($be)"
 		EVTEST_BACKEND=$be TSAN_OPTIONS="exitcode=66 ${TSAN_OPTIONS:-}" "$TSAN_TEST" >"$log" 2>&1
 		rc=$?
-		cat "$log"
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+		# As above: the whole output only when it failed, or with TEST_VERBOSE=1.
+		if [ "$rc" -ne 0 ] || [ -z "$line" ] || [ "${TEST_VERBOSE:-0}" = 1 ]; then
+			echo "== thread tests under ThreadSanitizer ($be)"
+			cat "$log"
+		else
+			echo "== thread tests under ThreadSanitizer ($be): $line"
+		fi
 		if [ -z "$line" ]; then
 			echo "thread tests under TSan ($be): no summary (exit status $rc)"
 			failed=$((failed + 1)); status=1; continue
