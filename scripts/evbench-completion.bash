@@ -7,10 +7,12 @@
 # `evbench lesson --list` when this evbench has them, so the completion
 # offers what the evbench being completed has.
 
-# The option names of `evbench [SUBCOMMAND] --help`.
+# The option names of `evbench [SUBCOMMAND] --help` (a lesson takes evbench's).
 _evbench_options()
 {
-	"$1" ${2:+"$2"} --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
+	local sub=$2
+	[[ $sub == lesson ]] && sub=
+	"$1" ${sub:+"$sub"} --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
 }
 
 _evbench()
@@ -67,7 +69,7 @@ _evbench()
 	gate|report)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
 	lesson)
-		COMPREPLY=($(compgen -W "$("$exe" lesson --list 2>/dev/null | awk '{ print $1 }')" \
+		COMPREPLY=($(compgen -W "$("$exe" lesson --list 2>/dev/null | awk '/^[^ ]/ { print $1 }')" \
 			-- "$cur")) ;;
 	"")
 		if [[ $COMP_CWORD -eq 1 ]]; then

@@ -83,8 +83,13 @@ servers() {
 
 lessons() {
 	if "$bindir/evbench" lesson --list >/dev/null 2>&1; then
-		"$bindir/evbench" lesson --list | awk 'NF { n = $1; $1 = ""; sub(/^ /, "");
-			gsub(/-/, "\\-", n); gsub(/-/, "\\-"); print ".TP"; print "\\fB" n "\\fR"; print }'
+		# A lesson's name and what it shows, then its indented lines
+		# (the command it runs, the files to read), one per line.
+		"$bindir/evbench" lesson --list | awk '
+			function esc(s) { gsub(/\\/, "\\e", s); gsub(/-/, "\\-", s); return s }
+			/^[^ ]/ { n = $1; $1 = ""; sub(/^ +/, "")
+				  print ".TP"; print "\\fB" esc(n) "\\fR"; print esc($0); next }
+			NF { sub(/^ +/, ""); print ".br"; print esc($0) }'
 	else
 		echo "This evbench has no lessons."
 	fi

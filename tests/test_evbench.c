@@ -492,7 +492,7 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 	/* The table's row (on stderr with --json): fd-limit and errors cells. */
 	row = strstr(err, "\nselect ");
 	cr_assert_not_null(row, "no select row in: %s", err);
-	cr_assert_eq(sscanf(row, "%*s %*s %15s %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %lf %lf",
+	cr_assert_eq(sscanf(row, "%*s %*s %15s %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lf %lf",
 			    up, &active, &fd_cell, &err_cell), 4, "row: %.200s", row);
 	cr_assert(up[strlen(up) - 1] == '*', "up %s not flagged short of 1,100", up);
 	cr_assert_eq(atol(up), (long)fmin(num(r, "result.connections.up_at_measure"),

@@ -106,11 +106,15 @@ Test(man, bash_completion_offers_options_and_servers, .timeout = 60)
 		 "bash -c '. \"%s\"; t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1));"
 		 " COMPREPLY=(); _evbench; echo \"$*: ${COMPREPLY[*]}\"; };"
 		 " t \"%s/evbench\" --ser; t \"%s/evbench\" --server poll,epoll-;"
-		 " t \"%s/evbench\" gate --min; t \"%s/evbench\" \"\"' 2>&1",
-		 script, tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir());
+		 " t \"%s/evbench\" gate --min; t \"%s/evbench\" \"\";"
+		 " t \"%s/evbench\" lesson id' 2>&1",
+		 script, tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir());
 	cr_assert_eq(shell(cmd, out, sizeof out), 0, "%s", out);
 	cr_assert(strstr(out, "--ser: --server --server-args"), "%s", out);
 	cr_assert(strstr(out, "poll,epoll-: poll,epoll-lt poll,epoll-et\n"), "%s", out);
 	cr_assert(strstr(out, "--min: --min-repeats"), "%s", out);
 	cr_assert(strstr(out, " : ab gate report"), "%s", out);
+	/* Lessons, when this evbench has them (evbench lesson --list). */
+	if (system("\"$EVBENCH_BIN/evbench\" lesson --list >/dev/null 2>&1") == 0)
+		cr_assert(strstr(out, "lesson id: idle\n"), "%s", out);
 }
