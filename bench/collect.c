@@ -3,6 +3,7 @@
  * See collect.h for what each figure means and where it comes from.
  */
 #include "collect.h"
+#include "designs.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -570,7 +571,7 @@ double col_server_capacity(const char *design, long cpus)
 {
 	/* Only the designs that run connections on several processes or threads
 	 * can use more than one core; the event loops are single-threaded. */
-	if (strcmp(design, "fork") == 0 || strcmp(design, "threads") == 0)
+	if (evb_design_has(design, DS_MULTICORE))
 		return (double)(cpus > 0 ? cpus : 1);
 	return 1.0;
 }

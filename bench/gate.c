@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "designs.h"
 #include "json.h"
 #include "jsonr.h"
 #include "stats.h"
@@ -955,7 +956,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (strcmp(name, "--normalize-by") == 0) {
 			if (!*val)
 				return bad_usage("--normalize-by: a server name, got '%s'", val);
-			o->normalize_by = strcmp(val, "epoll") == 0 ? "epoll-lt" : val;
+			/* An alias names its row, as in the results (designs.h). */
+			const struct evb_design *d = evb_design_find(val);
+
+			o->normalize_by = d ? d->name : val;
 		} else {
 			return bad_usage("unknown option '%s'", name);
 		}

@@ -26,7 +26,9 @@
 
 #include "collect.h"
 #include "compare.h"
+#include "designs.h"
 #include "gate.h"
+#include "json.h"
 #include "lesson.h"
 #include "loadgen.h"
 #include "orch.h"
@@ -69,7 +71,7 @@ static const char usage_text[] =
 	"               [--min-repeats K] [--normalize-by SERVER] [--json]\n"
 	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
 	"       evbench lesson NAME [options] | evbench lesson --list\n"
-	"       evbench --list | --help | --version\n"
+	"       evbench --list [--json] | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"
 	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
@@ -83,7 +85,8 @@ static const char usage_text[] =
 	"  --reference NAME       the server the others are compared with, round by round\n"
 	"                         (default epoll-lt when in the sweep, else the first server)\n"
 	"  --out DIR              results directory (default results)\n"
-	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr)\n"
+	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr);\n"
+	"                         with --list, the design table (docs/designs.md)\n"
 	"  --quiet                no progress line and no warnings on stderr\n"
 	"  --plot                 draw the plots of the run (scripts/plot.py, needs matplotlib)\n"
 	"  --server-nofile N      lower each server's descriptor limit to N once it is ready\n"
@@ -236,8 +239,10 @@ static void parse_servers(struct opts *o, const char *list)
 	strcpy(buf, list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "all") == 0)
-			for (int i = 0; orch_all[i]; i++)
-				add_server(o, orch_all[i], true);
+			for (int i = 0; i < evb_ndesigns; i++) {
+				if (evb_designs[i].props & DS_ALL)
+					add_server(o, evb_designs[i].name, true);
+			}
 		else
 			add_server(o, tok, false);
 	}
@@ -317,18 +322,76 @@ static void print_help(void)
 	printf(usage_tail, AB_MAX_ROUNDS);
 }
 
-static void list_servers(void)
+/* The design table (designs.h) with where each binary is: a table, or with
+ * --json the object docs/designs.md describes. */
+static void list_servers(bool json)
 {
-	printf("%-14s %-10s %s\n", "server", "built", "binary");
-	for (int i = 0; orch_names[i]; i++) {
+	static const struct { unsigned prop; const char *name; } props[] = {
+		{ DS_FD_SETSIZE, "fd_setsize_bound" },
+		{ DS_PROC_CONN, "process_per_connection" },
+		{ DS_THREAD_CONN, "thread_per_connection" },
+		{ DS_MULTICORE, "multicore" },
+	};
+	struct json_writer w;
+	const char *sep = "";
+
+	if (json) {
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_kv_string(&w, "schema", "evbench.designs/1");
+		json_key(&w, "designs");
+		json_begin_array(&w);
+	} else {
+		printf("%-14s %-10s %s\n", "server", "built", "binary");
+	}
+	for (int i = 0; i < evb_ndesigns; i++) {
+		const struct evb_design *d = &evb_designs[i];
 		struct orch_server s;
 
-		orch_resolve(orch_names[i], &s);
-		printf("%-14s %-10s %s%s%s%s\n", orch_names[i], s.built ? "yes" : "no", s.path,
-		       s.backend[0] ? " --backend " : "", s.backend,
-		       strcmp(orch_names[i], "epoll") == 0 ? "  (= epoll-lt)" : "");
+		orch_resolve(d->name, &s);
+		if (!json) {
+			printf("%-14s %-10s %s%s%s\n", d->name, s.built ? "yes" : "no", s.path,
+			       d->backend ? " --backend " : "", d->backend ? d->backend : "");
+			if (d->alias)
+				printf("%-14s %-10s %s  (= %s)\n", d->alias, s.built ? "yes" : "no",
+				       s.path, d->name);
+			continue;
+		}
+		json_begin_object(&w);
+		json_kv_string(&w, "name", d->name);
+		json_kv_string(&w, "design", d->binary);
+		json_kv_string(&w, "backend", d->backend);
+		json_key(&w, "aliases");
+		json_begin_array(&w);
+		if (d->alias)
+			json_string(&w, d->alias);
+		json_end_array(&w);
+		json_kv_bool(&w, "in_all", d->props & DS_ALL);
+		json_key(&w, "properties");
+		json_begin_array(&w);
+		for (size_t k = 0; k < sizeof props / sizeof *props; k++)
+			if (d->props & props[k].prop)
+				json_string(&w, props[k].name);
+		json_end_array(&w);
+		json_kv_string(&w, "color", d->color);
+		json_kv_string(&w, "binary", s.path);
+		json_kv_bool(&w, "built", s.built);
+		json_end_object(&w);
 	}
-	printf("all = fork, threads, select, poll, epoll-lt, epoll-et, evbase, libevent\n");
+	if (json) {
+		json_end_array(&w);
+		json_end_object(&w);
+		if (json_finish(&w) < 0)
+			die("stdout: %s", strerror(errno));
+		return;
+	}
+	printf("all = ");
+	for (int i = 0; i < evb_ndesigns; i++)
+		if (evb_designs[i].props & DS_ALL) {
+			printf("%s%s", sep, evb_designs[i].name);
+			sep = ", ";
+		}
+	printf("\n");
 }
 
 /* evbench ab: every server of the list twice, as NAME@baseline and
@@ -344,13 +407,15 @@ static void ab_servers(struct opts *o, const char *list)
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		bool all = !strcmp(tok, "all");
 
-		for (int a = 0; all ? orch_all[a] != NULL : a < 1; a++) {
-			const char *name = all ? orch_all[a] : tok;
+		for (int a = 0; all ? a < evb_ndesigns : a < 1; a++) {
+			const char *name = all ? evb_designs[a].name : tok;
 			const char *side[2] = { "baseline", "current" };
 			const char *dir[2] = { o->baseline, o->current };
 			struct orch_server s, two[2];
 			bool missing = false, dup = false;
 
+			if (all && !(evb_designs[a].props & DS_ALL))
+				continue;
 			if (strchr(name, '@') || orch_resolve(name, &s) < 0)
 				die_bad("unknown server '%s' (evbench --list shows them)", name);
 			for (int i = 0; i < o->nservers; i++)
@@ -463,6 +528,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
 	bool seeded = false;
 	char err[512];
+	bool list = false;
 
 	memset(o, 0, sizeof *o);
 	o->mech = MECH_AUTO;
@@ -505,11 +571,9 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 				printf("evbench %s\n", EVBENCH_VERSION);
 				exit(0);
 			}
-			if (!strcmp(name, "list")) {
-				list_servers();
-				exit(0);
-			}
-			if (!strcmp(name, "json"))
+			if (!strcmp(name, "list"))
+				list = true;
+			else if (!strcmp(name, "json"))
 				o->json = true;
 			else if (!strcmp(name, "quiet"))
 				o->quiet = true;
@@ -599,6 +663,10 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 			die_usage("unknown option '--%s'", name);
 		}
 	}
+	if (list) {
+		list_servers(o->json);
+		exit(0);
+	}
 	parse_conns(o, conns);
 	if (ab) {
 		if (!o->baseline || !o->current)
@@ -650,29 +718,29 @@ static void warn_add(struct rep_run *r, const char *fmt, ...)
  */
 static void preflight(struct rep_run *r, const struct col_host *h)
 {
-	const char *d = r->srv->design;
+	unsigned props = r->srv->d->props;
 	long conns = r->conns;
 	char msg[512];
 
 	if (lg_preflight(&r->cfg, msg, sizeof msg))
 		warn_add(r, "client: %s", msg);
-	/* The servers raise their soft limit to the hard one; fork's parent
-	 * holds only its listener, each child one connection. */
-	if (strcmp(d, "fork") != 0 && h->nofile_hard > 0 && conns + 16 > h->nofile_hard)
+	/* The servers raise their soft limit to the hard one; a process-per-
+	 * connection parent holds only its listener, each child one connection. */
+	if (!(props & DS_PROC_CONN) && h->nofile_hard > 0 && conns + 16 > h->nofile_hard)
 		warn_add(r, "%s: a server process may hold %ld descriptors (hard limit), fewer than "
 			 "--conns %ld needs: about %ld connections will be shed as emfile; raise the "
 			 "hard limit (limits.conf nofile, systemd LimitNOFILE, or ulimit -Hn as root)",
 			 r->srv->name, h->nofile_hard, conns, conns + 16 - h->nofile_hard);
-	/* Only the select design: evbase's and libevent's select backends
-	 * size their descriptor sets by hand, past FD_SETSIZE. */
-	if (strcmp(d, "select") == 0 && conns > h->fd_setsize - 5)
+	/* Only a design that calls select() itself: evbase's and libevent's
+	 * select backends size their descriptor sets by hand, past FD_SETSIZE. */
+	if ((props & DS_FD_SETSIZE) && conns > h->fd_setsize - 5)
 		warn_add(r, "%s: select() cannot watch descriptors >= FD_SETSIZE (%ld): about %ld of "
 			 "%ld connections will be refused (fd_setsize_refused); FD_SETSIZE is fixed "
 			 "at compile time, use poll or epoll beyond %ld connections",
 			 r->srv->name, h->fd_setsize, conns - (h->fd_setsize - 5), conns,
 			 h->fd_setsize - 5);
-	if (strcmp(d, "fork") == 0 || strcmp(d, "threads") == 0) {
-		const char *what = strcmp(d, "fork") == 0 ? "processes" : "threads";
+	if (props & (DS_PROC_CONN | DS_THREAD_CONN)) {
+		const char *what = props & DS_PROC_CONN ? "processes" : "threads";
 		long need = conns + 256;   /* what the user already runs, roughly */
 
 		if (h->nproc_soft >= 0 && need > h->nproc_soft)
@@ -687,7 +755,7 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 			warn_add(r, "%s: %ld %s exceed kernel.pid_max (%ld): sysctl -w kernel.pid_max=%ld",
 				 r->srv->name, conns, what, h->pid_max, need * 2);
 		/* A thread's stack and its guard page are two mappings. */
-		if (strcmp(d, "threads") == 0 && h->max_map_count > 0 &&
+		if ((props & DS_THREAD_CONN) && h->max_map_count > 0 &&
 		    2 * conns + 1024 > h->max_map_count)
 			warn_add(r, "%s: %ld threads need about %ld memory mappings but vm.max_map_count "
 				 "is %ld: sysctl -w vm.max_map_count=%ld", r->srv->name, conns,
@@ -926,7 +994,7 @@ static void mech_start_server(struct rep_run *r)
 	pid_t tids[MECH_MAX_TIDS];
 	int n = 0;
 
-	if (strcmp(r->srv->design, "fork") != 0 && strcmp(r->srv->design, "threads") != 0) {
+	if (!(r->srv->d->props & (DS_PROC_CONN | DS_THREAD_CONN))) {
 		n = col_tids(r->proc.pid, 0, tids, MECH_MAX_TIDS);
 		if (n == MECH_MAX_TIDS)
 			n = 0;   /* more threads than a filter holds: follow the tasks */
@@ -1096,8 +1164,16 @@ found:
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
 		/* The table owns stdout; the script's own lines go to stderr. */
 		dup2(2, 1);
+		/* plot.py asks this evbench for the design table's order and colours. */
+		if (n > 0) {
+			self[n] = '\0';
+			setenv("EVBENCH", self, 1);
+		}
 		if (access(python, X_OK) == 0)
 			execl(python, python, script, dir, (char *)NULL);
 		/* Installed without python.sh: Debian's matplotlib is for

@@ -18,15 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const orch_all[] = {
-	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent", NULL
-};
-
-const char *const orch_names[] = {
-	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent",
-	"epoll", "evbase-select", "evbase-poll", "evbase-epoll", "evbase-io_uring", NULL
-};
-
 const char *const orch_counter_names[ORCH_NCOUNTERS] = {
 	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
 	"emfile", "enfile", "fd_setsize_refused", "resets", "errors", "idle_closed",
@@ -58,31 +49,17 @@ const char *orch_bin_dir(void)
 
 int orch_resolve(const char *name, struct orch_server *s)
 {
-	const char *design = NULL, *backend = "";
+	const struct evb_design *d = evb_design_find(name);
 
 	memset(s, 0, sizeof *s);
-	if (strcmp(name, "epoll") == 0)
-		design = "epoll-lt";
-	else if (strncmp(name, "evbase-", 7) == 0) {
-		const char *b = name + 7;
-
-		if (strcmp(b, "select") && strcmp(b, "poll") && strcmp(b, "epoll") &&
-		    strcmp(b, "io_uring"))
-			return -1;
-		design = "evbase";
-		backend = b;
-	} else {
-		for (int i = 0; orch_all[i]; i++)
-			if (strcmp(orch_all[i], name) == 0)
-				design = orch_all[i];
-		if (!design)
-			return -1;
-	}
-	/* Reports use the canonical name, so "epoll" and "epoll-lt" are one line. */
-	snprintf(s->name, sizeof s->name, "%s", strcmp(name, "epoll") == 0 ? design : name);
-	snprintf(s->design, sizeof s->design, "%s", design);
-	snprintf(s->backend, sizeof s->backend, "%s", backend);
-	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), design);
+	if (!d)
+		return -1;
+	/* Reports use the row's name, so "epoll" and "epoll-lt" are one line. */
+	s->d = d;
+	snprintf(s->name, sizeof s->name, "%s", d->name);
+	snprintf(s->design, sizeof s->design, "%s", d->binary);
+	snprintf(s->backend, sizeof s->backend, "%s", d->backend ? d->backend : "");
+	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), d->binary);
 	s->built = access(s->path, X_OK) == 0;
 	return 0;
 }

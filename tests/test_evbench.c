@@ -36,6 +36,7 @@
 #define jr_number     tev_jr_number
 #include "../bench/jsonr.c"
 
+#include "designs.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -738,4 +739,54 @@ Test(evbench, list_version_help, .init = setup, .fini = teardown, .timeout = 30)
 			  "%s: status %#x", flags[i], status);
 		cr_assert(out[0], "%s printed nothing", flags[i]);
 	}
+}
+
+/*
+ * `--list --json` is the design table (common/designs.h, docs/designs.md):
+ * every row in order with its binary, backend, alias, `all` membership and
+ * colour, each binary found beside evbench (make test builds them all).
+ */
+Test(evbench, list_json_is_the_design_table, .init = setup, .fini = teardown, .timeout = 30)
+{
+	char *argv[] = { evbench, "--list", "--json", NULL };
+	static char out[65536];
+	char err[4096];
+	int status = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x: %s", status, err);
+	struct jr_value *v = jr_parse(out, strlen(out), NULL);
+	const struct jr_value *ds = jr_get(v, "designs");
+
+	cr_assert(v && ds && ds->type == JR_ARRAY, "not the designs object: %s", out);
+	cr_assert_eq(ds->len, (size_t)evb_ndesigns, "%zu designs listed, the table has %d",
+		     ds->len, evb_ndesigns);
+	for (int i = 0; i < evb_ndesigns; i++) {
+		const struct evb_design *d = &evb_designs[i];
+		const struct jr_value *e = ds->items[i], *al = jr_get(e, "aliases");
+		const struct jr_value *all = jr_get(e, "in_all"), *built = jr_get(e, "built");
+		const char *bin = jr_string(jr_get(e, "binary"));
+		char want[64];
+
+		cr_assert_str_eq(jr_string(jr_get(e, "name")), d->name, "row %d", i);
+		cr_assert_str_eq(jr_string(jr_get(e, "design")), d->binary, "%s", d->name);
+		if (d->backend)
+			cr_assert_str_eq(jr_string(jr_get(e, "backend")), d->backend, "%s", d->name);
+		else
+			cr_assert(jr_get(e, "backend") && jr_get(e, "backend")->type == JR_NULL,
+				  "%s: backend should be null", d->name);
+		cr_assert(al && al->type == JR_ARRAY && al->len == (d->alias ? 1u : 0u),
+			  "%s: aliases", d->name);
+		if (d->alias)
+			cr_assert_str_eq(jr_string(al->items[0]), d->alias, "%s", d->name);
+		cr_assert(all && all->type == JR_BOOL && all->boolean == !!(d->props & DS_ALL),
+			  "%s: in_all", d->name);
+		cr_assert_str_eq(jr_string(jr_get(e, "color")), d->color, "%s", d->name);
+		cr_assert(built && built->type == JR_BOOL && built->boolean, "%s: not built", d->name);
+		snprintf(want, sizeof want, "/rot13-%s", d->binary);
+		cr_assert(bin && strlen(bin) > strlen(want) &&
+			  strcmp(bin + strlen(bin) - strlen(want), want) == 0,
+			  "%s: binary %s", d->name, bin ? bin : "(none)");
+	}
+	jr_free(v);
 }
