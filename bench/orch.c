@@ -18,11 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const orch_counter_names[ORCH_NCOUNTERS] = {
-	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
-	"emfile", "enfile", "fd_setsize_refused", "resets", "errors", "idle_closed",
-	"children_refused"
-};
+#define ORCH_COUNTER_NAME(name) #name,
+const char *const orch_counter_names[ORCH_NCOUNTERS] = { SRV_COUNTERS(ORCH_COUNTER_NAME) };
+#undef ORCH_COUNTER_NAME
 
 /* The group to kill from a signal handler; 0 when no server runs. */
 static volatile sig_atomic_t current_pgid;

@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "counters.h"
 #include "designs.h"
 
 /* A server as evbench names it, resolved to a binary and its arguments. */
@@ -46,8 +47,9 @@ int orch_resolve(const char *name, struct orch_server *s);
 /* The directory holding evbench's own executable. */
 const char *orch_bin_dir(void);
 
-/* The server counters of the stop report (docs/protocol.md). */
-#define ORCH_NCOUNTERS 14
+/* The server counters of the stop report (docs/protocol.md), in the order
+ * of SRV_COUNTERS (common/counters.h). */
+#define ORCH_NCOUNTERS SRV_NCOUNTERS
 extern const char *const orch_counter_names[ORCH_NCOUNTERS];
 struct orch_counters {
 	bool   valid;                   /* a well-formed report was read */
