@@ -65,7 +65,8 @@ EVBASE_INC := -Ievbase/include
 EVBASE_LIBS := -luring
 SRV_COMMON := $(BUILD)/servers/common.o
 
-# What bench/, loadgen/ and the tests share: the design table, ... (common/).
+# What bench/, loadgen/ and the tests share (common/): the design table, the
+# server counters, JSON written and read, /proc.
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_LIB := $(BUILD)/libcommon.a
 
@@ -166,7 +167,7 @@ $(LOADGEN_LIB): $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB)
+$(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm

@@ -687,15 +687,6 @@ static void print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 		       mis, mis == 1 ? "" : "s");
 }
 
-static void json_num(struct json_writer *w, const char *k, double v)
-{
-	json_key(w, k);
-	if (isnan(v))
-		json_null(w);
-	else
-		json_double(w, v);
-}
-
 static void print_json(const struct opts *o, const struct cmp *x, size_t n, int status)
 {
 	struct json_writer w;
@@ -728,21 +719,21 @@ static void print_json(const struct opts *o, const struct cmp *x, size_t n, int 
 		json_key(&w, "baseline");
 		json_begin_object(&w);
 		json_kv_uint(&w, "n", c->nb);
-		json_num(&w, "mean", c->mb);
-		json_num(&w, "sd", c->sdb);
+		json_kv_double(&w, "mean", c->mb);
+		json_kv_double(&w, "sd", c->sdb);
 		json_end_object(&w);
 		json_key(&w, "current");
 		json_begin_object(&w);
 		json_kv_uint(&w, "n", c->nc);
-		json_num(&w, "mean", c->mc);
-		json_num(&w, "sd", c->sdc);
+		json_kv_double(&w, "mean", c->mc);
+		json_kv_double(&w, "sd", c->sdc);
 		json_end_object(&w);
-		json_num(&w, "change_pct", 100 * c->change);
-		json_num(&w, "interval_lo_pct", 100 * c->lo);
-		json_num(&w, "interval_hi_pct", 100 * c->hi);
-		json_num(&w, "p_worse", c->p_worse);
-		json_num(&w, "p_worse_holm", c->p_worse_adj);
-		json_num(&w, "others_change", c->disturbance);
+		json_kv_double(&w, "change_pct", 100 * c->change);
+		json_kv_double(&w, "interval_lo_pct", 100 * c->lo);
+		json_kv_double(&w, "interval_hi_pct", 100 * c->hi);
+		json_kv_double(&w, "p_worse", c->p_worse);
+		json_kv_double(&w, "p_worse_holm", c->p_worse_adj);
+		json_kv_double(&w, "others_change", c->disturbance);
 		json_kv_string(&w, "verdict", verdict_name[c->v]);
 		json_end_object(&w);
 	}
@@ -838,9 +829,9 @@ static int gate_instructions(const struct opts *o, const struct jr_value *b,
 		if (o->json) {
 			json_begin_object(&w);
 			json_kv_string(&w, "benchmark", name);
-			json_num(&w, "baseline_ir", ib);
-			json_num(&w, "current_ir", ic);
-			json_num(&w, "change_pct", 100 * change);
+			json_kv_double(&w, "baseline_ir", ib);
+			json_kv_double(&w, "current_ir", ic);
+			json_kv_double(&w, "change_pct", 100 * change);
 			json_kv_string(&w, "verdict", v);
 			json_end_object(&w);
 		} else {

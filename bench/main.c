@@ -765,11 +765,10 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 		warn_add(r, "client and server together need about %ld descriptors but fs.file-max is "
 			 "%ld: connections will fail with ENFILE; sysctl -w fs.file-max=%ld",
 			 2 * conns + 1024, h->file_max, 4 * conns + 2048);
-	/* The load generator keeps at most 256 connects in flight per thread
-	 * (CONNECTS_IN_FLIGHT, loadgen/engine.c, not in its header), so only
-	 * more than that can overflow the backlog. */
+	/* The load generator keeps at most LG_CONNECTS_IN_FLIGHT connects in
+	 * flight per thread, so only more than that can overflow the backlog. */
 	if (h->somaxconn > 0 && conns > h->somaxconn && r->cfg.connect_rate == 0 &&
-	    256L * r->cfg.threads > h->somaxconn)
+	    (long)LG_CONNECTS_IN_FLIGHT * r->cfg.threads > h->somaxconn)
 		warn_add(r, "a burst of %ld connects may overflow the listen backlog "
 			 "(net.core.somaxconn=%ld) if the server accepts slowly; dropped SYNs are "
 			 "retried after 1 s and show in connect latency: sysctl -w net.core.somaxconn=%ld, "

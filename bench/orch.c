@@ -3,6 +3,7 @@
  */
 #include "orch.h"
 #include "collect.h"
+#include "jsonr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -77,65 +78,26 @@ int64_t orch_counter(const struct orch_counters *c, const char *name)
 	return c->valid && i >= 0 ? c->v[i] : -1;
 }
 
-/* Parses the stop report: one flat object of string and integer members.
- * Unknown members are skipped, so a server may add counters. */
+/* Reads the stop report: one object of string and integer members (the
+ * counters of common/counters.h). Unknown members are skipped, so a server
+ * may add counters. */
 static int parse_counters(const char *s, struct orch_counters *c)
 {
+	struct jr_value *v = jr_parse(s, strlen(s), NULL);
+	const char *design = jr_string(jr_get(v, "design"));
+	const char *backend = jr_string(jr_get(v, "backend"));
+
 	memset(c, 0, sizeof *c);
-	for (int i = 0; i < ORCH_NCOUNTERS; i++)
-		c->v[i] = -1;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s++ != '{')
-		return -1;
-	for (;;) {
-		char key[64], val[64];
-		size_t n = 0;
+	for (int i = 0; i < ORCH_NCOUNTERS; i++) {
+		long long n;
 
-		while (isspace((unsigned char)*s) || *s == ',')
-			s++;
-		if (*s == '}')
-			break;
-		if (*s++ != '"')
-			return -1;
-		while (*s && *s != '"' && n < sizeof key - 1)
-			key[n++] = *s++;
-		key[n] = '\0';
-		if (*s++ != '"')
-			return -1;
-		while (isspace((unsigned char)*s))
-			s++;
-		if (*s++ != ':')
-			return -1;
-		while (isspace((unsigned char)*s))
-			s++;
-		n = 0;
-		if (*s == '"') {
-			s++;
-			while (*s && *s != '"' && n < sizeof val - 1)
-				val[n++] = *s++;
-			val[n] = '\0';
-			if (*s++ != '"')
-				return -1;
-			if (strcmp(key, "design") == 0)
-				snprintf(c->design, sizeof c->design, "%.31s", val);
-			else if (strcmp(key, "backend") == 0)
-				snprintf(c->backend, sizeof c->backend, "%.31s", val);
-		} else {
-			char *end;
-			long long v = strtoll(s, &end, 10);
-			int i;
-
-			if (end == s)
-				return -1;
-			s = end;
-			i = orch_counter_index(key);
-			if (i >= 0)
-				c->v[i] = v;
-		}
+		c->v[i] = jr_int(jr_get(v, orch_counter_names[i]), &n) == 0 ? n : -1;
 	}
-	c->valid = true;
-	return 0;
+	snprintf(c->design, sizeof c->design, "%.31s", design ? design : "");
+	snprintf(c->backend, sizeof c->backend, "%.31s", backend ? backend : "");
+	c->valid = v && v->type == JR_OBJECT;
+	jr_free(v);
+	return c->valid ? 0 : -1;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

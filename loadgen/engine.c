@@ -42,7 +42,6 @@
 #define RBUF_SIZE         (64 * 1024)
 #define WBUF_SIZE         (256 * 1024)
 #define MAX_EVENTS        512
-#define CONNECTS_IN_FLIGHT 256     /* per thread: a ramp even without --connect-rate */
 #define SWEEP_MIN_NS      (10 * 1000000ull)
 #define SWEEP_MAX_NS      (500 * 1000000ull)
 #define BACKOFF_MIN_NS    (10 * 1000000ull)
@@ -618,7 +617,7 @@ static void on_event(struct lthread *t, struct conn *c, uint32_t ev)
 
 static void start_connects(struct lthread *t, uint64_t now)
 {
-	while (t->todo_pos < t->ntodo && t->connecting < CONNECTS_IN_FLIGHT) {
+	while (t->todo_pos < t->ntodo && t->connecting < LG_CONNECTS_IN_FLIGHT) {
 		if (t->connect_interval > 0) {
 			if ((double)now < t->next_connect)
 				return;
@@ -771,7 +770,7 @@ void *lg__thread_main(void *arg)
 		if (t->heap_len && t->heap[0].due < wake)
 			wake = t->heap[0].due;
 		if (t->phase == LG_PHASE_CONNECT && t->todo_pos < t->ntodo &&
-		    t->connecting < CONNECTS_IN_FLIGHT && t->next_connect < wake)
+		    t->connecting < LG_CONNECTS_IN_FLIGHT && t->next_connect < wake)
 			wake = t->next_connect;
 		if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
 			wake = (double)t->drain_deadline;

@@ -114,6 +114,11 @@ extern const char lg_options_usage[];
  * calls it on its own copy; call it first to report errors early. */
 int lg_config_check(struct lg_config *cfg, char *err, size_t errlen);
 
+/* Connects a load thread keeps in flight at most, with or without
+ * --connect-rate, so that opening 10,000 connections is a ramp and not one
+ * burst; evbench's preflight compares it with the listen backlog. */
+#define LG_CONNECTS_IN_FLIGHT 256
+
 /* Connections one source address can hold to one server port: the size of
  * the ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range), less a
  * margin of 5% for other sockets and TIME_WAIT. */

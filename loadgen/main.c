@@ -9,6 +9,7 @@
  * 0 with its report; Ctrl-C ends the run early and still reports.
  */
 #include "loadgen.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <math.h>
@@ -52,24 +53,11 @@ static void die_usage(const char *msg)
  * seconds; -1 when it cannot be read. */
 static double proc_cpu_s(long pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	struct proc_stat ps;
+
+	if (proc_stat_pid((pid_t)pid, &ps) < 0)
 		return -1;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces; fields resume after its last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	unsigned long long ut, st;
-	long long cut, cst;
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-		   &ut, &st, &cut, &cst) != 4)
-		return -1;
-	return (double)(ut + st + (unsigned long long)(cut + cst)) / (double)sysconf(_SC_CLK_TCK);
+	return (double)(ps.utime + ps.stime + ps.cutime + ps.cstime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 struct probe {

@@ -6,10 +6,12 @@
  * expected, on one line, so main() can print it and exit 2.
  */
 #include "loadgen.h"
+#include "procfs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,13 +235,9 @@ int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 
 long lg_ports_per_addr(void)
 {
-	long lo = 32768, hi = 60999;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &lo, &hi) != 2 || hi < lo)
-			lo = 32768, hi = 60999;
-		fclose(f);
-	}
+	long lo = 32768, hi = 60999;  /* Linux's default, when unreadable */
+	if (proc_port_range(&lo, &hi) < 0 || hi < lo)
+		lo = 32768, hi = 60999;
 	return (hi - lo + 1) * 95 / 100;
 }
 

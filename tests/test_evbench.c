@@ -25,18 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The gate's JSON reader, under names of this file's own: test_gate.c
- * includes the same source, and the test binary links both. */
-#define jr_parse      tev_jr_parse
-#define jr_parse_file tev_jr_parse_file
-#define jr_free       tev_jr_free
-#define jr_get        tev_jr_get
-#define jr_path       tev_jr_path
-#define jr_string     tev_jr_string
-#define jr_number     tev_jr_number
-#include "../bench/jsonr.c"
-
 #include "designs.h"
+#include "jsonr.h"
+#include "procfs.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -229,22 +220,12 @@ static int live_in_group(pid_t pgid)
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		char path[300], buf[512], state;
-		long pgrp;
-		FILE *f;
-		char *p;
+		struct proc_stat ps;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 2, "%c %*d %ld", &state, &pgrp) == 2 && pgrp == (long)pgid &&
-		    state != 'Z')
+		if (proc_stat_read(de->d_name, &ps) == 0 && ps.pgrp == (long)pgid && ps.state != 'Z')
 			n++;
-		fclose(f);
 	}
 	closedir(d);
 	return n;
@@ -260,20 +241,13 @@ static pid_t child_named(pid_t parent, const char *prefix)
 	if (!d)
 		return 0;
 	while (!found && (de = readdir(d))) {
-		char path[300], buf[512], comm[64];
-		long ppid;
-		FILE *f;
+		struct proc_stat ps;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof buf, f) && sscanf(buf, "%*d (%63[^)]) %*c %ld", comm, &ppid) == 2 &&
-		    ppid == (long)parent && strncmp(comm, prefix, strlen(prefix)) == 0)
+		if (proc_stat_read(de->d_name, &ps) == 0 && ps.ppid == (long)parent &&
+		    strncmp(ps.comm, prefix, strlen(prefix)) == 0)
 			found = (pid_t)atoi(de->d_name);
-		fclose(f);
 	}
 	closedir(d);
 	return found;

@@ -5,12 +5,12 @@
  * The gate is tested from outside, as CI uses it: each test writes result
  * files into a temporary directory, runs $EVBENCH_BIN/evbench gate as a
  * subprocess and checks its exit status and output. The pure parts
- * (bench/stats.c, bench/jsonr.c) are included here directly: they have no
- * main() and only prefixed public symbols, so this costs no change to the
- * test link line.
+ * (bench/stats.c, common/jsonr.c) are called directly: the test binary links
+ * bench/ and common/.
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../bench/jsonr.c"
-#include "../bench/stats.c"
+#include "jsonr.h"
+#include "stats.h"
 #include "testutil.h"
 
 /* ---- statistics ------------------------------------------------------------- */
