@@ -82,7 +82,7 @@ static int add_csw(const char *path, long *v, long *iv)
 	char buf[4096];
 	const char *a, *b;
 
-	if (read_small(path, buf, sizeof buf) < 0)
+	if (proc_read_small(path, buf, sizeof buf) < 0)
 		return -1;
 	a = strstr(buf, "\nvoluntary_ctxt_switches:");
 	b = strstr(buf, "\nnonvoluntary_ctxt_switches:");

@@ -11,6 +11,7 @@
  * kills the server's group and exits at once.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -295,30 +296,21 @@ static void add_srv_arg(struct opts *o, const char *a)
 	o->srv_args[o->nsrv_args] = NULL;
 }
 
+/* The load options evbench sets itself: --conns is a list here, and the
+ * address and port are those of the server it starts. */
+static const char *const load_options_skipped[] = { "host", "port", "conns", NULL };
+
 /* The usage, with the load generator's options but for those evbench sets
  * itself, and with evbench's own defaults for the phases. */
 static void print_help(void)
 {
-	const char *line = lg_options_usage;
+	struct lg_config defaults;
 
+	lg_config_default(&defaults);
+	defaults.duration_s = DEFAULT_DURATION_S;
+	defaults.warmup_s = DEFAULT_WARMUP_S;
 	fputs(usage_text, stdout);
-	while (*line) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
-
-		if (strncmp(line, "  --host ", 9) && strncmp(line, "  --port ", 9) &&
-		    strncmp(line, "  --conns ", 10)) {
-			if (!strncmp(line, "  --duration ", 13))
-				printf("  --duration S           measure for S seconds (default %g)\n",
-				       DEFAULT_DURATION_S);
-			else if (!strncmp(line, "  --warmup ", 11))
-				printf("  --warmup S             load for S seconds before measuring (default %g)\n",
-				       DEFAULT_WARMUP_S);
-			else
-				fwrite(line, 1, len, stdout);
-		}
-		line += len;
-	}
+	lg_options_help(stdout, &defaults, load_options_skipped);
 	printf(usage_tail, AB_MAX_ROUNDS);
 }
 
@@ -526,9 +518,45 @@ static bool ab_option(struct opts *o, const char *name, const char *val)
 static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 {
 	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
-	bool seeded = false;
+	bool seeded = false, list = false;
 	char err[512];
-	bool list = false;
+	enum {
+		OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
+		OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
+		OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM,
+		OPT_LOAD = 512, MAX_OPTS = 80
+	};
+	/* evbench's own options, those of `evbench ab` (OPT_AB, refused
+	 * otherwise); lg_options_getopt() adds the load options. */
+	struct option opts[MAX_OPTS] = {
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "plot", no_argument, NULL, OPT_PLOT },
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "conns", required_argument, NULL, OPT_CONNS },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "order", required_argument, NULL, OPT_ORDER },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "reference", required_argument, NULL, OPT_REFERENCE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "server-args", required_argument, NULL, OPT_SERVER_ARGS },
+		{ "work-us", required_argument, NULL, OPT_WORK_US },
+		{ "host", required_argument, NULL, OPT_HOST_PORT },
+		{ "port", required_argument, NULL, OPT_HOST_PORT },
+		{ "baseline", required_argument, NULL, OPT_AB },
+		{ "current", required_argument, NULL, OPT_AB },
+		{ "rounds", required_argument, NULL, OPT_AB },
+		{ "budget", required_argument, NULL, OPT_AB },
+		{ "max-regression", required_argument, NULL, OPT_AB },
+		{ "alpha", required_argument, NULL, OPT_AB },
+		{ "metrics", required_argument, NULL, OPT_AB },
+		{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
+		{ "mechanism", required_argument, NULL, OPT_MECHANISM },
+	};
+	int nown = 26, ch, idx = 0;
 
 	memset(o, 0, sizeof *o);
 	o->mech = MECH_AUTO;
@@ -543,73 +571,48 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	o->load.duration_s = DEFAULT_DURATION_S;
 	o->load.warmup_s = DEFAULT_WARMUP_S;
 
-	for (int i = 1; i < argc; i++) {
-		char name[64];
-		const char *a = argv[i], *val = NULL, *eq;
-		size_t len;
+	opterr = 0;
+	lg_options_getopt(opts, nown, MAX_OPTS, OPT_LOAD, load_options_skipped);
+	while ((ch = getopt_long(argc, argv, "+:", opts, &idx)) != -1) {
+		const char *val = optarg;
 
-		if (strncmp(a, "--", 2) != 0)
-			die_usage("unexpected argument '%s'", a);
-		a += 2;
-		eq = strchr(a, '=');
-		len = eq ? (size_t)(eq - a) : strlen(a);
-		if (len >= sizeof name)
-			die_usage("unknown option '%s'", argv[i]);
-		memcpy(name, a, len);
-		name[len] = '\0';
-
-		/* Flags first: they take no value. */
-		if (!strcmp(name, "help") || !strcmp(name, "version") || !strcmp(name, "list") ||
-		    !strcmp(name, "json") || !strcmp(name, "quiet") || !strcmp(name, "plot")) {
-			if (eq)
-				die_usage("--%s takes no value", name);
-			if (!strcmp(name, "help")) {
-				print_help();
-				exit(0);
-			}
-			if (!strcmp(name, "version")) {
-				printf("evbench %s\n", EVBENCH_VERSION);
-				exit(0);
-			}
-			if (!strcmp(name, "list"))
-				list = true;
-			else if (!strcmp(name, "json"))
-				o->json = true;
-			else if (!strcmp(name, "quiet"))
-				o->quiet = true;
-			else
-				o->plot = true;
-			continue;
-		}
-		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
-		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
-		    strcmp(name, "mechanism") && strcmp(name, "server-nofile") &&
-		    strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
-		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name)
-		    && !(ab && (!strcmp(name, "baseline") || !strcmp(name, "current") ||
-				!strcmp(name, "rounds") || !strcmp(name, "budget") ||
-				!strcmp(name, "max-regression") || !strcmp(name, "alpha") ||
-				!strcmp(name, "metrics"))))
-			die_usage("unknown option '--%s'", name);
-		if (ab && (!strcmp(name, "repeat") || !strcmp(name, "reference")))
+		if (ch == OPT_AB && !ab)
+			die_usage("unknown option '--%s'", opts[idx].name);
+		if (ab && (ch == OPT_REPEAT || ch == OPT_REFERENCE))
 			die_usage("--%s: evbench ab pairs each server with its baseline; use --rounds",
-				  name);
-		if (eq)
-			val = eq + 1;
-		else if (i + 1 < argc)
-			val = argv[++i];
-		else
-			die_usage("--%s needs a value", name);
-
-		if (ab && ab_option(o, name, val))
-			continue;
-		if (!strcmp(name, "server"))
+				  opts[idx].name);
+		switch (ch) {
+		case OPT_HELP:
+			print_help();
+			exit(0);
+		case OPT_VERSION:
+			printf("evbench %s\n", EVBENCH_VERSION);
+			exit(0);
+		case OPT_LIST:
+			list = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_PLOT:
+			o->plot = true;
+			break;
+		case OPT_AB:
+			ab_option(o, opts[idx].name, val);
+			break;
+		case OPT_SERVER:
 			servers = val;
-		else if (!strcmp(name, "conns"))
+			break;
+		case OPT_CONNS:
 			conns = val;
-		else if (!strcmp(name, "server-nofile"))
+			break;
+		case OPT_SERVER_NOFILE:
 			o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
-		else if (!strcmp(name, "mechanism")) {
+			break;
+		case OPT_MECHANISM:
 			if (!strcmp(val, "on"))
 				o->mech = MECH_ON;
 			else if (!strcmp(val, "off"))
@@ -618,16 +621,19 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 				o->mech = MECH_AUTO;
 			else
 				die_usage("--mechanism: expected auto, on or off, got '%s'", val);
-		} else if (!strcmp(name, "repeat"))
+			break;
+		case OPT_REPEAT:
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
-		else if (!strcmp(name, "order")) {
+			break;
+		case OPT_ORDER:
 			if (!strcmp(val, "interleaved"))
 				o->order = CMP_INTERLEAVED;
 			else if (!strcmp(val, "sequential"))
 				o->order = CMP_SEQUENTIAL;
 			else
 				die_usage("--order: expected interleaved or sequential, got '%s'", val);
-		} else if (!strcmp(name, "seed")) {
+			break;
+		case OPT_SEED: {
 			char *end;
 
 			errno = 0;
@@ -636,33 +642,46 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 				die_usage("--seed: expected an integer 0..%llu, got '%s'",
 					  (unsigned long long)UINT64_MAX, val);
 			seeded = true;
-		} else if (!strcmp(name, "reference"))
+			break;
+		}
+		case OPT_REFERENCE:
 			reference = val;
-		else if (!strcmp(name, "out")) {
+			break;
+		case OPT_OUT:
 			if (!val[0])
 				die_usage("--out: expected a directory");
 			o->out = val;
-		} else if (!strcmp(name, "server-args")) {
+			break;
+		case OPT_SERVER_ARGS: {
 			char *copy = strdup(val), *save = NULL;
 
 			for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
 				add_srv_arg(o, t);
 			free(copy);
-		} else if (!strcmp(name, "work-us")) {
+			break;
+		}
+		case OPT_WORK_US:
 			parse_long("--work-us", val, 0, 1000000);
 			add_srv_arg(o, "--work-us");
 			add_srv_arg(o, val);
-		} else if (!strcmp(name, "host") || !strcmp(name, "port")) {
-			die_usage("--%s: evbench starts its servers on 127.0.0.1 and port 0 itself", name);
-		} else if (lg_is_option(name)) {
-			if (lg_parse_option(&o->load, name, val, err, sizeof err) < 0) {
+			break;
+		case OPT_HOST_PORT:
+			die_usage("--%s: evbench starts its servers on 127.0.0.1 and port 0 itself",
+				  opts[idx].name);
+		case '?':
+		case ':':
+			lg_getopt_error(err, sizeof err, ch, argv[optind - 1], optopt);
+			die_usage("%s", err);
+		default:
+			if (lg_parse_option(&o->load, lg_options[ch - OPT_LOAD].name, val, err,
+					    sizeof err) < 0) {
 				fprintf(stderr, "evbench: %s\n", err);
 				exit(2);
 			}
-		} else {
-			die_usage("unknown option '--%s'", name);
 		}
 	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
 	if (list) {
 		list_servers(o->json);
 		exit(0);

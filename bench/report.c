@@ -309,7 +309,7 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	else
 		json_null(w);
 	json_kv_string(w, "binary", r->srv->path);
-	kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
+	json_kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
 	json_key(w, "args");
 	json_begin_array(w);
 	json_string(w, "--port");
