@@ -218,8 +218,10 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 		rc = sh->ctlfd < 0 ? -errno : -ENOMEM;
 		goto out;
 	}
+	/* The I/O mechanism of every load thread (lg_config_check() resolved auto). */
+	const struct lg_io *io = cfg->io == LG_IO_URING ? &lg__io_uring : &lg__io_epoll;
 	for (int i = 0; i < sh->nthreads; i++) {
-		rc = lg__thread_init(sh, &sh->t[i], i);
+		rc = lg__thread_init(sh, &sh->t[i], i, io);
 		if (rc < 0) {
 			sh->nthreads = i + 1;
 			goto out;
