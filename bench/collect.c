@@ -137,13 +137,6 @@ int col_tids(pid_t pid, pid_t except, pid_t *tids, int max)
 	return n;
 }
 
-/*
- * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
- * truncated per process, so 10,000 fork children that each ran 2 ms add up
- * to nothing; it does include the threads that have exited. The scheduler's
- * schedstat is exact to the ns but per live thread. Each process counts the
- * larger of the two, and the user/sys split follows the ticks' proportions.
- */
 /* The Pss of /proc/<pid>/smaps_rollup in kB, or -1. */
 static long pss_kb(pid_t pid)
 {
@@ -173,6 +166,12 @@ struct member {
  * its time is not in cutime yet). One that was reaped in between is in the
  * leader's cutime instead; only a reap in the few ms between reading the
  * leader and checking the child can still go uncounted.
+ *
+ * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
+ * truncated per process, so 10,000 fork children that each ran 2 ms add up
+ * to nothing; it does include the threads that have exited. The scheduler's
+ * schedstat is exact to the ns but per live thread. Each process counts the
+ * larger of the two, and the user/sys split follows the ticks' proportions.
  */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 {

@@ -96,8 +96,6 @@ static void count_error(struct lthread *t, int cause)
 {
 	if (cause <= 0)
 		cause = LG_CAUSE_OTHER;
-	else if (cause > LG_ERRNO_MAX && cause < LG_CAUSE_VERIFY_MISMATCH)
-		cause = LG_CAUSE_OTHER;
 	t->a_errors++;
 	if (cause == EMFILE)
 		t->fd_emfile++;

@@ -96,20 +96,23 @@ static bool all_flag(struct shared *sh, bool quota)
 	return true;
 }
 
-/* Waits until `deadline` (ns, 0 = none) or until the condition (all threads
- * connected / all quotas met) holds, reporting progress and watching the
- * stop flag. Returns false when stopped. */
+/* What the controller waits for besides its deadline. */
+enum until { UNTIL_DEADLINE, UNTIL_CONNECTED, UNTIL_QUOTA };
+
+/* Waits until `deadline` (ns, 0 = none) or until cond holds (every thread
+ * connected / every quota met), reporting progress and watching the stop
+ * flag. Returns false when stopped. */
 static bool wait_until(struct shared *sh, const struct lg_hooks *hooks, uint64_t deadline,
-		       int cond, uint64_t t_run0, uint64_t *next_progress)
+		       enum until cond, uint64_t t_run0, uint64_t *next_progress)
 {
 	const uint64_t interval = (uint64_t)(((hooks && hooks->progress_interval_s > 0)
 					      ? hooks->progress_interval_s : 1.0) * 1e9);
 	for (;;) {
 		if (stop_requested(hooks))
 			return false;
-		if (cond == 1 && all_flag(sh, false))
+		if (cond == UNTIL_CONNECTED && all_flag(sh, false))
 			return true;
-		if (cond == 2 && all_flag(sh, true))
+		if (cond == UNTIL_QUOTA && all_flag(sh, true))
 			return true;
 		uint64_t now = lg__now_ns();
 		if (deadline && now >= deadline)
@@ -259,13 +262,13 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 	uint64_t next_progress = t_run0;
 	if (hooks && hooks->on_phase)
 		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
-	bool go = wait_until(sh, hooks, 0, 1, t_run0, &next_progress);
+	bool go = wait_until(sh, hooks, 0, UNTIL_CONNECTED, t_run0, &next_progress);
 	if (go && cfg->warmup_s > 0) {
 		set_phase(sh, LG_PHASE_WARMUP);
 		if (hooks && hooks->on_phase)
 			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
-		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9), 0, t_run0,
-				&next_progress);
+		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9),
+				UNTIL_DEADLINE, t_run0, &next_progress);
 	}
 	struct cpu_mark m0, m1;
 	if (go) {
@@ -277,7 +280,8 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 		if (hooks && hooks->on_phase)
 			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
 		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
-		go = wait_until(sh, hooks, deadline, cfg->requests ? 2 : 0, t_run0, &next_progress);
+		go = wait_until(sh, hooks, deadline, cfg->requests ? UNTIL_QUOTA : UNTIL_DEADLINE,
+				t_run0, &next_progress);
 		mark(&m1);
 		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
 		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
