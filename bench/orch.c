@@ -226,14 +226,116 @@ void orch_kill_current(void)
 		kill(-g, SIGKILL);
 }
 
+/* In the child of fork(): the server's own process group, death with
+ * evbench, exactly stdin (/dev/null), stdout (out) and stderr (errfd), the
+ * default signal dispositions, then exec. Never returns. */
+static void __attribute__((noreturn)) exec_server(char **argv, int out, int errfd, pid_t parent)
+{
+	int devnull;
+
+	/* Its own group, so that its whole group can be sampled and
+	 * killed; and killed by the kernel when evbench dies. If evbench
+	 * died before prctl() took effect, nobody would ever stop us. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	/* Exactly three descriptors cross exec: every one counts for
+	 * select's 1,024, so none may leak in. */
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0 && devnull != 0) {
+		dup2(devnull, 0);
+		close(devnull);
+	}
+	dup2(out, 1);
+	dup2(errfd, 2);
+	/* Nor what evbench itself inherited from its parent. */
+	close_range(3, ~0U, 0);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	execv(argv[0], argv);
+	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Reads the server's stdout until its ready line (p->port) or until it
+ * exits, closes its stdout or runs out of ready_timeout_s. Returns 0, or -1
+ * with the reason in err. */
+static int wait_ready(struct orch_proc *p, const struct orch_server *s, double ready_timeout_s,
+		      char *err, size_t errlen)
+{
+	double deadline = p->t_spawn + ready_timeout_s;
+	char line[512];
+
+	for (;;) {
+		struct pollfd pf = { .fd = p->out, .events = POLLIN };
+		double left = deadline - col_now();
+		int eof;
+
+		eof = fill(p);
+		while (take_line(p, line, sizeof line)) {
+			int port = 0, rpid = 0;
+			char design[64];
+
+			if (strncmp(line, "ready ", 6) != 0)
+				continue;       /* anything before the ready line is noise */
+			if (sscanf(line, "ready %63s port=%d pid=%d", design, &port, &rpid) != 3 ||
+			    port < 1 || port > 65535) {
+				fail(err, errlen, "%s printed a malformed ready line: '%s'",
+				     s->path, line);
+				return -1;
+			}
+			p->port = port;
+			p->ready_s = col_now() - p->t_spawn;
+			return 0;
+		}
+		if (eof < 0 || try_reap(p, WNOHANG)) {
+			char st[64];
+
+			/* Its stdout closed: it is exiting, or it closed stdout
+			 * and runs on. Give it a second to be reaped, then make
+			 * sure of it; a blocking wait could last forever. */
+			for (int i = 0; i < 100 && !try_reap(p, WNOHANG); i++) {
+				struct timespec ts = { 0, 10000000 };
+
+				nanosleep(&ts, NULL);
+			}
+			if (!p->reaped) {
+				kill_group(p);
+				try_reap(p, 0);
+				read_stderr_tail(p);
+				fail(err, errlen, "%s closed its stdout without a ready line%s%s",
+				     s->path, p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+				return -1;
+			}
+			read_stderr_tail(p);
+			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
+			     orch_status_text(p->status, st, sizeof st),
+			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+			return -1;
+		}
+		if (left <= 0) {
+			fail(err, errlen, "%s printed no ready line within %.0f s", s->path,
+			     ready_timeout_s);
+			return -1;
+		}
+		poll(&pf, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1);
+	}
+}
+
 int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *args,
 	       double ready_timeout_s, char *err, size_t errlen)
 {
 	char *argv[64];
 	int argc = 0, pfd[2], efd;
 	pid_t parent = getpid(), pid;
-	double deadline;
-	char line[512];
 
 	memset(p, 0, sizeof *p);
 	p->out = -1;
@@ -263,40 +365,8 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 		close(pfd[1]);
 		return fail(err, errlen, "fork: %s", strerror(errno));
 	}
-	if (pid == 0) {
-		int devnull;
-
-		/* Its own group, so that its whole group can be sampled and
-		 * killed; and killed by the kernel when evbench dies. If evbench
-		 * died before prctl() took effect, nobody would ever stop us. */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		/* Exactly three descriptors cross exec: every one counts for
-		 * select's 1,024, so none may leak in. */
-		devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0 && devnull != 0) {
-			dup2(devnull, 0);
-			close(devnull);
-		}
-		dup2(pfd[1], 1);
-		dup2(efd, 2);
-		/* Nor what evbench itself inherited from its parent. */
-		close_range(3, ~0U, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		{
-			sigset_t none;
-
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-		}
-		execv(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_server(argv, pfd[1], efd, parent);
 	/* Both sides call setpgid, so the group exists before either goes on. */
 	setpgid(pid, pid);
 	p->pid = pid;
@@ -305,62 +375,8 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 	p->out = pfd[0];
 	fcntl(p->out, F_SETFL, O_NONBLOCK);
 
-	deadline = p->t_spawn + ready_timeout_s;
-	for (;;) {
-		struct pollfd pf = { .fd = p->out, .events = POLLIN };
-		double left = deadline - col_now();
-		int eof;
-
-		eof = fill(p);
-		while (take_line(p, line, sizeof line)) {
-			int port = 0, rpid = 0;
-			char design[64];
-
-			if (strncmp(line, "ready ", 6) != 0)
-				continue;       /* anything before the ready line is noise */
-			if (sscanf(line, "ready %63s port=%d pid=%d", design, &port, &rpid) != 3 ||
-			    port < 1 || port > 65535) {
-				fail(err, errlen, "%s printed a malformed ready line: '%s'",
-				     s->path, line);
-				goto failed;
-			}
-			p->port = port;
-			p->ready_s = col_now() - p->t_spawn;
-			return 0;
-		}
-		if (eof < 0 || try_reap(p, WNOHANG)) {
-			char st[64];
-
-			/* Its stdout closed: it is exiting, or it closed stdout
-			 * and runs on. Give it a second to be reaped, then make
-			 * sure of it; a blocking wait could last forever. */
-			for (int i = 0; i < 100 && !try_reap(p, WNOHANG); i++) {
-				struct timespec ts = { 0, 10000000 };
-
-				nanosleep(&ts, NULL);
-			}
-			if (!p->reaped) {
-				kill_group(p);
-				try_reap(p, 0);
-				read_stderr_tail(p);
-				fail(err, errlen, "%s closed its stdout without a ready line%s%s",
-				     s->path, p->stderr_tail[0] ? ": " : "", p->stderr_tail);
-				goto failed;
-			}
-			read_stderr_tail(p);
-			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
-			     orch_status_text(p->status, st, sizeof st),
-			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
-			goto failed;
-		}
-		if (left <= 0) {
-			fail(err, errlen, "%s printed no ready line within %.0f s", s->path,
-			     ready_timeout_s);
-			goto failed;
-		}
-		poll(&pf, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1);
-	}
-failed:
+	if (wait_ready(p, s, ready_timeout_s, err, errlen) == 0)
+		return 0;
 	kill_group(p);
 	if (!p->reaped)
 		try_reap(p, 0);

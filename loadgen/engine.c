@@ -577,6 +577,54 @@ static void close_all(struct lthread *t, uint64_t now)
 	}
 }
 
+/* What a pass of the loop owes besides I/O: connects of the ramp (and the
+ * controller's word once they are all done), the timeout sweep, the
+ * open-loop sends that are due, the controller's word once the quota is
+ * met, and the live counters. */
+static void due_tasks(struct lthread *t, uint64_t now)
+{
+	struct shared *sh = t->sh;
+
+	if (t->phase == LG_PHASE_CONNECT) {
+		start_connects(t, now);
+		if (!t->connect_signalled && t->todo_pos == t->ntodo && t->connecting == 0) {
+			t->connect_signalled = true;
+			publish(t);  /* conns_up must be current when the controller looks */
+			__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
+			lg__poke(sh->ctlfd);
+		}
+	}
+	if (now >= t->next_sweep)
+		sweep(t, now);
+	while (t->heap_len && t->heap[0].due <= (double)now) {
+		struct conn *c = &t->conns[heap_pop(t)];
+		lg__pump(t, c, now);
+	}
+	if (sh->cfg.requests && t->phase == LG_PHASE_MEASURE && !t->quota_signalled &&
+	    t->m_replies + t->m_mismatch >= t->quota) {
+		t->quota_signalled = true;
+		__atomic_store_n(&t->live.quota_done, 1, __ATOMIC_RELEASE);
+		lg__poke(sh->ctlfd);
+	}
+	publish(t);
+}
+
+/* When this thread must next act on its own (ns): the sweep, the next due
+ * open-loop send, the next paced connect, the end of the drain. */
+static double next_wake(const struct lthread *t)
+{
+	double wake = (double)t->next_sweep;
+
+	if (t->heap_len && t->heap[0].due < wake)
+		wake = t->heap[0].due;
+	if (t->phase == LG_PHASE_CONNECT && t->todo_pos < t->ntodo &&
+	    t->connecting < LG_CONNECTS_IN_FLIGHT && t->next_connect < wake)
+		wake = t->next_connect;
+	if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
+		wake = (double)t->drain_deadline;
+	return wake;
+}
+
 void *lg__thread_main(void *arg)
 {
 	struct lthread *t = arg;
@@ -606,42 +654,11 @@ void *lg__thread_main(void *arg)
 		if (t->phase == LG_PHASE_DRAIN && (t->inflight == 0 || now >= t->drain_deadline))
 			break;
 
-		if (t->phase == LG_PHASE_CONNECT) {
-			start_connects(t, now);
-			if (!t->connect_signalled && t->todo_pos == t->ntodo && t->connecting == 0) {
-				t->connect_signalled = true;
-				publish(t);  /* conns_up must be current when the controller looks */
-				__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
-				lg__poke(sh->ctlfd);
-			}
-		}
-		if (now >= t->next_sweep)
-			sweep(t, now);
-		while (t->heap_len && t->heap[0].due <= (double)now) {
-			struct conn *c = &t->conns[heap_pop(t)];
-			lg__pump(t, c, now);
-		}
-		if (sh->cfg.requests && t->phase == LG_PHASE_MEASURE && !t->quota_signalled &&
-		    t->m_replies + t->m_mismatch >= t->quota) {
-			t->quota_signalled = true;
-			__atomic_store_n(&t->live.quota_done, 1, __ATOMIC_RELEASE);
-			lg__poke(sh->ctlfd);
-		}
-		publish(t);
+		due_tasks(t, now);
 
 		/* Sleep until the next thing this thread must do on its own. */
-		double wake = (double)t->next_sweep;
-		if (t->heap_len && t->heap[0].due < wake)
-			wake = t->heap[0].due;
-		if (t->phase == LG_PHASE_CONNECT && t->todo_pos < t->ntodo &&
-		    t->connecting < LG_CONNECTS_IN_FLIGHT && t->next_connect < wake)
-			wake = t->next_connect;
-		if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
-			wake = (double)t->drain_deadline;
-		double wait = wake - (double)lg__now_ns();
-		if (wait < 0)
-			wait = 0;
-		t->io->wait(t, (long long)wait);
+		double wait = next_wake(t) - (double)lg__now_ns();
+		t->io->wait(t, wait > 0 ? (long long)wait : 0);
 	}
 	close_all(t, lg__now_ns());
 	/* Operations still in flight write into this thread's buffers: let them

@@ -178,6 +178,52 @@ void lg_result_free(struct lg_result *res)
 	hist_free(&res->send_lag);
 }
 
+/* The controller's walk through the phases once the threads run: connect
+ * (until every thread is done connecting), warm-up, measure (the clocks
+ * around it are the result's wall and CPU time), then drain. A stop request
+ * cuts the walk short and marks the result stopped. */
+static void run_phases(struct shared *sh, struct lg_result *res, const struct lg_hooks *hooks,
+		       uint64_t t_run0)
+{
+	const struct lg_config *cfg = &sh->cfg;
+	uint64_t next_progress = t_run0;
+	if (hooks && hooks->on_phase)
+		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
+	bool go = wait_until(sh, hooks, 0, UNTIL_CONNECTED, t_run0, &next_progress);
+	if (go && cfg->warmup_s > 0) {
+		set_phase(sh, LG_PHASE_WARMUP);
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
+		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9),
+				UNTIL_DEADLINE, t_run0, &next_progress);
+	}
+	struct cpu_mark m0, m1;
+	if (go) {
+		__atomic_store_n(&sh->phase, LG_PHASE_MEASURE, __ATOMIC_RELEASE);
+		mark(&m0);
+		set_phase(sh, LG_PHASE_MEASURE);
+		for (int i = 0; i < sh->nthreads; i++)
+			res->conns_up_at_measure += __atomic_load_n(&sh->t[i].live.conns_up, __ATOMIC_RELAXED);
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
+		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
+		go = wait_until(sh, hooks, deadline, cfg->requests ? UNTIL_QUOTA : UNTIL_DEADLINE,
+				t_run0, &next_progress);
+		mark(&m1);
+		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
+		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
+		res->client_user_s = tv_s(m1.ru.ru_utime) - tv_s(m0.ru.ru_utime);
+		res->client_sys_s = tv_s(m1.ru.ru_stime) - tv_s(m0.ru.ru_stime);
+	}
+	if (!go) {
+		res->stopped = true;
+		sh->stopping = true;
+	}
+	set_phase(sh, LG_PHASE_DRAIN);
+	if (hooks && hooks->on_phase)
+		hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
+}
+
 int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct lg_hooks *hooks)
 {
 	memset(res, 0, sizeof *res);
@@ -254,48 +300,10 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 		started_threads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
+	if (rc < 0)
 		set_phase(sh, LG_PHASE_DONE);
-		goto join;
-	}
-
-	uint64_t next_progress = t_run0;
-	if (hooks && hooks->on_phase)
-		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
-	bool go = wait_until(sh, hooks, 0, UNTIL_CONNECTED, t_run0, &next_progress);
-	if (go && cfg->warmup_s > 0) {
-		set_phase(sh, LG_PHASE_WARMUP);
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
-		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9),
-				UNTIL_DEADLINE, t_run0, &next_progress);
-	}
-	struct cpu_mark m0, m1;
-	if (go) {
-		__atomic_store_n(&sh->phase, LG_PHASE_MEASURE, __ATOMIC_RELEASE);
-		mark(&m0);
-		set_phase(sh, LG_PHASE_MEASURE);
-		for (int i = 0; i < sh->nthreads; i++)
-			res->conns_up_at_measure += __atomic_load_n(&sh->t[i].live.conns_up, __ATOMIC_RELAXED);
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
-		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
-		go = wait_until(sh, hooks, deadline, cfg->requests ? UNTIL_QUOTA : UNTIL_DEADLINE,
-				t_run0, &next_progress);
-		mark(&m1);
-		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
-		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
-		res->client_user_s = tv_s(m1.ru.ru_utime) - tv_s(m0.ru.ru_utime);
-		res->client_sys_s = tv_s(m1.ru.ru_stime) - tv_s(m0.ru.ru_stime);
-	}
-	if (!go) {
-		res->stopped = true;
-		sh->stopping = true;
-	}
-	set_phase(sh, LG_PHASE_DRAIN);
-	if (hooks && hooks->on_phase)
-		hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
-join:
+	else
+		run_phases(sh, res, hooks, t_run0);
 	for (int i = 0; i < started_threads; i++)
 		pthread_join(sh->t[i].tid, NULL);
 	__atomic_store_n(&sh->phase, LG_PHASE_DONE, __ATOMIC_RELEASE);

@@ -1,5 +1,5 @@
 /*
- * conformance.c — the one suite every ROT13 server must pass (DESIGN.md: the
+ * conformance.c — the one suite every ROT13 server must pass (docs/protocol.md: the
  * protocol, the command line, the lifecycle, the counters).
  *
  * Each case is written once, as a function of the design under test, and

@@ -204,7 +204,7 @@ static void write_file(const char *rel, const char *text)
 	fclose(f);
 }
 
-/* One evbench.run/1 file, with the keys DESIGN.md and docs/results.md name. */
+/* One evbench.run/1 file, with the keys docs/results.md names. */
 static void write_run(const char *dir, const char *server, long conns, int repeat,
 		      double rps, double p99, double cpu)
 {
