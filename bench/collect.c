@@ -372,7 +372,7 @@ void col_host_read(struct col_host *h)
 {
 	struct utsname u;
 	struct rlimit rl;
-	FILE *f;
+	char buf[256];
 
 	if (gethostname(h->hostname, sizeof h->hostname) < 0)
 		strcpy(h->hostname, "?");
@@ -402,20 +402,13 @@ void col_host_read(struct col_host *h)
 	h->port_lo = h->port_hi = -1;
 	proc_port_range(&h->port_lo, &h->port_hi);
 	h->fd_setsize = FD_SETSIZE;
-	h->mem_total_kb = -1;
-	f = fopen("/proc/meminfo", "re");
-	if (f) {
-		if (fscanf(f, "MemTotal: %ld kB", &h->mem_total_kb) != 1)
-			h->mem_total_kb = -1;
-		fclose(f);
-	}
-	h->loadavg1 = -1;
-	f = fopen("/proc/loadavg", "re");
-	if (f) {
-		if (fscanf(f, "%lf", &h->loadavg1) != 1)
-			h->loadavg1 = -1;
-		fclose(f);
-	}
+	/* MemTotal is the first line of meminfo, in the first read. */
+	if (proc_read_small("/proc/meminfo", buf, sizeof buf) < 0 ||
+	    sscanf(buf, "MemTotal: %ld kB", &h->mem_total_kb) != 1)
+		h->mem_total_kb = -1;
+	if (proc_read_small("/proc/loadavg", buf, sizeof buf) < 0 ||
+	    sscanf(buf, "%lf", &h->loadavg1) != 1)
+		h->loadavg1 = -1;
 }
 
 void col_json_host(struct json_writer *w, const struct col_host *h)

@@ -228,16 +228,23 @@ static void add_server(struct opts *o, const char *name, bool from_all)
 	o->servers[o->nservers++] = s;
 }
 
+/* Copies the comma-separated list of option opt into buf, or dies with one
+ * line when it is too long or has an empty item; what names the items. */
+static void copy_list(char *buf, size_t cap, const char *opt, const char *list, const char *what)
+{
+	if (strlen(list) >= cap)
+		die_usage("%s: list too long", opt);
+	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
+		die_usage("%s: expected a comma-separated list of %s, got '%s'", opt, what, list);
+	strcpy(buf, list);
+}
+
 static void parse_servers(struct opts *o, const char *list)
 {
 	char buf[512], *save = NULL, *tok;
 
-	if (strlen(list) >= sizeof buf)
-		die_usage("--server: list too long");
-	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
-		die_usage("--server: expected a comma-separated list of servers, got '%s'", list);
+	copy_list(buf, sizeof buf, "--server", list, "servers");
 	o->nservers = 0;
-	strcpy(buf, list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "all") == 0)
 			for (int i = 0; i < evb_ndesigns; i++) {
@@ -255,12 +262,8 @@ static void parse_conns(struct opts *o, const char *list)
 {
 	char buf[512], *save = NULL, *tok, err[256];
 
-	if (strlen(list) >= sizeof buf)
-		die_usage("--conns: list too long");
-	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
-		die_usage("--conns: expected a comma-separated list of integers >= 1, got '%s'", list);
+	copy_list(buf, sizeof buf, "--conns", list, "integers >= 1");
 	o->nconns = 0;
-	strcpy(buf, list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct lg_config scratch;
 

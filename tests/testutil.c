@@ -133,24 +133,25 @@ static void find_dirs(void)
 	}
 }
 
-const char *tu_bin_dir(void)
+/* The directory the environment variable var names, else the one found. */
+static const char *dir_from(const char *var, const char *found)
 {
-	const char *e = getenv("EVBENCH_BIN");
+	const char *e = getenv(var);
 
 	if (e && *e)
 		return e;
 	find_dirs();
-	return bin_dir;
+	return found;
+}
+
+const char *tu_bin_dir(void)
+{
+	return dir_from("EVBENCH_BIN", bin_dir);
 }
 
 const char *tu_build_dir(void)
 {
-	const char *e = getenv("EVBENCH_BUILD");
-
-	if (e && *e)
-		return e;
-	find_dirs();
-	return build_dir;
+	return dir_from("EVBENCH_BUILD", build_dir);
 }
 
 int tu_path(char *buf, size_t cap, const char *dir, const char *name)
