@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "designs.h"
 #include "jsonr.h"
 #include "procfs.h"
@@ -763,4 +764,23 @@ Test(evbench, list_json_is_the_design_table, .init = setup, .fini = teardown, .t
 			  "%s: binary %s", d->name, bin ? bin : "(none)");
 	}
 	jr_free(v);
+}
+
+/*
+ * The design table's properties drive the collector's capacity rule
+ * (docs/results.md, "The bound rule"): fork and threads run connections in
+ * parallel, so their capacity is every CPU; the event loops have one.
+ */
+Test(evbench, capacity_follows_the_design_table, .timeout = 10)
+{
+	static const char *const parallel[] = { "fork", "threads" };
+	static const char *const one_loop[] = { "select", "poll", "epoll-lt", "epoll-et",
+						"evbase", "libevent" };
+
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_eq(col_server_capacity(parallel[i], 6), 6.0, "%s", parallel[i]);
+	for (size_t i = 0; i < 6; i++)
+		cr_assert_eq(col_server_capacity(one_loop[i], 6), 1.0, "%s", one_loop[i]);
+	/* An unknown design is given the safe answer, one CPU. */
+	cr_assert_eq(col_server_capacity("nosuch", 6), 1.0);
 }
