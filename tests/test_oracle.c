@@ -33,16 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The JSON reader of bench/, under names of this file's own: test_gate.c
- * and test_evbench.c include the same source into the same binary. */
-#define jr_parse      tor_jr_parse
-#define jr_parse_file tor_jr_parse_file
-#define jr_free       tor_jr_free
-#define jr_get        tor_jr_get
-#define jr_path       tor_jr_path
-#define jr_string     tor_jr_string
-#define jr_number     tor_jr_number
-#include "../bench/jsonr.c"
+#include "jsonr.h"
 
 #include "testutil.h"
 
