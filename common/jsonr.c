@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -544,6 +545,13 @@ const struct jr_value *jr_path(const struct jr_value *v, const char *path)
 const char *jr_string(const struct jr_value *v)
 {
 	return v && v->type == JR_STRING ? v->string : NULL;
+}
+
+double jr_path_number(const struct jr_value *v, const char *path)
+{
+	double d;
+
+	return jr_number(jr_path(v, path), &d) == 0 ? d : NAN;
 }
 
 int jr_int(const struct jr_value *v, long long *out)

@@ -69,6 +69,10 @@ const char *jr_string(const struct jr_value *v);
 /* Stores a JR_NUMBER in *out and returns 0; returns -1 for anything else. */
 int jr_number(const struct jr_value *v, double *out);
 
+/* The number at a dotted path, or NaN when it is absent, null or not a
+ * number: the reader's side of the "number or null" convention. */
+double jr_path_number(const struct jr_value *v, const char *path);
+
 /* The same as an integer (the `integer` member); -1 for anything else. */
 int jr_int(const struct jr_value *v, long long *out);
 

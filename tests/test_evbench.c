@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -44,26 +43,11 @@ static void setup(void)
 	cr_assert_not_null(mkdtemp(outdir));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void teardown(void)
 {
 	tu_kill_all();
 	if (outdir[0])
-		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A number at a dotted path, or NAN. */
-static double num(const struct jr_value *v, const char *path)
-{
-	double d;
-
-	return jr_number(jr_path(v, path), &d) == 0 ? d : NAN;
+		tu_rmtree(outdir);
 }
 
 static bool has(const struct jr_value *v, const char *path)
@@ -304,8 +288,8 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 	cr_assert_eq(v->len, 4, "4 runs expected, got %zu", v->len);
 	for (size_t i = 0; i < v->len; i++) {
 		const struct jr_value *r = v->items[i];
-		double wall = num(r, "result.wall_s"), rps = num(r, "result.throughput_rps");
-		double replies = num(r, "result.replies"), size = num(r, "load.size");
+		double wall = jr_path_number(r, "result.wall_s"), rps = jr_path_number(r, "result.throughput_rps");
+		double replies = jr_path_number(r, "result.replies"), size = jr_path_number(r, "load.size");
 		const char *bound = jr_string(jr_path(r, "result.bound"));
 
 		for (int k = 0; required[k]; k++)
@@ -314,12 +298,12 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 		cr_assert_str_eq(jr_string(jr_get(r, "schema")), "evbench.run/1");
 		cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL);
 		cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "exited 0");
-		cr_assert_eq(num(r, "load.conns"), i % 2 == 0 ? 4 : 16);
+		cr_assert_eq(jr_path_number(r, "load.conns"), i % 2 == 0 ? 4 : 16);
 		cr_assert(replies > 0, "run %zu verified no reply", i);
 		/* The metrics agree with each other. */
 		cr_assert(fabs(replies - rps * wall) <= 0.01 * replies + 1,
 			  "replies %.0f, throughput x wall %.1f", replies, rps * wall);
-		cr_assert(fabs(num(r, "result.bytes_received") - replies * size) < 1,
+		cr_assert(fabs(jr_path_number(r, "result.bytes_received") - replies * size) < 1,
 			  "bytes received is replies x size");
 		/* The server read every byte the client sent. The client counts
 		 * the measure phase only; with no warm-up and no new request in
@@ -328,20 +312,20 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 		 * before the phase began. And rot13 keeps lengths: every byte
 		 * in is a byte out. */
 		{
-			double in = num(r, "result.server_counters.bytes_in");
-			double sent = num(r, "result.bytes_sent");
-			double edge = num(r, "load.conns") * num(r, "load.pipeline") * size;
+			double in = jr_path_number(r, "result.server_counters.bytes_in");
+			double sent = jr_path_number(r, "result.bytes_sent");
+			double edge = jr_path_number(r, "load.conns") * jr_path_number(r, "load.pipeline") * size;
 
 			cr_assert(in >= sent && in - sent <= edge && fmod(in - sent, size) == 0,
 				  "server bytes_in %.0f against client bytes_sent %.0f", in, sent);
-			cr_assert_eq(in, num(r, "result.server_counters.bytes_out"));
+			cr_assert_eq(in, jr_path_number(r, "result.server_counters.bytes_out"));
 		}
-		cr_assert_eq(num(r, "result.server_counters.accepted"), num(r, "load.conns"));
-		cr_assert_eq(num(r, "result.errors_total"), 0);
-		cr_assert(num(r, "result.server_cpu_s.total") >= 0);
-		cr_assert(num(r, "result.client_cpu_s") >= 0);
-		cr_assert(num(r, "result.latency_us.p50") <= num(r, "result.latency_us.p99"));
-		cr_assert(num(r, "result.latency_us.p99") <= num(r, "result.latency_us.max"));
+		cr_assert_eq(jr_path_number(r, "result.server_counters.accepted"), jr_path_number(r, "load.conns"));
+		cr_assert_eq(jr_path_number(r, "result.errors_total"), 0);
+		cr_assert(jr_path_number(r, "result.server_cpu_s.total") >= 0);
+		cr_assert(jr_path_number(r, "result.client_cpu_s") >= 0);
+		cr_assert(jr_path_number(r, "result.latency_us.p50") <= jr_path_number(r, "result.latency_us.p99"));
+		cr_assert(jr_path_number(r, "result.latency_us.p99") <= jr_path_number(r, "result.latency_us.max"));
 		cr_assert(bound && (!strcmp(bound, "server") || !strcmp(bound, "client") ||
 				    !strcmp(bound, "neither")), "bound '%s'", bound ? bound : "(null)");
 	}
@@ -426,11 +410,11 @@ Test(evbench, more_conns_than_descriptors, .init = setup, .fini = teardown, .tim
 	cr_assert_not_null(v, "stdout is not JSON: %.300s", out);
 	cr_assert_eq(v->len, 1);
 	r = v->items[0];
-	fd = num(r, "result.fd_limit.client.emfile") + num(r, "result.fd_limit.server.emfile");
+	fd = jr_path_number(r, "result.fd_limit.client.emfile") + jr_path_number(r, "result.fd_limit.server.emfile");
 	cr_assert(fd > 0, "no fd-limit failure recorded at 300 connections and 128 descriptors");
 	cr_assert(jr_path(r, "result.warnings")->len >= 1, "no preflight warning recorded");
 	cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL, "the run itself should succeed");
-	cr_assert(num(r, "result.replies") > 0, "the connections that opened were served");
+	cr_assert(jr_path_number(r, "result.replies") > 0, "the connections that opened were served");
 	jr_free(v);
 }
 
@@ -583,8 +567,8 @@ Test(evbench, server_ignoring_sigterm_is_killed, .init = setup, .fini = teardown
 		  failure ? failure : "(null)");
 	cr_assert_eq(jr_path(r, "server.killed")->boolean, true);
 	cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "killed by SIGKILL");
-	cr_assert(num(r, "result.errors_total") > 0, "connecting to port 1 must fail");
-	pid = num(r, "server.pid");
+	cr_assert(jr_path_number(r, "result.errors_total") > 0, "connecting to port 1 must fail");
+	pid = jr_path_number(r, "server.pid");
 	cr_assert(pid > 0 && live_in_group((pid_t)pid) == 0, "the fake server's group survives");
 	jr_free(v);
 }
@@ -626,7 +610,7 @@ Test(evbench, no_ready_line_times_out, .init = setup, .fini = teardown, .timeout
 	cr_assert(failure && strstr(failure, "no ready line within 10 s"), "failure: %s",
 		  failure ? failure : "(null)");
 	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
-	cr_assert(live_in_group((pid_t)num(r, "server.pid")) == 0, "the fake server survives");
+	cr_assert(live_in_group((pid_t)jr_path_number(r, "server.pid")) == 0, "the fake server survives");
 	jr_free(v);
 }
 

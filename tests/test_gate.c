@@ -11,7 +11,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,15 +173,10 @@ static void make_tmp(void)
 	cr_assert_not_null(mkdtemp(tmp));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void remove_tmp(void)
 {
 	if (tmp[0])
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		tu_rmtree(tmp);
 	tmp[0] = '\0';
 }
 

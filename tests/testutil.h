@@ -198,6 +198,10 @@ ssize_t tu_read_to_eof(int fd, void *buf, size_t cap, int timeout_ms);
 /* Close with SO_LINGER {1, 0}, so the peer gets a RST instead of a FIN. */
 void tu_close_reset(int fd);
 
+/* Removes the directory tree dir (a test's scratch directory); errors are
+ * ignored, since there is nothing a cleanup can do about them. */
+void tu_rmtree(const char *dir);
+
 /* The ROT13 transform of docs/protocol.md: dst[i] = rot13(src[i]); dst may be src. */
 void tu_rot13(void *dst, const void *src, size_t n);
 
