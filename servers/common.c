@@ -313,6 +313,18 @@ int srv_accept(int lfd, bool nonblock)
 	}
 }
 
+void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg)
+{
+	for (int i = 0; i < SRV_ACCEPT_BATCH; i++) {
+		int fd = srv_accept(lfd, true);
+
+		if (fd == SRV_AGAIN)
+			return;
+		if (fd != SRV_SHED)
+			add(fd, arg);
+	}
+}
+
 void srv_child_closefds(int lfd)
 {
 	close(lfd);

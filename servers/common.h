@@ -107,6 +107,15 @@ int srv_listen(void);
  */
 int srv_accept(int lfd, bool nonblock);
 
+/*
+ * The event loops' accept: up to SRV_ACCEPT_BATCH connections per wake-up,
+ * so that the clients already held get a turn, each accepted non-blocking
+ * (srv_accept) and handed to add(fd, arg), which owns it from then on.
+ * Returns early once nothing is left to accept.
+ */
+#define SRV_ACCEPT_BATCH 64
+void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg);
+
 /* Close the listening socket and the spare in a forked child. */
 void srv_child_closefds(int lfd);
 
