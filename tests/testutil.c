@@ -847,36 +847,44 @@ long long tu_pgrp_cpu_ticks(pid_t pgid)
 	return each_in_group(pgid, add_cpu, &sum) ? sum : -1;
 }
 
-static void add_rss(pid_t pid, const struct proc_stat *ps, void *arg)
+/* A per-process figure summed over a group; figures <= 0 add nothing. */
+struct group_sum {
+	long (*figure)(pid_t pid);
+	long sum;
+};
+
+static void add_figure(pid_t pid, const struct proc_stat *ps, void *arg)
 {
-	long kb = tu_proc_status(pid, "VmRSS");
+	struct group_sum *g = arg;
+	long v = g->figure(pid);
 
 	(void)ps;
-	if (kb > 0)
-		*(long *)arg += kb;
+	if (v > 0)
+		g->sum += v;
+}
+
+static long rss_kb(pid_t pid)
+{
+	return tu_proc_status(pid, "VmRSS");
+}
+
+static long nfds(pid_t pid)
+{
+	return tu_proc_fds(pid, NULL, 0);
 }
 
 long tu_pgrp_rss_kb(pid_t pgid)
 {
-	long sum = 0;
+	struct group_sum g = { rss_kb, 0 };
 
-	return each_in_group(pgid, add_rss, &sum) ? sum : -1;
-}
-
-static void add_fds(pid_t pid, const struct proc_stat *ps, void *arg)
-{
-	int n = tu_proc_fds(pid, NULL, 0);
-
-	(void)ps;
-	if (n > 0)
-		*(int *)arg += n;
+	return each_in_group(pgid, add_figure, &g) ? g.sum : -1;
 }
 
 int tu_pgrp_nfds(pid_t pgid)
 {
-	int sum = 0;
+	struct group_sum g = { nfds, 0 };
 
-	return each_in_group(pgid, add_fds, &sum) ? sum : -1;
+	return each_in_group(pgid, add_figure, &g) ? (int)g.sum : -1;
 }
 
 static void add_zombie(pid_t pid, const struct proc_stat *ps, void *arg)
