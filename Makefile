@@ -226,7 +226,7 @@ test: deps-test tests-build $(TSAN_TEST)
 # SANITIZER says: Criterion's runner cannot start under TSan.
 TSAN_TEST_SRC := $(wildcard tests/tsan/*.c)
 $(BUILD)/tests/tsan-tests: $(TSAN_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/testutil.o \
-		$(BUILD)/bench/jsonr.o $(LOADGEN_LIB)
+		$(LOADGEN_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
 
@@ -257,9 +257,9 @@ $(FUZZ_BUILD)/%.o: %.c | deps-fuzz
 	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
 		-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(FUZZ_BUILD)/servers/common.o
-$(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/bench/jsonr.o
+$(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/common/jsonr.o
 $(FUZZ_BUILD)/fuzz_tu_json: $(FUZZ_BUILD)/tests/fuzz/fuzz_tu_json.o $(FUZZ_BUILD)/tests/testutil.o \
-		$(FUZZ_BUILD)/bench/jsonr.o
+		$(FUZZ_BUILD)/common/jsonr.o $(FUZZ_BUILD)/common/procfs.o
 # Only the tests' reader needs Criterion (testutil.c hooks into it).
 $(FUZZ_BUILD)/fuzz_tu_json: FUZZ_LIBS = $(CRITERION_LIBS)
 $(FUZZ_BINS):
