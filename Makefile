@@ -39,7 +39,7 @@ endif
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 EV_CFLAGS = -std=gnu11 -pthread $(WARN) $(SANFLAGS)
-EV_CPPFLAGS = -D_GNU_SOURCE -Iservers -Iloadgen -Ibench
+EV_CPPFLAGS = -D_GNU_SOURCE -Icommon -Iservers -Iloadgen -Ibench
 EV_LDFLAGS  = -pthread $(SANFLAGS)
 
 # Recursive (=) on purpose: pkg-config is asked when a recipe runs, after the
@@ -60,14 +60,44 @@ msg = $(if $(Q),@printf '  %-7s %s\n' '$(1)' '$(2)';)
 
 # ---- what there is to build ------------------------------------------------
 
-DESIGNS   := fork threads select poll epoll-lt epoll-et libevent
-SRV_BINS  := $(DESIGNS:%=$(BIN)/rot13-%)
-
 EVBASE_SRC := $(wildcard evbase/src/*.c)
-ifneq ($(EVBASE_SRC),)
-SRV_BINS  += $(BIN)/rot13-evbase
 EVBASE_LIB := $(BUILD)/libevbase.a
-endif
+EVBASE_INC := -Ievbase/include
+# What a program linked with libevbase.a needs besides: the io_uring backend.
+EVBASE_LIBS := -luring
+SRV_COMMON := $(BUILD)/servers/common.o
+
+# What bench/, loadgen/ and the tests share (common/): the design table, the
+# server counters, JSON written and read, /proc.
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_LIB := $(BUILD)/libcommon.a
+
+# A server: bin/rot13-NAME from SOURCE, compiled with CPPFLAGS, linked with
+# LIBS (archives built here, or -l flags).
+#   $(eval $(call server,NAME,SOURCE[,CPPFLAGS[,LIBS]]))
+define server
+SRV_BINS += $(BIN)/rot13-$(1)
+$(BUILD)/servers/rot13-$(1).o: $(2) | deps-build
+	@mkdir -p $$(@D)
+	$$(call msg,CC,$$< [$(1)])
+	$$(Q)$$(CC) $(3) $$(EV_CPPFLAGS) $$(CPPFLAGS) $$(EV_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
+$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_COMMON) $(filter %.a,$(4))
+	@mkdir -p $$(@D)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(EV_LDFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $(filter-out %.a,$(4))
+endef
+
+# One line per design (docs/designs.md, "Adding a design"); its row in
+# common/designs.h gives evbench and the tests the rest.
+$(eval $(call server,fork,servers/rot13_fork.c))
+$(eval $(call server,threads,servers/rot13_threads.c))
+$(eval $(call server,select,servers/rot13_select.c))
+$(eval $(call server,poll,servers/rot13_poll.c))
+$(eval $(call server,epoll-lt,servers/rot13_epoll_lt.c))
+$(eval $(call server,epoll-et,servers/rot13_epoll_et.c))
+$(eval $(call server,libevent,servers/rot13_libevent.c,$$(LIBEVENT_CFLAGS),$$(LIBEVENT_LIBS)))
+# The same rot13_libevent.c, unchanged, against the project's own event_base.
+$(eval $(call server,evbase,servers/rot13_libevent.c,$(EVBASE_INC) -DSRV_DESIGN='"evbase"',$(EVBASE_LIB) $(EVBASE_LIBS)))
 
 LOADGEN_SRC := $(filter-out loadgen/main.c,$(wildcard loadgen/*.c))
 LOADGEN_LIB := $(if $(LOADGEN_SRC),$(BUILD)/libloadgen.a)
@@ -136,35 +166,12 @@ $(BUILD)/%.o: %.c | deps-build
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-SRV_COMMON := $(BUILD)/servers/common.o
-
-# rot13-epoll-lt comes from servers/rot13_epoll_lt.c, and so on.
-define server_rule
-$(BIN)/rot13-$(1): $(BUILD)/servers/rot13_$(subst -,_,$(1)).o $(SRV_COMMON)
-	@mkdir -p $$(@D)
-	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $$(EV_LDFLAGS) $$(LDFLAGS) -o $$@ $$^ $(2)
-endef
-$(foreach d,$(filter-out libevent,$(DESIGNS)),$(eval $(call server_rule,$(d),)))
-$(eval $(call server_rule,libevent,$$(LIBEVENT_LIBS)))
-
-$(BUILD)/servers/rot13_libevent.o: EV_CPPFLAGS += $(LIBEVENT_CFLAGS)
-
-# The same rot13_libevent.c, unchanged, against the project's own event_base.
-EVBASE_INC := -Ievbase/include
-# What a program linked with libevbase.a needs besides: the io_uring backend.
-EVBASE_LIBS := -luring
-$(BUILD)/servers/rot13_evbase.o: servers/rot13_libevent.c | deps-build
-	@mkdir -p $(@D)
-	$(call msg,CC,$< [evbase])
-	$(Q)$(CC) $(EVBASE_INC) -DSRV_DESIGN='"evbase"' $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
-$(BIN)/rot13-evbase: $(BUILD)/servers/rot13_evbase.o $(SRV_COMMON) $(EVBASE_LIB)
-	@mkdir -p $(@D)
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(EVBASE_LIBS)
-
 $(BUILD)/evbase/%.o: EV_CPPFLAGS += $(EVBASE_INC) -Ievbase/src
 $(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(COMMON_LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -172,7 +179,7 @@ $(LOADGEN_LIB): $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB)
+$(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
@@ -181,7 +188,7 @@ $(BENCH_LIB): $(filter-out $(BUILD)/bench/main.o,$(BENCH_SRC:%.c=$(BUILD)/%.o))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB)
+$(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
@@ -190,11 +197,11 @@ $(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB)
 
 $(BUILD)/tests/%.o: EV_CPPFLAGS += $(CRITERION_CFLAGS) -Itests
 $(BUILD)/tests/%.o: | deps-test
-$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(BUILD)/servers/common.o
+$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB) $(BUILD)/servers/common.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
 
-$(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB)
+$(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
@@ -231,7 +238,7 @@ test: deps-test tests-build $(TSAN_TEST)
 # SANITIZER says: Criterion's runner cannot start under TSan.
 TSAN_TEST_SRC := $(wildcard tests/tsan/*.c)
 $(BUILD)/tests/tsan-tests: $(TSAN_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/testutil.o \
-		$(BUILD)/bench/jsonr.o $(LOADGEN_LIB)
+		$(LOADGEN_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
 
@@ -262,9 +269,9 @@ $(FUZZ_BUILD)/%.o: %.c | deps-fuzz
 	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
 		-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(FUZZ_BUILD)/servers/common.o
-$(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/bench/jsonr.o
+$(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/common/jsonr.o
 $(FUZZ_BUILD)/fuzz_tu_json: $(FUZZ_BUILD)/tests/fuzz/fuzz_tu_json.o $(FUZZ_BUILD)/tests/testutil.o \
-		$(FUZZ_BUILD)/bench/jsonr.o
+		$(FUZZ_BUILD)/common/jsonr.o $(FUZZ_BUILD)/common/procfs.o
 # Only the tests' reader needs Criterion (testutil.c hooks into it).
 $(FUZZ_BUILD)/fuzz_tu_json: FUZZ_LIBS = $(CRITERION_LIBS)
 $(FUZZ_BINS):

@@ -3,6 +3,8 @@
  * See collect.h for what each figure means and where it comes from.
  */
 #include "collect.h"
+#include "designs.h"
+#include "procfs.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -24,91 +26,6 @@ double col_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-long col_read_long(const char *path)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
-}
-
-/* The fields of /proc/<pid>/stat evbench needs. */
-struct pstat {
-	long pgrp;
-	unsigned long long utime, stime, cutime, cstime;
-	long nthreads, rss_pages;
-};
-
-/* Reads a small /proc file into buf as a string: one read() is enough for
- * every file this collector reads. Returns 0, or -1 when it cannot. */
-static int read_small(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* Reads /proc/<name>/stat. The command name (field 2) may hold spaces and
- * parentheses, so parsing starts after the last ')'. */
-static int read_pstat(const char *name, struct pstat *ps)
-{
-	char path[64], buf[1024];
-	char *p;
-
-	snprintf(path, sizeof path, "/proc/%s/stat", name);
-	if (read_small(path, buf, sizeof buf) < 0)
-		return -1;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-	 * utime stime cutime cstime priority nice num_threads itrealvalue
-	 * starttime vsize rss */
-	if (sscanf(p + 2, "%*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu "
-		   "%*d %*d %ld %*d %*u %*u %ld",
-		   &ps->pgrp, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime,
-		   &ps->nthreads, &ps->rss_pages) != 7)
-		return -1;
-	return 0;
-}
-
-/* A "Name:   <n> kB" line of /proc/<pid>/status, or -1. */
-static long status_field(pid_t pid, const char *name)
-{
-	char path[64], line[256];
-	size_t len = strlen(name);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
 }
 
 /* Descriptors held in reserve for the /proc scan: a client at its
@@ -133,14 +50,6 @@ static void release_reserve(void)
 		}
 }
 
-/* The first field of a schedstat file: the task's run time in ns. */
-static unsigned long long schedstat_ns(const char *path)
-{
-	char buf[128];
-
-	return read_small(path, buf, sizeof buf) < 0 ? 0 : strtoull(buf, NULL, 10);
-}
-
 /* Run time in ns of the live threads of process `name`, from the
  * scheduler's own accounting. */
 static unsigned long long threads_ns(const char *name, long nthreads)
@@ -152,7 +61,7 @@ static unsigned long long threads_ns(const char *name, long nthreads)
 
 	if (nthreads <= 1) {
 		snprintf(path, sizeof path, "/proc/%s/schedstat", name);
-		return schedstat_ns(path);
+		return proc_schedstat_ns(path);
 	}
 	snprintf(path, sizeof path, "/proc/%s/task", name);
 	d = opendir(path);
@@ -161,7 +70,7 @@ static unsigned long long threads_ns(const char *name, long nthreads)
 	while ((de = readdir(d)))
 		if (isdigit((unsigned char)de->d_name[0])) {
 			snprintf(path, sizeof path, "/proc/%s/task/%s/schedstat", name, de->d_name);
-			sum += schedstat_ns(path);
+			sum += proc_schedstat_ns(path);
 		}
 	closedir(d);
 	return sum;
@@ -173,7 +82,7 @@ static int add_csw(const char *path, long *v, long *iv)
 	char buf[4096];
 	const char *a, *b;
 
-	if (read_small(path, buf, sizeof buf) < 0)
+	if (proc_read_small(path, buf, sizeof buf) < 0)
 		return -1;
 	a = strstr(buf, "\nvoluntary_ctxt_switches:");
 	b = strstr(buf, "\nnonvoluntary_ctxt_switches:");
@@ -228,13 +137,6 @@ int col_tids(pid_t pid, pid_t except, pid_t *tids, int max)
 	return n;
 }
 
-/*
- * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
- * truncated per process, so 10,000 fork children that each ran 2 ms add up
- * to nothing; it does include the threads that have exited. The scheduler's
- * schedstat is exact to the ns but per live thread. Each process counts the
- * larger of the two, and the user/sys split follows the ticks' proportions.
- */
 /* The Pss of /proc/<pid>/smaps_rollup in kB, or -1. */
 static long pss_kb(pid_t pid)
 {
@@ -242,7 +144,7 @@ static long pss_kb(pid_t pid)
 	char *p;
 
 	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-	if (read_small(path, buf, sizeof buf) < 0)
+	if (proc_read_small(path, buf, sizeof buf) < 0)
 		return -1;
 	p = strstr(buf, "\nPss:");
 	return p ? strtol(p + 5, NULL, 10) : -1;
@@ -264,6 +166,12 @@ struct member {
  * its time is not in cutime yet). One that was reaped in between is in the
  * leader's cutime instead; only a reap in the few ms between reading the
  * leader and checking the child can still go uncounted.
+ *
+ * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
+ * truncated per process, so 10,000 fork children that each ran 2 ms add up
+ * to nothing; it does include the threads that have exited. The scheduler's
+ * schedstat is exact to the ns but per live thread. Each process counts the
+ * larger of the two, and the user/sys split follows the ticks' proportions.
  */
 int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 {
@@ -273,7 +181,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	struct member *m = NULL;
 	size_t nm = 0, cap = 0;
 	char lname[24];
-	struct pstat ps;
+	struct proc_stat ps;
 	struct dirent *de;
 	DIR *d;
 
@@ -302,7 +210,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 		if (!isdigit((unsigned char)de->d_name[0]) || strcmp(de->d_name, lname) == 0)
 			continue;
 		/* A process that exits between readdir and open is simply gone. */
-		if (read_pstat(de->d_name, &ps) < 0 || ps.pgrp != (long)pgid)
+		if (proc_stat_read(de->d_name, &ps) < 0 || ps.pgrp != (long)pgid)
 			continue;
 		if (nm == cap) {
 			struct member *grown = realloc(m, (cap = cap ? 2 * cap : 64) * sizeof *m);
@@ -330,7 +238,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	/* The leader, last: its own threads, and the children it has reaped
 	 * (their times were summed in ns by the kernel, so this term is not
 	 * truncated per child). */
-	if (read_pstat(lname, &ps) < 0 || ps.pgrp != (long)pgid)
+	if (proc_stat_read(lname, &ps) < 0 || ps.pgrp != (long)pgid)
 		goto gone;
 	s->valid = true;
 	user = ps.utime + ps.cutime;
@@ -385,7 +293,7 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	s->user_ticks = user;
 	s->sys_ticks = sys;
 	s->tck = tck;
-	s->leader_hwm_kb = status_field(leader, "VmHWM");
+	s->leader_hwm_kb = proc_status_field(leader, "VmHWM");
 	col_reserve_fds();
 	return 0;
 gone:
@@ -464,7 +372,7 @@ void col_host_read(struct col_host *h)
 {
 	struct utsname u;
 	struct rlimit rl;
-	FILE *f;
+	char buf[256];
 
 	if (gethostname(h->hostname, sizeof h->hostname) < 0)
 		strcpy(h->hostname, "?");
@@ -484,45 +392,23 @@ void col_host_read(struct col_host *h)
 		h->nproc_soft = rlim_long(rl.rlim_cur);
 		h->nproc_hard = rlim_long(rl.rlim_max);
 	}
-	h->file_max = col_read_long("/proc/sys/fs/file-max");
-	h->nr_open = col_read_long("/proc/sys/fs/nr_open");
-	h->somaxconn = col_read_long("/proc/sys/net/core/somaxconn");
-	h->tcp_tw_reuse = col_read_long("/proc/sys/net/ipv4/tcp_tw_reuse");
-	h->threads_max = col_read_long("/proc/sys/kernel/threads-max");
-	h->pid_max = col_read_long("/proc/sys/kernel/pid_max");
-	h->max_map_count = col_read_long("/proc/sys/vm/max_map_count");
+	h->file_max = proc_read_long("/proc/sys/fs/file-max");
+	h->nr_open = proc_read_long("/proc/sys/fs/nr_open");
+	h->somaxconn = proc_read_long("/proc/sys/net/core/somaxconn");
+	h->tcp_tw_reuse = proc_read_long("/proc/sys/net/ipv4/tcp_tw_reuse");
+	h->threads_max = proc_read_long("/proc/sys/kernel/threads-max");
+	h->pid_max = proc_read_long("/proc/sys/kernel/pid_max");
+	h->max_map_count = proc_read_long("/proc/sys/vm/max_map_count");
 	h->port_lo = h->port_hi = -1;
-	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &h->port_lo, &h->port_hi) != 2)
-			h->port_lo = h->port_hi = -1;
-		fclose(f);
-	}
+	proc_port_range(&h->port_lo, &h->port_hi);
 	h->fd_setsize = FD_SETSIZE;
-	h->mem_total_kb = -1;
-	f = fopen("/proc/meminfo", "re");
-	if (f) {
-		if (fscanf(f, "MemTotal: %ld kB", &h->mem_total_kb) != 1)
-			h->mem_total_kb = -1;
-		fclose(f);
-	}
-	h->loadavg1 = -1;
-	f = fopen("/proc/loadavg", "re");
-	if (f) {
-		if (fscanf(f, "%lf", &h->loadavg1) != 1)
-			h->loadavg1 = -1;
-		fclose(f);
-	}
-}
-
-/* -1 means "unknown" or "unlimited" in the struct; JSON says null. */
-static void kv_long_or_null(struct json_writer *w, const char *key, long v)
-{
-	json_key(w, key);
-	if (v < 0)
-		json_null(w);
-	else
-		json_int(w, v);
+	/* MemTotal is the first line of meminfo, in the first read. */
+	if (proc_read_small("/proc/meminfo", buf, sizeof buf) < 0 ||
+	    sscanf(buf, "MemTotal: %ld kB", &h->mem_total_kb) != 1)
+		h->mem_total_kb = -1;
+	if (proc_read_small("/proc/loadavg", buf, sizeof buf) < 0 ||
+	    sscanf(buf, "%lf", &h->loadavg1) != 1)
+		h->loadavg1 = -1;
 }
 
 void col_json_host(struct json_writer *w, const struct col_host *h)
@@ -531,22 +417,22 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 	json_kv_string(w, "hostname", h->hostname);
 	json_kv_string(w, "kernel", h->kernel);
 	json_kv_int(w, "cpus", h->cpus);
-	kv_long_or_null(w, "mem_total_kb", h->mem_total_kb);
+	json_kv_int_or_null(w, "mem_total_kb", h->mem_total_kb);
 	json_kv_double(w, "loadavg_1m", h->loadavg1 >= 0 ? h->loadavg1 : NAN);
 	json_key(w, "nofile");
 	json_begin_object(w);
-	kv_long_or_null(w, "soft_initial", h->nofile_soft_initial);
-	kv_long_or_null(w, "soft", h->nofile_soft);
-	kv_long_or_null(w, "hard", h->nofile_hard);
+	json_kv_int_or_null(w, "soft_initial", h->nofile_soft_initial);
+	json_kv_int_or_null(w, "soft", h->nofile_soft);
+	json_kv_int_or_null(w, "hard", h->nofile_hard);
 	json_end_object(w);
 	json_key(w, "nproc");
 	json_begin_object(w);
-	kv_long_or_null(w, "soft", h->nproc_soft);
-	kv_long_or_null(w, "hard", h->nproc_hard);
+	json_kv_int_or_null(w, "soft", h->nproc_soft);
+	json_kv_int_or_null(w, "hard", h->nproc_hard);
 	json_end_object(w);
-	kv_long_or_null(w, "file_max", h->file_max);
-	kv_long_or_null(w, "nr_open", h->nr_open);
-	kv_long_or_null(w, "somaxconn", h->somaxconn);
+	json_kv_int_or_null(w, "file_max", h->file_max);
+	json_kv_int_or_null(w, "nr_open", h->nr_open);
+	json_kv_int_or_null(w, "somaxconn", h->somaxconn);
 	json_key(w, "ephemeral_ports");
 	if (h->port_lo < 0 || h->port_hi < 0) {
 		json_null(w);   /* unread: null, as for every figure, never -1 */
@@ -556,10 +442,10 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 		json_int(w, h->port_hi);
 		json_end_array(w);
 	}
-	kv_long_or_null(w, "tcp_tw_reuse", h->tcp_tw_reuse);
-	kv_long_or_null(w, "threads_max", h->threads_max);
-	kv_long_or_null(w, "pid_max", h->pid_max);
-	kv_long_or_null(w, "max_map_count", h->max_map_count);
+	json_kv_int_or_null(w, "tcp_tw_reuse", h->tcp_tw_reuse);
+	json_kv_int_or_null(w, "threads_max", h->threads_max);
+	json_kv_int_or_null(w, "pid_max", h->pid_max);
+	json_kv_int_or_null(w, "max_map_count", h->max_map_count);
 	json_kv_int(w, "fd_setsize", h->fd_setsize);
 	json_end_object(w);
 }
@@ -570,7 +456,7 @@ double col_server_capacity(const char *design, long cpus)
 {
 	/* Only the designs that run connections on several processes or threads
 	 * can use more than one core; the event loops are single-threaded. */
-	if (strcmp(design, "fork") == 0 || strcmp(design, "threads") == 0)
+	if (evb_design_has(design, DS_MULTICORE))
 		return (double)(cpus > 0 ? cpus : 1);
 	return 1.0;
 }

@@ -114,9 +114,6 @@ void col_host_read(struct col_host *h);
 /* Writes the `host` object of evbench.run/1. */
 void col_json_host(struct json_writer *w, const struct col_host *h);
 
-/* A number from a /proc/sys style file, or -1. */
-long col_read_long(const char *path);
-
 /* How many cores' worth the server may use: cpus for fork and threads, whose
  * connections run in parallel, 1 for the single-threaded event loops. */
 double col_server_capacity(const char *design, long cpus);

@@ -294,14 +294,6 @@ const char *cmp_cell(char *buf, size_t len, const struct cmp_result *res)
 
 /* ---- comparisons.json and comparisons.csv ----------------------------------- */
 
-static void num_or_null(struct json_writer *w, double v)
-{
-	if (isfinite(v))
-		json_double(w, v);
-	else
-		json_null(w);
-}
-
 static int write_json(const char *dir, const struct cmp_sweep *sw, const struct cmp_result *res,
 		      int n)
 {
@@ -344,7 +336,7 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 			json_begin_object(&w);
 			json_kv_int(&w, "n", r->n);
 			json_key(&w, "median");
-			num_or_null(&w, r->median);
+			json_double(&w, r->median);
 			json_key(&w, "ci");
 			if (r->has_ci) {
 				json_begin_object(&w);
@@ -358,7 +350,7 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 			json_key(&w, "ratios");
 			json_begin_array(&w);
 			for (int k = 0; k < c->rounds; k++)
-				num_or_null(&w, c->ratio[m][k]);
+				json_double(&w, c->ratio[m][k]);
 			json_end_array(&w);
 			json_end_object(&w);
 		}

@@ -4,7 +4,7 @@
  * itself. The statistics are compare.c's (cmp_judge); this file reads
  * comparisons.json back and prints. docs/gate.md is the description.
  */
-#include "gate.h"
+#include "gate_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,14 +22,6 @@ static const char *const metric_label[CMP_NMETRICS] = {
 	[CMP_THROUGHPUT] = "throughput",
 	[CMP_P99] = "p99 latency",
 };
-
-static void pct(char *buf, size_t cap, double v)
-{
-	if (isnan(v))
-		snprintf(buf, cap, "-");
-	else
-		snprintf(buf, cap, "%+.1f%%", 100 * v);
-}
 
 int gate_paired_status(const struct cmp_judgement *j, int n)
 {
@@ -77,9 +69,9 @@ static void print_markdown(FILE *f, const char *dir, const struct cmp_result *re
 
 			if (x->v == CMP_V_NOT_GATED)
 				continue;
-			pct(ch, sizeof ch, x->change);
-			pct(lo, sizeof lo, x->lo);
-			pct(hi, sizeof hi, x->hi);
+			gate__fmt_pct(ch, sizeof ch, x->change);
+			gate__fmt_pct(lo, sizeof lo, x->lo);
+			gate__fmt_pct(hi, sizeof hi, x->hi);
 			fprintf(f, "| %s | %ld | %s | %d | %s | [%s, %s] | %s |\n", res[i].server,
 				res[i].conns, metric_label[m], x->n, ch, lo, hi,
 				cmp_verdict_name(x->v));

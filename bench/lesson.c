@@ -3,6 +3,7 @@
  * docs/teaching.md for what each one teaches.
  */
 #include "lesson.h"
+#include "designs.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -60,13 +61,14 @@ static int rounds_in(const struct rep_row *rows, int n)
 	return k;
 }
 
-/* The place of a server in the order the reports use (orch_all), others after. */
+/* The place of a server in the order the reports use (the design table,
+ * designs.h), others after. */
 static int rank(const char *server)
 {
-	for (int i = 0; i < ORCH_NALL; i++)
-		if (!strcmp(orch_all[i], server))
+	for (int i = 0; i < evb_ndesigns; i++)
+		if (!strcmp(evb_designs[i].name, server))
 			return i;
-	return ORCH_NALL;
+	return evb_ndesigns;
 }
 
 /* The distinct servers of the rows, in the reports' order. Returns how many. */

@@ -11,6 +11,7 @@
  * kills the server's group and exits at once.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,8 +28,10 @@
 
 #include "collect.h"
 #include "compare.h"
+#include "designs.h"
 #include "gate.h"
 #include "html.h"
+#include "json.h"
 #include "lesson.h"
 #include "loadgen.h"
 #include "orch.h"
@@ -69,7 +72,7 @@ static const char usage_text[] =
 	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
 	"       evbench lesson NAME [options] | evbench lesson --list\n"
 	"       evbench report DIR\n"
-	"       evbench --list | --help | --version\n"
+	"       evbench --list [--json] | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"
 	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
@@ -84,7 +87,8 @@ static const char usage_text[] =
 	"  --reference NAME       the server the others are compared with, round by round\n"
 	"                         (default epoll-lt when in the sweep, else the first server)\n"
 	"  --out DIR              results directory (default results)\n"
-	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr)\n"
+	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr);\n"
+	"                         with --list, the design table (docs/designs.md)\n"
 	"  --quiet                no progress line and no warnings on stderr\n"
 	"  --plot                 draw the plots of the run (scripts/plot.py, needs matplotlib)\n"
 	"  --server-nofile N      lower each server's descriptor limit to N once it is ready\n"
@@ -234,20 +238,29 @@ static void add_server(struct opts *o, const char *name, bool from_all)
 	o->servers[o->nservers++] = s;
 }
 
+/* Copies the comma-separated list of option opt into buf, or dies with one
+ * line when it is too long or has an empty item; what names the items. */
+static void copy_list(char *buf, size_t cap, const char *opt, const char *list, const char *what)
+{
+	if (strlen(list) >= cap)
+		die_usage("%s: list too long", opt);
+	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
+		die_usage("%s: expected a comma-separated list of %s, got '%s'", opt, what, list);
+	strcpy(buf, list);
+}
+
 static void parse_servers(struct opts *o, const char *list)
 {
 	char buf[512], *save = NULL, *tok;
 
-	if (strlen(list) >= sizeof buf)
-		die_usage("--server: list too long");
-	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
-		die_usage("--server: expected a comma-separated list of servers, got '%s'", list);
+	copy_list(buf, sizeof buf, "--server", list, "servers");
 	o->nservers = 0;
-	strcpy(buf, list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "all") == 0)
-			for (int i = 0; orch_all[i]; i++)
-				add_server(o, orch_all[i], true);
+			for (int i = 0; i < evb_ndesigns; i++) {
+				if (evb_designs[i].props & DS_ALL)
+					add_server(o, evb_designs[i].name, true);
+			}
 		else
 			add_server(o, tok, false);
 	}
@@ -259,12 +272,8 @@ static void parse_conns(struct opts *o, const char *list)
 {
 	char buf[512], *save = NULL, *tok, err[256];
 
-	if (strlen(list) >= sizeof buf)
-		die_usage("--conns: list too long");
-	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,"))
-		die_usage("--conns: expected a comma-separated list of integers >= 1, got '%s'", list);
+	copy_list(buf, sizeof buf, "--conns", list, "integers >= 1");
 	o->nconns = 0;
-	strcpy(buf, list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct lg_config scratch;
 
@@ -300,45 +309,94 @@ static void add_srv_arg(struct opts *o, const char *a)
 	o->srv_args[o->nsrv_args] = NULL;
 }
 
+/* The load options evbench sets itself: --conns is a list here, and the
+ * address and port are those of the server it starts. */
+static const char *const load_options_skipped[] = { "host", "port", "conns", NULL };
+
 /* The usage, with the load generator's options but for those evbench sets
  * itself, and with evbench's own defaults for the phases. */
 static void print_help(void)
 {
-	const char *line = lg_options_usage;
+	struct lg_config defaults;
 
+	lg_config_default(&defaults);
+	defaults.duration_s = DEFAULT_DURATION_S;
+	defaults.warmup_s = DEFAULT_WARMUP_S;
 	fputs(usage_text, stdout);
-	while (*line) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
-
-		if (strncmp(line, "  --host ", 9) && strncmp(line, "  --port ", 9) &&
-		    strncmp(line, "  --conns ", 10)) {
-			if (!strncmp(line, "  --duration ", 13))
-				printf("  --duration S           measure for S seconds (default %g)\n",
-				       DEFAULT_DURATION_S);
-			else if (!strncmp(line, "  --warmup ", 11))
-				printf("  --warmup S             load for S seconds before measuring (default %g)\n",
-				       DEFAULT_WARMUP_S);
-			else
-				fwrite(line, 1, len, stdout);
-		}
-		line += len;
-	}
+	lg_options_help(stdout, &defaults, load_options_skipped);
 	printf(usage_tail, AB_MAX_ROUNDS);
 }
 
-static void list_servers(void)
+/* The design table (designs.h) with where each binary is: a table, or with
+ * --json the object docs/designs.md describes. */
+static void list_servers(bool json)
 {
-	printf("%-14s %-10s %s\n", "server", "built", "binary");
-	for (int i = 0; orch_names[i]; i++) {
+	static const struct { unsigned prop; const char *name; } props[] = {
+		{ DS_FD_SETSIZE, "fd_setsize_bound" },
+		{ DS_PROC_CONN, "process_per_connection" },
+		{ DS_THREAD_CONN, "thread_per_connection" },
+		{ DS_MULTICORE, "multicore" },
+	};
+	struct json_writer w;
+	const char *sep = "";
+
+	if (json) {
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_kv_string(&w, "schema", "evbench.designs/1");
+		json_key(&w, "designs");
+		json_begin_array(&w);
+	} else {
+		printf("%-14s %-10s %s\n", "server", "built", "binary");
+	}
+	for (int i = 0; i < evb_ndesigns; i++) {
+		const struct evb_design *d = &evb_designs[i];
 		struct orch_server s;
 
-		orch_resolve(orch_names[i], &s);
-		printf("%-14s %-10s %s%s%s%s\n", orch_names[i], s.built ? "yes" : "no", s.path,
-		       s.backend[0] ? " --backend " : "", s.backend,
-		       strcmp(orch_names[i], "epoll") == 0 ? "  (= epoll-lt)" : "");
+		orch_resolve(d->name, &s);
+		if (!json) {
+			printf("%-14s %-10s %s%s%s\n", d->name, s.built ? "yes" : "no", s.path,
+			       d->backend ? " --backend " : "", d->backend ? d->backend : "");
+			if (d->alias)
+				printf("%-14s %-10s %s  (= %s)\n", d->alias, s.built ? "yes" : "no",
+				       s.path, d->name);
+			continue;
+		}
+		json_begin_object(&w);
+		json_kv_string(&w, "name", d->name);
+		json_kv_string(&w, "design", d->binary);
+		json_kv_string(&w, "backend", d->backend);
+		json_key(&w, "aliases");
+		json_begin_array(&w);
+		if (d->alias)
+			json_string(&w, d->alias);
+		json_end_array(&w);
+		json_kv_bool(&w, "in_all", d->props & DS_ALL);
+		json_key(&w, "properties");
+		json_begin_array(&w);
+		for (size_t k = 0; k < sizeof props / sizeof *props; k++)
+			if (d->props & props[k].prop)
+				json_string(&w, props[k].name);
+		json_end_array(&w);
+		json_kv_string(&w, "color", d->color);
+		json_kv_string(&w, "binary", s.path);
+		json_kv_bool(&w, "built", s.built);
+		json_end_object(&w);
 	}
-	printf("all = fork, threads, select, poll, epoll-lt, epoll-et, evbase, libevent\n");
+	if (json) {
+		json_end_array(&w);
+		json_end_object(&w);
+		if (json_finish(&w) < 0)
+			die("stdout: %s", strerror(errno));
+		return;
+	}
+	printf("all = ");
+	for (int i = 0; i < evb_ndesigns; i++)
+		if (evb_designs[i].props & DS_ALL) {
+			printf("%s%s", sep, evb_designs[i].name);
+			sep = ", ";
+		}
+	printf("\n");
 }
 
 /* evbench ab: every server of the list twice, as NAME@baseline and
@@ -354,13 +412,15 @@ static void ab_servers(struct opts *o, const char *list)
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		bool all = !strcmp(tok, "all");
 
-		for (int a = 0; all ? orch_all[a] != NULL : a < 1; a++) {
-			const char *name = all ? orch_all[a] : tok;
+		for (int a = 0; all ? a < evb_ndesigns : a < 1; a++) {
+			const char *name = all ? evb_designs[a].name : tok;
 			const char *side[2] = { "baseline", "current" };
 			const char *dir[2] = { o->baseline, o->current };
 			struct orch_server s, two[2];
 			bool missing = false, dup = false;
 
+			if (all && !(evb_designs[a].props & DS_ALL))
+				continue;
 			if (strchr(name, '@') || orch_resolve(name, &s) < 0)
 				die_bad("unknown server '%s' (evbench --list shows them)", name);
 			for (int i = 0; i < o->nservers; i++)
@@ -471,9 +531,46 @@ static bool ab_option(struct opts *o, const char *name, const char *val)
 static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 {
 	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
-	bool seeded = false;
+	bool seeded = false, list = false;
 	int servers_given = 0, conns_given = 0;
 	char err[512];
+	enum {
+		OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
+		OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
+		OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM,
+		OPT_LOAD = 512, MAX_OPTS = 80
+	};
+	/* evbench's own options, those of `evbench ab` (OPT_AB, refused
+	 * otherwise); lg_options_getopt() adds the load options. */
+	struct option opts[MAX_OPTS] = {
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "plot", no_argument, NULL, OPT_PLOT },
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "conns", required_argument, NULL, OPT_CONNS },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "order", required_argument, NULL, OPT_ORDER },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "reference", required_argument, NULL, OPT_REFERENCE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "server-args", required_argument, NULL, OPT_SERVER_ARGS },
+		{ "work-us", required_argument, NULL, OPT_WORK_US },
+		{ "host", required_argument, NULL, OPT_HOST_PORT },
+		{ "port", required_argument, NULL, OPT_HOST_PORT },
+		{ "baseline", required_argument, NULL, OPT_AB },
+		{ "current", required_argument, NULL, OPT_AB },
+		{ "rounds", required_argument, NULL, OPT_AB },
+		{ "budget", required_argument, NULL, OPT_AB },
+		{ "max-regression", required_argument, NULL, OPT_AB },
+		{ "alpha", required_argument, NULL, OPT_AB },
+		{ "metrics", required_argument, NULL, OPT_AB },
+		{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
+		{ "mechanism", required_argument, NULL, OPT_MECHANISM },
+	};
+	int nown = 26, ch, idx = 0;
 
 	memset(o, 0, sizeof *o);
 	o->mech = MECH_AUTO;
@@ -488,80 +585,54 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	o->load.duration_s = DEFAULT_DURATION_S;
 	o->load.warmup_s = DEFAULT_WARMUP_S;
 
-	for (int i = 1; i < argc; i++) {
-		char name[64];
-		const char *a = argv[i], *val = NULL, *eq;
-		size_t len;
+	opterr = 0;
+	lg_options_getopt(opts, nown, MAX_OPTS, OPT_LOAD, load_options_skipped);
+	while ((ch = getopt_long(argc, argv, "+:", opts, &idx)) != -1) {
+		const char *val = optarg;
 
-		if (strncmp(a, "--", 2) != 0)
-			die_usage("unexpected argument '%s'", a);
-		a += 2;
-		eq = strchr(a, '=');
-		len = eq ? (size_t)(eq - a) : strlen(a);
-		if (len >= sizeof name)
-			die_usage("unknown option '%s'", argv[i]);
-		memcpy(name, a, len);
-		name[len] = '\0';
-
-		/* Flags first: they take no value. */
-		if (!strcmp(name, "help") || !strcmp(name, "version") || !strcmp(name, "list") ||
-		    !strcmp(name, "json") || !strcmp(name, "quiet") || !strcmp(name, "plot")) {
-			if (eq)
-				die_usage("--%s takes no value", name);
-			if (!strcmp(name, "help")) {
-				print_help();
-				exit(0);
-			}
-			if (!strcmp(name, "version")) {
-				printf("evbench %s\n", EVBENCH_VERSION);
-				exit(0);
-			}
-			if (!strcmp(name, "list")) {
-				list_servers();
-				exit(0);
-			}
-			if (!strcmp(name, "json"))
-				o->json = true;
-			else if (!strcmp(name, "quiet"))
-				o->quiet = true;
-			else
-				o->plot = true;
-			continue;
-		}
-		if (strcmp(name, "server") && strcmp(name, "conns") && strcmp(name, "repeat") &&
-		    strcmp(name, "out") && strcmp(name, "server-args") && strcmp(name, "work-us") &&
-		    strcmp(name, "mechanism") && strcmp(name, "server-nofile") &&
-		    strcmp(name, "order") && strcmp(name, "seed") && strcmp(name, "reference") &&
-		    strcmp(name, "host") && strcmp(name, "port") && !lg_is_option(name)
-		    && !(ab && (!strcmp(name, "baseline") || !strcmp(name, "current") ||
-				!strcmp(name, "rounds") || !strcmp(name, "budget") ||
-				!strcmp(name, "max-regression") || !strcmp(name, "alpha") ||
-				!strcmp(name, "metrics"))))
-			die_usage("unknown option '--%s'", name);
-		if (ab && (!strcmp(name, "repeat") || !strcmp(name, "reference")))
+		if (ch == OPT_AB && !ab)
+			die_usage("unknown option '--%s'", opts[idx].name);
+		if (ab && (ch == OPT_REPEAT || ch == OPT_REFERENCE))
 			die_usage("--%s: evbench ab pairs each server with its baseline; use --rounds",
-				  name);
-		if (eq)
-			val = eq + 1;
-		else if (i + 1 < argc)
-			val = argv[++i];
-		else
-			die_usage("--%s needs a value", name);
-
-		if (ab && ab_option(o, name, val))
-			continue;
-		/* A second --server or --conns would silently replace the first:
-		 * a list says what was meant. */
-		if ((!strcmp(name, "server") && servers_given++) ||
-		    (!strcmp(name, "conns") && conns_given++))
-			die_usage("--%s given twice: give one comma-separated list", name);
-		if (!strcmp(name, "server"))
+				  opts[idx].name);
+		switch (ch) {
+		case OPT_HELP:
+			print_help();
+			exit(0);
+		case OPT_VERSION:
+			printf("evbench %s\n", EVBENCH_VERSION);
+			exit(0);
+		case OPT_LIST:
+			list = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_PLOT:
+			o->plot = true;
+			break;
+		case OPT_AB:
+			ab_option(o, opts[idx].name, val);
+			break;
+		case OPT_SERVER:
+			/* A second --server or --conns would silently replace the
+			 * first: a list says what was meant. */
+			if (servers_given++)
+				die_usage("--server given twice: give one comma-separated list");
 			servers = val;
-		else if (!strcmp(name, "conns"))
+			break;
+		case OPT_CONNS:
+			if (conns_given++)
+				die_usage("--conns given twice: give one comma-separated list");
 			conns = val;
-		else if (!strcmp(name, "server-nofile"))
+			break;
+		case OPT_SERVER_NOFILE:
 			o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
-		else if (!strcmp(name, "mechanism")) {
+			break;
+		case OPT_MECHANISM:
 			if (!strcmp(val, "on"))
 				o->mech = MECH_ON;
 			else if (!strcmp(val, "off"))
@@ -570,16 +641,19 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 				o->mech = MECH_AUTO;
 			else
 				die_usage("--mechanism: expected auto, on or off, got '%s'", val);
-		} else if (!strcmp(name, "repeat"))
+			break;
+		case OPT_REPEAT:
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
-		else if (!strcmp(name, "order")) {
+			break;
+		case OPT_ORDER:
 			if (!strcmp(val, "interleaved"))
 				o->order = CMP_INTERLEAVED;
 			else if (!strcmp(val, "sequential"))
 				o->order = CMP_SEQUENTIAL;
 			else
 				die_usage("--order: expected interleaved or sequential, got '%s'", val);
-		} else if (!strcmp(name, "seed")) {
+			break;
+		case OPT_SEED: {
 			char *end;
 
 			errno = 0;
@@ -588,32 +662,49 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 				die_usage("--seed: expected an integer 0..%llu, got '%s'",
 					  (unsigned long long)UINT64_MAX, val);
 			seeded = true;
-		} else if (!strcmp(name, "reference"))
+			break;
+		}
+		case OPT_REFERENCE:
 			reference = val;
-		else if (!strcmp(name, "out")) {
+			break;
+		case OPT_OUT:
 			if (!val[0])
 				die_usage("--out: expected a directory");
 			o->out = val;
-		} else if (!strcmp(name, "server-args")) {
+			break;
+		case OPT_SERVER_ARGS: {
 			char *copy = strdup(val), *save = NULL;
 
 			for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
 				add_srv_arg(o, t);
 			free(copy);
-		} else if (!strcmp(name, "work-us")) {
+			break;
+		}
+		case OPT_WORK_US:
 			parse_long("--work-us", val, 0, 1000000);
 			add_srv_arg(o, "--work-us");
 			add_srv_arg(o, val);
-		} else if (!strcmp(name, "host") || !strcmp(name, "port")) {
-			die_usage("--%s: evbench starts its servers on 127.0.0.1 and port 0 itself", name);
-		} else if (lg_is_option(name)) {
-			if (lg_parse_option(&o->load, name, val, err, sizeof err) < 0) {
+			break;
+		case OPT_HOST_PORT:
+			die_usage("--%s: evbench starts its servers on 127.0.0.1 and port 0 itself",
+				  opts[idx].name);
+		case '?':
+		case ':':
+			lg_getopt_error(err, sizeof err, ch, argv[optind - 1], optopt);
+			die_usage("%s", err);
+		default:
+			if (lg_parse_option(&o->load, lg_options[ch - OPT_LOAD].name, val, err,
+					    sizeof err) < 0) {
 				fprintf(stderr, "evbench: %s\n", err);
 				exit(2);
 			}
-		} else {
-			die_usage("unknown option '--%s'", name);
 		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
+	if (list) {
+		list_servers(o->json);
+		exit(0);
 	}
 	parse_conns(o, conns);
 	if (ab) {
@@ -666,29 +757,29 @@ static void warn_add(struct rep_run *r, const char *fmt, ...)
  */
 static void preflight(struct rep_run *r, const struct col_host *h)
 {
-	const char *d = r->srv->design;
+	unsigned props = r->srv->d->props;
 	long conns = r->conns;
 	char msg[512];
 
 	if (lg_preflight(&r->cfg, msg, sizeof msg))
 		warn_add(r, "client: %s", msg);
-	/* The servers raise their soft limit to the hard one; fork's parent
-	 * holds only its listener, each child one connection. */
-	if (strcmp(d, "fork") != 0 && h->nofile_hard > 0 && conns + 16 > h->nofile_hard)
+	/* The servers raise their soft limit to the hard one; a process-per-
+	 * connection parent holds only its listener, each child one connection. */
+	if (!(props & DS_PROC_CONN) && h->nofile_hard > 0 && conns + 16 > h->nofile_hard)
 		warn_add(r, "%s: a server process may hold %ld descriptors (hard limit), fewer than "
 			 "--conns %ld needs: about %ld connections will be shed as emfile; raise the "
 			 "hard limit (limits.conf nofile, systemd LimitNOFILE, or ulimit -Hn as root)",
 			 r->srv->name, h->nofile_hard, conns, conns + 16 - h->nofile_hard);
-	/* Only the select design: evbase's and libevent's select backends
-	 * size their descriptor sets by hand, past FD_SETSIZE. */
-	if (strcmp(d, "select") == 0 && conns > h->fd_setsize - 5)
+	/* Only a design that calls select() itself: evbase's and libevent's
+	 * select backends size their descriptor sets by hand, past FD_SETSIZE. */
+	if ((props & DS_FD_SETSIZE) && conns > h->fd_setsize - 5)
 		warn_add(r, "%s: select() cannot watch descriptors >= FD_SETSIZE (%ld): about %ld of "
 			 "%ld connections will be refused (fd_setsize_refused); FD_SETSIZE is fixed "
 			 "at compile time, use poll or epoll beyond %ld connections",
 			 r->srv->name, h->fd_setsize, conns - (h->fd_setsize - 5), conns,
 			 h->fd_setsize - 5);
-	if (strcmp(d, "fork") == 0 || strcmp(d, "threads") == 0) {
-		const char *what = strcmp(d, "fork") == 0 ? "processes" : "threads";
+	if (props & (DS_PROC_CONN | DS_THREAD_CONN)) {
+		const char *what = props & DS_PROC_CONN ? "processes" : "threads";
 		long need = conns + 256;   /* what the user already runs, roughly */
 
 		if (h->nproc_soft >= 0 && need > h->nproc_soft)
@@ -703,7 +794,7 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 			warn_add(r, "%s: %ld %s exceed kernel.pid_max (%ld): sysctl -w kernel.pid_max=%ld",
 				 r->srv->name, conns, what, h->pid_max, need * 2);
 		/* A thread's stack and its guard page are two mappings. */
-		if (strcmp(d, "threads") == 0 && h->max_map_count > 0 &&
+		if ((props & DS_THREAD_CONN) && h->max_map_count > 0 &&
 		    2 * conns + 1024 > h->max_map_count)
 			warn_add(r, "%s: %ld threads need about %ld memory mappings but vm.max_map_count "
 				 "is %ld: sysctl -w vm.max_map_count=%ld", r->srv->name, conns,
@@ -713,11 +804,10 @@ static void preflight(struct rep_run *r, const struct col_host *h)
 		warn_add(r, "client and server together need about %ld descriptors but fs.file-max is "
 			 "%ld: connections will fail with ENFILE; sysctl -w fs.file-max=%ld",
 			 2 * conns + 1024, h->file_max, 4 * conns + 2048);
-	/* The load generator keeps at most 256 connects in flight per thread
-	 * (CONNECTS_IN_FLIGHT, loadgen/engine.c, not in its header), so only
-	 * more than that can overflow the backlog. */
+	/* The load generator keeps at most LG_CONNECTS_IN_FLIGHT connects in
+	 * flight per thread, so only more than that can overflow the backlog. */
 	if (h->somaxconn > 0 && conns > h->somaxconn && r->cfg.connect_rate == 0 &&
-	    256L * r->cfg.threads > h->somaxconn)
+	    (long)LG_CONNECTS_IN_FLIGHT * r->cfg.threads > h->somaxconn)
 		warn_add(r, "a burst of %ld connects may overflow the listen backlog "
 			 "(net.core.somaxconn=%ld) if the server accepts slowly; dropped SYNs are "
 			 "retried after 1 s and show in connect latency: sysctl -w net.core.somaxconn=%ld, "
@@ -984,7 +1074,7 @@ static void mech_start_server(struct rep_run *r)
 	pid_t tids[MECH_MAX_TIDS];
 	int n = 0;
 
-	if (strcmp(r->srv->design, "fork") != 0 && strcmp(r->srv->design, "threads") != 0) {
+	if (!(r->srv->d->props & (DS_PROC_CONN | DS_THREAD_CONN))) {
 		n = col_tids(r->proc.pid, 0, tids, MECH_MAX_TIDS);
 		if (n == MECH_MAX_TIDS)
 			n = 0;   /* more threads than a filter holds: follow the tasks */
@@ -1153,11 +1243,19 @@ found:
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
 		/* The table owns stdout; the script's own lines go to stderr. */
 		dup2(2, 1);
 		/* --quiet: the script's own summary line goes too; its errors stay. */
 		if (quiet)
 			setenv("EVBENCH_PLOT_QUIET", "1", 1);
+		/* plot.py asks this evbench for the design table's order and colours. */
+		if (n > 0) {
+			self[n] = '\0';
+			setenv("EVBENCH", self, 1);
+		}
 		if (access(python, X_OK) == 0)
 			execl(python, python, script, dir, (char *)NULL);
 		/* Installed without python.sh: Debian's matplotlib is for

@@ -587,16 +587,6 @@ int mech_top(const struct mech_counts *c, int *idx)
 	return n;
 }
 
-/* A figure, or null when it was not measured (negative). */
-static void num_or_null(struct json_writer *w, const char *key, double v)
-{
-	json_key(w, key);
-	if (v >= 0)
-		json_double(w, v);
-	else
-		json_null(w);
-}
-
 static const char *wait_name(enum mech_wait w)
 {
 	const char *a, *b;
@@ -628,7 +618,7 @@ void mech_json_side(struct json_writer *w, const struct mech_counts *c, uint64_t
 		json_uint(w, c->total);
 	else
 		json_null(w);
-	num_or_null(w, "syscalls_per_req", per ? (double)c->total / r : -1);
+	json_kv_double_or_null(w, "syscalls_per_req", per ? (double)c->total / r : -1);
 	json_key(w, "by_name_per_req");
 	if (per && c->named) {
 		json_begin_object(w);
@@ -644,10 +634,10 @@ void mech_json_side(struct json_writer *w, const struct mech_counts *c, uint64_t
 	}
 	json_key(w, "wait_call");
 	json_string(w, c->wait == MECH_WAIT_NONE ? NULL : wait_name(c->wait));
-	num_or_null(w, "wakeups_per_req",
+	json_kv_double_or_null(w, "wakeups_per_req",
 			       per && c->wait != MECH_WAIT_NONE ? (double)c->wakeups / r : -1);
 	ready = mech_ready_per_wakeup(c, &lo, &hi);
-	num_or_null(w, "ready_per_wakeup", ready);
+	json_kv_double_or_null(w, "ready_per_wakeup", ready);
 	json_key(w, "ready_per_wakeup_bounds");
 	if (ready >= 0) {
 		json_begin_array(w);
@@ -657,9 +647,9 @@ void mech_json_side(struct json_writer *w, const struct mech_counts *c, uint64_t
 	} else {
 		json_null(w);
 	}
-	num_or_null(w, "ctxsw_voluntary_per_req",
+	json_kv_double_or_null(w, "ctxsw_voluntary_per_req",
 			       vcsw >= 0 && replies ? (double)vcsw / r : -1);
-	num_or_null(w, "ctxsw_involuntary_per_req",
+	json_kv_double_or_null(w, "ctxsw_involuntary_per_req",
 			       ivcsw >= 0 && replies ? (double)ivcsw / r : -1);
 	json_key(w, "ctxsw_reason");
 	json_string(w, vcsw >= 0 ? NULL : csw_reason ? csw_reason : "not sampled");

@@ -3,6 +3,7 @@
  */
 #include "orch.h"
 #include "collect.h"
+#include "jsonr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,20 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const orch_all[] = {
-	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent", NULL
-};
-
-const char *const orch_names[] = {
-	"fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase", "libevent",
-	"epoll", "evbase-select", "evbase-poll", "evbase-epoll", "evbase-io_uring", NULL
-};
-
-const char *const orch_counter_names[ORCH_NCOUNTERS] = {
-	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
-	"emfile", "enfile", "fd_setsize_refused", "resets", "errors", "idle_closed",
-	"children_refused"
-};
+#define ORCH_COUNTER_NAME(name) #name,
+const char *const orch_counter_names[ORCH_NCOUNTERS] = { SRV_COUNTERS(ORCH_COUNTER_NAME) };
+#undef ORCH_COUNTER_NAME
 
 /* The group to kill from a signal handler; 0 when no server runs. */
 static volatile sig_atomic_t current_pgid;
@@ -58,31 +48,17 @@ const char *orch_bin_dir(void)
 
 int orch_resolve(const char *name, struct orch_server *s)
 {
-	const char *design = NULL, *backend = "";
+	const struct evb_design *d = evb_design_find(name);
 
 	memset(s, 0, sizeof *s);
-	if (strcmp(name, "epoll") == 0)
-		design = "epoll-lt";
-	else if (strncmp(name, "evbase-", 7) == 0) {
-		const char *b = name + 7;
-
-		if (strcmp(b, "select") && strcmp(b, "poll") && strcmp(b, "epoll") &&
-		    strcmp(b, "io_uring"))
-			return -1;
-		design = "evbase";
-		backend = b;
-	} else {
-		for (int i = 0; orch_all[i]; i++)
-			if (strcmp(orch_all[i], name) == 0)
-				design = orch_all[i];
-		if (!design)
-			return -1;
-	}
-	/* Reports use the canonical name, so "epoll" and "epoll-lt" are one line. */
-	snprintf(s->name, sizeof s->name, "%s", strcmp(name, "epoll") == 0 ? design : name);
-	snprintf(s->design, sizeof s->design, "%s", design);
-	snprintf(s->backend, sizeof s->backend, "%s", backend);
-	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), design);
+	if (!d)
+		return -1;
+	/* Reports use the row's name, so "epoll" and "epoll-lt" are one line. */
+	s->d = d;
+	snprintf(s->name, sizeof s->name, "%s", d->name);
+	snprintf(s->design, sizeof s->design, "%s", d->binary);
+	snprintf(s->backend, sizeof s->backend, "%s", d->backend ? d->backend : "");
+	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), d->binary);
 	s->built = access(s->path, X_OK) == 0;
 	return 0;
 }
@@ -102,65 +78,26 @@ int64_t orch_counter(const struct orch_counters *c, const char *name)
 	return c->valid && i >= 0 ? c->v[i] : -1;
 }
 
-/* Parses the stop report: one flat object of string and integer members.
- * Unknown members are skipped, so a server may add counters. */
+/* Reads the stop report: one object of string and integer members (the
+ * counters of common/counters.h). Unknown members are skipped, so a server
+ * may add counters. */
 static int parse_counters(const char *s, struct orch_counters *c)
 {
+	struct jr_value *v = jr_parse(s, strlen(s), NULL);
+	const char *design = jr_string(jr_get(v, "design"));
+	const char *backend = jr_string(jr_get(v, "backend"));
+
 	memset(c, 0, sizeof *c);
-	for (int i = 0; i < ORCH_NCOUNTERS; i++)
-		c->v[i] = -1;
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s++ != '{')
-		return -1;
-	for (;;) {
-		char key[64], val[64];
-		size_t n = 0;
+	for (int i = 0; i < ORCH_NCOUNTERS; i++) {
+		long long n;
 
-		while (isspace((unsigned char)*s) || *s == ',')
-			s++;
-		if (*s == '}')
-			break;
-		if (*s++ != '"')
-			return -1;
-		while (*s && *s != '"' && n < sizeof key - 1)
-			key[n++] = *s++;
-		key[n] = '\0';
-		if (*s++ != '"')
-			return -1;
-		while (isspace((unsigned char)*s))
-			s++;
-		if (*s++ != ':')
-			return -1;
-		while (isspace((unsigned char)*s))
-			s++;
-		n = 0;
-		if (*s == '"') {
-			s++;
-			while (*s && *s != '"' && n < sizeof val - 1)
-				val[n++] = *s++;
-			val[n] = '\0';
-			if (*s++ != '"')
-				return -1;
-			if (strcmp(key, "design") == 0)
-				snprintf(c->design, sizeof c->design, "%.31s", val);
-			else if (strcmp(key, "backend") == 0)
-				snprintf(c->backend, sizeof c->backend, "%.31s", val);
-		} else {
-			char *end;
-			long long v = strtoll(s, &end, 10);
-			int i;
-
-			if (end == s)
-				return -1;
-			s = end;
-			i = orch_counter_index(key);
-			if (i >= 0)
-				c->v[i] = v;
-		}
+		c->v[i] = jr_int(jr_get(v, orch_counter_names[i]), &n) == 0 ? n : -1;
 	}
-	c->valid = true;
-	return 0;
+	snprintf(c->design, sizeof c->design, "%.31s", design ? design : "");
+	snprintf(c->backend, sizeof c->backend, "%.31s", backend ? backend : "");
+	c->valid = v && v->type == JR_OBJECT;
+	jr_free(v);
+	return c->valid ? 0 : -1;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -289,14 +226,116 @@ void orch_kill_current(void)
 		kill(-g, SIGKILL);
 }
 
+/* In the child of fork(): the server's own process group, death with
+ * evbench, exactly stdin (/dev/null), stdout (out) and stderr (errfd), the
+ * default signal dispositions, then exec. Never returns. */
+static void __attribute__((noreturn)) exec_server(char **argv, int out, int errfd, pid_t parent)
+{
+	int devnull;
+
+	/* Its own group, so that its whole group can be sampled and
+	 * killed; and killed by the kernel when evbench dies. If evbench
+	 * died before prctl() took effect, nobody would ever stop us. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	/* Exactly three descriptors cross exec: every one counts for
+	 * select's 1,024, so none may leak in. */
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0 && devnull != 0) {
+		dup2(devnull, 0);
+		close(devnull);
+	}
+	dup2(out, 1);
+	dup2(errfd, 2);
+	/* Nor what evbench itself inherited from its parent. */
+	close_range(3, ~0U, 0);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	execv(argv[0], argv);
+	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Reads the server's stdout until its ready line (p->port) or until it
+ * exits, closes its stdout or runs out of ready_timeout_s. Returns 0, or -1
+ * with the reason in err. */
+static int wait_ready(struct orch_proc *p, const struct orch_server *s, double ready_timeout_s,
+		      char *err, size_t errlen)
+{
+	double deadline = p->t_spawn + ready_timeout_s;
+	char line[512];
+
+	for (;;) {
+		struct pollfd pf = { .fd = p->out, .events = POLLIN };
+		double left = deadline - col_now();
+		int eof;
+
+		eof = fill(p);
+		while (take_line(p, line, sizeof line)) {
+			int port = 0, rpid = 0;
+			char design[64];
+
+			if (strncmp(line, "ready ", 6) != 0)
+				continue;       /* anything before the ready line is noise */
+			if (sscanf(line, "ready %63s port=%d pid=%d", design, &port, &rpid) != 3 ||
+			    port < 1 || port > 65535) {
+				fail(err, errlen, "%s printed a malformed ready line: '%s'",
+				     s->path, line);
+				return -1;
+			}
+			p->port = port;
+			p->ready_s = col_now() - p->t_spawn;
+			return 0;
+		}
+		if (eof < 0 || try_reap(p, WNOHANG)) {
+			char st[64];
+
+			/* Its stdout closed: it is exiting, or it closed stdout
+			 * and runs on. Give it a second to be reaped, then make
+			 * sure of it; a blocking wait could last forever. */
+			for (int i = 0; i < 100 && !try_reap(p, WNOHANG); i++) {
+				struct timespec ts = { 0, 10000000 };
+
+				nanosleep(&ts, NULL);
+			}
+			if (!p->reaped) {
+				kill_group(p);
+				try_reap(p, 0);
+				read_stderr_tail(p);
+				fail(err, errlen, "%s closed its stdout without a ready line%s%s",
+				     s->path, p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+				return -1;
+			}
+			read_stderr_tail(p);
+			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
+			     orch_status_text(p->status, st, sizeof st),
+			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+			return -1;
+		}
+		if (left <= 0) {
+			fail(err, errlen, "%s printed no ready line within %.0f s", s->path,
+			     ready_timeout_s);
+			return -1;
+		}
+		poll(&pf, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1);
+	}
+}
+
 int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *args,
 	       double ready_timeout_s, char *err, size_t errlen)
 {
 	char *argv[64];
 	int argc = 0, pfd[2], efd;
 	pid_t parent = getpid(), pid;
-	double deadline;
-	char line[512];
 
 	memset(p, 0, sizeof *p);
 	p->out = -1;
@@ -326,40 +365,8 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 		close(pfd[1]);
 		return fail(err, errlen, "fork: %s", strerror(errno));
 	}
-	if (pid == 0) {
-		int devnull;
-
-		/* Its own group, so that its whole group can be sampled and
-		 * killed; and killed by the kernel when evbench dies. If evbench
-		 * died before prctl() took effect, nobody would ever stop us. */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		/* Exactly three descriptors cross exec: every one counts for
-		 * select's 1,024, so none may leak in. */
-		devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0 && devnull != 0) {
-			dup2(devnull, 0);
-			close(devnull);
-		}
-		dup2(pfd[1], 1);
-		dup2(efd, 2);
-		/* Nor what evbench itself inherited from its parent. */
-		close_range(3, ~0U, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		{
-			sigset_t none;
-
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-		}
-		execv(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_server(argv, pfd[1], efd, parent);
 	/* Both sides call setpgid, so the group exists before either goes on. */
 	setpgid(pid, pid);
 	p->pid = pid;
@@ -368,62 +375,8 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 	p->out = pfd[0];
 	fcntl(p->out, F_SETFL, O_NONBLOCK);
 
-	deadline = p->t_spawn + ready_timeout_s;
-	for (;;) {
-		struct pollfd pf = { .fd = p->out, .events = POLLIN };
-		double left = deadline - col_now();
-		int eof;
-
-		eof = fill(p);
-		while (take_line(p, line, sizeof line)) {
-			int port = 0, rpid = 0;
-			char design[64];
-
-			if (strncmp(line, "ready ", 6) != 0)
-				continue;       /* anything before the ready line is noise */
-			if (sscanf(line, "ready %63s port=%d pid=%d", design, &port, &rpid) != 3 ||
-			    port < 1 || port > 65535) {
-				fail(err, errlen, "%s printed a malformed ready line: '%s'",
-				     s->path, line);
-				goto failed;
-			}
-			p->port = port;
-			p->ready_s = col_now() - p->t_spawn;
-			return 0;
-		}
-		if (eof < 0 || try_reap(p, WNOHANG)) {
-			char st[64];
-
-			/* Its stdout closed: it is exiting, or it closed stdout
-			 * and runs on. Give it a second to be reaped, then make
-			 * sure of it; a blocking wait could last forever. */
-			for (int i = 0; i < 100 && !try_reap(p, WNOHANG); i++) {
-				struct timespec ts = { 0, 10000000 };
-
-				nanosleep(&ts, NULL);
-			}
-			if (!p->reaped) {
-				kill_group(p);
-				try_reap(p, 0);
-				read_stderr_tail(p);
-				fail(err, errlen, "%s closed its stdout without a ready line%s%s",
-				     s->path, p->stderr_tail[0] ? ": " : "", p->stderr_tail);
-				goto failed;
-			}
-			read_stderr_tail(p);
-			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
-			     orch_status_text(p->status, st, sizeof st),
-			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
-			goto failed;
-		}
-		if (left <= 0) {
-			fail(err, errlen, "%s printed no ready line within %.0f s", s->path,
-			     ready_timeout_s);
-			goto failed;
-		}
-		poll(&pf, 1, left > 0.05 ? 50 : (int)(left * 1000) + 1);
-	}
-failed:
+	if (wait_ready(p, s, ready_timeout_s, err, errlen) == 0)
+		return 0;
 	kill_group(p);
 	if (!p->reaped)
 		try_reap(p, 0);

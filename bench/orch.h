@@ -26,8 +26,12 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "counters.h"
+#include "designs.h"
+
 /* A server as evbench names it, resolved to a binary and its arguments. */
 struct orch_server {
+	const struct evb_design *d; /* its row of the design table */
 	char name[32];          /* evbench's name: "epoll-lt", "evbase-poll" */
 	char design[32];        /* the binary's design: "epoll-lt", "evbase" */
 	char backend[16];       /* --backend to pass, "" for none */
@@ -35,22 +39,17 @@ struct orch_server {
 	bool built;             /* path exists and is executable */
 };
 
-/* The designs `all` stands for, in the order reports list them. */
-extern const char *const orch_all[];
-#define ORCH_NALL 8
-
-/* Resolves a name ("epoll" is epoll-lt; "evbase-select|poll|epoll" are
- * rot13-evbase --backend X) to *s. Returns 0, or -1 for an unknown name. */
+/* Resolves a name or alias of the design table (designs.h: "epoll" is
+ * epoll-lt, "evbase-poll" is rot13-evbase --backend poll) to *s. Returns 0,
+ * or -1 for an unknown name. */
 int orch_resolve(const char *name, struct orch_server *s);
-
-/* Every name orch_resolve() accepts, NULL-terminated (for --list). */
-extern const char *const orch_names[];
 
 /* The directory holding evbench's own executable. */
 const char *orch_bin_dir(void);
 
-/* The server counters of the stop report (docs/protocol.md). */
-#define ORCH_NCOUNTERS 14
+/* The server counters of the stop report (docs/protocol.md), in the order
+ * of SRV_COUNTERS (common/counters.h). */
+#define ORCH_NCOUNTERS SRV_NCOUNTERS
 extern const char *const orch_counter_names[ORCH_NCOUNTERS];
 struct orch_counters {
 	bool   valid;                   /* a well-formed report was read */

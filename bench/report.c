@@ -317,24 +317,6 @@ made:
 	return 0;
 }
 
-static void kv_num_or_null(struct json_writer *w, const char *key, double v)
-{
-	json_key(w, key);
-	if (v < 0)
-		json_null(w);
-	else
-		json_double(w, v);
-}
-
-static void kv_int_or_null(struct json_writer *w, const char *key, int64_t v)
-{
-	json_key(w, key);
-	if (v < 0)
-		json_null(w);
-	else
-		json_int(w, v);
-}
-
 static void json_server(struct json_writer *w, const struct rep_run *r)
 {
 	const struct orch_proc *p = &r->proc;
@@ -351,7 +333,7 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	else
 		json_null(w);
 	json_kv_string(w, "binary", r->srv->path);
-	kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
+	json_kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
 	json_key(w, "args");
 	json_begin_array(w);
 	json_string(w, "--port");
@@ -363,10 +345,10 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	for (int i = 0; r->server_args && r->server_args[i]; i++)
 		json_string(w, r->server_args[i]);
 	json_end_array(w);
-	kv_int_or_null(w, "pid", p->pid > 0 ? p->pid : -1);
-	kv_int_or_null(w, "port", r->started ? p->port : -1);
-	kv_num_or_null(w, "ready_s", r->started ? p->ready_s : -1);
-	kv_num_or_null(w, "stop_s", r->started ? p->stop_s : -1);
+	json_kv_int_or_null(w, "pid", p->pid > 0 ? p->pid : -1);
+	json_kv_int_or_null(w, "port", r->started ? p->port : -1);
+	json_kv_double_or_null(w, "ready_s", r->started ? p->ready_s : -1);
+	json_kv_double_or_null(w, "stop_s", r->started ? p->stop_s : -1);
 	json_key(w, "exit");
 	if (p->reaped)
 		json_string(w, orch_status_text(p->status, st, sizeof st));
@@ -422,8 +404,8 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_end_object(w);
 	json_key(w, "drift");
 	json_begin_object(w);
-	kv_num_or_null(w, "probe_before_ns", row->probe_before_ns);
-	kv_num_or_null(w, "probe_after_ns", row->probe_after_ns);
+	json_kv_double_or_null(w, "probe_before_ns", row->probe_before_ns);
+	json_kv_double_or_null(w, "probe_after_ns", row->probe_after_ns);
 	json_key(w, "change");
 	if (isnan(row->drift))
 		json_null(w);
@@ -451,8 +433,8 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	if (row->server_cpu_s >= 0) {
 		json_begin_object(w);
 		json_kv_double(w, "total", row->server_cpu_s);
-		kv_num_or_null(w, "user", row->server_user_s);
-		kv_num_or_null(w, "sys", row->server_sys_s);
+		json_kv_double_or_null(w, "user", row->server_user_s);
+		json_kv_double_or_null(w, "sys", row->server_sys_s);
 		json_end_object(w);
 	} else {
 		json_null(w);
@@ -462,17 +444,17 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	if (r->ran)
 		lg_json_cpu_per_req_client(w, &r->res);
 	else
-		kv_num_or_null(w, "client", -1);
-	kv_num_or_null(w, "server", row->cpu_us_server);
+		json_kv_double_or_null(w, "client", -1);
+	json_kv_double_or_null(w, "server", row->cpu_us_server);
 	json_end_object(w);
 
 	json_key(w, "utilization");
 	json_begin_object(w);
-	kv_num_or_null(w, "server", row->server_util);
-	kv_num_or_null(w, "client", row->client_util);
-	kv_num_or_null(w, "machine", row->machine_util);
-	kv_num_or_null(w, "irq", row->irq_util);
-	kv_num_or_null(w, "others", row->others_util);
+	json_kv_double_or_null(w, "server", row->server_util);
+	json_kv_double_or_null(w, "client", row->client_util);
+	json_kv_double_or_null(w, "machine", row->machine_util);
+	json_kv_double_or_null(w, "irq", row->irq_util);
+	json_kv_double_or_null(w, "others", row->others_util);
 	json_end_object(w);
 	json_kv_string(w, "bound", row->bound);
 
@@ -483,17 +465,17 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	} else { /* nothing was measured, which is not the same as zero */
 		json_key(w, "client");
 		json_begin_object(w);
-		kv_int_or_null(w, "emfile", -1);
-		kv_int_or_null(w, "enfile", -1);
-		kv_int_or_null(w, "eaddrnotavail", -1);
+		json_kv_int_or_null(w, "emfile", -1);
+		json_kv_int_or_null(w, "enfile", -1);
+		json_kv_int_or_null(w, "eaddrnotavail", -1);
 		json_end_object(w);
 	}
 	json_key(w, "server");
 	if (p->counters.valid) {
 		json_begin_object(w);
-		kv_int_or_null(w, "emfile", row->srv_emfile);
-		kv_int_or_null(w, "enfile", row->srv_enfile);
-		kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
+		json_kv_int_or_null(w, "emfile", row->srv_emfile);
+		json_kv_int_or_null(w, "enfile", row->srv_enfile);
+		json_kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
 		json_end_object(w);
 	} else {
 		json_null(w);
@@ -506,7 +488,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 		json_kv_string(w, "design", p->counters.design);
 		json_kv_string(w, "backend", p->counters.backend);
 		for (int i = 0; i < ORCH_NCOUNTERS; i++)
-			kv_int_or_null(w, orch_counter_names[i], p->counters.v[i]);
+			json_kv_int_or_null(w, orch_counter_names[i], p->counters.v[i]);
 		json_end_object(w);
 	} else {
 		json_null(w);
@@ -520,15 +502,15 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 
 	json_key(w, "server_process");
 	json_begin_object(w);
-	kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
-	kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
-	kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
-	kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
-	kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
-	kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
+	json_kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
+	json_kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
+	json_kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
+	json_kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
+	json_kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
+	json_kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
 	json_kv_bool(w, "group_pss_estimated", r->s_mid.valid && r->s_mid.pss_estimated);
-	kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
-	kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
+	json_kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
+	json_kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
 	json_key(w, "lifetime");
 	if (p->reaped) {
 		struct col_lifetime l;

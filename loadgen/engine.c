@@ -1,22 +1,20 @@
 /*
- * engine.c - a load thread: its connections, its epoll loop, sending and
- * verifying. run.c starts the threads and moves them through the phases.
+ * engine.c - a load thread: its connections, the protocol (what to send,
+ * verifying what comes back), the open-loop schedule, the phases and the
+ * accounting. run.c starts the threads and moves them through the phases;
+ * the I/O itself goes through t->io (engine.h): io_epoll.c or uring.c.
  *
  * Hot-path choices, each for a measured reason:
- *  - io_uring where the kernel has it (uring.c):
- *    a client that makes as many system calls per request as an epoll server
- *    costs as much CPU per request as that server, and cannot measure it.
- *  - Otherwise edge-triggered epoll, registered once per connection. EPOLLOUT is only
- *    looked at while a write is pending, so no epoll_ctl per request. Reads
- *    stop at the first short read: on TCP a short read means the queue was
- *    empty, and any later byte raises a new edge. That saves the read that
- *    would only return EAGAIN.
+ *  - io_uring where the kernel has it (uring.c): a client that makes as many
+ *    system calls per request as an epoll server costs as much CPU per
+ *    request as that server, and cannot measure it. Otherwise edge-triggered
+ *    epoll (io_epoll.c).
  *  - Requests are not stored. A request is a window of size-1 bytes on a
  *    per-thread random tape plus '\n'; the window's offset is a hash of the
  *    connection and the sequence number, so it can be rebuilt at any time.
- *    Pipelined requests go out in one send() from a per-thread scratch buffer,
- *    and a reply is compared in place, in the receive buffer, with the same
- *    window of the tape's rot13 twin: no copy per reply.
+ *    Pipelined requests go out together, and a reply is compared in place,
+ *    in the receive buffer, with the same window of the tape's rot13 twin:
+ *    no copy per reply.
  *  - Each thread owns its counters and histograms. The controller only sees
  *    a few live counters, stored with relaxed atomics once per loop pass.
  */
@@ -30,7 +28,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -39,17 +36,12 @@
 #include <unistd.h>
 
 #define TAPE_SLACK        4096     /* distinct windows per tape */
-#define RBUF_SIZE         (64 * 1024)
-#define WBUF_SIZE         (256 * 1024)
-#define MAX_EVENTS        512
-#define CONNECTS_IN_FLIGHT 256     /* per thread: a ramp even without --connect-rate */
 #define SWEEP_MIN_NS      (10 * 1000000ull)
 #define SWEEP_MAX_NS      (500 * 1000000ull)
 #define BACKOFF_MIN_NS    (10 * 1000000ull)
 #define BACKOFF_MAX_NS    (1000 * 1000000ull)
 #define STOP_DRAIN_NS     (250 * 1000000ull)
 #define MAX_DRAIN_NS      (2000 * 1000000ull)
-#define WAKE_TOKEN        UINT64_MAX
 
 struct heap_ent {
 	double   due;
@@ -103,8 +95,6 @@ static void publish(struct lthread *t)
 static void count_error(struct lthread *t, int cause)
 {
 	if (cause <= 0)
-		cause = LG_CAUSE_OTHER;
-	else if (cause > LG_ERRNO_MAX && cause < LG_CAUSE_VERIFY_MISMATCH)
 		cause = LG_CAUSE_OTHER;
 	t->a_errors++;
 	if (cause == EMFILE)
@@ -176,7 +166,6 @@ static uint32_t heap_pop(struct lthread *t)
 /* ---- connections --------------------------------------------------------------- */
 
 static void conn_connect(struct lthread *t, struct conn *c, uint64_t now);
-static void pump(struct lthread *t, struct conn *c, uint64_t now);
 
 
 /* Closes c. Requests still outstanding are abandoned: the caller has counted
@@ -189,16 +178,7 @@ void lg__conn_close(struct lthread *t, struct conn *c, bool retry, uint64_t back
 	if (c->state == C_UP)
 		t->conns_up--;
 	if (c->fd >= 0) {
-		/* io_uring: an operation in flight holds the socket open past
-		 * close(); shutdown() makes it complete now (its completion, of an
-		 * older generation, is then ignored). */
-		if (t->ur && (c->recv_pending || c->send_pending || c->state == C_CONNECTING)) {
-			/* Operations queued and not yet submitted name this
-			 * descriptor by number, which the next socket may reuse:
-			 * submit them now, while it is still this socket. */
-			lg__ur_flush(t);
-			shutdown(c->fd, SHUT_RDWR);
-		}
+		t->io->closing(t, c);
 		close(c->fd);
 		if (c->state == C_UP)
 			t->closes++;
@@ -268,17 +248,15 @@ void lg__conn_established(struct lthread *t, struct conn *c, uint64_t now)
 	c->conn_base = c->wnext;
 	c->out_bytes = c->in_bytes = 0;
 	hist_record(&t->conn_lat, now - c->t_start);
-	if (t->ur && !c->recv_pending)
-		lg__ur_recv(t, c);
-	pump(t, c, now);
+	t->io->established(t, c);
+	lg__pump(t, c, now);
 }
 
 static void conn_connect(struct lthread *t, struct conn *c, uint64_t now)
 {
 	struct shared *sh = t->sh;
 	int fam = sh->dst.ss_family;
-	/* io_uring polls for readiness itself; its sockets stay blocking. */
-	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC | (t->ur ? 0 : SOCK_NONBLOCK), 0);
+	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC | t->io->sock_flags, 0);
 	c->retry_at = 0;
 	c->t_start = now;
 	c->gen++;
@@ -302,22 +280,7 @@ static void conn_connect(struct lthread *t, struct conn *c, uint64_t now)
 			return;
 		}
 	}
-	if (t->ur) {
-		lg__ur_connect(t, c);
-		return;
-	}
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET,
-				  .data.u64 = (uint64_t)c->gen << 32 | (uint64_t)(c - t->conns) };
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		lg__conn_fail(t, c, errno, now);
-		return;
-	}
-	if (connect(fd, (struct sockaddr *)&sh->dst, sh->dstlen) == 0) {
-		lg__conn_established(t, c, lg__now_ns());
-		return;
-	}
-	if (errno != EINPROGRESS)
-		lg__conn_fail(t, c, errno, now);
+	t->io->connect(t, c, now);
 }
 
 /* ---- sending ------------------------------------------------------------------- */
@@ -386,38 +349,6 @@ void lg__account_sent(struct lthread *t, struct conn *c, size_t r, uint64_t now)
 		t->m_bytes_out += r;
 }
 
-/* Writes requests [started, upto) of c, batched into as few send() calls as
- * the scratch buffer allows. Stops at EAGAIN and waits for EPOLLOUT. With
- * io_uring, queues one SEND instead (see ur_write). */
-static void do_write(struct lthread *t, struct conn *c)
-{
-	if (t->ur) {
-		lg__ur_write(t, c);
-		return;
-	}
-	while (c->wnext < c->upto) {
-		size_t n = lg__build(t, c, t->wbuf, WBUF_SIZE);
-		uint64_t now = lg__now_ns();
-		ssize_t r = send(c->fd, t->wbuf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->want_write = 1;
-				return;
-			}
-			lg__conn_fail(t, c, errno, now);
-			return;
-		}
-		lg__account_sent(t, c, (size_t)r, now);
-		if ((size_t)r < n) {
-			c->want_write = 1;
-			return;
-		}
-	}
-	c->want_write = 0;
-}
-
 /* How many more requests this thread may start in the measure phase of a
  * --requests run: the quota less what is verified and what is in flight. */
 static inline uint64_t quota_room(const struct lthread *t)
@@ -432,7 +363,7 @@ static inline uint64_t quota_room(const struct lthread *t)
 /* Decides what c sends next and sends it: in closed loop, enough to keep
  * `pipeline` requests in flight; in open loop, every request whose intended
  * time has come, up to `pipeline` in flight, then a timer for the next one. */
-static void pump(struct lthread *t, struct conn *c, uint64_t now)
+void lg__pump(struct lthread *t, struct conn *c, uint64_t now)
 {
 	const struct lg_config *cfg = &t->sh->cfg;
 	if (c->state != C_UP || !c->active || !sending_phase(t))
@@ -455,7 +386,7 @@ static void pump(struct lthread *t, struct conn *c, uint64_t now)
 			c->upto = upto;
 		}
 		if (c->upto > c->wnext || c->woff)
-			do_write(t, c);
+			t->io->write(t, c);
 		if (c->state == C_UP && c->upto < limit && c->heap_pos < 0)
 			heap_push(t, (uint32_t)(c - t->conns), lg__intended(t, c, c->upto));
 	} else {
@@ -464,7 +395,7 @@ static void pump(struct lthread *t, struct conn *c, uint64_t now)
 			c->upto = limit;
 		}
 		if (c->upto > c->wnext)
-			do_write(t, c);
+			t->io->write(t, c);
 	}
 }
 
@@ -552,81 +483,16 @@ void lg__after_read(struct lthread *t, struct conn *c, uint64_t now)
 		lg__conn_close(t, c, sending_phase(t), 0, now);
 		return;
 	}
-	pump(t, c, now);
+	lg__pump(t, c, now);
 }
 
-static void do_read(struct lthread *t, struct conn *c)
-{
-	uint64_t now;
-	for (;;) {
-		ssize_t r = recv(c->fd, t->rbuf, RBUF_SIZE, 0);
-		now = lg__now_ns();
-		if (r > 0) {
-			if (!lg__consume(t, c, t->rbuf, (size_t)r, now))
-				return;
-			if (r < RBUF_SIZE)
-				break;
-			continue;
-		}
-		if (r == 0) {
-			/* The server closed. After a drain that is expected; otherwise it
-			 * is a failure whether or not requests were outstanding. */
-			if (t->phase >= LG_PHASE_DRAIN && lg__started(c) == c->rseq) {
-				lg__conn_close(t, c, false, 0, now);
-				return;
-			}
-			lg__conn_fail(t, c, LG_CAUSE_EOF, now);
-			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;
-		lg__conn_fail(t, c, errno, now);
-		return;
-	}
-	/* The receive's own clock reading serves for what follows: clock_gettime
-	 * is 30 ns here, about 1% of a request's whole cost. */
-	lg__after_read(t, c, now);
-}
-
-static void on_event(struct lthread *t, struct conn *c, uint32_t ev)
-{
-	if (c->state == C_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof err;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-		if (err) {
-			lg__conn_fail(t, c, err, lg__now_ns());
-			return;
-		}
-		if (!(ev & (EPOLLOUT | EPOLLIN)))
-			return;
-		lg__conn_established(t, c, lg__now_ns());
-		if (c->state != C_UP)
-			return;
-	}
-	if (c->state != C_UP)
-		return;
-	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		do_read(t, c);
-		if (c->state != C_UP)
-			return;
-	}
-	if ((ev & EPOLLOUT) && c->want_write) {
-		do_write(t, c);
-		if (c->state == C_UP && !c->want_write)
-			pump(t, c, lg__now_ns());
-	}
-}
 
 
 /* ---- the thread's loop ----------------------------------------------------------- */
 
 static void start_connects(struct lthread *t, uint64_t now)
 {
-	while (t->todo_pos < t->ntodo && t->connecting < CONNECTS_IN_FLIGHT) {
+	while (t->todo_pos < t->ntodo && t->connecting < LG_CONNECTS_IN_FLIGHT) {
 		if (t->connect_interval > 0) {
 			if ((double)now < t->next_connect)
 				return;
@@ -656,7 +522,7 @@ static void sweep(struct lthread *t, uint64_t now)
 	for (uint32_t i = 0; i < t->nconns; i++) {
 		struct conn *c = &t->conns[i];
 		if (nudge)
-			pump(t, c, now);
+			lg__pump(t, c, now);
 		switch (c->state) {
 		case C_CONNECTING:
 			if (now > c->t_start + timeout)
@@ -700,7 +566,7 @@ static void enter_phase(struct lthread *t, int phase, uint64_t now)
 				c->sched_base = (double)now + t->interval *
 					((double)k + (double)t->idx / t->sh->nthreads) / t->nactive;
 			k++;
-			pump(t, c, now);
+			lg__pump(t, c, now);
 		}
 	} else if (phase == LG_PHASE_DRAIN) {
 		uint64_t d = t->sh->stopping ? STOP_DRAIN_NS : (uint64_t)(cfg->timeout_s * 1e9);
@@ -719,12 +585,58 @@ static void close_all(struct lthread *t, uint64_t now)
 	}
 }
 
+/* What a pass of the loop owes besides I/O: connects of the ramp (and the
+ * controller's word once they are all done), the timeout sweep, the
+ * open-loop sends that are due, the controller's word once the quota is
+ * met, and the live counters. */
+static void due_tasks(struct lthread *t, uint64_t now)
+{
+	struct shared *sh = t->sh;
+
+	if (t->phase == LG_PHASE_CONNECT) {
+		start_connects(t, now);
+		if (!t->connect_signalled && t->todo_pos == t->ntodo && t->connecting == 0) {
+			t->connect_signalled = true;
+			publish(t);  /* conns_up must be current when the controller looks */
+			__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
+			lg__poke(sh->ctlfd);
+		}
+	}
+	if (now >= t->next_sweep)
+		sweep(t, now);
+	while (t->heap_len && t->heap[0].due <= (double)now) {
+		struct conn *c = &t->conns[heap_pop(t)];
+		lg__pump(t, c, now);
+	}
+	if (sh->cfg.requests && t->phase == LG_PHASE_MEASURE && !t->quota_signalled &&
+	    t->m_replies + t->m_mismatch >= t->quota) {
+		t->quota_signalled = true;
+		__atomic_store_n(&t->live.quota_done, 1, __ATOMIC_RELEASE);
+		lg__poke(sh->ctlfd);
+	}
+	publish(t);
+}
+
+/* When this thread must next act on its own (ns): the sweep, the next due
+ * open-loop send, the next paced connect, the end of the drain. */
+static double next_wake(const struct lthread *t)
+{
+	double wake = (double)t->next_sweep;
+
+	if (t->heap_len && t->heap[0].due < wake)
+		wake = t->heap[0].due;
+	if (t->phase == LG_PHASE_CONNECT && t->todo_pos < t->ntodo &&
+	    t->connecting < LG_CONNECTS_IN_FLIGHT && t->next_connect < wake)
+		wake = t->next_connect;
+	if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
+		wake = (double)t->drain_deadline;
+	return wake;
+}
+
 void *lg__thread_main(void *arg)
 {
 	struct lthread *t = arg;
 	struct shared *sh = t->sh;
-	struct epoll_event evs[MAX_EVENTS];
-	bool have_pwait2 = true;
 
 	/* The default 50 us of timer slack would make every open-loop send up
 	 * to 50 us late, and the corrected latency would (rightly) charge it. */
@@ -738,8 +650,7 @@ void *lg__thread_main(void *arg)
 	if (t->sweep_every > SWEEP_MAX_NS)
 		t->sweep_every = SWEEP_MAX_NS;
 	t->next_sweep = now + t->sweep_every;
-	if (t->ur)
-		lg__ur_start(t);
+	t->io->start(t);
 
 	for (;;) {
 		now = lg__now_ns();
@@ -751,84 +662,18 @@ void *lg__thread_main(void *arg)
 		if (t->phase == LG_PHASE_DRAIN && (t->inflight == 0 || now >= t->drain_deadline))
 			break;
 
-		if (t->phase == LG_PHASE_CONNECT) {
-			start_connects(t, now);
-			if (!t->connect_signalled && t->todo_pos == t->ntodo && t->connecting == 0) {
-				t->connect_signalled = true;
-				publish(t);  /* conns_up must be current when the controller looks */
-				__atomic_store_n(&t->live.connect_done, 1, __ATOMIC_RELEASE);
-				lg__poke(sh->ctlfd);
-			}
-		}
-		if (now >= t->next_sweep)
-			sweep(t, now);
-		while (t->heap_len && t->heap[0].due <= (double)now) {
-			struct conn *c = &t->conns[heap_pop(t)];
-			pump(t, c, now);
-		}
-		if (sh->cfg.requests && t->phase == LG_PHASE_MEASURE && !t->quota_signalled &&
-		    t->m_replies + t->m_mismatch >= t->quota) {
-			t->quota_signalled = true;
-			__atomic_store_n(&t->live.quota_done, 1, __ATOMIC_RELEASE);
-			lg__poke(sh->ctlfd);
-		}
-		publish(t);
+		due_tasks(t, now);
 
 		/* Sleep until the next thing this thread must do on its own. */
-		double wake = (double)t->next_sweep;
-		if (t->heap_len && t->heap[0].due < wake)
-			wake = t->heap[0].due;
-		if (t->phase == LG_PHASE_CONNECT && t->todo_pos < t->ntodo &&
-		    t->connecting < CONNECTS_IN_FLIGHT && t->next_connect < wake)
-			wake = t->next_connect;
-		if (t->phase == LG_PHASE_DRAIN && (double)t->drain_deadline < wake)
-			wake = (double)t->drain_deadline;
-		double wait = wake - (double)lg__now_ns();
-		if (wait < 0)
-			wait = 0;
-		if (t->ur) {
-			lg__ur_poll(t, (long long)wait);
-			continue;
-		}
-		int n;
-		if (have_pwait2) {
-			struct timespec ts = { .tv_sec = (time_t)(wait / 1e9),
-					       .tv_nsec = (long)fmod(wait, 1e9) };
-			n = epoll_pwait2(t->epfd, evs, MAX_EVENTS, &ts, NULL);
-			if (n < 0 && errno == ENOSYS) {
-				have_pwait2 = false;
-				continue;
-			}
-		} else {
-			n = epoll_wait(t->epfd, evs, MAX_EVENTS, (int)ceil(wait / 1e6));
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			abort();   /* EBADF/EFAULT/EINVAL: our own bug, not a load condition */
-		}
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.u64 == WAKE_TOKEN) {
-				uint64_t v;
-				if (read(t->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
-					abort();
-				continue;
-			}
-			struct conn *c = &t->conns[(uint32_t)evs[i].data.u64];
-			/* An event collected before its socket was closed (and the slot
-			 * reconnected) in this same batch belongs to no one now. */
-			if ((uint32_t)(evs[i].data.u64 >> 32) == c->gen)
-				on_event(t, c, evs[i].events);
-		}
+		double wait = next_wake(t) - (double)lg__now_ns();
+		t->io->wait(t, wait > 0 ? (long long)wait : 0);
 	}
 	close_all(t, lg__now_ns());
-	if (t->ur) {
-		/* Operations still in flight write into this thread's buffers:
-		 * let them complete (shutdown made them short) before freeing. */
-		uint64_t until = lg__now_ns() + 1000000000ull;
-		while (lg__ur_pending(t) && lg__now_ns() < until)
-			lg__ur_poll(t, 10000000);
-	}
+	/* Operations still in flight write into this thread's buffers: let them
+	 * complete (closing made them short) before anything is freed. */
+	uint64_t until = lg__now_ns() + 1000000000ull;
+	while (t->io->pending(t) && lg__now_ns() < until)
+		t->io->wait(t, 10000000);
 	publish(t);
 	return NULL;
 }
@@ -839,22 +684,19 @@ void lg__thread_free(struct lthread *t)
 	free(t->tsent_store);
 	free(t->tape);
 	free(t->rtape);
-	free(t->rbuf);
-	free(t->wbuf);
 	free(t->todo);
 	free(t->heap);
 	hist_free(&t->lat);
 	hist_free(&t->lat_unc);
 	hist_free(&t->conn_lat);
 	hist_free(&t->send_lag);
-	lg__ur_free(t);
-	if (t->epfd >= 0)
-		close(t->epfd);
+	if (t->io)
+		t->io->free(t);
 	if (t->wakefd >= 0)
 		close(t->wakefd);
 }
 
-int lg__thread_init(struct shared *sh, struct lthread *t, int idx)
+int lg__thread_init(struct shared *sh, struct lthread *t, int idx, const struct lg_io *io)
 {
 	const struct lg_config *cfg = &sh->cfg;
 	long active = cfg->active < 0 ? cfg->conns : cfg->active;
@@ -874,11 +716,9 @@ int lg__thread_init(struct shared *sh, struct lthread *t, int idx)
 	t->tsent_store = calloc((size_t)t->nconns * cfg->pipeline + 1, sizeof *t->tsent_store);
 	t->tape = malloc(tape_len);
 	t->rtape = malloc(tape_len);
-	t->rbuf = malloc(RBUF_SIZE);
-	t->wbuf = malloc(WBUF_SIZE);
 	t->todo = calloc(t->nconns ? t->nconns : 1, sizeof *t->todo);
 	t->heap = calloc(t->nconns ? t->nconns : 1, sizeof *t->heap);
-	if (!t->conns || !t->tsent_store || !t->tape || !t->rtape || !t->rbuf || !t->wbuf ||
+	if (!t->conns || !t->tsent_store || !t->tape || !t->rtape ||
 	    !t->todo || !t->heap || hist_init(&t->lat) || hist_init(&t->lat_unc) ||
 	    hist_init(&t->conn_lat) || hist_init(&t->send_lag))
 		return -ENOMEM;
@@ -917,14 +757,9 @@ int lg__thread_init(struct shared *sh, struct lthread *t, int idx)
 		t->quota = cfg->requests / (uint64_t)active * t->nactive;
 	}
 
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (t->epfd < 0 || t->wakefd < 0)
+	if (t->wakefd < 0)
 		return -errno;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TOKEN };
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->wakefd, &ev) < 0)
-		return -errno;
-	if (cfg->io == LG_IO_URING)
-		return lg__ur_init(t);
-	return 0;
+	t->io = io;
+	return io->init(t);
 }

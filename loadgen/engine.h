@@ -28,14 +28,16 @@ struct lthread {
 	struct shared *sh;
 	int       idx;
 	pthread_t tid;
-	int       epfd, wakefd;
-	struct uring *ur;           /* io_uring mode (cfg.io == LG_IO_URING), else NULL */
+	int       wakefd;           /* eventfd: the controller's pokes (lg__poke) */
+	const struct lg_io *io;     /* the I/O mechanism (cfg.io) */
+	int       epfd;             /* io_epoll.c's: the epoll instance */
+	struct uring *ur;           /* uring.c's: the ring and its buffers */
 	int       phase;            /* the phase this thread acts on */
 	struct conn *conns;
 	uint32_t  nconns, nactive;
 	uint64_t *tsent_store;
 	char     *tape, *rtape;     /* size-1+TAPE_SLACK bytes each */
-	char     *rbuf, *wbuf;
+	char     *rbuf, *wbuf;      /* io_epoll.c's: receive and send scratch buffers */
 
 	/* connect ramp */
 	uint32_t *todo;             /* slots still to connect in the connect phase */
@@ -145,15 +147,19 @@ static inline int lg__load_phase(const struct shared *sh)
 /* Adds 1 to an eventfd, waking whoever polls it. */
 void lg__poke(int fd);
 
-/* Sets up thread idx of sh (connections, tape, buffers, epoll, eventfd).
- * Returns 0 or a negative errno; lg__thread_free() undoes it either way. */
-int lg__thread_init(struct shared *sh, struct lthread *t, int idx);
+/* Sets up thread idx of sh (connections, tape, buffers, eventfd) and its
+ * share of the I/O mechanism io. Returns 0 or a negative errno;
+ * lg__thread_free() undoes it either way. */
+struct lg_io;
+int lg__thread_init(struct shared *sh, struct lthread *t, int idx, const struct lg_io *io);
 void lg__thread_free(struct lthread *t);
 
 /* The load thread: follows sh->phase until DRAIN is over or DONE. */
 void *lg__thread_main(void *arg);
 
-/* engine.c, for uring.c: the connection's life and the byte streams. */
+/* engine.c, for the I/O mechanisms: the connection's life and the byte
+ * streams. lg__pump() decides and sends what c may send now. */
+void lg__pump(struct lthread *t, struct conn *c, uint64_t now);
 void lg__conn_fail(struct lthread *t, struct conn *c, int cause, uint64_t now);
 void lg__conn_close(struct lthread *t, struct conn *c, bool retry, uint64_t backoff, uint64_t now);
 void lg__conn_established(struct lthread *t, struct conn *c, uint64_t now);
@@ -162,15 +168,33 @@ void lg__account_sent(struct lthread *t, struct conn *c, size_t r, uint64_t now)
 bool lg__consume(struct lthread *t, struct conn *c, const char *p, size_t n, uint64_t now);
 void lg__after_read(struct lthread *t, struct conn *c, uint64_t now);
 
-/* uring.c, for engine.c: the io_uring mode's operations. */
-int  lg__ur_init(struct lthread *t);
-void lg__ur_free(struct lthread *t);
-void lg__ur_start(struct lthread *t);
-void lg__ur_poll(struct lthread *t, long long wait_ns);
-void lg__ur_flush(struct lthread *t);   /* submits what is queued, without waiting */
-void lg__ur_recv(struct lthread *t, struct conn *c);
-void lg__ur_connect(struct lthread *t, struct conn *c);
-void lg__ur_write(struct lthread *t, struct conn *c);
-unsigned long long lg__ur_pending(const struct lthread *t);
+/*
+ * A load thread's I/O mechanism, the counterpart of evbase's backend table:
+ * io_epoll.c (lg__io_epoll) and uring.c (lg__io_uring) each implement these
+ * operations; run.c picks one per run (cfg.io) and engine.c reaches it only
+ * through t->io. The mechanisms call engine.c's functions above, never each
+ * other, and engine.c names neither: no file depends on one that depends on
+ * it.
+ */
+struct lg_io {
+	const char *name;
+	int  sock_flags;        /* added to socket()'s type (SOCK_NONBLOCK for epoll) */
+	/* Sets up the thread's share of the mechanism: 0 or a negative errno;
+	 * free() undoes it either way. */
+	int  (*init)(struct lthread *t);
+	void (*free)(struct lthread *t);
+	void (*start)(struct lthread *t);           /* on the load thread, before its loop */
+	/* c->fd is made (and bound): connect it, and report through
+	 * lg__conn_established() or lg__conn_fail(). */
+	void (*connect)(struct lthread *t, struct conn *c, uint64_t now);
+	void (*established)(struct lthread *t, struct conn *c);  /* before its first request */
+	void (*write)(struct lthread *t, struct conn *c);  /* send requests [started, upto) */
+	void (*closing)(struct lthread *t, struct conn *c);      /* just before close(c->fd) */
+	/* Waits up to wait_ns for I/O or a poke of wakefd, and handles it. */
+	void (*wait)(struct lthread *t, long long wait_ns);
+	/* Operations in flight that still use the thread's buffers. */
+	unsigned long long (*pending)(const struct lthread *t);
+};
+extern const struct lg_io lg__io_epoll, lg__io_uring;
 
 #endif

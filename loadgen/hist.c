@@ -86,27 +86,20 @@ void hist_reset(struct hist *h)
 	h->min = UINT64_MAX;
 }
 
-bool hist_record_n(struct hist *h, uint64_t v, uint64_t n)
+bool hist_record(struct hist *h, uint64_t v)
 {
 	if (v > HIST_MAX_VALUE) {
-		h->overflow += n;
+		h->overflow++;
 		return false;
 	}
-	if (n == 0)
-		return true;
-	h->counts[index_of(v)] += n;
-	h->total += n;
-	h->sum += (unsigned __int128)v * n;
+	h->counts[index_of(v)]++;
+	h->total++;
+	h->sum += v;
 	if (v < h->min)
 		h->min = v;
 	if (v > h->max)
 		h->max = v;
 	return true;
-}
-
-bool hist_record(struct hist *h, uint64_t v)
-{
-	return hist_record_n(h, v, 1);
 }
 
 void hist_add(struct hist *dst, const struct hist *src)

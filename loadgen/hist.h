@@ -45,9 +45,6 @@ void hist_reset(struct hist *h);
  * value is above HIST_MAX_VALUE; the histogram is unchanged otherwise. */
 bool hist_record(struct hist *h, uint64_t value_ns);
 
-/* Records the same value n times. Same return as hist_record(). */
-bool hist_record_n(struct hist *h, uint64_t value_ns, uint64_t n);
-
 /* Adds every value of src into dst (merging per-thread histograms). */
 void hist_add(struct hist *dst, const struct hist *src);
 

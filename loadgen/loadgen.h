@@ -109,8 +109,46 @@ int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
  * Every load option takes a value. */
 bool lg_is_option(const char *name);
 
-/* The load options' help text, one line per option, for --help. */
-extern const char lg_options_usage[];
+/* The one table of the load options (options.c), from which come
+ * lg_parse_option(), the help text of loadgen and evbench, and the entries
+ * both give getopt_long(). */
+struct lg_option {
+	const char *name;       /* without dashes: "requests-per-conn" */
+	const char *arg;        /* its value in the help: "N", "auto|epoll|uring" */
+	const char *help;       /* lines after the first start with '\n' */
+	char        type;       /* 'i' int, 'l' long, 'u' uint64_t, 'd' double, 0 by hand */
+	size_t      offset;     /* of its field in struct lg_config */
+	double      lo, hi;     /* the accepted range */
+	const char *what;       /* what the error says it must be */
+	bool        show_default; /* the help ends with "(default <field's value>)" */
+};
+extern const struct lg_option lg_options[];
+extern const int lg_noptions;
+
+/* The row of the option called name, or NULL. */
+const struct lg_option *lg_find_option(const char *name);
+
+/* Writes the help of every load option but those named in skip (a
+ * NULL-terminated list of names; NULL skips none), one option a line (or
+ * two), with the "(default X)" values of `defaults`. */
+void lg_options_help(FILE *f, const struct lg_config *defaults, const char *const *skip);
+
+/* Adds a getopt_long() entry (required argument, val base + its index in
+ * lg_options[]) for every load option not in skip to opts[] from index n on,
+ * and the terminating zero entry. Returns the new count, or -1 when cap is
+ * too small. */
+struct option;
+int lg_options_getopt(struct option *opts, int n, int cap, int base, const char *const *skip);
+
+/* The one-line reason for getopt_long()'s return c of '?' or ':' (given a
+ * leading ':' in its optstring), arg being argv[optind - 1] and opt optopt:
+ * "--conns: needs a value", "--json takes no value", "unknown option '--x'". */
+void lg_getopt_error(char *err, size_t errlen, int c, const char *arg, int opt);
+
+/* The same for every option with loadgen's defaults, as one string built on
+ * first use. */
+const char *lg_options_usage_text(void);
+#define lg_options_usage lg_options_usage_text()
 
 /* Checks the options against each other (e.g. active <= conns, port set, the
  * source addresses parse) and resolves the automatic values: threads, and the
@@ -118,6 +156,11 @@ extern const char lg_options_usage[];
  * lg_ports_per_addr()). Returns 0, or -1 with a one-line reason. lg_run()
  * calls it on its own copy; call it first to report errors early. */
 int lg_config_check(struct lg_config *cfg, char *err, size_t errlen);
+
+/* Connects a load thread keeps in flight at most, with or without
+ * --connect-rate, so that opening 10,000 connections is a ramp and not one
+ * burst; evbench's preflight compares it with the listen backlog. */
+#define LG_CONNECTS_IN_FLIGHT 256
 
 /* Connections one source address can hold to one server port: the size of
  * the ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range), less a

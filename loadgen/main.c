@@ -4,13 +4,15 @@
  *   loadgen --port P [--host H] [--conns N] [load options] [--json] [--hgrm FILE]
  *           [--server-pid PID] [--progress]
  *
- * The load options are lg_parse_option()'s, shared with evbench. Bad input is
+ * The load options are lg_options[]'s, shared with evbench. Bad input is
  * one line on stderr and exit status 2; a run, even one full of failures, exits
  * 0 with its report; Ctrl-C ends the run early and still reports.
  */
 #include "loadgen.h"
+#include "procfs.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ static void usage(FILE *f)
 		"  --help, --version\n", lg_options_usage);
 }
 
+static void die_usage(const char *msg) __attribute__((noreturn));
 static void die_usage(const char *msg)
 {
 	fprintf(stderr, "loadgen: %s (see loadgen --help)\n", msg);
@@ -52,24 +55,11 @@ static void die_usage(const char *msg)
  * seconds; -1 when it cannot be read. */
 static double proc_cpu_s(long pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	struct proc_stat ps;
+
+	if (proc_stat_pid((pid_t)pid, &ps) < 0)
 		return -1;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name may hold spaces; fields resume after its last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	unsigned long long ut, st;
-	long long cut, cst;
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-		   &ut, &st, &cut, &cst) != 4)
-		return -1;
-	return (double)(ut + st + (unsigned long long)(cut + cst)) / (double)sysconf(_SC_CLK_TCK);
+	return (double)(ps.utime + ps.stime + ps.cutime + ps.cstime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 struct probe {
@@ -108,54 +98,57 @@ int main(int argc, char **argv)
 	struct probe pr = { 0 };
 	char err[512];
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+	/* loadgen's own options, then the load options (val OPT_LOAD + index). */
+	enum { OPT_JSON = 256, OPT_PROGRESS, OPT_HGRM, OPT_SERVER_PID, OPT_VERSION, OPT_LOAD = 512 };
+	struct option opts[64] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "hgrm", required_argument, NULL, OPT_HGRM },
+		{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
+	};
+	int c;
+
+	lg_options_getopt(opts, 6, 64, OPT_LOAD, NULL);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		}
-		if (strcmp(a, "--version") == 0) {
+		case OPT_VERSION:
 			printf("loadgen (evbench) %s\n", EVBENCH_VERSION);
 			return 0;
-		}
-		if (strncmp(a, "--", 2) != 0)
-			die_usage((snprintf(err, sizeof err, "unexpected argument '%s'", a), err));
-		char name[64];
-		const char *eq = strchr(a + 2, '='), *value = NULL;
-		size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-		if (len >= sizeof name)
-			die_usage((snprintf(err, sizeof err, "unknown option '%s'", a), err));
-		memcpy(name, a + 2, len);
-		name[len] = '\0';
-		if (strcmp(name, "json") == 0 || strcmp(name, "progress") == 0) {
-			if (eq)
-				die_usage((snprintf(err, sizeof err, "--%s takes no value", name), err));
-			*(strcmp(name, "json") == 0 ? &json : &pr.progress) = true;
-			continue;
-		}
-		bool known = lg_is_option(name) || strcmp(name, "hgrm") == 0 ||
-			     strcmp(name, "server-pid") == 0;
-		if (!known)
-			die_usage((snprintf(err, sizeof err, "unknown option '--%s'", name), err));
-		if (eq)
-			value = eq + 1;
-		else if (i + 1 < argc)
-			value = argv[++i];
-		else
-			die_usage((snprintf(err, sizeof err, "--%s: needs a value", name), err));
-		if (strcmp(name, "hgrm") == 0) {
-			hgrm = value;
-		} else if (strcmp(name, "server-pid") == 0) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_PROGRESS:
+			pr.progress = true;
+			break;
+		case OPT_HGRM:
+			hgrm = optarg;
+			break;
+		case OPT_SERVER_PID: {
 			char *end;
 			errno = 0;
-			pr.pid = strtol(value, &end, 10);
+			pr.pid = strtol(optarg, &end, 10);
 			if (errno || *end || pr.pid <= 0)
 				die_usage((snprintf(err, sizeof err,
-						    "--server-pid: must be a process id, got '%s'", value), err));
-		} else if (lg_parse_option(&cfg, name, value, err, sizeof err) < 0) {
+						    "--server-pid: must be a process id, got '%s'", optarg), err));
+			break;
+		}
+		case '?':
+		case ':':
+			lg_getopt_error(err, sizeof err, c, argv[optind - 1], optopt);
 			die_usage(err);
+		default:
+			if (lg_parse_option(&cfg, lg_options[c - OPT_LOAD].name, optarg, err, sizeof err) < 0)
+				die_usage(err);
 		}
 	}
+	if (optind < argc)
+		die_usage((snprintf(err, sizeof err, "unexpected argument '%s'", argv[optind]), err));
 	if (lg_config_check(&cfg, err, sizeof err) < 0)
 		die_usage(err);
 

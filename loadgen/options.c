@@ -6,10 +6,13 @@
  * expected, on one line, so main() can print it and exit 2.
  */
 #include "loadgen.h"
+#include "procfs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,38 +33,125 @@ void lg_config_default(struct lg_config *cfg)
 	cfg->timeout_s = 5.0;
 }
 
-const char lg_options_usage[] =
-	"  --host H               server address, numeric IPv4/IPv6 (default 127.0.0.1)\n"
-	"  --port P               server port (required)\n"
-	"  --conns N              connections (default 100)\n"
-	"  --threads N            load threads (default: half the CPUs, at least 1)\n"
-	"  --duration S           measure for S seconds (default 10)\n"
-	"  --warmup S             load for S seconds before measuring (default 1)\n"
-	"  --requests N           measure until N verified replies instead of --duration\n"
-	"  --size B               request size in bytes, newline included, 2..65536 (default 64)\n"
-	"  --pipeline D           requests in flight per connection, 1..1024 (default 1)\n"
-	"  --rate R               open loop: R requests/s in total (default 0: closed loop)\n"
-	"  --active K             only K connections send; the others stay open and silent\n"
-	"  --requests-per-conn N  reopen a connection after N replies (1 = one per request)\n"
-	"  --connect-rate R       open at most R connections per second (default: unlimited)\n"
-	"  --timeout S            connect and reply timeout in seconds (default 5)\n"
-	"  --source-addrs LIST    comma-separated local addresses to spread connections over\n"
-	"                         (default: automatic on 127/8 when one address has too few ports)\n"
-	"  --io auto|epoll|uring  how load threads do I/O: io_uring batches a thread's sends and\n"
-	"                         waits into one system call; auto (default) uses it if it can\n";
-
-static const char *const option_names[] = {
-	"host", "port", "conns", "threads", "duration", "warmup", "requests", "size",
-	"pipeline", "rate", "active", "requests-per-conn", "connect-rate", "timeout",
-	"source-addrs", "io", NULL
+/*
+ * The load options, in the order of --help. Each row is the option's name,
+ * its value's placeholder, its help (lines after the first start with '\n'),
+ * and how it is parsed: a number of the given type stored at `offset` of
+ * struct lg_config when it lies in [lo, hi] ("--x: must be <what>, got 'v'"),
+ * or, with type 0, by hand in lg_parse_option(). With show_default, the help
+ * ends with the value of that field in the configuration the help is for.
+ */
+#define OPT(name, arg, type, field, lo, hi, what, dflt, help) \
+	{ name, arg, help, type, offsetof(struct lg_config, field), lo, hi, what, dflt }
+#define HAND(name, arg, help) { name, arg, help, 0, 0, 0, 0, NULL, false }
+const struct lg_option lg_options[] = {
+	HAND("host", "H", "server address, numeric IPv4/IPv6 (default 127.0.0.1)"),
+	OPT("port", "P", 'i', port, 1, 65535, "a port number 1..65535", false,
+	    "server port (required)"),
+	OPT("conns", "N", 'l', conns, 1, 10000000, "an integer >= 1", true, "connections"),
+	OPT("threads", "N", 'i', threads, 1, 1024, "an integer 1..1024", false,
+	    "load threads (default: half the CPUs, at least 1)"),
+	OPT("duration", "S", 'd', duration_s, 0.001, 1e7, "a number of seconds > 0", true,
+	    "measure for S seconds"),
+	OPT("warmup", "S", 'd', warmup_s, 0.0, 1e7, "a number of seconds >= 0", true,
+	    "load for S seconds before measuring"),
+	OPT("requests", "N", 'u', requests, 1, (double)(1LL << 50), "an integer >= 1", false,
+	    "measure until N verified replies instead of --duration"),
+	OPT("size", "B", 'l', size, 2, 65536, "an integer 2..65536 (bytes, newline included)", true,
+	    "request size in bytes, newline included, 2..65536"),
+	OPT("pipeline", "D", 'i', pipeline, 1, 1024, "an integer 1..1024", true,
+	    "requests in flight per connection, 1..1024"),
+	OPT("rate", "R", 'd', rate, 0.0, 1e9, "a rate >= 0 in requests per second (0 = closed loop)",
+	    false, "open loop: R requests/s in total (default 0: closed loop)"),
+	OPT("active", "K", 'l', active, 0, 10000000, "an integer >= 0", false,
+	    "only K connections send; the others stay open and silent"),
+	OPT("requests-per-conn", "N", 'u', requests_per_conn, 1, (double)(1LL << 50),
+	    "an integer >= 1", false, "reopen a connection after N replies (1 = one per request)"),
+	OPT("connect-rate", "R", 'd', connect_rate, 0.0, 1e9,
+	    "a rate >= 0 in connections per second (0 = unlimited)", false,
+	    "open at most R connections per second (default: unlimited)"),
+	OPT("timeout", "S", 'd', timeout_s, 0.001, 1e6, "a number of seconds > 0", true,
+	    "connect and reply timeout in seconds"),
+	HAND("source-addrs", "LIST", "comma-separated local addresses to spread connections over\n"
+	     "(default: automatic on 127/8 when one address has too few ports)"),
+	HAND("io", "auto|epoll|uring", "how load threads do I/O: io_uring batches a thread's sends and\n"
+	     "waits into one system call; auto (default) uses it if it can"),
 };
+#undef OPT
+#undef HAND
+const int lg_noptions = sizeof lg_options / sizeof *lg_options;
+
+const struct lg_option *lg_find_option(const char *name)
+{
+	for (int i = 0; i < lg_noptions; i++)
+		if (strcmp(lg_options[i].name, name) == 0)
+			return &lg_options[i];
+	return NULL;
+}
 
 bool lg_is_option(const char *name)
 {
-	for (int i = 0; option_names[i]; i++)
-		if (strcmp(option_names[i], name) == 0)
+	return lg_find_option(name) != NULL;
+}
+
+static bool skipped(const char *name, const char *const *skip)
+{
+	for (; skip && *skip; skip++)
+		if (strcmp(*skip, name) == 0)
 			return true;
 	return false;
+}
+
+/* The value of a numeric option's field, for its "(default X)". */
+static double field_value(const struct lg_config *cfg, const struct lg_option *o)
+{
+	const char *p = (const char *)cfg + o->offset;
+
+	switch (o->type) {
+	case 'i': return *(const int *)p;
+	case 'l': return (double)*(const long *)p;
+	case 'u': return (double)*(const uint64_t *)p;
+	default:  return *(const double *)p;
+	}
+}
+
+void lg_options_help(FILE *f, const struct lg_config *defaults, const char *const *skip)
+{
+	for (int i = 0; i < lg_noptions; i++) {
+		const struct lg_option *o = &lg_options[i];
+		char head[64];
+
+		if (skipped(o->name, skip))
+			continue;
+		snprintf(head, sizeof head, "--%s %s", o->name, o->arg);
+		fprintf(f, "  %-23s", head);
+		/* Continuation lines start under the first line's text. */
+		for (const char *h = o->help; *h; h++)
+			if (*h == '\n')
+				fprintf(f, "\n%25s", "");
+			else
+				fputc(*h, f);
+		if (o->show_default)
+			fprintf(f, " (default %g)", field_value(defaults, o));
+		fputc('\n', f);
+	}
+}
+
+const char *lg_options_usage_text(void)
+{
+	static char text[4096];
+
+	if (!text[0]) {
+		struct lg_config cfg;
+		FILE *f = fmemopen(text, sizeof text - 1, "w");
+
+		lg_config_default(&cfg);
+		if (f) {
+			lg_options_help(f, &cfg, NULL);
+			fclose(f);
+		}
+	}
+	return text;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -73,6 +163,32 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+int lg_options_getopt(struct option *opts, int n, int cap, int base, const char *const *skip)
+{
+	for (int i = 0; i < lg_noptions; i++) {
+		if (skipped(lg_options[i].name, skip))
+			continue;
+		if (n + 1 >= cap)
+			return -1;
+		opts[n++] = (struct option){ lg_options[i].name, required_argument, NULL, base + i };
+	}
+	opts[n] = (struct option){ 0 };
+	return n;
+}
+
+void lg_getopt_error(char *err, size_t errlen, int c, const char *arg, int opt)
+{
+	const char *eq = strchr(arg, '=');
+	int len = eq ? (int)(eq - arg) : (int)strlen(arg);
+
+	if (c == ':')
+		fail(err, errlen, "%.*s: needs a value", len, arg);
+	else if (opt && strncmp(arg, "--", 2) == 0)
+		fail(err, errlen, "%.*s takes no value", len, arg);
+	else
+		fail(err, errlen, "unknown option '%.*s'", len, arg);
 }
 
 /* Whole-string integer in [lo, hi]: no sign games, no trailing junk, no
@@ -173,42 +289,26 @@ static int parse_sources(struct lg_config *cfg, const char *value, char *err, si
 int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 		    char *err, size_t errlen)
 {
-	long long i;
-	double d;
+	long long i = 0;
+	double d = 0;
 
 	if (!value)
 		return fail(err, errlen, "--%s: needs a value", name);
-#define INT_OPT(opt, lo, hi, field, what)                                         \
-	if (strcmp(name, opt) == 0) {                                             \
-		if (parse_int(value, lo, hi, &i) < 0)                             \
-			return fail(err, errlen, "--%s: must be " what ", got '%s'", \
-				    name, value);                                 \
-		cfg->field = i;                                                   \
-		return 0;                                                         \
+	const struct lg_option *o = lg_find_option(name);
+	if (o && o->type) {
+		char *p = (char *)cfg + o->offset;
+		int bad = o->type == 'd' ? parse_num(value, o->lo, o->hi, &d)
+					 : parse_int(value, (long long)o->lo, (long long)o->hi, &i);
+		if (bad < 0)
+			return fail(err, errlen, "--%s: must be %s, got '%s'", name, o->what, value);
+		switch (o->type) {
+		case 'i': *(int *)p = (int)i; break;
+		case 'l': *(long *)p = (long)i; break;
+		case 'u': *(uint64_t *)p = (uint64_t)i; break;
+		default:  *(double *)p = d; break;
+		}
+		return 0;
 	}
-#define NUM_OPT(opt, lo, hi, field, what)                                         \
-	if (strcmp(name, opt) == 0) {                                             \
-		if (parse_num(value, lo, hi, &d) < 0)                             \
-			return fail(err, errlen, "--%s: must be " what ", got '%s'", \
-				    name, value);                                 \
-		cfg->field = d;                                                   \
-		return 0;                                                         \
-	}
-	INT_OPT("port", 1, 65535, port, "a port number 1..65535")
-	INT_OPT("conns", 1, 10000000, conns, "an integer >= 1")
-	INT_OPT("threads", 1, 1024, threads, "an integer 1..1024")
-	INT_OPT("requests", 1, (long long)1 << 50, requests, "an integer >= 1")
-	INT_OPT("size", 2, 65536, size, "an integer 2..65536 (bytes, newline included)")
-	INT_OPT("pipeline", 1, 1024, pipeline, "an integer 1..1024")
-	INT_OPT("active", 0, 10000000, active, "an integer >= 0")
-	INT_OPT("requests-per-conn", 1, (long long)1 << 50, requests_per_conn, "an integer >= 1")
-	NUM_OPT("duration", 0.001, 1e7, duration_s, "a number of seconds > 0")
-	NUM_OPT("warmup", 0.0, 1e7, warmup_s, "a number of seconds >= 0")
-	NUM_OPT("rate", 0.0, 1e9, rate, "a rate >= 0 in requests per second (0 = closed loop)")
-	NUM_OPT("connect-rate", 0.0, 1e9, connect_rate, "a rate >= 0 in connections per second (0 = unlimited)")
-	NUM_OPT("timeout", 0.001, 1e6, timeout_s, "a number of seconds > 0")
-#undef INT_OPT
-#undef NUM_OPT
 	if (strcmp(name, "host") == 0) {
 		if (strlen(value) >= LG_ADDR_LEN || addr_family(value) < 0)
 			return fail(err, errlen, "--host: must be a numeric IPv4 or IPv6 address, got '%s'", value);
@@ -233,13 +333,9 @@ int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 
 long lg_ports_per_addr(void)
 {
-	long lo = 32768, hi = 60999;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &lo, &hi) != 2 || hi < lo)
-			lo = 32768, hi = 60999;
-		fclose(f);
-	}
+	long lo = 32768, hi = 60999;  /* Linux's default, when unreadable */
+	if (proc_port_range(&lo, &hi) < 0 || hi < lo)
+		lo = 32768, hi = 60999;
 	return (hi - lo + 1) * 95 / 100;
 }
 

@@ -96,20 +96,23 @@ static bool all_flag(struct shared *sh, bool quota)
 	return true;
 }
 
-/* Waits until `deadline` (ns, 0 = none) or until the condition (all threads
- * connected / all quotas met) holds, reporting progress and watching the
- * stop flag. Returns false when stopped. */
+/* What the controller waits for besides its deadline. */
+enum until { UNTIL_DEADLINE, UNTIL_CONNECTED, UNTIL_QUOTA };
+
+/* Waits until `deadline` (ns, 0 = none) or until cond holds (every thread
+ * connected / every quota met), reporting progress and watching the stop
+ * flag. Returns false when stopped. */
 static bool wait_until(struct shared *sh, const struct lg_hooks *hooks, uint64_t deadline,
-		       int cond, uint64_t t_run0, uint64_t *next_progress)
+		       enum until cond, uint64_t t_run0, uint64_t *next_progress)
 {
 	const uint64_t interval = (uint64_t)(((hooks && hooks->progress_interval_s > 0)
 					      ? hooks->progress_interval_s : 1.0) * 1e9);
 	for (;;) {
 		if (stop_requested(hooks))
 			return false;
-		if (cond == 1 && all_flag(sh, false))
+		if (cond == UNTIL_CONNECTED && all_flag(sh, false))
 			return true;
-		if (cond == 2 && all_flag(sh, true))
+		if (cond == UNTIL_QUOTA && all_flag(sh, true))
 			return true;
 		uint64_t now = lg__now_ns();
 		if (deadline && now >= deadline)
@@ -176,6 +179,52 @@ void lg_result_free(struct lg_result *res)
 	hist_free(&res->send_lag);
 }
 
+/* The controller's walk through the phases once the threads run: connect
+ * (until every thread is done connecting), warm-up, measure (the clocks
+ * around it are the result's wall and CPU time), then drain. A stop request
+ * cuts the walk short and marks the result stopped. */
+static void run_phases(struct shared *sh, struct lg_result *res, const struct lg_hooks *hooks,
+		       uint64_t t_run0)
+{
+	const struct lg_config *cfg = &sh->cfg;
+	uint64_t next_progress = t_run0;
+	if (hooks && hooks->on_phase)
+		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
+	bool go = wait_until(sh, hooks, 0, UNTIL_CONNECTED, t_run0, &next_progress);
+	if (go && cfg->warmup_s > 0) {
+		set_phase(sh, LG_PHASE_WARMUP);
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
+		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9),
+				UNTIL_DEADLINE, t_run0, &next_progress);
+	}
+	struct cpu_mark m0, m1;
+	if (go) {
+		__atomic_store_n(&sh->phase, LG_PHASE_MEASURE, __ATOMIC_RELEASE);
+		mark(&m0);
+		set_phase(sh, LG_PHASE_MEASURE);
+		for (int i = 0; i < sh->nthreads; i++)
+			res->conns_up_at_measure += __atomic_load_n(&sh->t[i].live.conns_up, __ATOMIC_RELAXED);
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
+		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
+		go = wait_until(sh, hooks, deadline, cfg->requests ? UNTIL_QUOTA : UNTIL_DEADLINE,
+				t_run0, &next_progress);
+		mark(&m1);
+		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
+		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
+		res->client_user_s = tv_s(m1.ru.ru_utime) - tv_s(m0.ru.ru_utime);
+		res->client_sys_s = tv_s(m1.ru.ru_stime) - tv_s(m0.ru.ru_stime);
+	}
+	if (!go) {
+		res->stopped = true;
+		sh->stopping = true;
+	}
+	set_phase(sh, LG_PHASE_DRAIN);
+	if (hooks && hooks->on_phase)
+		hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
+}
+
 int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct lg_hooks *hooks)
 {
 	memset(res, 0, sizeof *res);
@@ -219,8 +268,10 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 		rc = sh->ctlfd < 0 ? -errno : -ENOMEM;
 		goto out;
 	}
+	/* The I/O mechanism of every load thread (lg_config_check() resolved auto). */
+	const struct lg_io *io = cfg->io == LG_IO_URING ? &lg__io_uring : &lg__io_epoll;
 	for (int i = 0; i < sh->nthreads; i++) {
-		rc = lg__thread_init(sh, &sh->t[i], i);
+		rc = lg__thread_init(sh, &sh->t[i], i, io);
 		if (rc < 0) {
 			sh->nthreads = i + 1;
 			goto out;
@@ -250,47 +301,10 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 		started_threads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
+	if (rc < 0)
 		set_phase(sh, LG_PHASE_DONE);
-		goto join;
-	}
-
-	uint64_t next_progress = t_run0;
-	if (hooks && hooks->on_phase)
-		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
-	bool go = wait_until(sh, hooks, 0, 1, t_run0, &next_progress);
-	if (go && cfg->warmup_s > 0) {
-		set_phase(sh, LG_PHASE_WARMUP);
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
-		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9), 0, t_run0,
-				&next_progress);
-	}
-	struct cpu_mark m0, m1;
-	if (go) {
-		__atomic_store_n(&sh->phase, LG_PHASE_MEASURE, __ATOMIC_RELEASE);
-		mark(&m0);
-		set_phase(sh, LG_PHASE_MEASURE);
-		for (int i = 0; i < sh->nthreads; i++)
-			res->conns_up_at_measure += __atomic_load_n(&sh->t[i].live.conns_up, __ATOMIC_RELAXED);
-		if (hooks && hooks->on_phase)
-			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
-		uint64_t deadline = cfg->requests ? 0 : m0.mono + (uint64_t)(cfg->duration_s * 1e9);
-		go = wait_until(sh, hooks, deadline, cfg->requests ? 2 : 0, t_run0, &next_progress);
-		mark(&m1);
-		res->wall_s = (double)(m1.mono - m0.mono) / 1e9;
-		res->client_cpu_s = (double)(m1.clk - m0.clk) / CLOCKS_PER_SEC;
-		res->client_user_s = tv_s(m1.ru.ru_utime) - tv_s(m0.ru.ru_utime);
-		res->client_sys_s = tv_s(m1.ru.ru_stime) - tv_s(m0.ru.ru_stime);
-	}
-	if (!go) {
-		res->stopped = true;
-		sh->stopping = true;
-	}
-	set_phase(sh, LG_PHASE_DRAIN);
-	if (hooks && hooks->on_phase)
-		hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
-join:
+	else
+		run_phases(sh, res, hooks, t_run0);
 	for (int i = 0; i < started_threads; i++)
 		pthread_join(sh->t[i].tid, NULL);
 	__atomic_store_n(&sh->phase, LG_PHASE_DONE, __ATOMIC_RELEASE);

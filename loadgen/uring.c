@@ -1,6 +1,7 @@
 /*
- * uring.c - a load thread's I/O through io_uring (cfg.io == LG_IO_URING);
- * engine.c holds the rest of the thread and the epoll mode.
+ * uring.c - a load thread's I/O through io_uring (cfg.io == LG_IO_URING):
+ * one of the two struct lg_io of engine.h, io_epoll.c being the other;
+ * engine.c keeps the protocol, the schedule and the accounting.
  *
  * Each connection keeps one multishot RECV armed (the counterpart of an epoll
  * registration: armed once, a completion per arrival) drawing from a ring of
@@ -52,6 +53,7 @@ static inline uint64_t ur_data(int op, const struct conn *c, uint32_t idx)
 
 static void ur_enter(struct lthread *t, long long wait_ns);
 static void ur_wake(struct lthread *t);
+static void ur_flush(struct lthread *t);
 
 static struct io_uring_sqe *ur_sqe(struct lthread *t)
 {
@@ -69,7 +71,7 @@ static struct io_uring_sqe *ur_sqe(struct lthread *t)
 	return e;
 }
 
-void lg__ur_recv(struct lthread *t, struct conn *c)
+static void ur_recv(struct lthread *t, struct conn *c)
 {
 	uint32_t idx = (uint32_t)(c - t->conns);
 	struct io_uring_sqe *e = ur_sqe(t);
@@ -94,8 +96,9 @@ static void ur_give_back(struct uring *u, unsigned bid)
 	__atomic_store_n(&u->br->tail, (unsigned short)(tail + 1), __ATOMIC_RELEASE);
 }
 
-void lg__ur_connect(struct lthread *t, struct conn *c)
+static void ur_connect(struct lthread *t, struct conn *c, uint64_t now)
 {
+	(void)now;
 	uint32_t idx = (uint32_t)(c - t->conns);
 	struct io_uring_sqe *e = ur_sqe(t);
 	e->opcode = IORING_OP_CONNECT;
@@ -108,7 +111,7 @@ void lg__ur_connect(struct lthread *t, struct conn *c)
 
 /* Queues one SEND of what c has decided to send, unless one is in flight:
  * its completion calls back here for the rest. */
-void lg__ur_write(struct lthread *t, struct conn *c)
+static void ur_write(struct lthread *t, struct conn *c)
 {
 	struct uring *u = t->ur;
 	c->want_write = 0;   /* pump() may always decide more; the SEND follows */
@@ -130,7 +133,7 @@ void lg__ur_write(struct lthread *t, struct conn *c)
 }
 
 /* In the load thread, before anything is submitted. */
-void lg__ur_start(struct lthread *t)
+static void ur_start(struct lthread *t)
 {
 	if (t->ur->disabled &&
 	    syscall(SYS_io_uring_register, t->ur->fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
@@ -216,18 +219,18 @@ static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flag
 	case OP_SEND:
 		c->send_pending = 0;
 		if (stale || c->state != C_UP) {
-			lg__ur_write(t, c);  /* the slot's new connection may be waiting */
+			ur_write(t, c);  /* the slot's new connection may be waiting */
 			return;
 		}
 		if (res < 0) {
 			if (res == -EINTR || res == -EAGAIN)
-				lg__ur_write(t, c);
+				ur_write(t, c);
 			else
 				lg__conn_fail(t, c, -res, now);
 			return;
 		}
 		lg__account_sent(t, c, (size_t)res, c->send_ts);
-		lg__ur_write(t, c);
+		ur_write(t, c);
 		return;
 	case OP_RECV: {
 		bool has_buf = flags & IORING_CQE_F_BUFFER;
@@ -238,13 +241,13 @@ static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flag
 			if (has_buf)
 				ur_give_back(u, bid);
 			if (c->state == C_UP && !c->recv_pending)
-				lg__ur_recv(t, c);  /* the slot's new connection */
+				ur_recv(t, c);  /* the slot's new connection */
 			return;
 		}
 		if (res < 0) {
 			if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS) {
 				if (!c->recv_pending)
-					lg__ur_recv(t, c);
+					ur_recv(t, c);
 			} else {
 				lg__conn_fail(t, c, -res, now);
 			}
@@ -264,7 +267,7 @@ static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flag
 		if (!alive)
 			return;
 		if (!c->recv_pending)
-			lg__ur_recv(t, c);
+			ur_recv(t, c);
 		lg__after_read(t, c, now);
 		return;
 	}
@@ -272,7 +275,7 @@ static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flag
 }
 
 /* Waits up to wait_ns for completions and handles every one there is. */
-void lg__ur_poll(struct lthread *t, long long wait_ns)
+static void ur_poll(struct lthread *t, long long wait_ns)
 {
 	struct uring *u = t->ur;
 	ur_enter(t, wait_ns);
@@ -289,7 +292,7 @@ void lg__ur_poll(struct lthread *t, long long wait_ns)
 	}
 }
 
-void lg__ur_free(struct lthread *t)
+static void ur_free(struct lthread *t)
 {
 	struct uring *u = t->ur;
 	t->ur = NULL;
@@ -311,7 +314,7 @@ void lg__ur_free(struct lthread *t)
 	free(u);
 }
 
-int lg__ur_init(struct lthread *t)
+static int ur_init(struct lthread *t)
 {
 	const struct lg_config *cfg = &t->sh->cfg;
 	struct uring *u = calloc(1, sizeof *u);
@@ -410,7 +413,7 @@ int lg__ur_init(struct lthread *t)
 
 int lg_uring_available(void)
 {
-	/* Asked once: a ring with a buffer ring, as lg__ur_init() will want them. */
+	/* Asked once: a ring with a buffer ring, as ur_init() will want them. */
 	static int known = -1;
 	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
 	if (k >= 0)
@@ -434,14 +437,49 @@ int lg_uring_available(void)
 	return ok;
 }
 
-void lg__ur_flush(struct lthread *t)
+static void ur_flush(struct lthread *t)
 {
 	struct uring *u = t->ur;
 	if (*u->sq_tail != __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE))
 		ur_enter(t, -1);
 }
 
-unsigned long long lg__ur_pending(const struct lthread *t)
+static unsigned long long ur_pending(const struct lthread *t)
 {
 	return t->ur ? t->ur->pending : 0;
 }
+
+/* An established connection keeps one multishot RECV armed. */
+static void ur_established(struct lthread *t, struct conn *c)
+{
+	if (!c->recv_pending)
+		ur_recv(t, c);
+}
+
+/* An operation in flight holds the socket open past close(); shutdown()
+ * makes it complete now (its completion, of an older generation, is then
+ * ignored). Operations queued and not yet submitted name the descriptor by
+ * number, which the next socket may reuse: they are submitted first, while
+ * it is still this socket. */
+static void ur_closing(struct lthread *t, struct conn *c)
+{
+	if (c->recv_pending || c->send_pending || c->state == C_CONNECTING) {
+		ur_flush(t);
+		shutdown(c->fd, SHUT_RDWR);
+	}
+}
+
+/* io_uring polls for readiness itself: its sockets stay blocking. */
+const struct lg_io lg__io_uring = {
+	.name = "uring",
+	.sock_flags = 0,
+	.init = ur_init,
+	.free = ur_free,
+	.start = ur_start,
+	.connect = ur_connect,
+	.established = ur_established,
+	.write = ur_write,
+	.closing = ur_closing,
+	.wait = ur_poll,
+	.pending = ur_pending,
+};

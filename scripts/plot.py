@@ -29,6 +29,7 @@ import glob
 import json
 import math
 import os
+import subprocess
 import sys
 
 try:
@@ -41,17 +42,33 @@ except ImportError:
                      "python3-matplotlib) or run scripts/python.sh scripts/plot.py DIR\n")
     sys.exit(1)
 
-# The order of the report, then any other name alphabetically.
-ORDER = ["fork", "threads", "select", "poll", "epoll-lt", "epoll-et", "evbase",
-         "evbase-select", "evbase-poll", "evbase-epoll", "libevent"]
-# One colour and marker per server, the same in every plot.
-COLORS = {
-    "fork": "#d62728", "threads": "#ff7f0e", "select": "#8c564b", "poll": "#9467bd",
-    "epoll-lt": "#1f77b4", "epoll-et": "#e377c2", "evbase": "#2ca02c",
-    "evbase-select": "#98df8a", "evbase-poll": "#bcbd22", "evbase-epoll": "#006400",
-    "libevent": "#7f7f7f",
-}
 MARKERS = "osD^v<>ph*X"
+
+
+def design_table():
+    """The servers in the report's order and their colours, from the design
+    table (`evbench --list --json`, docs/designs.md). evbench --plot names
+    itself in $EVBENCH; else bin/evbench beside this script, else PATH."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for exe in (os.environ.get("EVBENCH"), os.path.join(here, "..", "bin", "evbench"),
+                os.path.join(here, "..", "..", "bin", "evbench"), "evbench"):
+        if not exe:
+            continue
+        try:
+            out = subprocess.run([exe, "--list", "--json"], capture_output=True, timeout=10,
+                                 check=True).stdout
+            designs = json.loads(out)["designs"]
+        except (OSError, ValueError, KeyError, subprocess.SubprocessError):
+            continue
+        return [d["name"] for d in designs], {d["name"]: d.get("color") for d in designs}
+    sys.stderr.write("plot.py: evbench --list --json did not answer; servers in "
+                     "alphabetical order, default colours\n")
+    return [], {}
+
+
+# The order of the report, then any other name alphabetically; one colour per
+# server, the same in every plot. main() fills them from design_table().
+ORDER, COLORS = [], {}
 
 
 def order_key(name):
@@ -671,6 +688,8 @@ def main(argv):
     if not runs:
         sys.stderr.write("plot.py: no evbench.run/1 result that ran in %s\n" % dirpath)
         return 1
+    global ORDER, COLORS
+    ORDER, COLORS = design_table()
     groups = by_server(runs)
     all_conns = {r["load"]["conns"] for r in runs}
     outdir = os.path.join(dirpath, "plots")

@@ -313,6 +313,18 @@ int srv_accept(int lfd, bool nonblock)
 	}
 }
 
+void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg)
+{
+	for (int i = 0; i < SRV_ACCEPT_BATCH; i++) {
+		int fd = srv_accept(lfd, true);
+
+		if (fd == SRV_AGAIN)
+			return;
+		if (fd != SRV_SHED)
+			add(fd, arg);
+	}
+}
+
 void srv_child_closefds(int lfd)
 {
 	close(lfd);
@@ -731,14 +743,10 @@ void srv_report(const char *backend)
 {
 	const struct srv_counters *k = srv_ctr;
 
-	printf("{\"design\":\"%s\",\"backend\":\"%s\",\"accepted\":%" PRIu64 ",\"closed\":%" PRIu64
-	       ",\"peak_conns\":%" PRIu64 ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-	       ",\"lines\":%" PRIu64 ",\"oversize\":%" PRIu64 ",\"emfile\":%" PRIu64
-	       ",\"enfile\":%" PRIu64 ",\"fd_setsize_refused\":%" PRIu64 ",\"resets\":%" PRIu64
-	       ",\"errors\":%" PRIu64 ",\"idle_closed\":%" PRIu64 ",\"children_refused\":%" PRIu64
-	       "}\n",
-	       design, backend, k->accepted, k->closed, k->peak_conns, k->bytes_in, k->bytes_out,
-	       k->lines, k->oversize, k->emfile, k->enfile, k->fd_setsize_refused, k->resets,
-	       k->errors, k->idle_closed, k->children_refused);
+	printf("{\"design\":\"%s\",\"backend\":\"%s\"", design, backend);
+#define SRV_COUNTER_PRINT(name) printf(",\"" #name "\":%" PRIu64, k->name);
+	SRV_COUNTERS(SRV_COUNTER_PRINT)
+#undef SRV_COUNTER_PRINT
+	printf("}\n");
 	fflush(stdout);
 }

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "counters.h"
+
 /* ---- command line --------------------------------------------------------- */
 
 struct srv_opts {
@@ -104,6 +106,15 @@ int srv_listen(void);
  * hot loop. A connection reset in the backlog is counted as a reset.
  */
 int srv_accept(int lfd, bool nonblock);
+
+/*
+ * The event loops' accept: up to SRV_ACCEPT_BATCH connections per wake-up,
+ * so that the clients already held get a turn, each accepted non-blocking
+ * (srv_accept) and handed to add(fd, arg), which owns it from then on.
+ * Returns early once nothing is left to accept.
+ */
+#define SRV_ACCEPT_BATCH 64
+void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg);
 
 /* Close the listening socket and the spare in a forked child. */
 void srv_child_closefds(int lfd);
@@ -219,18 +230,17 @@ int srv_idle_sweep(void (*close_conn)(struct srv_conn *));
 /* ---- counters ------------------------------------------------------------- */
 
 /*
- * The counters of DESIGN.md. They live in a shared anonymous mapping so that
+ * The counters of docs/protocol.md, one field per line of SRV_COUNTERS. They live in a shared anonymous mapping so that
  * forked children add to the parent's totals, and are updated with relaxed
  * atomics so that threads can too. One atomic add costs a few nanoseconds;
  * every update sits next to a system call that costs a microsecond.
  */
+#define SRV_COUNTER_FIELD(name) uint64_t name;
 struct srv_counters {
-	uint64_t accepted, closed, peak_conns, bytes_in, bytes_out, lines, oversize;
-	uint64_t emfile, enfile, fd_setsize_refused, resets, errors;
-	uint64_t idle_closed;      /* closed by --idle-timeout */
-	uint64_t children_refused; /* fork: closed at once, --max-children children were live */
+	SRV_COUNTERS(SRV_COUNTER_FIELD)  /* common/counters.h, the stop report's */
 	uint64_t live;       /* open now; not reported, it feeds peak_conns */
 };
+#undef SRV_COUNTER_FIELD
 
 extern struct srv_counters *srv_ctr;
 

@@ -24,7 +24,6 @@
 #include <sys/epoll.h>
 
 #define MAX_EVENTS   256 /* events taken per wait; more wait for the next one */
-#define ACCEPT_BATCH 64  /* accepts per wake-up, so the clients we hold get a turn */
 
 static int epfd;
 
@@ -52,25 +51,19 @@ static void watch(struct srv_conn *c, int want)
 	c->watch = (unsigned)want;
 }
 
-static void accept_some(int lfd)
+/* A connection accepted by srv_accept_batch(): watch it, or close it. */
+static void add_conn(int fd, void *arg)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = srv_accept(lfd, true);
-		if (fd == SRV_AGAIN)
-			return;
-		if (fd == SRV_SHED)
-			continue;
-		struct srv_conn *c = srv_conn_new(fd);
-		if (c == NULL)
-			continue;
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			SRV_COUNT(errors, 1);
-			srv_conn_free(c);
-			continue;
-		}
-		c->watch = SRV_READ;
+	struct srv_conn *c = srv_conn_new(fd);
+	if (c == NULL)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		SRV_COUNT(errors, 1);
+		srv_conn_free(c);
+		return;
 	}
+	c->watch = SRV_READ;
 }
 
 int main(int argc, char **argv)
@@ -100,7 +93,7 @@ int main(int argc, char **argv)
 			int want = SRV_READ;
 
 			if (c == NULL) {
-				accept_some(lfd);
+				srv_accept_batch(lfd, add_conn, NULL);
 				continue;
 			}
 			/* Errors and hang-ups surface through the read or write that follows. */

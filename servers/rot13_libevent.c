@@ -36,8 +36,6 @@
 #define SRV_DESIGN "libevent"
 #endif
 
-#define ACCEPT_BATCH 64 /* accepts per wake-up, so the clients we hold get a turn */
-
 struct events {
 	struct event *rd, *wr;
 };
@@ -101,42 +99,41 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	watch(arg, srv_conn_writable(arg));
 }
 
+/* A connection accepted by srv_accept_batch(): watch it, or close it. */
+static void add_conn(int fd, void *arg)
+{
+	if (fdset_limited && fd >= FD_SETSIZE) {
+		close(fd);
+		SRV_COUNT(fd_setsize_refused, 1);
+		return;
+	}
+	struct srv_conn *c = srv_conn_new(fd);
+	struct events *e = c ? calloc(1, sizeof *e) : NULL;
+	if (e != NULL) {
+		e->rd = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
+		e->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+	}
+	if (e == NULL || e->rd == NULL || e->wr == NULL || event_add(e->rd, NULL) < 0) {
+		if (c == NULL)
+			return;
+		SRV_COUNT(errors, 1);
+		if (e != NULL) {
+			if (e->rd)
+				event_free(e->rd);
+			if (e->wr)
+				event_free(e->wr);
+			free(e);
+		}
+		srv_conn_free(c);
+		return;
+	}
+	c->user = e;
+	c->watch = SRV_READ;
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = srv_accept(lfd, true);
-		if (fd == SRV_AGAIN)
-			return;
-		if (fd == SRV_SHED)
-			continue;
-		if (fdset_limited && fd >= FD_SETSIZE) {
-			close(fd);
-			SRV_COUNT(fd_setsize_refused, 1);
-			continue;
-		}
-		struct srv_conn *c = srv_conn_new(fd);
-		struct events *e = c ? calloc(1, sizeof *e) : NULL;
-		if (e != NULL) {
-			e->rd = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
-			e->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
-		}
-		if (e == NULL || e->rd == NULL || e->wr == NULL || event_add(e->rd, NULL) < 0) {
-			if (c == NULL)
-				continue;
-			SRV_COUNT(errors, 1);
-			if (e != NULL) {
-				if (e->rd)
-					event_free(e->rd);
-				if (e->wr)
-					event_free(e->wr);
-				free(e);
-			}
-			srv_conn_free(c);
-			continue;
-		}
-		c->user = e;
-		c->watch = SRV_READ;
-	}
+	srv_accept_batch(lfd, add_conn, NULL);
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)

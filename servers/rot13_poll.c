@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define ACCEPT_BATCH 64 /* accepts per wake-up, so the clients we hold get a turn */
 
 static struct pollfd *pfds; /* [0] is the listener, then one per connection */
 static size_t npfds, cap;
@@ -45,29 +44,23 @@ static void watch(size_t i, struct srv_conn *c, int want)
 	pfds[i].events = poll_events(want);
 }
 
-static void accept_some(int lfd)
+/* A connection accepted by srv_accept_batch(): watch it, or close it. */
+static void add_conn(int fd, void *arg)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = srv_accept(lfd, true);
-		if (fd == SRV_AGAIN)
+	if (npfds == cap) {
+		size_t ncap = cap * 2;
+		struct pollfd *p = realloc(pfds, ncap * sizeof *p);
+		if (p == NULL) {
+			SRV_COUNT(errors, 1);
+			close(fd);
 			return;
-		if (fd == SRV_SHED)
-			continue;
-		if (npfds == cap) {
-			size_t ncap = cap * 2;
-			struct pollfd *p = realloc(pfds, ncap * sizeof *p);
-			if (p == NULL) {
-				SRV_COUNT(errors, 1);
-				close(fd);
-				continue;
-			}
-			pfds = p;
-			cap = ncap;
 		}
-		if (srv_conn_new(fd) == NULL)
-			continue;
-		pfds[npfds++] = (struct pollfd){.fd = fd, .events = POLLIN};
+		pfds = p;
+		cap = ncap;
 	}
+	if (srv_conn_new(fd) == NULL)
+		return;
+	pfds[npfds++] = (struct pollfd){.fd = fd, .events = POLLIN};
 }
 
 /* Squeeze out the slots of closed connections, keeping the order. */
@@ -127,7 +120,7 @@ int main(int argc, char **argv)
 					holes = true;
 				}
 		if (pfds[0].revents & POLLIN)
-			accept_some(lfd);
+			srv_accept_batch(lfd, add_conn, NULL);
 		if (holes)
 			fill_holes();
 	}

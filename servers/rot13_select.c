@@ -23,7 +23,6 @@
 #include <sys/select.h>
 #include <unistd.h>
 
-#define ACCEPT_BATCH 64 /* accepts per wake-up, so the clients we hold get a turn */
 
 static fd_set rset, wset; /* master copies: what each connection waits for */
 static int maxfd;
@@ -56,25 +55,19 @@ static void drop(struct srv_conn *c)
 	watch(c, SRV_CLOSE);
 }
 
-static void accept_some(int lfd)
+/* A connection accepted by srv_accept_batch(): watch it, or close it. */
+static void add_conn(int fd, void *arg)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = srv_accept(lfd, true);
-		if (fd == SRV_AGAIN)
-			return;
-		if (fd == SRV_SHED)
-			continue;
-		if (fd >= FD_SETSIZE) { /* FD_SET would write past the end of the set */
-			close(fd);
-			SRV_COUNT(fd_setsize_refused, 1);
-			continue;
-		}
-		if (srv_conn_new(fd) == NULL)
-			continue;
-		FD_SET(fd, &rset);
-		if (fd > maxfd)
-			maxfd = fd;
+	if (fd >= FD_SETSIZE) { /* FD_SET would write past the end of the set */
+		close(fd);
+		SRV_COUNT(fd_setsize_refused, 1);
+		return;
 	}
+	if (srv_conn_new(fd) == NULL)
+		return;
+	FD_SET(fd, &rset);
+	if (fd > maxfd)
+		maxfd = fd;
 }
 
 int main(int argc, char **argv)
@@ -117,7 +110,7 @@ int main(int argc, char **argv)
 		}
 		srv_idle_sweep(drop);
 		if (FD_ISSET(lfd, &r))
-			accept_some(lfd);
+			srv_accept_batch(lfd, add_conn, NULL);
 	}
 	srv_conn_free_all(NULL);
 	srv_report("select");

@@ -1,5 +1,5 @@
 /*
- * conformance.c — the one suite every ROT13 server must pass (DESIGN.md: the
+ * conformance.c — the one suite every ROT13 server must pass (docs/protocol.md: the
  * protocol, the command line, the lifecycle, the counters).
  *
  * Each case is written once, as a function of the design under test, and
@@ -14,6 +14,7 @@
  * yet"), which can let a broken server pass on a slow machine but never fail
  * a correct one.
  */
+#include "counters.h"
 #include "designs.h"
 #include "testutil.h"
 
@@ -111,11 +112,9 @@ static void start(struct tu_proc *srv, const struct design *d, long nofile, ...)
 			 d->suite, srv->design);
 }
 
-static const char *const counter_keys[] = {
-	"accepted", "closed", "peak_conns", "bytes_in", "bytes_out", "lines", "oversize",
-	"emfile", "enfile", "fd_setsize_refused", "resets", "errors", "idle_closed",
-	"children_refused",
-};
+#define COUNTER_KEY(name) #name,
+static const char *const counter_keys[] = { SRV_COUNTERS(COUNTER_KEY) };
+#undef COUNTER_KEY
 
 /* SIGTERM the server and check its report: exit 0, one JSON line with every
  * counter as a non-negative integer, design and backend as strings, and

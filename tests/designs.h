@@ -1,14 +1,17 @@
 /*
- * designs.h — every server design the suites run against, in one list.
+ * designs.h — every server configuration the suites run against.
  *
  * The conformance suite (conformance.c) and the hostile-client suite
- * (hostile.c) each turn a case into one Criterion test per entry here, so a
- * design added to this list is tried by both. An entry is a Criterion suite
- * name (a C identifier), the binary in bin/, the design name the server puts
- * in its ready line and report, and the --backend it runs with (NULL: none).
+ * (hostile.c) each turn a case into one Criterion test per entry, so a design
+ * added to the design table (common/designs.h, docs/designs.md) is tried by
+ * both. The entries are the table's rows, and libevent's own select and poll
+ * backends besides its default (epoll): rot13-libevent is the source of
+ * rot13-evbase too, so a difference between the two is a finding.
  *
  * EVBENCH_DESIGNS(X, ...) calls X(suite, bin, name, backend, ...) once per
- * design, passing the extra arguments through.
+ * entry: a Criterion suite name (a C identifier), the binary in bin/, the
+ * design name the server puts in its ready line and report, and the
+ * --backend it runs with (NULL: none), passing the extra arguments through.
  */
 #ifndef EVBENCH_TESTS_DESIGNS_H
 #define EVBENCH_TESTS_DESIGNS_H
@@ -17,6 +20,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/designs.h"
+
 struct design {
 	const char *suite;
 	const char *bin;
@@ -24,20 +29,13 @@ struct design {
 	const char *backend;
 };
 
-#define EVBENCH_DESIGNS(X, ...)                                                \
-	X(fork, "rot13-fork", "fork", NULL, __VA_ARGS__)                       \
-	X(threads, "rot13-threads", "threads", NULL, __VA_ARGS__)              \
-	X(select, "rot13-select", "select", NULL, __VA_ARGS__)                 \
-	X(poll, "rot13-poll", "poll", NULL, __VA_ARGS__)                       \
-	X(epoll_lt, "rot13-epoll-lt", "epoll-lt", NULL, __VA_ARGS__)           \
-	X(epoll_et, "rot13-epoll-et", "epoll-et", NULL, __VA_ARGS__)           \
-	X(libevent, "rot13-libevent", "libevent", NULL, __VA_ARGS__)           \
-	X(libevent_select, "rot13-libevent", "libevent", "select", __VA_ARGS__) \
-	X(libevent_poll, "rot13-libevent", "libevent", "poll", __VA_ARGS__)    \
-	X(evbase_select, "rot13-evbase", "evbase", "select", __VA_ARGS__)      \
-	X(evbase_poll, "rot13-evbase", "evbase", "poll", __VA_ARGS__)          \
-	X(evbase_epoll, "rot13-evbase", "evbase", "epoll", __VA_ARGS__)        \
-	X(evbase_io_uring, "rot13-evbase", "evbase", "io_uring", __VA_ARGS__)
+#define EVBENCH_DESIGN_ROW(id, name, binary, backend, alias, props, color, X, ...)  \
+	X(id, "rot13-" binary, binary, backend, __VA_ARGS__)
+
+#define EVBENCH_DESIGNS(X, ...)                                                     \
+	EVB_DESIGNS(EVBENCH_DESIGN_ROW, X, __VA_ARGS__)                             \
+	X(libevent_select, "rot13-libevent", "libevent", "select", __VA_ARGS__)     \
+	X(libevent_poll, "rot13-libevent", "libevent", "poll", __VA_ARGS__)
 
 /* Why this machine cannot run design d although its binary exists, or NULL:
  * the kernel may lack io_uring or refuse it (kernel.io_uring_disabled, a

@@ -13,7 +13,6 @@
  */
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -293,18 +292,11 @@ static void mkout(void)
 	cr_assert_not_null(mkdtemp(outdir));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void cleanup(void)
 {
 	tu_kill_all();
 	if (outdir[0])
-		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		tu_rmtree(outdir);
 }
 
 /* Runs a small A/A sweep into <outdir>/<sub> with the given seed and

@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -27,17 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The gate's JSON reader, under names of this file's own: test_gate.c
- * includes the same source, and the test binary links both. */
-#define jr_parse      tev_jr_parse
-#define jr_parse_file tev_jr_parse_file
-#define jr_free       tev_jr_free
-#define jr_get        tev_jr_get
-#define jr_path       tev_jr_path
-#define jr_string     tev_jr_string
-#define jr_number     tev_jr_number
-#include "../bench/jsonr.c"
-
+#include "collect.h"
+#include "designs.h"
+#include "jsonr.h"
+#include "procfs.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -53,26 +45,11 @@ static void setup(void)
 	cr_assert_not_null(mkdtemp(outdir));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void teardown(void)
 {
 	tu_kill_all();
 	if (outdir[0])
-		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A number at a dotted path, or NAN. */
-static double num(const struct jr_value *v, const char *path)
-{
-	double d;
-
-	return jr_number(jr_path(v, path), &d) == 0 ? d : NAN;
+		tu_rmtree(outdir);
 }
 
 static bool has(const struct jr_value *v, const char *path)
@@ -230,22 +207,12 @@ static int live_in_group(pid_t pgid)
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		char path[300], buf[512], state;
-		long pgrp;
-		FILE *f;
-		char *p;
+		struct proc_stat ps;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) &&
-		    sscanf(p + 2, "%c %*d %ld", &state, &pgrp) == 2 && pgrp == (long)pgid &&
-		    state != 'Z')
+		if (proc_stat_read(de->d_name, &ps) == 0 && ps.pgrp == (long)pgid && ps.state != 'Z')
 			n++;
-		fclose(f);
 	}
 	closedir(d);
 	return n;
@@ -261,20 +228,13 @@ static pid_t child_named(pid_t parent, const char *prefix)
 	if (!d)
 		return 0;
 	while (!found && (de = readdir(d))) {
-		char path[300], buf[512], comm[64];
-		long ppid;
-		FILE *f;
+		struct proc_stat ps;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof buf, f) && sscanf(buf, "%*d (%63[^)]) %*c %ld", comm, &ppid) == 2 &&
-		    ppid == (long)parent && strncmp(comm, prefix, strlen(prefix)) == 0)
+		if (proc_stat_read(de->d_name, &ps) == 0 && ps.ppid == (long)parent &&
+		    strncmp(ps.comm, prefix, strlen(prefix)) == 0)
 			found = (pid_t)atoi(de->d_name);
-		fclose(f);
 	}
 	closedir(d);
 	return found;
@@ -330,8 +290,8 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 	cr_assert_eq(v->len, 4, "4 runs expected, got %zu", v->len);
 	for (size_t i = 0; i < v->len; i++) {
 		const struct jr_value *r = v->items[i];
-		double wall = num(r, "result.wall_s"), rps = num(r, "result.throughput_rps");
-		double replies = num(r, "result.replies"), size = num(r, "load.size");
+		double wall = jr_path_number(r, "result.wall_s"), rps = jr_path_number(r, "result.throughput_rps");
+		double replies = jr_path_number(r, "result.replies"), size = jr_path_number(r, "load.size");
 		const char *bound = jr_string(jr_path(r, "result.bound"));
 
 		for (int k = 0; required[k]; k++)
@@ -340,12 +300,12 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 		cr_assert_str_eq(jr_string(jr_get(r, "schema")), "evbench.run/1");
 		cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL);
 		cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "exited 0");
-		cr_assert_eq(num(r, "load.conns"), i % 2 == 0 ? 4 : 16);
+		cr_assert_eq(jr_path_number(r, "load.conns"), i % 2 == 0 ? 4 : 16);
 		cr_assert(replies > 0, "run %zu verified no reply", i);
 		/* The metrics agree with each other. */
 		cr_assert(fabs(replies - rps * wall) <= 0.01 * replies + 1,
 			  "replies %.0f, throughput x wall %.1f", replies, rps * wall);
-		cr_assert(fabs(num(r, "result.bytes_received") - replies * size) < 1,
+		cr_assert(fabs(jr_path_number(r, "result.bytes_received") - replies * size) < 1,
 			  "bytes received is replies x size");
 		/* The server read every byte the client sent. The client counts
 		 * the measure phase only; with no warm-up and no new request in
@@ -354,20 +314,20 @@ Test(evbench, two_servers_schema_and_consistency, .init = setup, .fini = teardow
 		 * before the phase began. And rot13 keeps lengths: every byte
 		 * in is a byte out. */
 		{
-			double in = num(r, "result.server_counters.bytes_in");
-			double sent = num(r, "result.bytes_sent");
-			double edge = num(r, "load.conns") * num(r, "load.pipeline") * size;
+			double in = jr_path_number(r, "result.server_counters.bytes_in");
+			double sent = jr_path_number(r, "result.bytes_sent");
+			double edge = jr_path_number(r, "load.conns") * jr_path_number(r, "load.pipeline") * size;
 
 			cr_assert(in >= sent && in - sent <= edge && fmod(in - sent, size) == 0,
 				  "server bytes_in %.0f against client bytes_sent %.0f", in, sent);
-			cr_assert_eq(in, num(r, "result.server_counters.bytes_out"));
+			cr_assert_eq(in, jr_path_number(r, "result.server_counters.bytes_out"));
 		}
-		cr_assert_eq(num(r, "result.server_counters.accepted"), num(r, "load.conns"));
-		cr_assert_eq(num(r, "result.errors_total"), 0);
-		cr_assert(num(r, "result.server_cpu_s.total") >= 0);
-		cr_assert(num(r, "result.client_cpu_s") >= 0);
-		cr_assert(num(r, "result.latency_us.p50") <= num(r, "result.latency_us.p99"));
-		cr_assert(num(r, "result.latency_us.p99") <= num(r, "result.latency_us.max"));
+		cr_assert_eq(jr_path_number(r, "result.server_counters.accepted"), jr_path_number(r, "load.conns"));
+		cr_assert_eq(jr_path_number(r, "result.errors_total"), 0);
+		cr_assert(jr_path_number(r, "result.server_cpu_s.total") >= 0);
+		cr_assert(jr_path_number(r, "result.client_cpu_s") >= 0);
+		cr_assert(jr_path_number(r, "result.latency_us.p50") <= jr_path_number(r, "result.latency_us.p99"));
+		cr_assert(jr_path_number(r, "result.latency_us.p99") <= jr_path_number(r, "result.latency_us.max"));
 		cr_assert(bound && (!strcmp(bound, "server") || !strcmp(bound, "client") ||
 				    !strcmp(bound, "neither")), "bound '%s'", bound ? bound : "(null)");
 	}
@@ -452,11 +412,11 @@ Test(evbench, more_conns_than_descriptors, .init = setup, .fini = teardown, .tim
 	cr_assert_not_null(v, "stdout is not JSON: %.300s", out);
 	cr_assert_eq(v->len, 1);
 	r = v->items[0];
-	fd = num(r, "result.fd_limit.client.emfile") + num(r, "result.fd_limit.server.emfile");
+	fd = jr_path_number(r, "result.fd_limit.client.emfile") + jr_path_number(r, "result.fd_limit.server.emfile");
 	cr_assert(fd > 0, "no fd-limit failure recorded at 300 connections and 128 descriptors");
 	cr_assert(jr_path(r, "result.warnings")->len >= 1, "no preflight warning recorded");
 	cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL, "the run itself should succeed");
-	cr_assert(num(r, "result.replies") > 0, "the connections that opened were served");
+	cr_assert(jr_path_number(r, "result.replies") > 0, "the connections that opened were served");
 	jr_free(v);
 }
 
@@ -480,9 +440,9 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 	cr_assert_eq(v->len, 2);
 	r = v->items[0];
 	cr_assert_str_eq(jr_string(jr_path(r, "server.name")), "select");
-	refused = num(r, "result.fd_limit.server.fd_setsize_refused");
-	unserved = num(r, "result.closed_unserved");
-	errs_total = num(r, "result.errors_total");
+	refused = jr_path_number(r, "result.fd_limit.server.fd_setsize_refused");
+	unserved = jr_path_number(r, "result.closed_unserved");
+	errs_total = jr_path_number(r, "result.errors_total");
 	cr_assert(refused > 0, "select refused nothing at 1,100 connections");
 	/* Nearly every refused connection was seen closed unserved by the
 	 * client (one refused as the drain began may close unnoticed). */
@@ -495,14 +455,14 @@ Test(evbench, shed_connections_counted_once, .init = setup, .fini = teardown, .t
 	cr_assert_eq(sscanf(row, "%*s %*s %15s %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lf %lf",
 			    up, &active, &fd_cell, &err_cell), 4, "row: %.200s", row);
 	cr_assert(up[strlen(up) - 1] == '*', "up %s not flagged short of 1,100", up);
-	cr_assert_eq(atol(up), (long)fmin(num(r, "result.connections.up_at_measure"),
-					  num(r, "result.server_counters.peak_conns")), "up %s", up);
+	cr_assert_eq(atol(up), (long)fmin(jr_path_number(r, "result.connections.up_at_measure"),
+					  jr_path_number(r, "result.server_counters.peak_conns")), "up %s", up);
 	cr_assert_eq(active, 40, "active %ld", active);
-	cr_assert_eq(fd_cell, refused + num(r, "result.fd_limit.client.emfile") +
-		     num(r, "result.fd_limit.client.enfile") +
-		     num(r, "result.fd_limit.client.eaddrnotavail"), "fd-limit cell %.0f", fd_cell);
+	cr_assert_eq(fd_cell, refused + jr_path_number(r, "result.fd_limit.client.emfile") +
+		     jr_path_number(r, "result.fd_limit.client.enfile") +
+		     jr_path_number(r, "result.fd_limit.client.eaddrnotavail"), "fd-limit cell %.0f", fd_cell);
 	cr_assert_eq(err_cell, errs_total - fmin(unserved, refused) +
-		     num(r, "result.server_counters.errors"),
+		     jr_path_number(r, "result.server_counters.errors"),
 		     "errors cell %.0f: the %.0f refused connections should not count again",
 		     err_cell, refused);
 	cr_assert_lt(err_cell, refused / 2, "errors cell %.0f", err_cell);
@@ -665,8 +625,8 @@ Test(evbench, server_ignoring_sigterm_is_killed, .init = setup, .fini = teardown
 		  failure ? failure : "(null)");
 	cr_assert_eq(jr_path(r, "server.killed")->boolean, true);
 	cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "killed by SIGKILL");
-	cr_assert(num(r, "result.errors_total") > 0, "connecting to port 1 must fail");
-	pid = num(r, "server.pid");
+	cr_assert(jr_path_number(r, "result.errors_total") > 0, "connecting to port 1 must fail");
+	pid = jr_path_number(r, "server.pid");
 	cr_assert(pid > 0 && live_in_group((pid_t)pid) == 0, "the fake server's group survives");
 	jr_free(v);
 }
@@ -708,7 +668,7 @@ Test(evbench, no_ready_line_times_out, .init = setup, .fini = teardown, .timeout
 	cr_assert(failure && strstr(failure, "no ready line within 10 s"), "failure: %s",
 		  failure ? failure : "(null)");
 	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
-	cr_assert(live_in_group((pid_t)num(r, "server.pid")) == 0, "the fake server survives");
+	cr_assert(live_in_group((pid_t)jr_path_number(r, "server.pid")) == 0, "the fake server survives");
 	jr_free(v);
 }
 
@@ -970,4 +930,73 @@ Test(evbench, list_version_help, .init = setup, .fini = teardown, .timeout = 30)
 			  "loadgen --version: status %#x: %s", status, err);
 		cr_assert(!strncmp(out, "loadgen ", 8), "loadgen --version: %s", out);
 	}
+}
+
+/*
+ * `--list --json` is the design table (common/designs.h, docs/designs.md):
+ * every row in order with its binary, backend, alias, `all` membership and
+ * colour, each binary found beside evbench (make test builds them all).
+ */
+Test(evbench, list_json_is_the_design_table, .init = setup, .fini = teardown, .timeout = 30)
+{
+	char *argv[] = { evbench, "--list", "--json", NULL };
+	static char out[65536];
+	char err[4096];
+	int status = tu_run(argv, out, sizeof out, err, sizeof err, 10000);
+
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x: %s", status, err);
+	struct jr_value *v = jr_parse(out, strlen(out), NULL);
+	const struct jr_value *ds = jr_get(v, "designs");
+
+	cr_assert(v && ds && ds->type == JR_ARRAY, "not the designs object: %s", out);
+	cr_assert_eq(ds->len, (size_t)evb_ndesigns, "%zu designs listed, the table has %d",
+		     ds->len, evb_ndesigns);
+	for (int i = 0; i < evb_ndesigns; i++) {
+		const struct evb_design *d = &evb_designs[i];
+		const struct jr_value *e = ds->items[i], *al = jr_get(e, "aliases");
+		const struct jr_value *all = jr_get(e, "in_all"), *built = jr_get(e, "built");
+		const char *bin = jr_string(jr_get(e, "binary"));
+		char want[64];
+
+		cr_assert_str_eq(jr_string(jr_get(e, "name")), d->name, "row %d", i);
+		cr_assert_str_eq(jr_string(jr_get(e, "design")), d->binary, "%s", d->name);
+		if (d->backend)
+			cr_assert_str_eq(jr_string(jr_get(e, "backend")), d->backend, "%s", d->name);
+		else
+			cr_assert(jr_get(e, "backend") && jr_get(e, "backend")->type == JR_NULL,
+				  "%s: backend should be null", d->name);
+		cr_assert(al && al->type == JR_ARRAY && al->len == (d->alias ? 1u : 0u),
+			  "%s: aliases", d->name);
+		if (d->alias)
+			cr_assert_str_eq(jr_string(al->items[0]), d->alias, "%s", d->name);
+		cr_assert(all && all->type == JR_BOOL && all->boolean == !!(d->props & DS_ALL),
+			  "%s: in_all", d->name);
+		cr_assert_str_eq(jr_string(jr_get(e, "color")), d->color, "%s", d->name);
+		cr_assert(built && built->type == JR_BOOL && built->boolean, "%s: not built", d->name);
+		snprintf(want, sizeof want, "/rot13-%s", d->binary);
+		cr_assert(bin && strlen(bin) > strlen(want) &&
+			  strcmp(bin + strlen(bin) - strlen(want), want) == 0,
+			  "%s: binary %s", d->name, bin ? bin : "(none)");
+	}
+	jr_free(v);
+}
+
+/*
+ * The design table's properties drive the collector's capacity rule
+ * (docs/results.md, "The bound rule"): fork and threads run connections in
+ * parallel, so their capacity is every CPU; the event loops have one.
+ */
+Test(evbench, capacity_follows_the_design_table, .timeout = 10)
+{
+	static const char *const parallel[] = { "fork", "threads" };
+	static const char *const one_loop[] = { "select", "poll", "epoll-lt", "epoll-et",
+						"evbase", "libevent" };
+
+	for (size_t i = 0; i < 2; i++)
+		cr_assert_eq(col_server_capacity(parallel[i], 6), 6.0, "%s", parallel[i]);
+	for (size_t i = 0; i < 6; i++)
+		cr_assert_eq(col_server_capacity(one_loop[i], 6), 1.0, "%s", one_loop[i]);
+	/* An unknown design is given the safe answer, one CPU. */
+	cr_assert_eq(col_server_capacity("nosuch", 6), 1.0);
 }

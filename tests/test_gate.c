@@ -5,13 +5,12 @@
  * The gate is tested from outside, as CI uses it: each test writes result
  * files into a temporary directory, runs $EVBENCH_BIN/evbench gate as a
  * subprocess and checks its exit status and output. The pure parts
- * (bench/stats.c, bench/jsonr.c) are included here directly: they have no
- * main() and only prefixed public symbols, so this costs no change to the
- * test link line.
+ * (bench/stats.c, common/jsonr.c) are called directly: the test binary links
+ * bench/ and common/.
  */
 #include <criterion/criterion.h>
 
-#include <ftw.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../bench/jsonr.c"
-#include "../bench/stats.c"
+#include "jsonr.h"
+#include "stats.h"
 #include "testutil.h"
 
 /* ---- statistics ------------------------------------------------------------- */
@@ -174,15 +173,10 @@ static void make_tmp(void)
 	cr_assert_not_null(mkdtemp(tmp));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void remove_tmp(void)
 {
 	if (tmp[0])
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		tu_rmtree(tmp);
 	tmp[0] = '\0';
 }
 
@@ -204,7 +198,7 @@ static void write_file(const char *rel, const char *text)
 	fclose(f);
 }
 
-/* One evbench.run/1 file, with the keys DESIGN.md and docs/results.md name. */
+/* One evbench.run/1 file, with the keys docs/results.md names. */
 static void write_run(const char *dir, const char *server, long conns, int repeat,
 		      double rps, double p99, double cpu)
 {

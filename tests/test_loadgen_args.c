@@ -149,3 +149,53 @@ Test(loadgen_args, binary_bad_arguments_exit_2, .timeout = 30, .fini = tu_kill_a
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	cr_assert(strstr(out, "--requests-per-conn") && strstr(out, "--json"));
 }
+
+/*
+ * The option table (lg_options[]) is the whole truth about the load options:
+ * every row shows in loadgen's help and, but for the three evbench sets
+ * itself, in evbench's; both parsers know every row (given no value, each
+ * says that it needs one, not that it is unknown), and evbench's help gives
+ * its own phase defaults rather than loadgen's.
+ */
+Test(loadgen_args, one_table_for_help_and_parsers, .timeout = 60, .fini = tu_kill_all)
+{
+	static const char *const evbench_sets[] = { "host", "port", "conns" };
+	static char lg_help[16384], ev_help[16384];
+	char lg[512], ev[512], err[4096];
+	char *lg_argv[] = { lg, "--help", NULL }, *ev_argv[] = { ev, "--help", NULL };
+
+	cr_assert_eq(tu_path(lg, sizeof lg, tu_bin_dir(), "loadgen"), 0, "%s not built", lg);
+	cr_assert_eq(tu_path(ev, sizeof ev, tu_bin_dir(), "evbench"), 0, "%s not built", ev);
+	cr_assert_eq(tu_run(lg_argv, lg_help, sizeof lg_help, err, sizeof err, 10000), 0);
+	cr_assert_eq(tu_run(ev_argv, ev_help, sizeof ev_help, err, sizeof err, 10000), 0);
+	cr_assert(lg_noptions >= 16, "%d load options", lg_noptions);
+	for (int i = 0; i < lg_noptions; i++) {
+		const char *name = lg_options[i].name;
+		char flag[64], want[96];
+		bool evbench_own = false;
+
+		for (size_t k = 0; k < 3; k++)
+			evbench_own |= strcmp(name, evbench_sets[k]) == 0;
+		snprintf(flag, sizeof flag, "--%s", name);
+		snprintf(want, sizeof want, "  --%s %s ", name, lg_options[i].arg);
+		cr_assert(strstr(lg_help, want), "loadgen --help lacks %s", flag);
+		cr_assert_eq(strstr(ev_help, want) != NULL, !evbench_own,
+			     "evbench --help %s %s", evbench_own ? "shows" : "lacks", flag);
+
+		char *argv[] = { lg, flag, NULL };
+		int st = tu_run(argv, NULL, 0, err, sizeof err, 10000);
+		cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "loadgen %s: %#x", flag, st);
+		snprintf(want, sizeof want, "%s: needs a value", flag);
+		cr_assert(strstr(err, want), "loadgen %s: '%s'", flag, err);
+		if (evbench_own)
+			continue;
+		argv[0] = ev;
+		st = tu_run(argv, NULL, 0, err, sizeof err, 10000);
+		cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2, "evbench %s: %#x", flag, st);
+		cr_assert(strstr(err, want), "evbench %s: '%s'", flag, err);
+	}
+	/* evbench's phases are shorter than loadgen's (bench/main.c). */
+	cr_assert(strstr(lg_help, "measure for S seconds (default 10)"), "%s", lg_help);
+	cr_assert(strstr(ev_help, "measure for S seconds (default ") &&
+		  !strstr(ev_help, "measure for S seconds (default 10)"), "%s", ev_help);
+}

@@ -23,7 +23,6 @@
  */
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,16 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The JSON reader of bench/, under names of this file's own: test_gate.c
- * and test_evbench.c include the same source into the same binary. */
-#define jr_parse      tor_jr_parse
-#define jr_parse_file tor_jr_parse_file
-#define jr_free       tor_jr_free
-#define jr_get        tor_jr_get
-#define jr_path       tor_jr_path
-#define jr_string     tor_jr_string
-#define jr_number     tor_jr_number
-#include "../bench/jsonr.c"
+#include "jsonr.h"
 
 #include "testutil.h"
 
@@ -59,13 +49,6 @@
 
 static char evbench[PATH_MAX];     /* the copy beside the test server */
 static char outdir[PATH_MAX];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
 
 static void copy_file(const char *from, const char *to)
 {
@@ -110,15 +93,7 @@ static void teardown(void)
 {
 	tu_kill_all();
 	if (outdir[0])
-		nftw(outdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A number at a dotted path, or NAN (null, absent). */
-static double num(const struct jr_value *v, const char *path)
-{
-	double d;
-
-	return jr_number(jr_path(v, path), &d) == 0 ? d : NAN;
+		tu_rmtree(outdir);
 }
 
 /* Runs the copy of evbench on the test server with the load options in
@@ -213,16 +188,16 @@ static void check_burn(const char *where, int quantum_us, const char *requests, 
 
 		cr_assert_eq(jr_path(r, "result.failure")->type, JR_NULL, "%s",
 			     jr_string(jr_path(r, "result.failure")));
-		replies = num(r, "result.replies");
-		total = num(r, "result.server_cpu_s.total");
-		user = num(r, "result.server_cpu_s.user");
-		sys = num(r, "result.server_cpu_s.sys");
-		per_req = per[i] = num(r, "result.cpu_us_per_req.server");
-		client = num(r, "result.cpu_us_per_req.client");
+		replies = jr_path_number(r, "result.replies");
+		total = jr_path_number(r, "result.server_cpu_s.total");
+		user = jr_path_number(r, "result.server_cpu_s.user");
+		sys = jr_path_number(r, "result.server_cpu_s.sys");
+		per_req = per[i] = jr_path_number(r, "result.cpu_us_per_req.server");
+		client = jr_path_number(r, "result.cpu_us_per_req.client");
 		cr_assert(replies >= atof(requests),
 			  "%s: %.0f replies, the phase was to end after %s", where, replies,
 			  requests);
-		cr_assert(replies <= num(r, "result.server_counters.lines"),
+		cr_assert(replies <= jr_path_number(r, "result.server_counters.lines"),
 			  "%s: the client verified more replies than the server answered lines",
 			  where);
 
@@ -427,9 +402,9 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 	v = jr_parse_file(path, NULL);
 	cr_assert_not_null(v, "cannot read %s", path);
 	lat = jr_path(v, "result.latency_us");
-	cr_assert_eq(num(v, "result.replies"), (double)total,
+	cr_assert_eq(jr_path_number(v, "result.replies"), (double)total,
 		     "the .hgrm holds %llu values, the run verified %.0f replies", total,
-		     num(v, "result.replies"));
+		     jr_path_number(v, "result.replies"));
 	cr_assert_geq(total, 1000, "too few replies (%llu) for the stairs' bounds to hold", total);
 
 	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
@@ -442,9 +417,9 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 	table_find(out, "epoll-lt", &thead, &trow);
 
 	/* min and max are exact, and bound every percentile. */
-	cr_assert_float_eq(num(lat, "max"), rows[n - 1].value, 0.0006);
+	cr_assert_float_eq(jr_path_number(lat, "max"), rows[n - 1].value, 0.0006);
 	for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
-		double lo, hi, j = num(lat, pct[i].json), c = csv_cell(header, line, pct[i].csv);
+		double lo, hi, j = jr_path_number(lat, pct[i].json), c = csv_cell(header, line, pct[i].csv);
 
 		hgrm_bracket(rows, n, total, pct[i].p, &lo, &hi);
 		cr_assert(j > lo && j <= hi,

@@ -4,6 +4,8 @@
  * waitid say why.
  */
 #include "testutil.h"
+#include "jsonr.h"
+#include "procfs.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -12,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -131,24 +134,25 @@ static void find_dirs(void)
 	}
 }
 
-const char *tu_bin_dir(void)
+/* The directory the environment variable var names, else the one found. */
+static const char *dir_from(const char *var, const char *found)
 {
-	const char *e = getenv("EVBENCH_BIN");
+	const char *e = getenv(var);
 
 	if (e && *e)
 		return e;
 	find_dirs();
-	return bin_dir;
+	return found;
+}
+
+const char *tu_bin_dir(void)
+{
+	return dir_from("EVBENCH_BIN", bin_dir);
 }
 
 const char *tu_build_dir(void)
 {
-	const char *e = getenv("EVBENCH_BUILD");
-
-	if (e && *e)
-		return e;
-	find_dirs();
-	return build_dir;
+	return dir_from("EVBENCH_BUILD", build_dir);
 }
 
 int tu_path(char *buf, size_t cap, const char *dir, const char *name)
@@ -511,126 +515,61 @@ int tu_run(char *const argv[], char *out, size_t outcap, char *err, size_t errca
 	return st;
 }
 
+/* ---- files ----------------------------------------------------------------------- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+void tu_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* ---- flat JSON objects ---------------------------------------------------------- */
 
-static const char *skip_ws(const char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	return s;
-}
-
-/* Parse a JSON string at s (at its opening quote) into dst, truncating;
- * returns the position after the closing quote, or NULL. */
-static const char *parse_string(const char *s, char *dst, size_t cap)
-{
-	size_t n = 0;
-
-	if (*s++ != '"')
-		return NULL;
-	for (;;) {
-		char c = *s++;
-
-		if (c == '\0' || (unsigned char)c < 0x20)
-			return NULL;
-		if (c == '"')
-			break;
-		if (c == '\\') {
-			c = *s++;
-			switch (c) {
-			case '"': case '\\': case '/': break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
-				for (int k = 0; k < 4; k++)
-					if (!isxdigit((unsigned char)*s++))
-						return NULL;
-				c = '?'; /* nothing here needs more than ASCII */
-				break;
-			default:
-				return NULL;
-			}
-		}
-		if (n + 1 < cap)
-			dst[n++] = c;
-	}
-	if (cap)
-		dst[n] = '\0';
-	return s;
-}
-
+/* The project's one JSON reader (common/jsonr.h), flattened into the fixed
+ * fields the tests compare: nested values are not flat, so an error. */
 int tu_json_parse(const char *text, struct tu_json *j)
 {
-	const char *s = skip_ws(text);
+	struct jr_value *v = jr_parse(text, strlen(text), NULL);
+	int rc = -1;
 
 	memset(j, 0, sizeof *j);
-	if (*s++ != '{')
-		goto bad;
-	s = skip_ws(s);
-	if (*s == '}') {
-		s++;
-		goto end;
-	}
-	for (;;) {
-		struct tu_json_field *f;
+	if (!v || v->type != JR_OBJECT || v->len > TU_JSON_FIELDS)
+		goto out;
+	for (size_t k = 0; k < v->len; k++) {
+		const struct jr_value *m = v->items[k];
+		struct tu_json_field *f = &j->f[j->n++];
 
-		if (j->n == TU_JSON_FIELDS)
-			goto bad;
-		f = &j->f[j->n++];
-		s = parse_string(skip_ws(s), f->key, sizeof f->key);
-		if (!s)
-			goto bad;
-		s = skip_ws(s);
-		if (*s++ != ':')
-			goto bad;
-		s = skip_ws(s);
-		if (*s == '"') {
+		snprintf(f->key, sizeof f->key, "%s", v->keys[k]);
+		switch (m->type) {
+		case JR_STRING:
 			f->is_str = true;
-			s = parse_string(s, f->str, sizeof f->str);
-			if (!s)
-				goto bad;
-		} else if (strncmp(s, "true", 4) == 0) {
-			f->num = 1, f->i = 1, s += 4;
-		} else if (strncmp(s, "false", 5) == 0) {
-			s += 5;
-		} else if (strncmp(s, "null", 4) == 0) {
-			s += 4;
-		} else {
-			char *end;
-
-			if (*s != '-' && !isdigit((unsigned char)*s))
-				goto bad;
-			char *iend;
-
-			f->num = strtod(s, &end);
-			/* Integers exactly, even past 2^53, when they are integers. */
-			errno = 0;
-			f->i = strtoll(s, &iend, 10);
-			if (errno == ERANGE)
-				f->i = f->num > 0 ? LLONG_MAX : LLONG_MIN;
-			else if (iend != end) /* 1.5, 2e3: truncated, clamped */
-				f->i = f->num >= 9.2e18 ? LLONG_MAX :
-				       f->num <= -9.2e18 ? LLONG_MIN : (long long)f->num;
-			s = end;
+			snprintf(f->str, sizeof f->str, "%s", m->string);
+			break;
+		case JR_NUMBER:
+			f->num = m->number;
+			f->i = m->integer;
+			break;
+		case JR_BOOL:
+			f->num = f->i = m->boolean;
+			break;
+		case JR_NULL:
+			break;
+		default:
+			goto out;
 		}
-		s = skip_ws(s);
-		if (*s == ',') {
-			s++;
-			continue;
-		}
-		if (*s++ != '}')
-			goto bad;
-		break;
 	}
-end:
-	if (*skip_ws(s) == '\0')
-		return 0;
-bad:
-	errno = EINVAL;
-	return -1;
+	rc = 0;
+out:
+	jr_free(v);
+	if (rc < 0)
+		errno = EINVAL;
+	return rc;
 }
 
 const struct tu_json_field *tu_json_get(const struct tu_json *j, const char *key)
@@ -868,43 +807,8 @@ long tu_raise_nofile(void)
 	return rl.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)rl.rlim_cur;
 }
 
-/* Fields of /proc/<pid>/stat we need. `comm` may hold spaces and ')', so
- * parsing starts after the last ')'. Returns 0, or -1 if pid is gone. */
-struct pstat {
-	char state;
-	pid_t pgrp;
-	unsigned long long utime, stime;
-	long long cutime, cstime;
-};
-
-static int read_stat(pid_t pid, struct pstat *ps)
-{
-	char path[64], buf[1024];
-	FILE *f;
-	size_t n;
-	char *p;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	/* Fields 3 (state) ... 17 (cstime); see proc(5). */
-	int pgrp;
-	if (sscanf(p + 2, "%c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-		   &ps->state, &pgrp, &ps->utime, &ps->stime, &ps->cutime, &ps->cstime) != 6)
-		return -1;
-	ps->pgrp = pgrp;
-	return 0;
-}
-
-/* Call fn for every process in group pgid; returns how many there were. */
-static int each_in_group(pid_t pgid, void (*fn)(pid_t, const struct pstat *, void *), void *arg)
+/* Calls fn for every process of group pgid; returns how many there were. */
+static int each_in_group(pid_t pgid, void (*fn)(pid_t, const struct proc_stat *, void *), void *arg)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -913,13 +817,13 @@ static int each_in_group(pid_t pgid, void (*fn)(pid_t, const struct pstat *, voi
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		struct pstat ps;
+		struct proc_stat ps;
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
 		if (*end || pid <= 0)
 			continue;
-		if (read_stat((pid_t)pid, &ps) < 0 || ps.pgrp != pgid)
+		if (proc_stat_pid((pid_t)pid, &ps) < 0 || ps.pgrp != pgid)
 			continue;
 		fn((pid_t)pid, &ps, arg);
 		count++;
@@ -930,7 +834,7 @@ static int each_in_group(pid_t pgid, void (*fn)(pid_t, const struct pstat *, voi
 
 /* Reaped children's time is in their parent's cutime/cstime, so a group's
  * total counts forked children that have come and gone. */
-static void add_cpu(pid_t pid, const struct pstat *ps, void *arg)
+static void add_cpu(pid_t pid, const struct proc_stat *ps, void *arg)
 {
 	(void)pid;
 	*(long long *)arg += (long long)(ps->utime + ps->stime) + ps->cutime + ps->cstime;
@@ -943,39 +847,47 @@ long long tu_pgrp_cpu_ticks(pid_t pgid)
 	return each_in_group(pgid, add_cpu, &sum) ? sum : -1;
 }
 
-static void add_rss(pid_t pid, const struct pstat *ps, void *arg)
+/* A per-process figure summed over a group; figures <= 0 add nothing. */
+struct group_sum {
+	long (*figure)(pid_t pid);
+	long sum;
+};
+
+static void add_figure(pid_t pid, const struct proc_stat *ps, void *arg)
 {
-	long kb = tu_proc_status(pid, "VmRSS");
+	struct group_sum *g = arg;
+	long v = g->figure(pid);
 
 	(void)ps;
-	if (kb > 0)
-		*(long *)arg += kb;
+	if (v > 0)
+		g->sum += v;
+}
+
+static long rss_kb(pid_t pid)
+{
+	return tu_proc_status(pid, "VmRSS");
+}
+
+static long nfds(pid_t pid)
+{
+	return tu_proc_fds(pid, NULL, 0);
 }
 
 long tu_pgrp_rss_kb(pid_t pgid)
 {
-	long sum = 0;
+	struct group_sum g = { rss_kb, 0 };
 
-	return each_in_group(pgid, add_rss, &sum) ? sum : -1;
-}
-
-static void add_fds(pid_t pid, const struct pstat *ps, void *arg)
-{
-	int n = tu_proc_fds(pid, NULL, 0);
-
-	(void)ps;
-	if (n > 0)
-		*(int *)arg += n;
+	return each_in_group(pgid, add_figure, &g) ? g.sum : -1;
 }
 
 int tu_pgrp_nfds(pid_t pgid)
 {
-	int sum = 0;
+	struct group_sum g = { nfds, 0 };
 
-	return each_in_group(pgid, add_fds, &sum) ? sum : -1;
+	return each_in_group(pgid, add_figure, &g) ? (int)g.sum : -1;
 }
 
-static void add_zombie(pid_t pid, const struct pstat *ps, void *arg)
+static void add_zombie(pid_t pid, const struct proc_stat *ps, void *arg)
 {
 	(void)pid;
 	if (ps->state == 'Z')
@@ -993,22 +905,7 @@ int tu_pgrp_procs(pid_t pgid, int *zombies)
 
 long tu_proc_status(pid_t pid, const char *name)
 {
-	char path[64], line[256];
-	size_t len = strlen(name);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
+	return proc_status_field(pid, name);
 }
 
 static int cmp_int(const void *a, const void *b)

@@ -163,7 +163,7 @@ long long tu_json_int(const struct tu_json *j, const char *key);
 /* The string field named key; NULL when absent or not a string. */
 const char *tu_json_str(const struct tu_json *j, const char *key);
 
-/* ---- servers (the ROT13 server lifecycle of DESIGN.md) ----------------------- */
+/* ---- servers (the ROT13 server lifecycle of docs/protocol.md) ----------------------- */
 
 /* tu_spawn() then tu_wait_ready(); on failure the child is killed. */
 int tu_server_start(struct tu_proc *p, char *const argv[], long nofile, int timeout_ms);
@@ -198,7 +198,11 @@ ssize_t tu_read_to_eof(int fd, void *buf, size_t cap, int timeout_ms);
 /* Close with SO_LINGER {1, 0}, so the peer gets a RST instead of a FIN. */
 void tu_close_reset(int fd);
 
-/* The ROT13 transform of DESIGN.md: dst[i] = rot13(src[i]); dst may be src. */
+/* Removes the directory tree dir (a test's scratch directory); errors are
+ * ignored, since there is nothing a cleanup can do about them. */
+void tu_rmtree(const char *dir);
+
+/* The ROT13 transform of docs/protocol.md: dst[i] = rot13(src[i]); dst may be src. */
 void tu_rot13(void *dst, const void *src, size_t n);
 
 /* ---- the system ------------------------------------------------------------------ */

@@ -32,7 +32,6 @@ static int epoll_init(struct event_base *base)
 
 	if (!op)
 		return -1;
-	/* The size is only a hint for old kernels; it must be positive. */
 	if ((op->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    !(op->events = evb_malloc(MIN_EVENTS * sizeof(*op->events)))) {
 		if (op->epfd >= 0)

@@ -5,7 +5,9 @@
  * Any text may come in (as the NUL-terminated string it is given): it must not
  * crash or read past the string, and what it fills must be sane (at most
  * TU_JSON_FIELDS fields, keys and strings NUL-terminated in their arrays).
- * And it is checked against the project's full reader, bench/jsonr.c: every
+ * And it is checked against the project's full reader, common/jsonr.c, on
+ * which tu_json_parse is now built (so this part checks the flattening into
+ * tu_json's fixed fields and limits, no longer a second parser): every
  * flat object that jr_parse accepts and that fits tu_json's documented limits
  * (keys under 40 bytes, strings under 128, no \u escapes, which tu_json turns
  * into '?') must be accepted by tu_json_parse with the same members in the

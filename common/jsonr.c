@@ -4,6 +4,8 @@
 #include "jsonr.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -249,29 +251,36 @@ static struct jr_value *parse_number(struct parser *p)
 		while (is_digit(p))
 			p->pos++;
 	}
-	char buf[64];
+	char buf[64], *text = buf;
 	size_t n = p->pos - start;
 	if (n >= sizeof buf) {
 		/* Longer numbers are legal but never come from evbench; the
 		 * heap copy keeps strtod away from the unterminated source. */
-		char *h = malloc(n + 1);
-		if (!h) {
+		text = malloc(n + 1);
+		if (!text) {
 			fail(p, start, "out of memory");
 			return NULL;
 		}
-		memcpy(h, p->s + start, n);
-		h[n] = '\0';
-		struct jr_value *v = new_value(p, JR_NUMBER);
-		if (v)
-			v->number = strtod(h, NULL);
-		free(h);
-		return v;
 	}
-	memcpy(buf, p->s + start, n);
-	buf[n] = '\0';
+	memcpy(text, p->s + start, n);
+	text[n] = '\0';
 	struct jr_value *v = new_value(p, JR_NUMBER);
-	if (v)
-		v->number = strtod(buf, NULL);
+	if (v) {
+		char *iend;
+
+		v->number = strtod(text, NULL);
+		/* An integer literal keeps its exact value, even past 2^53;
+		 * any other number is truncated towards zero and clamped. */
+		errno = 0;
+		v->integer = strtoll(text, &iend, 10);
+		if (errno == ERANGE)
+			v->integer = v->number > 0 ? LLONG_MAX : LLONG_MIN;
+		else if (*iend)
+			v->integer = v->number >= 9.2e18 ? LLONG_MAX :
+				     v->number <= -9.2e18 ? LLONG_MIN : (long long)v->number;
+	}
+	if (text != buf)
+		free(text);
 	return v;
 }
 
@@ -536,6 +545,21 @@ const struct jr_value *jr_path(const struct jr_value *v, const char *path)
 const char *jr_string(const struct jr_value *v)
 {
 	return v && v->type == JR_STRING ? v->string : NULL;
+}
+
+double jr_path_number(const struct jr_value *v, const char *path)
+{
+	double d;
+
+	return jr_number(jr_path(v, path), &d) == 0 ? d : NAN;
+}
+
+int jr_int(const struct jr_value *v, long long *out)
+{
+	if (!v || v->type != JR_NUMBER)
+		return -1;
+	*out = v->integer;
+	return 0;
 }
 
 int jr_number(const struct jr_value *v, double *out)

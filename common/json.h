@@ -61,6 +61,12 @@ void json_kv_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_kv_double(struct json_writer *w, const char *key, double v);
 void json_kv_bool(struct json_writer *w, const char *key, bool v);
 
+/* The project's one "number or null" convention: a figure that was not
+ * measured (unknown, unread, unlimited) is negative in the structs that hold
+ * it, and null in JSON; NaN and infinities are null too. */
+void json_kv_int_or_null(struct json_writer *w, const char *key, int64_t v);
+void json_kv_double_or_null(struct json_writer *w, const char *key, double v);
+
 /* Ends the document with a newline and flushes. Returns 0, or -1 when the
  * stream reported an error or the nesting was unbalanced or too deep. */
 int json_finish(struct json_writer *w);

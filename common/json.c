@@ -157,3 +157,20 @@ int json_finish(struct json_writer *w)
 		return -1;
 	return (w->overflow || w->depth != 0) ? -1 : 0;
 }
+
+void json_kv_double_or_null(struct json_writer *w, const char *key, double v)
+{
+	json_key(w, key);
+	if (v < 0)
+		json_null(w);
+	else
+		json_double(w, v);
+}
+
+void json_kv_int_or_null(struct json_writer *w, const char *key, int64_t v)
+{
+	if (v < 0)
+		json_kv_double_or_null(w, key, -1);   /* null */
+	else
+		json_kv_int(w, key, v);
+}

@@ -5,7 +5,8 @@
  * one after another (JSON Lines, or `evbench --json` printing one object per
  * run); jr_parse then returns them as one array. Strings are decoded to
  * UTF-8 (\u escapes and surrogate pairs included) and NUL-terminated;
- * numbers become doubles. Nesting deeper than JR_MAX_DEPTH is an error, so a
+ * numbers become doubles, and integers also stay exact as long long.
+ * Nesting deeper than JR_MAX_DEPTH is an error, so a
  * hostile file cannot overflow the stack.
  *
  *     struct jr_error e;
@@ -29,6 +30,8 @@ struct jr_value {
 	enum jr_type type;
 	bool   boolean;
 	double number;
+	long long integer;        /* JR_NUMBER: exact for an integer literal, else
+	                           * truncated towards zero and clamped */
 	char  *string;            /* JR_STRING: decoded, NUL-terminated */
 	size_t len;               /* string bytes, or array/object members */
 	struct jr_value **items;  /* JR_ARRAY and JR_OBJECT: the values */
@@ -65,5 +68,12 @@ const char *jr_string(const struct jr_value *v);
 
 /* Stores a JR_NUMBER in *out and returns 0; returns -1 for anything else. */
 int jr_number(const struct jr_value *v, double *out);
+
+/* The number at a dotted path, or NaN when it is absent, null or not a
+ * number: the reader's side of the "number or null" convention. */
+double jr_path_number(const struct jr_value *v, const char *path);
+
+/* The same as an integer (the `integer` member); -1 for anything else. */
+int jr_int(const struct jr_value *v, long long *out);
 
 #endif
