@@ -25,6 +25,10 @@ SHAREDIR  = $(DESTDIR)$(PREFIX)/share/evbench
 MANDIR_I  = $(DESTDIR)$(PREFIX)/share/man/man1
 COMPDIR_I = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
+# `make` builds everything: the per-design rules made by $(eval) below come
+# before `all` in the file, and would otherwise be the default.
+.DEFAULT_GOAL := all
+
 comma := ,
 ifeq ($(SANITIZER),)
 BUILD := build

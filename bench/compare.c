@@ -297,7 +297,7 @@ const char *cmp_cell(char *buf, size_t len, const struct cmp_result *res)
 static int write_json(const char *dir, const struct cmp_sweep *sw, const struct cmp_result *res,
 		      int n)
 {
-	char path[PATH_MAX], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	struct json_writer w;
@@ -359,15 +359,7 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 	json_end_array(&w);
 	json_end_object(&w);
 	rc = json_finish(&w);
-	if (fclose(f) != 0 || rc < 0) {
-		free(buf);
-		errno = EIO;
-		return -1;
-	}
-	snprintf(path, sizeof path, "%s/comparisons.json", dir);
-	rc = rep_write_atomic(path, buf, len);
-	free(buf);
-	return rc;
+	return rep_commit(f, &buf, &len, rc < 0, dir, "comparisons.json");
 }
 
 static void csv_num(FILE *f, double v)
@@ -380,10 +372,9 @@ static void csv_num(FILE *f, double v)
 
 static int write_csv(const char *dir, const struct cmp_result *res, int n)
 {
-	char path[PATH_MAX], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	int rc;
 
 	if (!f)
 		return -1;
@@ -400,15 +391,7 @@ static int write_csv(const char *dir, const struct cmp_result *res, int n)
 			csv_num(f, r->level);
 			fprintf(f, ",%d\n", res[i].flagged);
 		}
-	if (fclose(f) != 0) {
-		free(buf);
-		errno = EIO;
-		return -1;
-	}
-	snprintf(path, sizeof path, "%s/comparisons.csv", dir);
-	rc = rep_write_atomic(path, buf, len);
-	free(buf);
-	return rc;
+	return rep_commit(f, &buf, &len, false, dir, "comparisons.csv");
 }
 
 int cmp_write(const char *dir, const struct cmp_sweep *sw, const struct cmp_result *res, int n)

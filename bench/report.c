@@ -59,6 +59,24 @@ fail:
 	return -1;
 }
 
+int rep_commit(FILE *f, char **buf, size_t *len, bool failed, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if (fclose(f) != 0 || failed) {
+		free(*buf);
+		*buf = NULL;
+		errno = EIO;
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	rc = rep_write_atomic(path, *buf, *len);
+	free(*buf);
+	*buf = NULL;
+	return rc;
+}
+
 /* ---- the figures of a run ----------------------------------------------------- */
 
 static int64_t counter(const struct rep_run *r, const char *name)
@@ -564,14 +582,8 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 	json_result(&w, r, row);
 	json_end_object(&w);
 	rc = json_finish(&w);
-	if (fclose(f) != 0 || rc < 0) {
-		free(buf);
-		errno = EIO;
-		return -1;
-	}
-	snprintf(path, sizeof path, "%s/%s.json", dir, r->file);
-	rc = rep_write_atomic(path, buf, len);
-	free(buf);
+	snprintf(path, sizeof path, "%s.json", r->file);
+	rc = rep_commit(f, &buf, &len, rc < 0, dir, path);
 	if (rc < 0 || !r->ran)
 		return rc;
 
@@ -587,15 +599,8 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 		if (!f)
 			return -1;
 		rc = hist_write_hgrm(h, f, 1000.0);
-		if (fclose(f) != 0 || rc < 0) {
-			free(buf);
-			errno = EIO;
-			return -1;
-		}
-		snprintf(path, sizeof path, "%s/%s%s.hgrm", dir, r->file,
-			 k == 0 ? "" : "-uncorrected");
-		rc = rep_write_atomic(path, buf, len);
-		free(buf);
+		snprintf(path, sizeof path, "%s%s.hgrm", r->file, k == 0 ? "" : "-uncorrected");
+		rc = rep_commit(f, &buf, &len, rc < 0, dir, path);
 		if (rc < 0)
 			return rc;
 	}
@@ -634,11 +639,9 @@ static void csv_str(FILE *f, const char *s)
 
 int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 {
-	char path[PATH_MAX];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	int rc;
 
 	if (!f)
 		return -1;
@@ -718,15 +721,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_str(f, r->failure);
 		fprintf(f, ",%s.json\n", r->file);
 	}
-	if (fclose(f) != 0) {
-		free(buf);
-		errno = EIO;
-		return -1;
-	}
-	snprintf(path, sizeof path, "%s/summary.csv", dir);
-	rc = rep_write_atomic(path, buf, len);
-	free(buf);
-	return rc;
+	return rep_commit(f, &buf, &len, false, dir, "summary.csv");
 }
 
 /* ---- the table ------------------------------------------------------------------- */

@@ -142,4 +142,10 @@ int rep_print_json_array(FILE *f, const char *dir, const struct rep_row *rows, i
  * Returns 0 or -1 with errno. */
 int rep_write_atomic(const char *path, const char *text, size_t len);
 
+/* Closes f, an open_memstream() over *buf and *len, and writes what it holds
+ * to <dir>/<name> with rep_write_atomic(); frees the buffer either way.
+ * `failed` says that writing into f already went wrong (nothing is written
+ * then). Returns 0 or -1 with errno. */
+int rep_commit(FILE *f, char **buf, size_t *len, bool failed, const char *dir, const char *name);
+
 #endif
