@@ -3,6 +3,7 @@
  */
 #include "orch.h"
 #include "collect.h"
+#include "designs.h"
 #include "jsonr.h"
 
 #include <ctype.h>
@@ -316,6 +317,11 @@ static int wait_ready(struct orch_proc *p, const struct orch_server *s, double r
 				return -1;
 			}
 			read_stderr_tail(p);
+			if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == EVB_EXIT_UNAVAILABLE) {
+				p->unavailable = true;
+				fail(err, errlen, ORCH_SKIPPED "%s", p->stderr_tail);
+				return -1;
+			}
 			fail(err, errlen, "%s %s before its ready line%s%s", s->path,
 			     orch_status_text(p->status, st, sizeof st),
 			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);

@@ -74,6 +74,8 @@ struct orch_proc {
 	bool   reaped;
 	int    status;          /* wait status */
 	bool   died_early;      /* had exited before evbench asked it to stop */
+	bool   unavailable;     /* exited EVB_EXIT_UNAVAILABLE before ready: the design
+	                           cannot run on this machine, and is skipped */
 	bool   killed;          /* did not exit within the stop timeout: SIGKILLed */
 	double stop_s;          /* seconds from SIGTERM to exit */
 	struct rusage ru;       /* from wait4(): its whole life, reaped children included */
@@ -86,8 +88,12 @@ struct orch_proc {
  * waits up to ready_timeout_s for its ready line. Returns 0 with p->port set;
  * or -1 with a reason in err (exec failed, exited before ready, timeout,
  * malformed line), in which case the group has been killed and reaped and
- * p->status/stderr_tail say what is known.
+ * p->status/stderr_tail say what is known. A server that exits with
+ * EVB_EXIT_UNAVAILABLE (common/designs.h) sets p->unavailable, and err is
+ * ORCH_SKIPPED followed by the reason it gave on stderr.
  */
+#define ORCH_SKIPPED "skipped: "
+
 int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *args,
 	       double ready_timeout_s, char *err, size_t errlen);
 

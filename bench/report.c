@@ -788,7 +788,7 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 {
 	double *col[T_NCOLS], med[T_NCOLS];
 	int64_t fd = 0, errs = 0;
-	bool fd_known = false, any_failure = false;
+	bool fd_known = false, any_failure = false, skipped = false;
 	char bound[16] = "-", c[12][32];
 	const char *note = "";
 
@@ -821,7 +821,9 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 			fd += r->fd_server, fd_known = true;
 		if (r->errors_server > 0)
 			errs += r->errors_server;
-		if (r->failure[0])
+		if (strncmp(r->failure, ORCH_SKIPPED, strlen(ORCH_SKIPPED)) == 0)
+			skipped = true;
+		else if (r->failure[0])
 			any_failure = true;
 		/* The repeats' common bound, or "mixed" when they disagree. */
 		if (i == 0)
@@ -835,6 +837,8 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 	}
 	if (any_failure)
 		note = "  (failed: see JSON)";
+	else if (skipped)
+		note = "  (skipped: see JSON)";
 	/* Fewer connections up than asked for (select past FD_SETSIZE, a
 	 * descriptor limit): the row measured a smaller load than its conns
 	 * says, and the flag says so where the number is read. */

@@ -462,7 +462,7 @@ int srv_idle_sweep(void (*close_conn)(struct srv_conn *))
 
 /* A failed read or write ends the connection; say why in the counters.
  * Failures our own stop causes (threads shuts its sockets down) are not news. */
-static void count_failure(int err)
+void srv_count_failure(int err)
 {
 	if (srv_stopping())
 		return;
@@ -516,7 +516,7 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 	struct iovec *v = iov;
 	int cnt = 2;
 
-	if (srv_conn_pending(c) == 0) {
+	if (srv_conn_pending(c) == 0 && !c->deferred) {
 		while (cnt > 0) {
 			ssize_t w = writev(c->fd, v, cnt);
 			if (w < 0) {
@@ -527,7 +527,7 @@ static int emit(struct srv_conn *c, const char *a, size_t alen, const char *b, s
 				if (errno == EAGAIN) /* SO_SNDTIMEO: the client read nothing for that long */
 					SRV_COUNT(idle_closed, 1);
 				else if (errno != EINTR)
-					count_failure(errno);
+					srv_count_failure(errno);
 				return -1;
 			}
 			SRV_COUNT(bytes_out, (uint64_t)w);
@@ -638,9 +638,9 @@ static int finish(struct srv_conn *c)
 	return rc;
 }
 
-static int want(const struct srv_conn *c)
+int srv_conn_want(const struct srv_conn *c)
 {
-	size_t pending = srv_conn_pending(c);
+	size_t pending = srv_conn_pending(c) + c->sending;
 
 	if (c->eof)
 		return pending ? SRV_WRITE : SRV_CLOSE;
@@ -655,7 +655,7 @@ int srv_conn_readable(struct srv_conn *c, bool edge)
 
 	while (!c->eof && srv_conn_pending(c) <= srv_opts.max_pending) {
 		if (turn >= SRV_READ_TURN) /* edge only: the others' turn (common.h) */
-			return want(c) | SRV_MORE;
+			return srv_conn_want(c) | SRV_MORE;
 		ssize_t n = read(c->fd, buf, sizeof buf);
 		if (n > 0) {
 			touch(c);
@@ -670,11 +670,11 @@ int srv_conn_readable(struct srv_conn *c, bool edge)
 		} else if (errno == EAGAIN) {
 			break;
 		} else if (errno != EINTR) {
-			count_failure(errno);
+			srv_count_failure(errno);
 			return SRV_CLOSE;
 		}
 	}
-	return want(c);
+	return srv_conn_want(c);
 }
 
 int srv_conn_writable(struct srv_conn *c)
@@ -686,7 +686,7 @@ int srv_conn_writable(struct srv_conn *c)
 				break;
 			if (errno == EINTR)
 				continue;
-			count_failure(errno);
+			srv_count_failure(errno);
 			return SRV_CLOSE;
 		}
 		SRV_COUNT(bytes_out, (uint64_t)w);
@@ -699,7 +699,37 @@ int srv_conn_writable(struct srv_conn *c)
 		c->out = NULL;
 		c->out_off = c->out_len = c->out_cap = 0;
 	}
-	return want(c);
+	return srv_conn_want(c);
+}
+
+int srv_conn_input(struct srv_conn *c, char *data, size_t n)
+{
+	if (n == 0)
+		return finish(c) < 0 ? SRV_CLOSE : srv_conn_want(c);
+	touch(c);
+	return consume(c, data, n) < 0 ? SRV_CLOSE : srv_conn_want(c);
+}
+
+char *srv_conn_take_out(struct srv_conn *c, size_t *len)
+{
+	char *p = c->out;
+
+	/* A deferred connection never writes, so its queue starts at 0. */
+	*len = c->out_len;
+	if (c->out_len == 0)
+		return NULL;
+	c->sending += c->out_len;
+	c->out = NULL;
+	c->out_off = c->out_len = c->out_cap = 0;
+	return p;
+}
+
+int srv_conn_sent(struct srv_conn *c, size_t n)
+{
+	SRV_COUNT(bytes_out, (uint64_t)n);
+	touch(c);
+	c->sending -= n;
+	return srv_conn_want(c);
 }
 
 void srv_serve_blocking(int fd, char *buf, size_t bufsz)
@@ -729,7 +759,7 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz)
 			SRV_COUNT(idle_closed, 1);
 			break;
 		} else {
-			count_failure(errno);
+			srv_count_failure(errno);
 			break;
 		}
 	}

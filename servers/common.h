@@ -135,6 +135,8 @@ struct srv_conn {
 	char *out;          /* replies not yet accepted by the kernel */
 	size_t out_off, out_len, out_cap;
 	bool blocking;      /* srv_serve_blocking: write everything, never queue */
+	bool deferred;      /* the design sends c->out itself (srv_conn_input): never write */
+	size_t sending;     /* deferred: bytes taken by srv_conn_take_out, not yet srv_conn_sent */
 	unsigned watch;     /* the design's: the srv_want mask it watches now */
 	void *user;         /* the design's own per-connection data */
 	int64_t last_ms;    /* srv_now_ms() when a byte last moved; kept only with --idle-timeout */
@@ -194,6 +196,36 @@ static inline size_t srv_conn_pending(const struct srv_conn *c)
 {
 	return c->out_len - c->out_off;
 }
+
+/* What the connection wants next (enum srv_want), from its state alone. */
+int srv_conn_want(const struct srv_conn *c);
+
+/* ---- designs whose I/O completes later (io_uring, libuv) ------------------- */
+
+/*
+ * A completion-based design reads into buffers of its own and sends from
+ * buffers that must stay where they are until the kernel or the library says
+ * the send is done, so the framer must never write itself, nor move a buffer
+ * under a send in flight. Such a design sets c->deferred on a new connection
+ * and uses these three instead of srv_conn_readable/srv_conn_writable.
+ * Backpressure then counts both the replies still queued and those in flight.
+ */
+
+/* `n` bytes the design read (rot13'd in place; n == 0: the client
+ * half-closed) are framed and their replies queued. Returns a srv_want mask. */
+int srv_conn_input(struct srv_conn *c, char *data, size_t n);
+
+/* The replies queued so far, now the caller's to send and free(); NULL when
+ * none wait. Their bytes count as c->sending until srv_conn_sent(). */
+char *srv_conn_take_out(struct srv_conn *c, size_t *len);
+
+/* `n` bytes of taken replies went out: counted, and the connection is not
+ * idle. Returns a srv_want mask. */
+int srv_conn_sent(struct srv_conn *c, size_t n);
+
+/* A read or write that failed with `err` ends its connection: count it as a
+ * reset (ECONNRESET, EPIPE) or an error. */
+void srv_count_failure(int err);
 
 /*
  * Serve one client with blocking I/O until it closes or fails (fork and
