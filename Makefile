@@ -100,6 +100,7 @@ $(eval $(call server,poll,servers/rot13_poll.c))
 $(eval $(call server,epoll-lt,servers/rot13_epoll_lt.c))
 $(eval $(call server,epoll-et,servers/rot13_epoll_et.c))
 $(eval $(call server,uring,servers/rot13_uring.c,,-luring))
+$(eval $(call server,epoll-mt,servers/rot13_epoll_mt.c))
 $(eval $(call server,libevent,servers/rot13_libevent.c,$$(LIBEVENT_CFLAGS),$$(LIBEVENT_LIBS)))
 # The same rot13_libevent.c, unchanged, against the project's own event_base.
 $(eval $(call server,evbase,servers/rot13_libevent.c,$(EVBASE_INC) -DSRV_DESIGN='"evbase"',$(EVBASE_LIB) $(EVBASE_LIBS)))

@@ -59,6 +59,7 @@ enum {
   X(poll,     "poll",     "poll",     NULL, NULL,    DS_ALL, "#9467bd", __VA_ARGS__)                    \
   X(epoll_lt, "epoll-lt", "epoll-lt", NULL, "epoll", DS_ALL, "#1f77b4", __VA_ARGS__)                    \
   X(epoll_et, "epoll-et", "epoll-et", NULL, NULL,    DS_ALL, "#e377c2", __VA_ARGS__)                    \
+  X(epoll_mt, "epoll-mt", "epoll-mt", NULL, NULL,    DS_ALL | DS_MULTICORE, "#c49c94", __VA_ARGS__)     \
   X(uring,    "uring",    "uring",    NULL, NULL,    DS_ALL, "#393b79", __VA_ARGS__)                    \
   X(evbase,   "evbase",   "evbase",   NULL, NULL,    DS_ALL, "#2ca02c", __VA_ARGS__)                    \
   X(evbase_select, "evbase-select", "evbase", "select", NULL, 0, "#98df8a", __VA_ARGS__)              \

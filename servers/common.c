@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,15 +37,20 @@ static const char *design;
 static unsigned char rot13[256];
 /* Held open only to be given up when accept() meets EMFILE; see srv_accept(). */
 static int spare_fd = -1;
+/* Several threads may accept at once (epoll-mt): giving the spare up and
+ * taking it back must not interleave, or one thread closes the descriptor
+ * another has just been given. Only the EMFILE path takes the lock. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- command line --------------------------------------------------------- */
 
 static void usage(FILE *f, unsigned flags)
 {
 	fprintf(f, "usage: rot13-%s [--addr A] [--port N] [--max-line B] [--max-pending B] "
-		"[--work-us N] [--work-ns N] [--idle-timeout S]%s%s\n", design,
+		"[--work-us N] [--work-ns N] [--idle-timeout S]%s%s%s\n", design,
 		(flags & SRV_OPT_BACKEND) ? " [--backend M]" : "",
-		(flags & SRV_OPT_CHILDREN) ? " [--max-children N]" : "");
+		(flags & SRV_OPT_CHILDREN) ? " [--max-children N]" : "",
+		(flags & SRV_OPT_THREADS) ? " [--threads N]" : "");
 }
 
 static unsigned design_flags;
@@ -90,6 +96,7 @@ static void parse(int argc, char **argv, unsigned flags)
 		{"backend", required_argument, NULL, 'b'},
 		{"idle-timeout", required_argument, NULL, 'i'},
 		{"max-children", required_argument, NULL, 'c'},
+		{"threads", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -132,6 +139,11 @@ static void parse(int argc, char **argv, unsigned flags)
 			if (!(flags & SRV_OPT_CHILDREN))
 				srv_bad_usage("--max-children is not an option of this design");
 			srv_opts.max_children = (unsigned long)number("max-children", optarg, 1, 1u << 30);
+			break;
+		case 't':
+			if (!(flags & SRV_OPT_THREADS))
+				srv_bad_usage("--threads is not an option of this design");
+			srv_opts.threads = (int)number("threads", optarg, 1, SRV_MAX_THREADS);
 			break;
 		case 'h':
 			usage(stdout, flags);
@@ -202,9 +214,17 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 
 int srv_listen(void)
 {
+	int fd;
+
+	srv_listen_reuseport(&fd, 1);
+	return fd;
+}
+
+void srv_listen_reuseport(int *fds, int n)
+{
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int one = 1, fd, family = AF_INET;
+	int one = 1, fd = -1, family = AF_INET;
 
 	memset(&ss, 0, sizeof ss);
 	if (inet_pton(AF_INET, srv_opts.addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
@@ -220,17 +240,26 @@ int srv_listen(void)
 		len = sizeof *sin6;
 	}
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		die("bind");
-	/* The kernel caps the backlog at net.core.somaxconn; ask for the most. */
-	if (listen(fd, INT_MAX) < 0)
-		die("listen");
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		die("getsockname");
+	for (int i = 0; i < n; i++) {
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			die("socket");
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		/* Only a group asks for SO_REUSEPORT: a lone listener with it
+		 * would share its port with any other program of this user. */
+		if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+			die("SO_REUSEPORT");
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+			die("bind");
+		/* The kernel caps the backlog at net.core.somaxconn; ask for the most. */
+		if (listen(fd, INT_MAX) < 0)
+			die("listen");
+		/* The first bound the port (maybe an ephemeral one); the others
+		 * join it, so they bind the address it got. */
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			die("getsockname");
+		fds[i] = fd;
+	}
 
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	printf("ready %s port=%d pid=%d\n", design,
@@ -238,7 +267,6 @@ int srv_listen(void)
 				       : ((struct sockaddr_in6 *)&ss)->sin6_port),
 	       (int)getpid());
 	fflush(stdout);
-	return fd;
 }
 
 /* ---- accepting ------------------------------------------------------------ */
@@ -249,13 +277,19 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Written under spare_lock, read without it on the fast path. */
+static void spare_set(int fd)
+{
+	__atomic_store_n(&spare_fd, fd, __ATOMIC_RELAXED);
+}
+
 int srv_accept(int lfd, bool nonblock)
 {
 	int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
 	int fd = accept4(lfd, NULL, NULL, flags);
 
 	if (fd >= 0) {
-		if (spare_fd >= 0)
+		if (__atomic_load_n(&spare_fd, __ATOMIC_RELAXED) >= 0)
 			return fd;
 		/* The spare was lost: in a threaded server another thread's open()
 		 * (glibc reads /sys when it makes a malloc arena) can take its slot
@@ -263,13 +297,17 @@ int srv_accept(int lfd, bool nonblock)
 		 * good. Without a spare the next EMFILE could only wait, leaving
 		 * clients in the backlog; so the spare comes first, and this
 		 * connection gives its descriptor back to it. */
-		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (spare_fd >= 0)
-			return fd;
-		close(fd);
-		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		SRV_COUNT(emfile, 1);
-		return SRV_SHED;
+		pthread_mutex_lock(&spare_lock);
+		if (spare_fd < 0)
+			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
+		if (spare_fd < 0) {
+			close(fd);
+			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
+			SRV_COUNT(emfile, 1);
+			fd = SRV_SHED;
+		}
+		pthread_mutex_unlock(&spare_lock);
+		return fd;
 	}
 	switch (errno) {
 	case EAGAIN:
@@ -286,8 +324,10 @@ int srv_accept(int lfd, bool nonblock)
 		 * a connection counts. */
 		int err = errno;
 
+		pthread_mutex_lock(&spare_lock);
 		if (spare_fd < 0) {
-			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
+			pthread_mutex_unlock(&spare_lock);
 			pause_ms(10);
 			return SRV_AGAIN;
 		}
@@ -295,7 +335,8 @@ int srv_accept(int lfd, bool nonblock)
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0)
 			close(fd);
-		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
+		pthread_mutex_unlock(&spare_lock);
 		if (fd < 0)
 			return SRV_AGAIN;
 		if (err == EMFILE)
@@ -355,9 +396,13 @@ void srv_conn_closed(int fd)
 }
 
 /* Every live connection by descriptor: select and poll find theirs here, and
- * the stop closes what is left. Grown on demand, never shrunk. */
-static struct srv_conn **table;
-static size_t table_len;
+ * the stop closes what is left. Grown on demand, never shrunk. One per
+ * thread: a reactor per thread (epoll-mt) files, sweeps and frees only its
+ * own connections, and a single-threaded design has just the one. */
+static __thread struct srv_conn **table;
+static __thread size_t table_len;
+/* srv_conn_readable's buffer, the thread's own, made on its first read. */
+static __thread char *read_buf;
 
 struct srv_conn *srv_conn_new(int fd)
 {
@@ -416,6 +461,8 @@ void srv_conn_free_all(void (*release)(struct srv_conn *))
 	free(table);
 	table = NULL;
 	table_len = 0;
+	free(read_buf);
+	read_buf = NULL;
 }
 
 int64_t srv_now_ms(void)
@@ -436,7 +483,7 @@ static inline void touch(struct srv_conn *c)
 
 int srv_idle_sweep(void (*close_conn)(struct srv_conn *))
 {
-	static int64_t last_sweep;
+	static __thread int64_t last_sweep;
 	int64_t now, limit = (int64_t)srv_opts.idle_timeout_s * 1000;
 	int closed = 0;
 
@@ -649,17 +696,22 @@ int srv_conn_want(const struct srv_conn *c)
 
 int srv_conn_readable(struct srv_conn *c, bool edge)
 {
-	/* One buffer for the whole process: only single-threaded loops call this. */
-	static char buf[SRV_READ_TURN];
 	size_t turn = 0;
+
+	/* One buffer per thread, not on the stack: the threads design's
+	 * stacks are 64 KiB, and static thread-local storage comes out of them. */
+	if (read_buf == NULL && (read_buf = malloc(SRV_READ_TURN)) == NULL) {
+		SRV_COUNT(errors, 1);
+		return SRV_CLOSE;
+	}
 
 	while (!c->eof && srv_conn_pending(c) <= srv_opts.max_pending) {
 		if (turn >= SRV_READ_TURN) /* edge only: the others' turn (common.h) */
 			return srv_conn_want(c) | SRV_MORE;
-		ssize_t n = read(c->fd, buf, sizeof buf);
+		ssize_t n = read(c->fd, read_buf, SRV_READ_TURN);
 		if (n > 0) {
 			touch(c);
-			if (consume(c, buf, (size_t)n) < 0)
+			if (consume(c, read_buf, (size_t)n) < 0)
 				return SRV_CLOSE;
 			turn += (size_t)n;
 			if (!edge)
@@ -771,12 +823,17 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz)
 
 void srv_report(const char *backend)
 {
+	srv_report_more(backend, "");
+}
+
+void srv_report_more(const char *backend, const char *more)
+{
 	const struct srv_counters *k = srv_ctr;
 
 	printf("{\"design\":\"%s\",\"backend\":\"%s\"", design, backend);
 #define SRV_COUNTER_PRINT(name) printf(",\"" #name "\":%" PRIu64, k->name);
 	SRV_COUNTERS(SRV_COUNTER_PRINT)
 #undef SRV_COUNTER_PRINT
-	printf("}\n");
+	printf("%s}\n", more);
 	fflush(stdout);
 }

@@ -35,10 +35,13 @@ struct srv_opts {
 	const char *backend; /* --backend, only for designs that declare SRV_OPT_BACKEND */
 	unsigned idle_timeout_s; /* --idle-timeout: 0 (the default) keeps idle connections */
 	unsigned long max_children; /* --max-children, SRV_OPT_CHILDREN only; 0: the design's default */
+	int threads;         /* --threads, SRV_OPT_THREADS only; 0: the design's default */
 };
 
 #define SRV_OPT_BACKEND  1u /* the design accepts --backend NAME */
 #define SRV_OPT_CHILDREN 2u /* the design accepts --max-children N (fork) */
+#define SRV_OPT_THREADS  4u /* the design accepts --threads N (epoll-mt) */
+#define SRV_MAX_THREADS  1024 /* --threads at most */
 
 /* A design's own check of its options failed: print the reason and the
  * usage on stderr, exit 2. */
@@ -89,6 +92,11 @@ static inline bool srv_stopping(void)
 /* Bind and listen on srv_opts.addr:port (non-blocking, SO_REUSEADDR), print
  * the ready line `ready <design> port=<port> pid=<pid>`; dies on failure. */
 int srv_listen(void);
+
+/* The same for a group of n listeners on one port with SO_REUSEPORT, into
+ * fds[0..n): the kernel spreads new connections over them by a hash of the
+ * client's address and port. One ready line for the group; dies on failure. */
+void srv_listen_reuseport(int *fds, int n);
 
 #define SRV_AGAIN (-1) /* nothing left to accept now */
 #define SRV_SHED  (-2) /* one connection was refused and counted; try again */
@@ -159,7 +167,9 @@ void srv_conn_closed(int fd);
 
 /* Allocate the state of an accepted descriptor, count it opened and file it
  * under its descriptor. NULL when out of memory: the descriptor is then
- * closed and counted as an error. Single-threaded designs only. */
+ * closed and counted as an error. The table is the calling thread's own:
+ * srv_conn_get, srv_conn_free_all and srv_idle_sweep see only the
+ * connections that thread filed. */
 struct srv_conn *srv_conn_new(int fd);
 
 /* The connection filed under `fd`, or NULL. */
@@ -168,8 +178,9 @@ struct srv_conn *srv_conn_get(int fd);
 /* Close the descriptor, count it closed and free everything. */
 void srv_conn_free(struct srv_conn *c);
 
-/* At stop: free every connection still filed, so that closed == accepted,
- * calling `release` (if not NULL) first on each for the design's own state. */
+/* At stop: free every connection this thread filed, so that closed ==
+ * accepted, calling `release` (if not NULL) first on each for the design's
+ * own state. */
 void srv_conn_free_all(void (*release)(struct srv_conn *));
 
 /*
@@ -246,8 +257,8 @@ int64_t srv_now_ms(void);
 
 /*
  * Close the connections that moved no byte, in either direction, for
- * --idle-timeout seconds, counting each in idle_closed. Single-threaded
- * event loops call it after every wait; it does nothing without the option,
+ * --idle-timeout seconds, counting each in idle_closed. The event loops call
+ * it after every wait (each reactor thread on its own connections); it does nothing without the option,
  * and walks the connections at most every SRV_IDLE_SWEEP_MS, so a connection
  * goes between S seconds and S + SRV_IDLE_SWEEP_MS + SRV_STOP_CHECK_MS after
  * its last byte. `close_conn` is the design's way to drop a connection (undo
@@ -280,5 +291,9 @@ extern struct srv_counters *srv_ctr;
 
 /* Print the counters as one JSON line on stdout: the stop report. */
 void srv_report(const char *backend);
+
+/* The same with the design's own members added at the end: `more` is empty
+ * or starts with a comma (`,"threads":2`). */
+void srv_report_more(const char *backend, const char *more);
 
 #endif

@@ -953,3 +953,50 @@ Test(select, fd_setsize, .timeout = 90, .fini = tu_kill_all)
 	expect(&j, "fd_setsize_refused", refused);
 	expect(&j, "emfile", 0);
 }
+
+/*
+ * epoll-mt's reactors each accept on their own SO_REUSEPORT listener. With
+ * --threads 3 and 300 clients (more threads than this machine may have
+ * CPUs: the count is the option's, not the CPUs'), every reactor gets some
+ * of them (the kernel's hash leaves one empty with odds of about 5 in 10^53),
+ * each client is answered on whichever thread took it, and the stop report
+ * adds up: one figure per thread, summing to `accepted`, the shared
+ * counters aggregated over the threads. --threads 0 is bad input.
+ */
+Test(epoll_mt, threads_share_the_load, .timeout = 90, .fini = tu_kill_all)
+{
+	static const struct design mt = { "epoll_mt", "rot13-epoll-mt", "epoll-mt", NULL };
+	const struct design *d = &mt;
+	struct tu_proc srv;
+	struct tu_json j;
+	enum { N = 300, THREADS = 3 };
+	static struct client c[N];
+	int closed;
+
+	if (!have_design(d, "threads_share_the_load"))
+		return;
+	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low for %d clients", N);
+	start(&srv, d, 0, "--threads", "3", NULL);
+	connect_clients(c, N, &srv);
+	exchange_all(c, N, MANY_MS);
+	cr_assert_eq(check_replies(c, N, &closed, &srv), N, "%d clients closed unanswered", closed);
+	close_clients(c, N);
+	stop(&srv, d, &j);
+	expect(&j, "accepted", N);
+	expect(&j, "lines", N);
+	expect(&j, "threads", THREADS);
+	const struct tu_json_field *f = tu_json_get(&j, "accepted_by_thread");
+
+	cr_assert(f && f->items == THREADS, "accepted_by_thread: %d figures, want %d",
+		  f ? f->items : -1, THREADS);
+	cr_assert_eq(f->i, N, "accepted_by_thread sums to %lld, want %d", f->i, N);
+	cr_assert_gt(f->min, 0, "a reactor accepted no connection of %d", N);
+
+	char path[4096], out[256], err[512];
+
+	tu_path(path, sizeof path, tu_bin_dir(), d->bin);
+	char *argv[] = { path, "--threads", "0", NULL };
+	int st = tu_run(argv, out, sizeof out, err, sizeof err, IO_MS);
+
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "--threads 0: status %#x", st);
+}

@@ -532,7 +532,8 @@ void tu_rmtree(const char *dir)
 /* ---- flat JSON objects ---------------------------------------------------------- */
 
 /* The project's one JSON reader (common/jsonr.h), flattened into the fixed
- * fields the tests compare: nested values are not flat, so an error. */
+ * fields the tests compare: an array of numbers becomes its count, sum and
+ * least; any other nested value is not flat, so an error. */
 int tu_json_parse(const char *text, struct tu_json *j)
 {
 	struct jr_value *v = jr_parse(text, strlen(text), NULL);
@@ -559,6 +560,18 @@ int tu_json_parse(const char *text, struct tu_json *j)
 			f->num = f->i = m->boolean;
 			break;
 		case JR_NULL:
+			break;
+		case JR_ARRAY:
+			for (size_t e = 0; e < m->len; e++) {
+				const struct jr_value *x = m->items[e];
+
+				if (x->type != JR_NUMBER)
+					goto out;
+				f->num += x->number;
+				f->i += x->integer;
+				f->min = e == 0 || x->number < f->min ? x->number : f->min;
+			}
+			f->items = (int)m->len;
 			break;
 		default:
 			goto out;

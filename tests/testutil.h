@@ -139,7 +139,9 @@ int tu_run(char *const argv[], char *out, size_t outcap, char *err, size_t errca
 
 #define TU_JSON_FIELDS 48
 
-/* One flat JSON object: string, number, true/false/null values, no nesting. */
+/* One flat JSON object: string, number, true/false/null values, and arrays
+ * of numbers (a design's own figures, such as epoll-mt's accepted_by_thread);
+ * no other nesting. */
 struct tu_json {
 	int n;
 	struct tu_json_field {
@@ -148,6 +150,8 @@ struct tu_json {
 		double num;     /* numbers; true is 1, false and null 0 */
 		long long i;    /* numbers, truncated towards zero */
 		bool is_str;
+		int items;      /* arrays: how many numbers; num and i hold their sum */
+		double min;     /* arrays: the smallest, 0 when empty */
 	} f[TU_JSON_FIELDS];
 };
 

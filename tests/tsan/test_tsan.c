@@ -1,7 +1,9 @@
 /*
  * test_tsan.c — the threaded programs under ThreadSanitizer (`make tsan-check`).
  *
- * The programs with threads or shared memory, rot13-threads, rot13-fork (its
+ * The programs with threads or shared memory, rot13-threads, rot13-epoll-mt
+ * (a reactor per thread, sharing the counters, the spare descriptor and the
+ * allocator), rot13-fork (its
  * counters are shared with its children) and the load generator (a thread per
  * slice of connections, merged after join), are built with -fsanitize=thread
  * into build-thread/bin and driven from here, under load. A case passes only
@@ -350,14 +352,14 @@ Test(tsan, threads_stop_under_load)
 
 /*
  * The load generator on several threads, closed loop, pipelined, reopening
- * connections, against rot13-threads: every reply verified, counters exact.
+ * connections, against a threaded server: every reply verified, counters exact.
  */
-static void loadgen_against_threads(const char *io)
+static void loadgen_against(const char *server, const char *io)
 {
 	struct tu_proc srv, lg;
 	struct tu_json j;
 
-	start_server(&srv, "rot13-threads");
+	start_server(&srv, server);
 	spawn_loadgen(&lg, srv.port, (const char *const[]){ "--conns", "48", "--threads", "4",
 		"--requests", "20000", "--warmup", "0.2", "--pipeline", "2",
 		"--requests-per-conn", "400", "--io", io, NULL });
@@ -376,14 +378,21 @@ static void loadgen_against_threads(const char *io)
 
 Test(tsan, loadgen_epoll_threads)
 {
-	loadgen_against_threads("epoll");
+	loadgen_against("rot13-threads", "epoll");
+}
+
+/* The same load against rot13-epoll-mt, its reactors (one per CPU) each
+ * serving the connections its listener took, at once. */
+Test(tsan, loadgen_epoll_mt)
+{
+	loadgen_against("rot13-epoll-mt", "epoll");
 }
 
 Test(tsan, loadgen_uring_threads)
 {
 	if (!lg_uring_available())
 		cr_skip_test("io_uring is not available to this process");
-	loadgen_against_threads("uring");
+	loadgen_against("rot13-threads", "uring");
 }
 
 /* The load generator's stop flag, set by SIGINT, reaches every load thread
