@@ -52,6 +52,8 @@ LIBEVENT_CFLAGS = $(shell pkg-config --cflags libevent_core)
 LIBEVENT_LIBS   = $(shell pkg-config --libs libevent_core)
 # The libevent side of the thread tests: evthread_use_pthreads() lives there.
 LIBEVENT_PTHREADS_LIBS = $(shell pkg-config --libs libevent_pthreads)
+LIBUV_CFLAGS = $(shell pkg-config --cflags libuv)
+LIBUV_LIBS   = $(shell pkg-config --libs libuv)
 CRITERION_CFLAGS = $(shell pkg-config --cflags criterion)
 CRITERION_LIBS   = $(shell pkg-config --libs criterion)
 
@@ -102,6 +104,7 @@ $(eval $(call server,epoll-et,servers/rot13_epoll_et.c))
 $(eval $(call server,uring,servers/rot13_uring.c,,-luring))
 $(eval $(call server,epoll-mt,servers/rot13_epoll_mt.c))
 $(eval $(call server,libevent,servers/rot13_libevent.c,$$(LIBEVENT_CFLAGS),$$(LIBEVENT_LIBS)))
+$(eval $(call server,libuv,servers/rot13_libuv.c,$$(LIBUV_CFLAGS),$$(LIBUV_LIBS)))
 # The same rot13_libevent.c, unchanged, against the project's own event_base.
 $(eval $(call server,evbase,servers/rot13_libevent.c,$(EVBASE_INC) -DSRV_DESIGN='"evbase"',$(EVBASE_LIB) $(EVBASE_LIBS)))
 

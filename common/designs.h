@@ -66,7 +66,8 @@ enum {
   X(evbase_poll,   "evbase-poll",   "evbase", "poll",   NULL, 0, "#bcbd22", __VA_ARGS__)              \
   X(evbase_epoll,  "evbase-epoll",  "evbase", "epoll",  NULL, 0, "#006400", __VA_ARGS__)              \
   X(evbase_io_uring, "evbase-io_uring", "evbase", "io_uring", NULL, 0, "#8c6d31", __VA_ARGS__)     \
-  X(libevent, "libevent", "libevent", NULL, NULL,    DS_ALL, "#7f7f7f", __VA_ARGS__)
+  X(libevent, "libevent", "libevent", NULL, NULL,    DS_ALL, "#7f7f7f", __VA_ARGS__)                    \
+  X(libuv,    "libuv",    "libuv",    NULL, NULL,    DS_ALL, "#dbdb8d", __VA_ARGS__)
 
 struct evb_design {
 	const char *name, *binary, *backend, *alias;

@@ -5,7 +5,8 @@
 #
 # build: a C compiler, make, pkg-config, libevent (the reference server and
 #        the libevent side of evbase's tests) and liburing (evbase's io_uring
-#        backend, rot13-uring); test: Criterion and groff (the man pages' check) as well;
+#        backend, rot13-uring), libuv (rot13-libuv); test: Criterion and groff
+#        (the man pages' check) as well;
 # bench: /usr/bin/python3 with matplotlib as well (plots), and linux-perf
 # (evbench counts system calls per request with perf stat; the tests check
 # that counting too); fuzz: the test set, clang and its libFuzzer runtime
@@ -43,6 +44,8 @@ else
 fi
 # evbase's io_uring backend (evbase/src/uring.c) and rot13-uring.
 [ "$want" = none ] || [ -f /usr/include/liburing.h ] || need liburing-dev
+# rot13-libuv.
+[ "$want" = none ] || { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libuv 2>/dev/null; } || need libuv1-dev
 if [ "$want" = test ] || [ "$want" = fuzz ] || [ "$want" = all ]; then
 	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists criterion 2>/dev/null; then
 		need libcriterion-dev

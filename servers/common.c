@@ -442,8 +442,16 @@ struct srv_conn *srv_conn_get(int fd)
 
 void srv_conn_free(struct srv_conn *c)
 {
+	int fd = c->fd;
+
+	srv_conn_release(c);
+	close(fd);
+}
+
+void srv_conn_release(struct srv_conn *c)
+{
 	table[c->fd] = NULL;
-	srv_conn_closed(c->fd);
+	srv_conn_closed(-1);
 	free(c->line);
 	free(c->out);
 	free(c);

@@ -162,7 +162,8 @@ enum srv_want {
 void srv_conn_opened(void);
 
 /* Close a descriptor counted by srv_conn_opened() and count it closed. A
- * negative fd counts one that died with its process (fork's killed child). */
+ * negative fd counts one closed elsewhere: with its process (fork's killed
+ * child) or by a library (srv_conn_release). */
 void srv_conn_closed(int fd);
 
 /* Allocate the state of an accepted descriptor, count it opened and file it
@@ -177,6 +178,11 @@ struct srv_conn *srv_conn_get(int fd);
 
 /* Close the descriptor, count it closed and free everything. */
 void srv_conn_free(struct srv_conn *c);
+
+/* The same, but the descriptor is left open: for a library that closes it
+ * itself (libuv's uv_close), which must then do so before anything else can
+ * be given the same number. */
+void srv_conn_release(struct srv_conn *c);
 
 /* At stop: free every connection this thread filed, so that closed ==
  * accepted, calling `release` (if not NULL) first on each for the design's
