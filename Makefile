@@ -297,7 +297,8 @@ fuzz: fuzz-build
 # ---- the main job ----------------------------------------------------------
 
 # Three interleaved rounds of every server at 3 connection counts, with phases
-# short enough that the 72 trials take under 3 minutes (docs/results.md,
+# short enough that the trials take a few minutes: 72 took under 3 with eight
+# designs; the eleven of `all` now make 99, some 4 minutes at that pace (docs/results.md,
 # "Comparisons": 3 rounds give each comparison a median and its min-max).
 # results/latest moves with every evbench run; results/bench-latest stays on
 # this one, so the plots the README and docs/teaching.md point at survive the
