@@ -37,10 +37,16 @@ static const char *design;
 static unsigned char rot13[256];
 /* Held open only to be given up when accept() meets EMFILE; see srv_accept(). */
 static int spare_fd = -1;
-/* Several threads may accept at once (epoll-mt): giving the spare up and
- * taking it back must not interleave, or one thread closes the descriptor
- * another has just been given. Only the EMFILE path takes the lock. */
-static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Several threads may accept at once (epoll-mt). While one sheds, the slot
+ * its closed spare leaves is free for an instant, and another thread's
+ * accept() would take it: that connection is then served beyond the limit
+ * and the spare is lost, so the next EMFILE can only wait. So every accept()
+ * holds this lock for reading and a shed holds it for writing, writers
+ * first; the uncontended read lock of a single-threaded design costs two
+ * atomic operations beside a system call.
+ */
+static pthread_rwlock_t spare_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 
 /* ---- command line --------------------------------------------------------- */
 
@@ -286,7 +292,14 @@ static void spare_set(int fd)
 int srv_accept(int lfd, bool nonblock)
 {
 	int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
-	int fd = accept4(lfd, NULL, NULL, flags);
+	/* A blocking accept (the threads design's one acceptor) would hold the
+	 * lock for as long as it waits; no other thread of that design accepts. */
+	if (nonblock)
+		pthread_rwlock_rdlock(&spare_lock);
+	int fd = accept4(lfd, NULL, NULL, flags), saved = errno;
+	if (nonblock)
+		pthread_rwlock_unlock(&spare_lock);
+	errno = saved;
 
 	if (fd >= 0) {
 		if (__atomic_load_n(&spare_fd, __ATOMIC_RELAXED) >= 0)
@@ -297,7 +310,7 @@ int srv_accept(int lfd, bool nonblock)
 		 * good. Without a spare the next EMFILE could only wait, leaving
 		 * clients in the backlog; so the spare comes first, and this
 		 * connection gives its descriptor back to it. */
-		pthread_mutex_lock(&spare_lock);
+		pthread_rwlock_wrlock(&spare_lock);
 		if (spare_fd < 0)
 			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
 		if (spare_fd < 0) {
@@ -306,7 +319,7 @@ int srv_accept(int lfd, bool nonblock)
 			SRV_COUNT(emfile, 1);
 			fd = SRV_SHED;
 		}
-		pthread_mutex_unlock(&spare_lock);
+		pthread_rwlock_unlock(&spare_lock);
 		return fd;
 	}
 	switch (errno) {
@@ -324,10 +337,10 @@ int srv_accept(int lfd, bool nonblock)
 		 * a connection counts. */
 		int err = errno;
 
-		pthread_mutex_lock(&spare_lock);
+		pthread_rwlock_wrlock(&spare_lock);
 		if (spare_fd < 0) {
 			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-			pthread_mutex_unlock(&spare_lock);
+			pthread_rwlock_unlock(&spare_lock);
 			pause_ms(10);
 			return SRV_AGAIN;
 		}
@@ -336,7 +349,7 @@ int srv_accept(int lfd, bool nonblock)
 		if (fd >= 0)
 			close(fd);
 		spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-		pthread_mutex_unlock(&spare_lock);
+		pthread_rwlock_unlock(&spare_lock);
 		if (fd < 0)
 			return SRV_AGAIN;
 		if (err == EMFILE)

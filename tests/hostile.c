@@ -578,6 +578,19 @@ HOSTILE(idle_exhaustion, 60)
 
 	for (int i = 0; i < N; i++)
 		fds[i] = connect_or_die(&srv);
+	/* Until the server has taken its descriptors, a client may still find
+	 * one free: a server with a listener per thread (epoll-mt) drains its
+	 * accept queues in no set order, so the one a new client lands in may
+	 * have room while another still holds the silent ones. So first wait
+	 * (bounded) until the server holds all but one of its 64 (the spare
+	 * comes and goes as it sheds). */
+	if (!forks) {
+		int held[64];
+		long long full_by = tu_now_ms() + tu_ms(5000);
+
+		while (tu_proc_fds(srv.pid, held, 64) < 63 && tu_now_ms() < full_by)
+			poll(NULL, 0, 10);
+	}
 	/* A client is served once the silent ones are gone; until then it is
 	 * shed (EOF or reset) or waits, so it tries again. */
 	long long deadline = tu_now_ms() + tu_ms(15000);
