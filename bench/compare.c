@@ -208,8 +208,12 @@ static void judge_one(const struct cmp_result *c, enum cmp_metric m, double a_ea
 	j->change = exp(mean) - 1;
 	j->lo = exp(mean - q * se) - 1;
 	j->hi = exp(mean + q * se) - 1;
+	/* Worse but under the threshold only while the whole interval is: a
+	 * significant 9% with an interval reaching 14% is not known yet, and
+	 * a sequential run must keep going rather than pass it. */
 	if (j->lo > 0)
-		j->v = j->change > thr ? CMP_V_REGRESSION : CMP_V_WORSE;
+		j->v = j->change > thr ? CMP_V_REGRESSION :
+		       j->hi <= thr ? CMP_V_WORSE : CMP_V_UNDECIDED;
 	else if (j->hi < 0)
 		j->v = 1 / (1 + j->change) > up ? CMP_V_IMPROVED : CMP_V_BETTER;
 	else if (j->hi <= thr && 1 / (1 + j->lo) <= up)

@@ -113,7 +113,8 @@ void cmp_summarise(struct cmp_result *c);
  * take, so that the family's chance of a false alarm stays under alpha.
  * Verdicts, with thr = max_regression:
  *   REGRESSION  the interval is above 1 (significant) and the change > thr;
- *   worse       significant, change <= thr;   better, IMPROVED likewise;
+ *   worse       significant, and the interval's top <= thr;
+ *   better      significant, change <= thr;  IMPROVED: change > thr;
  *   same        not significant, and the interval within [1/(1+thr), 1+thr];
  *   UNDECIDED   neither: more rounds could still say either.
  */

@@ -125,6 +125,20 @@ Test(gate_paired, small_change_is_under_threshold, .timeout = 10)
 	cr_assert_eq(judge(10, 0.80, 0.01, false, NULL), CMP_V_IMPROVED);
 }
 
+Test(gate_paired, significant_but_maybe_past_the_threshold_is_undecided, .timeout = 10)
+{
+	struct cmp_judgement j;
+
+	/* A true 12% whose rounds' noise puts the estimate under 10%: clearly
+	 * not nothing, but the interval reaches past 10%;
+	 * passing it as "worse, under threshold" would let a true 12% through
+	 * whenever an early look lands low. */
+	cr_assert_eq(judge(10, 1.12, 0.08, false, &j), CMP_V_UNDECIDED, "verdict %s [%g, %g]",
+		     cmp_verdict_name(j.v), j.lo, j.hi);
+	cr_assert(j.lo > 0 && j.change < 0.10 && j.hi > 0.10, "change %g [%g, %g]", j.change,
+		  j.lo, j.hi);
+}
+
 Test(gate_paired, too_few_rounds_are_insufficient, .timeout = 10)
 {
 	cr_assert_eq(judge(2, 1.5, 0.01, false, NULL), CMP_V_INSUFFICIENT);
