@@ -65,7 +65,7 @@ if [ -z "${WORK_NS:-}" ]; then
 	w0=$(awk -v us="$us" -v s="$SLOWDOWN" 'BEGIN { printf "%d", us * 1000 * s }')
 	make_slow "$w0"
 	c0=$(measure)
-	WORK_NS=$(awk -v w="$w0" -v s="$SLOWDOWN" -v c="$c0" 'BEGIN { printf "%d", c > 0 ? w * s / c : w }')
+	WORK_NS=$(awk -v w="$w0" -v s="$SLOWDOWN" -v c="$c0" 'BEGIN { printf "%d", (c > 0 ? w * s / c : w) }')
 	echo "calibration: $SERVER at $CONNS connections costs $us us/request; --work-ns $w0" \
 	     "measured +$c0; --work-ns $WORK_NS for $SLOWDOWN"
 fi
