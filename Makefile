@@ -110,6 +110,8 @@ $(eval $(call server,evbase,servers/rot13_libevent.c,$(EVBASE_INC) -DSRV_DESIGN=
 
 LOADGEN_SRC := $(filter-out loadgen/main.c,$(wildcard loadgen/*.c))
 LOADGEN_LIB := $(if $(LOADGEN_SRC),$(BUILD)/libloadgen.a)
+# What a program linked with libloadgen.a needs besides: its io_uring engine.
+LOADGEN_LIBS := -luring
 BENCH_SRC   := $(wildcard bench/*.c)
 # evbench but its main(), as a library the tests link too.
 BENCH_LIB   := $(if $(BENCH_SRC),$(BUILD)/libbench.a)
@@ -191,7 +193,7 @@ $(LOADGEN_LIB): $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
 $(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LOADGEN_LIBS) -lm
 
 $(BENCH_LIB): $(filter-out $(BUILD)/bench/main.o,$(BENCH_SRC:%.c=$(BUILD)/%.o))
 	$(call msg,AR,$@)
@@ -200,7 +202,7 @@ $(BENCH_LIB): $(filter-out $(BUILD)/bench/main.o,$(BENCH_SRC:%.c=$(BUILD)/%.o))
 $(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LOADGEN_LIBS) -lm
 
 # ---- tests -----------------------------------------------------------------
 
@@ -208,12 +210,12 @@ $(BUILD)/tests/%.o: EV_CPPFLAGS += $(CRITERION_CFLAGS) -Itests
 $(BUILD)/tests/%.o: | deps-test
 $(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB) $(BUILD)/servers/common.o
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LOADGEN_LIBS) -lm
 
 $(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LOADGEN_LIBS) -lm
 
 # tests/evbase/*.c twice: against the system's libevent, and against evbase.
 $(BUILD)/tests/evlib/%.o: tests/evbase/%.c | deps-test
@@ -249,7 +251,7 @@ TSAN_TEST_SRC := $(wildcard tests/tsan/*.c)
 $(BUILD)/tests/tsan-tests: $(TSAN_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/testutil.o \
 		$(LOADGEN_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LOADGEN_LIBS) -lm
 
 .PHONY: tsan-check
 tsan-check: deps-test

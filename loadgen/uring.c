@@ -12,27 +12,24 @@
  * the next completions: one system call for a whole batch of requests. A
  * completion carries the slot, the operation and the slot's generation, so
  * one that belongs to a socket already closed is recognised and dropped.
+ * The ring is liburing's, as rot13-uring's and evbase's (Debian's
+ * liburing-dev, scripts/deps.sh); what it costs against the raw system
+ * calls this file used before is measured in docs/loadgen.md.
  */
 #include "engine.h"
 
 #include <errno.h>
-#include <linux/io_uring.h>
+#include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 struct uring {
-	int       fd;
-	unsigned *sq_head, *sq_tail, *sq_array, sq_mask, sq_entries;
-	unsigned *cq_head, *cq_tail, cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	void     *sq_map, *cq_map;
-	size_t    sq_len, cq_len, sqes_len;
+	struct io_uring ring;
+	bool      ring_ok;           /* ring set up: io_uring_queue_exit it */
 	uint32_t  icap, ocap;        /* receive buffer size, per-connection send buffer size */
 	char     *ibufs, *obufs;     /* nbufs receive buffers; a send buffer per connection */
 	struct io_uring_buf_ring *br;
@@ -57,17 +54,12 @@ static void ur_flush(struct lthread *t);
 
 static struct io_uring_sqe *ur_sqe(struct lthread *t)
 {
-	struct uring *u = t->ur;
-	unsigned tail = *u->sq_tail;
-	if (tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE) >= u->sq_entries) {
+	struct io_uring_sqe *e = io_uring_get_sqe(&t->ur->ring);
+	if (!e) {
 		ur_enter(t, -1);  /* full: submit what is queued, without waiting */
-		tail = *u->sq_tail;
+		if (!(e = io_uring_get_sqe(&t->ur->ring)))
+			abort();  /* the kernel took none of a full queue: our own bug */
 	}
-	unsigned i = tail & u->sq_mask;
-	struct io_uring_sqe *e = &u->sqes[i];
-	memset(e, 0, sizeof *e);
-	u->sq_array[i] = i;
-	__atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
 	return e;
 }
 
@@ -75,12 +67,10 @@ static void ur_recv(struct lthread *t, struct conn *c)
 {
 	uint32_t idx = (uint32_t)(c - t->conns);
 	struct io_uring_sqe *e = ur_sqe(t);
-	e->opcode = IORING_OP_RECV;
-	e->fd = c->fd;
-	e->ioprio = IORING_RECV_MULTISHOT;
-	e->flags = IOSQE_BUFFER_SELECT;
+	io_uring_prep_recv_multishot(e, c->fd, NULL, 0, 0);
+	e->flags |= IOSQE_BUFFER_SELECT;
 	e->buf_group = 0;
-	e->user_data = ur_data(OP_RECV, c, idx);
+	io_uring_sqe_set_data64(e, ur_data(OP_RECV, c, idx));
 	c->recv_pending = 1;
 	t->ur->pending++;
 }
@@ -88,12 +78,9 @@ static void ur_recv(struct lthread *t, struct conn *c)
 /* Hands receive buffer bid back to the kernel. */
 static void ur_give_back(struct uring *u, unsigned bid)
 {
-	unsigned short tail = u->br->tail;
-	struct io_uring_buf *b = &u->br->bufs[tail & (u->nbufs - 1)];
-	b->addr = (uint64_t)(uintptr_t)(u->ibufs + (size_t)bid * u->icap);
-	b->len = u->icap;
-	b->bid = (unsigned short)bid;
-	__atomic_store_n(&u->br->tail, (unsigned short)(tail + 1), __ATOMIC_RELEASE);
+	io_uring_buf_ring_add(u->br, u->ibufs + (size_t)bid * u->icap, u->icap,
+			      (unsigned short)bid, io_uring_buf_ring_mask(u->nbufs), 0);
+	io_uring_buf_ring_advance(u->br, 1);
 }
 
 static void ur_connect(struct lthread *t, struct conn *c, uint64_t now)
@@ -101,11 +88,8 @@ static void ur_connect(struct lthread *t, struct conn *c, uint64_t now)
 	(void)now;
 	uint32_t idx = (uint32_t)(c - t->conns);
 	struct io_uring_sqe *e = ur_sqe(t);
-	e->opcode = IORING_OP_CONNECT;
-	e->fd = c->fd;
-	e->addr = (uint64_t)(uintptr_t)&t->sh->dst;
-	e->off = t->sh->dstlen;
-	e->user_data = ur_data(OP_CONNECT, c, idx);
+	io_uring_prep_connect(e, c->fd, (const struct sockaddr *)&t->sh->dst, t->sh->dstlen);
+	io_uring_sqe_set_data64(e, ur_data(OP_CONNECT, c, idx));
 	t->ur->pending++;
 }
 
@@ -121,22 +105,20 @@ static void ur_write(struct lthread *t, struct conn *c)
 	char *buf = u->obufs + (size_t)idx * u->ocap;
 	size_t n = lg__build(t, c, buf, u->ocap);
 	struct io_uring_sqe *e = ur_sqe(t);
-	e->opcode = IORING_OP_SEND;
-	e->fd = c->fd;
-	e->addr = (uint64_t)(uintptr_t)buf;
-	e->len = (uint32_t)n;
-	e->msg_flags = MSG_NOSIGNAL;
-	e->user_data = ur_data(OP_SEND, c, idx);
+	io_uring_prep_send(e, c->fd, buf, n, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(e, ur_data(OP_SEND, c, idx));
 	c->send_pending = 1;
 	u->pending++;
 	u->sendq[u->nsendq++] = idx;
 }
 
-/* In the load thread, before anything is submitted. */
+/* In the load thread, before anything is submitted. (Debian's liburing 2.3
+ * declares io_uring_enable_rings but does not export it: the register call
+ * it would make, then.) */
 static void ur_start(struct lthread *t)
 {
 	if (t->ur->disabled &&
-	    syscall(SYS_io_uring_register, t->ur->fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
+	    io_uring_register(t->ur->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0)
 		abort();  /* a ring we created and nobody else touched */
 	t->ur->disabled = false;
 	ur_wake(t);
@@ -145,10 +127,16 @@ static void ur_start(struct lthread *t)
 static void ur_wake(struct lthread *t)
 {
 	struct io_uring_sqe *e = ur_sqe(t);
-	e->opcode = IORING_OP_POLL_ADD;
-	e->fd = t->wakefd;
-	e->poll32_events = POLLIN;
-	e->user_data = (uint64_t)OP_WAKE << 62;
+	io_uring_prep_poll_add(e, t->wakefd, POLLIN);
+	io_uring_sqe_set_data64(e, (uint64_t)OP_WAKE << 62);
+}
+
+/* What io_uring_enter may say without a bug of ours (EBADF, EFAULT, EINVAL
+ * would be one). */
+static void ur_check(int r)
+{
+	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+		abort();
 }
 
 /* Submits what is queued and, with wait_ns >= 0, waits up to that long for
@@ -162,31 +150,24 @@ static void ur_wake(struct lthread *t)
 static void ur_enter(struct lthread *t, long long wait_ns)
 {
 	struct uring *u = t->ur;
-	long r;
 	if (u->nsendq) {
-		unsigned queued = *u->sq_tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
 		uint64_t t0 = lg__now_ns();
-		r = syscall(SYS_io_uring_enter, u->fd, queued, 0, 0, NULL, 0);
-		if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
-			abort();  /* EBADF, EFAULT, EINVAL: our own bug */
+		ur_check(io_uring_submit(&u->ring));
 		uint64_t span = lg__now_ns() - t0;
 		for (uint32_t i = 0; i < u->nsendq; i++)
 			t->conns[u->sendq[i]].send_ts = t0 + span * i / u->nsendq;
 		u->nsendq = 0;
-		if (wait_ns < 0 || *u->cq_head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
+		if (wait_ns < 0 || io_uring_cq_ready(&u->ring))
 			return;
 	}
-	unsigned queued = *u->sq_tail - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-	struct timespec ts = { .tv_sec = (time_t)(wait_ns / 1000000000LL),
-			       .tv_nsec = (long)(wait_ns % 1000000000LL) };
-	struct io_uring_getevents_arg arg = { .ts = (uint64_t)(uintptr_t)&ts };
-	if (wait_ns >= 0)
-		r = syscall(SYS_io_uring_enter, u->fd, queued, 1,
-			    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
-	else
-		r = syscall(SYS_io_uring_enter, u->fd, queued, 0, 0, NULL, 0);
-	if (r < 0 && errno != ETIME && errno != EINTR && errno != EAGAIN && errno != EBUSY)
-		abort();  /* EBADF, EFAULT, EINVAL: our own bug */
+	if (wait_ns >= 0) {
+		struct __kernel_timespec ts = { .tv_sec = wait_ns / 1000000000LL,
+						.tv_nsec = wait_ns % 1000000000LL };
+		struct io_uring_cqe *cqe;
+		ur_check(io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL));
+	} else {
+		ur_check(io_uring_submit(&u->ring));
+	}
 }
 
 static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flags)
@@ -274,21 +255,25 @@ static void ur_complete(struct lthread *t, uint64_t data, int res, unsigned flag
 	}
 }
 
-/* Waits up to wait_ns for completions and handles every one there is. */
+/* Waits up to wait_ns for completions and handles every one there is. Each
+ * batch is copied out and its slots handed back before it is handled: a
+ * completion's handler may submit, and must find the CQ with room. */
 static void ur_poll(struct lthread *t, long long wait_ns)
 {
 	struct uring *u = t->ur;
+	struct io_uring_cqe *batch[64];
+	struct { uint64_t data; int res; unsigned flags; } got[64];
+	unsigned n;
 	ur_enter(t, wait_ns);
-	for (;;) {
-		unsigned head = *u->cq_head;
-		if (head == __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE))
-			break;
-		struct io_uring_cqe *e = &u->cqes[head & u->cq_mask];
-		uint64_t data = e->user_data;
-		int res = e->res;
-		unsigned flags = e->flags;
-		__atomic_store_n(u->cq_head, head + 1, __ATOMIC_RELEASE);
-		ur_complete(t, data, res, flags);
+	while ((n = io_uring_peek_batch_cqe(&u->ring, batch, 64)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			got[i].data = io_uring_cqe_get_data64(batch[i]);
+			got[i].res = batch[i]->res;
+			got[i].flags = batch[i]->flags;
+		}
+		io_uring_cq_advance(&u->ring, n);
+		for (unsigned i = 0; i < n; i++)
+			ur_complete(t, got[i].data, got[i].res, got[i].flags);
 	}
 }
 
@@ -298,14 +283,8 @@ static void ur_free(struct lthread *t)
 	t->ur = NULL;
 	if (!u)
 		return;
-	if (u->sqes && u->sqes != MAP_FAILED)
-		munmap(u->sqes, u->sqes_len);
-	if (u->cq_map && u->cq_map != MAP_FAILED && u->cq_map != u->sq_map)
-		munmap(u->cq_map, u->cq_len);
-	if (u->sq_map && u->sq_map != MAP_FAILED)
-		munmap(u->sq_map, u->sq_len);
-	if (u->fd >= 0)
-		close(u->fd);
+	if (u->ring_ok)
+		io_uring_queue_exit(&u->ring);
 	if (u->br && u->br != MAP_FAILED)
 		munmap(u->br, u->br_len);
 	free(u->ibufs);
@@ -314,13 +293,20 @@ static void ur_free(struct lthread *t)
 	free(u);
 }
 
+/* Registers a buffer ring of `entries` buffers (group 0) at `mem`. */
+static int ur_register_bufs(struct io_uring *ring, void *mem, unsigned entries)
+{
+	struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)mem,
+					.ring_entries = entries, .bgid = 0 };
+	return io_uring_register_buf_ring(ring, &reg, 0);
+}
+
 static int ur_init(struct lthread *t)
 {
 	const struct lg_config *cfg = &t->sh->cfg;
 	struct uring *u = calloc(1, sizeof *u);
 	if (!u)
 		return -ENOMEM;
-	u->fd = -1;
 	t->ur = u;
 	/* A RECV per connection, a SEND per connection, CONNECTs, the wake-up. */
 	unsigned want = 2 * t->nconns + 64, entries = 64;
@@ -338,49 +324,18 @@ static int ur_init(struct lthread *t)
 		IORING_SETUP_CLAMP,
 	};
 	struct io_uring_params p;
-	for (size_t k = 0; k < sizeof tries / sizeof tries[0]; k++) {
+	int rc = -EINVAL;
+	for (size_t k = 0; k < sizeof tries / sizeof tries[0] && rc == -EINVAL; k++) {
 		memset(&p, 0, sizeof p);
 		p.flags = tries[k];
-		u->fd = (int)syscall(SYS_io_uring_setup, entries, &p);
-		if (u->fd >= 0 || errno != EINVAL)
-			break;
+		rc = io_uring_queue_init_params(entries, &u->ring, &p);
 	}
-	if (u->fd < 0)
-		return -errno;
+	if (rc < 0)
+		return rc;
+	u->ring_ok = true;
 	u->disabled = (p.flags & IORING_SETUP_R_DISABLED) != 0;
 	if (!(p.features & IORING_FEAT_EXT_ARG))
 		return -ENOSYS;
-	u->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	u->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP) {
-		if (u->cq_len > u->sq_len)
-			u->sq_len = u->cq_len;
-		u->cq_len = u->sq_len;
-	}
-	u->sq_map = mmap(NULL, u->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 u->fd, IORING_OFF_SQ_RING);
-	if (u->sq_map == MAP_FAILED)
-		return -errno;
-	u->cq_map = (p.features & IORING_FEAT_SINGLE_MMAP) ? u->sq_map :
-		mmap(NULL, u->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
-		     IORING_OFF_CQ_RING);
-	if (u->cq_map == MAP_FAILED)
-		return -errno;
-	u->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
-	u->sqes = mmap(NULL, u->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		       u->fd, IORING_OFF_SQES);
-	if (u->sqes == MAP_FAILED)
-		return -errno;
-	char *sq = u->sq_map, *cq = u->cq_map;
-	u->sq_head = (unsigned *)(sq + p.sq_off.head);
-	u->sq_tail = (unsigned *)(sq + p.sq_off.tail);
-	u->sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask);
-	u->sq_entries = *(unsigned *)(sq + p.sq_off.ring_entries);
-	u->sq_array = (unsigned *)(sq + p.sq_off.array);
-	u->cq_head = (unsigned *)(cq + p.cq_off.head);
-	u->cq_tail = (unsigned *)(cq + p.cq_off.tail);
-	u->cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
-	u->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
 
 	/* Small buffers: replies stream through them. A receive buffer is held
 	 * only from its completion until its reply is checked, so one per
@@ -401,11 +356,9 @@ static int ur_init(struct lthread *t)
 	u->br = mmap(NULL, u->br_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (u->br == MAP_FAILED)
 		return -errno;
-	struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)u->br,
-					.ring_entries = u->nbufs, .bgid = 0 };
-	if (syscall(SYS_io_uring_register, u->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
-		return -errno;
-	u->br->tail = 0;
+	if ((rc = ur_register_bufs(&u->ring, u->br, u->nbufs)) < 0)
+		return rc;
+	io_uring_buf_ring_init(u->br);
 	for (unsigned b = 0; b < u->nbufs; b++)
 		ur_give_back(u, b);
 	return 0;
@@ -419,17 +372,15 @@ int lg_uring_available(void)
 	if (k >= 0)
 		return k;
 	int ok = 0;
+	struct io_uring ring;
 	struct io_uring_params p;
 	memset(&p, 0, sizeof p);
 	p.flags = IORING_SETUP_CLAMP;
-	int fd = (int)syscall(SYS_io_uring_setup, 4, &p);
-	if (fd >= 0) {
+	if (io_uring_queue_init_params(4, &ring, &p) == 0) {
 		void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)mem,
-						.ring_entries = 1, .bgid = 0 };
 		ok = (p.features & IORING_FEAT_EXT_ARG) && mem != MAP_FAILED &&
-		     syscall(SYS_io_uring_register, fd, IORING_REGISTER_PBUF_RING, &reg, 1) == 0;
-		close(fd);
+		     ur_register_bufs(&ring, mem, 1) == 0;
+		io_uring_queue_exit(&ring);
 		if (mem != MAP_FAILED)
 			munmap(mem, 4096);
 	}
@@ -439,8 +390,7 @@ int lg_uring_available(void)
 
 static void ur_flush(struct lthread *t)
 {
-	struct uring *u = t->ur;
-	if (*u->sq_tail != __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE))
+	if (io_uring_sq_ready(&t->ur->ring))
 		ur_enter(t, -1);
 }
 
