@@ -218,11 +218,15 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 	sigaction(SIGINT, &sa, NULL);
 }
 
+/* The port the listeners got, for the ready line. */
+static int ready_port;
+
 int srv_listen(void)
 {
 	int fd;
 
 	srv_listen_reuseport(&fd, 1);
+	srv_ready();
 	return fd;
 }
 
@@ -268,10 +272,13 @@ void srv_listen_reuseport(int *fds, int n)
 	}
 
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	printf("ready %s port=%d pid=%d\n", design,
-	       ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-				       : ((struct sockaddr_in6 *)&ss)->sin6_port),
-	       (int)getpid());
+	ready_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+void srv_ready(void)
+{
+	printf("ready %s port=%d pid=%d\n", design, ready_port, (int)getpid());
 	fflush(stdout);
 }
 

@@ -95,8 +95,13 @@ int srv_listen(void);
 
 /* The same for a group of n listeners on one port with SO_REUSEPORT, into
  * fds[0..n): the kernel spreads new connections over them by a hash of the
- * client's address and port. One ready line for the group; dies on failure. */
+ * client's address and port; dies on failure. It prints no ready line: the
+ * caller calls srv_ready() once its threads exist, since evbench lists the
+ * server's threads at that line to count their system calls. */
 void srv_listen_reuseport(int *fds, int n);
+
+/* Print the ready line (srv_listen does it itself). */
+void srv_ready(void);
 
 #define SRV_AGAIN (-1) /* nothing left to accept now */
 #define SRV_SHED  (-2) /* one connection was refused and counted; try again */

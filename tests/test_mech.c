@@ -364,3 +364,36 @@ Test(lesson, emfile_verdict_keeps_each_figure_apart)
 		  "%s", text);
 	free(text);
 }
+
+/* ---- a reactor per thread -------------------------------------------------------- */
+
+/* evbench lists a server's threads at its ready line and counts theirs:
+ * epoll-mt must say ready only once its reactors exist, or the reactors
+ * that came later are not counted (it once said 0.00 system calls per
+ * request at 10,000 connections). Each request costs the reactor serving
+ * it a read and a write at least, so the count cannot be under 1.5
+ * unless a reactor was missed. */
+Test(mech, every_reactor_of_epoll_mt_is_counted, .timeout = 90, .fini = tu_kill_all)
+{
+	char bin[4096], outdir[128], csv[192], header[8192], line[8192], err[4096];
+	FILE *f;
+	int status;
+
+	snprintf(outdir, sizeof outdir, "/tmp/evbench-test-mech-mt-%d", (int)getpid());
+	tu_path(bin, sizeof bin, tu_bin_dir(), "evbench");
+	status = tu_run((char *[]){ bin, "--server", "epoll-mt", "--conns", "16", "--duration",
+				    "0.5", "--warmup", "0.1", "--mechanism", "on", "--quiet", "--out",
+				    outdir, NULL },
+			NULL, 0, err, sizeof err, 60000);
+	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "evbench failed (%d): %s", status, err);
+	snprintf(csv, sizeof csv, "%s/latest/summary.csv", outdir);
+	f = fopen(csv, "r");
+	cr_assert_not_null(f, "%s: %s", csv, strerror(errno));
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short", csv);
+	fclose(f);
+	tu_run((char *[]){ "/bin/rm", "-rf", outdir, NULL }, NULL, 0, NULL, 0, 10000);
+	double sys = tu_csv_cell(header, line, "sys_per_req_server");
+	cr_assert_geq(sys, 1.5, "epoll-mt made %.2f system calls per request: a reactor was "
+		      "not counted", sys);
+}

@@ -349,26 +349,6 @@ static void hgrm_bracket(const struct hgrm_row *rows, int n, unsigned long long 
 	*hi += 0.0005;
 }
 
-/* The CSV cell in the column named `name`. Empty cells (null) count as
- * columns, so the line is split with strsep(), not strtok(); the columns
- * before the percentiles hold no quoted commas (only `failure` does, near
- * the end). */
-static double csv_cell(const char *header, const char *line, const char *name)
-{
-	char h[8192], l[8192], *hp = h, *lp = l, *ht, *lt;
-
-	snprintf(h, sizeof h, "%s", header);
-	snprintf(l, sizeof l, "%s", line);
-	h[strcspn(h, "\n")] = '\0';
-	while ((ht = strsep(&hp, ",")) && (lt = strsep(&lp, ",")))
-		if (strcmp(ht, name) == 0) {
-			cr_assert(*lt, "summary.csv: %s is empty", name);
-			return atof(lt);
-		}
-	cr_assert_fail("no column %s in summary.csv", name);
-	return NAN;
-}
-
 Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
      .fini = teardown, .timeout = 60)
 {
@@ -419,7 +399,7 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 	/* min and max are exact, and bound every percentile. */
 	cr_assert_float_eq(jr_path_number(lat, "max"), rows[n - 1].value, 0.0006);
 	for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
-		double lo, hi, j = jr_path_number(lat, pct[i].json), c = csv_cell(header, line, pct[i].csv);
+		double lo, hi, j = jr_path_number(lat, pct[i].json), c = tu_csv_cell(header, line, pct[i].csv);
 
 		hgrm_bracket(rows, n, total, pct[i].p, &lo, &hi);
 		cr_assert(j > lo && j <= hi,

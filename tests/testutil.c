@@ -973,3 +973,25 @@ __attribute__((weak)) const char *__lsan_default_suppressions(void)
 {
 	return "leak:libcriterion.so\n";
 }
+
+/* ---- results files ------------------------------------------------------------- */
+
+/* The CSV cell in the column named `name`. Empty cells (null) count as
+ * columns, so the line is split with strsep(), not strtok(); the columns
+ * before the percentiles hold no quoted commas (only `failure` does, near
+ * the end). */
+double tu_csv_cell(const char *header, const char *line, const char *name)
+{
+	char h[8192], l[8192], *hp = h, *lp = l, *ht, *lt;
+
+	snprintf(h, sizeof h, "%s", header);
+	snprintf(l, sizeof l, "%s", line);
+	h[strcspn(h, "\n")] = '\0';
+	while ((ht = strsep(&hp, ",")) && (lt = strsep(&lp, ",")))
+		if (strcmp(ht, name) == 0) {
+			cr_assert(*lt, "summary.csv: %s is empty", name);
+			return atof(lt);
+		}
+	cr_assert_fail("no column %s in summary.csv", name);
+	return NAN;
+}

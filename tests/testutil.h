@@ -237,4 +237,11 @@ long tu_proc_status(pid_t pid, const char *name);
  * (which may exceed cap: only cap are stored), or -1. */
 int tu_proc_fds(pid_t pid, int *fds, int cap);
 
+/* ---- results files ------------------------------------------------------------- */
+
+/* The number in the cell of summary.csv's column `name` on `line`, given
+ * its header line; fails the test if there is no such column or it is
+ * empty (null). */
+double tu_csv_cell(const char *header, const char *line, const char *name);
+
 #endif
