@@ -452,13 +452,13 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 
 /* ---- bound -------------------------------------------------------------------- */
 
-double col_server_capacity(const char *design, long cpus)
+double col_server_capacity(const char *design, long cpus, long threads)
 {
 	/* Only the designs that run connections on several processes or threads
 	 * can use more than one core; the event loops are single-threaded. */
-	if (evb_design_has(design, DS_MULTICORE))
-		return (double)(cpus > 0 ? cpus : 1);
-	return 1.0;
+	long cap = evb_design_has(design, DS_MULTICORE) && cpus > 0 ? cpus : 1;
+
+	return (double)(threads > 0 && threads < cap ? threads : cap);
 }
 
 const char *col_bound(double server_cpu_s, double server_cap, double client_cpu_s,

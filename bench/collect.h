@@ -114,9 +114,12 @@ void col_host_read(struct col_host *h);
 /* Writes the `host` object of evbench.run/1. */
 void col_json_host(struct json_writer *w, const struct col_host *h);
 
-/* How many cores' worth the server may use: cpus for fork and threads, whose
- * connections run in parallel, 1 for the single-threaded event loops. */
-double col_server_capacity(const char *design, long cpus);
+/* How many cores' worth the server may use: cpus for the designs that run
+ * connections in parallel (fork, threads, epoll-mt), 1 for the
+ * single-threaded event loops; and no more than the threads the server says
+ * it ran (`threads` of its stop report, 0 when it does not say): epoll-mt
+ * with --threads 1 is one loop. */
+double col_server_capacity(const char *design, long cpus, long threads);
 
 /* The side that bounds a run (the rule of docs/results.md). Utilisation is
  * CPU seconds over wall seconds over capacity. A side at or above

@@ -94,6 +94,11 @@ static int parse_counters(const char *s, struct orch_counters *c)
 
 		c->v[i] = jr_int(jr_get(v, orch_counter_names[i]), &n) == 0 ? n : -1;
 	}
+	{
+		long long t;
+
+		c->threads = jr_int(jr_get(v, "threads"), &t) == 0 && t > 0 ? (long)t : 0;
+	}
 	snprintf(c->design, sizeof c->design, "%.31s", design ? design : "");
 	snprintf(c->backend, sizeof c->backend, "%.31s", backend ? backend : "");
 	c->valid = v && v->type == JR_OBJECT;

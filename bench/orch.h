@@ -55,6 +55,7 @@ struct orch_counters {
 	bool   valid;                   /* a well-formed report was read */
 	char   design[32], backend[32];
 	int64_t v[ORCH_NCOUNTERS];      /* in orch_counter_names' order; -1 = absent */
+	long   threads;                 /* the report's `threads` (epoll-mt), 0 = not said */
 };
 /* Index of a counter by name, or -1. */
 int orch_counter_index(const char *name);

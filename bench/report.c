@@ -242,7 +242,8 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 			row->others_util = others > 0 ? others / total : 0;
 		}
 	}
-	cap_s = col_server_capacity(r->srv->design, host->cpus);
+	cap_s = col_server_capacity(r->srv->design, host->cpus,
+				    r->proc.counters.valid ? r->proc.counters.threads : 0);
 	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
 	if (cap_c < 1)
 		cap_c = 1;

@@ -1020,9 +1020,41 @@ Test(evbench, capacity_follows_the_design_table, .timeout = 10)
 						"evbase", "libevent" };
 
 	for (size_t i = 0; i < 2; i++)
-		cr_assert_eq(col_server_capacity(parallel[i], 6), 6.0, "%s", parallel[i]);
+		cr_assert_eq(col_server_capacity(parallel[i], 6, 0), 6.0, "%s", parallel[i]);
 	for (size_t i = 0; i < 6; i++)
-		cr_assert_eq(col_server_capacity(one_loop[i], 6), 1.0, "%s", one_loop[i]);
+		cr_assert_eq(col_server_capacity(one_loop[i], 6, 0), 1.0, "%s", one_loop[i]);
 	/* An unknown design is given the safe answer, one CPU. */
-	cr_assert_eq(col_server_capacity("nosuch", 6), 1.0);
+	cr_assert_eq(col_server_capacity("nosuch", 6, 0), 1.0);
+	/* A reactor per thread has the threads it ran, up to the CPUs. */
+	cr_assert_eq(col_server_capacity("epoll-mt", 6, 0), 6.0);
+	cr_assert_eq(col_server_capacity("epoll-mt", 6, 1), 1.0);
+	cr_assert_eq(col_server_capacity("epoll-mt", 6, 4), 4.0);
+	cr_assert_eq(col_server_capacity("epoll-mt", 2, 4), 2.0);
+}
+
+/* What the server says it ran sets its capacity: epoll-mt with --threads 1
+ * has one core's worth, and its utilisation is its CPU over the wall time,
+ * not half of it (on a machine of more than one CPU). */
+Test(evbench, a_server_s_own_thread_count_caps_its_capacity, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char err[4096];
+	int status;
+	char *argv[] = { NULL, "--server", "epoll-mt", "--server-args", "--threads 1", "--conns", "4",
+			 "--duration", "0.3", "--warmup", "0", "--mechanism", "off", "--json",
+			 "--quiet", "--out", outdir, NULL };
+	struct jr_value *v = run_json(argv, &status, err, sizeof err);
+	const struct jr_value *r;
+	double cpu, wall, util;
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "evbench: %s", err);
+	cr_assert(v->type == JR_ARRAY && v->len == 1, "one run expected");
+	r = v->items[0];
+	cpu = jr_path_number(r, "result.server_cpu_s.total");
+	wall = jr_path_number(r, "result.wall_s");
+	util = jr_path_number(r, "result.utilization.server");
+	cr_assert(wall > 0 && cpu > 0, "cpu %g wall %g", cpu, wall);
+	cr_assert(fabs(util - cpu / wall) < 1e-3 * (1 + cpu / wall), "utilisation %g, cpu/wall %g",
+		  util, cpu / wall);
+	jr_free(v);
 }
