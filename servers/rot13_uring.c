@@ -5,8 +5,8 @@
  * The other event loops ask the kernel "which descriptors are ready?" and
  * then make a read or write call for each. Here the loop hands the kernel the
  * I/O itself and later collects what it did: one multishot accept on the
- * listener posts a completion per new connection; one multishot recv per
- * connection posts a completion per arrival, its bytes already in a buffer
+ * listener posts a completion per new connection; a recv per connection,
+ * armed again after each completion, posts its bytes already in a buffer
  * the kernel took from a ring of buffers that the loop registered once (so
  * an idle connection holds no buffer); a send per batch of replies. New
  * requests and the wait for completions share one io_uring_enter, and with
@@ -15,22 +15,32 @@
  *
  * What it saves: the read, write and epoll_ctl calls. A request that costs
  * epoll-lt an epoll_wait share, a read and a write costs here one
- * io_uring_enter shared by every completion it brings, and a send SQE.
+ * io_uring_enter shared by every completion it brings, a recv SQE and a
+ * send SQE.
  * What it costs: a send buffer must stay put until its completion, so the
  * framer only queues (c->deferred, servers/common.h) and the replies move
  * to the send in flight, which is one more copy than epoll-lt's writev of
  * the fresh bytes. Every buffer of the ring is BUF_SIZE bytes whatever
  * arrives, so a 100-byte request occupies 4 KiB until the loop gives it back.
  *
- * Backpressure: a multishot recv delivers until it is cancelled, so while
- * more than --max-pending bytes of replies are queued or in flight the loop
- * cancels the connection's recv, and arms a new one once the sends drained
- * them. Completions already posted before the cancel are still served: a
- * connection may hold a few buffers more than max-pending, never unbounded.
- * Fairness is the kernel's: a multishot recv retries a busy socket a bounded
- * number of times before it lets the other requests run.
+ * Why not a multishot recv, which stays armed and would save the recv SQE:
+ * on Linux 6.18 a multishot recv whose socket becomes readable or is reset
+ * while its internal poll is being armed can miss that event and stay armed
+ * forever. Seen as rot13-uring keeping 1-2 of 300 reset connections open
+ * in about one run in three under load (tests/hostile.c rst_storm, their
+ * recv still in /proc/PID/fdinfo's PollList), and made deterministic with
+ * IORING_RECVSEND_POLL_FIRST, which arms the poll before any attempt:
+ * multishot kept 65-146 of 300 reset sockets open in 10 runs of 10, a
+ * single-shot recv none in 10 (docs/teaching.md, section 7). A recv that
+ * completes once cannot be left waiting on an event it already missed.
  *
- * Where it breaks: it needs Linux 6.0 (multishot recv, buffer rings) and a
+ * Backpressure: while more than --max-pending bytes of replies are queued
+ * or in flight the loop arms no recv, and arms one again once the sends
+ * drained them; a recv already in flight still delivers one buffer, so a
+ * connection holds at most BUF_SIZE more than max-pending. Fairness is the
+ * kernel's: each recv takes one buffer, and the next waits for the loop.
+ *
+ * Where it breaks: it needs Linux 5.19 (multishot accept, buffer rings) and a
  * kernel that lets it use io_uring at all; where io_uring_queue_init fails
  * with ENOSYS or EPERM (an old kernel, kernel.io_uring_disabled, a seccomp
  * filter such as Docker's default one) it exits with EVB_EXIT_UNAVAILABLE
@@ -55,7 +65,7 @@
 #include <sys/socket.h>
 
 #define RING_ENTRIES    4096  /* SQ size; the CQ is CQ_ENTRIES */
-#define CQ_ENTRIES      16384 /* multishot requests post many completions per SQE */
+#define CQ_ENTRIES      16384 /* a recv and a send per connection in flight, and the accepts */
 #define BUF_SIZE        4096  /* one provided buffer; one recv completion fills at most one */
 #define BUF_COUNT       2048  /* buffers in the ring (a power of two): 8 MiB */
 #define BUF_GROUP       0
@@ -72,8 +82,7 @@ enum op { OP_ACCEPT, OP_RECV, OP_SEND, OP_CANCEL };
  */
 struct uconn {
 	struct srv_conn *c;      /* NULL once closed */
-	bool recv_armed;         /* a multishot recv is in the kernel */
-	bool recv_cancelled;     /* and it was asked to stop (backpressure) */
+	bool recv_armed;         /* a recv is in the kernel */
 	bool send_armed;         /* sbuf[soff..slen) is being sent */
 	char *sbuf;
 	size_t slen, soff;
@@ -184,14 +193,11 @@ static void update(struct uconn *u, int want)
 	if ((want & SRV_READ) && !u->recv_armed) {
 		struct io_uring_sqe *sqe = sqe_get();
 
-		io_uring_prep_recv_multishot(sqe, u->c->fd, NULL, 0, 0);
+		io_uring_prep_recv(sqe, u->c->fd, NULL, BUF_SIZE, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BUF_GROUP;
 		sqe_tag(sqe, u, OP_RECV);
 		u->recv_armed = true;
-	} else if (!(want & SRV_READ) && u->recv_armed && !u->recv_cancelled) {
-		cancel(u, OP_RECV);
-		u->recv_cancelled = true;
 	}
 }
 
@@ -237,8 +243,7 @@ static void on_recv(struct uconn *u, const struct io_uring_cqe *cqe)
 {
 	int want;
 
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		u->recv_armed = u->recv_cancelled = false;
+	u->recv_armed = false;
 	if (u->c == NULL) {
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			buf_recycle(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
