@@ -32,7 +32,9 @@
  * IORING_RECVSEND_POLL_FIRST, which arms the poll before any attempt:
  * multishot kept 65-146 of 300 reset sockets open in 10 runs of 10, a
  * single-shot recv none in 10 (docs/teaching.md, section 7). A recv that
- * completes once cannot be left waiting on an event it already missed.
+ * completes once cannot be left waiting on an event it already missed. It
+ * costs: 10-13% more server CPU per request than the multishot recv, in
+ * one interleaved evbench ab of the two (docs/teaching.md).
  *
  * Backpressure: while more than --max-pending bytes of replies are queued
  * or in flight the loop arms no recv, and arms one again once the sends
@@ -194,6 +196,11 @@ static void update(struct uconn *u, int want)
 		struct io_uring_sqe *sqe = sqe_get();
 
 		io_uring_prep_recv(sqe, u->c->fd, NULL, BUF_SIZE, 0);
+		/* Poll first: a recv is armed right after the last request was
+		 * read, when the socket is most likely empty, so the attempt
+		 * the kernel would make first is wasted (measured: the plain
+		 * single-shot recv cost 3-5 points more server CPU). */
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BUF_GROUP;
 		sqe_tag(sqe, u, OP_RECV);
