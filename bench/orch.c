@@ -86,6 +86,7 @@ static int parse_counters(const char *s, struct orch_counters *c)
 {
 	struct jr_value *v = jr_parse(s, strlen(s), NULL);
 	const char *design = jr_string(jr_get(v, "design"));
+	long long t;
 	const char *backend = jr_string(jr_get(v, "backend"));
 
 	memset(c, 0, sizeof *c);
@@ -94,11 +95,7 @@ static int parse_counters(const char *s, struct orch_counters *c)
 
 		c->v[i] = jr_int(jr_get(v, orch_counter_names[i]), &n) == 0 ? n : -1;
 	}
-	{
-		long long t;
-
-		c->threads = jr_int(jr_get(v, "threads"), &t) == 0 && t > 0 ? (long)t : 0;
-	}
+	c->threads = jr_int(jr_get(v, "threads"), &t) == 0 && t > 0 ? (long)t : 0;
 	snprintf(c->design, sizeof c->design, "%.31s", design ? design : "");
 	snprintf(c->backend, sizeof c->backend, "%.31s", backend ? backend : "");
 	c->valid = v && v->type == JR_OBJECT;
