@@ -71,11 +71,12 @@ static void select_free(struct event_base *base)
 static int grow(struct selectop *op, int fd)
 {
 	int bits = evb_fd_slots(op->words ? op->words * WORD_BITS : 1024, fd, 1);
-	int words = bits / WORD_BITS;
 	unsigned long **sets[] = { &op->rin, &op->win };
+	int words;
 
 	if (bits < 0)
 		return -1;
+	words = bits / WORD_BITS;
 	for (int i = 0; i < 2; i++) {
 		unsigned long *p = evb_realloc(*sets[i], (size_t)words * sizeof(*p));
 		if (!p)
