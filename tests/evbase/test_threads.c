@@ -401,6 +401,85 @@ Test(threads, del_during_callback_waits_for_that_callback_only, .timeout = 60)
 	event_base_free(b.base);
 }
 
+/* The modes that do not wait: event_del_noblock() never waits for a running
+ * callback, and event_del() does not wait for one of an event made with
+ * EV_FINALIZE (libevent's documentation). The callback here stays running
+ * until the deleting thread has returned from the call, so a call that
+ * waited would keep both waiting until the callback's safety deadline and
+ * fail the test; the event is removed all the same. */
+struct nowait {
+	struct event_base *base;
+	evutil_socket_t sv[2];
+	long long deadline_us;
+	atomic_int started, running, returned, timed_out;
+};
+
+static void nowait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nowait *w = arg;
+
+	atomic_store(&w->running, 1);
+	atomic_fetch_add(&w->started, 1);
+	while (!atomic_load(&w->returned) && evtest_now_us() < w->deadline_us)
+		sleep_ms(1);
+	if (!atomic_load(&w->returned))
+		atomic_store(&w->timed_out, 1);
+	atomic_store(&w->running, 0);
+}
+
+static void *nowait_loop(void *arg)
+{
+	struct nowait *w = arg;
+
+	cr_assert_eq(event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
+	return NULL;
+}
+
+Test(threads, del_noblock_and_finalize_do_not_wait, .timeout = 60)
+{
+	struct nowait w = { .base = threaded_base() };
+	struct event *evs[2];
+	long long limit = evtest_tv_us(&(struct timeval){ 10, 0 });
+	const char *m = getenv("EVBENCH_TIMEOUT_MULT");
+	pthread_t loop;
+
+	if (m && atof(m) > 1)
+		limit = (long long)(limit * atof(m));
+	w.deadline_us = evtest_now_us() + limit;
+	evtest_pair(w.sv);
+	evtest_send(w.sv[1], 1);	/* readable for good: never read */
+	cr_assert_eq(pthread_create(&loop, NULL, nowait_loop, &w), 0);
+	for (int round = 0; round < 2; round++) {
+		struct event *ev = evs[round] = event_new(w.base, w.sv[0],
+		    EV_READ | EV_PERSIST | (round ? EV_FINALIZE : 0), nowait_cb, &w);
+		int started;
+
+		atomic_store(&w.returned, 0);
+		started = atomic_load(&w.started);
+		cr_assert_eq(event_add(ev, NULL), 0);
+		cr_assert(wait_for(&w.running, 1, w.deadline_us), "the callback never ran");
+		cr_assert_eq(round ? event_del(ev) : event_del_noblock(ev), 0);
+		cr_assert_eq(atomic_load(&w.running), 1,
+		    "%s waited for the callback", round ? "event_del on EV_FINALIZE" : "event_del_noblock");
+		atomic_store(&w.returned, 1);
+		/* Deleted all the same. */
+		while (atomic_load(&w.running) && evtest_now_us() < w.deadline_us)
+			sleep_ms(1);
+		cr_assert_eq(event_pending(ev, EV_READ, NULL), 0);
+		cr_assert_eq(atomic_load(&w.started), started + 1);
+	}
+	cr_assert_eq(atomic_load(&w.timed_out), 0);
+	event_base_loopbreak(w.base);
+	pthread_join(loop, NULL);
+	/* Freed once the loop is gone: nothing may still be on its way out
+	 * of a callback of an event that event_del() did not wait for. */
+	event_free(evs[0]);
+	event_free(evs[1]);
+	evutil_closesocket(w.sv[0]);
+	evutil_closesocket(w.sv[1]);
+	event_base_free(w.base);
+}
+
 /* ---- the stress case: 4 threads x 100,000 event_active on one event -------- */
 
 #define STRESS_THREADS 4
