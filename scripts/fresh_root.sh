@@ -53,8 +53,9 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/evbench-fresh.XXXXXX")
 root=$work/root
-log=$work/log
-mkdir -p "$log"
+# The steps' logs live outside the root, and are kept when a step failed.
+log=$(mktemp -d "${TMPDIR:-/tmp}/evbench-fresh-log.XXXXXX")
+keep_log=0
 
 # Every process whose root is ours, then every mount under it (deepest
 # first), then the files: rm is told to stay on the root's own file system,
@@ -71,6 +72,7 @@ cleanup() {
 	else
 		rm -rf --one-file-system "$work"
 	fi
+	if [ "$keep_log" = 1 ]; then echo "fresh_root.sh: logs kept in $log" >&2; else rm -rf "$log"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -88,6 +90,7 @@ if ! mmdebstrap --variant=minbase --mode=root --include=make $aptopts \
 	fi
 	echo "fresh_root.sh: mmdebstrap failed:" >&2
 	tail -n 20 "$log/mmdebstrap" >&2
+	keep_log=1
 	exit 1
 fi
 echo "fresh root: $release minbase + make in $(($(date +%s) - t0)) s ($(du -sm "$root" | cut -f1) MB)"
@@ -113,8 +116,12 @@ for s in $steps; do
 	secs=$(($(date +%s) - t0))
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/$s" | tail -n 1)
 	if [ "$rc" -ne 0 ]; then
-		echo "fresh root: make $s FAILED (status $rc) after $secs s${summary:+: $summary}; its last lines:"
-		tail -n 40 "$log/$s"
+		echo "fresh root: make $s FAILED (status $rc) after $secs s${summary:+: $summary}"
+		# Criterion's failures, then the end of the step.
+		grep -E -A6 '^\[(FAIL|----)\]|: (FAIL|Assertion)' "$log/$s" | head -n 60
+		echo "--- the last lines of make $s:"
+		tail -n 15 "$log/$s"
+		keep_log=1
 		exit 1
 	fi
 	echo "fresh root: make $s passed in $secs s${summary:+ ($summary)}"
