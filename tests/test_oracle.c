@@ -14,6 +14,17 @@
  * - Percentiles. The same server with --stairs gives the latency distribution
  *   known steps. Every percentile of the JSON, summary.csv and the table is
  *   checked against the run's own .hgrm, parsed here, and against the steps.
+ * - Mechanism. The same server, told to make a known set of system calls per
+ *   request (a poll that wakes it, a recv, K polls that return nothing, N
+ *   getppid, a nanosleep, a send), under the name rot13-poll so that evbench
+ *   counts its poll() returns as wake-ups: system calls, wake-ups, ready
+ *   descriptors per wake-up and the calls by name per request of the JSON,
+ *   summary.csv and the table must come out as those counts. A figure divided
+ *   by the wake-ups instead of the replies is off by 1 + K.
+ * - Memory. The same server holding a known number of MiB it touched (and
+ *   1 GiB it only reserved): every resident figure, group RSS and PSS, the
+ *   peak, the table's srv MB, must be that many MiB and little more; a
+ *   reader that took the virtual size is off by thousands.
  *
  * evbench runs the servers beside its own executable, so a copy of it in a
  * directory of its own runs cpu_testsrv under the name rot13-epoll-lt (the
@@ -64,8 +75,8 @@ static void copy_file(const char *from, const char *to)
 	cr_assert_eq(chmod(to, 0755), 0);
 }
 
-/* A temporary directory holding a copy of evbench and, as rot13-epoll-lt, a
- * script that runs cpu_testsrv with evbench's arguments. */
+/* A temporary directory holding a copy of evbench and, as rot13-epoll-lt and
+ * rot13-poll, a script that runs cpu_testsrv with evbench's arguments. */
 static void setup(void)
 {
 	char real[PATH_MAX], srv[PATH_MAX], dir[PATH_MAX + 8], path[PATH_MAX + 32];
@@ -81,12 +92,16 @@ static void setup(void)
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(evbench, sizeof evbench, "%.3000s/evbench", dir);
 	copy_file(real, evbench);
-	snprintf(path, sizeof path, "%s/rot13-epoll-lt", dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "#!/bin/sh\nexec %s \"$@\"\n", srv);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(chmod(path, 0755), 0);
+	/* As poll, evbench counts its poll() returns as the wake-ups (the
+	 * mechanism tests below); as epoll-lt, it would look for epoll_wait. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/rot13-%s", dir, i ? "poll" : "epoll-lt");
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fprintf(f, "#!/bin/sh\nexec %s \"$@\"\n", srv);
+		cr_assert_eq(fclose(f), 0);
+		cr_assert_eq(chmod(path, 0755), 0);
+	}
 }
 
 static void teardown(void)
@@ -99,10 +114,10 @@ static void teardown(void)
 /* Runs the copy of evbench on the test server with the load options in
  * `load` (NULL-terminated) and --server-args `srvargs`; fills out and err
  * (stdout, stderr) and checks that it exited 0. */
-static void run_evbench(const char *const *load, const char *srvargs, char *out, size_t cap,
-			char *err, size_t errcap)
+static void run_evbench_as(const char *server, const char *const *load, const char *srvargs,
+			   char *out, size_t cap, char *err, size_t errcap)
 {
-	char *argv[32] = { evbench, "--server", "epoll", "--out", outdir, "--server-args",
+	char *argv[32] = { evbench, "--server", (char *)server, "--out", outdir, "--server-args",
 			   (char *)srvargs };
 	int n = 7, status;
 
@@ -112,6 +127,12 @@ static void run_evbench(const char *const *load, const char *srvargs, char *out,
 	status = tu_run(argv, out, cap, err, errcap, 120000);
 	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "evbench failed (status %#x): %s", status, err);
+}
+
+static void run_evbench(const char *const *load, const char *srvargs, char *out, size_t cap,
+			char *err, size_t errcap)
+{
+	run_evbench_as("epoll", load, srvargs, out, cap, err, errcap);
 }
 
 /* The number in a column of the human table: the columns are right-aligned
@@ -421,5 +442,150 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 				  "table %s = %.0f us, .hgrm (%.3f, %.3f]", pct[i].table, t, lo, hi);
 		}
 	}
+	jr_free(v);
+}
+
+/* ---- mechanism: a server whose system calls are known ---------------------------- */
+
+/* What cpu_testsrv is told to make per line, and so per request with one
+ * connection and one request in flight: its wake-up (a poll that returns
+ * the connection), the recv, K_POLLS polls with a zero timeout (each a
+ * wake-up that returns 0), N_CALLS getppid, one nanosleep, the send. */
+#define K_POLLS 3
+#define N_CALLS 12
+#define SYS_PER_REQ (1 + 1 + K_POLLS + N_CALLS + 1 + 1)
+/* perf switches its counters on and off within milliseconds of the phase's
+ * edges (docs/results.md, "Mechanism"), and the requests answered while it
+ * has not yet switched on are not counted: with a phase of some 1.5 s, a few
+ * per cent at most, and only downwards. */
+#define MECH_TOL_LO 0.10
+#define MECH_TOL_HI 0.03
+
+static void within(const char *what, double got, double want)
+{
+	cr_assert(got >= want * (1 - MECH_TOL_LO) && got <= want * (1 + MECH_TOL_HI),
+		  "%s = %.4f, but the server was made to make %.4f per request", what, got, want);
+}
+
+Test(oracle_mechanism, system_calls_and_wakeups_of_a_known_server, .init = setup,
+     .fini = teardown, .timeout = 90)
+{
+	static char out[1 << 16], err[1 << 16];
+	const char *load[] = { "--conns", "1", "--threads", "1", "--pipeline", "1", "--requests",
+			       "2000", "--warmup", "0.3", "--mechanism", "on", "--quiet", NULL };
+	char path[PATH_MAX + 64], srvargs[128], header[8192], line[8192];
+	const char *thead, *trow;
+	const struct jr_value *m, *by;
+	struct jr_value *v;
+	double replies, x;
+	FILE *f;
+
+	snprintf(srvargs, sizeof srvargs, "--polls-per-line %d --calls-per-line %d --sleep-us 400",
+		 K_POLLS, N_CALLS);
+	run_evbench_as("poll", load, srvargs, out, sizeof out, err, sizeof err);
+	snprintf(path, sizeof path, "%s/latest/poll-c1-r1.json", outdir);
+	v = jr_parse_file(path, NULL);
+	cr_assert_not_null(v, "cannot read %s", path);
+	replies = jr_path_number(v, "result.replies");
+	cr_assert_geq(replies, 2000);
+	m = jr_path(v, "result.mechanism.server");
+	cr_assert(m && jr_get(m, "reason")->type == JR_NULL, "perf did not count: %s",
+		  m ? jr_string(jr_get(m, "reason")) : "no mechanism");
+
+	within("syscalls_per_req", jr_path_number(m, "syscalls_per_req"), SYS_PER_REQ);
+	within("wakeups_per_req", jr_path_number(m, "wakeups_per_req"), 1 + K_POLLS);
+	/* One wake-up in 1 + K returns the connection, the others nothing. */
+	x = jr_path_number(m, "ready_per_wakeup");
+	cr_assert(fabs(x - 1.0 / (1 + K_POLLS)) <= 0.02, "ready_per_wakeup = %.4f, expected %.4f",
+		  x, 1.0 / (1 + K_POLLS));
+	by = jr_get(m, "by_name_per_req");
+	cr_assert(by && by->type == JR_OBJECT, "no by_name_per_req with --mechanism on");
+	x = (jr_get(by, "poll") ? jr_path_number(by, "poll") : 0) +
+	    (jr_get(by, "ppoll") ? jr_path_number(by, "ppoll") : 0);
+	within("by_name_per_req.poll", x, 1 + K_POLLS);
+	within("by_name_per_req.recvfrom", jr_path_number(by, "recvfrom"), 1);
+	within("by_name_per_req.sendto", jr_path_number(by, "sendto"), 1);
+	/* getppid and clock_nanosleep are not in the list. */
+	within("by_name_per_req.other", jr_path_number(by, "other"), N_CALLS + 1);
+	/* The nanosleep blocks once per request, and the poll that waits for
+	 * the next request at most once more. */
+	x = jr_path_number(m, "ctxsw_voluntary_per_req");
+	cr_assert(x >= 1 - MECH_TOL_LO && x <= 2 + MECH_TOL_HI,
+		  "ctxsw_voluntary_per_req = %.3f: a sleep per request is one switch, a wait for "
+		  "the next at most one more", x);
+
+	/* summary.csv and the table carry the same figures, and each is held
+	 * to the known counts, not to the JSON. */
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
+		  path);
+	fclose(f);
+	within("summary.csv sys_per_req_server", tu_csv_cell(header, line, "sys_per_req_server"),
+	       SYS_PER_REQ);
+	within("summary.csv wakeups_per_req_server",
+	       tu_csv_cell(header, line, "wakeups_per_req_server"), 1 + K_POLLS);
+	cr_assert(fabs(tu_csv_cell(header, line, "ready_per_wakeup_server") - 1.0 / (1 + K_POLLS)) <=
+		  0.02);
+	cr_assert(strstr(line, ",poll=") && strstr(line, ";recvfrom=") && strstr(line, ";sendto="),
+		  "sys_top_server: %s", line);
+	table_find(out, "poll", &thead, &trow);
+	within("the table's sys/r", table_cell(thead, trow, "sys/r"), SYS_PER_REQ);
+	jr_free(v);
+}
+
+/* ---- memory: a server that holds a known number of MiB ------------------------------ */
+
+#define TOUCH_MIB 48
+/* What a small poll loop holds besides: 1.4 MiB here; ASan's shadow and
+ * its allocator take more. Reserved but untouched memory (cpu_testsrv maps
+ * 1 GiB more) must not count. */
+#define MEM_SLACK_KB (24 * 1024)
+
+static void resident(const char *what, double kb)
+{
+	cr_assert(kb >= TOUCH_MIB * 1024 && kb <= TOUCH_MIB * 1024 + MEM_SLACK_KB,
+		  "%s = %.0f KiB; the server touched %d MiB (%d KiB) and holds little else", what,
+		  kb, TOUCH_MIB, TOUCH_MIB * 1024);
+}
+
+Test(oracle_memory, resident_memory_of_a_known_server, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static char out[1 << 16], err[1 << 16];
+	/* A phase long enough for the halfway sample (docs/results.md). */
+	const char *load[] = { "--conns", "1", "--threads", "1", "--duration", "1.2", "--warmup",
+			       "0.2", "--quiet", NULL };
+	char path[PATH_MAX + 64], srvargs[64], header[8192], line[8192];
+	const char *thead, *trow;
+	const struct jr_value *sp;
+	struct jr_value *v;
+	FILE *f;
+
+	snprintf(srvargs, sizeof srvargs, "--touch-mib %d --sleep-us 200", TOUCH_MIB);
+	run_evbench_as("poll", load, srvargs, out, sizeof out, err, sizeof err);
+	snprintf(path, sizeof path, "%s/latest/poll-c1-r1.json", outdir);
+	v = jr_parse_file(path, NULL);
+	cr_assert_not_null(v, "cannot read %s", path);
+	sp = jr_path(v, "result.server_process");
+	cr_assert_not_null(sp);
+	resident("group_rss_kb", jr_path_number(sp, "group_rss_kb"));
+	resident("group_pss_kb", jr_path_number(sp, "group_pss_kb"));
+	resident("peak_rss_kb", jr_path_number(sp, "peak_rss_kb"));
+	resident("leader_hwm_kb_at_drain", jr_path_number(sp, "leader_hwm_kb_at_drain"));
+
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
+		  path);
+	fclose(f);
+	resident("summary.csv group_rss_kb", tu_csv_cell(header, line, "group_rss_kb"));
+	resident("summary.csv group_pss_kb", tu_csv_cell(header, line, "group_pss_kb"));
+	resident("summary.csv peak_rss_kb", tu_csv_cell(header, line, "peak_rss_kb"));
+	/* The table's srv MB is the PSS in MiB, one decimal. */
+	table_find(out, "poll", &thead, &trow);
+	resident("the table's srv MB", table_cell(thead, trow, "srv MB") * 1024);
 	jr_free(v);
 }
