@@ -12,7 +12,9 @@
  *   pays for, on synthetic rounds whose verdict is known;
  * - a process's resident memory as evbench's /proc reader sees it, against
  *   VmRSS that the test reads from /proc/PID/status with its own parser, of
- *   a child that touched a known number of MiB.
+ *   a child that touched a known number of MiB;
+ * - the load generator's wall time and CPU, against the phase length asked
+ *   for and the test's own clock and getrusage() around the run.
  */
 #include <criterion/criterion.h>
 
@@ -25,8 +27,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../bench/ab.h"
@@ -36,6 +40,7 @@
 #include "../bench/probe.h"
 #include "../bench/report.h"
 #include "jsonr.h"
+#include "loadgen.h"
 #include "procfs.h"
 #include "testutil.h"
 
@@ -383,4 +388,72 @@ Test(figures_memory, rss_is_what_proc_status_says, .fini = kill_child, .timeout 
 	cr_assert(s.leader_hwm_kb >= vmrss - 1024,
 		  "its peak (VmHWM) read as %ld KiB under VmRSS %ld", s.leader_hwm_kb, vmrss);
 	kill_child();
+}
+
+/* ---- the load generator's clocks ------------------------------------------------------ */
+
+static struct tu_proc srv;
+
+static void stop_srv(void)
+{
+	struct tu_json j;
+
+	if (srv.pid > 0)
+		tu_server_stop(&srv, &j, 5000);
+	tu_kill_all();
+}
+
+static double tv_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+Test(figures_client, wall_and_cpu_against_the_tests_own_clocks, .fini = stop_srv, .timeout = 30)
+{
+	char path[PATH_MAX];
+	struct lg_config c;
+	struct lg_result r;
+	struct rusage r0, r1;
+	struct timespec t0, t1;
+	double elapsed, user, sys;
+
+	cr_assert_eq(tu_path(path, sizeof path, tu_bin_dir(), "rot13-epoll-lt"), 0);
+	cr_assert_eq(tu_server_start(&srv, (char *[]){ path, "--port", "0", NULL }, 0, 5000), 0);
+	lg_config_default(&c);
+	c.port = srv.port;
+	c.conns = 4;
+	c.threads = 2;
+	c.warmup_s = 0;
+	c.duration_s = 1.0;
+	/* The load runs in this process: what it spends here, connect and
+	 * drain included, bounds what it says it spent measuring. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	getrusage(RUSAGE_SELF, &r0);
+	cr_assert_eq(lg_run(&c, &r, NULL), 0);
+	getrusage(RUSAGE_SELF, &r1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	user = tv_s(r1.ru_utime) - tv_s(r0.ru_utime);
+	sys = tv_s(r1.ru_stime) - tv_s(r0.ru_stime);
+	cr_log_info("wall %.3f s of %.3f; cpu %.3f s (user %.3f, sys %.3f) of %.3f (%.3f, %.3f)",
+		    r.wall_s, elapsed, r.client_cpu_s, r.client_user_s, r.client_sys_s, user + sys,
+		    user, sys);
+	cr_assert(r.replies > 0);
+	/* The phase ends once its duration has passed, at the next turn of a
+	 * load thread's loop. */
+	cr_assert(r.wall_s >= c.duration_s && r.wall_s <= c.duration_s + 0.1 && r.wall_s <= elapsed,
+		  "wall_s %.4f for a %.1f s phase, in a run of %.4f s", r.wall_s, c.duration_s,
+		  elapsed);
+	cr_assert_float_eq(r.throughput_rps, (double)r.replies / r.wall_s, 1e-6 * r.throughput_rps);
+	/* Connecting and draining four connections take milliseconds: the
+	 * phase is nearly all of the run's CPU, and can be no more. A clock
+	 * tick (10 ms) of slack for the user/sys split. */
+	cr_assert(r.client_cpu_s <= user + sys + 0.01 && r.client_cpu_s >= 0.7 * (user + sys),
+		  "client_cpu_s %.4f; the whole run took %.4f s of this process's CPU",
+		  r.client_cpu_s, user + sys);
+	cr_assert(r.client_user_s <= user + 0.01 && r.client_user_s >= 0.7 * user - 0.01,
+		  "client_user_s %.4f; the run's user time %.4f", r.client_user_s, user);
+	cr_assert(r.client_sys_s <= sys + 0.01 && r.client_sys_s >= 0.7 * sys - 0.01,
+		  "client_sys_s %.4f; the run's system time %.4f", r.client_sys_s, sys);
+	lg_result_free(&r);
 }

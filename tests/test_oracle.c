@@ -245,6 +245,37 @@ static void check_burn(const char *where, int quantum_us, const char *requests, 
 		cr_assert(user >= 0.6 * total,
 			  "burn in %s: user %.4f s of %.4f s: the burn is user time", where, user,
 			  total);
+		/* Over its whole life (warm-up and stop included) the server
+		 * burnt the same per line it answered: wait4()'s rusage, its
+		 * threads and reaped children included. */
+		{
+			double life = jr_path_number(r, "result.server_process.lifetime.user_s") +
+				      jr_path_number(r, "result.server_process.lifetime.sys_s");
+			double burnt = jr_path_number(r, "result.server_counters.lines") * BURN_US / 1e6;
+
+			cr_assert(fabs(life / burnt - 1) <= CPU_TOL,
+				  "burn in %s: lifetime user + sys %.4f s against %.0f lines x %d us "
+				  "= %.4f s", where, life, burnt * 1e6 / BURN_US, BURN_US, burnt);
+		}
+		/* What the group held when the phase began: the serving process
+		 * alone, or with a child per connection (--conns 2). A burn's
+		 * own thread or child may be alive at that moment. */
+		{
+			double procs = jr_path_number(r, "result.server_process.procs_at_measure");
+			double threads = jr_path_number(r, "result.server_process.threads_at_measure");
+
+			if (!strcmp(where, "conn"))
+				cr_assert(procs == 3 && threads == 3, "burn in conn: %.0f processes, "
+					  "%.0f threads; a server and a child per connection", procs,
+					  threads);
+			else
+				cr_assert(procs >= 1 && procs <= 2 && threads >= 1 && threads <= 2,
+					  "burn in %s: %.0f processes, %.0f threads", where, procs,
+					  threads);
+			if (!strcmp(where, "main"))
+				cr_assert(procs == 1 && threads == 1, "burn in main: %.0f processes, "
+					  "%.0f threads; the server is one thread", procs, threads);
+		}
 		/* The load generator's CPU is its own: half the server's burn
 		 * would be a generous cost for sending a line and checking its
 		 * reply. */
@@ -419,6 +450,19 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 
 	/* min and max are exact, and bound every percentile. */
 	cr_assert_float_eq(jr_path_number(lat, "max"), rows[n - 1].value, 0.0006);
+	/* Any 2,000 lines in a row hold one 50 ms sleep, 9 of 20 ms, 90 of
+	 * 2 ms and 400 of 500 us: the largest latency is at least 50 ms, and
+	 * their mean at least 305 us (the replies past 2,000 may dilute it by
+	 * a few per cent: 290). */
+	cr_assert_geq(jr_path_number(lat, "max"), 50000, "max = %.0f us: one line slept 50 ms",
+		      jr_path_number(lat, "max"));
+	cr_assert_geq(jr_path_number(lat, "mean"), 290,
+		      "mean = %.1f us; the stairs alone make 305 us per reply",
+		      jr_path_number(lat, "mean"));
+	cr_assert(jr_path_number(lat, "min") <= jr_path_number(lat, "p50") &&
+		  jr_path_number(lat, "min") > 0, "min = %.3f us", jr_path_number(lat, "min"));
+	cr_assert(fabs(tu_csv_cell(header, line, "lat_mean_us") - jr_path_number(lat, "mean")) <=
+		  5e-6 * jr_path_number(lat, "mean") + 1e-3, "summary.csv lat_mean_us");
 	for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
 		double lo, hi, j = jr_path_number(lat, pct[i].json), c = tu_csv_cell(header, line, pct[i].csv);
 
@@ -574,6 +618,13 @@ Test(oracle_memory, resident_memory_of_a_known_server, .init = setup, .fini = te
 	resident("group_pss_kb", jr_path_number(sp, "group_pss_kb"));
 	resident("peak_rss_kb", jr_path_number(sp, "peak_rss_kb"));
 	resident("leader_hwm_kb_at_drain", jr_path_number(sp, "leader_hwm_kb_at_drain"));
+	/* One process of one thread, at the start and halfway. */
+	cr_assert(jr_path_number(sp, "procs_at_measure") == 1 &&
+		  jr_path_number(sp, "threads_at_measure") == 1 &&
+		  jr_path_number(sp, "procs_mid_measure") == 1 &&
+		  jr_path_number(sp, "threads_mid_measure") == 1,
+		  "the server is one process of one thread");
+	cr_assert(!jr_path(sp, "group_pss_estimated")->boolean);
 
 	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
 	f = fopen(path, "re");
