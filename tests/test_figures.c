@@ -14,7 +14,8 @@
  *   VmRSS that the test reads from /proc/PID/status with its own parser, of
  *   a child that touched a known number of MiB;
  * - the load generator's wall time and CPU, against the phase length asked
- *   for and the test's own clock and getrusage() around the run.
+ *   for and the test's own clock and getrusage() around the run;
+ * - the `bound` rule of docs/results.md on figures whose answer it gives.
  */
 #include <criterion/criterion.h>
 
@@ -456,4 +457,36 @@ Test(figures_client, wall_and_cpu_against_the_tests_own_clocks, .fini = stop_srv
 	cr_assert(r.client_sys_s <= sys + 0.01 && r.client_sys_s >= 0.7 * sys - 0.01,
 		  "client_sys_s %.4f; the run's system time %.4f", r.client_sys_s, sys);
 	lg_result_free(&r);
+}
+
+/* ---- the bound rule ---------------------------------------------------------------------- */
+
+Test(figures_bound, the_rule_of_docs_results_md, .timeout = 10)
+{
+	/* A 2-CPU machine, a one-second phase; an event loop (capacity 1)
+	 * against a load of two threads (capacity 2). The answers are the
+	 * four steps of docs/results.md, "The bound rule". */
+	static const struct {
+		double srv, cli;
+		const char *want, *why;
+	} c[] = {
+		{ 0.90, 0.30, "server", "the server at 0.90 of its core" },
+		{ 0.40, 1.80, "client", "the load at 0.90 of its two" },
+		{ 0.86, 1.90, "client", "both saturated: the fuller (0.95 against 0.86)" },
+		{ 0.95, 1.72, "server", "both saturated: the fuller (0.95 against 0.86)" },
+		{ 0.80, 1.00, "client", "neither saturated, the machine full (1.80 of 2): the "
+					"larger consumer" },
+		{ 0.84, 0.80, "neither", "neither saturated, the machine at 1.64 of 2" },
+		{ 0.50, 0.60, "neither", "neither saturated, the machine at 1.10 of 2" },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		const char *got = col_bound(c[i].srv, 1, c[i].cli, 2, 1.0, 2);
+
+		cr_assert_str_eq(got, c[i].want, "%s: said %s", c[i].why, got);
+	}
+	/* The same at twice the CPU over twice the wall time. */
+	cr_assert_str_eq(col_bound(1.8, 1, 0.6, 2, 2.0, 2), "server");
+	cr_assert_str_eq(col_bound(0.5, 1, 0.5, 2, 0, 2), "unknown", "no wall time");
+	cr_assert_str_eq(col_bound(-1, 1, 0.5, 2, 1, 2), "unknown", "the server not sampled");
 }

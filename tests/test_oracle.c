@@ -553,6 +553,11 @@ Test(oracle_mechanism, system_calls_and_wakeups_of_a_known_server, .init = setup
 	within("by_name_per_req.other", jr_path_number(by, "other"), N_CALLS + 1);
 	/* The nanosleep blocks once per request, and the poll that waits for
 	 * the next request at most once more. */
+	/* Over its life every line slept once, so it blocked at least once
+	 * per line (wait4()'s count, threads and children included). */
+	cr_assert_geq(jr_path_number(v, "result.server_process.lifetime.voluntary_ctxt_switches"),
+		      jr_path_number(v, "result.server_counters.lines"),
+		      "fewer voluntary context switches than lines, each of which slept");
 	x = jr_path_number(m, "ctxsw_voluntary_per_req");
 	cr_assert(x >= 1 - MECH_TOL_LO && x <= 2 + MECH_TOL_HI,
 		  "ctxsw_voluntary_per_req = %.3f: a sleep per request is one switch, a wait for "
