@@ -456,6 +456,27 @@ Test(figures_client, wall_and_cpu_against_the_tests_own_clocks, .fini = stop_srv
 		  "client_user_s %.4f; the run's user time %.4f", r.client_user_s, user);
 	cr_assert(r.client_sys_s <= sys + 0.01 && r.client_sys_s >= 0.7 * sys - 0.01,
 		  "client_sys_s %.4f; the run's system time %.4f", r.client_sys_s, sys);
+	cr_assert_float_eq(r.cpu_us_per_req, r.client_cpu_s * 1e6 / (double)r.replies,
+			   1e-9 * r.cpu_us_per_req);
+	/* The connections, against what was asked and what the server saw. */
+	cr_assert(r.conns_target == 4 && r.conns_up_at_measure == 4 && r.conns_peak == 4,
+		  "target %ld, up %ld, peak %ld for 4 connections", r.conns_target,
+		  r.conns_up_at_measure, r.conns_peak);
+	cr_assert(r.connect_failures == 0 && r.closes == 4 &&
+		  hist_count(&r.connect_latency) == 4, "failures %llu, closes %llu, connect "
+		  "latencies %llu", (unsigned long long)r.connect_failures,
+		  (unsigned long long)r.closes,
+		  (unsigned long long)hist_count(&r.connect_latency));
+	{
+		struct tu_json j;
+
+		cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+		cr_assert_eq(tu_json_int(&j, "accepted"), (long long)r.connects,
+			     "the server accepted %lld, the load says it established %llu",
+			     tu_json_int(&j, "accepted"), (unsigned long long)r.connects);
+		cr_assert_geq(tu_json_int(&j, "lines"), (long long)r.replies,
+			      "more replies verified than lines the server answered");
+	}
 	lg_result_free(&r);
 }
 

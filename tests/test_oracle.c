@@ -283,6 +283,28 @@ static void check_burn(const char *where, int quantum_us, const char *requests, 
 			  "burn in %s: cpu_us_per_req.client %.1f us, the server burns %d: the "
 			  "client is charged with what is not its own", where, client, BURN_US);
 	}
+	/* summary.csv's figures of the first run, against the burn as well. */
+	{
+		char path[PATH_MAX + 64], header[8192], line[8192];
+		double replies = jr_path_number(v->items[0], "result.replies"), c;
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+		f = fopen(path, "re");
+		cr_assert_not_null(f, "no %s", path);
+		cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
+		fclose(f);
+		cr_assert_eq(tu_csv_cell(header, line, "replies"), replies);
+		c = tu_csv_cell(header, line, "server_cpu_s") / (replies * BURN_US / 1e6);
+		cr_assert(fabs(c - 1) <= CPU_TOL, "burn in %s: summary.csv server_cpu_s is %.3f of "
+			  "the burn", where, c);
+		c = tu_csv_cell(header, line, "cpu_us_per_req_server") / BURN_US;
+		cr_assert(fabs(c - 1) <= CPU_TOL, "burn in %s: summary.csv cpu_us_per_req_server is "
+			  "%.3f of the burn", where, c);
+		cr_assert_geq(tu_csv_cell(header, line, "server_user_s"),
+			      0.6 * tu_csv_cell(header, line, "server_cpu_s"));
+		cr_assert_lt(tu_csv_cell(header, line, "cpu_us_per_req_client"), 0.5 * BURN_US);
+	}
 	if (repeats > 1) {
 		const char *header, *row;
 		double t, med;
@@ -643,5 +665,52 @@ Test(oracle_memory, resident_memory_of_a_known_server, .init = setup, .fini = te
 	/* The table's srv MB is the PSS in MiB, one decimal. */
 	table_find(out, "poll", &thead, &trow);
 	resident("the table's srv MB", table_cell(thead, trow, "srv MB") * 1024);
+	jr_free(v);
+}
+
+/* ---- throughput: an open loop at a known rate -------------------------------------------- */
+
+#define RATE 400
+
+Test(oracle_throughput, an_open_loop_serves_its_rate, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static char out[1 << 16], err[1 << 16];
+	char rate[16], path[PATH_MAX + 64], header[8192], line[8192];
+	const char *load[] = { "--conns", "2", "--threads", "1", "--rate", rate, "--duration",
+			       "1.5", "--warmup", "0.3", "--quiet", NULL };
+	const char *thead, *trow;
+	struct jr_value *v;
+	double rps, req, wall;
+	FILE *f;
+
+	/* A server that answers at once: the schedule, not the server, sets
+	 * the pace (docs/results.md: requests leave at their intended times). */
+	snprintf(rate, sizeof rate, "%d", RATE);
+	run_evbench(load, "--burn-us 0", out, sizeof out, err, sizeof err);
+	snprintf(path, sizeof path, "%s/latest/epoll-lt-c2-r1.json", outdir);
+	v = jr_parse_file(path, NULL);
+	cr_assert_not_null(v, "cannot read %s", path);
+	rps = jr_path_number(v, "result.throughput_rps");
+	req = jr_path_number(v, "result.requests");
+	wall = jr_path_number(v, "result.wall_s");
+	/* A client that fell behind catches up; what it owes at the phase's
+	 * end is at most a few of its 2.5 ms slots. */
+	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE,
+		  "throughput_rps %.1f in an open loop at %d per second", rps, RATE);
+	cr_assert(req >= 0.9 * RATE * 1.5 && req <= 1.03 * RATE * 1.5 + 2,
+		  "%.0f requests in a 1.5 s phase at %d per second", req, RATE);
+	cr_assert(wall >= 1.5 && wall <= 1.6, "wall_s %.3f for a 1.5 s phase", wall);
+
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
+	fclose(f);
+	rps = tu_csv_cell(header, line, "throughput_rps");
+	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE, "summary.csv throughput_rps %.1f", rps);
+	table_find(out, "epoll-lt", &thead, &trow);
+	rps = table_cell(thead, trow, "req/s");
+	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE, "the table's req/s %.0f", rps);
 	jr_free(v);
 }
