@@ -694,6 +694,8 @@ Test(oracle_throughput, an_open_loop_serves_its_rate, .init = setup, .fini = tea
 	rps = jr_path_number(v, "result.throughput_rps");
 	req = jr_path_number(v, "result.requests");
 	wall = jr_path_number(v, "result.wall_s");
+	cr_log_info("open loop at %d/s: %.1f replies/s, %.0f requests in %.3f s", RATE, rps, req,
+		    wall);
 	/* A client that fell behind catches up; what it owes at the phase's
 	 * end is at most a few of its 2.5 ms slots. */
 	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE,
