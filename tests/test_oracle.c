@@ -601,6 +601,12 @@ Test(oracle_mechanism, system_calls_and_wakeups_of_a_known_server, .init = setup
 		  0.02);
 	cr_assert(strstr(line, ",poll=") && strstr(line, ";recvfrom=") && strstr(line, ";sendto="),
 		  "sys_top_server: %s", line);
+	x = tu_csv_cell(header, line, "ctxsw_vol_per_req_server");
+	cr_assert(x >= 1 - MECH_TOL_LO && x <= 2 + MECH_TOL_HI,
+		  "summary.csv ctxsw_vol_per_req_server = %.3f", x);
+	cr_assert_geq(tu_csv_cell(header, line, "ctxsw_voluntary"),
+		      jr_path_number(v, "result.server_counters.lines"),
+		      "summary.csv ctxsw_voluntary: fewer than the lines that slept");
 	table_find(out, "poll", &thead, &trow);
 	within("the table's sys/r", table_cell(thead, trow, "sys/r"), SYS_PER_REQ);
 	jr_free(v);
