@@ -846,7 +846,9 @@ Test(evbench, report_is_one_self_contained_page, .init = setup, .fini = teardown
 			  "report_screenshot.sh: status %#x: %s", status, se);
 		cr_assert(stat(shot, &st) == 0 && st.st_size > 1000, "no screenshot %s", shot);
 	} else {
-		cr_log_warn("no chromium here (scripts/deps.sh browser): the page was not rendered");
+		/* Information, not a warning: Criterion 2.4 exits 1 after a
+		 * warning, and `make test` would fail with every test passed. */
+		cr_log_info("no chromium here (scripts/deps.sh browser): the page was not rendered");
 	}
 }
 
