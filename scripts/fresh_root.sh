@@ -124,5 +124,14 @@ for s in $steps; do
 		keep_log=1
 		exit 1
 	fi
+	# make bench promises its results, plots and page (README, "Two commands").
+	if [ "$s" = bench ]; then
+		for f in report.html plots/throughput.png summary.csv; do
+			[ -s "$root/root/evbench/results/bench-latest/$f" ] && continue
+			echo "fresh root: make bench passed but left no results/bench-latest/$f"
+			keep_log=1
+			exit 1
+		done
+	fi
 	echo "fresh root: make $s passed in $secs s${summary:+ ($summary)}"
 done
