@@ -216,8 +216,9 @@ static void update(struct uconn *u, int want)
 			 * kernel's hole, not once in a while, so the hang-up poll
 			 * is what closes it every time and hostile_rst_storm
 			 * fails at once without it (tests/hostile.c). A multishot
-			 * recv is armed once per connection, so the attempt it
-			 * skips or delays costs nothing measurable. */
+			 * recv is armed once per connection, and again only after
+			 * backpressure or ENOBUFS ended it, so the attempt it skips
+			 * or delays costs nothing measurable. */
 			sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 		}
 		sqe->flags |= IOSQE_BUFFER_SELECT;
