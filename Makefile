@@ -141,6 +141,12 @@ endif
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/bin/%)
 
+# Standalone reproducers of kernel behaviour the project depends on
+# (tests/repro/*.c, liburing only): built with everything, run by hand, never
+# by `make test`; each reports what it saw and exits 0.
+REPRO_SRC  := $(wildcard tests/repro/*.c)
+REPRO_BINS := $(REPRO_SRC:tests/repro/%.c=$(BUILD)/tests/repro/%)
+
 BENCH_TOOLS_SRC := $(wildcard evbase/bench/*.c)
 
 # Man pages: man/*.1.in with the options and servers filled in from the
@@ -152,7 +158,7 @@ MAN_PAGES := $(MAN_SRC:man/%.1.in=$(BUILD)/man/%.1)
 # Keep every intermediate object: make would otherwise delete the test helpers'
 # objects after the run, and its "rm" would be the last line of `make test`.
 .SECONDARY:
-all: $(BINS) $(MAN_PAGES)
+all: $(BINS) $(MAN_PAGES) $(REPRO_BINS)
 
 $(BUILD)/man/%.1: man/%.1.in scripts/mkman.sh $(BIN)/evbench $(BIN)/loadgen
 	@mkdir -p $(@D)
@@ -218,6 +224,10 @@ $(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LOADGEN_LIBS) -lm
+
+$(BUILD)/tests/repro/%: $(BUILD)/tests/repro/%.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ -luring
 
 # tests/evbase/*.c twice: against the system's libevent, and against evbase.
 $(BUILD)/tests/evlib/%.o: tests/evbase/%.c | deps-test

@@ -27,6 +27,12 @@ static double m_fdset(const struct rep_row *r) { return (double)r->srv_fdset; }
 static double m_emfile(const struct rep_row *r) { return (double)r->srv_emfile; }
 static double m_ctl(const struct rep_row *r) { return r->sys_by_name_server[MECH_SC_epoll_ctl]; }
 
+/* The share of the server's CPU spent in the kernel, -1 when not measured. */
+static double m_kernel(const struct rep_row *r)
+{
+	return r->server_cpu_s > 0 && r->server_sys_s >= 0 ? r->server_sys_s / r->server_cpu_s : -1;
+}
+
 static double m_accepts(const struct rep_row *r)
 {
 	double a = r->sys_by_name_server[MECH_SC_accept], b = r->sys_by_name_server[MECH_SC_accept4];
@@ -401,6 +407,68 @@ static void v_emfile(FILE *f, const struct rep_row *rows, int n)
 				fig(h, sizeof h, median_of(rows, n, sv[i], cv[k], m_accepts)));
 }
 
+/* Completions against readiness: what the system calls were worth. For each
+ * count, each server's system calls and CPU per request and the kernel's
+ * share of that CPU, then the completion-based server against the
+ * reference, and what the two figures together say. */
+static void v_uring(FILE *f, const struct rep_row *rows, int n)
+{
+	const char *sv[MAXS];
+	long cv[MAXC];
+	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	const char *ref = reference(sv, ns);
+	char a[160], b[32], c[32], d[32], e[32];
+
+	for (int k = 0; k < nc; k++) {
+		fprintf(f, "  at %s connections:\n", count(b, sizeof b, (double)cv[k]));
+		for (int i = 0; i < ns; i++) {
+			double kern = median_of(rows, n, sv[i], cv[k], m_kernel);
+
+			fprintf(f, "    %s: %s system calls and %s us of server CPU per request, "
+				"%s%% of it in the kernel\n", sv[i],
+				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_sys)),
+				fig(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_cpu)),
+				kern < 0 ? "-" : (snprintf(d, sizeof d, "%.0f", kern * 100), d));
+		}
+		for (int i = 0; i < ns && ref; i++) {
+			struct stats_median_ci ci;
+			double s_ref = median_of(rows, n, ref, cv[k], m_sys);
+			double s_me = median_of(rows, n, sv[i], cv[k], m_sys);
+			double kern = median_of(rows, n, ref, cv[k], m_kernel);
+			const char *says;
+
+			if (!strcmp(sv[i], ref) || !paired(rows, n, sv[i], cv[k], ref, cv[k], m_cpu, &ci))
+				continue;
+			if (!ci.has_ci)
+				says = "too few rounds to tell";
+			else if (ci.hi < 1)
+				says = "cheaper";
+			else if (ci.lo > 1)
+				says = "dearer";
+			else
+				says = "no different, as far as this run can tell";
+			fprintf(f, "    %s against %s: CPU per request %s, %s", sv[i], ref,
+				ratio_text(a, sizeof a, &ci), says);
+			if (s_ref > 0 && s_me >= 0) {
+				double fewer = 1 - s_me / s_ref, less = 1 - ci.median;
+
+				snprintf(d, sizeof d, "%.0f", 100 * fewer);
+				snprintf(e, sizeof e, "%.0f", 100 * fabs(less));
+				fprintf(f, "; %s%% fewer system calls (%s -> %s per request) %s %s%% %s "
+					"CPU", d, fig(b, sizeof b, s_ref), fig(c, sizeof c, s_me),
+					less >= 0 ? "bought" : "and yet", e, less >= 0 ? "less" : "more");
+				/* The lesson: when the calls go and the CPU barely
+				 * moves, the time was elsewhere (the TCP work). */
+				if (fewer > 0.5 && less < fewer / 4)
+					fputs(": the system calls were not where the time went", f);
+			}
+			if (kern >= 0)
+				fprintf(f, " (the kernel took %.0f%% of %s's CPU)", kern * 100, ref);
+			fputs("\n", f);
+		}
+	}
+}
+
 /* ---- the lessons -------------------------------------------------------------------- */
 
 #define SHORT "--duration", "1", "--warmup", "0.5", "--repeat", "6", "--mechanism", "on", "--plot"
@@ -436,6 +504,15 @@ static const struct lesson lessons[] = {
 	  { "--server", "poll,epoll-lt,threads", "--conns", "400", "--server-nofile", "256", SHORT,
 	    NULL },
 	  v_emfile },
+	{ "uring", "completions save the system calls, not the TCP work behind them",
+	  "servers/rot13_uring.c, servers/rot13_epoll_lt.c, docs/uring-multishot-reset.md",
+	  "mechanism.png, cpu.png",
+	  /* auto, not on: counting calls by name costs a second tracepoint hit
+	   * per call, which epoll-lt makes thirty times as often as uring,
+	   * and would tilt the very comparison the lesson is about. */
+	  { "--server", "epoll-lt,uring", "--conns", "100,1000,10000", "--duration", "1",
+	    "--warmup", "0.5", "--repeat", "6", "--mechanism", "auto", "--plot", NULL },
+	  v_uring },
 };
 
 const struct lesson *lesson_find(const char *name)

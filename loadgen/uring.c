@@ -12,6 +12,11 @@
  * the next completions: one system call for a whole batch of requests. A
  * completion carries the slot, the operation and the slot's generation, so
  * one that belongs to a socket already closed is recognised and dropped.
+ * The multishot RECV is armed before the connection's first SEND and never
+ * poll-first, so the kernel hole of docs/uring-multishot-reset.md (bytes and
+ * a reset pending when its poll is armed) cannot open at arming; the one
+ * window left is bounded by the next SEND and the reply timeout
+ * (docs/loadgen.md says why).
  * The ring is liburing's, as rot13-uring's and evbase's (Debian's
  * liburing-dev, scripts/deps.sh); what it costs against the raw system
  * calls this file used before is measured in docs/loadgen.md.

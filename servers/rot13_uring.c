@@ -5,8 +5,8 @@
  * The other event loops ask the kernel "which descriptors are ready?" and
  * then make a read or write call for each. Here the loop hands the kernel the
  * I/O itself and later collects what it did: one multishot accept on the
- * listener posts a completion per new connection; a recv per connection,
- * armed again after each completion, posts its bytes already in a buffer
+ * listener posts a completion per new connection; one multishot recv per
+ * connection posts a completion per arrival, its bytes already in a buffer
  * the kernel took from a ring of buffers that the loop registered once (so
  * an idle connection holds no buffer); a send per batch of replies. New
  * requests and the wait for completions share one io_uring_enter, and with
@@ -15,34 +15,36 @@
  *
  * What it saves: the read, write and epoll_ctl calls. A request that costs
  * epoll-lt an epoll_wait share, a read and a write costs here one
- * io_uring_enter shared by every completion it brings, a recv SQE and a
- * send SQE.
+ * io_uring_enter shared by every completion it brings, and a send SQE.
  * What it costs: a send buffer must stay put until its completion, so the
  * framer only queues (c->deferred, servers/common.h) and the replies move
  * to the send in flight, which is one more copy than epoll-lt's writev of
  * the fresh bytes. Every buffer of the ring is BUF_SIZE bytes whatever
  * arrives, so a 100-byte request occupies 4 KiB until the loop gives it back.
  *
- * Why not a multishot recv, which stays armed and would save the recv SQE:
- * on Linux 6.18 a multishot recv whose socket becomes readable or is reset
- * while its internal poll is being armed can miss that event and stay armed
- * forever. Seen as rot13-uring keeping 1-2 of 300 reset connections open
- * in about one run in three under load (tests/hostile.c rst_storm, their
- * recv still in /proc/PID/fdinfo's PollList), and made deterministic with
- * IORING_RECVSEND_POLL_FIRST, which arms the poll before any attempt:
- * multishot kept 65-146 of 300 reset sockets open in 10 runs of 10, a
- * single-shot recv none in 10 (docs/teaching.md, section 7). A recv that
- * completes once cannot be left waiting on an event it already missed. It
- * costs: 10-13% more server CPU per request than the multishot recv, in
- * one interleaved evbench ab of the two (docs/teaching.md).
+ * The hang-up poll: on Linux 6.18 a multishot recv whose poll is armed while
+ * its socket holds unread bytes and a reset delivers the bytes and then
+ * stays armed forever (docs/uring-multishot-reset.md; tests/repro/ shows it
+ * every time with IORING_RECVSEND_POLL_FIRST, and rot13-uring hit it without
+ * that flag under load). So each connection also arms, once, a one-shot
+ * POLL_ADD for POLLRDHUP | POLLHUP | POLLERR, which looks at the socket's
+ * state when armed and so cannot miss what is already there. When it
+ * completes (the client half-closed, reset, or the socket failed) the loop
+ * cancels the multishot recv and reads the rest with single-shot recvs,
+ * each armed after the last completed, until one ends with 0 or an error.
+ * It costs one SQE per connection in its life; the single-shot recv that
+ * this server armed after every arrival before cost 10-13% more server CPU
+ * per request than a multishot recv (docs/teaching.md, section 7).
  *
- * Backpressure: while more than --max-pending bytes of replies are queued
- * or in flight the loop arms no recv, and arms one again once the sends
- * drained them; a recv already in flight still delivers one buffer, so a
- * connection holds at most BUF_SIZE more than max-pending. Fairness is the
- * kernel's: each recv takes one buffer, and the next waits for the loop.
+ * Backpressure: a multishot recv delivers until it is cancelled, so while
+ * more than --max-pending bytes of replies are queued or in flight the loop
+ * cancels the connection's recv, and arms a new one once the sends drained
+ * them. Completions already posted before the cancel are still served: a
+ * connection may hold a few buffers more than max-pending, never unbounded.
+ * Fairness is the kernel's: a multishot recv retries a busy socket a bounded
+ * number of times before it lets the other requests run.
  *
- * Where it breaks: it needs Linux 5.19 (multishot accept, buffer rings) and a
+ * Where it breaks: it needs Linux 6.0 (multishot recv, buffer rings) and a
  * kernel that lets it use io_uring at all; where io_uring_queue_init fails
  * with ENOSYS or EPERM (an old kernel, kernel.io_uring_disabled, a seccomp
  * filter such as Docker's default one) it exits with EVB_EXIT_UNAVAILABLE
@@ -60,6 +62,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,14 +70,16 @@
 #include <sys/socket.h>
 
 #define RING_ENTRIES    4096  /* SQ size; the CQ is CQ_ENTRIES */
-#define CQ_ENTRIES      16384 /* a recv and a send per connection in flight, and the accepts */
+#define CQ_ENTRIES      16384 /* multishot requests post many completions per SQE */
 #define BUF_SIZE        4096  /* one provided buffer; one recv completion fills at most one */
 #define BUF_COUNT       2048  /* buffers in the ring (a power of two): 8 MiB */
 #define BUF_GROUP       0
 #define ACCEPT_RETRY_MS 10    /* after EMFILE: the next accept, unless a descriptor frees first */
 
-/* What a completion is for: the low bits of its user_data, a pointer above. */
-enum op { OP_ACCEPT, OP_RECV, OP_SEND, OP_CANCEL };
+/* What a completion is for: the low three bits of its user_data, a pointer
+ * above (malloc's 16-byte alignment leaves them free). */
+enum op { OP_ACCEPT, OP_RECV, OP_SEND, OP_CANCEL, OP_HUP };
+#define OP_MASK 7
 
 /*
  * The loop's side of a connection. It outlives its srv_conn: a closed
@@ -85,6 +90,9 @@ enum op { OP_ACCEPT, OP_RECV, OP_SEND, OP_CANCEL };
 struct uconn {
 	struct srv_conn *c;      /* NULL once closed */
 	bool recv_armed;         /* a recv is in the kernel */
+	bool recv_cancelled;     /* and it was asked to stop */
+	bool hup_armed;          /* the hang-up poll is in the kernel */
+	bool draining;           /* it completed: single-shot recvs from now on */
 	bool send_armed;         /* sbuf[soff..slen) is being sent */
 	char *sbuf;
 	size_t slen, soff;
@@ -142,7 +150,7 @@ static void buf_recycle(unsigned bid)
 
 static void uconn_free_if_done(struct uconn *u)
 {
-	if (u->c || u->recv_armed || u->send_armed)
+	if (u->c || u->recv_armed || u->send_armed || u->hup_armed)
 		return;
 	if (u->prev)
 		u->prev->next = u->next;
@@ -161,10 +169,12 @@ static void close_conn(struct srv_conn *c)
 	struct uconn *u = c->user;
 
 	u->c = NULL;
-	if (u->recv_armed)
+	if (u->recv_armed && !u->recv_cancelled)
 		cancel(u, OP_RECV);
 	if (u->send_armed)
 		cancel(u, OP_SEND);
+	if (u->hup_armed)
+		cancel(u, OP_HUP);
 	srv_conn_free(c);
 	accept_retry_at = 0; /* a descriptor is free: accept again if it had stopped */
 	uconn_free_if_done(u);
@@ -195,19 +205,40 @@ static void update(struct uconn *u, int want)
 	if ((want & SRV_READ) && !u->recv_armed) {
 		struct io_uring_sqe *sqe = sqe_get();
 
-		io_uring_prep_recv(sqe, u->c->fd, NULL, BUF_SIZE, 0);
-		/* Poll first: a recv is armed right after the last request was
-		 * read, when the socket is most likely empty, so the attempt
-		 * the kernel would make first is wasted. (Against the multishot
-		 * recv, each in its own interleaved run, the plain single-shot
-		 * recv cost +10-19% and this one +10-13%; the two were not run
-		 * against each other, and their intervals overlap.) */
-		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+		/* After the hang-up poll, whatever is left is already there:
+		 * one recv at a time, each completing, until 0 or an error. */
+		if (u->draining) {
+			io_uring_prep_recv(sqe, u->c->fd, NULL, BUF_SIZE, 0);
+		} else {
+			io_uring_prep_recv_multishot(sqe, u->c->fd, NULL, 0, 0);
+			/* Poll first, on purpose: a client whose bytes and reset
+			 * both came before this recv then always meets the
+			 * kernel's hole, not once in a while, so the hang-up poll
+			 * is what closes it every time and hostile_rst_storm
+			 * fails at once without it (tests/hostile.c). A multishot
+			 * recv is armed once per connection, and again only after
+			 * backpressure or ENOBUFS ended it, so the attempt it skips
+			 * or delays costs nothing measurable. */
+			sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+		}
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = BUF_GROUP;
 		sqe_tag(sqe, u, OP_RECV);
 		u->recv_armed = true;
+	} else if (!(want & SRV_READ) && u->recv_armed && !u->recv_cancelled) {
+		cancel(u, OP_RECV);
+		u->recv_cancelled = true;
 	}
+}
+
+/* The hang-up poll: one-shot, so it reports the socket's state when armed. */
+static void arm_hup(struct uconn *u)
+{
+	struct io_uring_sqe *sqe = sqe_get();
+
+	io_uring_prep_poll_add(sqe, u->c->fd, POLLRDHUP | POLLHUP | POLLERR);
+	sqe_tag(sqe, u, OP_HUP);
+	u->hup_armed = true;
 }
 
 static void add_conn(int fd, void *arg)
@@ -229,6 +260,7 @@ static void add_conn(int fd, void *arg)
 	if (uconns)
 		uconns->prev = u;
 	uconns = u;
+	arm_hup(u);
 	update(u, SRV_READ);
 }
 
@@ -252,7 +284,8 @@ static void on_recv(struct uconn *u, const struct io_uring_cqe *cqe)
 {
 	int want;
 
-	u->recv_armed = false;
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		u->recv_armed = u->recv_cancelled = false;
 	if (u->c == NULL) {
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			buf_recycle(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
@@ -299,12 +332,31 @@ static void on_send(struct uconn *u, const struct io_uring_cqe *cqe)
 	update(u, want);
 }
 
+/* The client half-closed, reset, or the socket failed: stop the multishot
+ * recv, which may never report it, and let single-shot recvs read the rest
+ * (armed again by on_recv once the cancelled recv has reported its end). */
+static void on_hup(struct uconn *u)
+{
+	u->hup_armed = false;
+	if (u->c == NULL) {
+		uconn_free_if_done(u);
+		return;
+	}
+	u->draining = true;
+	if (u->recv_armed && !u->recv_cancelled) {
+		cancel(u, OP_RECV);
+		u->recv_cancelled = true;
+	} else if (!u->recv_armed) {
+		update(u, srv_conn_want(u->c));
+	}
+}
+
 static void on_cqe(const struct io_uring_cqe *cqe)
 {
 	uint64_t data = io_uring_cqe_get_data64(cqe);
-	struct uconn *u = (struct uconn *)(uintptr_t)(data & ~(uint64_t)3);
+	struct uconn *u = (struct uconn *)(uintptr_t)(data & ~(uint64_t)OP_MASK);
 
-	switch ((enum op)(data & 3)) {
+	switch ((enum op)(data & OP_MASK)) {
 	case OP_ACCEPT:
 		on_accept(cqe);
 		break;
@@ -313,6 +365,9 @@ static void on_cqe(const struct io_uring_cqe *cqe)
 		break;
 	case OP_SEND:
 		on_send(u, cqe);
+		break;
+	case OP_HUP:
+		on_hup(u);
 		break;
 	case OP_CANCEL: /* the request it cancelled reports for itself */
 		break;
@@ -402,7 +457,7 @@ int main(int argc, char **argv)
 	while (uconns) {
 		struct uconn *u = uconns;
 
-		u->recv_armed = u->send_armed = false;
+		u->recv_armed = u->send_armed = u->hup_armed = false;
 		uconn_free_if_done(u);
 	}
 	srv_report("io_uring");
