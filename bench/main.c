@@ -50,14 +50,8 @@
 
 /* evbench ab: rounds when not told, and the range of --rounds auto. */
 #define AB_ROUNDS      10
-#define AB_MIN_ROUNDS  5
-#define AB_MAX_ROUNDS  50
-/* --rounds auto looks at rounds 5, 10, ..., 50: ten looks, not 46. Each look
- * costs the interval width (Bonferroni divides alpha by the looks), and a
- * look per round bought little: a round adds about a tenth of the evidence
- * at 10 rounds, while 46 looks widen every interval by about a fifth at 20
- * (t at 0.05/46 against 0.05/10). docs/gate.md. */
-#define AB_LOOK_EVERY  5
+#define AB_MIN_ROUNDS  CMP_SEQ_MIN_ROUNDS
+#define AB_MAX_ROUNDS  CMP_SEQ_MAX_ROUNDS
 #define AB_BUDGET_S    120.0
 
 /* evbench's own defaults, shorter than loadgen's so that one run of
@@ -584,8 +578,8 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	o->ab = ab;
 	o->repeat = ab ? AB_ROUNDS : 1;
 	o->budget_s = AB_BUDGET_S;
-	o->rule = (struct cmp_rule){ .max_regression = 0.10, .alpha = 0.05, .looks = 1,
-				     .min_rounds = 3 };
+	o->rule = (struct cmp_rule){ .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
+				     .looks = 1, .min_rounds = 3 };
 	gate_parse_metrics(NULL, o->rule.gated);
 	o->out = "results";
 	lg_config_default(&o->load);
@@ -719,7 +713,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 			die_usage("ab: needs --baseline DIR and --current DIR");
 		ab_servers(o, servers);
 		if (o->rounds_auto)
-			o->rule.looks = (AB_MAX_ROUNDS - AB_MIN_ROUNDS) / AB_LOOK_EVERY + 1;
+			o->rule.looks = CMP_SEQ_LOOKS;
 		if (o->rounds_auto && o->order == CMP_SEQUENTIAL)
 			die_usage("ab: --rounds auto needs the interleaved order (a sequential sweep "
 				  "completes no round before its end)");
@@ -1421,7 +1415,7 @@ static void print_legend(FILE *f, const struct opts *o)
 
 /* Whether, after round `round`, every gated comparison is decided (none
  * undecided, none short of rounds). Rounds before AB_MIN_ROUNDS never are,
- * and only every AB_LOOK_EVERY-th round is looked at: the looks rule.looks
+ * and only every CMP_SEQ_LOOK_EVERY-th round is looked at: the looks rule.looks
  * paid for. */
 static bool ab_decided(const struct opts *o, const struct rep_row *rows, int nrows, int round)
 {
@@ -1429,7 +1423,7 @@ static bool ab_decided(const struct opts *o, const struct rep_row *rows, int nro
 	struct cmp_judgement *j;
 	int n, status;
 
-	if (round < AB_MIN_ROUNDS || (round - AB_MIN_ROUNDS) % AB_LOOK_EVERY)
+	if (!cmp_seq_look(round))
 		return false;
 	n = compare_in_sweep_order(o, rows, nrows, &res);
 	if (n <= 0)
