@@ -105,7 +105,7 @@ make_slow "$WORK_NS"
 if [ "$WORK_NS" != 0 ]; then
 	c1=$(measure)
 	need_number "10-round evbench ab with --work-ns $WORK_NS" "$c1"
-	echo "slow build: --work-ns $WORK_NS, measured $c1 in 10 rounds (target $SLOWDOWN)"
+	echo "slow build: --work-ns $WORK_NS, measured $c1 in 10 rounds${w0:+ (target $SLOWDOWN)}"
 fi
 
 # The server-CPU ratios of the latest trial's comparisons.json, one per round.

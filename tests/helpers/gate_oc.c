@@ -4,16 +4,19 @@
  * at a given true change, and after how many rounds (docs/gate.md).
  *
  *   gate_oc [--changes LIST] [--trials N] [--budget R] [--clear C] [--scale F]
- *           [--max-regression PCT] [--block L] [--seed S] [--kind K] [--csv] NOISE.csv
+ *           [--max-regression PCT] [--block L] [--seed S] [--kind K] [--csv | --replay]
+ *           NOISE.csv
  *
  * NOISE.csv is what scripts/gate_ab_validate.sh appends to OUT/ratios.csv:
  * kind,work_ns,trial,round,ratio, one row per round of a real `evbench ab`,
  * the ratio being server CPU per request, current over baseline. The rows of
  * kind K (default aa, the build against itself) are the noise: each trial's
  * log ratios less that trial's mean. A simulated trial draws its rounds from
- * them in blocks of L consecutive rounds (default 5; a moving-block
- * bootstrap, so that a slow spell of the machine that lasts several rounds
- * stays one), adds log(1 + change), and runs the sequential decision of
+ * one measured trial, drawn with a chance proportional to its rounds (the
+ * machine's noise changes over minutes, and a trial lives in one regime), in
+ * blocks of L consecutive rounds (default 5; a moving-block bootstrap, so
+ * that a slow spell that lasts several rounds stays one), adds
+ * log(1 + change), and runs the sequential decision of
  * evbench ab: compare.h's cmp_judge and gate.h's gate_paired_status, judged
  * at the looks cmp_seq_look() names, until a look decides or the budget of R
  * rounds (default 34: 120 s at 3.5 s a round) is spent, when the last round
@@ -23,7 +26,10 @@
  * machine than the one measured.
  *
  * Prints a Markdown table, or with --csv the lines
- * change,p_regression,p_pass,p_undecided,mean_rounds. Bad input: one line
+ * change,p_regression,p_pass,p_undecided,mean_rounds. With --replay it
+ * simulates nothing: each measured trial of kind K is judged on its own
+ * rounds as evbench ab judged it, with the clearance given, to see what
+ * another rule would have said of the same real rounds. Bad input: one line
  * on stderr, exit 2.
  */
 #include <errno.h>
@@ -42,6 +48,8 @@
 
 struct noise {
 	double v[MAX_NOISE];        /* centred log ratios, trial after trial */
+	double mean[MAX_TRIALS];    /* what each trial was centred by */
+	char name[MAX_TRIALS][64];  /* its trial column */
 	int start[MAX_TRIALS + 1];  /* trial t is v[start[t] .. start[t + 1]) */
 	int ntrials;
 };
@@ -91,6 +99,7 @@ static void end_trial(struct noise *nz, int end)
 		mean += nz->v[i] / (end - b);
 	for (int i = b; i < end; i++)
 		nz->v[i] -= mean;
+	nz->mean[nz->ntrials] = mean;
 	nz->start[++nz->ntrials] = end;
 }
 
@@ -118,6 +127,7 @@ static void load(const char *path, const char *kind, int block, double scale, st
 			snprintf(last, sizeof last, "%s", trial);
 			if (nz->ntrials == MAX_TRIALS)
 				die("too many trials in", path);
+			snprintf(nz->name[nz->ntrials], sizeof nz->name[0], "%s", trial);
 		}
 		if (n == MAX_NOISE)
 			die("too many rounds in", path);
@@ -132,14 +142,19 @@ static void load(const char *path, const char *kind, int block, double scale, st
 		die("no rounds of that --kind in", path);
 }
 
-/* A block of L consecutive rounds of one trial, the trial drawn with a
- * chance proportional to its rounds. */
-static void draw_block(const struct noise *nz, int block, uint64_t *rng, double *out)
+/* A measured trial, drawn with a chance proportional to its rounds. */
+static int draw_trial(const struct noise *nz, uint64_t *rng)
 {
-	int total = nz->start[nz->ntrials], t = 0, i = below(rng, total);
+	int t = 0, i = below(rng, nz->start[nz->ntrials]);
 
 	while (nz->start[t + 1] <= i)
 		t++;
+	return t;
+}
+
+/* A block of L consecutive rounds of measured trial t. */
+static void draw_block(const struct noise *nz, int t, int block, uint64_t *rng, double *out)
+{
 	int len = nz->start[t + 1] - nz->start[t];
 	int s = nz->start[t] + below(rng, len - block + 1);
 
@@ -169,13 +184,13 @@ static int trial(const struct noise *nz, double change, int budget, int block,
 		 const struct cmp_rule *rule, uint64_t *rng, int *rounds)
 {
 	double ratio[CMP_SEQ_MAX_ROUNDS + 64], e[64];
-	int status = GATE_UNDECIDED;
+	int status = GATE_UNDECIDED, from = draw_trial(nz, rng);
 
 	for (int r = 1; r <= CMP_SEQ_MAX_ROUNDS; r++) {
 		int at = (r - 1) % block;
 
 		if (at == 0)
-			draw_block(nz, block, rng, e);
+			draw_block(nz, from, block, rng, e);
 		ratio[r - 1] = (1 + change) * exp(e[at]);
 		if (r < CMP_SEQ_MIN_ROUNDS)
 			continue;
@@ -198,6 +213,35 @@ static int trial(const struct noise *nz, double change, int budget, int block,
 	return status;
 }
 
+/* --replay: each measured trial's own rounds, in their order and without
+ * a change added, through the sequential decision, as evbench ab judged
+ * them (its budget ended it at its last round unless a look decided). */
+static void replay(const struct noise *nz, const struct cmp_rule *rule)
+{
+	static const char *const name[] = { [GATE_PASS] = "pass", [GATE_REGRESSION] = "REGRESSION",
+					    [GATE_ERROR] = "error", [GATE_UNDECIDED] = "UNDECIDED" };
+
+	printf("| trial | rounds run | verdict, clearance %.2g | at round |\n|--:|--:|---|--:|\n",
+	       rule->clear);
+	for (int t = 0; t < nz->ntrials; t++) {
+		double ratio[CMP_SEQ_MAX_ROUNDS];
+		int len = nz->start[t + 1] - nz->start[t], status = GATE_UNDECIDED, r;
+
+		if (len > CMP_SEQ_MAX_ROUNDS)
+			len = CMP_SEQ_MAX_ROUNDS;
+		for (r = 1; r <= len; r++) {
+			ratio[r - 1] = exp(nz->v[nz->start[t] + r - 1] + nz->mean[t]);
+			if (r < CMP_SEQ_MIN_ROUNDS)
+				continue;
+			if (cmp_seq_look(r) || r == len)
+				status = judge(ratio, r, rule);
+			if (status == GATE_PASS || status == GATE_REGRESSION || r == len)
+				break;
+		}
+		printf("| %s | %d | %s | %d |\n", nz->name[t], len, name[status], r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct noise nz;
@@ -206,7 +250,7 @@ int main(int argc, char **argv)
 	double scale = 1;
 	uint64_t seed = 1;
 	const char *kind = "aa", *path = NULL;
-	bool csv = false;
+	bool csv = false, replaying = false;
 	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
 				 .looks = CMP_SEQ_LOOKS, .min_rounds = 3 };
 
@@ -214,8 +258,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "--csv")) {
-			csv = true;
+		if (!strcmp(a, "--csv") || !strcmp(a, "--replay")) {
+			csv |= !strcmp(a, "--csv");
+			replaying |= !strcmp(a, "--replay");
 			continue;
 		}
 		if (a[0] != '-') {
@@ -262,6 +307,10 @@ int main(int argc, char **argv)
 		die("--trials at least 1, --budget at least the first look, --block 1 to 64, "
 		    "--scale above 0", NULL);
 	load(path, kind, block, scale, &nz);
+	if (replaying) {
+		replay(&nz, &rule);
+		return 0;
+	}
 
 	if (csv)
 		puts("change,p_regression,p_pass,p_undecided,mean_rounds");
