@@ -9,6 +9,8 @@
 #   make SANITIZER=address,undefined test    the same suite, instrumented, in build-<san>/
 #   make tsan-check      the threaded programs under ThreadSanitizer, under load
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60), clang
+#   make fresh-check     make test, then make bench, in a minimal Debian root made by
+#                        mmdebstrap from a clean clone of HEAD (root; scripts/fresh_root.sh)
 #   make V=1             show the commands
 #   make bench-dispatch, bench-dispatch-ir, bench-dispatch-uring
 #                        evbase against libevent: times, instructions per event,
@@ -253,6 +255,14 @@ $(BUILD)/tests/tsan-tests: $(TSAN_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/test
 		$(LOADGEN_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LOADGEN_LIBS) -lm
+
+# The README's two commands on a machine that has nothing: a clean clone of
+# HEAD in a minimal Debian root (scripts/fresh_root.sh; root only). make test
+# comes first, the order that once failed; `scripts/fresh_root.sh bench test`
+# is the other.
+.PHONY: fresh-check
+fresh-check:
+	$(Q)scripts/fresh_root.sh test bench
 
 .PHONY: tsan-check
 tsan-check: deps-test

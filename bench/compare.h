@@ -150,23 +150,6 @@ struct cmp_judgement {
 	double level;                /* the interval's level */
 };
 
-/* A sequential run (evbench ab --rounds auto) judges after rounds
- * CMP_SEQ_MIN_ROUNDS, + CMP_SEQ_LOOK_EVERY, ... up to CMP_SEQ_MAX_ROUNDS,
- * and its correction counts every one of those looks (CMP_SEQ_LOOKS). Each
- * look costs the interval width, and a look per round bought little: a round
- * adds about a tenth of the evidence at 10 rounds, while 46 looks widen every
- * interval by about a fifth at 20 (t at 0.05/46 against 0.05/10). */
-#define CMP_SEQ_MIN_ROUNDS 5
-#define CMP_SEQ_MAX_ROUNDS 50
-#define CMP_SEQ_LOOK_EVERY 5
-#define CMP_SEQ_LOOKS ((CMP_SEQ_MAX_ROUNDS - CMP_SEQ_MIN_ROUNDS) / CMP_SEQ_LOOK_EVERY + 1)
-
-/* Whether a sequential run judges after round `round`. */
-static inline bool cmp_seq_look(int round)
-{
-	return round >= CMP_SEQ_MIN_ROUNDS && (round - CMP_SEQ_MIN_ROUNDS) % CMP_SEQ_LOOK_EVERY == 0;
-}
-
 /* Judges every gated metric of res[0..n) into j[i * CMP_NMETRICS + m].
  * Returns the number of comparisons tested. */
 int cmp_judge(const struct cmp_result *res, int n, const struct cmp_rule *rule,

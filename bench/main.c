@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ab.h"
 #include "collect.h"
 #include "compare.h"
 #include "designs.h"
@@ -48,10 +49,8 @@
 #define READY_TIMEOUT_S 10.0
 #define STOP_TIMEOUT_S  5.0
 
-/* evbench ab: rounds when not told, and the range of --rounds auto. */
+/* evbench ab: rounds when not told; --rounds auto's schedule is ab.h's. */
 #define AB_ROUNDS      10
-#define AB_MIN_ROUNDS  CMP_SEQ_MIN_ROUNDS
-#define AB_MAX_ROUNDS  CMP_SEQ_MAX_ROUNDS
 #define AB_BUDGET_S    120.0
 
 /* evbench's own defaults, shorter than loadgen's so that one run of
@@ -713,7 +712,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 			die_usage("ab: needs --baseline DIR and --current DIR");
 		ab_servers(o, servers);
 		if (o->rounds_auto)
-			o->rule.looks = CMP_SEQ_LOOKS;
+			o->rule.looks = ab_looks();
 		if (o->rounds_auto && o->order == CMP_SEQUENTIAL)
 			die_usage("ab: --rounds auto needs the interleaved order (a sequential sweep "
 				  "completes no round before its end)");
@@ -1413,29 +1412,22 @@ static void print_legend(FILE *f, const struct opts *o)
 
 /* ---- evbench ab ----------------------------------------------------------------------------- */
 
-/* Whether, after round `round`, every gated comparison is decided (none
- * undecided, none short of rounds). Rounds before AB_MIN_ROUNDS never are,
- * and only every CMP_SEQ_LOOK_EVERY-th round is looked at: the looks rule.looks
- * paid for. */
+/* Whether the sequential run stops after round `round`: at one of its looks
+ * only, once every gated comparison is decided (ab.h). */
 static bool ab_decided(const struct opts *o, const struct rep_row *rows, int nrows, int round)
 {
 	struct cmp_result *res;
-	struct cmp_judgement *j;
-	int n, status;
+	bool stop;
+	int n;
 
-	if (!cmp_seq_look(round))
+	if (!ab_is_look(round))
 		return false;
 	n = compare_in_sweep_order(o, rows, nrows, &res);
 	if (n <= 0)
 		return false;
-	j = calloc((size_t)n * CMP_NMETRICS, sizeof *j);
-	if (!j)
-		die("out of memory");
-	cmp_judge(res, n, &o->rule, j);
-	status = gate_paired_status(j, n);
-	free(j);
+	stop = ab_stops(res, n, &o->rule, round);
 	cmp_free(res, n);
-	return status == GATE_PASS || status == GATE_REGRESSION;
+	return stop;
 }
 
 /* One github-action-benchmark entry per (server, conns) of the current

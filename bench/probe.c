@@ -86,6 +86,12 @@ static int cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+double probe_summary(double *batches, int n)
+{
+	qsort(batches, (size_t)n, sizeof batches[0], cmp_double);
+	return batches[n / 2];
+}
+
 double probe_run(void)
 {
 	double per[PROBE_BATCHES];
@@ -105,8 +111,7 @@ double probe_run(void)
 	}
 	close(fd[0]);
 	close(fd[1]);
-	qsort(per, PROBE_BATCHES, sizeof per[0], cmp_double);
-	return per[PROBE_BATCHES / 2];
+	return probe_summary(per, PROBE_BATCHES);
 fail:
 	saved = errno;
 	close(fd[0]);

@@ -29,4 +29,9 @@
  * (the median over its batches), or -1 with errno when a socket call failed. */
 double probe_run(void);
 
+/* What a probe reports of its batches, batches[0..n) (n odd) of CPU ns per
+ * round trip each: their median, so that a batch that a preemption made
+ * long does not count. Sorts batches in place. */
+double probe_summary(double *batches, int n);
+
 #endif

@@ -38,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -987,6 +988,40 @@ HOSTILE(edge_drain, 30)
 #define NOBODY 65534
 
 /*
+ * Nobody may not be able to reach the build: a clone in /root (mode 0700) is
+ * where a root user on a fresh machine puts it. So the programs the test runs
+ * as nobody are copied into a scratch directory that nobody owns, and
+ * EVBENCH_BIN points there for the rest of this test's process; nobody
+ * removes it at the end (tu_kill_all runs first, as .fini).
+ */
+static char nobody_bin[64];
+
+static void rm_nobody_bin(void)
+{
+	if (nobody_bin[0])
+		tu_rmtree(nobody_bin);
+}
+
+static void as_nobody_with(const char *a, const char *b)
+{
+	const char *names[] = { a, b };
+	char from[4096], to[sizeof nobody_bin + 64];
+
+	snprintf(nobody_bin, sizeof nobody_bin, "/tmp/evbench-nobody-XXXXXX");
+	cr_assert_not_null(mkdtemp(nobody_bin));
+	for (int i = 0; i < 2; i++) {
+		tu_path(from, sizeof from, tu_bin_dir(), names[i]);
+		snprintf(to, sizeof to, "%s/%s", nobody_bin, names[i]);
+		cr_assert_eq(tu_run((char *[]){ "/bin/cp", from, to, NULL }, NULL, 0, NULL, 0, 10000),
+			     0, "cannot copy %s", from);
+		cr_assert_eq(chown(to, NOBODY, NOBODY), 0);
+	}
+	cr_assert(chown(nobody_bin, NOBODY, NOBODY) == 0 && chmod(nobody_bin, 0755) == 0);
+	setenv("EVBENCH_BIN", nobody_bin, 1);
+	atexit(rm_nobody_bin);
+}
+
+/*
  * bin/loadgen opens a connection per request, 50 at a time, for up to 3 s;
  * a second into it the server gets SIGTERM. It must stop while the load goes
  * on. For fork the test first lowers RLIMIT_NPROC to 64 (as nobody, when
@@ -1003,14 +1038,16 @@ HOSTILE(churn, 60)
 	bool forks = is(d, "fork");
 	int maxprocs = 0, maxzombies = 0;
 
-	cr_assert(tu_path(lgpath, sizeof lgpath, tu_bin_dir(), "loadgen") == 0, "no %s", lgpath);
 	if (forks) {
 		struct rlimit rl = { 64, 64 };
 
-		if (geteuid() == 0)
+		if (geteuid() == 0) {
+			as_nobody_with(d->bin, "loadgen");
 			cr_assert(setgid(NOBODY) == 0 && setuid(NOBODY) == 0, "cannot become nobody");
+		}
 		cr_assert_eq(setrlimit(RLIMIT_NPROC, &rl), 0);
 	}
+	cr_assert(tu_path(lgpath, sizeof lgpath, tu_bin_dir(), "loadgen") == 0, "no %s", lgpath);
 	start(&srv, d, 0, NULL);
 	snprintf(port, sizeof port, "%d", srv.port);
 	char *argv[] = { lgpath, "--port", port, "--conns", "50", "--threads", "1",

@@ -20,7 +20,12 @@ export EVBENCH_BIN EVBENCH_BUILD
 
 passed=0 failed=0 status=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Tests write only into their own scratch directories: anything under the
+# clone's results/ or the binaries' directory newer than this stamp was
+# written by a test, and fails the run (it would be lost or mistaken for a
+# user's results).
+stamp=$(mktemp)
+trap 'rm -f "$log" "$stamp"' EXIT
 
 # run LABEL [VAR=VALUE ...] BINARY: one Criterion binary; its summary is tallied.
 run() {
@@ -76,6 +81,13 @@ if [ -n "${TSAN_TEST:-}" ] && [ -x "$TSAN_TEST" ] && [ -z "$EXTRA_ARGS" ]; then
 		f=${line#*passed, }; failed=$((failed + ${f%% failed}))
 		[ "$rc" -eq 0 ] || status=1
 	done
+fi
+
+intruders=$(find results "$BIN" -newer "$stamp" 2>/dev/null | head -n 5)
+if [ -n "$intruders" ]; then
+	echo "== the tests wrote into the clone instead of their scratch directories:"
+	echo "$intruders"
+	failed=$((failed + 1)); status=1
 fi
 
 echo "$passed passed, $failed failed"

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../bench/ab.h"
 #include "../bench/compare.h"
 #include "../bench/gate.h"
 #include "testutil.h"
@@ -143,36 +144,34 @@ Test(gate_paired, significant_but_maybe_past_the_threshold_is_undecided, .timeou
 }
 
 /*
- * The sequential decision of `evbench ab --rounds auto` (bench/main.c) on
- * the server-CPU ratios cpu[0..50) with the default rule but for its
- * clearance: judged at every cmp_seq_look() until a look decides, with no
- * budget. Returns the exit status; *at is the round it stopped at.
+ * The sequential decision of `evbench ab --rounds auto` (ab.h) on the
+ * server-CPU ratios cpu[0..AB_MAX_ROUNDS) with the default rule but for its
+ * clearance, with no budget: rounds are added until ab_stops() says a look
+ * decided. Returns the exit status; *at is the round it stopped at.
  */
 static int sequential(const double *cpu, double clear, int *at)
 {
 	struct cmp_rule rule = { .max_regression = 0.10, .clear = clear, .alpha = 0.05,
-				 .looks = CMP_SEQ_LOOKS, .min_rounds = 3 };
+				 .looks = ab_looks(), .min_rounds = 3 };
 	struct cmp_result res;
 	struct cmp_judgement j[CMP_NMETRICS];
-	double ratio[CMP_SEQ_MAX_ROUNDS];
-	int status = GATE_UNDECIDED;
+	double ratio[AB_MAX_ROUNDS];
 
 	gate_parse_metrics(NULL, rule.gated);
 	memset(&res, 0, sizeof res);
 	for (int m = 0; m < CMP_NMETRICS; m++)
 		res.ratio[m] = ratio;
-	for (int r = 1; r <= CMP_SEQ_MAX_ROUNDS; r++) {
-		ratio[r - 1] = cpu[r - 1];
-		*at = r;
-		if (!cmp_seq_look(r))
-			continue;
-		res.rounds = r;
-		cmp_judge(&res, 1, &rule, j);
-		status = gate_paired_status(j, 1);
-		if (status == GATE_PASS || status == GATE_REGRESSION)
+	for (*at = 1; *at <= AB_MAX_ROUNDS; ++*at) {
+		ratio[*at - 1] = cpu[*at - 1];
+		res.rounds = *at;
+		if (ab_stops(&res, 1, &rule, *at))
 			break;
 	}
-	return status;
+	if (*at > AB_MAX_ROUNDS)
+		*at = AB_MAX_ROUNDS;
+	res.rounds = *at;
+	cmp_judge(&res, 1, &rule, j);
+	return gate_paired_status(j, 1);
 }
 
 Test(gate_paired, five_percent_after_a_slow_spell_passes, .timeout = 10)
@@ -185,10 +184,10 @@ Test(gate_paired, five_percent_after_a_slow_spell_passes, .timeout = 10)
 	 * the spell bring it under 10%. */
 	static const double spell[10] = { 1.25, 0.98, 1.20, 1.02, 0.97, 1.18, 1.00, 1.22, 0.99,
 					  1.03 };
-	double cpu[CMP_SEQ_MAX_ROUNDS];
+	double cpu[AB_MAX_ROUNDS];
 	int at;
 
-	for (int k = 0; k < CMP_SEQ_MAX_ROUNDS; k++)
+	for (int k = 0; k < AB_MAX_ROUNDS; k++)
 		cpu[k] = 1.05 * (k < 10 ? spell[k] : 1 + 0.03 * noise(k));
 	cr_assert_eq(sequential(cpu, CMP_CLEAR, &at), GATE_PASS, "a true 5%% stopped at round %d "
 		     "without passing", at);
@@ -202,10 +201,10 @@ Test(gate_paired, fifteen_percent_in_large_noise_fails, .timeout = 10)
 	 * (0.125; docs/gate.md): caught within the 50 rounds a sequential run
 	 * may take (at round 15). An interval that had to clear the whole
 	 * threshold would still be short of it at round 50. */
-	double cpu[CMP_SEQ_MAX_ROUNDS];
+	double cpu[AB_MAX_ROUNDS];
 	int at;
 
-	for (int k = 0; k < CMP_SEQ_MAX_ROUNDS; k++)
+	for (int k = 0; k < AB_MAX_ROUNDS; k++)
 		cpu[k] = 1.15 * exp(0.30 * noise(k));
 	cr_assert_eq(sequential(cpu, CMP_CLEAR, &at), GATE_REGRESSION, "a true 15%% not caught "
 		     "by round %d", at);

@@ -14,6 +14,17 @@
  * - Percentiles. The same server with --stairs gives the latency distribution
  *   known steps. Every percentile of the JSON, summary.csv and the table is
  *   checked against the run's own .hgrm, parsed here, and against the steps.
+ * - Mechanism. The same server, told to make a known set of system calls per
+ *   request (a poll that wakes it, a recv, K polls that return nothing, N
+ *   getppid, a nanosleep, a send), under the name rot13-poll so that evbench
+ *   counts its poll() returns as wake-ups: system calls, wake-ups, ready
+ *   descriptors per wake-up and the calls by name per request of the JSON,
+ *   summary.csv and the table must come out as those counts. A figure divided
+ *   by the wake-ups instead of the replies is off by 1 + K.
+ * - Memory. The same server holding a known number of MiB it touched (and
+ *   1 GiB it only reserved): every resident figure, group RSS and PSS, the
+ *   peak, the table's srv MB, must be that many MiB and little more; a
+ *   reader that took the virtual size is off by thousands.
  *
  * evbench runs the servers beside its own executable, so a copy of it in a
  * directory of its own runs cpu_testsrv under the name rot13-epoll-lt (the
@@ -64,8 +75,8 @@ static void copy_file(const char *from, const char *to)
 	cr_assert_eq(chmod(to, 0755), 0);
 }
 
-/* A temporary directory holding a copy of evbench and, as rot13-epoll-lt, a
- * script that runs cpu_testsrv with evbench's arguments. */
+/* A temporary directory holding a copy of evbench and, as rot13-epoll-lt and
+ * rot13-poll, a script that runs cpu_testsrv with evbench's arguments. */
 static void setup(void)
 {
 	char real[PATH_MAX], srv[PATH_MAX], dir[PATH_MAX + 8], path[PATH_MAX + 32];
@@ -81,12 +92,16 @@ static void setup(void)
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(evbench, sizeof evbench, "%.3000s/evbench", dir);
 	copy_file(real, evbench);
-	snprintf(path, sizeof path, "%s/rot13-epoll-lt", dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "#!/bin/sh\nexec %s \"$@\"\n", srv);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(chmod(path, 0755), 0);
+	/* As poll, evbench counts its poll() returns as the wake-ups (the
+	 * mechanism tests below); as epoll-lt, it would look for epoll_wait. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/rot13-%s", dir, i ? "poll" : "epoll-lt");
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fprintf(f, "#!/bin/sh\nexec %s \"$@\"\n", srv);
+		cr_assert_eq(fclose(f), 0);
+		cr_assert_eq(chmod(path, 0755), 0);
+	}
 }
 
 static void teardown(void)
@@ -99,10 +114,10 @@ static void teardown(void)
 /* Runs the copy of evbench on the test server with the load options in
  * `load` (NULL-terminated) and --server-args `srvargs`; fills out and err
  * (stdout, stderr) and checks that it exited 0. */
-static void run_evbench(const char *const *load, const char *srvargs, char *out, size_t cap,
-			char *err, size_t errcap)
+static void run_evbench_as(const char *server, const char *const *load, const char *srvargs,
+			   char *out, size_t cap, char *err, size_t errcap)
 {
-	char *argv[32] = { evbench, "--server", "epoll", "--out", outdir, "--server-args",
+	char *argv[32] = { evbench, "--server", (char *)server, "--out", outdir, "--server-args",
 			   (char *)srvargs };
 	int n = 7, status;
 
@@ -112,6 +127,12 @@ static void run_evbench(const char *const *load, const char *srvargs, char *out,
 	status = tu_run(argv, out, cap, err, errcap, 120000);
 	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "evbench failed (status %#x): %s", status, err);
+}
+
+static void run_evbench(const char *const *load, const char *srvargs, char *out, size_t cap,
+			char *err, size_t errcap)
+{
+	run_evbench_as("epoll", load, srvargs, out, cap, err, errcap);
 }
 
 /* The number in a column of the human table: the columns are right-aligned
@@ -224,12 +245,65 @@ static void check_burn(const char *where, int quantum_us, const char *requests, 
 		cr_assert(user >= 0.6 * total,
 			  "burn in %s: user %.4f s of %.4f s: the burn is user time", where, user,
 			  total);
+		/* Over its whole life (warm-up and stop included) the server
+		 * burnt the same per line it answered: wait4()'s rusage, its
+		 * threads and reaped children included. */
+		{
+			double life = jr_path_number(r, "result.server_process.lifetime.user_s") +
+				      jr_path_number(r, "result.server_process.lifetime.sys_s");
+			double burnt = jr_path_number(r, "result.server_counters.lines") * BURN_US / 1e6;
+
+			cr_assert(fabs(life / burnt - 1) <= CPU_TOL,
+				  "burn in %s: lifetime user + sys %.4f s against %.0f lines x %d us "
+				  "= %.4f s", where, life, burnt * 1e6 / BURN_US, BURN_US, burnt);
+		}
+		/* What the group held when the phase began: the serving process
+		 * alone, or with a child per connection (--conns 2). A burn's
+		 * own thread or child may be alive at that moment. */
+		{
+			double procs = jr_path_number(r, "result.server_process.procs_at_measure");
+			double threads = jr_path_number(r, "result.server_process.threads_at_measure");
+
+			if (!strcmp(where, "conn"))
+				cr_assert(procs == 3 && threads == 3, "burn in conn: %.0f processes, "
+					  "%.0f threads; a server and a child per connection", procs,
+					  threads);
+			else
+				cr_assert(procs >= 1 && procs <= 2 && threads >= 1 && threads <= 2,
+					  "burn in %s: %.0f processes, %.0f threads", where, procs,
+					  threads);
+			if (!strcmp(where, "main"))
+				cr_assert(procs == 1 && threads == 1, "burn in main: %.0f processes, "
+					  "%.0f threads; the server is one thread", procs, threads);
+		}
 		/* The load generator's CPU is its own: half the server's burn
 		 * would be a generous cost for sending a line and checking its
 		 * reply. */
 		cr_assert(client < 0.5 * BURN_US,
 			  "burn in %s: cpu_us_per_req.client %.1f us, the server burns %d: the "
 			  "client is charged with what is not its own", where, client, BURN_US);
+	}
+	/* summary.csv's figures of the first run, against the burn as well. */
+	{
+		char path[PATH_MAX + 64], header[8192], line[8192];
+		double replies = jr_path_number(v->items[0], "result.replies"), c;
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+		f = fopen(path, "re");
+		cr_assert_not_null(f, "no %s", path);
+		cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
+		fclose(f);
+		cr_assert_eq(tu_csv_cell(header, line, "replies"), replies);
+		c = tu_csv_cell(header, line, "server_cpu_s") / (replies * BURN_US / 1e6);
+		cr_assert(fabs(c - 1) <= CPU_TOL, "burn in %s: summary.csv server_cpu_s is %.3f of "
+			  "the burn", where, c);
+		c = tu_csv_cell(header, line, "cpu_us_per_req_server") / BURN_US;
+		cr_assert(fabs(c - 1) <= CPU_TOL, "burn in %s: summary.csv cpu_us_per_req_server is "
+			  "%.3f of the burn", where, c);
+		cr_assert_geq(tu_csv_cell(header, line, "server_user_s"),
+			      0.6 * tu_csv_cell(header, line, "server_cpu_s"));
+		cr_assert_lt(tu_csv_cell(header, line, "cpu_us_per_req_client"), 0.5 * BURN_US);
 	}
 	if (repeats > 1) {
 		const char *header, *row;
@@ -398,6 +472,19 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 
 	/* min and max are exact, and bound every percentile. */
 	cr_assert_float_eq(jr_path_number(lat, "max"), rows[n - 1].value, 0.0006);
+	/* Any 2,000 lines in a row hold one 50 ms sleep, 9 of 20 ms, 90 of
+	 * 2 ms and 400 of 500 us: the largest latency is at least 50 ms, and
+	 * their mean at least 305 us (the replies past 2,000 may dilute it by
+	 * a few per cent: 290). */
+	cr_assert_geq(jr_path_number(lat, "max"), 50000, "max = %.0f us: one line slept 50 ms",
+		      jr_path_number(lat, "max"));
+	cr_assert_geq(jr_path_number(lat, "mean"), 290,
+		      "mean = %.1f us; the stairs alone make 305 us per reply",
+		      jr_path_number(lat, "mean"));
+	cr_assert(jr_path_number(lat, "min") <= jr_path_number(lat, "p50") &&
+		  jr_path_number(lat, "min") > 0, "min = %.3f us", jr_path_number(lat, "min"));
+	cr_assert(fabs(tu_csv_cell(header, line, "lat_mean_us") - jr_path_number(lat, "mean")) <=
+		  5e-6 * jr_path_number(lat, "mean") + 1e-3, "summary.csv lat_mean_us");
 	for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
 		double lo, hi, j = jr_path_number(lat, pct[i].json), c = tu_csv_cell(header, line, pct[i].csv);
 
@@ -421,5 +508,217 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 				  "table %s = %.0f us, .hgrm (%.3f, %.3f]", pct[i].table, t, lo, hi);
 		}
 	}
+	jr_free(v);
+}
+
+/* ---- mechanism: a server whose system calls are known ---------------------------- */
+
+/* What cpu_testsrv is told to make per line, and so per request with one
+ * connection and one request in flight: its wake-up (a poll that returns
+ * the connection), the recv, K_POLLS polls with a zero timeout (each a
+ * wake-up that returns 0), N_CALLS getppid, one nanosleep, the send. */
+#define K_POLLS 3
+#define N_CALLS 12
+#define SYS_PER_REQ (1 + 1 + K_POLLS + N_CALLS + 1 + 1)
+/* perf switches its counters on and off within milliseconds of the phase's
+ * edges (docs/results.md, "Mechanism"), and the requests answered while it
+ * has not yet switched on are not counted: with a phase of some 1.5 s, a few
+ * per cent at most, and only downwards. */
+#define MECH_TOL_LO 0.10
+#define MECH_TOL_HI 0.03
+
+static void within(const char *what, double got, double want)
+{
+	cr_assert(got >= want * (1 - MECH_TOL_LO) && got <= want * (1 + MECH_TOL_HI),
+		  "%s = %.4f, but the server was made to make %.4f per request", what, got, want);
+}
+
+Test(oracle_mechanism, system_calls_and_wakeups_of_a_known_server, .init = setup,
+     .fini = teardown, .timeout = 90)
+{
+	static char out[1 << 16], err[1 << 16];
+	const char *load[] = { "--conns", "1", "--threads", "1", "--pipeline", "1", "--requests",
+			       "2000", "--warmup", "0.3", "--mechanism", "on", "--quiet", NULL };
+	char path[PATH_MAX + 64], srvargs[128], header[8192], line[8192];
+	const char *thead, *trow;
+	const struct jr_value *m, *by;
+	struct jr_value *v;
+	double replies, x;
+	FILE *f;
+
+	snprintf(srvargs, sizeof srvargs, "--polls-per-line %d --calls-per-line %d --sleep-us 400",
+		 K_POLLS, N_CALLS);
+	run_evbench_as("poll", load, srvargs, out, sizeof out, err, sizeof err);
+	snprintf(path, sizeof path, "%s/latest/poll-c1-r1.json", outdir);
+	v = jr_parse_file(path, NULL);
+	cr_assert_not_null(v, "cannot read %s", path);
+	replies = jr_path_number(v, "result.replies");
+	cr_assert_geq(replies, 2000);
+	m = jr_path(v, "result.mechanism.server");
+	cr_assert(m && jr_get(m, "reason")->type == JR_NULL, "perf did not count: %s",
+		  m ? jr_string(jr_get(m, "reason")) : "no mechanism");
+
+	within("syscalls_per_req", jr_path_number(m, "syscalls_per_req"), SYS_PER_REQ);
+	within("wakeups_per_req", jr_path_number(m, "wakeups_per_req"), 1 + K_POLLS);
+	/* One wake-up in 1 + K returns the connection, the others nothing. */
+	x = jr_path_number(m, "ready_per_wakeup");
+	cr_assert(fabs(x - 1.0 / (1 + K_POLLS)) <= 0.02, "ready_per_wakeup = %.4f, expected %.4f",
+		  x, 1.0 / (1 + K_POLLS));
+	by = jr_get(m, "by_name_per_req");
+	cr_assert(by && by->type == JR_OBJECT, "no by_name_per_req with --mechanism on");
+	x = (jr_get(by, "poll") ? jr_path_number(by, "poll") : 0) +
+	    (jr_get(by, "ppoll") ? jr_path_number(by, "ppoll") : 0);
+	within("by_name_per_req.poll", x, 1 + K_POLLS);
+	within("by_name_per_req.recvfrom", jr_path_number(by, "recvfrom"), 1);
+	within("by_name_per_req.sendto", jr_path_number(by, "sendto"), 1);
+	/* getppid and clock_nanosleep are not in the list. */
+	within("by_name_per_req.other", jr_path_number(by, "other"), N_CALLS + 1);
+	/* The nanosleep blocks once per request, and the poll that waits for
+	 * the next request at most once more. */
+	/* Over its life every line slept once, so it blocked at least once
+	 * per line (wait4()'s count, threads and children included). */
+	cr_assert_geq(jr_path_number(v, "result.server_process.lifetime.voluntary_ctxt_switches"),
+		      jr_path_number(v, "result.server_counters.lines"),
+		      "fewer voluntary context switches than lines, each of which slept");
+	x = jr_path_number(m, "ctxsw_voluntary_per_req");
+	cr_assert(x >= 1 - MECH_TOL_LO && x <= 2 + MECH_TOL_HI,
+		  "ctxsw_voluntary_per_req = %.3f: a sleep per request is one switch, a wait for "
+		  "the next at most one more", x);
+
+	/* summary.csv and the table carry the same figures, and each is held
+	 * to the known counts, not to the JSON. */
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
+		  path);
+	fclose(f);
+	within("summary.csv sys_per_req_server", tu_csv_cell(header, line, "sys_per_req_server"),
+	       SYS_PER_REQ);
+	within("summary.csv wakeups_per_req_server",
+	       tu_csv_cell(header, line, "wakeups_per_req_server"), 1 + K_POLLS);
+	cr_assert(fabs(tu_csv_cell(header, line, "ready_per_wakeup_server") - 1.0 / (1 + K_POLLS)) <=
+		  0.02);
+	cr_assert(strstr(line, ",poll=") && strstr(line, ";recvfrom=") && strstr(line, ";sendto="),
+		  "sys_top_server: %s", line);
+	x = tu_csv_cell(header, line, "ctxsw_vol_per_req_server");
+	cr_assert(x >= 1 - MECH_TOL_LO && x <= 2 + MECH_TOL_HI,
+		  "summary.csv ctxsw_vol_per_req_server = %.3f", x);
+	cr_assert_geq(tu_csv_cell(header, line, "ctxsw_voluntary"),
+		      jr_path_number(v, "result.server_counters.lines"),
+		      "summary.csv ctxsw_voluntary: fewer than the lines that slept");
+	table_find(out, "poll", &thead, &trow);
+	within("the table's sys/r", table_cell(thead, trow, "sys/r"), SYS_PER_REQ);
+	jr_free(v);
+}
+
+/* ---- memory: a server that holds a known number of MiB ------------------------------ */
+
+#define TOUCH_MIB 48
+/* What a small poll loop holds besides: 1.4 MiB here; ASan's shadow and
+ * its allocator take more. Reserved but untouched memory (cpu_testsrv maps
+ * 1 GiB more) must not count. */
+#define MEM_SLACK_KB (24 * 1024)
+
+static void resident(const char *what, double kb)
+{
+	cr_assert(kb >= TOUCH_MIB * 1024 && kb <= TOUCH_MIB * 1024 + MEM_SLACK_KB,
+		  "%s = %.0f KiB; the server touched %d MiB (%d KiB) and holds little else", what,
+		  kb, TOUCH_MIB, TOUCH_MIB * 1024);
+}
+
+Test(oracle_memory, resident_memory_of_a_known_server, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static char out[1 << 16], err[1 << 16];
+	/* A phase long enough for the halfway sample (docs/results.md). */
+	const char *load[] = { "--conns", "1", "--threads", "1", "--duration", "1.2", "--warmup",
+			       "0.2", "--quiet", NULL };
+	char path[PATH_MAX + 64], srvargs[64], header[8192], line[8192];
+	const char *thead, *trow;
+	const struct jr_value *sp;
+	struct jr_value *v;
+	FILE *f;
+
+	snprintf(srvargs, sizeof srvargs, "--touch-mib %d --sleep-us 200", TOUCH_MIB);
+	run_evbench_as("poll", load, srvargs, out, sizeof out, err, sizeof err);
+	snprintf(path, sizeof path, "%s/latest/poll-c1-r1.json", outdir);
+	v = jr_parse_file(path, NULL);
+	cr_assert_not_null(v, "cannot read %s", path);
+	sp = jr_path(v, "result.server_process");
+	cr_assert_not_null(sp);
+	resident("group_rss_kb", jr_path_number(sp, "group_rss_kb"));
+	resident("group_pss_kb", jr_path_number(sp, "group_pss_kb"));
+	resident("peak_rss_kb", jr_path_number(sp, "peak_rss_kb"));
+	resident("leader_hwm_kb_at_drain", jr_path_number(sp, "leader_hwm_kb_at_drain"));
+	/* One process of one thread, at the start and halfway. */
+	cr_assert(jr_path_number(sp, "procs_at_measure") == 1 &&
+		  jr_path_number(sp, "threads_at_measure") == 1 &&
+		  jr_path_number(sp, "procs_mid_measure") == 1 &&
+		  jr_path_number(sp, "threads_mid_measure") == 1,
+		  "the server is one process of one thread");
+	cr_assert(!jr_path(sp, "group_pss_estimated")->boolean);
+
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
+		  path);
+	fclose(f);
+	resident("summary.csv group_rss_kb", tu_csv_cell(header, line, "group_rss_kb"));
+	resident("summary.csv group_pss_kb", tu_csv_cell(header, line, "group_pss_kb"));
+	resident("summary.csv peak_rss_kb", tu_csv_cell(header, line, "peak_rss_kb"));
+	/* The table's srv MB is the PSS in MiB, one decimal. */
+	table_find(out, "poll", &thead, &trow);
+	resident("the table's srv MB", table_cell(thead, trow, "srv MB") * 1024);
+	jr_free(v);
+}
+
+/* ---- throughput: an open loop at a known rate -------------------------------------------- */
+
+#define RATE 400
+
+Test(oracle_throughput, an_open_loop_serves_its_rate, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static char out[1 << 16], err[1 << 16];
+	char rate[16], path[PATH_MAX + 64], header[8192], line[8192];
+	const char *load[] = { "--conns", "2", "--threads", "1", "--rate", rate, "--duration",
+			       "1.5", "--warmup", "0.3", "--quiet", NULL };
+	const char *thead, *trow;
+	struct jr_value *v;
+	double rps, req, wall;
+	FILE *f;
+
+	/* A server that answers at once: the schedule, not the server, sets
+	 * the pace (docs/results.md: requests leave at their intended times). */
+	snprintf(rate, sizeof rate, "%d", RATE);
+	run_evbench(load, "--burn-us 0", out, sizeof out, err, sizeof err);
+	snprintf(path, sizeof path, "%s/latest/epoll-lt-c2-r1.json", outdir);
+	v = jr_parse_file(path, NULL);
+	cr_assert_not_null(v, "cannot read %s", path);
+	rps = jr_path_number(v, "result.throughput_rps");
+	req = jr_path_number(v, "result.requests");
+	wall = jr_path_number(v, "result.wall_s");
+	cr_log_info("open loop at %d/s: %.1f replies/s, %.0f requests in %.3f s", RATE, rps, req,
+		    wall);
+	/* A client that fell behind catches up; what it owes at the phase's
+	 * end is at most a few of its 2.5 ms slots. */
+	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE,
+		  "throughput_rps %.1f in an open loop at %d per second", rps, RATE);
+	cr_assert(req >= 0.9 * RATE * 1.5 && req <= 1.03 * RATE * 1.5 + 2,
+		  "%.0f requests in a 1.5 s phase at %d per second", req, RATE);
+	cr_assert(wall >= 1.5 && wall <= 1.6, "wall_s %.3f for a 1.5 s phase", wall);
+
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "no %s", path);
+	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
+	fclose(f);
+	rps = tu_csv_cell(header, line, "throughput_rps");
+	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE, "summary.csv throughput_rps %.1f", rps);
+	table_find(out, "epoll-lt", &thead, &trow);
+	rps = table_cell(thead, trow, "req/s");
+	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE, "the table's req/s %.0f", rps);
 	jr_free(v);
 }

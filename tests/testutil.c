@@ -529,6 +529,22 @@ void tu_rmtree(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+bool tu_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : ""; *p;) {
+		size_t n = strcspn(p, ":");
+
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, name);
+		if (n && access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
 /* ---- flat JSON objects ---------------------------------------------------------- */
 
 /* The project's one JSON reader (common/jsonr.h), flattened into the fixed

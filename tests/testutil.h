@@ -206,6 +206,10 @@ void tu_close_reset(int fd);
  * ignored, since there is nothing a cleanup can do about them. */
 void tu_rmtree(const char *dir);
 
+/* Whether PATH has an executable called name: how a test asks for an optional
+ * program (chromium) without a shell, whose own status would be the test's. */
+bool tu_on_path(const char *name);
+
 /* The ROT13 transform of docs/protocol.md: dst[i] = rot13(src[i]); dst may be src. */
 void tu_rot13(void *dst, const void *src, size_t n);
 

@@ -21,8 +21,10 @@
 #include <event2/event_struct.h>
 #include <event2/event_compat.h>
 #include <event2/thread.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct evb_backend {
 	const char *name;
@@ -136,11 +138,14 @@ struct event_base {
 
 	/* Threads (thread.c): the lock, NULL unless locking was on when the
 	 * base was made; the condition event_del() waits on while the
-	 * event's callback runs in the loop; the loop's thread; the eventfd
-	 * that wakes the loop, and whether a wake-up is already on its way. */
+	 * event's callback runs in the loop, and a count of callbacks begun
+	 * that tells it the one it waits for from any later one; the loop's
+	 * thread; the eventfd that wakes the loop, and whether a wake-up is
+	 * already on its way. */
 	void *lock;
 	void *cond;
 	int cond_waiters;
+	unsigned long callbacks_begun;	/* by a locked base's loop */
 	unsigned long owner;
 	int notify_fd;
 	int notify_pending;
@@ -249,6 +254,30 @@ static inline void evb_activate_io(struct event_base *base, struct event *ev, sh
 	if (ev->ev_pri < base->running_pri)
 		base->got_continue = 1;
 	evb_active_insert(base, ev);
+}
+
+/* The highest descriptor evbase maps, libevent's bound too: the tables
+ * indexed by fd (the core's map, poll's index, select's sets, io_uring's
+ * table) grow by doubling an int, which past this would overflow. No open
+ * descriptor comes near it (the kernel caps them at fs.nr_open, 1,048,576
+ * unless raised), so event_add() refuses anything above it with -1. */
+#define EVB_MAX_FD (INT_MAX / 2)
+
+/* How many slots a table indexed by descriptor, now have slots long (0:
+ * not yet allocated), needs to hold fd: have doubled (from 64) until it
+ * exceeds fd, so growth is amortized. -1 when fd is out of range or the
+ * table's size in bytes (elem each) would not fit a size_t. */
+static inline int evb_fd_slots(int have, int fd, size_t elem)
+{
+	long long n = have > 0 ? have : 64;
+
+	if (fd < 0 || fd > EVB_MAX_FD)
+		return -1;
+	while (n <= fd)
+		n *= 2;
+	if ((unsigned long long)n > SIZE_MAX / elem)
+		return -1;
+	return (int)n;
 }
 
 /* Called by the backends for every ready fd; res may carry EV_ET, which is

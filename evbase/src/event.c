@@ -228,11 +228,11 @@ static int io_add(struct event_base *base, struct event *ev)
 	if (fd < 0)
 		return 0;	/* as libevent: "added", but nothing to watch */
 	if (fd >= base->nfds) {
-		int n = base->nfds ? base->nfds : 64;
+		int n = evb_fd_slots(base->nfds, fd, sizeof(struct evb_fd));
 		struct evb_fd *fds;
-		while (n <= fd)
-			n *= 2;
-		if (!(fds = evb_realloc(base->fds, (size_t)n * sizeof(*fds))))
+		/* A descriptor no table can hold is refused before anything
+		 * grows; no such descriptor can be open. */
+		if (n < 0 || !(fds = evb_realloc(base->fds, (size_t)n * sizeof(*fds))))
 			return -1;
 		memset(fds + base->nfds, 0, (size_t)(n - base->nfds) * sizeof(*fds));
 		/* The lists point into the array: re-anchor their heads. */
@@ -433,7 +433,11 @@ static int del_event(struct event *ev)
 	return 0;
 }
 
-int event_del(struct event *ev)
+/* How event_del() treats a callback of ev running in the loop's thread when
+ * it is called from another thread (libevent's EVENT_DEL_* modes). */
+enum { DEL_NOBLOCK, DEL_BLOCK, DEL_AUTOBLOCK };
+
+static int del_mode(struct event *ev, int mode)
 {
 	struct event_base *base = ev->ev_base;
 	int r;
@@ -441,29 +445,38 @@ int event_del(struct event *ev)
 	if (!base)
 		return del_event(ev);	/* which says why not */
 	EVB_LOCK(base);
-	/* From another thread, wait until a callback of ev that is running
-	 * has returned: after event_del() (and so event_free()) nothing of
-	 * ev runs, as in libevent. The loop's own thread never waits. */
-	while (base->lock && base->current == ev && base->owner != evb_thread_id() &&
-	    evb_cond_fns.wait_condition) {
-		base->cond_waiters++;
-		evb_cond_wait(base);
-		base->cond_waiters--;
-	}
-	/* A deleted event forgets its period too: event_add(ev, NULL) later
-	 * means no timeout, not the old one back at the first I/O (which is
-	 * what libevent 2.1.12 does; docs/evbase.md). */
+	/* Take the event out first: from here on the loop cannot start its
+	 * callback again, however readable its fd stays. A deleted event
+	 * forgets its period too: event_add(ev, NULL) later means no timeout,
+	 * not the old one back at the first I/O (which is what libevent
+	 * 2.1.12 does; docs/evbase.md). */
 	if ((r = del_event(ev)) == 0) {
 		evutil_timerclear(&ev->ev_io_timeout);
 		ev->ev_flags &= ~EVB_PERIODIC;
 	}
 	evb_wake(base);
+	/* Then, from another thread, wait until the callback of ev that is
+	 * running now has returned, and for no later one (another thread may
+	 * add ev again meanwhile): after event_del() (and so event_free())
+	 * nothing of ev runs, as in libevent. The loop's own thread never
+	 * waits, nor does _noblock; an EV_FINALIZE event waits only with
+	 * _block. */
+	if (base->lock && base->current == ev && base->owner != evb_thread_id() &&
+	    evb_cond_fns.wait_condition &&
+	    (mode == DEL_BLOCK || (mode == DEL_AUTOBLOCK && !(ev->ev_events & EV_FINALIZE)))) {
+		unsigned long running = base->callbacks_begun;
+		base->cond_waiters++;
+		while (base->current == ev && base->callbacks_begun == running)
+			evb_cond_wait(base);
+		base->cond_waiters--;
+	}
 	EVB_UNLOCK(base);
 	return r;
 }
 
-int event_del_noblock(struct event *ev) { return event_del(ev); }
-int event_del_block(struct event *ev) { return event_del(ev); }
+int event_del(struct event *ev) { return del_mode(ev, DEL_AUTOBLOCK); }
+int event_del_noblock(struct event *ev) { return del_mode(ev, DEL_NOBLOCK); }
+int event_del_block(struct event *ev) { return del_mode(ev, DEL_BLOCK); }
 
 void event_free(struct event *ev)
 {
@@ -510,6 +523,49 @@ void event_active(struct event *ev, int res, short ncalls)
 	evb_activate(ev->ev_base, ev, (short)res, ncalls);
 	evb_wake(ev->ev_base);
 	EVB_UNLOCK(ev->ev_base);
+}
+
+/* Activate ev for a timeout unless it is one of the base's own events. */
+static void activate_timeout(struct event_base *base, struct event *ev, evutil_socket_t fd)
+{
+	if (ev->ev_fd == fd && !(ev->ev_flags & EVLIST_INTERNAL))
+		evb_activate(base, ev, EV_TIMEOUT, 1);
+}
+
+void event_base_active_by_fd(struct event_base *base, evutil_socket_t fd, short events)
+{
+	if (!base)
+		return;
+	EVB_LOCK(base);
+	/* The I/O events on fd, as if the backend had reported it ready. */
+	if (events & IO_BITS)
+		evb_io_active(base, fd, events & IO_BITS);
+	/* The events on fd waiting for a timeout: activating them leaves
+	 * them in the heap or their queue, as event_active() would, so that
+	 * the callback's own bookkeeping (del for one-shot events) takes
+	 * them out. libevent 2.1.12 looks at nothing else once EV_TIMEOUT is
+	 * in the mask (docs/evbase.md). */
+	if (events & EV_TIMEOUT) {
+		for (unsigned i = 0; i < base->timers.n; i++)
+			activate_timeout(base, base->timers.a[i], fd);
+		for (int i = 0; i < base->ncommon; i++)
+			for (struct event *ev = base->common[i]->head; ev; ev = ev->ev_common_next)
+				activate_timeout(base, ev, fd);
+	}
+	evb_wake(base);
+	EVB_UNLOCK(base);
+}
+
+void event_base_active_by_signal(struct event_base *base, int sig)
+{
+	if (!base || sig < 1 || sig >= NSIG)
+		return;
+	EVB_LOCK(base);
+	/* One delivery's worth, as the signal pipe's callback would. */
+	for (struct event *ev = base->sig_head[sig]; ev; ev = ev->ev_io_next)
+		evb_activate(base, ev, EV_SIGNAL, 1);
+	evb_wake(base);
+	EVB_UNLOCK(base);
 }
 
 int event_pending(const struct event *ev, short events, struct timeval *tv)
@@ -1000,6 +1056,8 @@ static inline __attribute__((always_inline)) int run_queue_as(struct event_base 
 				count++;
 		}
 		base->current = ev;
+		if (locked)
+			base->callbacks_begun++;	/* for event_del()'s wait */
 		if (ev->ev_events & EV_SIGNAL) {
 			run_signal(base, ev);
 		} else {

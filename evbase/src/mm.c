@@ -1,8 +1,9 @@
 /*
  * mm.c — where evbase gets its memory: the C library's allocator, or the
  * program's (event_set_mem_functions). Every allocation in evbase goes
- * through the four functions here, so that a program's allocator sees all of
- * them; calloc and strdup are made from the program's malloc.
+ * through the functions here, so that a program's allocator sees all of
+ * them; calloc and strdup are made from the program's malloc, and its free
+ * never sees NULL.
  */
 #include "evb-internal.h"
 
@@ -47,8 +48,15 @@ void *evb_realloc(void *p, size_t n)
 	return mm_realloc ? mm_realloc(p, n) : realloc(p, n);
 }
 
+/* Like free(), evb_free(NULL) does nothing, so evbase's teardown code frees
+ * what it may never have allocated (a backend's arrays before the first
+ * dispatch, the signal table of a base without signals) without a test at
+ * each call. The test lives here, once, and NULL never reaches a program's
+ * free function: libevent never passes it one, and a hook may not expect it. */
 void evb_free(void *p)
 {
+	if (!p)
+		return;
 	if (mm_free)
 		mm_free(p);
 	else

@@ -50,11 +50,9 @@ static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 	int slot;
 
 	if (fd >= op->nidx) {
-		int n = op->nidx ? op->nidx : 64;
+		int n = evb_fd_slots(op->nidx, fd, sizeof(int));
 		int *idx;
-		while (n <= fd)
-			n *= 2;
-		if (!(idx = evb_realloc(op->idx, (size_t)n * sizeof(*idx))))
+		if (n < 0 || !(idx = evb_realloc(op->idx, (size_t)n * sizeof(*idx))))
 			return -1;
 		memset(idx + op->nidx, 0, (size_t)(n - op->nidx) * sizeof(*idx));
 		op->idx = idx;

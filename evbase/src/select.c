@@ -70,11 +70,13 @@ static void select_free(struct event_base *base)
 /* Make the sets long enough for fd, doubling so growth is amortized. */
 static int grow(struct selectop *op, int fd)
 {
-	int words = op->words ? op->words : 1024 / WORD_BITS;
+	int bits = evb_fd_slots(op->words ? op->words * WORD_BITS : 1024, fd, 1);
 	unsigned long **sets[] = { &op->rin, &op->win };
+	int words;
 
-	while (words * WORD_BITS <= fd)
-		words *= 2;
+	if (bits < 0)
+		return -1;
+	words = bits / WORD_BITS;
 	for (int i = 0; i < 2; i++) {
 		unsigned long *p = evb_realloc(*sets[i], (size_t)words * sizeof(*p));
 		if (!p)

@@ -128,11 +128,9 @@ static struct io_uring_sqe *sqe_get(struct uringop *op)
 static int grow(struct uringop *op, int fd)
 {
 	if (fd >= op->nfds) {
-		int n = op->nfds ? op->nfds : 64;
+		int n = evb_fd_slots(op->nfds, fd, sizeof(struct ufd));
 		struct ufd *f;
-		while (n <= fd)
-			n *= 2;
-		if (!(f = evb_realloc(op->fds, (size_t)n * sizeof(*f))))
+		if (n < 0 || !(f = evb_realloc(op->fds, (size_t)n * sizeof(*f))))
 			return -1;
 		memset(f + op->nfds, 0, (size_t)(n - op->nfds) * sizeof(*f));
 		op->fds = f;

@@ -1057,3 +1057,192 @@ Test(events, priority_set_rules, .timeout = 10)
 	event_free(ev);
 	event_base_free(base);
 }
+
+/* ---- event_base_active_by_fd, event_base_active_by_signal --------------------- */
+
+static void record_cb(evutil_socket_t fd, short what, void *arg)
+{
+	record(arg, fd, what);
+}
+
+/* Fill sock's send buffer so that it is neither readable (the peer sends
+ * nothing) nor writable: only event_base_active_by_fd() can wake its events. */
+static void make_quiet(evutil_socket_t sock)
+{
+	char buf[4096] = { 0 };
+	int n = 0;
+
+	while (send(sock, buf, sizeof(buf), 0) > 0)
+		cr_assert_lt(++n, 100000, "the send buffer never filled");
+}
+
+/* Activates the pending events on the fd whose kinds are in the mask, each
+ * with what it asked for of the mask; events not added, and events on other
+ * fds, stay quiet. A one-shot event activated so is no longer pending after
+ * its callback, as after real I/O. */
+Test(events, active_by_fd, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct rec rd = { 0 }, wr = { 0 }, both = { 0 }, idle = { 0 }, other = { 0 };
+	struct event *erd, *ewr, *eboth, *eidle, *eother;
+	evutil_socket_t sv[2], ov[2];
+
+	evtest_pair(sv);
+	evtest_pair(ov);
+	make_quiet(sv[0]);
+	erd = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &rd);
+	ewr = event_new(base, sv[0], EV_WRITE, record_cb, &wr);
+	eboth = event_new(base, sv[0], EV_READ | EV_WRITE | EV_PERSIST, record_cb, &both);
+	eidle = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &idle);	/* never added */
+	eother = event_new(base, ov[0], EV_READ | EV_PERSIST, record_cb, &other);
+	cr_assert_eq(event_add(erd, NULL), 0);
+	cr_assert_eq(event_add(ewr, NULL), 0);
+	cr_assert_eq(event_add(eboth, NULL), 0);
+	cr_assert_eq(event_add(eother, NULL), 0);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert(rd.calls == 0 && wr.calls == 0 && both.calls == 0, "the fd is not quiet");
+
+	event_base_active_by_fd(base, sv[0], EV_READ);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(rd.calls, 1);
+	cr_assert_eq(rd.what[0], EV_READ);
+	cr_assert_eq(both.calls, 1);
+	cr_assert_eq(both.what[0], EV_READ);
+	cr_assert_eq(wr.calls, 0);
+
+	event_base_active_by_fd(base, sv[0], EV_WRITE);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(rd.calls, 1);
+	cr_assert_eq(wr.calls, 1);
+	cr_assert_eq(wr.what[0], EV_WRITE);
+	cr_assert_eq(both.calls, 2);
+	cr_assert_eq(both.what[1], EV_WRITE);
+	cr_assert_eq(event_pending(ewr, EV_WRITE, NULL), 0, "a one-shot event stays pending");
+
+	/* The one-shot write event is gone now: activating it does nothing. */
+	event_base_active_by_fd(base, sv[0], EV_READ | EV_WRITE);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(rd.calls, 2);
+	cr_assert_eq(wr.calls, 1);
+	cr_assert_eq(both.calls, 3);
+	cr_assert_eq(both.what[2], EV_READ | EV_WRITE);
+	cr_assert_eq(idle.calls, 0, "an event never added ran");
+	cr_assert_eq(other.calls, 0, "an event on another fd ran");
+
+	/* A descriptor nobody watches, and a negative one, are no-ops. */
+	event_base_active_by_fd(base, ov[1], EV_READ);
+	event_base_active_by_fd(base, -1, EV_READ);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(rd.calls + wr.calls + both.calls + other.calls, 6);
+
+	event_free(erd);
+	event_free(ewr);
+	event_free(eboth);
+	event_free(eidle);
+	event_free(eother);
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+	evutil_closesocket(ov[0]);
+	evutil_closesocket(ov[1]);
+	event_base_free(base);
+}
+
+/* With EV_TIMEOUT, the events on the fd that wait for a timeout fire with
+ * EV_TIMEOUT, common timeouts too; an I/O event without a timeout does not. */
+Test(events, active_by_fd_timeout, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct rec tm = { 0 }, common = { 0 }, io = { 0 }, elsewhere = { 0 };
+	struct event *etm, *ecommon, *eio, *eelsewhere;
+	struct timeval hour = { 3600, 0 };
+	const struct timeval *ct = event_base_init_common_timeout(base, &hour);
+	evutil_socket_t sv[2], ov[2];
+
+	cr_assert_not_null(ct);
+	evtest_pair(sv);
+	evtest_pair(ov);
+	make_quiet(sv[0]);
+	etm = event_new(base, sv[0], EV_READ, record_cb, &tm);
+	ecommon = event_new(base, sv[0], EV_READ, record_cb, &common);
+	eio = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &io);
+	eelsewhere = event_new(base, ov[0], EV_READ, record_cb, &elsewhere);
+	cr_assert_eq(event_add(etm, &hour), 0);
+	cr_assert_eq(event_add(ecommon, ct), 0);
+	cr_assert_eq(event_add(eio, NULL), 0);
+	cr_assert_eq(event_add(eelsewhere, &hour), 0);
+	event_base_active_by_fd(base, sv[0], EV_TIMEOUT);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(tm.calls, 1);
+	cr_assert_eq(tm.what[0], EV_TIMEOUT);
+	cr_assert_eq(common.calls, 1);
+	cr_assert_eq(common.what[0], EV_TIMEOUT);
+	cr_assert_eq(io.calls, 0);
+	cr_assert_eq(elsewhere.calls, 0);
+	cr_assert_eq(event_pending(etm, EV_READ | EV_TIMEOUT, NULL), 0);
+#ifdef EVBASE
+	/* With I/O bits and EV_TIMEOUT together, evbase activates both kinds,
+	 * as the documentation says; libevent 2.1.12 activates only the
+	 * timeouts (docs/evbase.md). */
+	struct rec both = { 0 };
+	struct event *eboth = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &both);
+
+	cr_assert_eq(event_add(eboth, &hour), 0);
+	event_base_active_by_fd(base, sv[0], EV_READ | EV_TIMEOUT);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(both.calls, 1);
+	cr_assert_eq(both.what[0], EV_READ | EV_TIMEOUT);
+	cr_assert_eq(io.calls, 1);
+	cr_assert_eq(io.what[0], EV_READ);
+	cr_assert_eq(elsewhere.calls, 0);
+	event_free(eboth);
+#endif
+	event_free(etm);
+	event_free(ecommon);
+	event_free(eio);
+	event_free(eelsewhere);
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+	evutil_closesocket(ov[0]);
+	evutil_closesocket(ov[1]);
+	event_base_free(base);
+}
+
+/* Activates the pending events of one signal, once each with EV_SIGNAL, as
+ * one delivery would; no signal is raised. */
+Test(events, active_by_signal, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct rec a = { 0 }, b = { 0 }, idle = { 0 }, other = { 0 };
+	struct event *ea, *eb, *eidle, *eother;
+
+	ea = event_new(base, SIGUSR1, EV_SIGNAL, record_cb, &a);
+	eb = evsignal_new(base, SIGUSR1, record_cb, &b);	/* persistent */
+	eidle = evsignal_new(base, SIGUSR1, record_cb, &idle);	/* never added */
+	eother = evsignal_new(base, SIGUSR2, record_cb, &other);
+	cr_assert_eq(event_add(ea, NULL), 0);
+	cr_assert_eq(event_add(eb, NULL), 0);
+	cr_assert_eq(event_add(eother, NULL), 0);
+	event_base_active_by_signal(base, SIGUSR1);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_eq(a.what[0], EV_SIGNAL);
+	cr_assert_eq(a.fd[0], SIGUSR1);
+	cr_assert_eq(b.calls, 1);
+	cr_assert_eq(idle.calls, 0);
+	cr_assert_eq(other.calls, 0);
+	cr_assert_eq(event_pending(ea, EV_SIGNAL, NULL), 0, "a one-shot signal event stays pending");
+	cr_assert(event_pending(eb, EV_SIGNAL, NULL));
+	/* Again: only the persistent one is left. Out of range: nothing. */
+	event_base_active_by_signal(base, SIGUSR1);
+	event_base_active_by_signal(base, 100000);
+	event_base_active_by_signal(base, -1);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_eq(b.calls, 2);
+	cr_assert_eq(other.calls, 0);
+	event_free(ea);
+	event_free(eb);
+	event_free(eidle);
+	event_free(eother);
+	event_base_free(base);
+}

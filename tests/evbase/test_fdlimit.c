@@ -5,6 +5,7 @@
  */
 #include "evtest.h"
 
+#include <limits.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 
@@ -86,3 +87,39 @@ Test(fdlimit, select_above_fd_setsize, .timeout = 10)
 	above_fd_setsize(base);
 }
 #endif
+
+/* A descriptor the fd map cannot hold gets a bounded answer: event_add()
+ * returns -1 and leaves the event unregistered (libevent refuses any fd above
+ * INT_MAX / 2 before it sizes its map). No such descriptor can be open, so
+ * the backend never sees one either way. The base stays usable afterwards.
+ * The map must refuse without first trying to grow towards the number:
+ * Criterion's timeout turns a growth loop that never ends into a failure
+ * instead of a hung suite. */
+Test(fdlimit, huge_descriptor_refused, .timeout = 10)
+{
+	static const evutil_socket_t huge[] = { INT_MAX, INT_MAX - 1, INT_MAX / 2 + 1 };
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct event *ev;
+	int got = -1;
+
+	for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		ev = event_new(base, huge[i], EV_READ | EV_PERSIST, read_cb, &got);
+		cr_assert_not_null(ev);
+		cr_assert_eq(event_add(ev, NULL), -1, "event_add on fd %d", huge[i]);
+		cr_assert_eq(event_pending(ev, EV_READ, NULL), 0);
+		event_free(ev);
+	}
+	cr_assert_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 0);
+	/* A real descriptor still works on the same base. */
+	evtest_pair(sv);
+	ev = event_new(base, sv[0], EV_READ, read_cb, &got);
+	cr_assert_eq(event_add(ev, NULL), 0);
+	evtest_send(sv[1], 1);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(got, sv[0]);
+	event_free(ev);
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+	event_base_free(base);
+}

@@ -87,6 +87,52 @@ Test(loop, nonblock_returns_with_nothing_ready, .timeout = 10)
 	event_base_free(base);
 }
 
+/* EVLOOP_NONBLOCK polls without waiting, but like every loop it goes on
+ * while callbacks became active: a level-triggered read event whose
+ * descriptor still holds data after its callback is reported again by the
+ * next poll of the same call, until the data is gone. */
+struct reader {
+	struct event_base *base;
+	int calls;
+};
+
+static void read_one_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct reader *r = arg;
+	char c;
+
+	cr_assert_eq(what, EV_READ);
+	cr_assert_eq(recv(fd, &c, 1, 0), 1);
+	if (++r->calls >= 100)
+		event_base_loopbreak(r->base);	/* a bound, never reached */
+}
+
+Test(loop, nonblock_goes_on_while_data_remains, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	struct reader r = { .base = base };
+	evutil_socket_t sv[2];
+	struct event *ev;
+
+	evtest_pair(sv);
+	ev = event_new(base, sv[0], EV_READ | EV_PERSIST, read_one_cb, &r);
+	cr_assert_eq(event_add(ev, NULL), 0);
+	evtest_send(sv[1], 3);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(r.calls, 3, "%d callbacks in one EVLOOP_NONBLOCK call for 3 bytes", r.calls);
+	/* Drained: the next call finds nothing. */
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(r.calls, 3);
+	/* The same once more on an fd that was already watched. */
+	evtest_send(sv[1], 2);
+	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(r.calls, 5);
+	event_free(ev);
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+	event_base_free(base);
+}
+
 /* Three events made active together; the first one's callback acts. */
 static void three_active(struct trace *t, struct step s[3], int action)
 {

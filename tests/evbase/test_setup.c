@@ -5,6 +5,7 @@
  */
 #include "evtest.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 static char logged[4096];
@@ -283,6 +284,64 @@ Test(setup, util_helpers)
 	ev_uint8_t u8 = EV_UINT8_MAX;
 	ev_ssize_t ss = -1;
 	cr_assert(u64 == UINT64_MAX && i32 == INT32_MIN && u8 == 255 && ss < 0);
+}
+
+/* evutil_snprintf and evutil_vsnprintf: C99's return value (the length the
+ * whole output would have), and the output cut to fit, always terminated. */
+static int vformat(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = evutil_vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+Test(setup, util_snprintf)
+{
+	char buf[8];
+
+	memset(buf, 'z', sizeof(buf));
+	cr_assert_eq(evutil_snprintf(buf, sizeof(buf), "%d-%s", 42, "ok"), 5);
+	cr_assert_str_eq(buf, "42-ok");
+	memset(buf, 'z', sizeof(buf));
+	cr_assert_eq(evutil_snprintf(buf, sizeof(buf), "%s|%d", "abcdefgh", 12345), 14);
+	cr_assert_str_eq(buf, "abcdefg");
+	memset(buf, 'z', sizeof(buf));
+	cr_assert_eq(evutil_snprintf(buf, 1, "%s", "abc"), 3);
+	cr_assert_eq(buf[0], '\0');
+	cr_assert_eq(buf[1], 'z', "wrote past the given length");
+	memset(buf, 'z', sizeof(buf));
+	cr_assert_eq(vformat(buf, 4, "%c%c%c%c%c", 'a', 'b', 'c', 'd', 'e'), 5);
+	cr_assert_str_eq(buf, "abc");
+	cr_assert_eq(buf[4], 'z', "wrote past the given length");
+	cr_assert_eq(vformat(buf, sizeof(buf), "%s", ""), 0);
+	cr_assert_str_eq(buf, "");
+	/* An empty buffer: libevent 2.1 answers 0 (not C99's 5), writes nothing. */
+	memset(buf, 'z', sizeof(buf));
+	cr_assert_eq(evutil_snprintf(buf, 0, "%s", "hello"), 0);
+	cr_assert_eq(buf[0], 'z');
+}
+
+/* evutil_ascii_strcasecmp / strncasecmp: strcasecmp's answers on ASCII. */
+Test(setup, util_ascii_strcasecmp)
+{
+	cr_assert_eq(evutil_ascii_strcasecmp("Content-Length", "content-LENGTH"), 0);
+	cr_assert_lt(evutil_ascii_strcasecmp("ABC", "abd"), 0);
+	cr_assert_gt(evutil_ascii_strcasecmp("b", "A"), 0);
+	cr_assert_lt(evutil_ascii_strcasecmp("ab", "ABC"), 0, "a prefix sorts first");
+	cr_assert_gt(evutil_ascii_strcasecmp("abc", "AB"), 0);
+	cr_assert_eq(evutil_ascii_strcasecmp("", ""), 0);
+	cr_assert_eq(evutil_ascii_strncasecmp("HTTP/1.1", "http/1.0", 7), 0);
+	cr_assert_neq(evutil_ascii_strncasecmp("HTTP/1.1", "http/1.0", 8), 0);
+	cr_assert_eq(evutil_ascii_strncasecmp("x", "y", 0), 0);
+	cr_assert_eq(evutil_ascii_strncasecmp("ab", "AB", 100), 0, "stops at the end");
+	/* Only A-Z fold: '[' (0x5b) is not '{' (0x7b), and bytes above 0x7f
+	 * compare as themselves. */
+	cr_assert_neq(evutil_ascii_strcasecmp("[", "{"), 0);
+	cr_assert_neq(evutil_ascii_strcasecmp("\xc4", "\xe4"), 0);
 }
 
 /* The event-config.h macros that libevent's own sample and benchmark programs

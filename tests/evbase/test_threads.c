@@ -13,6 +13,7 @@
 #include "evtest.h"
 #include <event2/thread.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdatomic.h>
 
 /* Exported by libevent for its own tests, and by evbase under the same name
@@ -185,6 +186,298 @@ Test(threads, del_from_another_thread, .timeout = 10)
 	evutil_closesocket(d.sv[1]);
 	idle_stop(&idle);
 	event_base_free(d.base);
+}
+
+/* ---- event_del() while the event's callback runs in the loop's thread ------- */
+
+/* Lock callbacks of the test's own, made with the public API
+ * (evthread_set_lock_callbacks and friends, as evthread_use_pthreads() sets
+ * them), so that the test knows the moment event_del() has taken the base's
+ * lock: the first lock the deleting thread takes once it is armed. */
+static pthread_t watched_thread;
+static atomic_int watch_armed, watched_locked;
+
+static void *wl_alloc(unsigned locktype)
+{
+	pthread_mutexattr_t attr;
+	pthread_mutex_t *m = malloc(sizeof(*m));
+
+	cr_assert_not_null(m);
+	pthread_mutexattr_init(&attr);
+	if (locktype & EVTHREAD_LOCKTYPE_RECURSIVE)
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	cr_assert_eq(pthread_mutex_init(m, &attr), 0);
+	pthread_mutexattr_destroy(&attr);
+	return m;
+}
+
+static void wl_free(void *lock, unsigned locktype)
+{
+	pthread_mutex_destroy(lock);
+	free(lock);
+}
+
+static int wl_lock(unsigned mode, void *lock)
+{
+	int r = (mode & EVTHREAD_TRY) ? pthread_mutex_trylock(lock) : pthread_mutex_lock(lock);
+
+	if (r == 0 && atomic_load(&watch_armed) && pthread_equal(pthread_self(), watched_thread)) {
+		atomic_store(&watch_armed, 0);
+		atomic_store(&watched_locked, 1);
+	}
+	return r;
+}
+
+static int wl_unlock(unsigned mode, void *lock)
+{
+	return pthread_mutex_unlock(lock);
+}
+
+static void *wl_cond_alloc(unsigned condtype)
+{
+	pthread_cond_t *c = malloc(sizeof(*c));
+
+	cr_assert_not_null(c);
+	cr_assert_eq(pthread_cond_init(c, NULL), 0);
+	return c;
+}
+
+static void wl_cond_free(void *cond)
+{
+	pthread_cond_destroy(cond);
+	free(cond);
+}
+
+static int wl_cond_signal(void *cond, int broadcast)
+{
+	return broadcast ? pthread_cond_broadcast(cond) : pthread_cond_signal(cond);
+}
+
+/* 0 when signalled, 1 on timeout, -1 on error (the callbacks' contract). */
+static int wl_cond_wait(void *cond, void *lock, const struct timeval *tv)
+{
+	struct timespec ts;
+	int r;
+
+	if (!tv)
+		return pthread_cond_wait(cond, lock) ? -1 : 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += tv->tv_sec + (ts.tv_nsec / 1000 + tv->tv_usec) / 1000000;
+	ts.tv_nsec = ((ts.tv_nsec / 1000 + tv->tv_usec) % 1000000) * 1000;
+	r = pthread_cond_timedwait(cond, lock, &ts);
+	return r == ETIMEDOUT ? 1 : r ? -1 : 0;
+}
+
+static unsigned long wl_id(void)
+{
+	return (unsigned long)pthread_self();
+}
+
+static struct event_base *watched_base(void)
+{
+	static const struct evthread_lock_callbacks locks = {
+		EVTHREAD_LOCK_API_VERSION, EVTHREAD_LOCKTYPE_RECURSIVE,
+		wl_alloc, wl_free, wl_lock, wl_unlock,
+	};
+	static const struct evthread_condition_callbacks conds = {
+		EVTHREAD_CONDITION_API_VERSION,
+		wl_cond_alloc, wl_cond_free, wl_cond_signal, wl_cond_wait,
+	};
+
+	cr_assert_eq(evthread_set_lock_callbacks(&locks), 0);
+	cr_assert_eq(evthread_set_condition_callbacks(&conds), 0);
+	evthread_set_id_callback(wl_id);
+	return evtest_base();
+}
+
+/* A persistent read event on a descriptor that stays readable (its callback
+ * never reads), so the loop would run it round after round. Its callback
+ * stays running until the deleting thread holds the base's lock inside
+ * event_del(), so event_del() surely starts while the callback runs, then
+ * lingers a little to make event_del() wait. libevent removes the event
+ * first and then waits for that one callback: no callback may start during
+ * event_del(), it returns only after the running one has returned, and none
+ * starts afterwards. A probe, a second readable persistent event added after
+ * event_del() returns, shows that the loop has polled again since. */
+#define BUSY_ROUNDS 4
+#define BUSY_LINGER_MS 10
+
+struct busy {
+	struct event_base *base;
+	struct event *ev, *probe;
+	evutil_socket_t sv[2], pv[2];
+	long long deadline_us;
+	atomic_int started, running, probes, timed_out;
+};
+
+static void busy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct busy *b = arg;
+
+	atomic_fetch_add(&b->started, 1);
+	atomic_store(&b->running, 1);
+	while (!atomic_load(&watched_locked) && evtest_now_us() < b->deadline_us)
+		sleep_ms(1);
+	if (!atomic_load(&watched_locked))
+		atomic_store(&b->timed_out, 1);
+	sleep_ms(BUSY_LINGER_MS);
+	atomic_store(&b->running, 0);
+}
+
+static void probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	atomic_fetch_add(&((struct busy *)arg)->probes, 1);
+}
+
+static void *busy_loop(void *arg)
+{
+	struct busy *b = arg;
+
+	cr_assert_eq(event_base_loop(b->base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
+	return NULL;
+}
+
+/* Wait (bounded) until *v reaches at least want. */
+static int wait_for(atomic_int *v, int want, long long deadline_us)
+{
+	while (atomic_load(v) < want && evtest_now_us() < deadline_us)
+		sleep_ms(1);
+	return atomic_load(v) >= want;
+}
+
+Test(threads, del_during_callback_waits_for_that_callback_only, .timeout = 60)
+{
+	struct busy b = { .base = watched_base() };
+	long long limit = evtest_tv_us(&(struct timeval){ 10, 0 });
+	const char *m = getenv("EVBENCH_TIMEOUT_MULT");
+	pthread_t loop;
+
+	if (m && atof(m) > 1)
+		limit = (long long)(limit * atof(m));
+	b.deadline_us = evtest_now_us() + limit;
+	evtest_pair(b.sv);
+	evtest_pair(b.pv);
+	evtest_send(b.sv[1], 1);
+	evtest_send(b.pv[1], 1);
+	b.ev = event_new(b.base, b.sv[0], EV_READ | EV_PERSIST, busy_cb, &b);
+	b.probe = event_new(b.base, b.pv[0], EV_READ | EV_PERSIST, probe_cb, &b);
+	watched_thread = pthread_self();
+	cr_assert_eq(pthread_create(&loop, NULL, busy_loop, &b), 0);
+	for (int round = 0; round < BUSY_ROUNDS; round++) {
+		int before, during, after, probes;
+
+		atomic_store(&watched_locked, 0);
+		before = atomic_load(&b.started);
+		cr_assert_eq(event_add(b.ev, NULL), 0);
+		cr_assert(wait_for(&b.started, before + 1, b.deadline_us), "the callback never ran");
+		/* The callback is running, and cannot return before event_del()
+		 * holds the lock. */
+		during = atomic_load(&b.started);
+		atomic_store(&watch_armed, 1);
+		cr_assert_eq(event_del(b.ev), 0);
+		after = atomic_load(&b.started);
+		cr_assert_eq(atomic_load(&b.running), 0,
+		    "round %d: event_del returned while the callback still ran", round);
+		cr_assert_eq(after, during,
+		    "round %d: %d callbacks started while event_del waited for the running one",
+		    round, after - during);
+		/* Two more rounds of the loop with both descriptors readable. */
+		probes = atomic_load(&b.probes);
+		cr_assert_eq(event_add(b.probe, NULL), 0);
+		cr_assert(wait_for(&b.probes, probes + 2, b.deadline_us), "the probe never ran");
+		cr_assert_eq(event_del(b.probe), 0);
+		cr_assert_eq(atomic_load(&b.started), after,
+		    "round %d: the callback ran after event_del returned", round);
+	}
+	cr_assert_eq(atomic_load(&b.timed_out), 0, "event_del never took the lock");
+	event_base_loopbreak(b.base);
+	pthread_join(loop, NULL);
+	event_free(b.ev);
+	event_free(b.probe);
+	evutil_closesocket(b.sv[0]);
+	evutil_closesocket(b.sv[1]);
+	evutil_closesocket(b.pv[0]);
+	evutil_closesocket(b.pv[1]);
+	event_base_free(b.base);
+}
+
+/* The modes that do not wait: event_del_noblock() never waits for a running
+ * callback, and event_del() does not wait for one of an event made with
+ * EV_FINALIZE (libevent's documentation). The callback here stays running
+ * until the deleting thread has returned from the call, so a call that
+ * waited would keep both waiting until the callback's safety deadline and
+ * fail the test; the event is removed all the same. */
+struct nowait {
+	struct event_base *base;
+	evutil_socket_t sv[2];
+	long long deadline_us;
+	atomic_int started, running, returned, timed_out;
+};
+
+static void nowait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nowait *w = arg;
+
+	atomic_store(&w->running, 1);
+	atomic_fetch_add(&w->started, 1);
+	while (!atomic_load(&w->returned) && evtest_now_us() < w->deadline_us)
+		sleep_ms(1);
+	if (!atomic_load(&w->returned))
+		atomic_store(&w->timed_out, 1);
+	atomic_store(&w->running, 0);
+}
+
+static void *nowait_loop(void *arg)
+{
+	struct nowait *w = arg;
+
+	cr_assert_eq(event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
+	return NULL;
+}
+
+Test(threads, del_noblock_and_finalize_do_not_wait, .timeout = 60)
+{
+	struct nowait w = { .base = threaded_base() };
+	struct event *evs[2];
+	long long limit = evtest_tv_us(&(struct timeval){ 10, 0 });
+	const char *m = getenv("EVBENCH_TIMEOUT_MULT");
+	pthread_t loop;
+
+	if (m && atof(m) > 1)
+		limit = (long long)(limit * atof(m));
+	w.deadline_us = evtest_now_us() + limit;
+	evtest_pair(w.sv);
+	evtest_send(w.sv[1], 1);	/* readable for good: never read */
+	cr_assert_eq(pthread_create(&loop, NULL, nowait_loop, &w), 0);
+	for (int round = 0; round < 2; round++) {
+		struct event *ev = evs[round] = event_new(w.base, w.sv[0],
+		    EV_READ | EV_PERSIST | (round ? EV_FINALIZE : 0), nowait_cb, &w);
+		int started;
+
+		atomic_store(&w.returned, 0);
+		started = atomic_load(&w.started);
+		cr_assert_eq(event_add(ev, NULL), 0);
+		cr_assert(wait_for(&w.running, 1, w.deadline_us), "the callback never ran");
+		cr_assert_eq(round ? event_del(ev) : event_del_noblock(ev), 0);
+		cr_assert_eq(atomic_load(&w.running), 1,
+		    "%s waited for the callback", round ? "event_del on EV_FINALIZE" : "event_del_noblock");
+		atomic_store(&w.returned, 1);
+		/* Deleted all the same. */
+		while (atomic_load(&w.running) && evtest_now_us() < w.deadline_us)
+			sleep_ms(1);
+		cr_assert_eq(event_pending(ev, EV_READ, NULL), 0);
+		cr_assert_eq(atomic_load(&w.started), started + 1);
+	}
+	cr_assert_eq(atomic_load(&w.timed_out), 0);
+	event_base_loopbreak(w.base);
+	pthread_join(loop, NULL);
+	/* Freed once the loop is gone: nothing may still be on its way out
+	 * of a callback of an event that event_del() did not wait for. */
+	event_free(evs[0]);
+	event_free(evs[1]);
+	evutil_closesocket(w.sv[0]);
+	evutil_closesocket(w.sv[1]);
+	event_base_free(w.base);
 }
 
 /* ---- the stress case: 4 threads x 100,000 event_active on one event -------- */

@@ -5,6 +5,7 @@
  * loop, blocking writes, small and obvious.
  *
  *   cpu_testsrv [--port N] --burn-us N [--burn-in WHERE] [--quantum-us Q] [--stairs]
+ *               [--calls-per-line N] [--polls-per-line K] [--sleep-us S] [--touch-mib M]
  *
  *   --burn-us N      every answered line costs N µs of CPU, burnt in a busy
  *                    loop on CLOCK_THREAD_CPUTIME_ID: the CPU clock of the
@@ -32,6 +33,26 @@
  *                    least 500 µs, p99 at least 2 ms and p99.9 at least 20 ms;
  *                    and the steps are far enough apart that a machine's
  *                    stalls do not merge them.
+ *   --calls-per-line N  before each reply, N system calls that do nothing
+ *                    (getppid), so that the system calls per request are
+ *                    known in advance: with one connection and one request in
+ *                    flight, a line costs its wake-up (poll), its recv, the
+ *                    extra calls below and its send, and nothing else
+ *   --polls-per-line K  before each reply, K polls of the connection with a
+ *                    zero timeout: K more wake-ups of the waiting call per
+ *                    request, each returning 0 (with one request in flight,
+ *                    nothing more can have arrived), so that wake-ups per
+ *                    request (1 + K) and ready descriptors per wake-up
+ *                    (1 / (1 + K)) are known too
+ *   --sleep-us S     before each reply, one nanosleep of S µs: one system
+ *                    call, and a pace slow enough that the milliseconds
+ *                    perf takes to switch its counters are a small share of
+ *                    the phase
+ *   --touch-mib M    at start, map M MiB and write to every page, and keep
+ *                    them for the server's life: its resident memory is M MiB
+ *                    and what a small poll loop holds besides. It also
+ *                    reserves 1 GiB it never touches, so that its virtual
+ *                    size is far from its resident size
  *
  * Other options evbench or the protocol passes (--addr, --max-line,
  * --max-pending) are accepted and ignored. The lifecycle is docs/protocol.md's:
@@ -50,6 +71,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +91,7 @@ static volatile sig_atomic_t stop;
 static enum where where = MAIN;
 static long long burn_ns, quantum_ns, debt_ns;
 static int stairs;
+static long calls_per_line, polls_per_line, sleep_us_per_line;
 
 static void on_term(int sig) { (void)sig; stop = 1; }
 
@@ -189,6 +212,19 @@ static int serve(int fd)
 		}
 		buf[i] = c;
 	}
+	/* The known system calls of every line, before its reply. */
+	for (unsigned long long l = 0; l < lines; l++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct timespec ts = { sleep_us_per_line / 1000000,
+				       sleep_us_per_line % 1000000 * 1000 };
+
+		for (long i = 0; i < polls_per_line; i++)
+			poll(&p, 1, 0);
+		for (long i = 0; i < calls_per_line; i++)
+			syscall(SYS_getppid);
+		if (sleep_us_per_line)
+			nanosleep(&ts, NULL);
+	}
 	/* The CPU is owed before the reply goes, so that what the server has
 	 * burnt tracks what the client has seen answered. */
 	debt_ns += (long long)lines * burn_ns;
@@ -263,6 +299,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof sin;
 	int lfd, one = 1, n = 1;
+	long touch_mib = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -282,6 +319,14 @@ int main(int argc, char **argv)
 			burn_ns = number(o, v) * 1000LL;
 		else if (strcmp(o, "--quantum-us") == 0)
 			quantum_ns = number(o, v) * 1000LL;
+		else if (strcmp(o, "--calls-per-line") == 0)
+			calls_per_line = number(o, v);
+		else if (strcmp(o, "--polls-per-line") == 0)
+			polls_per_line = number(o, v);
+		else if (strcmp(o, "--sleep-us") == 0)
+			sleep_us_per_line = number(o, v);
+		else if (strcmp(o, "--touch-mib") == 0)
+			touch_mib = number(o, v);
 		else if (strcmp(o, "--burn-in") == 0) {
 			if (strcmp(v, "main") == 0)
 				where = MAIN;
@@ -304,6 +349,21 @@ int main(int argc, char **argv)
 	if (cnt == MAP_FAILED) {
 		perror("cpu_testsrv: mmap");
 		return 1;
+	}
+	if (touch_mib > 0) {
+		size_t len = (size_t)touch_mib << 20;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED) {
+			perror("cpu_testsrv: mmap");
+			return 1;
+		}
+		memset(m, 1, len);
+		if (mmap(NULL, (size_t)1 << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			 -1, 0) == MAP_FAILED) {
+			perror("cpu_testsrv: mmap");
+			return 1;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = on_term };

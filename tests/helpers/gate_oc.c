@@ -16,11 +16,11 @@
  * machine's noise changes over minutes, and a trial lives in one regime), in
  * blocks of L consecutive rounds (default 5; a moving-block bootstrap, so
  * that a slow spell that lasts several rounds stays one), adds
- * log(1 + change), and runs the sequential decision of
- * evbench ab: compare.h's cmp_judge and gate.h's gate_paired_status, judged
- * at the looks cmp_seq_look() names, until a look decides or the budget of R
- * rounds (default 34: 120 s at 3.5 s a round) is spent, when the last round
- * is judged once more, as bench/main.c does. C is the rule's clearance
+ * log(1 + change), and runs the sequential decision of evbench ab: ab.h's
+ * ab_stops at its looks (rounds 5, 10, ..., 50) until a look decides or the
+ * budget of R rounds (default 34: 120 s at 3.5 s a round) is spent, when the
+ * rounds run are judged once more (cmp_judge, gate_paired_status), as
+ * bench/main.c does. C is the rule's clearance
  * (compare.h, default CMP_CLEAR); --clear 0 is the rule before 2026-12-05.
  * F (default 1) scales the noise, to see the curve on a quieter or a busier
  * machine than the one measured.
@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../bench/ab.h"
 #include "../../bench/compare.h"
 #include "../../bench/gate.h"
 
@@ -161,56 +162,62 @@ static void draw_block(const struct noise *nz, int t, int block, uint64_t *rng, 
 	memcpy(out, &nz->v[s], (size_t)block * sizeof *out);
 }
 
+/* The first r rounds of ratio[] as the one comparison of a sequential run;
+ * only server CPU is gated, so the other metrics may share the array. */
+static void as_result(double *ratio, int r, struct cmp_result *res)
+{
+	memset(res, 0, sizeof *res);
+	snprintf(res->server, sizeof res->server, "s@current");
+	snprintf(res->reference, sizeof res->reference, "s@baseline");
+	res->conns = 100;
+	res->rounds = r;
+	for (int m = 0; m < CMP_NMETRICS; m++)
+		res->ratio[m] = ratio;
+}
+
 /* The exit status evbench ab gives the first r rounds of ratio[]. */
 static int judge(double *ratio, int r, const struct cmp_rule *rule)
 {
 	struct cmp_result res;
 	struct cmp_judgement j[CMP_NMETRICS];
 
-	memset(&res, 0, sizeof res);
-	snprintf(res.server, sizeof res.server, "s@current");
-	snprintf(res.reference, sizeof res.reference, "s@baseline");
-	res.conns = 100;
-	res.rounds = r;
-	for (int m = 0; m < CMP_NMETRICS; m++)
-		res.ratio[m] = ratio;   /* only server CPU is gated */
+	as_result(ratio, r, &res);
 	cmp_judge(&res, 1, rule, j);
 	return gate_paired_status(j, 1);
 }
 
+/* Whether evbench ab stops after round r, a look that decides (ab.h). */
+static bool stops(double *ratio, int r, const struct cmp_rule *rule)
+{
+	struct cmp_result res;
+
+	as_result(ratio, r, &res);
+	return ab_stops(&res, 1, rule, r);
+}
+
 /* One simulated `evbench ab --rounds auto`: its exit status, and in *rounds
- * how many rounds it ran. */
+ * how many rounds it ran. bench/main.c: after a whole round from the
+ * minimum on, it stops when a look decides or the budget is spent, then
+ * judges the rounds run once more for the verdict. */
 static int trial(const struct noise *nz, double change, int budget, int block,
 		 const struct cmp_rule *rule, uint64_t *rng, int *rounds)
 {
-	double ratio[CMP_SEQ_MAX_ROUNDS + 64], e[64];
-	int status = GATE_UNDECIDED, from = draw_trial(nz, rng);
+	double ratio[AB_MAX_ROUNDS], e[64];
+	int from = draw_trial(nz, rng), r;
 
-	for (int r = 1; r <= CMP_SEQ_MAX_ROUNDS; r++) {
+	for (r = 1; r <= AB_MAX_ROUNDS; r++) {
 		int at = (r - 1) % block;
 
 		if (at == 0)
 			draw_block(nz, from, block, rng, e);
 		ratio[r - 1] = (1 + change) * exp(e[at]);
-		if (r < CMP_SEQ_MIN_ROUNDS)
-			continue;
-		/* bench/main.c: after a whole round from the minimum on, stop
-		 * when the budget is spent or a look decides; then the rounds
-		 * run are judged once more for the verdict. */
-		if (cmp_seq_look(r)) {
-			status = judge(ratio, r, rule);
-			if (status == GATE_PASS || status == GATE_REGRESSION) {
-				*rounds = r;
-				return status;
-			}
-		}
-		if (r >= budget || r == CMP_SEQ_MAX_ROUNDS) {
-			*rounds = r;
-			return judge(ratio, r, rule);
-		}
+		if (r >= AB_MIN_ROUNDS && (stops(ratio, r, rule) || r >= budget))
+			break;
 	}
-	*rounds = CMP_SEQ_MAX_ROUNDS;
-	return status;
+	if (r > AB_MAX_ROUNDS)
+		r = AB_MAX_ROUNDS;
+	*rounds = r;
+	return judge(ratio, r, rule);
 }
 
 /* --replay: each measured trial's own rounds, in their order and without
@@ -224,21 +231,19 @@ static void replay(const struct noise *nz, const struct cmp_rule *rule)
 	printf("| trial | rounds run | verdict, clearance %.2g | at round |\n|--:|--:|---|--:|\n",
 	       rule->clear);
 	for (int t = 0; t < nz->ntrials; t++) {
-		double ratio[CMP_SEQ_MAX_ROUNDS];
-		int len = nz->start[t + 1] - nz->start[t], status = GATE_UNDECIDED, r;
+		double ratio[AB_MAX_ROUNDS];
+		int len = nz->start[t + 1] - nz->start[t], r;
 
-		if (len > CMP_SEQ_MAX_ROUNDS)
-			len = CMP_SEQ_MAX_ROUNDS;
+		if (len > AB_MAX_ROUNDS)
+			len = AB_MAX_ROUNDS;
 		for (r = 1; r <= len; r++) {
 			ratio[r - 1] = exp(nz->v[nz->start[t] + r - 1] + nz->mean[t]);
-			if (r < CMP_SEQ_MIN_ROUNDS)
-				continue;
-			if (cmp_seq_look(r) || r == len)
-				status = judge(ratio, r, rule);
-			if (status == GATE_PASS || status == GATE_REGRESSION || r == len)
+			if (r >= AB_MIN_ROUNDS && (stops(ratio, r, rule) || r == len))
 				break;
 		}
-		printf("| %s | %d | %s | %d |\n", nz->name[t], len, name[status], r);
+		if (r > len)
+			r = len;
+		printf("| %s | %d | %s | %d |\n", nz->name[t], len, name[judge(ratio, r, rule)], r);
 	}
 }
 
@@ -252,7 +257,7 @@ int main(int argc, char **argv)
 	const char *kind = "aa", *path = NULL;
 	bool csv = false, replaying = false;
 	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = CMP_SEQ_LOOKS, .min_rounds = 3 };
+				 .looks = ab_looks(), .min_rounds = 3 };
 
 	gate_parse_metrics(NULL, rule.gated);
 	for (int i = 1; i < argc; i++) {
@@ -302,7 +307,7 @@ int main(int argc, char **argv)
 	}
 	if (!path)
 		die("usage: gate_oc [options] NOISE.csv (see tests/helpers/gate_oc.c)", NULL);
-	if (trials < 1 || budget < CMP_SEQ_MIN_ROUNDS || block < 1 || block > 64 ||
+	if (trials < 1 || budget < AB_MIN_ROUNDS || block < 1 || block > 64 ||
 	    nchanges < 1 || rule.clear < 0 || !(scale > 0))
 		die("--trials at least 1, --budget at least the first look, --block 1 to 64, "
 		    "--scale above 0", NULL);

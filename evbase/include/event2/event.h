@@ -256,6 +256,14 @@ int event_del_block(struct event *ev);
 /* Make ev active as if res had happened (its callback gets res); ncalls is
  * the repeat count for signal events. Pending state is unchanged. */
 void event_active(struct event *ev, int res, short ncalls);
+/* Make active the pending events on fd whose kinds are in events (EV_READ,
+ * EV_WRITE, EV_CLOSED), each with those of its kinds, as if the backend had
+ * reported them; with EV_TIMEOUT, also the events on fd waiting for a
+ * timeout, with EV_TIMEOUT. Events not added stay as they are. */
+void event_base_active_by_fd(struct event_base *base, evutil_socket_t fd, short events);
+/* Make active, once each with EV_SIGNAL, the pending events of signal sig,
+ * as one delivery would; no signal is raised. */
+void event_base_active_by_signal(struct event_base *base, int sig);
 /* The bits of events (EV_TIMEOUT, EV_READ, EV_WRITE, EV_SIGNAL, EV_CLOSED)
  * ev is pending or active for; with EV_TIMEOUT and tv, tv gets the deadline
  * as wall-clock time. */

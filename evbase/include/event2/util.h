@@ -8,6 +8,7 @@
 #define EVENT2_UTIL_H_INCLUDED_
 
 #include <event2/event-config.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <errno.h>
@@ -87,6 +88,19 @@ int evutil_make_listen_socket_reuseable(evutil_socket_t sock);
 int evutil_make_listen_socket_reuseable_port(evutil_socket_t sock);
 /* strtoll(3) under libevent's name. */
 ev_int64_t evutil_strtoll(const char *s, char **endptr, int base);
+
+/* snprintf(3) and vsnprintf(3) as libevent has them: the output is cut to
+ * buflen - 1 bytes and always terminated; the return value is the length
+ * the whole output needs (C99), except that an empty buffer (buflen 0)
+ * gets 0 and nothing is written. */
+int evutil_snprintf(char *buf, size_t buflen, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+int evutil_vsnprintf(char *buf, size_t buflen, const char *format, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* strcasecmp(3) and strncasecmp(3) on ASCII alone, whatever the locale
+ * (for protocols): <0, 0 or >0. */
+int evutil_ascii_strcasecmp(const char *str1, const char *str2);
+int evutil_ascii_strncasecmp(const char *str1, const char *str2, size_t n);
 
 #ifdef __cplusplus
 }
