@@ -220,7 +220,8 @@ $(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGE
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LOADGEN_LIBS) -lm
 
-$(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB) $(COMMON_LIB)
+# libbench.a for gate_oc, which drives the gate's own decision code.
+$(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LOADGEN_LIBS) -lm

@@ -194,8 +194,8 @@ int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
 /* `evbench gate DIR`: the paired comparisons `evbench ab` wrote. */
 static int gate_paired_dir(const struct opts *o)
 {
-	struct cmp_rule rule = { .max_regression = o->max_regression, .alpha = o->alpha,
-				 .looks = 1, .min_rounds = (int)o->min_repeats };
+	struct cmp_rule rule = { .max_regression = o->max_regression, .clear = CMP_CLEAR,
+				 .alpha = o->alpha, .looks = 1, .min_rounds = (int)o->min_repeats };
 	struct cmp_result *res;
 	char err[PATH_MAX + 128], dir[PATH_MAX];
 	struct stat st;

@@ -54,12 +54,12 @@ static void print_markdown(FILE *f, const char *dir, const struct cmp_result *re
 
 	fprintf(f, "## evbench gate (paired): %s\n\n", status_text(status));
 	fprintf(f, "`%s`: each server of the current build against the same server of the "
-		"baseline build in the same round, %d round%s. A regression is significant "
-		"(family-wise alpha %.3g, Bonferroni over %d comparison%s%s) and worse than "
-		"%.1f%%.\n\n", dir, rounds, rounds == 1 ? "" : "s", rule->alpha,
+		"baseline build in the same round, %d round%s. A regression is worse than "
+		"%.1f%% with an interval above +%.1f%% (family-wise alpha %.3g, Bonferroni over "
+		"%d comparison%s%s).\n\n", dir, rounds, rounds == 1 ? "" : "s",
+		100 * rule->max_regression, 100 * rule->clear * rule->max_regression, rule->alpha,
 		family, family == 1 ? "" : "s",
-		rule->looks > 1 ? " and the looks of a sequential run" : "",
-		100 * rule->max_regression);
+		rule->looks > 1 ? " and the looks of a sequential run" : "");
 	fputs("| server | conns | metric | rounds | change | interval | verdict |\n"
 	      "|---|--:|---|--:|--:|---|---|\n", f);
 	for (int i = 0; i < n; i++)

@@ -577,8 +577,8 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	o->ab = ab;
 	o->repeat = ab ? AB_ROUNDS : 1;
 	o->budget_s = AB_BUDGET_S;
-	o->rule = (struct cmp_rule){ .max_regression = 0.10, .alpha = 0.05, .looks = 1,
-				     .min_rounds = 3 };
+	o->rule = (struct cmp_rule){ .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
+				     .looks = 1, .min_rounds = 3 };
 	gate_parse_metrics(NULL, o->rule.gated);
 	o->out = "results";
 	lg_config_default(&o->load);

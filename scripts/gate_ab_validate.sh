@@ -20,9 +20,19 @@
 #
 # Environment: SERVER (epoll-lt), CONNS (100), DURATION (1), WARMUP (0.5),
 # BUDGET (120), SLOWDOWN (0.12), WORK_NS (calibrated), OUT (results/gate-ab),
-# BIN (bin: a copy of a build's bin/, so that a rebuild cannot change it
-# under the run), KINDS ("aa ab"; "ab" alone measures detection at one
-# slowdown, as for the smallest slowdown caught 19 times in 20).
+# BIN (bin: a directory holding evbench and rot13-SERVER, such as a copy of a
+# build's bin/ under any name, so that a rebuild cannot change it under the
+# run), KINDS ("aa ab"; "ab" alone measures detection at one slowdown, as for
+# the smallest slowdown caught 19 times in 20), ROUNDS (auto; a number runs
+# that many rounds and judges once, to collect the rounds' noise for the
+# simulation of scripts/gate_oc.sh).
+#
+# Every trial's per-round ratios of server CPU per request (current over
+# baseline) are appended to OUT/ratios.csv: kind,work_ns,trial,round,ratio.
+#
+# `evbench ab` wants builds, directories whose bin/ holds the servers; the
+# baseline is OUT/base, whose bin is a link to BIN, and the slow build is
+# OUT/slow. Nothing is read from BIN/.. .
 # A benchmark, not a test: run it on an otherwise idle machine.
 set -eu
 n=${1:-40}
@@ -35,16 +45,29 @@ SLOWDOWN=${SLOWDOWN:-0.12}
 OUT=${OUT:-results/gate-ab}
 BIN=${BIN:-bin}
 KINDS=${KINDS:-aa ab}
-case "$n" in ''|*[!0-9]*) echo "gate_ab_validate.sh: N must be a whole number, got '$n'" >&2; exit 2 ;; esac
-[ -x "$BIN/evbench" ] || { echo "gate_ab_validate.sh: $BIN/evbench is not built (make)" >&2; exit 2; }
-root=$(cd "$BIN/.." && pwd)
-mkdir -p "$OUT"
+ROUNDS=${ROUNDS:-auto}
+die() { echo "gate_ab_validate.sh: $*" >&2; exit 2; }
+case "$n" in ''|*[!0-9]*) die "N must be a whole number, got '$n'" ;; esac
+case "$ROUNDS" in auto) ;; ''|*[!0-9]*) die "ROUNDS must be auto or a whole number, got '$ROUNDS'" ;; esac
+[ -x "$BIN/evbench" ] || die "BIN=$BIN needs evbench in it (make, then copy bin/ or give BIN=bin)"
+[ -x "$BIN/rot13-$SERVER" ] || die "BIN=$BIN needs rot13-$SERVER in it (the server of SERVER=$SERVER)"
+BIN=$(cd "$BIN" && pwd)
+mkdir -p "$OUT/base"
 OUT=$(cd "$OUT" && pwd)
+root="$OUT/base"
+ln -sfn "$BIN" "$root/bin"
+# A figure the awk scripts below print: a number, or the run that should have
+# produced it failed (its output is in OUT/calibrate.log).
+need_number() {
+	case "$2" in
+	''|*[!0-9.e+-]*) die "the calibration's $1 produced no figure (got '$2'); see $OUT/calibrate.log" ;;
+	esac
+}
 
 slow="$OUT/slow"
 make_slow() {
 	mkdir -p "$slow/bin"
-	for real in "$root"/bin/rot13-*; do
+	for real in "$BIN"/rot13-*; do
 		printf '#!/bin/sh\nexec "%s" "$@" --work-ns %s\n' "$real" "$1" >"$slow/bin/${real##*/}"
 		chmod +x "$slow/bin/${real##*/}"
 	done
@@ -53,24 +76,46 @@ make_slow() {
 measure() {
 	"$BIN/evbench" ab --baseline "$root" --current "$slow" --server "$SERVER" --conns "$CONNS" \
 		--rounds 10 --duration "$DURATION" --warmup "$WARMUP" --quiet --out "$OUT/calibrate" \
-		2>/dev/null | awk -F'|' '/\| server CPU \|/ { v = $6; gsub(/[ +%]/, "", v); print v / 100 }'
+		2>>"$OUT/calibrate.log" | tee -a "$OUT/calibrate.log" |
+		awk -F'|' '/\| server CPU \|/ { v = $6; gsub(/[ +%]/, "", v); if (v != "-") print v / 100 }'
 }
 
+# A/A alone needs no slow build.
+case " $KINDS " in *" ab "*) ;; *) WORK_NS=${WORK_NS:-0} ;; esac
 if [ -z "${WORK_NS:-}" ]; then
+	: >"$OUT/calibrate.log"
 	"$BIN/evbench" --server "$SERVER" --conns "$CONNS" --repeat 5 --duration "$DURATION" \
-		--warmup "$WARMUP" --quiet --out "$OUT/calibrate" >/dev/null
+		--warmup "$WARMUP" --quiet --out "$OUT/calibrate" >>"$OUT/calibrate.log" 2>&1 ||
+		die "the calibration's evbench run failed; see $OUT/calibrate.log"
 	us=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "cpu_us_per_req_server") c = i; next }
-		      { print $c }' "$OUT/calibrate/latest/summary.csv" | sort -g | awk '{ v[NR] = $1 }
-		      END { print v[int((NR + 1) / 2)] }')
+		      c && $c > 0 { print $c }' "$OUT/calibrate/latest/summary.csv" | sort -g |
+	     awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+	need_number "server CPU per request of $SERVER" "$us"
 	w0=$(awk -v us="$us" -v s="$SLOWDOWN" 'BEGIN { printf "%d", us * 1000 * s }')
 	make_slow "$w0"
 	c0=$(measure)
-	WORK_NS=$(awk -v w="$w0" -v s="$SLOWDOWN" -v c="$c0" 'BEGIN { printf "%d", (c > 0 ? w * s / c : w) }')
+	need_number "10-round evbench ab with --work-ns $w0" "$c0"
+	awk -v c="$c0" 'BEGIN { exit !(c > 0) }' ||
+		die "--work-ns $w0 measured $c0, no slowdown to scale from; see $OUT/calibrate.log"
+	WORK_NS=$(awk -v w="$w0" -v s="$SLOWDOWN" -v c="$c0" 'BEGIN { printf "%d", w * s / c }')
 	echo "calibration: $SERVER at $CONNS connections costs $us us/request; --work-ns $w0" \
-	     "measured +$c0; --work-ns $WORK_NS for $SLOWDOWN"
+	     "measured $c0; --work-ns $WORK_NS for $SLOWDOWN"
 fi
 make_slow "$WORK_NS"
-echo "slow build: --work-ns $WORK_NS, measured +$(measure) in 10 rounds (target $SLOWDOWN)"
+if [ "$WORK_NS" != 0 ]; then
+	c1=$(measure)
+	need_number "10-round evbench ab with --work-ns $WORK_NS" "$c1"
+	echo "slow build: --work-ns $WORK_NS, measured $c1 in 10 rounds${w0:+ (target $SLOWDOWN)}"
+fi
+
+# The server-CPU ratios of the latest trial's comparisons.json, one per round.
+ratios() {
+	awk -v pre="$1,$WORK_NS,$2" '/"server_cpu_us_per_req"/ { m = 1 }
+		m && /"ratios"/ { r = 1; next }
+		r && /\]/ { exit }
+		r { gsub(/[ ,]/, ""); print pre "," ++k "," $0 }' "$3"
+}
+[ -f "$OUT/ratios.csv" ] || echo "kind,work_ns,trial,round,ratio" >"$OUT/ratios.csv"
 
 aa_pass=0 aa_fail=0 aa_und=0 aa_err=0 ab_pass=0 ab_fail=0 ab_und=0 ab_err=0 worst=0
 i=1
@@ -81,7 +126,7 @@ while [ "$i" -le "$n" ]; do
 		t0=$(date +%s)
 		set +e
 		"$BIN/evbench" ab --baseline "$root" --current "$cur" --server "$SERVER" \
-			--conns "$CONNS" --rounds auto --budget "$BUDGET" --duration "$DURATION" \
+			--conns "$CONNS" --rounds "$ROUNDS" --budget "$BUDGET" --duration "$DURATION" \
 			--warmup "$WARMUP" --quiet --out "$OUT/$kind" >"$OUT/$kind-$i.md" 2>&1
 		rc=$?
 		set -e
@@ -92,6 +137,7 @@ while [ "$i" -le "$n" ]; do
 			exit 2
 		fi
 		[ "$t" -gt "$worst" ] && worst=$t
+		ratios "$kind" "$i" "$OUT/$kind/latest/comparisons.json" >>"$OUT/ratios.csv" || true
 		case "$kind$rc" in
 		aa0) aa_pass=$((aa_pass + 1)) ;; aa1) aa_fail=$((aa_fail + 1)) ;;
 		aa3) aa_und=$((aa_und + 1)) ;; aa*) aa_err=$((aa_err + 1)) ;;
@@ -103,7 +149,7 @@ while [ "$i" -le "$n" ]; do
 	done
 	i=$((i + 1))
 done
-echo "== evbench ab, $SERVER at $CONNS connections, --rounds auto --budget $BUDGET," \
+echo "== evbench ab, $SERVER at $CONNS connections, --rounds $ROUNDS --budget $BUDGET," \
      "--duration $DURATION --warmup $WARMUP; slow build: --work-ns $WORK_NS"
 case " $KINDS " in *" aa "*)
 echo "A/A (same build): $aa_pass pass, $aa_fail false alarms, $aa_und undecided, $aa_err errors, of $n" ;;

@@ -198,8 +198,8 @@ static int replay(double (*factor)(int), double (*spread)(int), int *looks)
 {
 	static const struct cmp_pair pair = { "s@current", "s@baseline" };
 	struct rep_row rows[2 * AB_MAX_ROUNDS];
-	struct cmp_rule rule = { .max_regression = 0.10, .alpha = 0.05, .looks = ab_looks(),
-				 .min_rounds = 3 };
+	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
+				 .looks = ab_looks(), .min_rounds = 3 };
 
 	gate_parse_metrics(NULL, rule.gated);
 	*looks = 0;
@@ -243,8 +243,8 @@ static int first_decided(double (*factor)(int), double (*spread)(int))
 {
 	static const struct cmp_pair pair = { "s@current", "s@baseline" };
 	struct rep_row rows[2 * AB_MAX_ROUNDS];
-	struct cmp_rule rule = { .max_regression = 0.10, .alpha = 0.05, .looks = 10,
-				 .min_rounds = 3 };
+	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
+				 .looks = 10, .min_rounds = 3 };
 
 	gate_parse_metrics(NULL, rule.gated);
 	for (int k = 1; k <= AB_MAX_ROUNDS; k++) {

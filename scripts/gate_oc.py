@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""gate_oc.py OUT.png LABEL=CSV ... - draw the paired gate's operating
+characteristic from the CSV files tests/helpers/gate_oc.c prints with --csv
+(change,p_regression,p_pass,p_undecided,mean_rounds), one line per file.
+
+Left: the chance of REGRESSION (exit 1) against the true change; right: the
+chance of UNDECIDED (exit 3). The promise of docs/gate.md is drawn in: at
+most 5% at or under half the threshold, at least 95% at 1.5 times it. A
+label that starts with "old" is drawn dashed, one that holds "half" in
+the second colour. scripts/gate_oc.sh calls it.
+"""
+import csv
+import sys
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    sys.stderr.write("gate_oc.py: matplotlib is missing; install it (make deps, or apt-get "
+                     "install python3-matplotlib) or run scripts/python.sh scripts/gate_oc.py\n")
+    sys.exit(1)
+
+
+def main():
+    if len(sys.argv) < 3 or any("=" not in a for a in sys.argv[2:]):
+        sys.stderr.write("usage: gate_oc.py OUT.png LABEL=CSV ...\n")
+        sys.exit(2)
+    fig, (reg, und) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    for arg in sys.argv[2:]:
+        label, path = arg.split("=", 1)
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f)]
+        x = [float(r["change"]) for r in rows]
+        # Dashed: the rule before; a colour per noise level.
+        style = "--" if label.startswith("old") else "-"
+        colour = "C1" if "half" in label else "C0"
+        reg.plot(x, [100 * float(r["p_regression"]) for r in rows], style, color=colour,
+                 label=label)
+        und.plot(x, [100 * float(r["p_undecided"]) for r in rows], style, color=colour,
+                 label=label)
+    # The promise at the default 10% threshold.
+    reg.axhline(5, color="grey", lw=0.7)
+    reg.axhline(95, color="grey", lw=0.7)
+    reg.axvline(5, color="grey", lw=0.7, ls=":")
+    reg.axvline(15, color="grey", lw=0.7, ls=":")
+    reg.fill_between([0, 5], 5, 100, color="red", alpha=0.06, lw=0)
+    reg.fill_between([15, max(x)], 0, 95, color="red", alpha=0.06, lw=0)
+    reg.set_title("REGRESSION (exit 1)")
+    und.set_title("UNDECIDED at the budget (exit 3)")
+    for ax in (reg, und):
+        ax.set_xlabel("true change of server CPU per request (%)")
+        ax.set_ylabel("share of simulated trials (%)")
+        ax.set_ylim(-2, 102)
+        ax.grid(alpha=0.3)
+    reg.legend(fontsize=8, loc="upper left")
+    fig.suptitle("evbench ab --rounds auto, threshold 10%: simulated from measured A/A rounds",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(sys.argv[1], dpi=80)
+
+
+main()
