@@ -452,11 +452,11 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 
 /* ---- bound -------------------------------------------------------------------- */
 
-double col_server_capacity(const char *design, long cpus, long threads)
+double col_server_capacity(const struct evb_design *d, long cpus, long threads)
 {
 	/* Only the designs that run connections on several processes or threads
 	 * can use more than one core; the event loops are single-threaded. */
-	long cap = evb_design_has(design, DS_MULTICORE) && cpus > 0 ? cpus : 1;
+	long cap = d && (d->props & DS_MULTICORE) && cpus > 0 ? cpus : 1;
 
 	return (double)(threads > 0 && threads < cap ? threads : cap);
 }

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "designs.h"
 #include "json.h"
 
 /* One sample of a process group. */
@@ -118,8 +119,9 @@ void col_json_host(struct json_writer *w, const struct col_host *h);
  * connections in parallel (fork, threads, epoll-mt), 1 for the
  * single-threaded event loops; and no more than the threads the server says
  * it ran (`threads` of its stop report, 0 when it does not say): epoll-mt
- * with --threads 1 is one loop. */
-double col_server_capacity(const char *design, long cpus, long threads);
+ * with --threads 1 is one loop. d is the server's row (DS_MULTICORE); NULL,
+ * an unknown design, gets the safe answer, one core. */
+double col_server_capacity(const struct evb_design *d, long cpus, long threads);
 
 /* The side that bounds a run (the rule of docs/results.md). Utilisation is
  * CPU seconds over wall seconds over capacity. A side at or above

@@ -77,14 +77,14 @@ static const char usage_text[] =
 	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
 	"evbench report DIR writes DIR/report.html: one self-contained page of a run.\n"
 	"\n"
-	"  --server LIST          comma-separated servers, or all (default epoll-lt); see --list\n"
+	"  --server LIST          comma-separated servers, or all (default %1$s); see --list\n"
 	"  --conns LIST           comma-separated connection counts (default 100)\n"
 	"  --repeat K             run each (server, conns) K times, as K rounds (default 1)\n"
 	"  --order O              interleaved (default): each round runs every (server, conns)\n"
 	"                         once in a fresh random order; sequential: repeats back to back\n"
 	"  --seed N               the seed of the interleaved order (default: random, recorded)\n"
 	"  --reference NAME       the server the others are compared with, round by round\n"
-	"                         (default epoll-lt when in the sweep, else the first server)\n"
+	"                         (default %1$s when in the sweep, else the first server)\n"
 	"  --out DIR              results directory (default results)\n"
 	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr);\n"
 	"                         with --list, the design table (docs/designs.md)\n"
@@ -322,7 +322,8 @@ static void print_help(void)
 	lg_config_default(&defaults);
 	defaults.duration_s = DEFAULT_DURATION_S;
 	defaults.warmup_s = DEFAULT_WARMUP_S;
-	fputs(usage_text, stdout);
+	/* The default server and reference are the design table's (DS_REFERENCE). */
+	printf(usage_text, evb_design_reference()->name);
 	lg_options_help(stdout, &defaults, load_options_skipped);
 	printf(usage_tail, AB_MAX_ROUNDS);
 }
@@ -458,14 +459,16 @@ static void ab_servers(struct opts *o, const char *list)
 }
 
 /* The reference of the comparisons: the named server, which must be in the
- * sweep; by default epoll-lt when it is, else the first server. */
+ * sweep; by default the design table's reference (DS_REFERENCE) when it
+ * is, else the first server. */
 static void pick_reference(struct opts *o, const char *name)
 {
 	struct orch_server s;
 
 	o->reference = o->servers[0].name;
 	for (int i = 0; !name && i < o->nservers; i++)
-		if (!strcmp(o->servers[i].name, "epoll-lt"))
+		if ((o->servers[i].d->props & DS_REFERENCE) &&
+		    !strcmp(o->servers[i].name, o->servers[i].d->name))   /* not NAME@LABEL */
 			o->reference = o->servers[i].name;
 	if (!name)
 		return;
@@ -530,7 +533,7 @@ static bool ab_option(struct opts *o, const char *name, const char *val)
 
 static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 {
-	const char *servers = "epoll-lt", *conns = "100", *reference = NULL;
+	const char *servers = evb_design_reference()->name, *conns = "100", *reference = NULL;
 	bool seeded = false, list = false;
 	int servers_given = 0, conns_given = 0;
 	char err[512];
@@ -1046,23 +1049,6 @@ static void on_phase(enum lg_phase phase, void *arg)
 	}
 }
 
-/* The waiting call of a server: its --backend, else its design's. */
-static enum mech_wait server_wait(const struct orch_server *s)
-{
-	static const char *const by_design[][2] = {
-		{ "select", "select" }, { "poll", "poll" }, { "epoll-lt", "epoll" },
-		{ "epoll-et", "epoll" }, { "evbase", "epoll" }, { "libevent", "epoll" },
-		{ "uring", "io_uring" }, { "epoll-mt", "epoll" }, { "libuv", "epoll" },
-	};
-
-	if (s->backend[0])
-		return mech_wait_of(s->backend);
-	for (size_t i = 0; i < sizeof by_design / sizeof by_design[0]; i++)
-		if (!strcmp(s->design, by_design[i][0]))
-			return mech_wait_of(by_design[i][1]);
-	return MECH_WAIT_NONE;   /* fork and threads block in read() */
-}
-
 #define MECH_MAX_TIDS 64
 
 /* The server's counting session, started once it is ready: the event loops
@@ -1087,7 +1073,7 @@ static void mech_start_server(struct rep_run *r)
 			 "server CPU per request with a fork per request): --mechanism on counts it");
 		return;
 	}
-	mech_start(&r->mech_srv, r->proc.pid, tids, n, server_wait(r->srv), r->mech_tasks);
+	mech_start(&r->mech_srv, r->proc.pid, tids, n, r->srv->d->wait, r->mech_tasks);
 }
 
 /* The client's session, started when the load threads exist (CONNECT):
@@ -1107,7 +1093,7 @@ static void mech_start_client(struct rep_run *r)
 		return;
 	}
 	mech_start(&r->mech_cli, getpid(), tids, n,
-		   r->cfg.io == LG_IO_URING ? MECH_WAIT_URING : MECH_WAIT_EPOLL, r->mech_tasks);
+		   r->cfg.io == LG_IO_URING ? EVB_WAIT_URING : EVB_WAIT_EPOLL, r->mech_tasks);
 }
 
 /* ---- one run ------------------------------------------------------------------------- */

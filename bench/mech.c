@@ -33,34 +33,19 @@ const char *mech_syscall_name(int i)
 	return i >= 0 && i < MECH_NSYSCALLS ? names[i] : "?";
 }
 
-enum mech_wait mech_wait_of(const char *backend)
-{
-	if (!backend)
-		return MECH_WAIT_NONE;
-	if (!strcmp(backend, "epoll"))
-		return MECH_WAIT_EPOLL;
-	if (!strcmp(backend, "poll"))
-		return MECH_WAIT_POLL;
-	if (!strcmp(backend, "select"))
-		return MECH_WAIT_SELECT;
-	if (!strcmp(backend, "io_uring") || !strcmp(backend, "uring"))
-		return MECH_WAIT_URING;
-	return MECH_WAIT_NONE;
-}
-
 /* The two calls of a waiting family (the second may be NULL). io_uring_enter
  * returns how many submissions it consumed, not how many completions are
  * ready, so its results are not a ready count: no thresholds for it. */
-static void wait_calls(enum mech_wait w, const char **a, const char **b, bool *thresholds)
+static void wait_calls(enum evb_wait w, const char **a, const char **b, bool *thresholds)
 {
 	*a = *b = NULL;
 	*thresholds = true;
 	switch (w) {
-	case MECH_WAIT_EPOLL:  *a = "epoll_wait"; *b = "epoll_pwait"; break;
-	case MECH_WAIT_POLL:   *a = "poll"; *b = "ppoll"; break;
-	case MECH_WAIT_SELECT: *a = "select"; *b = "pselect6"; break;
-	case MECH_WAIT_URING:  *a = "io_uring_enter"; *thresholds = false; break;
-	case MECH_WAIT_NONE:   *thresholds = false; break;
+	case EVB_WAIT_EPOLL:  *a = "epoll_wait"; *b = "epoll_pwait"; break;
+	case EVB_WAIT_POLL:   *a = "poll"; *b = "ppoll"; break;
+	case EVB_WAIT_SELECT: *a = "select"; *b = "pselect6"; break;
+	case EVB_WAIT_URING:  *a = "io_uring_enter"; *thresholds = false; break;
+	case EVB_WAIT_NONE:   *thresholds = false; break;
 	}
 }
 
@@ -237,7 +222,7 @@ int mech_disable_pair(struct mech_session *a, struct mech_session *b)
 #define MAX_ARGS (32 + 4 * MECH_NSYSCALLS + 8 * (MECH_NTHRESH + 1))
 
 int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntids,
-	       enum mech_wait wait, bool by_name)
+	       enum evb_wait wait, bool by_name)
 {
 	char *argv[MAX_ARGS], pidarg[24], ctlarg[160], outp[96], errp[96];
 	static char evs[MECH_NSYSCALLS + 2 + 2 * MECH_NTHRESH][64];
@@ -251,7 +236,7 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 	memset(s, 0, sizeof *s);
 	s->ctl = s->ack = -1;
 	if (!per_cpu)
-		wait = MECH_WAIT_NONE;
+		wait = EVB_WAIT_NONE;
 	s->wait = wait;
 	s->c.wait = wait;
 	s->named = !by_name ? 0 : per_cpu ? (1ULL << MECH_NSYSCALLS) - 1 : MECH_TASK_SET;
@@ -446,7 +431,7 @@ static long long take(const char **p, const char *ev, bool *ok)
 	return v < 0 ? 0 : v;
 }
 
-int mech_parse(const char *text, enum mech_wait wait, uint64_t named, struct mech_counts *c)
+int mech_parse(const char *text, enum evb_wait wait, uint64_t named, struct mech_counts *c)
 {
 	const char *p = text, *pair[2];
 	char ev[64];
@@ -587,7 +572,7 @@ int mech_top(const struct mech_counts *c, int *idx)
 	return n;
 }
 
-static const char *wait_name(enum mech_wait w)
+static const char *wait_name(enum evb_wait w)
 {
 	const char *a, *b;
 	bool t;
@@ -633,9 +618,9 @@ void mech_json_side(struct json_writer *w, const struct mech_counts *c, uint64_t
 		json_null(w);
 	}
 	json_key(w, "wait_call");
-	json_string(w, c->wait == MECH_WAIT_NONE ? NULL : wait_name(c->wait));
+	json_string(w, c->wait == EVB_WAIT_NONE ? NULL : wait_name(c->wait));
 	json_kv_double_or_null(w, "wakeups_per_req",
-			       per && c->wait != MECH_WAIT_NONE ? (double)c->wakeups / r : -1);
+			       per && c->wait != EVB_WAIT_NONE ? (double)c->wakeups / r : -1);
 	ready = mech_ready_per_wakeup(c, &lo, &hi);
 	json_kv_double_or_null(w, "ready_per_wakeup", ready);
 	json_key(w, "ready_per_wakeup_bounds");

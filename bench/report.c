@@ -131,7 +131,7 @@ static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
 		return;
 	if (cs->valid) {
 		row->sys_per_req_server = (double)cs->total / n;
-		if (cs->wait != MECH_WAIT_NONE)
+		if (cs->wait != EVB_WAIT_NONE)
 			row->wakeups_per_req_server = (double)cs->wakeups / n;
 		row->ready_per_wakeup_server = mech_ready_per_wakeup(cs, &lo, &hi);
 		for (int i = 0; i < MECH_NSYSCALLS; i++)
@@ -164,9 +164,11 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 
 	memset(row, 0, sizeof *row);
 	snprintf(row->server, sizeof row->server, "%s", r->srv->name);
-	snprintf(row->design, sizeof row->design, "%s", r->srv->design);
+	snprintf(row->design, sizeof row->design, "%s", r->srv->d->binary);
+	row->d = r->srv->d;
 	snprintf(row->backend, sizeof row->backend, "%s",
-		 r->proc.counters.valid ? r->proc.counters.backend : r->srv->backend);
+		 r->proc.counters.valid ? r->proc.counters.backend :
+		 r->srv->d->backend ? r->srv->d->backend : "");
 	snprintf(row->failure, sizeof row->failure, "%.255s", r->failure);
 	snprintf(row->file, sizeof row->file, "%s", r->file);
 	row->conns = r->conns;
@@ -242,7 +244,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 			row->others_util = others > 0 ? others / total : 0;
 		}
 	}
-	cap_s = col_server_capacity(r->srv->design, host->cpus,
+	cap_s = col_server_capacity(r->srv->d, host->cpus,
 				    r->proc.counters.valid ? r->proc.counters.threads : 0);
 	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
 	if (cap_c < 1)
@@ -343,23 +345,21 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 
 	json_begin_object(w);
 	json_kv_string(w, "name", r->srv->name);
-	json_kv_string(w, "design", r->srv->design);
+	json_kv_string(w, "design", r->srv->d->binary);
 	json_key(w, "backend");
 	if (p->counters.valid && p->counters.backend[0])
 		json_string(w, p->counters.backend);
-	else if (r->srv->backend[0])
-		json_string(w, r->srv->backend);
 	else
-		json_null(w);
+		json_string(w, r->srv->d->backend);   /* null without one */
 	json_kv_string(w, "binary", r->srv->path);
 	json_kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
 	json_key(w, "args");
 	json_begin_array(w);
 	json_string(w, "--port");
 	json_string(w, "0");
-	if (r->srv->backend[0]) {
+	if (r->srv->d->backend) {
 		json_string(w, "--backend");
-		json_string(w, r->srv->backend);
+		json_string(w, r->srv->d->backend);
 	}
 	for (int i = 0; r->server_args && r->server_args[i]; i++)
 		json_string(w, r->server_args[i]);

@@ -69,6 +69,7 @@ struct rep_run {
 /* The figures of one run that the table and summary.csv show. Negative
  * numbers mean "not measured" and print as empty cells or '-'. */
 struct rep_row {
+	const struct evb_design *d;        /* the server's row; NULL in rows read back from files */
 	char     server[32], design[32], backend[32];
 	long     conns;
 	int      repeat, threads;
