@@ -45,7 +45,15 @@ endif
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 EV_CFLAGS = -std=gnu11 -pthread $(WARN) $(SANFLAGS)
-EV_CPPFLAGS = -D_GNU_SOURCE -Icommon -Iservers -Iloadgen -Ibench
+EV_CPPFLAGS = -D_GNU_SOURCE
+# Include paths by layer (STYLE, "Layers the compiler enforces"): each folder
+# sees itself and the layers below it, so an include of a layer above fails to
+# build. common/ <- servers/, loadgen/ <- bench/ <- tests/ (docs/architecture.md).
+INC_common  := -Icommon
+INC_servers := -Icommon -Iservers
+INC_loadgen := -Icommon -Iloadgen
+INC_bench   := -Icommon -Iloadgen -Ibench
+INC_tests   := -Icommon -Iservers -Iloadgen -Ibench
 EV_LDFLAGS  = -pthread $(SANFLAGS)
 
 # Recursive (=) on purpose: pkg-config is asked when a recipe runs, after the
@@ -89,7 +97,7 @@ $(BUILD)/servers/rot13-$(1).o: $(2) | deps-build
 	@mkdir -p $$(@D)
 	$$(call msg,CC,$$< [$(1)])
 	$$(Q)$$(CC) $(3) $$(EV_CPPFLAGS) $$(CPPFLAGS) $$(EV_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
-$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_COMMON) $(filter %.a,$(4))
+$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_COMMON) $(COMMON_LIB) $(filter %.a,$(4))
 	@mkdir -p $$(@D)
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $$(EV_LDFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $(filter-out %.a,$(4))
@@ -180,6 +188,10 @@ $(BUILD)/%.o: %.c | deps-build
 	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/evbase/%.o: EV_CPPFLAGS += $(EVBASE_INC) -Ievbase/src
+$(BUILD)/common/%.o: EV_CPPFLAGS += $(INC_common)
+$(BUILD)/servers/%.o: EV_CPPFLAGS += $(INC_servers)
+$(BUILD)/loadgen/%.o: EV_CPPFLAGS += $(INC_loadgen)
+$(BUILD)/bench/%.o: EV_CPPFLAGS += $(INC_bench)
 $(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -208,7 +220,7 @@ $(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 
 # ---- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%.o: EV_CPPFLAGS += $(CRITERION_CFLAGS) -Itests
+$(BUILD)/tests/%.o: EV_CPPFLAGS += $(INC_tests) $(CRITERION_CFLAGS) -Itests
 $(BUILD)/tests/%.o: | deps-test
 $(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB) $(BUILD)/servers/common.o
 	$(call msg,LD,$@)
@@ -223,11 +235,11 @@ $(BUILD)/tests/bin/%: $(BUILD)/tests/helpers/%.o $(LOADGEN_LIB) $(COMMON_LIB)
 $(BUILD)/tests/evlib/%.o: tests/evbase/%.c | deps-test
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [libevent])
-	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/tests/evown/%.o: tests/evbase/%.c | deps-test
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [evbase])
-	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/tests/evtest-libevent: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evlib/%.o)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
@@ -287,7 +299,7 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 $(FUZZ_BUILD)/%.o: %.c | deps-fuzz
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [fuzz])
-	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
+	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) $(INC_tests) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
 		-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 $(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(FUZZ_BUILD)/servers/common.o
 $(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/common/jsonr.o
@@ -367,11 +379,11 @@ EVB_BENCH := $(BUILD)/evbase-bench
 $(EVB_BENCH)/dispatch-libevent: $(BENCH_TOOLS_SRC) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
+	$(Q)$(CC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
 $(EVB_BENCH)/dispatch-evbase: $(BENCH_TOOLS_SRC) $(EVBASE_LIB) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(EVBASE_LIBS)
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(EVBASE_LIBS)
 bench-dispatch: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
 	$(Q)evbase/bench/run-dispatch.sh $(EVB_BENCH)
 # Instructions per dispatched event, dispatch phase only (valgrind), and the

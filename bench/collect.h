@@ -66,10 +66,6 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what);
  * col_sample_group() calls it. Returns 0 or -1. */
 int col_sample_machine(struct col_sample *s);
 
-/* The thread ids of process pid (/proc/<pid>/task), but `except`, into
- * tids (room for max). Returns how many, or -1 when the process is gone. */
-int col_tids(pid_t pid, pid_t except, pid_t *tids, int max);
-
 /* The CPU used between samples a and b: total in seconds, split into user
  * and sys in the proportion of their ticks (-1 each when no tick fell). */
 void col_sample_diff(const struct col_sample *a, const struct col_sample *b,

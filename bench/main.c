@@ -37,8 +37,10 @@
 #include "loadgen.h"
 #include "orch.h"
 #include "probe.h"
+#include "procfs.h"
 #include "progress.h"
 #include "report.h"
+#include "schema.h"
 #include "stats.h"
 
 #define HAVE_GATE 1
@@ -178,7 +180,8 @@ static void die(const char *fmt, ...)
 struct opts {
 	struct orch_server servers[MAX_SERVERS];
 	int    nservers;
-	long   conns[MAX_CONNS];
+	struct lg_config loads[MAX_CONNS];   /* the load of each --conns count, made and
+	                                        checked once (lg_config_make) */
 	int    nconns;
 	int    repeat;
 	const char *out;
@@ -268,24 +271,30 @@ static void parse_servers(struct opts *o, const char *list)
 		die_usage("--server %s: none of these servers is built (run make)", list);
 }
 
-static void parse_conns(struct opts *o, const char *list)
+/* The loads of the sweep, one per count of the --conns list, each the load
+ * options with its count, made and checked once by the load generator
+ * (lg_config_make), so that a bad combination fails before any server
+ * starts. Called once every load option is parsed. */
+static void make_loads(struct opts *o, const char *list)
 {
-	char buf[512], *save = NULL, *tok, err[256];
+	char buf[512], *save = NULL, *tok, err[512];
 
 	copy_list(buf, sizeof buf, "--conns", list, "integers >= 1");
 	o->nconns = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		struct lg_config scratch;
+		struct lg_config c = o->load;
 
-		/* The load generator's own parser, so that the limits are its. */
-		lg_config_default(&scratch);
-		if (lg_parse_option(&scratch, "conns", tok, err, sizeof err) < 0) {
+		if (o->nconns == MAX_CONNS)
+			die_usage("--conns: more than %d counts", MAX_CONNS);
+		/* The load generator's own parser, so that the limits are its. The
+		 * server's port is known once it is up (run_one sets it): 1 stands
+		 * for it here. */
+		if (lg_parse_option(&c, "conns", tok, err, sizeof err) < 0 ||
+		    (c.port = 1, lg_config_make(&c, &o->loads[o->nconns], err, sizeof err) < 0)) {
 			fprintf(stderr, "evbench: %s\n", err);
 			exit(2);
 		}
-		if (o->nconns == MAX_CONNS)
-			die_usage("--conns: more than %d counts", MAX_CONNS);
-		o->conns[o->nconns++] = scratch.conns;
+		o->nconns++;
 	}
 }
 
@@ -344,7 +353,7 @@ static void list_servers(bool json)
 	if (json) {
 		json_init(&w, stdout, 2);
 		json_begin_object(&w);
-		json_kv_string(&w, "schema", "evbench.designs/1");
+		json_kv_string(&w, "schema", EVB_SCHEMA_DESIGNS);
 		json_key(&w, "designs");
 		json_begin_array(&w);
 	} else {
@@ -709,7 +718,6 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 		list_servers(o->json);
 		exit(0);
 	}
-	parse_conns(o, conns);
 	if (ab) {
 		if (!o->baseline || !o->current)
 			die_usage("ab: needs --baseline DIR and --current DIR");
@@ -726,18 +734,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
 		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
-	/* Check the load options against each other now, with a port filled
-	 * in, so that a bad combination fails before any server starts. */
-	for (int k = 0; k < o->nconns; k++) {
-		struct lg_config c = o->load;
-
-		c.conns = o->conns[k];
-		c.port = 1;
-		if (lg_config_check(&c, err, sizeof err) < 0) {
-			fprintf(stderr, "evbench: %s\n", err);
-			exit(2);
-		}
-	}
+	make_loads(o, conns);
 }
 
 /* ---- preflight ------------------------------------------------------------------------ */
@@ -761,7 +758,7 @@ static void warn_add(struct rep_run *r, const char *fmt, ...)
 static void preflight(struct rep_run *r, const struct col_host *h)
 {
 	unsigned props = r->srv->d->props;
-	long conns = r->conns;
+	long conns = r->cfg.conns;
 	char msg[512];
 
 	if (lg_preflight(&r->cfg, msg, sizeof msg))
@@ -887,7 +884,7 @@ static void show_progress_line(struct live *lv, const char *phase, double phase_
 	double now = col_now();
 	struct prog_view v = {
 		.trial = lv->trial, .trials = lv->trials, .round = r->repeat, .rounds = r->repeats,
-		.server = r->srv->name, .conns = r->conns, .phase = phase, .phase_s = phase_s,
+		.server = r->srv->name, .conns = r->cfg.conns, .phase = phase, .phase_s = phase_s,
 		.phase_len_s = phase_len_s, .conns_up = up, .rate = rate, .failures = failures,
 		.left_s = prog_time_left(now - lv->sweep_t0, now - lv->trial_t0, lv->trial,
 					 lv->trials, trial_estimate(&r->cfg)),
@@ -993,17 +990,11 @@ static int drop_uring_workers(pid_t *tids, int n)
 	int k = 0;
 
 	for (int i = 0; i < n; i++) {
-		char path[64], comm[32] = "";
-		FILE *f;
+		char name[64];
+		struct proc_stat ps;
 
-		snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tids[i]);
-		f = fopen(path, "re");
-		if (f) {
-			if (!fgets(comm, sizeof comm, f))
-				comm[0] = '\0';
-			fclose(f);
-		}
-		if (strncmp(comm, "iou-", 4) != 0)
+		snprintf(name, sizeof name, "self/task/%d", (int)tids[i]);
+		if (proc_stat_read(name, &ps) < 0 || strncmp(ps.comm, "iou-", 4) != 0)
 			tids[k++] = tids[i];
 	}
 	return k;
@@ -1061,7 +1052,7 @@ static void mech_start_server(struct rep_run *r)
 	int n = 0;
 
 	if (!(r->srv->d->props & (DS_PROC_CONN | DS_THREAD_CONN))) {
-		n = col_tids(r->proc.pid, 0, tids, MECH_MAX_TIDS);
+		n = proc_tids(r->proc.pid, 0, tids, MECH_MAX_TIDS);
 		if (n == MECH_MAX_TIDS)
 			n = 0;   /* more threads than a filter holds: follow the tasks */
 	}
@@ -1082,7 +1073,7 @@ static void mech_start_server(struct rep_run *r)
 static void mech_start_client(struct rep_run *r)
 {
 	pid_t tids[MECH_MAX_TIDS];
-	int n = col_tids(getpid(), gettid(), tids, MECH_MAX_TIDS);
+	int n = proc_tids(getpid(), gettid(), tids, MECH_MAX_TIDS);
 
 	/* io_uring's kernel workers are evbench's tasks too, but come and go
 	 * and make no system calls: only the load threads are kept. */
@@ -1180,19 +1171,14 @@ static void run_one(struct rep_run *r, bool show_progress, int trial, int trials
 		snprintf(r->mech_srv.c.reason, sizeof r->mech_srv.c.reason, "--mechanism off");
 		snprintf(r->mech_cli.c.reason, sizeof r->mech_cli.c.reason, "--mechanism off");
 	}
-	if (lg_config_check(&r->cfg, err, sizeof err) < 0) {
-		/* Checked before any server started; only a broken port gets here. */
-		snprintf(r->failure, sizeof r->failure, "load configuration: %.700s", err);
+	lv.phase_t0 = col_now();
+	rc = lg_run(&r->cfg, &r->res, &hooks);
+	if (rc < 0) {
+		snprintf(r->failure, sizeof r->failure, "the load generator could not run: %s",
+			 strerror(-rc));
 	} else {
-		lv.phase_t0 = col_now();
-		rc = lg_run(&r->cfg, &r->res, &hooks);
-		if (rc < 0) {
-			snprintf(r->failure, sizeof r->failure, "the load generator could not run: %s",
-				 strerror(-rc));
-		} else {
-			r->ran = true;
-			uncount_scan(r);
-		}
+		r->ran = true;
+		uncount_scan(r);
 	}
 	clear_progress(&lv);
 	if (r->mech) {
@@ -1230,7 +1216,7 @@ found:
 	pid = fork();
 	if (pid == 0) {
 		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		int n = proc_self_exe(self, sizeof self);
 
 		/* The table owns stdout; the script's own lines go to stderr. */
 		dup2(2, 1);
@@ -1238,10 +1224,8 @@ found:
 		if (quiet)
 			setenv("EVBENCH_PLOT_QUIET", "1", 1);
 		/* plot.py asks this evbench for the design table's order and colours. */
-		if (n > 0) {
-			self[n] = '\0';
+		if (n == 0)
 			setenv("EVBENCH", self, 1);
-		}
 		if (access(python, X_OK) == 0)
 			execl(python, python, script, dir, (char *)NULL);
 		/* Installed without python.sh: Debian's matplotlib is for
@@ -1271,7 +1255,7 @@ static struct rep_row *in_sweep_order(const struct opts *o, const struct rep_row
 		for (int ci = 0; ci < o->nconns; ci++)
 			for (int round = 1; round <= o->repeat; round++)
 				for (int i = 0; i < nrows; i++)
-					if (rows[i].conns == o->conns[ci] && rows[i].repeat == round &&
+					if (rows[i].conns == o->loads[ci].conns && rows[i].repeat == round &&
 					    !strcmp(rows[i].server, o->servers[si].name))
 						sorted[k++] = rows[i];
 	return sorted;
@@ -1361,12 +1345,12 @@ static void print_table(FILE *table, const struct opts *o, const struct rep_row 
 			int n = 0;
 
 			for (int i = 0; i < nrows; i++)
-				if (rows[i].conns == o->conns[ci] && !strcmp(rows[i].server, name))
+				if (rows[i].conns == o->loads[ci].conns && !strcmp(rows[i].server, name))
 					group[n++] = rows[i];
 			if (!n)
 				continue;
 			for (int i = 0; i < nres; i++)
-				if (res[i].conns == o->conns[ci] && !strcmp(res[i].server, name))
+				if (res[i].conns == o->loads[ci].conns && !strcmp(res[i].server, name))
 					c = &res[i];
 			rep_table_row(table, group, n, &merged[si * o->nconns + ci],
 				      o->nservers < 2 ? "-" : is_reference(o, name) ? "ref" :
@@ -1437,7 +1421,7 @@ static void github_entries(FILE *f, const struct opts *o, const struct rep_row *
 					double x = m == CMP_SERVER_CPU ? r->cpu_us_server :
 						   m == CMP_THROUGHPUT ? r->throughput_rps : r->lat_us[4];
 
-					if (r->conns == o->conns[ci] && x > 0 &&
+					if (r->conns == o->loads[ci].conns && x > 0 &&
 					    !strcmp(r->server, o->servers[si].name))
 						v[k++] = x;
 				}
@@ -1451,12 +1435,11 @@ static void github_entries(FILE *f, const struct opts *o, const struct rep_row *
 					/* Sorts v: v[0] and v[k - 1] are the range. */
 					stats_median_ci(v, (size_t)k, CMP_LEVEL, &med);
 					snprintf(name, sizeof name, "%.*s c=%ld %s", base, o->servers[si].name,
-						 o->conns[ci], m == CMP_SERVER_CPU ? "server CPU" :
-						 m == CMP_THROUGHPUT ? "throughput" : "p99 latency");
+						 o->loads[ci].conns, cmp_metrics[m].label);
 					fprintf(f, "%s\n  {\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.6g, "
 						"\"range\": \"%.6g..%.6g\", \"extra\": \"median of %d rounds\"}",
 						first ? "" : ",", name,
-						m == CMP_SERVER_CPU ? "us/req" : m == CMP_THROUGHPUT ? "req/s" : "us",
+						cmp_metrics[m].unit,
 						med.median, v[0], v[k - 1], k);
 					first = false;
 				}
@@ -1600,16 +1583,11 @@ int main(int argc, char **argv)
 	for (int si = 0; si < o.nservers && !o.quiet; si++)
 		for (int ci = 0; ci < o.nconns; ci++) {
 			struct rep_run *r = calloc(1, sizeof *r);
-			char scratch[256];
 
 			if (!r)
 				die("out of memory");
 			r->srv = &o.servers[si];
-			r->conns = o.conns[ci];
-			r->cfg = o.load;
-			r->cfg.conns = r->conns;
-			r->cfg.port = 1;
-			lg_config_check(&r->cfg, scratch, sizeof scratch);
+			r->cfg = o.loads[ci];
 			preflight(r, &host);
 			for (int w = 0; w < r->nwarn; w++)
 				fprintf(stderr, "evbench: warning: %s\n", r->warnings[w]);
@@ -1642,12 +1620,11 @@ int main(int argc, char **argv)
 	for (int t = 0; t < ntrials && !stop_signal; t++) {
 		const struct cmp_trial *tr = &plan[t];
 		struct rep_run *r = calloc(1, sizeof *r);
-		char scratch[256];
 
 		if (!r)
 			die("out of memory");
 		r->srv = &o.servers[tr->si];
-		r->conns = o.conns[tr->ci];
+		r->cfg = o.loads[tr->ci];
 		r->repeat = tr->round;
 		r->repeats = o.repeat;
 		r->position = tr->position;
@@ -1661,13 +1638,8 @@ int main(int argc, char **argv)
 		r->server_args = o.srv_args;
 		r->argv = argv;
 		snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
-		snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->conns, tr->round);
-		r->cfg = o.load;
-		r->cfg.conns = r->conns;
-		r->cfg.port = 1;
-		/* Resolves threads for the preflight. */
-		lg_config_check(&r->cfg, scratch, sizeof scratch);
-		r->cfg.port = 0;
+		snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->cfg.conns, tr->round);
+		r->cfg.port = 0;   /* the server's, once it is up */
 		preflight(r, &host);
 
 		run_one(r, show_progress, t + 1, ntrials, t_start);
@@ -1695,7 +1667,7 @@ int main(int argc, char **argv)
 			/* A design this machine cannot run is recorded, not failed. */
 			any_failure |= !r->proc.unavailable;
 			if (!o.quiet)
-				fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name, r->conns,
+				fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name, r->cfg.conns,
 					r->failure);
 		}
 		if (r->ran)

@@ -5,6 +5,7 @@
 #include "collect.h"
 #include "designs.h"
 #include "jsonr.h"
+#include "procfs.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -32,14 +33,12 @@ const char *orch_bin_dir(void)
 	static char dir[PATH_MAX];
 
 	if (!dir[0]) {
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
 		char *slash;
 
-		if (n <= 0) {
+		if (proc_self_exe(dir, sizeof dir) < 0) {
 			strcpy(dir, ".");
 			return dir;
 		}
-		dir[n] = '\0';
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "probe.h"
+#include "schema.h"
 
 #ifndef EVBENCH_VERSION
 #define EVBENCH_VERSION "0.1"
 #endif
 
-static const double pcts[] = { 50, 90, 99, 99.9, 99.99 };
 
 int rep_write_atomic(const char *path, const char *text, size_t len)
 {
@@ -171,7 +171,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		 r->srv->d->backend ? r->srv->d->backend : "");
 	snprintf(row->failure, sizeof row->failure, "%.255s", r->failure);
 	snprintf(row->file, sizeof row->file, "%s", r->file);
-	row->conns = r->conns;
+	row->conns = r->cfg.conns;
 	row->repeat = r->repeat;
 	row->threads = r->cfg.threads;
 	row->ran = r->ran;
@@ -181,7 +181,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	row->machine_util = row->others_util = row->irq_util = -1;
 	row->client_cpu_s = row->client_user_s = row->client_sys_s = -1;
 	row->wall_s = row->throughput_rps = -1;
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < sizeof row->lat_us / sizeof row->lat_us[0]; i++)
 		row->lat_us[i] = -1;
 	snprintf(row->bound, sizeof row->bound, "unknown");
 	row->conns_up = row->conns_active = -1;
@@ -212,10 +212,10 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		if (hist_count(&res->latency)) {
 			row->lat_us[0] = (double)hist_min(&res->latency) / 1e3;
 			row->lat_us[1] = hist_mean(&res->latency) / 1e3;
-			for (int i = 0; i < 5; i++)
+			for (int i = 0; i < LG_NPCTS; i++)
 				row->lat_us[2 + i] =
-					(double)hist_value_at_percentile(&res->latency, pcts[i]) / 1e3;
-			row->lat_us[7] = (double)hist_max(&res->latency) / 1e3;
+					(double)hist_value_at_percentile(&res->latency, lg_pcts[i].p) / 1e3;
+			row->lat_us[LG_NPCTS + 2] = (double)hist_max(&res->latency) / 1e3;
 		}
 	}
 	if (r->s_measure.valid && r->s_drain.valid) {
@@ -564,7 +564,7 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 		return -1;
 	json_init(&w, f, 2);
 	json_begin_object(&w);
-	json_kv_string(&w, "schema", "evbench.run/1");
+	json_kv_string(&w, "schema", EVB_SCHEMA_RUN);
 	json_kv_string(&w, "run_id", r->run_id);
 	json_kv_string(&w, "started_at", r->started_at);
 	json_kv_string(&w, "evbench_version", EVBENCH_VERSION);
@@ -650,8 +650,10 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "throughput_rps,client_cpu_s,client_user_s,client_sys_s,server_cpu_s,server_user_s,"
 	      "server_sys_s,cpu_us_per_req_client,cpu_us_per_req_server,util_server,util_client,"
 	      "util_machine,util_irq,util_others,"
-	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
-	      "lat_p9999_us,lat_max_us,conns_up,conns_active,fd_limit_client,fd_limit_server,server_emfile,"
+	      "bound,lat_min_us,lat_mean_us,", f);
+	for (int i = 0; i < LG_NPCTS; i++)
+		fprintf(f, "lat_%s_us,", lg_pcts[i].key);
+	fputs("lat_max_us,conns_up,conns_active,fd_limit_client,fd_limit_server,server_emfile,"
 	      "server_enfile,server_fd_setsize_refused,errors_client,errors_shed,errors_server,resets_server,"
 	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
 	      "ctxsw_voluntary,"
@@ -682,7 +684,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_num(f, r->irq_util);
 		csv_num(f, r->others_util);
 		fprintf(f, ",%s", r->bound);
-		for (int k = 0; k < 8; k++)
+		for (size_t k = 0; k < sizeof r->lat_us / sizeof r->lat_us[0]; k++)
 			csv_num(f, r->lat_us[k]);
 		csv_int(f, r->conns_up);
 		csv_int(f, r->conns_active);

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die_usage((snprintf(err, sizeof err, "unexpected argument '%s'", argv[optind]), err));
-	if (lg_config_check(&cfg, err, sizeof err) < 0)
+	if (lg_config_make(&cfg, &cfg, err, sizeof err) < 0)
 		die_usage(err);
 
 	long nofile = lg_raise_nofile();
