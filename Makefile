@@ -81,7 +81,11 @@ EVBASE_LIB := $(BUILD)/libevbase.a
 EVBASE_INC := -Ievbase/include
 # What a program linked with libevbase.a needs besides: the io_uring backend.
 EVBASE_LIBS := -luring
-SRV_COMMON := $(BUILD)/servers/common.o
+# What every server shares but its multiplexing (servers/srv.h): the command
+# line and start, accept within the descriptor limits, the connection and its
+# framing, the stop report.
+SRV_SRC := $(wildcard servers/srv_*.c)
+SRV_LIB := $(BUILD)/libsrv.a
 
 # What bench/, loadgen/ and the tests share (common/): the design table, the
 # server counters, JSON written and read, /proc.
@@ -97,7 +101,7 @@ $(BUILD)/servers/rot13-$(1).o: $(2) | deps-build
 	@mkdir -p $$(@D)
 	$$(call msg,CC,$$< [$(1)])
 	$$(Q)$$(CC) $(3) $$(EV_CPPFLAGS) $$(CPPFLAGS) $$(EV_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
-$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_COMMON) $(COMMON_LIB) $(filter %.a,$(4))
+$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_LIB) $(COMMON_LIB) $(filter %.a,$(4))
 	@mkdir -p $$(@D)
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $$(EV_LDFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $(filter-out %.a,$(4))
@@ -196,6 +200,10 @@ $(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(SRV_LIB): $(SRV_SRC:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(COMMON_LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -222,7 +230,7 @@ $(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 
 $(BUILD)/tests/%.o: EV_CPPFLAGS += $(INC_tests) $(CRITERION_CFLAGS) -Itests
 $(BUILD)/tests/%.o: | deps-test
-$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB) $(BUILD)/servers/common.o
+$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(SRV_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LOADGEN_LIBS) -lm
 
@@ -301,7 +309,7 @@ $(FUZZ_BUILD)/%.o: %.c | deps-fuzz
 	$(call msg,CC,$< [fuzz])
 	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) $(INC_tests) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
 		-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
-$(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(FUZZ_BUILD)/servers/common.o
+$(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(SRV_SRC:%.c=$(FUZZ_BUILD)/%.o)
 $(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/common/jsonr.o
 $(FUZZ_BUILD)/fuzz_tu_json: $(FUZZ_BUILD)/tests/fuzz/fuzz_tu_json.o $(FUZZ_BUILD)/tests/testutil.o \
 		$(FUZZ_BUILD)/common/jsonr.o $(FUZZ_BUILD)/common/procfs.o

@@ -430,7 +430,7 @@ static const struct lesson lessons[] = {
 	    "2", "--warmup", "0.5", "--repeat", "3", "--mechanism", "on", "--plot", NULL },
 	  v_memory },
 	{ "emfile", "out of descriptors: shed the connection, do not spin",
-	  "servers/common.c (srv_accept), docs/protocol.md", "fd_limit.png, mechanism.png",
+	  "servers/srv_accept.c (srv_accept), docs/protocol.md", "fd_limit.png, mechanism.png",
 	  { "--server", "poll,epoll-lt,threads", "--conns", "400", "--server-nofile", "256", SHORT,
 	    NULL },
 	  v_emfile },

@@ -14,7 +14,7 @@
  * descriptors run out); the parent reaps every child (else zombies pile up);
  * children die with the parent (PR_SET_PDEATHSIG), so no orphan serves on.
  *
- * Counting across processes: the counters live in shared memory (common.c).
+ * Counting across processes: the counters live in shared memory (srv_setup.c).
  * The parent counts a connection opened before fork(); the child counts it
  * closed when it finishes, also when stopped by SIGTERM, which only sets a
  * flag; a child killed outright cannot, so the parent does it when it reaps one.
@@ -30,7 +30,7 @@
  * it a burst of short connections forks until the machine has no process IDs
  * left and unrelated programs cannot start (root ignores RLIMIT_NPROC).
  */
-#include "common.h"
+#include "srv.h"
 #include "procfs.h"
 
 #include <errno.h>
