@@ -540,50 +540,48 @@ static bool ab_option(struct opts *o, const char *name, const char *val)
 	return true;
 }
 
-static void parse_args(struct opts *o, int argc, char **argv, bool ab)
-{
-	const char *servers = evb_design_reference()->name, *conns = "100", *reference = NULL;
-	bool seeded = false, list = false;
-	int servers_given = 0, conns_given = 0;
-	char err[512];
-	enum {
-		OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
-		OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
-		OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM,
-		OPT_LOAD = 512, MAX_OPTS = 80
-	};
-	/* evbench's own options, those of `evbench ab` (OPT_AB, refused
-	 * otherwise); lg_options_getopt() adds the load options. */
-	struct option opts[MAX_OPTS] = {
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "list", no_argument, NULL, OPT_LIST },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "plot", no_argument, NULL, OPT_PLOT },
-		{ "server", required_argument, NULL, OPT_SERVER },
-		{ "conns", required_argument, NULL, OPT_CONNS },
-		{ "repeat", required_argument, NULL, OPT_REPEAT },
-		{ "order", required_argument, NULL, OPT_ORDER },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "reference", required_argument, NULL, OPT_REFERENCE },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "server-args", required_argument, NULL, OPT_SERVER_ARGS },
-		{ "work-us", required_argument, NULL, OPT_WORK_US },
-		{ "host", required_argument, NULL, OPT_HOST_PORT },
-		{ "port", required_argument, NULL, OPT_HOST_PORT },
-		{ "baseline", required_argument, NULL, OPT_AB },
-		{ "current", required_argument, NULL, OPT_AB },
-		{ "rounds", required_argument, NULL, OPT_AB },
-		{ "budget", required_argument, NULL, OPT_AB },
-		{ "max-regression", required_argument, NULL, OPT_AB },
-		{ "alpha", required_argument, NULL, OPT_AB },
-		{ "metrics", required_argument, NULL, OPT_AB },
-		{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
-		{ "mechanism", required_argument, NULL, OPT_MECHANISM },
-	};
-	int nown = 26, ch, idx = 0;
+enum {
+	OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
+	OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
+	OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM,
+	OPT_LOAD = 512, MAX_OPTS = 80
+};
 
+/* evbench's own options, those of `evbench ab` (OPT_AB, refused otherwise);
+ * lg_options_getopt() adds the load options after them. */
+static const struct option own_options[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "list", no_argument, NULL, OPT_LIST },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "plot", no_argument, NULL, OPT_PLOT },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "conns", required_argument, NULL, OPT_CONNS },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "order", required_argument, NULL, OPT_ORDER },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "reference", required_argument, NULL, OPT_REFERENCE },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "server-args", required_argument, NULL, OPT_SERVER_ARGS },
+	{ "work-us", required_argument, NULL, OPT_WORK_US },
+	{ "host", required_argument, NULL, OPT_HOST_PORT },
+	{ "port", required_argument, NULL, OPT_HOST_PORT },
+	{ "baseline", required_argument, NULL, OPT_AB },
+	{ "current", required_argument, NULL, OPT_AB },
+	{ "rounds", required_argument, NULL, OPT_AB },
+	{ "budget", required_argument, NULL, OPT_AB },
+	{ "max-regression", required_argument, NULL, OPT_AB },
+	{ "alpha", required_argument, NULL, OPT_AB },
+	{ "metrics", required_argument, NULL, OPT_AB },
+	{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
+	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
+};
+
+/* The options' values before the command line: evbench's defaults, and the
+ * load generator's but for the phases, which are evbench's. */
+static void default_opts(struct opts *o, bool ab)
+{
 	memset(o, 0, sizeof *o);
 	o->mech = MECH_AUTO;
 	o->ab = ab;
@@ -596,7 +594,79 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 	lg_config_default(&o->load);
 	o->load.duration_s = DEFAULT_DURATION_S;
 	o->load.warmup_s = DEFAULT_WARMUP_S;
+}
 
+/* --mechanism auto|on|off. */
+static int parse_mechanism(const char *val)
+{
+	if (!strcmp(val, "on"))
+		return MECH_ON;
+	if (!strcmp(val, "off"))
+		return MECH_OFF;
+	if (!strcmp(val, "auto"))
+		return MECH_AUTO;
+	die_usage("--mechanism: expected auto, on or off, got '%s'", val);
+}
+
+/* --order interleaved|sequential. */
+static enum cmp_order parse_order(const char *val)
+{
+	if (!strcmp(val, "interleaved"))
+		return CMP_INTERLEAVED;
+	if (!strcmp(val, "sequential"))
+		return CMP_SEQUENTIAL;
+	die_usage("--order: expected interleaved or sequential, got '%s'", val);
+}
+
+/* --seed N. */
+static uint64_t parse_seed(const char *val)
+{
+	char *end;
+	uint64_t seed;
+
+	errno = 0;
+	seed = strtoull(val, &end, 10);
+	if (errno || end == val || *end || val[0] == '-')
+		die_usage("--seed: expected an integer 0..%llu, got '%s'",
+			  (unsigned long long)UINT64_MAX, val);
+	return seed;
+}
+
+/* What the options name, resolved once all are read: the servers (each
+ * twice in ab mode) and the reference, the seed, the loads. */
+static void resolve_opts(struct opts *o, const char *servers, const char *conns,
+			 const char *reference, bool seeded)
+{
+	if (o->ab) {
+		if (!o->baseline || !o->current)
+			die_usage("ab: needs --baseline DIR and --current DIR");
+		ab_servers(o, servers);
+		if (o->rounds_auto)
+			o->rule.looks = ab_looks();
+		if (o->rounds_auto && o->order == CMP_SEQUENTIAL)
+			die_usage("ab: --rounds auto needs the interleaved order (a sequential sweep "
+				  "completes no round before its end)");
+	} else {
+		parse_servers(o, servers);
+		pick_reference(o, reference);
+	}
+	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
+		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+	make_loads(o, conns);
+}
+
+static void parse_args(struct opts *o, int argc, char **argv, bool ab)
+{
+	const char *servers = evb_design_reference()->name, *conns = "100", *reference = NULL;
+	bool seeded = false, list = false;
+	int servers_given = 0, conns_given = 0;
+	char err[512];
+	struct option opts[MAX_OPTS];
+	int nown = (int)(sizeof own_options / sizeof *own_options), ch, idx = 0;
+
+	default_opts(o, ab);
+	memcpy(opts, own_options, sizeof own_options);
 	opterr = 0;
 	lg_options_getopt(opts, nown, MAX_OPTS, OPT_LOAD, load_options_skipped);
 	while ((ch = getopt_long(argc, argv, "+:", opts, &idx)) != -1) {
@@ -645,37 +715,18 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 			o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
 			break;
 		case OPT_MECHANISM:
-			if (!strcmp(val, "on"))
-				o->mech = MECH_ON;
-			else if (!strcmp(val, "off"))
-				o->mech = MECH_OFF;
-			else if (!strcmp(val, "auto"))
-				o->mech = MECH_AUTO;
-			else
-				die_usage("--mechanism: expected auto, on or off, got '%s'", val);
+			o->mech = parse_mechanism(val);
 			break;
 		case OPT_REPEAT:
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
 			break;
 		case OPT_ORDER:
-			if (!strcmp(val, "interleaved"))
-				o->order = CMP_INTERLEAVED;
-			else if (!strcmp(val, "sequential"))
-				o->order = CMP_SEQUENTIAL;
-			else
-				die_usage("--order: expected interleaved or sequential, got '%s'", val);
+			o->order = parse_order(val);
 			break;
-		case OPT_SEED: {
-			char *end;
-
-			errno = 0;
-			o->seed = strtoull(val, &end, 10);
-			if (errno || end == val || *end || val[0] == '-')
-				die_usage("--seed: expected an integer 0..%llu, got '%s'",
-					  (unsigned long long)UINT64_MAX, val);
+		case OPT_SEED:
+			o->seed = parse_seed(val);
 			seeded = true;
 			break;
-		}
 		case OPT_REFERENCE:
 			reference = val;
 			break;
@@ -718,23 +769,7 @@ static void parse_args(struct opts *o, int argc, char **argv, bool ab)
 		list_servers(o->json);
 		exit(0);
 	}
-	if (ab) {
-		if (!o->baseline || !o->current)
-			die_usage("ab: needs --baseline DIR and --current DIR");
-		ab_servers(o, servers);
-		if (o->rounds_auto)
-			o->rule.looks = ab_looks();
-		if (o->rounds_auto && o->order == CMP_SEQUENTIAL)
-			die_usage("ab: --rounds auto needs the interleaved order (a sequential sweep "
-				  "completes no round before its end)");
-	} else {
-		parse_servers(o, servers);
-		pick_reference(o, reference);
-	}
-	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
-		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-
-	make_loads(o, conns);
+	resolve_opts(o, servers, conns, reference, seeded);
 }
 
 /* ---- preflight ------------------------------------------------------------------------ */
@@ -1507,12 +1542,170 @@ static int report_main(int argc, char **argv)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* ---- the sweep ------------------------------------------------------------------------ */
+
+/* `evbench lesson NAME [options]`: parses the lesson's sweep, and replaces
+ * *argv by it, so that the results record the command as the lesson ran it. */
+static const struct lesson *parse_lesson(struct opts *o, int argc, char ***argv)
+{
+	const struct lesson *lesson;
+	int largc;
+	char **largv;
+
+	if (argc < 3)
+		die_usage("lesson: which one? (evbench lesson --list)");
+	if (!strcmp((*argv)[2], "--list")) {
+		lesson_list(stdout);
+		exit(0);
+	}
+	lesson = lesson_find((*argv)[2]);
+	if (!lesson)
+		die_bad("lesson: unknown lesson '%s' (evbench lesson --list shows them)", (*argv)[2]);
+	largv = lesson_argv(lesson, (*argv)[0], argc - 3, *argv + 3, &largc);
+	if (!largv)
+		die("out of memory");
+	*argv = largv;
+	parse_args(o, largc, largv, false);
+	return lesson;
+}
+
+/* The machine before the first trial: its limits (the descriptor limit raised
+ * to the hard one), the descriptors the scans keep in reserve, and the
+ * signals, so that no server outlives evbench. */
+static void prepare_machine(const struct opts *o, struct col_host *host)
+{
+	struct rlimit rl;
+	struct sigaction sa;
+
+	memset(host, 0, sizeof *host);
+	host->nofile_soft_initial = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : -1;
+	if (lg_raise_nofile() < 0 && !o->quiet)
+		fprintf(stderr, "evbench: warning: cannot raise the descriptor limit: %s\n",
+			strerror(errno));
+	col_host_read(host);
+	col_reserve_fds();
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	atexit(kill_at_exit);
+}
+
+/* Every warning of every (server, conns) up front, before the table starts. */
+static void warn_up_front(const struct opts *o, const struct col_host *host)
+{
+	for (int si = 0; si < o->nservers && !o->quiet; si++)
+		for (int ci = 0; ci < o->nconns; ci++) {
+			struct rep_run *r = calloc(1, sizeof *r);
+
+			if (!r)
+				die("out of memory");
+			r->srv = &o->servers[si];
+			r->cfg = o->loads[ci];
+			preflight(r, host);
+			for (int w = 0; w < r->nwarn; w++)
+				fprintf(stderr, "evbench: warning: %s\n", r->warnings[w]);
+			free(r);
+		}
+}
+
+/* The sweep in one line: how many trials, in which order, with which seed. */
+static void announce(const struct opts *o)
+{
+	int n = o->nservers * o->nconns * o->repeat;
+
+	fprintf(stderr, "evbench: %s%d trial%s in %d round%s, %s order, seed %llu, %s%s\n",
+		o->rounds_auto ? "up to " : "", n, n == 1 ? "" : "s",
+		o->repeat, o->repeat == 1 ? "" : "s", cmp_order_name(o->order),
+		(unsigned long long)o->seed, o->ab ? "each server against its baseline" :
+		"reference ", o->ab ? "" : o->reference);
+}
+
+/* Trial tr of the plan, ready to run: its server, its load, its place in
+ * the sweep, and the warnings of its preflight. */
+static struct rep_run *new_trial(const struct opts *o, const struct cmp_trial *tr, int per,
+				 const char *run_id, char **argv, const struct col_host *host)
+{
+	struct rep_run *r = calloc(1, sizeof *r);
+
+	if (!r)
+		die("out of memory");
+	r->srv = &o->servers[tr->si];
+	r->cfg = o->loads[tr->ci];
+	r->repeat = tr->round;
+	r->repeats = o->repeat;
+	r->position = tr->position;
+	r->positions = per;
+	r->order = cmp_order_name(o->order);
+	r->seed = o->seed;
+	r->reference = o->reference;
+	r->mech = o->mech != MECH_OFF;
+	r->server_nofile = o->server_nofile;
+	r->mech_tasks = o->mech == MECH_ON;
+	r->server_args = o->srv_args;
+	r->argv = argv;
+	snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
+	snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->cfg.conns, tr->round);
+	r->cfg.port = 0;   /* the server's, once it is up */
+	preflight(r, host);
+	return r;
+}
+
+/* Writes what the sweep has so far: the trial's JSON, summary.csv, and the
+ * comparisons (rewritten after every trial, so an interrupted sweep keeps
+ * those of the rounds it finished). Returns false when a file could not be
+ * written. */
+static bool record_trial(const struct opts *o, const char *run_id, const char *dir,
+			 const struct rep_run *r, struct rep_row *rows, int nrows,
+			 const struct col_host *host)
+{
+	bool ok = true;
+
+	if (rep_write_run(dir, r, &rows[nrows - 1], host) < 0) {
+		fprintf(stderr, "evbench: cannot write %s/%s.json: %s\n", dir, r->file,
+			strerror(errno));
+		ok = false;
+	}
+	if (rep_write_summary(dir, rows, nrows) < 0) {
+		fprintf(stderr, "evbench: cannot write %s/summary.csv: %s\n", dir, strerror(errno));
+		ok = false;
+	}
+	if (o->nservers > 1 && write_comparisons(o, run_id, dir, rows, nrows) < 0) {
+		fprintf(stderr, "evbench: cannot write %s/comparisons.json: %s\n", dir,
+			strerror(errno));
+		ok = false;
+	}
+	return ok;
+}
+
+/* The table once more in the results directory, with its legend, for
+ * evbench report. Returns false when it could not be written. */
+static bool save_table(const struct opts *o, const char *dir, const struct rep_row *rows,
+		       int nrows, const struct hist *merged)
+{
+	char tpath[PATH_MAX + 16];
+	FILE *tf;
+
+	if (!nrows)
+		return true;
+	snprintf(tpath, sizeof tpath, "%s/table.txt", dir);
+	if (!(tf = fopen(tpath, "we")))
+		return false;
+	print_table(tf, o, rows, nrows, merged);
+	print_legend(tf, o);
+	return fclose(tf) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct col_host host;
-	struct rlimit rl;
-	struct sigaction sa;
 	char run_id[64], dir[PATH_MAX];
 	struct rep_row *rows = NULL;
 	struct cmp_trial *plan;
@@ -1533,76 +1726,24 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "lesson") == 0) {
-		int largc;
-		char **largv;
-
-		if (argc < 3)
-			die_usage("lesson: which one? (evbench lesson --list)");
-		if (!strcmp(argv[2], "--list")) {
-			lesson_list(stdout);
-			return 0;
-		}
-		lesson = lesson_find(argv[2]);
-		if (!lesson)
-			die_bad("lesson: unknown lesson '%s' (evbench lesson --list shows them)", argv[2]);
-		largv = lesson_argv(lesson, argv[0], argc - 3, argv + 3, &largc);
-		if (!largv)
-			die("out of memory");
-		/* The results record the command as the lesson ran it. */
-		argv = largv;
-		parse_args(&o, largc, largv, false);
-	} else if (argc > 1 && strcmp(argv[1], "ab") == 0)
+	if (argc > 1 && strcmp(argv[1], "lesson") == 0)
+		lesson = parse_lesson(&o, argc, &argv);
+	else if (argc > 1 && strcmp(argv[1], "ab") == 0)
 		parse_args(&o, argc - 1, argv + 1, true);
 	else
 		parse_args(&o, argc, argv, false);
 
-	memset(&host, 0, sizeof host);
-	host.nofile_soft_initial = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
-		(long)rl.rlim_cur : -1;
-	if (lg_raise_nofile() < 0 && !o.quiet)
-		fprintf(stderr, "evbench: warning: cannot raise the descriptor limit: %s\n",
-			strerror(errno));
-	col_host_read(&host);
-	col_reserve_fds();
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	atexit(kill_at_exit);
+	prepare_machine(&o, &host);
 
 	if (rep_open_dir(o.out, run_id, sizeof run_id, dir, sizeof dir) < 0)
 		die("cannot create a results directory under %s: %s", o.out, strerror(errno));
 
-	/* Every warning up front, before the table starts. */
-	for (int si = 0; si < o.nservers && !o.quiet; si++)
-		for (int ci = 0; ci < o.nconns; ci++) {
-			struct rep_run *r = calloc(1, sizeof *r);
-
-			if (!r)
-				die("out of memory");
-			r->srv = &o.servers[si];
-			r->cfg = o.loads[ci];
-			preflight(r, &host);
-			for (int w = 0; w < r->nwarn; w++)
-				fprintf(stderr, "evbench: warning: %s\n", r->warnings[w]);
-			free(r);
-		}
+	warn_up_front(&o, &host);
 
 	show_progress = !o.quiet && isatty(2);
 	table = o.json ? stderr : stdout;
 	if (!o.quiet)
-		fprintf(stderr, "evbench: %s%d trial%s in %d round%s, %s order, seed %llu, %s%s\n",
-			o.rounds_auto ? "up to " : "",
-			o.nservers * o.nconns * o.repeat, o.nservers * o.nconns * o.repeat == 1 ? "" : "s",
-			o.repeat, o.repeat == 1 ? "" : "s", cmp_order_name(o.order),
-			(unsigned long long)o.seed, o.ab ? "each server against its baseline" :
-			"reference ", o.ab ? "" : o.reference);
+		announce(&o);
 	t_start = col_now();
 
 	per = o.nservers * o.nconns;
@@ -1619,50 +1760,11 @@ int main(int argc, char **argv)
 
 	for (int t = 0; t < ntrials && !stop_signal; t++) {
 		const struct cmp_trial *tr = &plan[t];
-		struct rep_run *r = calloc(1, sizeof *r);
-
-		if (!r)
-			die("out of memory");
-		r->srv = &o.servers[tr->si];
-		r->cfg = o.loads[tr->ci];
-		r->repeat = tr->round;
-		r->repeats = o.repeat;
-		r->position = tr->position;
-		r->positions = per;
-		r->order = cmp_order_name(o.order);
-		r->seed = o.seed;
-		r->reference = o.reference;
-		r->mech = o.mech != MECH_OFF;
-		r->server_nofile = o.server_nofile;
-		r->mech_tasks = o.mech == MECH_ON;
-		r->server_args = o.srv_args;
-		r->argv = argv;
-		snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
-		snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->cfg.conns, tr->round);
-		r->cfg.port = 0;   /* the server's, once it is up */
-		preflight(r, &host);
+		struct rep_run *r = new_trial(&o, tr, per, run_id, argv, &host);
 
 		run_one(r, show_progress, t + 1, ntrials, t_start);
-
-		rep_row_fill(&rows[nrows], r, &host);
-		if (rep_write_run(dir, r, &rows[nrows], &host) < 0) {
-			fprintf(stderr, "evbench: cannot write %s/%s.json: %s\n", dir, r->file,
-				strerror(errno));
-			write_failed = true;
-		}
-		nrows++;
-		if (rep_write_summary(dir, rows, nrows) < 0) {
-			fprintf(stderr, "evbench: cannot write %s/summary.csv: %s\n", dir,
-				strerror(errno));
-			write_failed = true;
-		}
-		/* The comparisons so far, rewritten after every trial, so an
-		 * interrupted sweep keeps those of the rounds it finished. */
-		if (o.nservers > 1 && write_comparisons(&o, run_id, dir, rows, nrows) < 0) {
-			fprintf(stderr, "evbench: cannot write %s/comparisons.json: %s\n", dir,
-				strerror(errno));
-			write_failed = true;
-		}
+		rep_row_fill(&rows[nrows++], r, &host);
+		write_failed |= !record_trial(&o, run_id, dir, r, rows, nrows, &host);
 		if (r->failure[0]) {
 			/* A design this machine cannot run is recorded, not failed. */
 			any_failure |= !r->proc.unavailable;
@@ -1685,21 +1787,7 @@ int main(int argc, char **argv)
 
 	if (!(o.json && o.quiet))
 		print_table(table, &o, rows, nrows, merged);
-	/* The same table in the results directory, for evbench report. */
-	if (nrows) {
-		char tpath[PATH_MAX + 16];
-		FILE *tf;
-
-		snprintf(tpath, sizeof tpath, "%s/table.txt", dir);
-		if ((tf = fopen(tpath, "we"))) {
-			print_table(tf, &o, rows, nrows, merged);
-			print_legend(tf, &o);
-			if (fclose(tf) != 0)
-				write_failed = true;
-		} else {
-			write_failed = true;
-		}
-	}
+	write_failed |= !save_table(&o, dir, rows, nrows, merged);
 	for (int g = 0; g < per; g++)
 		hist_free(&merged[g]);
 	free(merged);
