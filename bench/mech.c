@@ -221,6 +221,60 @@ int mech_disable_pair(struct mech_session *a, struct mech_session *b)
 
 #define MAX_ARGS (32 + 4 * MECH_NSYSCALLS + 8 * (MECH_NTHRESH + 1))
 
+/* Makes the session's directory and perf's control and acknowledgement
+ * FIFOs in it (ctl, ack), open in s. Returns 0, or -1 with the reason in s
+ * and nothing left behind. */
+static int open_fifos(struct mech_session *s)
+{
+	char p1[96], p2[96];
+
+	snprintf(s->dir, sizeof s->dir, "/tmp/evbench-perf-XXXXXX");
+	if (!mkdtemp(s->dir)) {
+		set_reason(&s->c, "cannot make a directory for perf's FIFOs: %s", strerror(errno));
+		s->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(p1, sizeof p1, "%s/ctl", s->dir);
+	snprintf(p2, sizeof p2, "%s/ack", s->dir);
+	/* Opened read-write so that neither open blocks for the other side,
+	 * and neither end sees EOF while perf starts. */
+	if (mkfifo(p1, 0600) < 0 || mkfifo(p2, 0600) < 0 ||
+	    (s->ctl = open(p1, O_RDWR | O_CLOEXEC)) < 0 ||
+	    (s->ack = open(p2, O_RDWR | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		set_reason(&s->c, "cannot make perf's control FIFOs: %s", strerror(errno));
+		kill_perf(s);
+		cleanup_dir(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the forked child: becomes perf with argv, its output in errp. */
+static void exec_perf(char **argv, const char *errp) __attribute__((noreturn));
+static void exec_perf(char **argv, const char *errp)
+{
+	int fd;
+
+	/* perf must not outlive evbench, and its chatter goes to a file that
+	 * gives the reason when it fails. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* perf sleeps but for the commands at the measure phase's edges; where
+	 * it may (root), it answers them ahead of the load that fills the CPUs,
+	 * so the window opens and closes on time. */
+	sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 });
+	fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		dup2(fd, 1);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0)
+		dup2(fd, 0);
+	execvp("perf", argv);
+	_exit(127);
+}
+
 int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntids,
 	       enum evb_wait wait, bool by_name)
 {
@@ -230,7 +284,7 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 	const char *wa, *wb, *pair[2];
 	char *tidf = filt[MECH_NTHRESH];
 	bool thresholds, per_cpu = ntids > 0;
-	int n = 0, ne = 0, fd;
+	int n = 0, ne = 0;
 	size_t len = 0;
 
 	memset(s, 0, sizeof *s);
@@ -251,31 +305,11 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 		set_reason(&s->c, "perf not found in PATH (Debian: linux-perf)%s", "");
 		return -1;
 	}
-	snprintf(s->dir, sizeof s->dir, "/tmp/evbench-perf-XXXXXX");
-	if (!mkdtemp(s->dir)) {
-		set_reason(&s->c, "cannot make a directory for perf's FIFOs: %s", strerror(errno));
-		s->dir[0] = '\0';
+	if (open_fifos(s) < 0)
 		return -1;
-	}
 	snprintf(ctlarg, sizeof ctlarg, "fifo:%s/ctl,%s/ack", s->dir, s->dir);
 	snprintf(outp, sizeof outp, "%s/out", s->dir);
 	snprintf(errp, sizeof errp, "%s/err", s->dir);
-	{
-		char p1[96], p2[96];
-
-		snprintf(p1, sizeof p1, "%s/ctl", s->dir);
-		snprintf(p2, sizeof p2, "%s/ack", s->dir);
-		/* Opened read-write so that neither open blocks for the other
-		 * side, and neither end sees EOF while perf starts. */
-		if (mkfifo(p1, 0600) < 0 || mkfifo(p2, 0600) < 0 ||
-		    (s->ctl = open(p1, O_RDWR | O_CLOEXEC)) < 0 ||
-		    (s->ack = open(p2, O_RDWR | O_CLOEXEC | O_NONBLOCK)) < 0) {
-			set_reason(&s->c, "cannot make perf's control FIFOs: %s", strerror(errno));
-			kill_perf(s);
-			cleanup_dir(s);
-			return -1;
-		}
-	}
 	snprintf(pidarg, sizeof pidarg, "%d", (int)target);
 	argv[n++] = "perf";
 	argv[n++] = "stat";
@@ -340,26 +374,8 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 		cleanup_dir(s);
 		return -1;
 	}
-	if (s->pid == 0) {
-		/* perf must not outlive evbench, and its chatter goes to a
-		 * file that gives the reason when it fails. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* perf sleeps but for the commands at the measure phase's edges;
-		 * where it may (root), it answers them ahead of the load that
-		 * fills the CPUs, so the window opens and closes on time. */
-		sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 });
-		fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-			close(fd);
-		}
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0)
-			dup2(fd, 0);
-		execvp("perf", argv);
-		_exit(127);
-	}
+	if (s->pid == 0)
+		exec_perf(argv, errp);
 	/* perf answers its FIFO once every counter is open (disabled). */
 	if (command(s, "disable\n", 5000) < 0)
 		return -1;

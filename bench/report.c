@@ -1,6 +1,7 @@
 /*
- * report.c - the table, the JSON files, summary.csv and the .hgrm files.
- * See report.h, and docs/results.md for every field.
+ * report.c - the figures of a run, the JSON files, summary.csv and the .hgrm
+ * files (the table is report_table.c). See report.h, and docs/results.md for
+ * every field.
  */
 #include "report.h"
 
@@ -157,6 +158,114 @@ static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
 	}
 }
 
+/* The client's figures: the load generator's result, when the load ran. */
+static void fill_client(struct rep_row *row, const struct rep_run *r)
+{
+	const struct lg_result *res = &r->res;
+
+	if (!r->ran)
+		return;
+	row->stopped = res->stopped;
+	row->wall_s = res->wall_s;
+	row->throughput_rps = res->throughput_rps;
+	row->requests = res->requests;
+	row->replies = res->replies;
+	row->bytes_sent = res->bytes_sent;
+	row->client_cpu_s = res->client_cpu_s;
+	row->client_user_s = res->client_user_s;
+	row->client_sys_s = res->client_sys_s;
+	row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
+	row->conns_up = res->conns_up_at_measure;
+	/* A connection the server closes at once (select past FD_SETSIZE,
+	 * a shed) can look open to the client when the phase begins; the
+	 * server never had more in service than its peak_conns. */
+	if (counter(r, "peak_conns") >= 0 && counter(r, "peak_conns") < row->conns_up)
+		row->conns_up = (long)counter(r, "peak_conns");
+	/* --active N makes the first N of each thread's connections carry
+	 * requests; with fewer up, at most those. */
+	row->conns_active = r->cfg.active >= 0 && r->cfg.active < row->conns_up ?
+		r->cfg.active : row->conns_up;
+	row->fd_client = res->fd_emfile + res->fd_enfile + res->fd_eaddrnotavail;
+	row->errors_client = res->errors_total;
+	if (hist_count(&res->latency)) {
+		row->lat_us[0] = (double)hist_min(&res->latency) / 1e3;
+		row->lat_us[1] = hist_mean(&res->latency) / 1e3;
+		for (int i = 0; i < LG_NPCTS; i++)
+			row->lat_us[2 + i] =
+				(double)hist_value_at_percentile(&res->latency, lg_pcts[i].p) / 1e3;
+		row->lat_us[LG_NPCTS + 2] = (double)hist_max(&res->latency) / 1e3;
+	}
+}
+
+/* The server's CPU over the measure phase, and the machine's: how busy it
+ * was, in interrupts, and by other processes. */
+static void fill_utilization(struct rep_row *row, const struct rep_run *r)
+{
+	const struct lg_result *res = &r->res;
+
+	if (r->s_measure.valid && r->s_drain.valid) {
+		col_sample_diff(&r->s_measure, &r->s_drain, &row->server_cpu_s,
+				&row->server_user_s, &row->server_sys_s);
+		if (r->ran && res->replies)
+			row->cpu_us_server = row->server_cpu_s * 1e6 / (double)res->replies;
+	}
+	if (r->s_measure.valid && r->s_drain.valid &&
+	    r->s_drain.machine_total_s > r->s_measure.machine_total_s) {
+		double busy = r->s_drain.machine_busy_s - r->s_measure.machine_busy_s;
+		double total = r->s_drain.machine_total_s - r->s_measure.machine_total_s;
+
+		double irq = r->s_drain.machine_irq_s - r->s_measure.machine_irq_s;
+
+		row->machine_util = busy / total;
+		row->irq_util = irq / total;
+		/* Other processes: the machine's busy time less ours. Softirqs
+		 * stay in: the scheduler charges the loopback TCP work they do
+		 * in our processes' context to our run time already, and what
+		 * runs in ksoftirqd is not ours to claim. Tick rounding can
+		 * make the rest slightly negative; that is zero. */
+		if (r->ran && row->server_cpu_s >= 0) {
+			double others = busy - row->server_cpu_s - res->client_cpu_s;
+
+			row->others_util = others > 0 ? others / total : 0;
+		}
+	}
+}
+
+/* The server's own counters (its stop report), memory and context switches. */
+static void fill_server(struct rep_row *row, const struct rep_run *r)
+{
+	const struct lg_result *res = &r->res;
+
+	row->srv_emfile = counter(r, "emfile");
+	row->srv_enfile = counter(r, "enfile");
+	row->srv_fdset = counter(r, "fd_setsize_refused");
+	row->fd_server = r->proc.counters.valid ?
+		nonneg(row->srv_emfile) + nonneg(row->srv_enfile) + nonneg(row->srv_fdset) : -1;
+	row->errors_server = counter(r, "errors");
+	/* Each connection a server shed shows twice: in its fd-limit counters
+	 * and as the client's EOF or reset before any reply. It is counted once,
+	 * as the fd-limit failure; closes beyond what the server explains stay
+	 * errors. */
+	if (r->ran && row->fd_server > 0)
+		row->errors_shed = res->closed_unserved < (uint64_t)row->fd_server ?
+			res->closed_unserved : (uint64_t)row->fd_server;
+	row->resets_server = counter(r, "resets");
+	row->bytes_in_server = counter(r, "bytes_in");
+	/* The kernel updates the high-water mark lazily: take the larger of
+	 * wait4's ru_maxrss and the VmHWM sampled at DRAIN start. */
+	row->rss_kb = r->proc.reaped ? r->proc.ru.ru_maxrss : -1;
+	if (r->s_drain.valid && r->s_drain.leader_hwm_kb > row->rss_kb)
+		row->rss_kb = r->s_drain.leader_hwm_kb;
+	row->group_rss_kb = r->s_measure.valid ? r->s_measure.rss_kb : -1;
+	row->group_pss_kb = r->s_measure.valid ? r->s_measure.pss_kb : -1;
+	if (r->s_mid.valid && r->s_mid.rss_kb > row->group_rss_kb)
+		row->group_rss_kb = r->s_mid.rss_kb;
+	if (r->s_mid.valid && r->s_mid.pss_kb > row->group_pss_kb)
+		row->group_pss_kb = r->s_mid.pss_kb;
+	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
+	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
+}
+
 void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host)
 {
 	const struct lg_result *res = &r->res;
@@ -186,64 +295,8 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	snprintf(row->bound, sizeof row->bound, "unknown");
 	row->conns_up = row->conns_active = -1;
 
-	if (r->ran) {
-		row->stopped = res->stopped;
-		row->wall_s = res->wall_s;
-		row->throughput_rps = res->throughput_rps;
-		row->requests = res->requests;
-		row->replies = res->replies;
-		row->bytes_sent = res->bytes_sent;
-		row->client_cpu_s = res->client_cpu_s;
-		row->client_user_s = res->client_user_s;
-		row->client_sys_s = res->client_sys_s;
-		row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
-		row->conns_up = res->conns_up_at_measure;
-		/* A connection the server closes at once (select past FD_SETSIZE,
-		 * a shed) can look open to the client when the phase begins; the
-		 * server never had more in service than its peak_conns. */
-		if (counter(r, "peak_conns") >= 0 && counter(r, "peak_conns") < row->conns_up)
-			row->conns_up = (long)counter(r, "peak_conns");
-		/* --active N makes the first N of each thread's connections carry
-		 * requests; with fewer up, at most those. */
-		row->conns_active = r->cfg.active >= 0 && r->cfg.active < row->conns_up ?
-			r->cfg.active : row->conns_up;
-		row->fd_client = res->fd_emfile + res->fd_enfile + res->fd_eaddrnotavail;
-		row->errors_client = res->errors_total;
-		if (hist_count(&res->latency)) {
-			row->lat_us[0] = (double)hist_min(&res->latency) / 1e3;
-			row->lat_us[1] = hist_mean(&res->latency) / 1e3;
-			for (int i = 0; i < LG_NPCTS; i++)
-				row->lat_us[2 + i] =
-					(double)hist_value_at_percentile(&res->latency, lg_pcts[i].p) / 1e3;
-			row->lat_us[LG_NPCTS + 2] = (double)hist_max(&res->latency) / 1e3;
-		}
-	}
-	if (r->s_measure.valid && r->s_drain.valid) {
-		col_sample_diff(&r->s_measure, &r->s_drain, &row->server_cpu_s,
-				&row->server_user_s, &row->server_sys_s);
-		if (r->ran && res->replies)
-			row->cpu_us_server = row->server_cpu_s * 1e6 / (double)res->replies;
-	}
-	if (r->s_measure.valid && r->s_drain.valid &&
-	    r->s_drain.machine_total_s > r->s_measure.machine_total_s) {
-		double busy = r->s_drain.machine_busy_s - r->s_measure.machine_busy_s;
-		double total = r->s_drain.machine_total_s - r->s_measure.machine_total_s;
-
-		double irq = r->s_drain.machine_irq_s - r->s_measure.machine_irq_s;
-
-		row->machine_util = busy / total;
-		row->irq_util = irq / total;
-		/* Other processes: the machine's busy time less ours. Softirqs
-		 * stay in: the scheduler charges the loopback TCP work they do
-		 * in our processes' context to our run time already, and what
-		 * runs in ksoftirqd is not ours to claim. Tick rounding can
-		 * make the rest slightly negative; that is zero. */
-		if (r->ran && row->server_cpu_s >= 0) {
-			double others = busy - row->server_cpu_s - res->client_cpu_s;
-
-			row->others_util = others > 0 ? others / total : 0;
-		}
-	}
+	fill_client(row, r);
+	fill_utilization(row, r);
 	cap_s = col_server_capacity(r->srv->d, host->cpus,
 				    r->proc.counters.valid ? r->proc.counters.threads : 0);
 	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
@@ -257,34 +310,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 			 col_bound(row->server_cpu_s, cap_s, res->client_cpu_s, cap_c,
 				   res->wall_s, host->cpus));
 	}
-	row->srv_emfile = counter(r, "emfile");
-	row->srv_enfile = counter(r, "enfile");
-	row->srv_fdset = counter(r, "fd_setsize_refused");
-	row->fd_server = r->proc.counters.valid ?
-		nonneg(row->srv_emfile) + nonneg(row->srv_enfile) + nonneg(row->srv_fdset) : -1;
-	row->errors_server = counter(r, "errors");
-	/* Each connection a server shed shows twice: in its fd-limit counters
-	 * and as the client's EOF or reset before any reply. It is counted once,
-	 * as the fd-limit failure; closes beyond what the server explains stay
-	 * errors. */
-	if (r->ran && row->fd_server > 0)
-		row->errors_shed = res->closed_unserved < (uint64_t)row->fd_server ?
-			res->closed_unserved : (uint64_t)row->fd_server;
-	row->resets_server = counter(r, "resets");
-	row->bytes_in_server = counter(r, "bytes_in");
-	/* The kernel updates the high-water mark lazily: take the larger of
-	 * wait4's ru_maxrss and the VmHWM sampled at DRAIN start. */
-	row->rss_kb = r->proc.reaped ? r->proc.ru.ru_maxrss : -1;
-	if (r->s_drain.valid && r->s_drain.leader_hwm_kb > row->rss_kb)
-		row->rss_kb = r->s_drain.leader_hwm_kb;
-	row->group_rss_kb = r->s_measure.valid ? r->s_measure.rss_kb : -1;
-	row->group_pss_kb = r->s_measure.valid ? r->s_measure.pss_kb : -1;
-	if (r->s_mid.valid && r->s_mid.rss_kb > row->group_rss_kb)
-		row->group_rss_kb = r->s_mid.rss_kb;
-	if (r->s_mid.valid && r->s_mid.pss_kb > row->group_pss_kb)
-		row->group_pss_kb = r->s_mid.pss_kb;
-	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
-	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
+	fill_server(row, r);
 	mech_row_fill(row, r);
 	row->position = r->position;
 	row->probe_before_ns = r->probe_before_ns;
@@ -401,13 +427,9 @@ static void json_mechanism(struct json_writer *w, const struct rep_run *r)
 	json_end_object(w);
 }
 
-static void json_result(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+/* The trial's place in its sweep, and the drift probe around it. */
+static void json_sweep(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
 {
-	const struct orch_proc *p = &r->proc;
-
-	json_begin_object(w);
-	json_kv_int(w, "repeat", r->repeat);
-	json_kv_int(w, "repeats", r->repeats);
 	json_key(w, "sweep");
 	json_begin_object(w);
 	json_kv_string(w, "order", r->order ? r->order : "sequential");
@@ -433,6 +455,80 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_kv_double(w, "threshold", PROBE_DRIFT_THRESHOLD);
 	json_kv_bool(w, "flagged", row->drift_flagged);
 	json_end_object(w);
+}
+
+/* fd_limit: every failure a descriptor limit caused, by side and cause. */
+static void json_fd_limit(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_key(w, "fd_limit");
+	json_begin_object(w);
+	if (r->ran) {
+		lg_json_fd_limit_client(w, &r->res);
+	} else { /* nothing was measured, which is not the same as zero */
+		json_key(w, "client");
+		json_begin_object(w);
+		json_kv_int_or_null(w, "emfile", -1);
+		json_kv_int_or_null(w, "enfile", -1);
+		json_kv_int_or_null(w, "eaddrnotavail", -1);
+		json_end_object(w);
+	}
+	json_key(w, "server");
+	if (p->counters.valid) {
+		json_begin_object(w);
+		json_kv_int_or_null(w, "emfile", row->srv_emfile);
+		json_kv_int_or_null(w, "enfile", row->srv_enfile);
+		json_kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+}
+
+/* server_process: the server's group as sampled, and its whole life. */
+static void json_server_process(struct json_writer *w, const struct rep_run *r,
+				const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_key(w, "server_process");
+	json_begin_object(w);
+	json_kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
+	json_kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
+	json_kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
+	json_kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
+	json_kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
+	json_kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
+	json_kv_bool(w, "group_pss_estimated", r->s_mid.valid && r->s_mid.pss_estimated);
+	json_kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
+	json_kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
+	json_key(w, "lifetime");
+	if (p->reaped) {
+		struct col_lifetime l;
+
+		col_lifetime_from_rusage(&l, &p->ru);
+		json_begin_object(w);
+		json_kv_double(w, "user_s", l.user_s);
+		json_kv_double(w, "sys_s", l.sys_s);
+		json_kv_int(w, "voluntary_ctxt_switches", l.vcsw);
+		json_kv_int(w, "involuntary_ctxt_switches", l.ivcsw);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+}
+
+static void json_result(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_begin_object(w);
+	json_kv_int(w, "repeat", r->repeat);
+	json_kv_int(w, "repeats", r->repeats);
+	json_sweep(w, r, row);
 	json_kv_bool(w, "ran", r->ran);
 	json_key(w, "failure");
 	if (r->failure[0])
@@ -477,30 +573,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_end_object(w);
 	json_kv_string(w, "bound", row->bound);
 
-	json_key(w, "fd_limit");
-	json_begin_object(w);
-	if (r->ran) {
-		lg_json_fd_limit_client(w, &r->res);
-	} else { /* nothing was measured, which is not the same as zero */
-		json_key(w, "client");
-		json_begin_object(w);
-		json_kv_int_or_null(w, "emfile", -1);
-		json_kv_int_or_null(w, "enfile", -1);
-		json_kv_int_or_null(w, "eaddrnotavail", -1);
-		json_end_object(w);
-	}
-	json_key(w, "server");
-	if (p->counters.valid) {
-		json_begin_object(w);
-		json_kv_int_or_null(w, "emfile", row->srv_emfile);
-		json_kv_int_or_null(w, "enfile", row->srv_enfile);
-		json_kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
-		json_end_object(w);
-	} else {
-		json_null(w);
-	}
-	json_end_object(w);
-
+	json_fd_limit(w, r, row);
 	json_key(w, "server_counters");
 	if (p->counters.valid) {
 		json_begin_object(w);
@@ -519,32 +592,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	else
 		json_null(w);
 
-	json_key(w, "server_process");
-	json_begin_object(w);
-	json_kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
-	json_kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
-	json_kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
-	json_kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
-	json_kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
-	json_kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
-	json_kv_bool(w, "group_pss_estimated", r->s_mid.valid && r->s_mid.pss_estimated);
-	json_kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
-	json_kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
-	json_key(w, "lifetime");
-	if (p->reaped) {
-		struct col_lifetime l;
-
-		col_lifetime_from_rusage(&l, &p->ru);
-		json_begin_object(w);
-		json_kv_double(w, "user_s", l.user_s);
-		json_kv_double(w, "sys_s", l.sys_s);
-		json_kv_int(w, "voluntary_ctxt_switches", l.vcsw);
-		json_kv_int(w, "involuntary_ctxt_switches", l.ivcsw);
-		json_end_object(w);
-	} else {
-		json_null(w);
-	}
-	json_end_object(w);
+	json_server_process(w, r, row);
 	json_mechanism(w, r);
 	json_end_object(w);
 }
@@ -725,144 +773,6 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		fprintf(f, ",%s.json\n", r->file);
 	}
 	return rep_commit(f, &buf, &len, false, dir, "summary.csv");
-}
-
-/* ---- the table ------------------------------------------------------------------- */
-
-void rep_table_header(FILE *f)
-{
-	fprintf(f, "%-17s %6s %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6s  %s\n",
-		"server", "conns", "up", "active", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
-		"cli us/r", "srv us/r", "sys/r", "srv MB", "bound", "others", "fd-limit", "errors",
-		"srv vs ref");
-}
-
-/* A number in a fixed width, '-' when not measured. */
-static const char *cell(char *buf, size_t len, double v, const char *fmt)
-	__attribute__((format(printf, 4, 0)));
-static const char *cell(char *buf, size_t len, double v, const char *fmt)
-{
-	if (v < 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, fmt, v);
-	return buf;
-}
-
-/* A percentile in milliseconds with three significant digits or so: the
- * table spans 0.1 ms at 100 connections to seconds at 10,000. */
-static const char *ms_cell(char *buf, size_t len, const struct hist *h, double p)
-{
-	double ms;
-
-	if (!h || !hist_count(h))
-		return cell(buf, len, -1, "%.0f");
-	ms = (double)hist_value_at_percentile(h, p) / 1e6;
-	return cell(buf, len, ms, ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f");
-}
-
-static int cmp_dbl(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* The median of the measured (non-negative) values among n, -1 when none:
- * a repeat that ran in a slow spell of the machine moves a mean, not a
- * median. */
-static double median_of(double *v, int n)
-{
-	int k = 0;
-
-	for (int i = 0; i < n; i++)
-		if (v[i] >= 0)
-			v[k++] = v[i];
-	if (k == 0)
-		return -1;
-	qsort(v, (size_t)k, sizeof *v, cmp_dbl);
-	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
-
-enum { T_UP, T_ACT, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_SYS, T_NCOLS };
-
-void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged,
-		   const char *vs_ref)
-{
-	double *col[T_NCOLS], med[T_NCOLS];
-	int64_t fd = 0, errs = 0;
-	bool fd_known = false, any_failure = false, skipped = false;
-	char bound[16] = "-", c[12][32];
-	const char *note = "";
-
-	for (int k = 0; k < T_NCOLS; k++) {
-		col[k] = calloc((size_t)n, sizeof(double));
-		if (!col[k]) {
-			while (k--)
-				free(col[k]);
-			fprintf(f, "%-17s %6ld (out of memory)\n", rows[0].server, rows[0].conns);
-			return;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		const struct rep_row *r = &rows[i];
-
-		col[T_UP][i] = (double)r->conns_up;
-		col[T_ACT][i] = (double)r->conns_active;
-		col[T_RPS][i] = r->throughput_rps;
-		col[T_CLI][i] = r->cpu_us_client;
-		col[T_SRV][i] = r->cpu_us_server;
-		col[T_OTH][i] = r->others_util >= 0 ? r->others_util * 100 : -1;
-		col[T_SYS][i] = r->sys_per_req_server;
-		col[T_MEM][i] = r->group_pss_kb >= 0 ? (double)r->group_pss_kb / 1024 : -1;
-		if (r->ran) {
-			fd += (int64_t)r->fd_client;
-			errs += (int64_t)(r->errors_client - r->errors_shed);
-			fd_known = true;
-		}
-		if (r->fd_server >= 0)
-			fd += r->fd_server, fd_known = true;
-		if (r->errors_server > 0)
-			errs += r->errors_server;
-		if (strncmp(r->failure, ORCH_SKIPPED, strlen(ORCH_SKIPPED)) == 0)
-			skipped = true;
-		else if (r->failure[0])
-			any_failure = true;
-		/* The repeats' common bound, or "mixed" when they disagree. */
-		if (i == 0)
-			snprintf(bound, sizeof bound, "%s", r->bound);
-		else if (strcmp(bound, r->bound) != 0)
-			snprintf(bound, sizeof bound, "mixed");
-	}
-	for (int k = 0; k < T_NCOLS; k++) {
-		med[k] = median_of(col[k], n);
-		free(col[k]);
-	}
-	if (any_failure)
-		note = "  (failed: see JSON)";
-	else if (skipped)
-		note = "  (skipped: see JSON)";
-	/* Fewer connections up than asked for (select past FD_SETSIZE, a
-	 * descriptor limit): the row measured a smaller load than its conns
-	 * says, and the flag says so where the number is read. */
-	fprintf(f, "%-17s %6ld %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6lld  %s%s\n",
-		rows[0].server, rows[0].conns,
-		med[T_UP] < 0 ? "- " : cell(c[0], 32, med[T_UP], med[T_UP] < (double)rows[0].conns ?
-						       "%.0f*" : "%.0f "),
-		cell(c[11], 32, med[T_ACT], "%.0f"),
-		cell(c[1], 32, med[T_RPS], "%.0f"),
-		ms_cell(c[2], 32, merged, 50),
-		ms_cell(c[3], 32, merged, 99),
-		ms_cell(c[4], 32, merged, 99.9),
-		cell(c[5], 32, med[T_CLI], "%.1f"),
-		cell(c[6], 32, med[T_SRV], "%.1f"),
-		cell(c[10], 32, med[T_SYS], med[T_SYS] < 10 ? "%.2f" : "%.0f"),
-		cell(c[9], 32, med[T_MEM], med[T_MEM] < 10 ? "%.1f" : "%.0f"),
-		bound,
-		cell(c[8], 32, med[T_OTH], "%.0f%%"),
-		cell(c[7], 32, fd_known ? (double)fd : -1, "%.0f"),
-		(long long)errs, vs_ref ? vs_ref : "-", note);
-	fflush(f);
 }
 
 /* ---- --json ------------------------------------------------------------------------ */
