@@ -45,7 +45,15 @@ endif
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 EV_CFLAGS = -std=gnu11 -pthread $(WARN) $(SANFLAGS)
-EV_CPPFLAGS = -D_GNU_SOURCE -Icommon -Iservers -Iloadgen -Ibench
+EV_CPPFLAGS = -D_GNU_SOURCE
+# Include paths by layer (STYLE, "Layers the compiler enforces"): each folder
+# sees itself and the layers below it, so an include of a layer above fails to
+# build. common/ <- servers/, loadgen/ <- bench/ <- tests/ (docs/architecture.md).
+INC_common  := -Icommon
+INC_servers := -Icommon -Iservers
+INC_loadgen := -Icommon -Iloadgen
+INC_bench   := -Icommon -Iloadgen -Ibench
+INC_tests   := -Icommon -Iservers -Iloadgen -Ibench
 EV_LDFLAGS  = -pthread $(SANFLAGS)
 
 # Recursive (=) on purpose: pkg-config is asked when a recipe runs, after the
@@ -73,7 +81,11 @@ EVBASE_LIB := $(BUILD)/libevbase.a
 EVBASE_INC := -Ievbase/include
 # What a program linked with libevbase.a needs besides: the io_uring backend.
 EVBASE_LIBS := -luring
-SRV_COMMON := $(BUILD)/servers/common.o
+# What every server shares but its multiplexing (servers/srv.h): the command
+# line and start, accept within the descriptor limits, the connection and its
+# framing, the stop report.
+SRV_SRC := $(wildcard servers/srv_*.c)
+SRV_LIB := $(BUILD)/libsrv.a
 
 # What bench/, loadgen/ and the tests share (common/): the design table, the
 # server counters, JSON written and read, /proc.
@@ -89,7 +101,7 @@ $(BUILD)/servers/rot13-$(1).o: $(2) | deps-build
 	@mkdir -p $$(@D)
 	$$(call msg,CC,$$< [$(1)])
 	$$(Q)$$(CC) $(3) $$(EV_CPPFLAGS) $$(CPPFLAGS) $$(EV_CFLAGS) $$(CFLAGS) -MMD -MP -c -o $$@ $$<
-$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_COMMON) $(filter %.a,$(4))
+$(BIN)/rot13-$(1): $(BUILD)/servers/rot13-$(1).o $(SRV_LIB) $(COMMON_LIB) $(filter %.a,$(4))
 	@mkdir -p $$(@D)
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $$(EV_LDFLAGS) $$(LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $(filter-out %.a,$(4))
@@ -186,7 +198,15 @@ $(BUILD)/%.o: %.c | deps-build
 	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/evbase/%.o: EV_CPPFLAGS += $(EVBASE_INC) -Ievbase/src
+$(BUILD)/common/%.o: EV_CPPFLAGS += $(INC_common)
+$(BUILD)/servers/%.o: EV_CPPFLAGS += $(INC_servers)
+$(BUILD)/loadgen/%.o: EV_CPPFLAGS += $(INC_loadgen)
+$(BUILD)/bench/%.o: EV_CPPFLAGS += $(INC_bench)
 $(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SRV_LIB): $(SRV_SRC:%.c=$(BUILD)/%.o)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -214,9 +234,9 @@ $(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 
 # ---- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%.o: EV_CPPFLAGS += $(CRITERION_CFLAGS) -Itests
+$(BUILD)/tests/%.o: EV_CPPFLAGS += $(INC_tests) $(CRITERION_CFLAGS) -Itests
 $(BUILD)/tests/%.o: | deps-test
-$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB) $(BUILD)/servers/common.o
+$(BUILD)/tests/evbench-tests: $(TEST_SRC:%.c=$(BUILD)/%.o) $(BENCH_LIB) $(LOADGEN_LIB) $(SRV_LIB) $(COMMON_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LOADGEN_LIBS) -lm
 
@@ -234,11 +254,11 @@ $(BUILD)/tests/repro/%: $(BUILD)/tests/repro/%.o
 $(BUILD)/tests/evlib/%.o: tests/evbase/%.c | deps-test
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [libevent])
-	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/tests/evown/%.o: tests/evbase/%.c | deps-test
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [evbase])
-	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(CRITERION_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/tests/evtest-libevent: $(EVTEST_SRC:tests/evbase/%.c=$(BUILD)/tests/evlib/%.o)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
@@ -298,9 +318,9 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 $(FUZZ_BUILD)/%.o: %.c | deps-fuzz
 	@mkdir -p $(@D)
 	$(call msg,CC,$< [fuzz])
-	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
+	$(Q)$(FUZZ_CC) $(EV_CPPFLAGS) $(INC_tests) -Itests $(CRITERION_CFLAGS) $(CPPFLAGS) -std=gnu11 $(WARN) \
 		-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
-$(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(FUZZ_BUILD)/servers/common.o
+$(FUZZ_BUILD)/fuzz_framer: $(FUZZ_BUILD)/tests/fuzz/fuzz_framer.o $(SRV_SRC:%.c=$(FUZZ_BUILD)/%.o)
 $(FUZZ_BUILD)/fuzz_jsonr: $(FUZZ_BUILD)/tests/fuzz/fuzz_jsonr.o $(FUZZ_BUILD)/common/jsonr.o
 $(FUZZ_BUILD)/fuzz_tu_json: $(FUZZ_BUILD)/tests/fuzz/fuzz_tu_json.o $(FUZZ_BUILD)/tests/testutil.o \
 		$(FUZZ_BUILD)/common/jsonr.o $(FUZZ_BUILD)/common/procfs.o
@@ -378,11 +398,11 @@ EVB_BENCH := $(BUILD)/evbase-bench
 $(EVB_BENCH)/dispatch-libevent: $(BENCH_TOOLS_SRC) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(EV_CPPFLAGS) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
+	$(Q)$(CC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(LIBEVENT_CFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(LIBEVENT_PTHREADS_LIBS) $(LIBEVENT_LIBS)
 $(EVB_BENCH)/dispatch-evbase: $(BENCH_TOOLS_SRC) $(EVBASE_LIB) | deps-build
 	@mkdir -p $(@D)
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(EVBASE_LIBS)
+	$(Q)$(CC) $(EVBASE_INC) $(EV_CPPFLAGS) $(INC_tests) $(CPPFLAGS) $(EV_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $^ $(EV_LDFLAGS) $(LDFLAGS) $(EVBASE_LIBS)
 bench-dispatch: $(EVB_BENCH)/dispatch-libevent $(EVB_BENCH)/dispatch-evbase
 	$(Q)evbase/bench/run-dispatch.sh $(EVB_BENCH)
 # Instructions per dispatched event, dispatch phase only (valgrind), and the

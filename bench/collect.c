@@ -50,112 +50,54 @@ static void release_reserve(void)
 		}
 }
 
-/* Run time in ns of the live threads of process `name`, from the
- * scheduler's own accounting. */
-static unsigned long long threads_ns(const char *name, long nthreads)
-{
-	char path[600];
-	unsigned long long sum = 0;
-	struct dirent *de;
-	DIR *d;
-
-	if (nthreads <= 1) {
-		snprintf(path, sizeof path, "/proc/%s/schedstat", name);
-		return proc_schedstat_ns(path);
-	}
-	snprintf(path, sizeof path, "/proc/%s/task", name);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (isdigit((unsigned char)de->d_name[0])) {
-			snprintf(path, sizeof path, "/proc/%s/task/%s/schedstat", name, de->d_name);
-			sum += proc_schedstat_ns(path);
-		}
-	closedir(d);
-	return sum;
-}
-
-/* Adds the context-switch lines of one status file to *v and *iv. */
-static int add_csw(const char *path, long *v, long *iv)
-{
-	char buf[4096];
-	const char *a, *b;
-
-	if (proc_read_small(path, buf, sizeof buf) < 0)
-		return -1;
-	a = strstr(buf, "\nvoluntary_ctxt_switches:");
-	b = strstr(buf, "\nnonvoluntary_ctxt_switches:");
-	if (!a || !b)
-		return -1;
-	*v += strtol(a + 25, NULL, 10);
-	*iv += strtol(b + 28, NULL, 10);
-	return 0;
-}
-
-/* The context switches of process `name`'s live threads. A process's own
- * status shows its main thread's only (proc(5)), so a threaded one is read
- * thread by thread. */
-static void threads_csw(const char *name, long nthreads, long *v, long *iv)
-{
-	char path[600];
-	struct dirent *de;
-	DIR *d;
-
-	if (nthreads <= 1) {
-		snprintf(path, sizeof path, "/proc/%s/status", name);
-		add_csw(path, v, iv);
-		return;
-	}
-	snprintf(path, sizeof path, "/proc/%s/task", name);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (isdigit((unsigned char)de->d_name[0])) {
-			snprintf(path, sizeof path, "/proc/%s/task/%s/status", name, de->d_name);
-			add_csw(path, v, iv);
-		}
-	closedir(d);
-}
-
-int col_tids(pid_t pid, pid_t except, pid_t *tids, int max)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) && n < max)
-		if (isdigit((unsigned char)de->d_name[0]) && atoi(de->d_name) != (int)except)
-			tids[n++] = (pid_t)atoi(de->d_name);
-	closedir(d);
-	return n;
-}
-
-/* The Pss of /proc/<pid>/smaps_rollup in kB, or -1. */
-static long pss_kb(pid_t pid)
-{
-	char path[64], buf[1024];
-	char *p;
-
-	snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-	if (proc_read_small(path, buf, sizeof buf) < 0)
-		return -1;
-	p = strstr(buf, "\nPss:");
-	return p ? strtol(p + 5, NULL, 10) : -1;
-}
-
 /* A member of the group other than its leader, as the scan found it. */
 struct member {
 	pid_t pid;
 	unsigned long long utime, stime, ns;
 	long vcsw, ivcsw;
 };
+
+/* The scan of /proc for the members of a group (proc_each). */
+struct scan {
+	pid_t pgid;
+	const char *lname;          /* the leader, read last and apart */
+	bool cpu, csw;
+	long page_kb;
+	struct member *m;
+	size_t nm, cap;
+	struct col_sample *s;
+};
+
+static int add_member(const char *entry, void *arg)
+{
+	struct scan *g = arg;
+	struct proc_stat ps;
+	struct member *x;
+
+	/* A process that exits between readdir and open is simply gone. */
+	if (strcmp(entry, g->lname) == 0 || proc_stat_read(entry, &ps) < 0 ||
+	    ps.pgrp != (long)g->pgid)
+		return 0;
+	if (g->nm == g->cap) {
+		struct member *grown = realloc(g->m, (g->cap = g->cap ? 2 * g->cap : 64) * sizeof *g->m);
+
+		if (!grown)
+			return -1;
+		g->m = grown;
+	}
+	x = &g->m[g->nm++];
+	x->pid = (pid_t)atoi(entry);
+	x->utime = ps.utime;
+	x->stime = ps.stime;
+	x->ns = g->cpu ? proc_threads_ns(entry, ps.nthreads) : 0;
+	x->vcsw = x->ivcsw = 0;
+	if (g->csw)
+		proc_threads_csw(entry, ps.nthreads, &x->vcsw, &x->ivcsw);
+	g->s->nprocs++;
+	g->s->nthreads += ps.nthreads;
+	g->s->rss_kb += ps.rss_pages * g->page_kb;
+	return 0;
+}
 
 /*
  * Children exit while the group is scanned (at DRAIN the client closes its
@@ -179,11 +121,11 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	static long tck, page_kb;
 	unsigned long long tick_ns, user = 0, sys = 0, total_ns = 0, ns;
 	struct member *m = NULL;
-	size_t nm = 0, cap = 0;
+	size_t nm = 0;
 	char lname[24];
 	struct proc_stat ps;
-	struct dirent *de;
-	DIR *d;
+	struct scan g;
+	int rc;
 
 	if (!tck) {
 		tck = sysconf(_SC_CLK_TCK);
@@ -203,37 +145,12 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	release_reserve();
 	col_sample_machine(s);
 	snprintf(lname, sizeof lname, "%d", (int)leader);
-	d = opendir("/proc");
-	if (!d)
+	g = (struct scan){ pgid, lname, cpu, csw, page_kb, NULL, 0, 0, s };
+	rc = proc_each("/proc", add_member, &g);
+	m = g.m;
+	nm = g.nm;
+	if (rc != 0)
 		goto fail;
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]) || strcmp(de->d_name, lname) == 0)
-			continue;
-		/* A process that exits between readdir and open is simply gone. */
-		if (proc_stat_read(de->d_name, &ps) < 0 || ps.pgrp != (long)pgid)
-			continue;
-		if (nm == cap) {
-			struct member *grown = realloc(m, (cap = cap ? 2 * cap : 64) * sizeof *m);
-
-			if (!grown) {
-				closedir(d);
-				goto fail;
-			}
-			m = grown;
-		}
-		m[nm].pid = (pid_t)atoi(de->d_name);
-		m[nm].utime = ps.utime;
-		m[nm].stime = ps.stime;
-		m[nm].ns = cpu ? threads_ns(de->d_name, ps.nthreads) : 0;
-		m[nm].vcsw = m[nm].ivcsw = 0;
-		if (csw)
-			threads_csw(de->d_name, ps.nthreads, &m[nm].vcsw, &m[nm].ivcsw);
-		nm++;
-		s->nprocs++;
-		s->nthreads += ps.nthreads;
-		s->rss_kb += ps.rss_pages * page_kb;
-	}
-	closedir(d);
 
 	/* The leader, last: its own threads, and the children it has reaped
 	 * (their times were summed in ns by the kernel, so this term is not
@@ -243,10 +160,10 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 	s->valid = true;
 	user = ps.utime + ps.cutime;
 	sys = ps.stime + ps.cstime;
-	ns = cpu ? threads_ns(lname, ps.nthreads) : 0;
+	ns = cpu ? proc_threads_ns(lname, ps.nthreads) : 0;
 	if (csw) {
 		s->vcsw = s->ivcsw = 0;
-		threads_csw(lname, ps.nthreads, &s->vcsw, &s->ivcsw);
+		proc_threads_csw(lname, ps.nthreads, &s->vcsw, &s->ivcsw);
 	}
 	total_ns = ns > (ps.utime + ps.stime) * tick_ns ? ns : (ps.utime + ps.stime) * tick_ns;
 	total_ns += (ps.cutime + ps.cstime) * tick_ns;
@@ -276,10 +193,10 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 		 * the others are estimated from an even sample of them: fork's
 		 * children are alike. */
 		size_t stride = nm > COL_PSS_SAMPLE ? nm / COL_PSS_SAMPLE : 1;
-		long sum = 0, n = 0, leader_kb = pss_kb(leader);
+		long sum = 0, n = 0, leader_kb = proc_pss_kb(leader);
 
 		for (size_t i = 0; i < nm; i += stride) {
-			long kb = pss_kb(m[i].pid);
+			long kb = proc_pss_kb(m[i].pid);
 
 			if (kb > 0)
 				sum += kb, n++;
@@ -309,17 +226,10 @@ fail:
 
 int col_sample_machine(struct col_sample *s)
 {
-	unsigned long long v[8] = { 0 };
+	unsigned long long v[8];
 	long tck = sysconf(_SC_CLK_TCK);
-	FILE *f = fopen("/proc/stat", "re");
-	int n;
 
-	if (!f)
-		return -1;
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7]);
-	fclose(f);
-	if (n < 4)
+	if (proc_cpu_ticks(v) < 0)
 		return -1;
 	if (tck <= 0)
 		tck = 100;
@@ -372,7 +282,6 @@ void col_host_read(struct col_host *h)
 {
 	struct utsname u;
 	struct rlimit rl;
-	char buf[256];
 
 	if (gethostname(h->hostname, sizeof h->hostname) < 0)
 		strcpy(h->hostname, "?");
@@ -402,13 +311,8 @@ void col_host_read(struct col_host *h)
 	h->port_lo = h->port_hi = -1;
 	proc_port_range(&h->port_lo, &h->port_hi);
 	h->fd_setsize = FD_SETSIZE;
-	/* MemTotal is the first line of meminfo, in the first read. */
-	if (proc_read_small("/proc/meminfo", buf, sizeof buf) < 0 ||
-	    sscanf(buf, "MemTotal: %ld kB", &h->mem_total_kb) != 1)
-		h->mem_total_kb = -1;
-	if (proc_read_small("/proc/loadavg", buf, sizeof buf) < 0 ||
-	    sscanf(buf, "%lf", &h->loadavg1) != 1)
-		h->loadavg1 = -1;
+	h->mem_total_kb = proc_mem_total_kb();
+	h->loadavg1 = proc_loadavg_1m();
 }
 
 void col_json_host(struct json_writer *w, const struct col_host *h)
@@ -452,11 +356,11 @@ void col_json_host(struct json_writer *w, const struct col_host *h)
 
 /* ---- bound -------------------------------------------------------------------- */
 
-double col_server_capacity(const char *design, long cpus, long threads)
+double col_server_capacity(const struct evb_design *d, long cpus, long threads)
 {
 	/* Only the designs that run connections on several processes or threads
 	 * can use more than one core; the event loops are single-threaded. */
-	long cap = evb_design_has(design, DS_MULTICORE) && cpus > 0 ? cpus : 1;
+	long cap = d && (d->props & DS_MULTICORE) && cpus > 0 ? cpus : 1;
 
 	return (double)(threads > 0 && threads < cap ? threads : cap);
 }

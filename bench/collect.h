@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "designs.h"
 #include "json.h"
 
 /* One sample of a process group. */
@@ -64,10 +65,6 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what);
  * irq = irq + softirq; total adds idle and iowait).
  * col_sample_group() calls it. Returns 0 or -1. */
 int col_sample_machine(struct col_sample *s);
-
-/* The thread ids of process pid (/proc/<pid>/task), but `except`, into
- * tids (room for max). Returns how many, or -1 when the process is gone. */
-int col_tids(pid_t pid, pid_t except, pid_t *tids, int max);
 
 /* The CPU used between samples a and b: total in seconds, split into user
  * and sys in the proportion of their ticks (-1 each when no tick fell). */
@@ -118,8 +115,9 @@ void col_json_host(struct json_writer *w, const struct col_host *h);
  * connections in parallel (fork, threads, epoll-mt), 1 for the
  * single-threaded event loops; and no more than the threads the server says
  * it ran (`threads` of its stop report, 0 when it does not say): epoll-mt
- * with --threads 1 is one loop. */
-double col_server_capacity(const char *design, long cpus, long threads);
+ * with --threads 1 is one loop. d is the server's row (DS_MULTICORE); NULL,
+ * an unknown design, gets the safe answer, one core. */
+double col_server_capacity(const struct evb_design *d, long cpus, long threads);
 
 /* The side that bounds a run (the rule of docs/results.md). Utilisation is
  * CPU seconds over wall seconds over capacity. A side at or above

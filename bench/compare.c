@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "schema.h"
 #include "stats.h"
 
 const char *cmp_order_name(enum cmp_order o)
@@ -70,14 +71,15 @@ void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64
 	}
 }
 
+const struct cmp_metric_info cmp_metrics[CMP_NMETRICS] = {
+	[CMP_SERVER_CPU] = { "server_cpu_us_per_req", "server CPU", "us/req", "cpu" },
+	[CMP_THROUGHPUT] = { "throughput_rps", "throughput", "req/s", "throughput" },
+	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99" },
+};
+
 const char *cmp_metric_key(enum cmp_metric m)
 {
-	static const char *const keys[CMP_NMETRICS] = {
-		[CMP_SERVER_CPU] = "server_cpu_us_per_req",
-		[CMP_THROUGHPUT] = "throughput_rps",
-		[CMP_P99] = "p99_us",
-	};
-	return keys[m];
+	return cmp_metrics[m].key;
 }
 
 /* A row's figure for a metric; NaN when it was not measured (the rows keep
@@ -315,7 +317,7 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 		return -1;
 	json_init(&w, f, 2);
 	json_begin_object(&w);
-	json_kv_string(&w, "schema", "evbench.comparisons/1");
+	json_kv_string(&w, "schema", EVB_SCHEMA_COMPARISONS);
 	json_kv_string(&w, "run_id", sw->run_id);
 	json_kv_string(&w, "order", cmp_order_name(sw->order));
 	json_kv_uint(&w, "seed", sw->seed);

@@ -57,6 +57,16 @@ enum cmp_metric {
 	CMP_NMETRICS
 };
 
+/* A metric's names and unit: the one home of each (comparisons.json, the
+ * paired gate's verdict, `evbench ab`'s github JSON, --metrics). */
+struct cmp_metric_info {
+	const char *key;        /* in comparisons.json and .csv */
+	const char *label;      /* as printed */
+	const char *unit;       /* of the figure itself, before any ratio */
+	const char *option;     /* its name in --metrics */
+};
+extern const struct cmp_metric_info cmp_metrics[CMP_NMETRICS];
+
 /* The key of a metric in comparisons.json and .csv. */
 const char *cmp_metric_key(enum cmp_metric m);
 

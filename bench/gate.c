@@ -179,14 +179,13 @@ int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
 		return -1;
 	strcpy(buf, list);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(t, "cpu"))
-			gated[CMP_SERVER_CPU] = true;
-		else if (!strcmp(t, "throughput"))
-			gated[CMP_THROUGHPUT] = true;
-		else if (!strcmp(t, "p99"))
-			gated[CMP_P99] = true;
-		else
+		int m = 0;
+
+		while (m < CMP_NMETRICS && strcmp(t, cmp_metrics[m].option) != 0)
+			m++;
+		if (m == CMP_NMETRICS)
 			return -1;
+		gated[m] = true;
 	}
 	return 0;
 }

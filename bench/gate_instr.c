@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "json.h"
+#include "schema.h"
 
 /* The benchmark called name in an array of them, or NULL. */
 static const struct jr_value *find_bench(const struct jr_value *list, const char *name)
@@ -50,7 +51,7 @@ int gate__instructions(const struct opts *o, const struct jr_value *b,
 	if (o->json) {
 		json_init(&w, stdout, 2);
 		json_begin_object(&w);
-		json_kv_string(&w, "schema", "evbench.gate/1");
+		json_kv_string(&w, "schema", EVB_SCHEMA_GATE);
 		json_kv_string(&w, "mode", "instructions");
 		json_kv_double(&w, "max_regression_pct", 100 * thr);
 		json_key(&w, "comparisons");
@@ -144,7 +145,7 @@ struct jr_value *gate__try_instructions(const char *path, int *failed)
 		*failed = 1;
 		return NULL;
 	}
-	if (!gate__is_schema(v, INSTR_SCHEMA)) {
+	if (!gate__is_schema(v, EVB_SCHEMA_INSTRUCTIONS)) {
 		jr_free(v);
 		return NULL;
 	}

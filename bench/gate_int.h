@@ -15,9 +15,8 @@
 
 #include "gate.h"
 #include "jsonr.h"
+#include "schema.h"
 
-#define RUN_SCHEMA   "evbench.run/1"
-#define INSTR_SCHEMA "evbench.instructions/1"
 
 struct metric {
 	const char *name;   /* as printed and in --json */

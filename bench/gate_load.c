@@ -102,11 +102,11 @@ static int add_file_runs(struct side *sd, const struct jr_value *v, const char *
 {
 	size_t before = sd->n;
 	if (v->type == JR_OBJECT) {
-		if (gate__is_schema(v, RUN_SCHEMA) && add_run(sd, v, file, 0) < 0)
+		if (gate__is_schema(v, EVB_SCHEMA_RUN) && add_run(sd, v, file, 0) < 0)
 			return -1;
 	} else if (v->type == JR_ARRAY) {
 		for (size_t i = 0; i < v->len; i++)
-			if (gate__is_schema(v->items[i], RUN_SCHEMA) &&
+			if (gate__is_schema(v->items[i], EVB_SCHEMA_RUN) &&
 			    add_run(sd, v->items[i], file, i) < 0)
 				return -1;
 	}
@@ -201,7 +201,7 @@ int gate__load_side(struct side *sd)
 		free(names[i]);
 	free(names);
 	if (rc == 0 && sd->n == 0) {
-		fprintf(stderr, "evbench gate: %s: no %s results in it\n", sd->path, RUN_SCHEMA);
+		fprintf(stderr, "evbench gate: %s: no %s results in it\n", sd->path, EVB_SCHEMA_RUN);
 		rc = -1;
 	}
 	return rc;

@@ -16,12 +16,7 @@
 
 #include "json.h"
 #include "jsonr.h"
-
-static const char *const metric_label[CMP_NMETRICS] = {
-	[CMP_SERVER_CPU] = "server CPU",
-	[CMP_THROUGHPUT] = "throughput",
-	[CMP_P99] = "p99 latency",
-};
+#include "schema.h"
 
 int gate_paired_status(const struct cmp_judgement *j, int n)
 {
@@ -73,7 +68,7 @@ static void print_markdown(FILE *f, const char *dir, const struct cmp_result *re
 			gate__fmt_pct(lo, sizeof lo, x->lo);
 			gate__fmt_pct(hi, sizeof hi, x->hi);
 			fprintf(f, "| %s | %ld | %s | %d | %s | [%s, %s] | %s |\n", res[i].server,
-				res[i].conns, metric_label[m], x->n, ch, lo, hi,
+				res[i].conns, cmp_metrics[m].label, x->n, ch, lo, hi,
 				cmp_verdict_name(x->v));
 		}
 	fputs("\nchange: geometric mean over the rounds of current / baseline, positive = worse "
@@ -97,7 +92,7 @@ static void print_json(FILE *f, const char *dir, const struct cmp_result *res, i
 
 	json_init(&w, f, 2);
 	json_begin_object(&w);
-	json_kv_string(&w, "schema", "evbench.gate-paired/1");
+	json_kv_string(&w, "schema", EVB_SCHEMA_GATE_PAIRED);
 	json_kv_string(&w, "results", dir);
 	json_kv_string(&w, "status", status_text(status));
 	json_kv_int(&w, "exit", status);
@@ -201,7 +196,7 @@ int gate_paired_load(const char *dir, struct cmp_result **out, char *err, size_t
 	}
 	list = jr_get(v, "comparisons");
 	if (!jr_string(jr_get(v, "schema")) ||
-	    strcmp(jr_string(jr_get(v, "schema")), "evbench.comparisons/1") != 0 || !list ||
+	    strcmp(jr_string(jr_get(v, "schema")), EVB_SCHEMA_COMPARISONS) != 0 || !list ||
 	    list->type != JR_ARRAY || jr_number(jr_get(v, "rounds"), &rounds) < 0 || rounds < 0 ||
 	    rounds > 100000) {
 		snprintf(err, errlen, "%s: not an evbench.comparisons/1 file", path);

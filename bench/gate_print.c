@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "schema.h"
 
 static void fmt_num(char *buf, size_t cap, double v)
 {
@@ -142,7 +143,7 @@ void gate__print_json(const struct opts *o, const struct cmp *x, size_t n, int s
 	struct json_writer w;
 	json_init(&w, stdout, 2);
 	json_begin_object(&w);
-	json_kv_string(&w, "schema", "evbench.gate/1");
+	json_kv_string(&w, "schema", EVB_SCHEMA_GATE);
 	json_kv_string(&w, "verdict", status == GATE_PASS ? "pass" :
 				      status == GATE_REGRESSION ? "regression" : "incomplete");
 	json_kv_int(&w, "exit_status", status);

@@ -19,6 +19,7 @@
 
 #include "jsonr.h"
 #include "report.h"
+#include "schema.h"
 
 /* Text as HTML: the five characters that are markup, escaped. */
 static void esc(FILE *f, const char *s)
@@ -291,7 +292,7 @@ static int load_runs(const char *dir, struct jr_value ***runs)
 		if (*runs && ends_with(names[i]->d_name, ".json")) {
 			snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
 			v = jr_parse_file(path, &jerr);
-			if (v && !strcmp(str_at(v, "schema"), "evbench.run/1"))
+			if (v && !strcmp(str_at(v, "schema"), EVB_SCHEMA_RUN))
 				(*runs)[k++] = v;
 			else
 				jr_free(v);

@@ -215,24 +215,22 @@ static const char *fig(char *buf, size_t len, double v)
 	return buf;
 }
 
-static bool is_scanning(const char *design)
-{
-	return !strcmp(design, "poll") || !strcmp(design, "select");
-}
-
-static const char *design_of(const struct rep_row *rows, int n, const char *server)
+/* True when the server of the rows has the property (common/designs.h, DS_*)
+ * in its row of the design table. */
+static bool has(const struct rep_row *rows, int n, const char *server, unsigned prop)
 {
 	for (int i = 0; i < n; i++)
 		if (!strcmp(rows[i].server, server))
-			return rows[i].design;
-	return "";
+			return rows[i].d && (rows[i].d->props & prop);
+	return false;
 }
 
-/* The server the others are measured against: epoll-lt when it ran. */
-static const char *reference(const char **servers, int ns)
+/* The server the others are measured against: the design table's reference
+ * (DS_REFERENCE) when it ran, else the last. */
+static const char *reference(const struct rep_row *rows, int n, const char **servers, int ns)
 {
 	for (int i = 0; i < ns; i++)
-		if (!strcmp(servers[i], "epoll-lt"))
+		if (has(rows, n, servers[i], DS_REFERENCE))
 			return servers[i];
 	return ns ? servers[ns - 1] : NULL;
 }
@@ -274,7 +272,7 @@ static void v_idle(FILE *f, const struct rep_row *rows, int n)
 		if (ready >= 0) {
 			fprintf(f, "; at %s each wake-up returned %s ready descriptors",
 				count(b, sizeof b, (double)hi), fig(c, sizeof c, ready));
-			if (is_scanning(design_of(rows, n, sv[i])) && up > 0)
+			if (has(rows, n, sv[i], DS_SCANS) && up > 0)
 				fprintf(f, " of the %s it handed the kernel on every call",
 					count(e, sizeof e, up + 1));
 		}
@@ -291,11 +289,11 @@ static void v_fdsetsize(FILE *f, const struct rep_row *rows, int n)
 
 	for (int k = 0; k < nc; k++)
 		for (int i = 0; i < ns; i++) {
-			if (strcmp(design_of(rows, n, sv[i]), "select") != 0)
+			if (!has(rows, n, sv[i], DS_FD_SETSIZE))
 				continue;
-			fprintf(f, "  at %s connections select had %s up (FD_SETSIZE is %d) and "
+			fprintf(f, "  at %s connections %s had %s up (FD_SETSIZE is %d) and "
 				"refused %s connection attempts",
-				count(b, sizeof b, (double)cv[k]),
+				count(b, sizeof b, (double)cv[k]), sv[i],
 				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)), FD_SETSIZE,
 				count(d, sizeof d, median_of(rows, n, sv[i], cv[k], m_fdset)));
 			for (int j = 0; j < ns; j++) {
@@ -314,7 +312,7 @@ static void v_perconn(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(sv, ns);
+	const char *ref = reference(rows, n, sv, ns);
 	char a[160], b[32], c[32];
 
 	for (int k = 0; k < nc; k++)
@@ -342,7 +340,7 @@ static void v_edge(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(sv, ns);
+	const char *ref = reference(rows, n, sv, ns);
 	char a[160], b[32], c[32];
 
 	for (int k = 0; k < nc; k++)
@@ -366,7 +364,7 @@ static void v_memory(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(sv, ns);
+	const char *ref = reference(rows, n, sv, ns);
 	char a[160], b[32], c[32];
 
 	for (int k = 0; k < nc; k++) {
@@ -416,7 +414,7 @@ static void v_uring(FILE *f, const struct rep_row *rows, int n)
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(sv, ns);
+	const char *ref = reference(rows, n, sv, ns);
 	char a[160], b[32], c[32], d[32], e[32];
 
 	for (int k = 0; k < nc; k++) {
@@ -500,7 +498,7 @@ static const struct lesson lessons[] = {
 	    "2", "--warmup", "0.5", "--repeat", "3", "--mechanism", "on", "--plot", NULL },
 	  v_memory },
 	{ "emfile", "out of descriptors: shed the connection, do not spin",
-	  "servers/common.c (srv_accept), docs/protocol.md", "fd_limit.png, mechanism.png",
+	  "servers/srv_accept.c (srv_accept), docs/protocol.md", "fd_limit.png, mechanism.png",
 	  { "--server", "poll,epoll-lt,threads", "--conns", "400", "--server-nofile", "256", SHORT,
 	    NULL },
 	  v_emfile },

@@ -33,34 +33,19 @@ const char *mech_syscall_name(int i)
 	return i >= 0 && i < MECH_NSYSCALLS ? names[i] : "?";
 }
 
-enum mech_wait mech_wait_of(const char *backend)
-{
-	if (!backend)
-		return MECH_WAIT_NONE;
-	if (!strcmp(backend, "epoll"))
-		return MECH_WAIT_EPOLL;
-	if (!strcmp(backend, "poll"))
-		return MECH_WAIT_POLL;
-	if (!strcmp(backend, "select"))
-		return MECH_WAIT_SELECT;
-	if (!strcmp(backend, "io_uring") || !strcmp(backend, "uring"))
-		return MECH_WAIT_URING;
-	return MECH_WAIT_NONE;
-}
-
 /* The two calls of a waiting family (the second may be NULL). io_uring_enter
  * returns how many submissions it consumed, not how many completions are
  * ready, so its results are not a ready count: no thresholds for it. */
-static void wait_calls(enum mech_wait w, const char **a, const char **b, bool *thresholds)
+static void wait_calls(enum evb_wait w, const char **a, const char **b, bool *thresholds)
 {
 	*a = *b = NULL;
 	*thresholds = true;
 	switch (w) {
-	case MECH_WAIT_EPOLL:  *a = "epoll_wait"; *b = "epoll_pwait"; break;
-	case MECH_WAIT_POLL:   *a = "poll"; *b = "ppoll"; break;
-	case MECH_WAIT_SELECT: *a = "select"; *b = "pselect6"; break;
-	case MECH_WAIT_URING:  *a = "io_uring_enter"; *thresholds = false; break;
-	case MECH_WAIT_NONE:   *thresholds = false; break;
+	case EVB_WAIT_EPOLL:  *a = "epoll_wait"; *b = "epoll_pwait"; break;
+	case EVB_WAIT_POLL:   *a = "poll"; *b = "ppoll"; break;
+	case EVB_WAIT_SELECT: *a = "select"; *b = "pselect6"; break;
+	case EVB_WAIT_URING:  *a = "io_uring_enter"; *thresholds = false; break;
+	case EVB_WAIT_NONE:   *thresholds = false; break;
 	}
 }
 
@@ -236,8 +221,62 @@ int mech_disable_pair(struct mech_session *a, struct mech_session *b)
 
 #define MAX_ARGS (32 + 4 * MECH_NSYSCALLS + 8 * (MECH_NTHRESH + 1))
 
+/* Makes the session's directory and perf's control and acknowledgement
+ * FIFOs in it (ctl, ack), open in s. Returns 0, or -1 with the reason in s
+ * and nothing left behind. */
+static int open_fifos(struct mech_session *s)
+{
+	char p1[96], p2[96];
+
+	snprintf(s->dir, sizeof s->dir, "/tmp/evbench-perf-XXXXXX");
+	if (!mkdtemp(s->dir)) {
+		set_reason(&s->c, "cannot make a directory for perf's FIFOs: %s", strerror(errno));
+		s->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(p1, sizeof p1, "%s/ctl", s->dir);
+	snprintf(p2, sizeof p2, "%s/ack", s->dir);
+	/* Opened read-write so that neither open blocks for the other side,
+	 * and neither end sees EOF while perf starts. */
+	if (mkfifo(p1, 0600) < 0 || mkfifo(p2, 0600) < 0 ||
+	    (s->ctl = open(p1, O_RDWR | O_CLOEXEC)) < 0 ||
+	    (s->ack = open(p2, O_RDWR | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		set_reason(&s->c, "cannot make perf's control FIFOs: %s", strerror(errno));
+		kill_perf(s);
+		cleanup_dir(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the forked child: becomes perf with argv, its output in errp. */
+static void exec_perf(char **argv, const char *errp) __attribute__((noreturn));
+static void exec_perf(char **argv, const char *errp)
+{
+	int fd;
+
+	/* perf must not outlive evbench, and its chatter goes to a file that
+	 * gives the reason when it fails. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* perf sleeps but for the commands at the measure phase's edges; where
+	 * it may (root), it answers them ahead of the load that fills the CPUs,
+	 * so the window opens and closes on time. */
+	sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 });
+	fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		dup2(fd, 1);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0)
+		dup2(fd, 0);
+	execvp("perf", argv);
+	_exit(127);
+}
+
 int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntids,
-	       enum mech_wait wait, bool by_name)
+	       enum evb_wait wait, bool by_name)
 {
 	char *argv[MAX_ARGS], pidarg[24], ctlarg[160], outp[96], errp[96];
 	static char evs[MECH_NSYSCALLS + 2 + 2 * MECH_NTHRESH][64];
@@ -245,13 +284,13 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 	const char *wa, *wb, *pair[2];
 	char *tidf = filt[MECH_NTHRESH];
 	bool thresholds, per_cpu = ntids > 0;
-	int n = 0, ne = 0, fd;
+	int n = 0, ne = 0;
 	size_t len = 0;
 
 	memset(s, 0, sizeof *s);
 	s->ctl = s->ack = -1;
 	if (!per_cpu)
-		wait = MECH_WAIT_NONE;
+		wait = EVB_WAIT_NONE;
 	s->wait = wait;
 	s->c.wait = wait;
 	s->named = !by_name ? 0 : per_cpu ? (1ULL << MECH_NSYSCALLS) - 1 : MECH_TASK_SET;
@@ -266,31 +305,11 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 		set_reason(&s->c, "perf not found in PATH (Debian: linux-perf)%s", "");
 		return -1;
 	}
-	snprintf(s->dir, sizeof s->dir, "/tmp/evbench-perf-XXXXXX");
-	if (!mkdtemp(s->dir)) {
-		set_reason(&s->c, "cannot make a directory for perf's FIFOs: %s", strerror(errno));
-		s->dir[0] = '\0';
+	if (open_fifos(s) < 0)
 		return -1;
-	}
 	snprintf(ctlarg, sizeof ctlarg, "fifo:%s/ctl,%s/ack", s->dir, s->dir);
 	snprintf(outp, sizeof outp, "%s/out", s->dir);
 	snprintf(errp, sizeof errp, "%s/err", s->dir);
-	{
-		char p1[96], p2[96];
-
-		snprintf(p1, sizeof p1, "%s/ctl", s->dir);
-		snprintf(p2, sizeof p2, "%s/ack", s->dir);
-		/* Opened read-write so that neither open blocks for the other
-		 * side, and neither end sees EOF while perf starts. */
-		if (mkfifo(p1, 0600) < 0 || mkfifo(p2, 0600) < 0 ||
-		    (s->ctl = open(p1, O_RDWR | O_CLOEXEC)) < 0 ||
-		    (s->ack = open(p2, O_RDWR | O_CLOEXEC | O_NONBLOCK)) < 0) {
-			set_reason(&s->c, "cannot make perf's control FIFOs: %s", strerror(errno));
-			kill_perf(s);
-			cleanup_dir(s);
-			return -1;
-		}
-	}
 	snprintf(pidarg, sizeof pidarg, "%d", (int)target);
 	argv[n++] = "perf";
 	argv[n++] = "stat";
@@ -355,26 +374,8 @@ int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntid
 		cleanup_dir(s);
 		return -1;
 	}
-	if (s->pid == 0) {
-		/* perf must not outlive evbench, and its chatter goes to a
-		 * file that gives the reason when it fails. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* perf sleeps but for the commands at the measure phase's edges;
-		 * where it may (root), it answers them ahead of the load that
-		 * fills the CPUs, so the window opens and closes on time. */
-		sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 });
-		fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-			close(fd);
-		}
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0)
-			dup2(fd, 0);
-		execvp("perf", argv);
-		_exit(127);
-	}
+	if (s->pid == 0)
+		exec_perf(argv, errp);
 	/* perf answers its FIFO once every counter is open (disabled). */
 	if (command(s, "disable\n", 5000) < 0)
 		return -1;
@@ -446,7 +447,7 @@ static long long take(const char **p, const char *ev, bool *ok)
 	return v < 0 ? 0 : v;
 }
 
-int mech_parse(const char *text, enum mech_wait wait, uint64_t named, struct mech_counts *c)
+int mech_parse(const char *text, enum evb_wait wait, uint64_t named, struct mech_counts *c)
 {
 	const char *p = text, *pair[2];
 	char ev[64];
@@ -587,7 +588,7 @@ int mech_top(const struct mech_counts *c, int *idx)
 	return n;
 }
 
-static const char *wait_name(enum mech_wait w)
+static const char *wait_name(enum evb_wait w)
 {
 	const char *a, *b;
 	bool t;
@@ -633,9 +634,9 @@ void mech_json_side(struct json_writer *w, const struct mech_counts *c, uint64_t
 		json_null(w);
 	}
 	json_key(w, "wait_call");
-	json_string(w, c->wait == MECH_WAIT_NONE ? NULL : wait_name(c->wait));
+	json_string(w, c->wait == EVB_WAIT_NONE ? NULL : wait_name(c->wait));
 	json_kv_double_or_null(w, "wakeups_per_req",
-			       per && c->wait != MECH_WAIT_NONE ? (double)c->wakeups / r : -1);
+			       per && c->wait != EVB_WAIT_NONE ? (double)c->wakeups / r : -1);
 	ready = mech_ready_per_wakeup(c, &lo, &hi);
 	json_kv_double_or_null(w, "ready_per_wakeup", ready);
 	json_key(w, "ready_per_wakeup_bounds");

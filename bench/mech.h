@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "designs.h"
 #include "json.h"
 
 /* The system calls counted by name: what the designs and the load generator
@@ -51,15 +52,9 @@ enum {
 /* The name of syscall index i of the list. */
 const char *mech_syscall_name(int i);
 
-/* The waiting calls whose wake-ups count, in pairs of the same family
- * (glibc may make either of a pair). MECH_WAIT_NONE for a design that
- * blocks in read() instead (fork, threads). */
-enum mech_wait { MECH_WAIT_NONE, MECH_WAIT_EPOLL, MECH_WAIT_POLL, MECH_WAIT_SELECT,
-		 MECH_WAIT_URING };
-
-/* The waiting family of a backend name ("epoll", "poll", "select",
- * "io_uring"/"uring"), MECH_WAIT_NONE for anything else or NULL. */
-enum mech_wait mech_wait_of(const char *backend);
+/* The waiting calls whose wake-ups count are those of the design's row
+ * (common/designs.h, enum evb_wait), in pairs of the same family (glibc may
+ * make either of a pair). */
 
 /* The thresholds k of the `ret >= k` counters: exact to 8, then steps of
  * a factor of about 1.41 to 16,384, so that the mean ready count per
@@ -76,7 +71,7 @@ struct mech_counts {
 	uint64_t by_name[MECH_NSYSCALLS];
 	uint64_t named;                /* bit i: by_name[i] was counted */
 	bool     per_task;             /* counted per task (inherited), not per CPU */
-	enum mech_wait wait;           /* the family whose wake-ups were counted */
+	enum evb_wait wait;           /* the family whose wake-ups were counted */
 	uint64_t wakeups;              /* returns of the waiting calls */
 	bool     have_ready;           /* the threshold counters were read */
 	uint64_t ge[MECH_NTHRESH];     /* returns with ret >= mech_thresh[i] */
@@ -88,7 +83,7 @@ struct mech_session {
 	int   ctl, ack;                /* the control FIFOs, -1 when closed */
 	char  dir[64];                 /* their temporary directory */
 	struct mech_counts c;          /* filled by mech_finish() */
-	enum mech_wait wait;
+	enum evb_wait wait;
 	uint64_t named;                /* the names asked for (bits of the list) */
 	bool  per_task;
 	bool  files;                   /* outfd and errfd are open (the paths are gone) */
@@ -104,7 +99,7 @@ struct mech_session {
  *  - ntids > 0: the side's threads are all known and it creates no more
  *    (the event loops): per-CPU counters (perf stat -a) whose tracepoint
  *    filter keeps only those threads' calls. Every named call, the wake-ups
- *    and, unless wait is MECH_WAIT_NONE or URING, the ready thresholds.
+ *    and, unless wait is EVB_WAIT_NONE or URING, the ready thresholds.
  *  - ntids == 0: target creates a thread or a process per connection (fork,
  *    threads): per-task counters on target (perf stat -p) that the kernel
  *    inherits into every thread and child it creates later, and folds back
@@ -120,7 +115,7 @@ struct mech_session {
  * which perf runs.
  */
 int mech_start(struct mech_session *s, pid_t target, const pid_t *tids, int ntids,
-	       enum mech_wait wait, bool names);
+	       enum evb_wait wait, bool names);
 
 /* The calls counted by name in per-task mode: what a process or a thread per
  * connection makes. */
@@ -148,7 +143,7 @@ int mech_finish(struct mech_session *s);
 /* Parses the CSV perf stat -x, wrote for a session of this wait family and
  * these names (one line per counter, in the order mech_start() asked for
  * them) into c. Returns 0, or -1 with c->reason set. For the tests. */
-int mech_parse(const char *text, enum mech_wait wait, uint64_t named, struct mech_counts *c);
+int mech_parse(const char *text, enum evb_wait wait, uint64_t named, struct mech_counts *c);
 
 /* The mean number of descriptors a wake-up returned: *lo and *hi bound it
  * (equal when no wake-up returned more than 8), and the return is their

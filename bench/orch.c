@@ -5,6 +5,7 @@
 #include "collect.h"
 #include "designs.h"
 #include "jsonr.h"
+#include "procfs.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -32,14 +33,12 @@ const char *orch_bin_dir(void)
 	static char dir[PATH_MAX];
 
 	if (!dir[0]) {
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
 		char *slash;
 
-		if (n <= 0) {
+		if (proc_self_exe(dir, sizeof dir) < 0) {
 			strcpy(dir, ".");
 			return dir;
 		}
-		dir[n] = '\0';
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
@@ -57,8 +56,6 @@ int orch_resolve(const char *name, struct orch_server *s)
 	/* Reports use the row's name, so "epoll" and "epoll-lt" are one line. */
 	s->d = d;
 	snprintf(s->name, sizeof s->name, "%s", d->name);
-	snprintf(s->design, sizeof s->design, "%s", d->binary);
-	snprintf(s->backend, sizeof s->backend, "%s", d->backend ? d->backend : "");
 	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), d->binary);
 	s->built = access(s->path, X_OK) == 0;
 	return 0;
@@ -285,11 +282,9 @@ static int wait_ready(struct orch_proc *p, const struct orch_server *s, double r
 		eof = fill(p);
 		while (take_line(p, line, sizeof line)) {
 			int port = 0, rpid = 0;
-			char design[64];
-
 			if (strncmp(line, "ready ", 6) != 0)
 				continue;       /* anything before the ready line is noise */
-			if (sscanf(line, "ready %63s port=%d pid=%d", design, &port, &rpid) != 3 ||
+			if (sscanf(line, "ready %*s port=%d pid=%d", &port, &rpid) != 2 ||
 			    port < 1 || port > 65535) {
 				fail(err, errlen, "%s printed a malformed ready line: '%s'",
 				     s->path, line);
@@ -350,9 +345,9 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 	argv[argc++] = (char *)s->path;
 	argv[argc++] = "--port";
 	argv[argc++] = "0";
-	if (s->backend[0]) {
+	if (s->d->backend) {
 		argv[argc++] = "--backend";
-		argv[argc++] = (char *)s->backend;
+		argv[argc++] = (char *)s->d->backend;
 	}
 	for (int i = 0; args && args[i] && argc < 63; i++)
 		argv[argc++] = args[i];

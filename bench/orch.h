@@ -32,9 +32,8 @@
 /* A server as evbench names it, resolved to a binary and its arguments. */
 struct orch_server {
 	const struct evb_design *d; /* its row of the design table */
-	char name[32];          /* evbench's name: "epoll-lt", "evbase-poll" */
-	char design[32];        /* the binary's design: "epoll-lt", "evbase" */
-	char backend[16];       /* --backend to pass, "" for none */
+	char name[32];          /* the row's name, with "@label" for a second entry of
+	                           the same design (an A/A comparison, evbench ab) */
 	char path[PATH_MAX];    /* bin/rot13-<design> beside evbench */
 	bool built;             /* path exists and is executable */
 };

@@ -1,6 +1,7 @@
 /*
- * report.c - the table, the JSON files, summary.csv and the .hgrm files.
- * See report.h, and docs/results.md for every field.
+ * report.c - the figures of a run, the JSON files, summary.csv and the .hgrm
+ * files (the table is report_table.c). See report.h, and docs/results.md for
+ * every field.
  */
 #include "report.h"
 
@@ -15,12 +16,12 @@
 #include <unistd.h>
 
 #include "probe.h"
+#include "schema.h"
 
 #ifndef EVBENCH_VERSION
 #define EVBENCH_VERSION "0.1"
 #endif
 
-static const double pcts[] = { 50, 90, 99, 99.9, 99.99 };
 
 int rep_write_atomic(const char *path, const char *text, size_t len)
 {
@@ -131,7 +132,7 @@ static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
 		return;
 	if (cs->valid) {
 		row->sys_per_req_server = (double)cs->total / n;
-		if (cs->wait != MECH_WAIT_NONE)
+		if (cs->wait != EVB_WAIT_NONE)
 			row->wakeups_per_req_server = (double)cs->wakeups / n;
 		row->ready_per_wakeup_server = mech_ready_per_wakeup(cs, &lo, &hi);
 		for (int i = 0; i < MECH_NSYSCALLS; i++)
@@ -157,65 +158,51 @@ static void mech_row_fill(struct rep_row *row, const struct rep_run *r)
 	}
 }
 
-void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host)
+/* The client's figures: the load generator's result, when the load ran. */
+static void fill_client(struct rep_row *row, const struct rep_run *r)
 {
 	const struct lg_result *res = &r->res;
-	double cap_s, cap_c;
 
-	memset(row, 0, sizeof *row);
-	snprintf(row->server, sizeof row->server, "%s", r->srv->name);
-	snprintf(row->design, sizeof row->design, "%s", r->srv->design);
-	snprintf(row->backend, sizeof row->backend, "%s",
-		 r->proc.counters.valid ? r->proc.counters.backend : r->srv->backend);
-	snprintf(row->failure, sizeof row->failure, "%.255s", r->failure);
-	snprintf(row->file, sizeof row->file, "%s", r->file);
-	row->conns = r->conns;
-	row->repeat = r->repeat;
-	row->threads = r->cfg.threads;
-	row->ran = r->ran;
-	row->server_cpu_s = row->server_user_s = row->server_sys_s = -1;
-	row->cpu_us_server = row->server_util = -1;
-	row->cpu_us_client = row->client_util = -1;
-	row->machine_util = row->others_util = row->irq_util = -1;
-	row->client_cpu_s = row->client_user_s = row->client_sys_s = -1;
-	row->wall_s = row->throughput_rps = -1;
-	for (int i = 0; i < 8; i++)
-		row->lat_us[i] = -1;
-	snprintf(row->bound, sizeof row->bound, "unknown");
-	row->conns_up = row->conns_active = -1;
-
-	if (r->ran) {
-		row->stopped = res->stopped;
-		row->wall_s = res->wall_s;
-		row->throughput_rps = res->throughput_rps;
-		row->requests = res->requests;
-		row->replies = res->replies;
-		row->bytes_sent = res->bytes_sent;
-		row->client_cpu_s = res->client_cpu_s;
-		row->client_user_s = res->client_user_s;
-		row->client_sys_s = res->client_sys_s;
-		row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
-		row->conns_up = res->conns_up_at_measure;
-		/* A connection the server closes at once (select past FD_SETSIZE,
-		 * a shed) can look open to the client when the phase begins; the
-		 * server never had more in service than its peak_conns. */
-		if (counter(r, "peak_conns") >= 0 && counter(r, "peak_conns") < row->conns_up)
-			row->conns_up = (long)counter(r, "peak_conns");
-		/* --active N makes the first N of each thread's connections carry
-		 * requests; with fewer up, at most those. */
-		row->conns_active = r->cfg.active >= 0 && r->cfg.active < row->conns_up ?
-			r->cfg.active : row->conns_up;
-		row->fd_client = res->fd_emfile + res->fd_enfile + res->fd_eaddrnotavail;
-		row->errors_client = res->errors_total;
-		if (hist_count(&res->latency)) {
-			row->lat_us[0] = (double)hist_min(&res->latency) / 1e3;
-			row->lat_us[1] = hist_mean(&res->latency) / 1e3;
-			for (int i = 0; i < 5; i++)
-				row->lat_us[2 + i] =
-					(double)hist_value_at_percentile(&res->latency, pcts[i]) / 1e3;
-			row->lat_us[7] = (double)hist_max(&res->latency) / 1e3;
-		}
+	if (!r->ran)
+		return;
+	row->stopped = res->stopped;
+	row->wall_s = res->wall_s;
+	row->throughput_rps = res->throughput_rps;
+	row->requests = res->requests;
+	row->replies = res->replies;
+	row->bytes_sent = res->bytes_sent;
+	row->client_cpu_s = res->client_cpu_s;
+	row->client_user_s = res->client_user_s;
+	row->client_sys_s = res->client_sys_s;
+	row->cpu_us_client = res->replies ? res->client_cpu_s * 1e6 / (double)res->replies : -1;
+	row->conns_up = res->conns_up_at_measure;
+	/* A connection the server closes at once (select past FD_SETSIZE,
+	 * a shed) can look open to the client when the phase begins; the
+	 * server never had more in service than its peak_conns. */
+	if (counter(r, "peak_conns") >= 0 && counter(r, "peak_conns") < row->conns_up)
+		row->conns_up = (long)counter(r, "peak_conns");
+	/* --active N makes the first N of each thread's connections carry
+	 * requests; with fewer up, at most those. */
+	row->conns_active = r->cfg.active >= 0 && r->cfg.active < row->conns_up ?
+		r->cfg.active : row->conns_up;
+	row->fd_client = res->fd_emfile + res->fd_enfile + res->fd_eaddrnotavail;
+	row->errors_client = res->errors_total;
+	if (hist_count(&res->latency)) {
+		row->lat_us[0] = (double)hist_min(&res->latency) / 1e3;
+		row->lat_us[1] = hist_mean(&res->latency) / 1e3;
+		for (int i = 0; i < LG_NPCTS; i++)
+			row->lat_us[2 + i] =
+				(double)hist_value_at_percentile(&res->latency, lg_pcts[i].p) / 1e3;
+		row->lat_us[LG_NPCTS + 2] = (double)hist_max(&res->latency) / 1e3;
 	}
+}
+
+/* The server's CPU over the measure phase, and the machine's: how busy it
+ * was, in interrupts, and by other processes. */
+static void fill_utilization(struct rep_row *row, const struct rep_run *r)
+{
+	const struct lg_result *res = &r->res;
+
 	if (r->s_measure.valid && r->s_drain.valid) {
 		col_sample_diff(&r->s_measure, &r->s_drain, &row->server_cpu_s,
 				&row->server_user_s, &row->server_sys_s);
@@ -242,19 +229,13 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 			row->others_util = others > 0 ? others / total : 0;
 		}
 	}
-	cap_s = col_server_capacity(r->srv->design, host->cpus,
-				    r->proc.counters.valid ? r->proc.counters.threads : 0);
-	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
-	if (cap_c < 1)
-		cap_c = 1;
-	if (r->ran && res->wall_s > 0) {
-		row->client_util = res->client_cpu_s / res->wall_s / cap_c;
-		if (row->server_cpu_s >= 0)
-			row->server_util = row->server_cpu_s / res->wall_s / cap_s;
-		snprintf(row->bound, sizeof row->bound, "%s",
-			 col_bound(row->server_cpu_s, cap_s, res->client_cpu_s, cap_c,
-				   res->wall_s, host->cpus));
-	}
+}
+
+/* The server's own counters (its stop report), memory and context switches. */
+static void fill_server(struct rep_row *row, const struct rep_run *r)
+{
+	const struct lg_result *res = &r->res;
+
 	row->srv_emfile = counter(r, "emfile");
 	row->srv_enfile = counter(r, "enfile");
 	row->srv_fdset = counter(r, "fd_setsize_refused");
@@ -283,6 +264,53 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 		row->group_pss_kb = r->s_mid.pss_kb;
 	row->ctxsw_vol = r->proc.reaped ? r->proc.ru.ru_nvcsw : -1;
 	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
+}
+
+void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host)
+{
+	const struct lg_result *res = &r->res;
+	double cap_s, cap_c;
+
+	memset(row, 0, sizeof *row);
+	snprintf(row->server, sizeof row->server, "%s", r->srv->name);
+	snprintf(row->design, sizeof row->design, "%s", r->srv->d->binary);
+	row->d = r->srv->d;
+	snprintf(row->backend, sizeof row->backend, "%s",
+		 r->proc.counters.valid ? r->proc.counters.backend :
+		 r->srv->d->backend ? r->srv->d->backend : "");
+	snprintf(row->failure, sizeof row->failure, "%.255s", r->failure);
+	snprintf(row->file, sizeof row->file, "%s", r->file);
+	row->conns = r->cfg.conns;
+	row->repeat = r->repeat;
+	row->threads = r->cfg.threads;
+	row->ran = r->ran;
+	row->server_cpu_s = row->server_user_s = row->server_sys_s = -1;
+	row->cpu_us_server = row->server_util = -1;
+	row->cpu_us_client = row->client_util = -1;
+	row->machine_util = row->others_util = row->irq_util = -1;
+	row->client_cpu_s = row->client_user_s = row->client_sys_s = -1;
+	row->wall_s = row->throughput_rps = -1;
+	for (size_t i = 0; i < sizeof row->lat_us / sizeof row->lat_us[0]; i++)
+		row->lat_us[i] = -1;
+	snprintf(row->bound, sizeof row->bound, "unknown");
+	row->conns_up = row->conns_active = -1;
+
+	fill_client(row, r);
+	fill_utilization(row, r);
+	cap_s = col_server_capacity(r->srv->d, host->cpus,
+				    r->proc.counters.valid ? r->proc.counters.threads : 0);
+	cap_c = r->cfg.threads < host->cpus ? r->cfg.threads : host->cpus;
+	if (cap_c < 1)
+		cap_c = 1;
+	if (r->ran && res->wall_s > 0) {
+		row->client_util = res->client_cpu_s / res->wall_s / cap_c;
+		if (row->server_cpu_s >= 0)
+			row->server_util = row->server_cpu_s / res->wall_s / cap_s;
+		snprintf(row->bound, sizeof row->bound, "%s",
+			 col_bound(row->server_cpu_s, cap_s, res->client_cpu_s, cap_c,
+				   res->wall_s, host->cpus));
+	}
+	fill_server(row, r);
 	mech_row_fill(row, r);
 	row->position = r->position;
 	row->probe_before_ns = r->probe_before_ns;
@@ -343,23 +371,21 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 
 	json_begin_object(w);
 	json_kv_string(w, "name", r->srv->name);
-	json_kv_string(w, "design", r->srv->design);
+	json_kv_string(w, "design", r->srv->d->binary);
 	json_key(w, "backend");
 	if (p->counters.valid && p->counters.backend[0])
 		json_string(w, p->counters.backend);
-	else if (r->srv->backend[0])
-		json_string(w, r->srv->backend);
 	else
-		json_null(w);
+		json_string(w, r->srv->d->backend);   /* null without one */
 	json_kv_string(w, "binary", r->srv->path);
 	json_kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
 	json_key(w, "args");
 	json_begin_array(w);
 	json_string(w, "--port");
 	json_string(w, "0");
-	if (r->srv->backend[0]) {
+	if (r->srv->d->backend) {
 		json_string(w, "--backend");
-		json_string(w, r->srv->backend);
+		json_string(w, r->srv->d->backend);
 	}
 	for (int i = 0; r->server_args && r->server_args[i]; i++)
 		json_string(w, r->server_args[i]);
@@ -401,13 +427,9 @@ static void json_mechanism(struct json_writer *w, const struct rep_run *r)
 	json_end_object(w);
 }
 
-static void json_result(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+/* The trial's place in its sweep, and the drift probe around it. */
+static void json_sweep(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
 {
-	const struct orch_proc *p = &r->proc;
-
-	json_begin_object(w);
-	json_kv_int(w, "repeat", r->repeat);
-	json_kv_int(w, "repeats", r->repeats);
 	json_key(w, "sweep");
 	json_begin_object(w);
 	json_kv_string(w, "order", r->order ? r->order : "sequential");
@@ -433,6 +455,80 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_kv_double(w, "threshold", PROBE_DRIFT_THRESHOLD);
 	json_kv_bool(w, "flagged", row->drift_flagged);
 	json_end_object(w);
+}
+
+/* fd_limit: every failure a descriptor limit caused, by side and cause. */
+static void json_fd_limit(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_key(w, "fd_limit");
+	json_begin_object(w);
+	if (r->ran) {
+		lg_json_fd_limit_client(w, &r->res);
+	} else { /* nothing was measured, which is not the same as zero */
+		json_key(w, "client");
+		json_begin_object(w);
+		json_kv_int_or_null(w, "emfile", -1);
+		json_kv_int_or_null(w, "enfile", -1);
+		json_kv_int_or_null(w, "eaddrnotavail", -1);
+		json_end_object(w);
+	}
+	json_key(w, "server");
+	if (p->counters.valid) {
+		json_begin_object(w);
+		json_kv_int_or_null(w, "emfile", row->srv_emfile);
+		json_kv_int_or_null(w, "enfile", row->srv_enfile);
+		json_kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+}
+
+/* server_process: the server's group as sampled, and its whole life. */
+static void json_server_process(struct json_writer *w, const struct rep_run *r,
+				const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_key(w, "server_process");
+	json_begin_object(w);
+	json_kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
+	json_kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
+	json_kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
+	json_kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
+	json_kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
+	json_kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
+	json_kv_bool(w, "group_pss_estimated", r->s_mid.valid && r->s_mid.pss_estimated);
+	json_kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
+	json_kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
+	json_key(w, "lifetime");
+	if (p->reaped) {
+		struct col_lifetime l;
+
+		col_lifetime_from_rusage(&l, &p->ru);
+		json_begin_object(w);
+		json_kv_double(w, "user_s", l.user_s);
+		json_kv_double(w, "sys_s", l.sys_s);
+		json_kv_int(w, "voluntary_ctxt_switches", l.vcsw);
+		json_kv_int(w, "involuntary_ctxt_switches", l.ivcsw);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+}
+
+static void json_result(struct json_writer *w, const struct rep_run *r, const struct rep_row *row)
+{
+	const struct orch_proc *p = &r->proc;
+
+	json_begin_object(w);
+	json_kv_int(w, "repeat", r->repeat);
+	json_kv_int(w, "repeats", r->repeats);
+	json_sweep(w, r, row);
 	json_kv_bool(w, "ran", r->ran);
 	json_key(w, "failure");
 	if (r->failure[0])
@@ -477,30 +573,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	json_end_object(w);
 	json_kv_string(w, "bound", row->bound);
 
-	json_key(w, "fd_limit");
-	json_begin_object(w);
-	if (r->ran) {
-		lg_json_fd_limit_client(w, &r->res);
-	} else { /* nothing was measured, which is not the same as zero */
-		json_key(w, "client");
-		json_begin_object(w);
-		json_kv_int_or_null(w, "emfile", -1);
-		json_kv_int_or_null(w, "enfile", -1);
-		json_kv_int_or_null(w, "eaddrnotavail", -1);
-		json_end_object(w);
-	}
-	json_key(w, "server");
-	if (p->counters.valid) {
-		json_begin_object(w);
-		json_kv_int_or_null(w, "emfile", row->srv_emfile);
-		json_kv_int_or_null(w, "enfile", row->srv_enfile);
-		json_kv_int_or_null(w, "fd_setsize_refused", row->srv_fdset);
-		json_end_object(w);
-	} else {
-		json_null(w);
-	}
-	json_end_object(w);
-
+	json_fd_limit(w, r, row);
 	json_key(w, "server_counters");
 	if (p->counters.valid) {
 		json_begin_object(w);
@@ -519,32 +592,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	else
 		json_null(w);
 
-	json_key(w, "server_process");
-	json_begin_object(w);
-	json_kv_int_or_null(w, "procs_at_measure", r->s_measure.valid ? r->s_measure.nprocs : -1);
-	json_kv_int_or_null(w, "threads_at_measure", r->s_measure.valid ? r->s_measure.nthreads : -1);
-	json_kv_int_or_null(w, "procs_mid_measure", r->s_mid.valid ? r->s_mid.nprocs : -1);
-	json_kv_int_or_null(w, "threads_mid_measure", r->s_mid.valid ? r->s_mid.nthreads : -1);
-	json_kv_int_or_null(w, "group_rss_kb", row->group_rss_kb);
-	json_kv_int_or_null(w, "group_pss_kb", row->group_pss_kb);
-	json_kv_bool(w, "group_pss_estimated", r->s_mid.valid && r->s_mid.pss_estimated);
-	json_kv_int_or_null(w, "leader_hwm_kb_at_drain", r->s_drain.valid ? r->s_drain.leader_hwm_kb : -1);
-	json_kv_int_or_null(w, "peak_rss_kb", row->rss_kb);
-	json_key(w, "lifetime");
-	if (p->reaped) {
-		struct col_lifetime l;
-
-		col_lifetime_from_rusage(&l, &p->ru);
-		json_begin_object(w);
-		json_kv_double(w, "user_s", l.user_s);
-		json_kv_double(w, "sys_s", l.sys_s);
-		json_kv_int(w, "voluntary_ctxt_switches", l.vcsw);
-		json_kv_int(w, "involuntary_ctxt_switches", l.ivcsw);
-		json_end_object(w);
-	} else {
-		json_null(w);
-	}
-	json_end_object(w);
+	json_server_process(w, r, row);
 	json_mechanism(w, r);
 	json_end_object(w);
 }
@@ -564,7 +612,7 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 		return -1;
 	json_init(&w, f, 2);
 	json_begin_object(&w);
-	json_kv_string(&w, "schema", "evbench.run/1");
+	json_kv_string(&w, "schema", EVB_SCHEMA_RUN);
 	json_kv_string(&w, "run_id", r->run_id);
 	json_kv_string(&w, "started_at", r->started_at);
 	json_kv_string(&w, "evbench_version", EVBENCH_VERSION);
@@ -650,8 +698,10 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	      "throughput_rps,client_cpu_s,client_user_s,client_sys_s,server_cpu_s,server_user_s,"
 	      "server_sys_s,cpu_us_per_req_client,cpu_us_per_req_server,util_server,util_client,"
 	      "util_machine,util_irq,util_others,"
-	      "bound,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
-	      "lat_p9999_us,lat_max_us,conns_up,conns_active,fd_limit_client,fd_limit_server,server_emfile,"
+	      "bound,lat_min_us,lat_mean_us,", f);
+	for (int i = 0; i < LG_NPCTS; i++)
+		fprintf(f, "lat_%s_us,", lg_pcts[i].key);
+	fputs("lat_max_us,conns_up,conns_active,fd_limit_client,fd_limit_server,server_emfile,"
 	      "server_enfile,server_fd_setsize_refused,errors_client,errors_shed,errors_server,resets_server,"
 	      "bytes_sent_client,bytes_in_server,peak_rss_kb,group_rss_kb,group_pss_kb,"
 	      "ctxsw_voluntary,"
@@ -682,7 +732,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		csv_num(f, r->irq_util);
 		csv_num(f, r->others_util);
 		fprintf(f, ",%s", r->bound);
-		for (int k = 0; k < 8; k++)
+		for (size_t k = 0; k < sizeof r->lat_us / sizeof r->lat_us[0]; k++)
 			csv_num(f, r->lat_us[k]);
 		csv_int(f, r->conns_up);
 		csv_int(f, r->conns_active);
@@ -723,144 +773,6 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 		fprintf(f, ",%s.json\n", r->file);
 	}
 	return rep_commit(f, &buf, &len, false, dir, "summary.csv");
-}
-
-/* ---- the table ------------------------------------------------------------------- */
-
-void rep_table_header(FILE *f)
-{
-	fprintf(f, "%-17s %6s %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6s  %s\n",
-		"server", "conns", "up", "active", "req/s", "p50 ms", "p99 ms", "p99.9 ms",
-		"cli us/r", "srv us/r", "sys/r", "srv MB", "bound", "others", "fd-limit", "errors",
-		"srv vs ref");
-}
-
-/* A number in a fixed width, '-' when not measured. */
-static const char *cell(char *buf, size_t len, double v, const char *fmt)
-	__attribute__((format(printf, 4, 0)));
-static const char *cell(char *buf, size_t len, double v, const char *fmt)
-{
-	if (v < 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, fmt, v);
-	return buf;
-}
-
-/* A percentile in milliseconds with three significant digits or so: the
- * table spans 0.1 ms at 100 connections to seconds at 10,000. */
-static const char *ms_cell(char *buf, size_t len, const struct hist *h, double p)
-{
-	double ms;
-
-	if (!h || !hist_count(h))
-		return cell(buf, len, -1, "%.0f");
-	ms = (double)hist_value_at_percentile(h, p) / 1e6;
-	return cell(buf, len, ms, ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f");
-}
-
-static int cmp_dbl(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* The median of the measured (non-negative) values among n, -1 when none:
- * a repeat that ran in a slow spell of the machine moves a mean, not a
- * median. */
-static double median_of(double *v, int n)
-{
-	int k = 0;
-
-	for (int i = 0; i < n; i++)
-		if (v[i] >= 0)
-			v[k++] = v[i];
-	if (k == 0)
-		return -1;
-	qsort(v, (size_t)k, sizeof *v, cmp_dbl);
-	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
-
-enum { T_UP, T_ACT, T_RPS, T_CLI, T_SRV, T_OTH, T_MEM, T_SYS, T_NCOLS };
-
-void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist *merged,
-		   const char *vs_ref)
-{
-	double *col[T_NCOLS], med[T_NCOLS];
-	int64_t fd = 0, errs = 0;
-	bool fd_known = false, any_failure = false, skipped = false;
-	char bound[16] = "-", c[12][32];
-	const char *note = "";
-
-	for (int k = 0; k < T_NCOLS; k++) {
-		col[k] = calloc((size_t)n, sizeof(double));
-		if (!col[k]) {
-			while (k--)
-				free(col[k]);
-			fprintf(f, "%-17s %6ld (out of memory)\n", rows[0].server, rows[0].conns);
-			return;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		const struct rep_row *r = &rows[i];
-
-		col[T_UP][i] = (double)r->conns_up;
-		col[T_ACT][i] = (double)r->conns_active;
-		col[T_RPS][i] = r->throughput_rps;
-		col[T_CLI][i] = r->cpu_us_client;
-		col[T_SRV][i] = r->cpu_us_server;
-		col[T_OTH][i] = r->others_util >= 0 ? r->others_util * 100 : -1;
-		col[T_SYS][i] = r->sys_per_req_server;
-		col[T_MEM][i] = r->group_pss_kb >= 0 ? (double)r->group_pss_kb / 1024 : -1;
-		if (r->ran) {
-			fd += (int64_t)r->fd_client;
-			errs += (int64_t)(r->errors_client - r->errors_shed);
-			fd_known = true;
-		}
-		if (r->fd_server >= 0)
-			fd += r->fd_server, fd_known = true;
-		if (r->errors_server > 0)
-			errs += r->errors_server;
-		if (strncmp(r->failure, ORCH_SKIPPED, strlen(ORCH_SKIPPED)) == 0)
-			skipped = true;
-		else if (r->failure[0])
-			any_failure = true;
-		/* The repeats' common bound, or "mixed" when they disagree. */
-		if (i == 0)
-			snprintf(bound, sizeof bound, "%s", r->bound);
-		else if (strcmp(bound, r->bound) != 0)
-			snprintf(bound, sizeof bound, "mixed");
-	}
-	for (int k = 0; k < T_NCOLS; k++) {
-		med[k] = median_of(col[k], n);
-		free(col[k]);
-	}
-	if (any_failure)
-		note = "  (failed: see JSON)";
-	else if (skipped)
-		note = "  (skipped: see JSON)";
-	/* Fewer connections up than asked for (select past FD_SETSIZE, a
-	 * descriptor limit): the row measured a smaller load than its conns
-	 * says, and the flag says so where the number is read. */
-	fprintf(f, "%-17s %6ld %7s %6s %9s %8s %8s %8s %8s %8s %6s %7s %-7s %6s %8s %6lld  %s%s\n",
-		rows[0].server, rows[0].conns,
-		med[T_UP] < 0 ? "- " : cell(c[0], 32, med[T_UP], med[T_UP] < (double)rows[0].conns ?
-						       "%.0f*" : "%.0f "),
-		cell(c[11], 32, med[T_ACT], "%.0f"),
-		cell(c[1], 32, med[T_RPS], "%.0f"),
-		ms_cell(c[2], 32, merged, 50),
-		ms_cell(c[3], 32, merged, 99),
-		ms_cell(c[4], 32, merged, 99.9),
-		cell(c[5], 32, med[T_CLI], "%.1f"),
-		cell(c[6], 32, med[T_SRV], "%.1f"),
-		cell(c[10], 32, med[T_SYS], med[T_SYS] < 10 ? "%.2f" : "%.0f"),
-		cell(c[9], 32, med[T_MEM], med[T_MEM] < 10 ? "%.1f" : "%.0f"),
-		bound,
-		cell(c[8], 32, med[T_OTH], "%.0f%%"),
-		cell(c[7], 32, fd_known ? (double)fd : -1, "%.0f"),
-		(long long)errs, vs_ref ? vs_ref : "-", note);
-	fflush(f);
 }
 
 /* ---- --json ------------------------------------------------------------------------ */

@@ -32,13 +32,13 @@ enum { MECH_OFF, MECH_AUTO, MECH_ON };
 /* One run: a server at one connection count, one repeat. */
 struct rep_run {
 	const struct orch_server *srv;
-	long   conns;
 	int    repeat, repeats;            /* 1-based index, and how many */
 	char   run_id[64];
 	char   started_at[32];             /* ISO 8601 UTC */
 	char  *const *server_args;         /* extra server arguments, NULL-terminated */
 	char  *const *argv;                /* evbench's own command line, NULL-terminated */
-	struct lg_config cfg;              /* as run, automatic values resolved */
+	struct lg_config cfg;              /* as run (lg_config_make), and the one home of
+	                                      its connection count, cfg.conns */
 	bool   ran;                        /* lg_run() went through its phases */
 	struct lg_result res;
 	struct orch_proc proc;
@@ -69,6 +69,7 @@ struct rep_run {
 /* The figures of one run that the table and summary.csv show. Negative
  * numbers mean "not measured" and print as empty cells or '-'. */
 struct rep_row {
+	const struct evb_design *d;        /* the server's row; NULL in rows read back from files */
 	char     server[32], design[32], backend[32];
 	long     conns;
 	int      repeat, threads;
@@ -83,7 +84,7 @@ struct rep_row {
 	double   machine_util;             /* share of all CPUs busy, measure phase */
 	double   irq_util;                 /* of which in interrupts and softirqs */
 	double   others_util;              /* of which neither that nor client nor server */
-	double   lat_us[8];                /* min mean p50 p90 p99 p999 p9999 max */
+	double   lat_us[LG_NPCTS + 3];     /* min, mean, lg_pcts (p50 .. p9999), max */
 	char     bound[16];
 	long     conns_up;                 /* up when measuring began, at most the server's
 	                                      peak_conns */

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#define EVB_ROW(id, name, binary, backend, alias, props, color, ...) \
-	{ name, binary, backend, alias, props, color },
+#define EVB_ROW(id, name, binary, backend, alias, props, wait, color, ...) \
+	{ name, binary, backend, alias, props, wait, color },
 const struct evb_design evb_designs[] = { EVB_DESIGNS(EVB_ROW, ~) };
 #undef EVB_ROW
 const int evb_ndesigns = sizeof evb_designs / sizeof *evb_designs;
@@ -23,17 +23,10 @@ const struct evb_design *evb_design_find(const char *name)
 	return NULL;
 }
 
-const struct evb_design *evb_design_of_binary(const char *binary)
+const struct evb_design *evb_design_reference(void)
 {
 	for (int i = 0; i < evb_ndesigns; i++)
-		if (!evb_designs[i].backend && strcmp(evb_designs[i].binary, binary) == 0)
+		if (evb_designs[i].props & DS_REFERENCE)
 			return &evb_designs[i];
-	return NULL;
-}
-
-bool evb_design_has(const char *binary, unsigned prop)
-{
-	const struct evb_design *d = evb_design_of_binary(binary);
-
-	return d && (d->props & prop);
+	return &evb_designs[0];
 }

@@ -62,7 +62,7 @@
 
 struct lg_config {
 	char     host[LG_ADDR_LEN];  /* server address, numeric IPv4 or IPv6 (default 127.0.0.1) */
-	int      port;               /* server port, 1..65535; 0 = not set (lg_config_check fails) */
+	int      port;               /* server port, 1..65535; 0 = not set (lg_config_make fails) */
 	long     conns;              /* connections, >= 1 (default 100) */
 	int      threads;            /* load threads; 0 = auto: half the online CPUs, at least 1,
 	                                at most conns */
@@ -89,7 +89,7 @@ struct lg_config {
  * most one SEND in an io_uring; a thread's sends and its wait for completions
  * go in one io_uring_enter(), so the client makes fewer system calls per
  * request than the server it measures (about 12% less CPU per request; needs
- * Linux 6.0 and io_uring not disabled). lg_config_check() resolves AUTO. */
+ * Linux 6.0 and io_uring not disabled). lg_config_make() resolves AUTO. */
 enum { LG_IO_AUTO = 0, LG_IO_EPOLL = 1, LG_IO_URING = 2 };
 
 /* 1 when this kernel and process can run the io_uring mode, else 0. */
@@ -150,12 +150,15 @@ void lg_getopt_error(char *err, size_t errlen, int c, const char *arg, int opt);
 const char *lg_options_usage_text(void);
 #define lg_options_usage lg_options_usage_text()
 
-/* Checks the options against each other (e.g. active <= conns, port set, the
- * source addresses parse) and resolves the automatic values: threads, and the
- * source addresses when conns exceed what one address can reach (see
- * lg_ports_per_addr()). Returns 0, or -1 with a one-line reason. lg_run()
- * calls it on its own copy; call it first to report errors early. */
-int lg_config_check(struct lg_config *cfg, char *err, size_t errlen);
+/* The one check of a load: the configuration a run uses, made from the options
+ * in *opts. Checks them against each other (e.g. active <= conns, port set,
+ * the source addresses parse and bind) and resolves the automatic values: io,
+ * threads, and the source addresses when conns exceed what one address can
+ * reach (see lg_ports_per_addr()). Returns 0 with the made configuration in
+ * *out (which may be opts), or -1 with a one-line reason and *out untouched;
+ * *opts is never changed. lg_run() takes only what this returned, and does
+ * not check it again. */
+int lg_config_make(const struct lg_config *opts, struct lg_config *out, char *err, size_t errlen);
 
 /* Connects a load thread keeps in flight at most, with or without
  * --connect-rate, so that opening 10,000 connections is a ramp and not one
@@ -291,10 +294,11 @@ struct lg_result {
 	double   measure_target_s;   /* duration asked for (0 with --requests) */
 };
 
-/* Runs the load described by cfg and fills *res (which it initialises: do not
+/* Runs the load described by cfg, a configuration lg_config_make() returned
+ * (a port set since is the caller's), and fills *res (which it initialises: do not
  * pass a live result). hooks may be NULL. Returns 0 when the run went through
  * its phases (failures are in the result, not in the return value), or a
- * negative errno when it could not run at all (bad config: -EINVAL, memory,
+ * negative errno when it could not run at all (not made: -EINVAL, memory,
  * threads, epoll). On error *res is left empty and safe to free. */
 int lg_run(const struct lg_config *cfg, struct lg_result *res,
 	   const struct lg_hooks *hooks);
@@ -310,8 +314,19 @@ void lg_print_summary(FILE *f, const struct lg_config *cfg, const struct lg_resu
 /* Writes the `load` object (the options as run, resolved values included). */
 void lg_json_load(struct json_writer *w, const struct lg_config *cfg);
 
+/* The percentiles every latency report gives, in order (docs/results.md): the
+ * latency object's members (key), summary.csv's lat_<key>_us columns and the
+ * summaries' labels (label). The one list of them. */
+#define LG_NPCTS 5
+struct lg_pct {
+	const char *key, *label;
+	double p;
+};
+extern const struct lg_pct lg_pcts[LG_NPCTS];
+
 /* Writes a latency object {min, mean, p50, p90, p99, p999, p9999, max} in
- * microseconds; all null when the histogram is empty. */
+ * microseconds (lg_pcts between mean and max); all null when the histogram is
+ * empty. */
 void lg_json_latency(struct json_writer *w, const struct hist *h);
 
 /* Writes, inside an object the caller opened, the members of `result` that the

@@ -89,6 +89,81 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	fflush(stderr);
 }
 
+/* The result on stdout: JSON (evbench.run/1's load and result, and what
+ * --server-pid sampled) or the human summary. Returns 0, or -1 when stdout
+ * failed. */
+static int print_result(bool json, const struct lg_config *cfg, const struct lg_result *res,
+			const struct probe *pr)
+{
+	double srv_cpu = (pr->pid && pr->cpu0 >= 0 && pr->cpu1 >= 0) ? pr->cpu1 - pr->cpu0 : -1;
+	if (json) {
+		struct json_writer w;
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_key(&w, "load");
+		lg_json_load(&w, cfg);
+		json_key(&w, "result");
+		lg_json_result(&w, res);
+		if (pr->pid) {
+			/* Not part of evbench.run/1: what --server-pid sampled. */
+			json_key(&w, "server_probe");
+			json_begin_object(&w);
+			json_kv_int(&w, "pid", pr->pid);
+			json_kv_double(&w, "cpu_s", srv_cpu);
+			json_kv_double(&w, "cpu_us_per_req",
+				       res->replies && srv_cpu >= 0 ? srv_cpu * 1e6 / (double)res->replies : NAN);
+			json_end_object(&w);
+		}
+		json_end_object(&w);
+		if (json_finish(&w) < 0)
+			return -1;
+	} else {
+		lg_print_summary(stdout, cfg, res);
+		if (pr->pid) {
+			if (srv_cpu < 0) {
+				printf("  server cpu  unavailable (pid %ld)\n", pr->pid);
+			} else {
+				double s_us = res->replies ? srv_cpu * 1e6 / (double)res->replies : 0;
+				printf("  server cpu  %.3f s, %.2f us per reply; client/server %.2f\n",
+				       srv_cpu, s_us, s_us > 0 ? res->cpu_us_per_req / s_us : 0.0);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Writes histogram h to path in the .hgrm format, in microseconds.
+ * Returns 0, or -1 with errno (and one line on stderr). */
+static int write_hgrm(const char *path, const struct hist *h)
+{
+	FILE *f = fopen(path, "we");
+	/* fclose() flushes the last of the file: its failure is a failed write. */
+	int wr = !f ? -1 : hist_write_hgrm(h, f, 1000.0);
+
+	if (f && fclose(f) != 0)
+		wr = -1;
+	if (wr < 0)
+		fprintf(stderr, "loadgen: %s: %s\n", path, strerror(errno));
+	return wr < 0 ? -1 : 0;
+}
+
+/* --hgrm PATH: the latency distribution; in an open loop, beside it, the
+ * same replies measured from the actual send (PATH.uncorrected.hgrm). */
+static int write_hgrms(const char *hgrm, const struct lg_result *res)
+{
+	char path[4096];
+	size_t n = strlen(hgrm);
+
+	if (write_hgrm(hgrm, &res->latency) < 0)
+		return -1;
+	if (!res->open_loop)
+		return 0;
+	if (n > 5 && strcmp(hgrm + n - 5, ".hgrm") == 0)
+		n -= 5;
+	snprintf(path, sizeof path, "%.*s.uncorrected.hgrm", (int)n, hgrm);
+	return write_hgrm(path, &res->latency_uncorrected);
+}
+
 int main(int argc, char **argv)
 {
 	struct lg_config cfg;
@@ -149,7 +224,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die_usage((snprintf(err, sizeof err, "unexpected argument '%s'", argv[optind]), err));
-	if (lg_config_check(&cfg, err, sizeof err) < 0)
+	if (lg_config_make(&cfg, &cfg, err, sizeof err) < 0)
 		die_usage(err);
 
 	long nofile = lg_raise_nofile();
@@ -174,68 +249,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	double srv_cpu = (pr.pid && pr.cpu0 >= 0 && pr.cpu1 >= 0) ? pr.cpu1 - pr.cpu0 : -1;
-	if (json) {
-		struct json_writer w;
-		json_init(&w, stdout, 2);
-		json_begin_object(&w);
-		json_key(&w, "load");
-		lg_json_load(&w, &cfg);
-		json_key(&w, "result");
-		lg_json_result(&w, &res);
-		if (pr.pid) {
-			/* Not part of evbench.run/1: what --server-pid sampled. */
-			json_key(&w, "server_probe");
-			json_begin_object(&w);
-			json_kv_int(&w, "pid", pr.pid);
-			json_kv_double(&w, "cpu_s", srv_cpu);
-			json_kv_double(&w, "cpu_us_per_req",
-				       res.replies && srv_cpu >= 0 ? srv_cpu * 1e6 / (double)res.replies : NAN);
-			json_end_object(&w);
-		}
-		json_end_object(&w);
-		if (json_finish(&w) < 0)
-			return 1;
-	} else {
-		lg_print_summary(stdout, &cfg, &res);
-		if (pr.pid) {
-			if (srv_cpu < 0) {
-				printf("  server cpu  unavailable (pid %ld)\n", pr.pid);
-			} else {
-				double s_us = res.replies ? srv_cpu * 1e6 / (double)res.replies : 0;
-				printf("  server cpu  %.3f s, %.2f us per reply; client/server %.2f\n",
-				       srv_cpu, s_us, s_us > 0 ? res.cpu_us_per_req / s_us : 0.0);
-			}
-		}
-	}
-	if (hgrm) {
-		FILE *f = fopen(hgrm, "we");
-		/* fclose() flushes the last of the file: its failure is a failed write. */
-		int wr = !f ? -1 : hist_write_hgrm(&res.latency, f, 1000.0);
-		if (f && fclose(f) != 0)
-			wr = -1;
-		if (wr < 0) {
-			fprintf(stderr, "loadgen: %s: %s\n", hgrm, strerror(errno));
-			lg_result_free(&res);
-			return 1;
-		}
-		if (res.open_loop) {
-			/* Beside it, the same replies measured from the actual send. */
-			char path[4096];
-			size_t n = strlen(hgrm);
-			if (n > 5 && strcmp(hgrm + n - 5, ".hgrm") == 0)
-				n -= 5;
-			snprintf(path, sizeof path, "%.*s.uncorrected.hgrm", (int)n, hgrm);
-			f = fopen(path, "we");
-			wr = !f ? -1 : hist_write_hgrm(&res.latency_uncorrected, f, 1000.0);
-			if (f && fclose(f) != 0)
-				wr = -1;
-			if (wr < 0) {
-				fprintf(stderr, "loadgen: %s: %s\n", path, strerror(errno));
-				lg_result_free(&res);
-				return 1;
-			}
-		}
+	if (print_result(json, &cfg, &res, &pr) < 0)
+		return 1;
+	if (hgrm && write_hgrms(hgrm, &res) < 0) {
+		lg_result_free(&res);
+		return 1;
 	}
 	lg_result_free(&res);
 	return 0;

@@ -345,8 +345,9 @@ static int online_cpus(void)
 	return n > 0 ? (int)n : 1;
 }
 
-int lg_config_check(struct lg_config *cfg, char *err, size_t errlen)
+int lg_config_make(const struct lg_config *opts, struct lg_config *out, char *err, size_t errlen)
 {
+	struct lg_config made = *opts, *cfg = &made;
 	int fam = addr_family(cfg->host);
 	if (fam < 0)
 		return fail(err, errlen, "--host: must be a numeric IPv4 or IPv6 address, got '%s'", cfg->host);
@@ -405,6 +406,7 @@ int lg_config_check(struct lg_config *cfg, char *err, size_t errlen)
 			cfg->n_source_addrs = (int)need;
 		}
 	}
+	*out = made;
 	return 0;
 }
 

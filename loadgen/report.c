@@ -43,21 +43,22 @@ void lg_json_load(struct json_writer *w, const struct lg_config *cfg)
 	json_end_object(w);
 }
 
+const struct lg_pct lg_pcts[LG_NPCTS] = {
+	{ "p50", "p50", 50.0 }, { "p90", "p90", 90.0 }, { "p99", "p99", 99.0 },
+	{ "p999", "p99.9", 99.9 }, { "p9999", "p99.99", 99.99 },
+};
+
 void lg_json_latency(struct json_writer *w, const struct hist *h)
 {
-	static const struct { const char *key; double p; } pct[] = {
-		{ "p50", 50.0 }, { "p90", 90.0 }, { "p99", 99.0 },
-		{ "p999", 99.9 }, { "p9999", 99.99 },
-	};
 	bool empty = !h || !h->counts || hist_count(h) == 0;
 	json_begin_object(w);
 	json_key(w, "min");
 	empty ? json_null(w) : json_double(w, (double)hist_min(h) / 1e3);
 	json_key(w, "mean");
 	empty ? json_null(w) : json_double(w, hist_mean(h) / 1e3);
-	for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
-		json_key(w, pct[i].key);
-		empty ? json_null(w) : json_double(w, (double)hist_value_at_percentile(h, pct[i].p) / 1e3);
+	for (int i = 0; i < LG_NPCTS; i++) {
+		json_key(w, lg_pcts[i].key);
+		empty ? json_null(w) : json_double(w, (double)hist_value_at_percentile(h, lg_pcts[i].p) / 1e3);
 	}
 	json_key(w, "max");
 	empty ? json_null(w) : json_double(w, (double)hist_max(h) / 1e3);
@@ -171,15 +172,12 @@ static void latency_line(FILE *f, const char *label, const struct hist *h, const
 		fprintf(f, "  %-11s no samples\n", label);
 		return;
 	}
-	fprintf(f, "  %-11s min %.1f  mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  "
-		"p99.99 %.1f  max %.1f us%s\n", label,
-		(double)hist_min(h) / 1e3, hist_mean(h) / 1e3,
-		(double)hist_value_at_percentile(h, 50) / 1e3,
-		(double)hist_value_at_percentile(h, 90) / 1e3,
-		(double)hist_value_at_percentile(h, 99) / 1e3,
-		(double)hist_value_at_percentile(h, 99.9) / 1e3,
-		(double)hist_value_at_percentile(h, 99.99) / 1e3,
-		(double)hist_max(h) / 1e3, note);
+	fprintf(f, "  %-11s min %.1f  mean %.1f", label, (double)hist_min(h) / 1e3,
+		hist_mean(h) / 1e3);
+	for (int i = 0; i < LG_NPCTS; i++)
+		fprintf(f, "  %s %.1f", lg_pcts[i].label,
+			(double)hist_value_at_percentile(h, lg_pcts[i].p) / 1e3);
+	fprintf(f, "  max %.1f us%s\n", (double)hist_max(h) / 1e3, note);
 }
 
 void lg_print_summary(FILE *f, const struct lg_config *cfg, const struct lg_result *r)

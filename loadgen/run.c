@@ -234,7 +234,9 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 	sh->cfg = *cfg_in;
 	sh->ctlfd = -1;
 	int rc = 0, started_threads = 0;
-	if (lg_config_check(&sh->cfg, NULL, 0) < 0 ||
+	/* Made by lg_config_make(): the options were checked there, once. A
+	 * configuration that was not (automatic values left) is refused. */
+	if (sh->cfg.threads < 1 || sh->cfg.io == LG_IO_AUTO ||
 	    to_sockaddr(sh->cfg.host, sh->cfg.port, &sh->dst, &sh->dstlen) < 0) {
 		free(sh);
 		return -EINVAL;
@@ -268,7 +270,7 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 		rc = sh->ctlfd < 0 ? -errno : -ENOMEM;
 		goto out;
 	}
-	/* The I/O mechanism of every load thread (lg_config_check() resolved auto). */
+	/* The I/O mechanism of every load thread (lg_config_make() resolved auto). */
 	const struct lg_io *io = cfg->io == LG_IO_URING ? &lg__io_uring : &lg__io_epoll;
 	for (int i = 0; i < sh->nthreads; i++) {
 		rc = lg__thread_init(sh, &sh->t[i], i, io);

@@ -26,7 +26,7 @@
  * off (descriptor limits), the connections left in the backlog must wake the
  * loop again without a new connection arriving to make an edge.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <stdio.h>

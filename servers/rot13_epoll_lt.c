@@ -16,7 +16,7 @@
  * Limits: none from the mechanism below the descriptor limit; every event
  * costs one trip through epoll_wait's array of MAX_EVENTS.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * port. A connection then lives its whole life on the thread that accepted
  * it: no lock, no queue and no shared descriptor on the request path, and
  * the counters are the only thing the threads share (relaxed atomics,
- * servers/common.h). This is what nginx (`reuseport`) and most per-core
+ * servers/srv.h). This is what nginx (`reuseport`) and most per-core
  * servers do.
  *
  * Why not one listener shared by every thread's epoll with EPOLLEXCLUSIVE?
@@ -35,7 +35,7 @@
  * the main thread alone, which waits for a stop and joins the reactors; each
  * reactor sees the stop within SRV_STOP_CHECK_MS.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -14,7 +14,7 @@
  * descriptors run out); the parent reaps every child (else zombies pile up);
  * children die with the parent (PR_SET_PDEATHSIG), so no orphan serves on.
  *
- * Counting across processes: the counters live in shared memory (common.c).
+ * Counting across processes: the counters live in shared memory (srv_setup.c).
  * The parent counts a connection opened before fork(); the child counts it
  * closed when it finishes, also when stopped by SIGTERM, which only sets a
  * flag; a child killed outright cannot, so the parent does it when it reaps one.
@@ -30,7 +30,8 @@
  * it a burst of short connections forks until the machine has no process IDs
  * left and unrelated programs cannot start (root ignores RLIMIT_NPROC).
  */
-#include "common.h"
+#include "srv.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -190,14 +191,10 @@ static unsigned long default_max_children(void)
 {
 	unsigned long lim = 32768; /* pid_max's default, if /proc cannot say */
 	struct rlimit rl;
-	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	long pid_max = proc_read_long("/proc/sys/kernel/pid_max");
 
-	if (f != NULL) {
-		unsigned long v;
-		if (fscanf(f, "%lu", &v) == 1 && v > 0)
-			lim = v;
-		fclose(f);
-	}
+	if (pid_max > 0)
+		lim = (unsigned long)pid_max;
 	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < lim)
 		lim = (unsigned long)rl.rlim_cur;
 	return lim / 2 > 0 ? lim / 2 : 1;

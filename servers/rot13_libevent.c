@@ -23,7 +23,7 @@
  * grows its sets and needs no such guard. --idle-timeout is a timer that
  * sweeps the connections (srv_idle_sweep) four times a second.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <event2/event.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * with the bytes (read_cb); uv_write() takes a buffer the program must keep
  * until the write's callback says it is all sent. So this server frames the
  * way rot13_uring.c does: the framer queues replies without writing
- * (c->deferred, servers/common.h), and each batch of replies becomes one
+ * (c->deferred, servers/srv.h), and each batch of replies becomes one
  * uv_write that owns its buffer. uv_write tries the socket at once, so a
  * reply that fits costs one write call, as in epoll-lt; only what the kernel
  * refuses waits in libuv's queue, with EPOLLOUT watched until it drains.
@@ -33,7 +33,7 @@
  * connections: libuv restarts its wait after a signal, so the loop must
  * come back to look.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  *
  * Limits: only the descriptor limit; the cost is O(watched) per wait.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -16,7 +16,7 @@
  * With stdin, stdout, stderr, the listener and accept's spare descriptor
  * open, at most FD_SETSIZE - 5 clients fit.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <stdio.h>

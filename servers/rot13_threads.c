@@ -16,7 +16,7 @@
  * each thread out of its blocking call, and waits (boundedly) until the last
  * one has closed its socket, so that the report counts every close.
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <poll.h>

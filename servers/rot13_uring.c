@@ -17,7 +17,7 @@
  * epoll-lt an epoll_wait share, a read and a write costs here one
  * io_uring_enter shared by every completion it brings, and a send SQE.
  * What it costs: a send buffer must stay put until its completion, so the
- * framer only queues (c->deferred, servers/common.h) and the replies move
+ * framer only queues (c->deferred, servers/srv.h) and the replies move
  * to the send in flight, which is one more copy than epoll-lt's writev of
  * the fresh bytes. Every buffer of the ring is BUF_SIZE bytes whatever
  * arrives, so a 100-byte request occupies 4 KiB until the loop gives it back.
@@ -57,7 +57,7 @@
  * and arms the accept again only when a connection closes or after
  * ACCEPT_RETRY_MS, rather than spinning on completions that cannot succeed.
  */
-#include "common.h"
+#include "srv.h"
 #include "designs.h"
 
 #include <errno.h>
@@ -273,7 +273,7 @@ static void on_accept(const struct io_uring_cqe *cqe)
 	} else if (cqe->res != -ECANCELED) {
 		/* EMFILE, ENFILE, ECONNABORTED and the rest: the synchronous
 		 * accept of the other designs sheds and counts what waits,
-		 * pausing where retrying would spin (servers/common.h). */
+		 * pausing where retrying would spin (servers/srv.h). */
 		srv_accept_batch(lfd, add_conn, NULL);
 		if (cqe->res == -EMFILE || cqe->res == -ENFILE)
 			accept_retry_at = srv_now_ms() + ACCEPT_RETRY_MS;

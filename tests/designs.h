@@ -29,7 +29,7 @@ struct design {
 	const char *backend;
 };
 
-#define EVBENCH_DESIGN_ROW(id, name, binary, backend, alias, props, color, X, ...)  \
+#define EVBENCH_DESIGN_ROW(id, name, binary, backend, alias, props, wait, color, X, ...)  \
 	X(id, "rot13-" binary, binary, backend, __VA_ARGS__)
 
 #define EVBENCH_DESIGNS(X, ...)                                                     \

@@ -1063,16 +1063,16 @@ Test(evbench, capacity_follows_the_design_table, .timeout = 10)
 						"evbase", "libevent" };
 
 	for (size_t i = 0; i < 2; i++)
-		cr_assert_eq(col_server_capacity(parallel[i], 6, 0), 6.0, "%s", parallel[i]);
+		cr_assert_eq(col_server_capacity(evb_design_find(parallel[i]), 6, 0), 6.0, "%s", parallel[i]);
 	for (size_t i = 0; i < 6; i++)
-		cr_assert_eq(col_server_capacity(one_loop[i], 6, 0), 1.0, "%s", one_loop[i]);
+		cr_assert_eq(col_server_capacity(evb_design_find(one_loop[i]), 6, 0), 1.0, "%s", one_loop[i]);
 	/* An unknown design is given the safe answer, one CPU. */
-	cr_assert_eq(col_server_capacity("nosuch", 6, 0), 1.0);
+	cr_assert_eq(col_server_capacity(evb_design_find("nosuch"), 6, 0), 1.0);
 	/* A reactor per thread has the threads it ran, up to the CPUs. */
-	cr_assert_eq(col_server_capacity("epoll-mt", 6, 0), 6.0);
-	cr_assert_eq(col_server_capacity("epoll-mt", 6, 1), 1.0);
-	cr_assert_eq(col_server_capacity("epoll-mt", 6, 4), 4.0);
-	cr_assert_eq(col_server_capacity("epoll-mt", 2, 4), 2.0);
+	cr_assert_eq(col_server_capacity(evb_design_find("epoll-mt"), 6, 0), 6.0);
+	cr_assert_eq(col_server_capacity(evb_design_find("epoll-mt"), 6, 1), 1.0);
+	cr_assert_eq(col_server_capacity(evb_design_find("epoll-mt"), 6, 4), 4.0);
+	cr_assert_eq(col_server_capacity(evb_design_find("epoll-mt"), 2, 4), 2.0);
 }
 
 /* What the server says it ran sets its capacity: epoll-mt with --threads 1

@@ -66,16 +66,16 @@ Test(loadgen_args, cross_checks_and_auto_sources, .timeout = 10)
 	struct lg_config c;
 	char err[256];
 	lg_config_default(&c);
-	cr_assert_eq(lg_config_check(&c, err, sizeof err), -1, "a port is required");
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), -1, "a port is required");
 	cr_assert(strstr(err, "--port"));
 	c.port = 9;
 	c.conns = 10;
 	c.active = 11;
-	cr_assert_eq(lg_config_check(&c, err, sizeof err), -1);
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), -1);
 	cr_assert(strstr(err, "--active"), "%s", err);
 	c.active = -1;
 	c.threads = 64;
-	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0);
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), 0);
 	cr_assert_eq(c.threads, 10, "no more threads than connections");
 	cr_assert(c.io == LG_IO_EPOLL || c.io == LG_IO_URING, "auto is resolved");
 	cr_assert_eq(c.io, lg_uring_available() ? LG_IO_URING : LG_IO_EPOLL);
@@ -86,7 +86,7 @@ Test(loadgen_args, cross_checks_and_auto_sources, .timeout = 10)
 	lg_config_default(&c);
 	c.port = 9;
 	c.conns = 2 * per + 1;
-	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), 0, "%s", err);
 	cr_assert_eq(c.n_source_addrs, 3);
 	cr_assert_str_eq(c.source_addrs[0], "127.0.0.2");
 	cr_assert_str_eq(c.source_addrs[2], "127.0.0.4");
@@ -95,14 +95,14 @@ Test(loadgen_args, cross_checks_and_auto_sources, .timeout = 10)
 	c.port = 9;
 	c.conns = 2 * per + 1;
 	cr_assert_eq(parse(&c, "source-addrs", "127.0.0.9", err), 0);
-	cr_assert_eq(lg_config_check(&c, err, sizeof err), 0);
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), 0);
 	cr_assert_eq(c.n_source_addrs, 1);
 	/* An address this machine does not have (TEST-NET-1) is refused up
 	 * front, not run into thousands of EADDRNOTAVAIL. */
 	lg_config_default(&c);
 	c.port = 9;
 	cr_assert_eq(parse(&c, "source-addrs", "192.0.2.1", err), 0);
-	cr_assert_eq(lg_config_check(&c, err, sizeof err), -1);
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), -1);
 	cr_assert(strstr(err, "cannot bind") && strstr(err, "192.0.2.1"), "%s", err);
 
 	/* Asking for more connections than the descriptor limit is said up front. */

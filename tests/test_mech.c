@@ -109,7 +109,7 @@ static void count_helper(bool per_cpu, bool fork_child, struct mech_counts *c)
 
 	helper_start(fork_child);
 	tid = h.pid;
-	cr_assert_eq(mech_start(&s, h.pid, per_cpu ? &tid : NULL, per_cpu ? 1 : 0, MECH_WAIT_POLL,
+	cr_assert_eq(mech_start(&s, h.pid, per_cpu ? &tid : NULL, per_cpu ? 1 : 0, EVB_WAIT_POLL,
 				true), 0, "perf could not count: %s", s.c.reason);
 	cr_assert_eq(mech_enable(&s), 0, "%s", s.c.reason);
 	cr_assert_eq(write(h.in, "go\n", 3), 3);
@@ -173,13 +173,13 @@ Test(mech, parse_checks_the_order_of_perfs_lines)
 		o += snprintf(text + o, sizeof text - (size_t)o,
 			      "%s,,syscalls:sys_enter_%s,1,100.00,,\n", i == 3 ? "<not counted>" : "7",
 			      mech_syscall_name(i));
-	cr_assert_eq(mech_parse(text, MECH_WAIT_NONE, (1ULL << MECH_NSYSCALLS) - 1, &c), 0,
+	cr_assert_eq(mech_parse(text, EVB_WAIT_NONE, (1ULL << MECH_NSYSCALLS) - 1, &c), 0,
 		     "%s", c.reason);
 	cr_assert_eq(c.total, 42);
 	cr_assert_eq(c.by_name[0], 7);
 	cr_assert_eq(c.by_name[3], 0, "a counter that never ran counts 0");
 	/* Expecting the epoll family's lines too: perf's output does not match. */
-	cr_assert_eq(mech_parse(text, MECH_WAIT_EPOLL, (1ULL << MECH_NSYSCALLS) - 1, &c), -1);
+	cr_assert_eq(mech_parse(text, EVB_WAIT_EPOLL, (1ULL << MECH_NSYSCALLS) - 1, &c), -1);
 	cr_assert(!c.valid && c.reason[0]);
 }
 
@@ -261,6 +261,7 @@ static void row(struct rep_row *r, const char *server, long conns, int round, do
 	memset(r, 0, sizeof *r);
 	snprintf(r->server, sizeof r->server, "%s", server);
 	snprintf(r->design, sizeof r->design, "%s", server);
+	r->d = evb_design_find(server);   /* as rep_row_fill() sets it from the run's row */
 	r->conns = conns;
 	r->conns_up = conns;
 	r->repeat = round;

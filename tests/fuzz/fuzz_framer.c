@@ -1,6 +1,6 @@
 /*
  * fuzz_framer.c — libFuzzer target for the servers' line framer
- * (servers/common.c: srv_conn_readable, srv_conn_writable and what they call:
+ * (servers/srv_conn.c: srv_conn_readable, srv_conn_writable and what they call:
  * the line buffer, --max-line and oversize, the reply queue, --max-pending).
  *
  * It checks DESIGN.md's invariant, not only that nothing crashes: the bytes a
@@ -30,7 +30,7 @@
  *          bit 2: a lazy client
  *   [4]    the client reads this many bytes at a time (0: 64 KiB)
  */
-#include "common.h"
+#include "srv.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -328,7 +328,7 @@ Test(tsan, threads_concurrent_clients)
 
 /* A SIGTERM while the load generator keeps every connection busy: 4 KiB
  * requests, four in flight on each, so that the stop finds threads in the
- * middle of a write and each sees it fail (the srv_stop test in common.c's
+ * middle of a write and each sees it fail (the srv_stop test in srv_conn.c's
  * count_failure, read by a connection thread). */
 Test(tsan, threads_stop_under_load)
 {

@@ -1,193 +1,25 @@
 /*
- * common.c — the parts of a ROT13 server that do not depend on how it waits.
- * See common.h for the contract of each function.
+ * srv_conn.c - a connection's life after accept(): the table of live
+ * connections, the line buffer and ROT13 framing, the reply queue and its
+ * backpressure, idle timeouts, and the blocking loop of fork and threads.
+ * See srv.h for the contract of each function.
  */
-#include "common.h"
+#include "srv.h"
+#include "srv_int.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-struct srv_opts srv_opts = {
-	.addr = "127.0.0.1",
-	.port = 0,
-	.max_line = 16384,
-	.max_pending = 65536,
-};
-struct srv_counters *srv_ctr;
-volatile sig_atomic_t srv_stop;
-
-static const char *design;
 static unsigned char rot13[256];
-/* Held open only to be given up when accept() meets EMFILE; see srv_accept(). */
-static int spare_fd = -1;
-/*
- * Several threads may accept at once (epoll-mt). While one sheds, the slot
- * its closed spare leaves is free for an instant, and another thread's
- * accept() would take it: that connection is then served beyond the limit
- * and the spare is lost, so the next EMFILE can only wait. So every accept()
- * holds this lock for reading and a shed holds it for writing, writers
- * first; the uncontended read lock of a single-threaded design costs two
- * atomic operations beside a system call.
- */
-static pthread_rwlock_t spare_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 
-/* ---- command line --------------------------------------------------------- */
-
-static void usage(FILE *f, unsigned flags)
+void srv__rot13_init(void)
 {
-	fprintf(f, "usage: rot13-%s [--addr A] [--port N] [--max-line B] [--max-pending B] "
-		"[--work-us N] [--work-ns N] [--idle-timeout S]%s%s%s\n", design,
-		(flags & SRV_OPT_BACKEND) ? " [--backend M]" : "",
-		(flags & SRV_OPT_CHILDREN) ? " [--max-children N]" : "",
-		(flags & SRV_OPT_THREADS) ? " [--threads N]" : "");
-}
-
-static unsigned design_flags;
-
-void srv_bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "rot13-%s: ", design);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr, design_flags);
-	exit(2);
-}
-
-/* A whole decimal number in [min, max], or a usage error naming the option. */
-static unsigned long long number(const char *opt, const char *s, unsigned long long min,
-				 unsigned long long max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0)
-		srv_bad_usage("--%s wants a whole number, not '%s'", opt, s);
-	if (v < min || v > max)
-		srv_bad_usage("--%s must be between %llu and %llu, not %s", opt, min, max, s);
-	return v;
-}
-
-static void parse(int argc, char **argv, unsigned flags)
-{
-	static const struct option longopts[] = {
-		{"addr", required_argument, NULL, 'a'},
-		{"port", required_argument, NULL, 'p'},
-		{"max-line", required_argument, NULL, 'l'},
-		{"max-pending", required_argument, NULL, 'm'},
-		{"work-us", required_argument, NULL, 'w'},
-		{"work-ns", required_argument, NULL, 'W'},
-		{"backend", required_argument, NULL, 'b'},
-		{"idle-timeout", required_argument, NULL, 'i'},
-		{"max-children", required_argument, NULL, 'c'},
-		{"threads", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct in6_addr scratch;
-	int c;
-
-	opterr = 0; /* our own one-line messages, not getopt's */
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			if (inet_pton(AF_INET, optarg, &scratch) != 1 &&
-			    inet_pton(AF_INET6, optarg, &scratch) != 1)
-				srv_bad_usage("--addr wants a numeric IPv4 or IPv6 address, not '%s'", optarg);
-			srv_opts.addr = optarg;
-			break;
-		case 'p':
-			srv_opts.port = (int)number("port", optarg, 0, 65535);
-			break;
-		case 'l':
-			srv_opts.max_line = number("max-line", optarg, 1, 1u << 30);
-			break;
-		case 'm':
-			srv_opts.max_pending = number("max-pending", optarg, 1, 1u << 30);
-			break;
-		case 'w':
-			srv_opts.work_ns += 1000 * (uint64_t)number("work-us", optarg, 0, 1000000);
-			break;
-		case 'W':
-			srv_opts.work_ns += (uint64_t)number("work-ns", optarg, 0, 1000000000);
-			break;
-		case 'b':
-			if (!(flags & SRV_OPT_BACKEND))
-				srv_bad_usage("--backend is not an option of this design");
-			srv_opts.backend = optarg;
-			break;
-		case 'i': /* a day at most: beyond that, leave it off */
-			srv_opts.idle_timeout_s = (unsigned)number("idle-timeout", optarg, 0, 86400);
-			break;
-		case 'c':
-			if (!(flags & SRV_OPT_CHILDREN))
-				srv_bad_usage("--max-children is not an option of this design");
-			srv_opts.max_children = (unsigned long)number("max-children", optarg, 1, 1u << 30);
-			break;
-		case 't':
-			if (!(flags & SRV_OPT_THREADS))
-				srv_bad_usage("--threads is not an option of this design");
-			srv_opts.threads = (int)number("threads", optarg, 1, SRV_MAX_THREADS);
-			break;
-		case 'h':
-			usage(stdout, flags);
-			exit(0);
-		case ':':
-			srv_bad_usage("%s needs a value", argv[optind - 1]);
-			break;
-		default:
-			srv_bad_usage("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		srv_bad_usage("unexpected argument '%s'", argv[optind]);
-}
-
-/* ---- setup ---------------------------------------------------------------- */
-
-static void die(const char *what)
-{
-	fprintf(stderr, "rot13-%s: %s: %s\n", design, what, strerror(errno));
-	exit(1);
-}
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	__atomic_store_n(&srv_stop, 1, __ATOMIC_RELAXED); /* see common.h */
-}
-
-void srv_init(const char *name, int argc, char **argv, unsigned flags)
-{
-	struct sigaction sa;
-	struct rlimit rl;
-
-	design = name;
-	design_flags = flags;
-	parse(argc, argv, flags);
-
 	for (int i = 0; i < 256; i++) {
 		int c = i;
 		if (c >= 'a' && c <= 'z')
@@ -196,202 +28,6 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 			c = 'A' + (c - 'A' + 13) % 26;
 		rot13[i] = (unsigned char)c;
 	}
-
-	/* A server is asked to hold ten thousand connections; the soft limit of a
-	 * login shell is often 1024. Take what the hard limit allows. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-
-	srv_ctr = mmap(NULL, sizeof *srv_ctr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (srv_ctr == MAP_FAILED)
-		die("mmap counters");
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	/* No SA_RESTART: a stop signal must interrupt a blocking call. */
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-}
-
-/* The port the listeners got, for the ready line. */
-static int ready_port;
-
-int srv_listen(void)
-{
-	int fd;
-
-	srv_listen_reuseport(&fd, 1);
-	srv_ready();
-	return fd;
-}
-
-void srv_listen_reuseport(int *fds, int n)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int one = 1, fd = -1, family = AF_INET;
-
-	memset(&ss, 0, sizeof ss);
-	if (inet_pton(AF_INET, srv_opts.addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)srv_opts.port);
-		len = sizeof *sin;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		inet_pton(AF_INET6, srv_opts.addr, &sin6->sin6_addr);
-		sin6->sin6_family = family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)srv_opts.port);
-		len = sizeof *sin6;
-	}
-
-	for (int i = 0; i < n; i++) {
-		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			die("socket");
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		/* Only a group asks for SO_REUSEPORT: a lone listener with it
-		 * would share its port with any other program of this user. */
-		if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
-			die("SO_REUSEPORT");
-		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-			die("bind");
-		/* The kernel caps the backlog at net.core.somaxconn; ask for the most. */
-		if (listen(fd, INT_MAX) < 0)
-			die("listen");
-		/* The first bound the port (maybe an ephemeral one); the others
-		 * join it, so they bind the address it got. */
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-			die("getsockname");
-		fds[i] = fd;
-	}
-
-	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	ready_port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-void srv_ready(void)
-{
-	printf("ready %s port=%d pid=%d\n", design, ready_port, (int)getpid());
-	fflush(stdout);
-}
-
-/* ---- accepting ------------------------------------------------------------ */
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = {0, ms * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-/* Written under spare_lock, read without it on the fast path. */
-static void spare_set(int fd)
-{
-	__atomic_store_n(&spare_fd, fd, __ATOMIC_RELAXED);
-}
-
-int srv_accept(int lfd, bool nonblock)
-{
-	int flags = SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
-	/* A blocking accept (the threads design's one acceptor) would hold the
-	 * lock for as long as it waits; no other thread of that design accepts. */
-	if (nonblock)
-		pthread_rwlock_rdlock(&spare_lock);
-	int fd = accept4(lfd, NULL, NULL, flags), saved = errno;
-	if (nonblock)
-		pthread_rwlock_unlock(&spare_lock);
-	errno = saved;
-
-	if (fd >= 0) {
-		if (__atomic_load_n(&spare_fd, __ATOMIC_RELAXED) >= 0)
-			return fd;
-		/* The spare was lost: in a threaded server another thread's open()
-		 * (glibc reads /sys when it makes a malloc arena) can take its slot
-		 * while a shed has it closed, and a connection then takes it for
-		 * good. Without a spare the next EMFILE could only wait, leaving
-		 * clients in the backlog; so the spare comes first, and this
-		 * connection gives its descriptor back to it. */
-		pthread_rwlock_wrlock(&spare_lock);
-		if (spare_fd < 0)
-			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-		if (spare_fd < 0) {
-			close(fd);
-			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-			SRV_COUNT(emfile, 1);
-			fd = SRV_SHED;
-		}
-		pthread_rwlock_unlock(&spare_lock);
-		return fd;
-	}
-	switch (errno) {
-	case EAGAIN:
-	case EINTR: /* let the caller look at srv_stop */
-		return SRV_AGAIN;
-	case ECONNABORTED: /* the client gave up while it waited in the backlog */
-		SRV_COUNT(resets, 1);
-		return SRV_SHED;
-	case EMFILE:
-	case ENFILE: {
-		/* Linux takes the descriptor before it looks at the backlog, so
-		 * this failure does not even say that a connection is waiting:
-		 * only the second accept() below tells, and only one that finds
-		 * a connection counts. */
-		int err = errno;
-
-		pthread_rwlock_wrlock(&spare_lock);
-		if (spare_fd < 0) {
-			spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-			pthread_rwlock_unlock(&spare_lock);
-			pause_ms(10);
-			return SRV_AGAIN;
-		}
-		close(spare_fd);
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0)
-			close(fd);
-		spare_set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-		pthread_rwlock_unlock(&spare_lock);
-		if (fd < 0)
-			return SRV_AGAIN;
-		if (err == EMFILE)
-			SRV_COUNT(emfile, 1);
-		else
-			SRV_COUNT(enfile, 1);
-		return SRV_SHED;
-	}
-	default:
-		/* ENOBUFS, ENOMEM and the like: the backlog stays readable, so
-		 * returning at once would spin. */
-		SRV_COUNT(errors, 1);
-		pause_ms(10);
-		return SRV_AGAIN;
-	}
-}
-
-void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg)
-{
-	for (int i = 0; i < SRV_ACCEPT_BATCH; i++) {
-		int fd = srv_accept(lfd, true);
-
-		if (fd == SRV_AGAIN)
-			return;
-		if (fd != SRV_SHED)
-			add(fd, arg);
-	}
-}
-
-void srv_child_closefds(int lfd)
-{
-	close(lfd);
-	if (spare_fd >= 0)
-		close(spare_fd);
-	spare_fd = -1;
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -734,7 +370,7 @@ int srv_conn_readable(struct srv_conn *c, bool edge)
 	}
 
 	while (!c->eof && srv_conn_pending(c) <= srv_opts.max_pending) {
-		if (turn >= SRV_READ_TURN) /* edge only: the others' turn (common.h) */
+		if (turn >= SRV_READ_TURN) /* edge only: the others' turn (srv.h) */
 			return srv_conn_want(c) | SRV_MORE;
 		ssize_t n = read(c->fd, read_buf, SRV_READ_TURN);
 		if (n > 0) {
@@ -845,23 +481,4 @@ void srv_serve_blocking(int fd, char *buf, size_t bufsz)
 	}
 	free(c.line);
 	free(c.out);
-}
-
-/* ---- report --------------------------------------------------------------- */
-
-void srv_report(const char *backend)
-{
-	srv_report_more(backend, "");
-}
-
-void srv_report_more(const char *backend, const char *more)
-{
-	const struct srv_counters *k = srv_ctr;
-
-	printf("{\"design\":\"%s\",\"backend\":\"%s\"", design, backend);
-#define SRV_COUNTER_PRINT(name) printf(",\"" #name "\":%" PRIu64, k->name);
-	SRV_COUNTERS(SRV_COUNTER_PRINT)
-#undef SRV_COUNTER_PRINT
-	printf("%s}\n", more);
-	fflush(stdout);
 }

@@ -1,5 +1,5 @@
 /*
- * common.h — everything the ROT13 servers share that is not the multiplexing.
+ * srv.h — everything the ROT13 servers share that is not the multiplexing.
  *
  * Each servers/rot13_<design>.c owns only the way it waits for descriptors
  * (fork, threads, select, poll, epoll, an event library). The rest lives here,
@@ -12,8 +12,8 @@
  * on stderr, since a server that cannot start has nothing better to do.
  * Everything on the connection path counts its failures and carries on.
  */
-#ifndef EVBENCH_SERVERS_COMMON_H
-#define EVBENCH_SERVERS_COMMON_H
+#ifndef EVBENCH_SERVERS_SRV_H
+#define EVBENCH_SERVERS_SRV_H
 
 #include <signal.h>
 #include <stdbool.h>
