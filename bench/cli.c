@@ -198,12 +198,47 @@ static void copy_list(char *buf, size_t cap, const char *opt, const char *list, 
 	strcpy(buf, list);
 }
 
+/* A server the user names as NAME=SPEC: a command or an address (orch.h). */
+static void add_external(struct opts *o, const char *item)
+{
+	const char *eq = strchr(item, '=');
+	char name[64], err[512];
+	struct orch_server s;
+
+	snprintf(name, sizeof name, "%.*s", (int)(eq - item), item);
+	if (orch_parse_external(name, eq + 1, &s, err, sizeof err) < 0)
+		cli_die_bad("--server: %s", err);
+	for (int i = 0; i < o->nservers; i++)
+		if (strcmp(o->servers[i].name, s.name) == 0)
+			cli_die_bad("--server: '%s' is named twice", s.name);
+	if (o->nservers == CLI_MAX_SERVERS)
+		cli_die_usage("--server: more than %d servers", CLI_MAX_SERVERS);
+	o->servers[o->nservers++] = s;
+}
+
+/* One --server value: a comma-separated list of names, whose last item may
+ * be NAME=SPEC, a user's server; everything after its '=' is its command
+ * or address, commas included (a command may well hold commas). */
 static void parse_servers(struct opts *o, const char *list)
 {
 	char buf[512], *save = NULL, *tok;
+	const char *eq = strchr(list, '='), *ext = NULL;
 
+	if (eq) {
+		/* The item holding '=' starts after the last comma before it. */
+		ext = eq;
+		while (ext > list && ext[-1] != ',')
+			ext--;
+		if (ext == list) {
+			add_external(o, list);
+			return;
+		}
+		if ((size_t)(ext - list) >= sizeof buf)
+			cli_die_usage("--server: list too long");
+		snprintf(buf, sizeof buf, "%.*s", (int)(ext - list - 1), list);
+		list = buf;
+	}
 	copy_list(buf, sizeof buf, "--server", list, "servers");
-	o->nservers = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "all") == 0)
 			for (int i = 0; i < evb_ndesigns; i++) {
@@ -213,8 +248,8 @@ static void parse_servers(struct opts *o, const char *list)
 		else
 			add_server(o, tok, false);
 	}
-	if (o->nservers == 0)
-		cli_die_usage("--server %s: none of these servers is built (run make)", list);
+	if (ext)
+		add_external(o, ext);
 }
 
 /* The loads of the sweep, one per count of the --conns list, each the load
@@ -413,6 +448,31 @@ static void ab_servers(struct opts *o, const char *list)
 		cli_die_usage("--server %s: none of these servers is built in both builds", list);
 }
 
+/* evbench ab on two commands (a value with {port}): the user's server as
+ * NAME@baseline and NAME@current, NAME being --server's or "yours". */
+static void ab_commands(struct opts *o, const char *name)
+{
+	const char *side[2] = { "baseline", "current" };
+	const char *cmd[2] = { o->baseline, o->current };
+
+	if (!name)
+		name = "yours";
+	for (int k = 0; k < 2; k++) {
+		char err[512], label[64];
+		struct orch_server s;
+
+		if (!strstr(cmd[k], "{port}"))
+			cli_die_bad("ab: --%s '%s': with a command on the other side this must be a "
+				    "command too, with {port}", side[k], cmd[k]);
+		if (orch_parse_external(name, cmd[k], &s, err, sizeof err) < 0)
+			cli_die_bad("ab: --%s: %s", side[k], err);
+		if (snprintf(label, sizeof label, "%s@%s", name, side[k]) >= (int)sizeof s.name)
+			cli_die_bad("ab: --server '%s': name too long", name);
+		memcpy(s.name, label, strlen(label) + 1);
+		o->servers[o->nservers++] = s;
+	}
+}
+
 /* The reference of the comparisons: the named server, which must be in the
  * sweep; by default the design table's reference (DS_REFERENCE) when it
  * is, else the first server. */
@@ -427,6 +487,11 @@ static void pick_reference(struct opts *o, const char *name)
 			o->reference = o->servers[i].name;
 	if (!name)
 		return;
+	for (int i = 0; i < o->nservers; i++)
+		if (!strcmp(o->servers[i].name, name)) {
+			o->reference = o->servers[i].name;
+			return;
+		}
 	if (orch_resolve(name, &s) < 0)
 		cli_die_bad("--reference: unknown server '%s' (evbench --list shows them)", name);
 	for (int i = 0; i < o->nservers; i++)
@@ -580,20 +645,29 @@ static uint64_t parse_seed(const char *val)
 
 /* What the options name, resolved once all are read: the servers (each
  * twice in ab mode) and the reference, the seed, the loads. */
-static void resolve_opts(struct opts *o, const char *servers, const char *conns,
-			 const char *reference, bool seeded)
+static void resolve_opts(struct opts *o, const char *const *servers, int nservers,
+			 bool explicit_server, const char *conns, const char *reference, bool seeded)
 {
 	if (o->ab) {
 		if (!o->baseline || !o->current)
 			cli_die_usage("ab: needs --baseline DIR and --current DIR");
-		ab_servers(o, servers);
+		if (nservers > 1)
+			cli_die_usage("ab: give one --server list");
+		if (strstr(o->baseline, "{port}") || strstr(o->current, "{port}"))
+			ab_commands(o, explicit_server ? servers[0] : NULL);
+		else
+			ab_servers(o, servers[0]);
 		if (o->rounds_auto)
 			o->rule.looks = ab_looks();
 		if (o->rounds_auto && o->order == CMP_SEQUENTIAL)
 			cli_die_usage("ab: --rounds auto needs the interleaved order (a sequential sweep "
 				  "completes no round before its end)");
 	} else {
-		parse_servers(o, servers);
+		o->nservers = 0;
+		for (int i = 0; i < nservers; i++)
+			parse_servers(o, servers[i]);
+		if (o->nservers == 0)
+			cli_die_usage("--server: none of these servers is built (run make)");
 		pick_reference(o, reference);
 	}
 	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
@@ -604,9 +678,9 @@ static void resolve_opts(struct opts *o, const char *servers, const char *conns,
 
 void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 {
-	const char *servers = evb_design_reference()->name, *conns = "100", *reference = NULL;
-	bool seeded = false, list = false;
-	int servers_given = 0, conns_given = 0;
+	const char *servers_given[CLI_MAX_SERVERS], *conns = "100", *reference = NULL;
+	bool seeded = false, list = false, explicit_server;
+	int nservers_given = 0, conns_given = 0;
 	char err[512];
 	struct option opts[MAX_OPTS];
 	int nown = (int)(sizeof own_options / sizeof *own_options), ch, idx = 0;
@@ -646,11 +720,11 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 			ab_option(o, opts[idx].name, val);
 			break;
 		case OPT_SERVER:
-			/* A second --server or --conns would silently replace the
-			 * first: a list says what was meant. */
-			if (servers_given++)
-				cli_die_usage("--server given twice: give one comma-separated list");
-			servers = val;
+			/* Each --server adds to the sweep (a user's command may
+			 * hold commas, so it may need a --server of its own). */
+			if (nservers_given == CLI_MAX_SERVERS)
+				cli_die_usage("--server: more than %d servers", CLI_MAX_SERVERS);
+			servers_given[nservers_given++] = val;
 			break;
 		case OPT_CONNS:
 			if (conns_given++)
@@ -715,5 +789,8 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 		list_servers(o->json);
 		exit(0);
 	}
-	resolve_opts(o, servers, conns, reference, seeded);
+	explicit_server = nservers_given > 0;
+	if (nservers_given == 0)
+		servers_given[nservers_given++] = evb_design_reference()->name;
+	resolve_opts(o, servers_given, nservers_given, explicit_server, conns, reference, seeded);
 }

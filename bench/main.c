@@ -219,7 +219,8 @@ static void print_legend(FILE *f, const struct opts *o)
 	      "  sys/r: the server's system calls per request (perf; '-' when not counted);\n"
 	      "  srv MB: the server processes' memory (PSS) during the measure phase;\n"
 	      "  bound: whose CPU ran out; others: share of the CPUs other processes took;\n"
-	      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md)\n", f);
+	      "  fd-limit: connection attempts lost to descriptor limits (docs/results.md);\n"
+	      "  '-' for a user's server, which does not report what it shed\n", f);
 	if (o->nservers > 1)
 		fprintf(f, "  srv vs ref: server CPU per request over %s in the same round: median\n"
 			"  [95%% interval] over the rounds (~: 3-5 rounds, the interval is min-max and\n"
@@ -574,6 +575,20 @@ int main(int argc, char **argv)
 			if (!o.quiet)
 				fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name, r->cfg.conns,
 					r->failure);
+		}
+		if (r->proc.note[0] && !o.quiet)
+			fprintf(stderr, "evbench: %s c=%ld: warning: %s\n", r->srv->name, r->cfg.conns,
+				r->proc.note);
+		if (r->ran && r->res.verify_mismatch > 0) {
+			/* Wrong bytes are the server's failure to serve, not a
+			 * figure: a run with no verified reply failed. */
+			any_failure |= r->res.replies == 0;
+			if (!o.quiet)
+				fprintf(stderr, "evbench: %s c=%ld: %llu replies were not what the "
+					"protocol says (%llu verified; docs/protocol.md)\n",
+					r->srv->name, r->cfg.conns,
+					(unsigned long long)r->res.verify_mismatch,
+					(unsigned long long)r->res.replies);
 		}
 		if (r->ran)
 			hist_add(&merged[tr->si * o.nconns + tr->ci], &r->res.latency);

@@ -5,7 +5,14 @@
 #include "collect.h"
 #include "designs.h"
 #include "jsonr.h"
+#include "keeper.h"
 #include "procfs.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -58,6 +65,187 @@ int orch_resolve(const char *name, struct orch_server *s)
 	snprintf(s->name, sizeof s->name, "%s", d->name);
 	snprintf(s->path, sizeof s->path, "%s/rot13-%s", orch_bin_dir(), d->binary);
 	s->built = access(s->path, X_OK) == 0;
+	return 0;
+}
+
+/* The colours of user servers in plots, in the order they are named: none
+ * is a design's. */
+static const char *const ext_colors[] = { "#17becf", "#e7ba52", "#ad494a", "#637939",
+					  "#7b4173", "#5254a3" };
+
+/* Splits a command line into words as a shell splits it, without any
+ * expansion: '...' keeps everything, "..." keeps everything but \" and \\,
+ * a backslash outside quotes keeps the next character. Returns the words,
+ * NULL-terminated, in one allocation with their text; NULL with err. */
+static char **split_words(const char *cmd, char *err, size_t errlen)
+{
+	size_t len = strlen(cmd), nw = 0;
+	char **words = malloc((len / 2 + 2) * sizeof *words + len + 1);
+	char *out, quote = 0;
+	bool inword = false;
+
+	if (!words) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	out = (char *)(words + len / 2 + 2);
+	for (const char *c = cmd; *c; c++) {
+		if (!quote && isspace((unsigned char)*c)) {
+			if (inword)
+				*out++ = '\0';
+			inword = false;
+			continue;
+		}
+		if (!inword) {
+			words[nw++] = out;
+			inword = true;
+		}
+		if (quote) {
+			if (*c == quote)
+				quote = 0;
+			else if (quote == '"' && *c == '\\' && (c[1] == '"' || c[1] == '\\'))
+				*out++ = *++c;
+			else
+				*out++ = *c;
+		} else if (*c == '\'' || *c == '"') {
+			quote = *c;
+		} else if (*c == '\\' && c[1]) {
+			*out++ = *++c;
+		} else {
+			*out++ = *c;
+		}
+	}
+	if (inword)
+		*out++ = '\0';
+	words[nw] = NULL;
+	if (quote) {
+		snprintf(err, errlen, "unterminated %c quote", quote);
+		free(words);
+		return NULL;
+	}
+	if (nw == 0) {
+		snprintf(err, errlen, "the command is empty");
+		free(words);
+		return NULL;
+	}
+	return words;
+}
+
+/* "@HOST:PORT" or "@[V6]:PORT", then " pid=PID" or nothing. */
+static int parse_address(const char *spec, struct orch_server *s, char *err, size_t errlen)
+{
+	const char *h = spec + 1, *colon, *end;
+	char host[sizeof s->host], *e;
+	struct in6_addr a6;
+	long port, pid = 0;
+	size_t hl;
+
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end || end[1] != ':')
+			goto bad;
+		hl = (size_t)(end - h - 1);
+		h++;
+		colon = end + 1;
+	} else {
+		colon = strchr(h, ':');
+		if (!colon)
+			goto bad;
+		hl = (size_t)(colon - h);
+	}
+	if (hl == 0 || hl >= sizeof host)
+		goto bad;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &a6) != 1 && inet_pton(AF_INET6, host, &a6) != 1) {
+		snprintf(err, errlen, "'%s': the host must be a numeric IPv4 or IPv6 address", host);
+		return -1;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &e, 10);
+	if (errno || e == colon + 1 || port < 1 || port > 65535)
+		goto bad;
+	while (*e == ' ')
+		e++;
+	if (!strncmp(e, "pid=", 4)) {
+		const char *ps = e + 4;
+
+		errno = 0;
+		pid = strtol(ps, &e, 10);
+		if (errno || e == ps || pid < 1 || pid > 4194304) {
+			snprintf(err, errlen, "'%s': pid= takes a process id", spec);
+			return -1;
+		}
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			snprintf(err, errlen, "'%s': no process %ld here", spec, pid);
+			return -1;
+		}
+	}
+	if (*e)
+		goto bad;
+	s->kind = ORCH_ADDRESS;
+	snprintf(s->host, sizeof s->host, "%s", host);
+	s->port = (int)port;
+	s->pid = (pid_t)pid;
+	snprintf(s->path, sizeof s->path, "%s", spec + 1);
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s': expected @HOST:PORT, @[IPV6]:PORT, optionally ' pid=PID'", spec);
+	return -1;
+}
+
+int orch_parse_external(const char *name, const char *spec, struct orch_server *s,
+			char *err, size_t errlen)
+{
+	static int nexternal;
+	struct evb_design *row;
+	size_t nl = strlen(name);
+
+	memset(s, 0, sizeof *s);
+	if (nl == 0 || nl >= sizeof s->name ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != nl) {
+		snprintf(err, errlen, "'%s': a server's name is letters, digits, '_' or '-', under "
+			 "%zu characters", name, sizeof s->name);
+		return -1;
+	}
+	if (evb_design_find(name) || !strcmp(name, "all")) {
+		snprintf(err, errlen, "'%s' is the name of a built-in design: choose another", name);
+		return -1;
+	}
+	if (spec[0] == '@') {
+		if (parse_address(spec, s, err, errlen) < 0)
+			return -1;
+	} else {
+		bool has_port = false;
+
+		if (!(s->argv = split_words(spec, err, errlen)))
+			return -1;
+		for (char **w = s->argv; *w; w++)
+			has_port |= strstr(*w, "{port}") != NULL;
+		if (!has_port) {
+			snprintf(err, errlen, "'%s': the command must say where the port goes: {port}",
+				 spec);
+			free(s->argv);
+			s->argv = NULL;
+			return -1;
+		}
+		s->kind = ORCH_COMMAND;
+		snprintf(s->path, sizeof s->path, "%s", s->argv[0]);
+	}
+	/* A row of its own, so that everything downstream that takes a row
+	 * takes this one: no property of a design, no waiting call known. It
+	 * lives as long as evbench. */
+	row = calloc(1, sizeof *row);
+	if (!row || !(row->name = strdup(name))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	row->binary = s->kind == ORCH_COMMAND ? "command" : "address";
+	row->wait = EVB_WAIT_NONE;
+	row->color = ext_colors[nexternal++ % (sizeof ext_colors / sizeof *ext_colors)];
+	s->d = row;
+	snprintf(s->name, sizeof s->name, "%s", name);
+	s->built = true;
 	return 0;
 }
 
@@ -333,6 +521,238 @@ static int wait_ready(struct orch_proc *p, const struct orch_server *s, double r
 	}
 }
 
+/* A port that nobody holds now, for a command to listen on: the kernel's
+ * choice for a socket bound to 127.0.0.1:0. Another program could take it
+ * before the command does; the command then fails to listen, which is
+ * recorded like any failure to start. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Whether host:port accepts a connection within timeout_ms: 1 yes, 0 not
+ * (refused, or no answer yet), -1 when no socket can be made. The
+ * connection is closed at once; the server sees a client that leaves. */
+static int accepts(const char *host, int port, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	struct pollfd pf;
+	int fd, rc = 0, soerr = 0;
+	socklen_t el = sizeof soerr;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		slen = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		slen = sizeof(struct sockaddr_in6);
+	} else {
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, slen) == 0) {
+		rc = 1;
+	} else if (errno == EINPROGRESS) {
+		pf = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		if (poll(&pf, 1, timeout_ms) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el) == 0 && soerr == 0)
+			rc = 1;
+	}
+	close(fd);
+	return rc;
+}
+
+/* The command's words with the port put where "{port}" stands. */
+static char **command_argv(char *const *words, int port)
+{
+	char num[16];
+	size_t n = 0, bytes = 0;
+	char **argv, *out;
+
+	snprintf(num, sizeof num, "%d", port);
+	for (; words[n]; n++)
+		bytes += strlen(words[n]) * (strlen(num) + 1) + 1;   /* room for any number of {port} */
+	argv = malloc((n + 1) * sizeof *argv + bytes);
+	if (!argv)
+		return NULL;
+	out = (char *)(argv + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *w = words[i], *hit;
+
+		argv[i] = out;
+		while ((hit = strstr(w, "{port}"))) {
+			memcpy(out, w, (size_t)(hit - w));
+			out += hit - w;
+			out += sprintf(out, "%s", num);
+			w = hit + 6;
+		}
+		out += sprintf(out, "%s", w) + 1;
+	}
+	argv[n] = NULL;
+	return argv;
+}
+
+/* Forks the keeper (keeper.h) in a PID namespace of its own when the
+ * kernel allows it, else as a plain child. Returns its pid, or -1. */
+static pid_t fork_keeper(char **argv, int outfd, int errfd, const int lifeline[2], bool *pidns)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+
+	*pidns = pid >= 0;
+	if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS))
+		pid = fork();
+	if (pid == 0) {
+		/* Only evbench may hold the write end, or the keeper would
+		 * never see it close. */
+		close(lifeline[1]);
+		keeper_run(argv, outfd, errfd, lifeline[0], *pidns);
+	}
+	return pid;
+}
+
+/* The command's pid: the keeper's one child, once it exists. */
+static pid_t command_pid(pid_t keeper)
+{
+	char path[64], buf[64];
+	FILE *f;
+	long pid = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)keeper, (int)keeper);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(buf, sizeof buf, f) || sscanf(buf, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* Starts a user's command (orch.h): a free port, the keeper, then a probe
+ * of the port until it accepts, the command exits, or the time is up. */
+static int start_command(struct orch_proc *p, const struct orch_server *s,
+			 double ready_timeout_s, char *err, size_t errlen)
+{
+	int lfd[2], outfd, efd;
+	char **argv;
+	pid_t pid;
+	double deadline;
+
+	p->port = free_port();
+	if (p->port < 0)
+		return fail(err, errlen, "no free port for %s: %s", s->name, strerror(errno));
+	if (!(argv = command_argv(s->argv, p->port)))
+		return fail(err, errlen, "out of memory");
+	p->errf = tmpfile();
+	p->outf = tmpfile();
+	if (!p->errf || !p->outf || pipe2(lfd, O_CLOEXEC) < 0) {
+		free(argv);
+		return fail(err, errlen, "cannot make the files of %s: %s", s->name,
+			    strerror(errno));
+	}
+	efd = fileno(p->errf);
+	outfd = fileno(p->outf);
+	fcntl(efd, F_SETFD, FD_CLOEXEC);
+	fcntl(outfd, F_SETFD, FD_CLOEXEC);
+	p->t_spawn = col_now();
+	pid = fork_keeper(argv, outfd, efd, lfd, &p->pidns);
+	free(argv);
+	close(lfd[0]);
+	if (pid < 0) {
+		close(lfd[1]);
+		return fail(err, errlen, "fork: %s", strerror(errno));
+	}
+	setpgid(pid, pid);
+	p->pid = pid;
+	p->lifeline = lfd[1];
+	current_pgid = pid;
+
+	deadline = p->t_spawn + ready_timeout_s;
+	for (;;) {
+		char st[64];
+
+		if (try_reap(p, WNOHANG)) {
+			int code = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
+
+			read_stderr_tail(p);
+			if (code > 128)
+				snprintf(st, sizeof st, "was killed by SIG%s",
+					 sigabbrev_np(code - 128) ? sigabbrev_np(code - 128) : "?");
+			else
+				orch_status_text(p->status, st, sizeof st);
+			fail(err, errlen, "%s: '%s' %s before it listened on port %d%s%s%s", s->name,
+			     s->path, st, p->port,
+			     code == 0 ? " (a server must stay in the foreground; what it left "
+					 "running was killed)" : "",
+			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+			break;
+		}
+		if (accepts("127.0.0.1", p->port, 50) == 1) {
+			p->ready_s = col_now() - p->t_spawn;
+			p->cmd_pid = command_pid(pid);
+			return 0;
+		}
+		if (col_now() >= deadline) {
+			read_stderr_tail(p);
+			fail(err, errlen, "%s: '%s' did not listen on port %d within %.0f s%s%s",
+			     s->name, s->path, p->port, ready_timeout_s,
+			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+			break;
+		}
+		{
+			struct timespec ts = { 0, 20000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	kill_group(p);
+	if (!p->reaped)
+		try_reap(p, 0);
+	current_pgid = 0;
+	close(p->lifeline);
+	p->lifeline = -1;
+	return -1;
+}
+
+/* A server someone else runs: ready when it accepts, within the time. */
+static int start_address(struct orch_proc *p, const struct orch_server *s,
+			 double ready_timeout_s, char *err, size_t errlen)
+{
+	double deadline;
+
+	p->t_spawn = col_now();
+	deadline = p->t_spawn + ready_timeout_s;
+	for (;;) {
+		int a = accepts(s->host, s->port, 200);
+
+		if (a == 1) {
+			p->port = s->port;
+			p->ready_s = col_now() - p->t_spawn;
+			return 0;
+		}
+		if (a < 0 || col_now() >= deadline)
+			return fail(err, errlen, "%s: nothing accepts connections at %s within %.0f s",
+				    s->name, s->path, ready_timeout_s);
+		struct timespec ts = { 0, 50000000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *args,
 	       double ready_timeout_s, char *err, size_t errlen)
 {
@@ -342,6 +762,12 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 
 	memset(p, 0, sizeof *p);
 	p->out = -1;
+	p->lifeline = -1;
+	p->kind = s->kind;
+	if (s->kind == ORCH_COMMAND)
+		return start_command(p, s, ready_timeout_s, err, errlen);
+	if (s->kind == ORCH_ADDRESS)
+		return start_address(p, s, ready_timeout_s, err, errlen);
 	argv[argc++] = (char *)s->path;
 	argv[argc++] = "--port";
 	argv[argc++] = "0";
@@ -403,6 +829,54 @@ bool orch_alive(const struct orch_proc *p)
 	return si.si_pid == 0;
 }
 
+/* Stops a command (orch.h, orch_stop). */
+static int stop_command(struct orch_proc *p, double timeout_s, char *err, size_t errlen)
+{
+	double t0 = col_now();
+	char st[64];
+	int code;
+
+	p->died_early = !orch_alive(p);
+	if (!p->died_early)
+		kill(p->pid, SIGTERM);   /* the keeper passes it on */
+	for (int phase = 0; !try_reap(p, WNOHANG);) {
+		struct timespec ts = { 0, 10000000 };
+
+		if (phase == 0 && col_now() >= t0 + timeout_s) {
+			/* It ignored SIGTERM: the keeper kills everything now. */
+			snprintf(p->note, sizeof p->note,
+				 "did not exit within %.0f s of SIGTERM: killed with all it made",
+				 timeout_s);
+			p->killed = true;
+			kill(p->pid, SIGUSR1);
+			phase = 1;
+		} else if (phase == 1 && col_now() >= t0 + timeout_s + 2) {
+			kill_group(p);
+			try_reap(p, 0);
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	p->stop_s = col_now() - t0;
+	kill_group(p);
+	current_pgid = 0;
+	if (p->lifeline >= 0)
+		close(p->lifeline);
+	p->lifeline = -1;
+	read_stderr_tail(p);
+	if (!p->died_early)
+		return 0;
+	code = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
+	if (code > 128)
+		snprintf(st, sizeof st, "killed by SIG%s",
+			 sigabbrev_np(code - 128) ? sigabbrev_np(code - 128) : "?");
+	else
+		orch_status_text(p->status, st, sizeof st);
+	return fail(err, errlen, "server died during the run (%s)%s%s%s", st,
+		    code == 0 ? "; a server must stay in the foreground" : "",
+		    p->stderr_tail[0] ? ": " : "", p->stderr_tail);
+}
+
 int orch_stop(struct orch_proc *p, double timeout_s, char *err, size_t errlen)
 {
 	char line[4096], st[64];
@@ -411,8 +885,12 @@ int orch_stop(struct orch_proc *p, double timeout_s, char *err, size_t errlen)
 	int rc = 0;
 
 	err[0] = '\0';
+	if (p->kind == ORCH_ADDRESS)
+		return 0;
 	if (p->pid <= 0)
 		return fail(err, errlen, "server was never started");
+	if (p->kind == ORCH_COMMAND)
+		return stop_command(p, timeout_s, err, errlen);
 	p->died_early = !orch_alive(p);
 	if (!p->died_early)
 		kill(p->pid, SIGTERM);
@@ -477,4 +955,43 @@ void orch_release(struct orch_proc *p)
 	if (p->errf)
 		fclose(p->errf);
 	p->errf = NULL;
+	if (p->outf)
+		fclose(p->outf);
+	p->outf = NULL;
+	if (p->lifeline >= 0)
+		close(p->lifeline);
+	p->lifeline = -1;
+}
+
+static int copy_file(FILE *from, const char *path)
+{
+	char buf[65536];
+	size_t n;
+	FILE *to;
+	int rc = 0;
+
+	fflush(from);
+	if (fseek(from, 0, SEEK_SET) < 0 || !(to = fopen(path, "we")))
+		return -1;
+	while ((n = fread(buf, 1, sizeof buf, from)) > 0)
+		if (fwrite(buf, 1, n, to) != n)
+			rc = -1;
+	if (ferror(from))
+		rc = -1;
+	if (fclose(to) != 0)
+		rc = -1;
+	return rc;
+}
+
+int orch_save_output(const struct orch_proc *p, const char *path_base)
+{
+	char path[PATH_MAX + 16];
+
+	if (p->kind != ORCH_COMMAND || !p->outf || !p->errf)
+		return 0;
+	snprintf(path, sizeof path, "%s.stdout", path_base);
+	if (copy_file(p->outf, path) < 0)
+		return -1;
+	snprintf(path, sizeof path, "%s.stderr", path_base);
+	return copy_file(p->errf, path);
 }

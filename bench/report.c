@@ -275,6 +275,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	snprintf(row->server, sizeof row->server, "%s", r->srv->name);
 	snprintf(row->design, sizeof row->design, "%s", r->srv->d->binary);
 	row->d = r->srv->d;
+	row->external = r->srv->kind != ORCH_BUILTIN;
 	snprintf(row->backend, sizeof row->backend, "%s",
 		 r->proc.counters.valid ? r->proc.counters.backend :
 		 r->srv->d->backend ? r->srv->d->backend : "");
@@ -364,41 +365,84 @@ made:
 	return 0;
 }
 
+static const char *const kind_names[] = {
+	[ORCH_BUILTIN] = "builtin", [ORCH_COMMAND] = "command", [ORCH_ADDRESS] = "address",
+};
+
+/* Why a server's figures that only evbench's own servers give are null
+ * (docs/your-server.md), or NULL when they are not. */
+static const char *why_no_counters(const struct rep_run *r)
+{
+	switch (r->srv->kind) {
+	case ORCH_COMMAND:
+		return "a command has no stop report: its fd-limit causes, peak connections "
+		       "and counters are not known";
+	case ORCH_ADDRESS:
+		return "a server at an address is measured from the client's side only";
+	default:
+		return NULL;
+	}
+}
+
 static void json_server(struct json_writer *w, const struct rep_run *r)
 {
 	const struct orch_proc *p = &r->proc;
+	const struct orch_server *s = r->srv;
 	char st[64];
 
 	json_begin_object(w);
-	json_kv_string(w, "name", r->srv->name);
-	json_kv_string(w, "design", r->srv->d->binary);
+	json_kv_string(w, "name", s->name);
+	json_kv_string(w, "kind", kind_names[s->kind]);
+	json_kv_string(w, "design", s->d->binary);
 	json_key(w, "backend");
 	if (p->counters.valid && p->counters.backend[0])
 		json_string(w, p->counters.backend);
 	else
-		json_string(w, r->srv->d->backend);   /* null without one */
-	json_kv_string(w, "binary", r->srv->path);
+		json_string(w, s->d->backend);   /* null without one */
+	json_kv_string(w, "binary", s->kind == ORCH_ADDRESS ? NULL : s->path);
 	json_kv_int_or_null(w, "nofile_limit", r->server_nofile > 0 ? r->server_nofile : -1);
 	json_key(w, "args");
 	json_begin_array(w);
-	json_string(w, "--port");
-	json_string(w, "0");
-	if (r->srv->d->backend) {
-		json_string(w, "--backend");
-		json_string(w, r->srv->d->backend);
+	if (s->kind == ORCH_COMMAND) {
+		/* The words as given, {port} where the port went. */
+		for (char **a = s->argv + 1; *a; a++)
+			json_string(w, *a);
+	} else if (s->kind == ORCH_BUILTIN) {
+		json_string(w, "--port");
+		json_string(w, "0");
+		if (s->d->backend) {
+			json_string(w, "--backend");
+			json_string(w, s->d->backend);
+		}
+		for (int i = 0; r->server_args && r->server_args[i]; i++)
+			json_string(w, r->server_args[i]);
 	}
-	for (int i = 0; r->server_args && r->server_args[i]; i++)
-		json_string(w, r->server_args[i]);
 	json_end_array(w);
-	json_kv_int_or_null(w, "pid", p->pid > 0 ? p->pid : -1);
+	json_kv_string(w, "address", s->kind == ORCH_ADDRESS ? s->path : NULL);
+	json_kv_int_or_null(w, "pid", s->kind == ORCH_ADDRESS ? (s->pid ? s->pid : -1)
+				       : p->pid > 0 ? p->pid : -1);
+	if (s->kind == ORCH_COMMAND) {
+		json_kv_int_or_null(w, "command_pid", p->cmd_pid > 0 ? p->cmd_pid : -1);
+		json_kv_bool(w, "pid_namespace", p->pidns);
+		json_kv_string(w, "note", p->note[0] ? p->note : NULL);
+	}
+	json_kv_string(w, "why_no_counters", why_no_counters(r));
 	json_kv_int_or_null(w, "port", r->started ? p->port : -1);
 	json_kv_double_or_null(w, "ready_s", r->started ? p->ready_s : -1);
-	json_kv_double_or_null(w, "stop_s", r->started ? p->stop_s : -1);
+	json_kv_double_or_null(w, "stop_s", r->started && s->kind != ORCH_ADDRESS ? p->stop_s : -1);
 	json_key(w, "exit");
-	if (p->reaped)
+	if (p->reaped && s->kind == ORCH_COMMAND && WIFEXITED(p->status) &&
+	    WEXITSTATUS(p->status) > 128) {
+		/* The keeper's 128 + signal is the command's death by it. */
+		int sig = WEXITSTATUS(p->status) - 128;
+
+		snprintf(st, sizeof st, "killed by SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		json_string(w, st);
+	} else if (p->reaped) {
 		json_string(w, orch_status_text(p->status, st, sizeof st));
-	else
+	} else {
 		json_null(w);
+	}
 	json_kv_bool(w, "killed", p->killed);
 	json_kv_bool(w, "died_early", p->died_early);
 	json_kv_string(w, "stderr_tail", p->stderr_tail);
@@ -633,7 +677,13 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 	rc = json_finish(&w);
 	snprintf(path, sizeof path, "%s.json", r->file);
 	rc = rep_commit(f, &buf, &len, rc < 0, dir, path);
-	if (rc < 0 || !r->ran)
+	if (rc < 0)
+		return rc;
+	/* A command's own output, whole, beside its result. */
+	snprintf(path, sizeof path, "%s/%s", dir, r->file);
+	if (orch_save_output(&r->proc, path) < 0)
+		return -1;
+	if (!r->ran)
 		return rc;
 
 	/* The latency distribution in HdrHistogram's text format, in µs. */

@@ -70,6 +70,7 @@ struct rep_run {
  * numbers mean "not measured" and print as empty cells or '-'. */
 struct rep_row {
 	const struct evb_design *d;        /* the server's row; NULL in rows read back from files */
+	bool   external;                 /* a user's command or address: no stop report */
 	char     server[32], design[32], backend[32];
 	long     conns;
 	int      repeat, threads;

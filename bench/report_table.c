@@ -101,7 +101,9 @@ void rep_table_row(FILE *f, const struct rep_row *rows, int n, const struct hist
 		if (r->ran) {
 			fd += (int64_t)r->fd_client;
 			errs += (int64_t)(r->errors_client - r->errors_shed);
-			fd_known = true;
+			/* A user's server does not say what it shed: the sum
+			 * would pass half a count for the whole. */
+			fd_known = !r->external;
 		}
 		if (r->fd_server >= 0)
 			fd += r->fd_server, fd_known = true;

@@ -229,6 +229,26 @@ static double tv_s(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
+
+/* The process whose group is the server, as sampled: its own for evbench's
+ * servers, the keeper's for a command (its group is the command's), the
+ * named pid's for an address, or 0 when there is none to sample. */
+static pid_t server_leader(const struct rep_run *r)
+{
+	if (r->srv->kind == ORCH_ADDRESS)
+		return r->srv->pid;
+	return r->proc.pid;
+}
+
+/* Samples the server's group (collect.h); leaves s invalid without one. */
+static void sample(struct rep_run *r, struct col_sample *s, int what)
+{
+	pid_t leader = server_leader(r), pgid = leader > 0 ? getpgid(leader) : -1;
+
+	if (pgid > 0)
+		col_sample_group(pgid, leader, s, what);
+}
+
 /* Samples the server's group into *s, and adds the scan's own CPU (on this
  * thread, the load generator's control thread) to what uncount_scan() will
  * take out of the client's figures. */
@@ -237,7 +257,7 @@ static void scan(struct rep_run *r, struct col_sample *s, int what)
 	struct rusage a, b;
 
 	getrusage(RUSAGE_THREAD, &a);
-	col_sample_group(r->proc.pid, r->proc.pid, s, what);
+	sample(r, s, what);
 	getrusage(RUSAGE_THREAD, &b);
 	r->scan_user_s += tv_s(&b.ru_utime) - tv_s(&a.ru_utime);
 	r->scan_sys_s += tv_s(&b.ru_stime) - tv_s(&a.ru_stime);
@@ -348,8 +368,7 @@ static void on_phase(enum lg_phase phase, void *arg)
 	} else if (phase == LG_PHASE_DRAIN && r->s_measure.valid) {
 		if (r->mech)
 			client_csw(&r->cli_vcsw[1], &r->cli_ivcsw[1]);
-		col_sample_group(r->proc.pid, r->proc.pid, &r->s_drain,
-				 COL_CPU | (r->mech ? COL_CSW : 0));
+		sample(r, &r->s_drain, COL_CPU | (r->mech ? COL_CSW : 0));
 		mech_disable_pair(&r->mech_srv, &r->mech_cli);
 	}
 }
@@ -365,8 +384,17 @@ static void mech_start_server(struct rep_run *r)
 	pid_t tids[MECH_MAX_TIDS];
 	int n = 0;
 
+	/* A user's server is counted through its own pid and threads: for
+	 * a command the keeper's child, not the keeper. */
+	pid_t pid = r->srv->kind == ORCH_COMMAND ? r->proc.cmd_pid : server_leader(r);
+
+	if (pid <= 0) {
+		snprintf(r->mech_srv.c.reason, sizeof r->mech_srv.c.reason,
+			 "a server at an address without pid=: no local process to count");
+		return;
+	}
 	if (!(r->srv->d->props & (DS_PROC_CONN | DS_THREAD_CONN))) {
-		n = proc_tids(r->proc.pid, 0, tids, MECH_MAX_TIDS);
+		n = proc_tids(pid, 0, tids, MECH_MAX_TIDS);
 		if (n == MECH_MAX_TIDS)
 			n = 0;   /* more threads than a filter holds: follow the tasks */
 	}
@@ -378,7 +406,7 @@ static void mech_start_server(struct rep_run *r)
 			 "server CPU per request with a fork per request): --mechanism on counts it");
 		return;
 	}
-	mech_start(&r->mech_srv, r->proc.pid, tids, n, r->srv->d->wait, r->mech_tasks);
+	mech_start(&r->mech_srv, pid, tids, n, r->srv->d->wait, r->mech_tasks);
 }
 
 /* The client's session, started when the load threads exist (CONNECT):
@@ -466,13 +494,16 @@ void trial_run(struct rep_run *r, bool show_progress, int trial, int trials, dou
 	}
 	r->started = true;
 	r->cfg.port = r->proc.port;
+	if (r->srv->kind == ORCH_ADDRESS)
+		snprintf(r->cfg.host, sizeof r->cfg.host, "%s", r->srv->host);
 	/* --server-nofile: the server raised its soft limit to the hard one at
 	 * start; both come down now, before any connection, and fork's
 	 * children inherit them. */
-	if (r->server_nofile > 0) {
+	if (r->server_nofile > 0 && r->srv->kind != ORCH_ADDRESS) {
 		struct rlimit lim = { (rlim_t)r->server_nofile, (rlim_t)r->server_nofile };
+		pid_t pid = r->srv->kind == ORCH_COMMAND ? r->proc.cmd_pid : r->proc.pid;
 
-		if (prlimit(r->proc.pid, RLIMIT_NOFILE, &lim, NULL) < 0)
+		if (prlimit(pid, RLIMIT_NOFILE, &lim, NULL) < 0)
 			snprintf(r->failure, sizeof r->failure, "--server-nofile: prlimit: %s",
 				 strerror(errno));
 	}
