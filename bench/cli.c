@@ -37,7 +37,7 @@ static const char usage_text[] =
 	"               [--order interleaved|sequential] [--seed N] [--reference NAME]\n"
 	"               [--out DIR] [--json] [--quiet] [--plot] [--server-args \"ARGS\"] [--work-us N]\n"
 	"               [--mechanism auto|on|off]\n"
-	"       evbench ab --baseline DIR --current DIR [--server LIST] [--conns LIST]\n"
+	"       evbench ab --baseline DIR|CMD --current DIR|CMD [--server LIST|NAME] [--conns LIST]\n"
 	"               [--rounds K|auto] [--budget S] [--max-regression PCT] [--alpha A]\n"
 	"               [--metrics LIST] [load options] [--out DIR] [--seed N]\n"
 	"       evbench gate BASELINE CURRENT [--max-regression PCT] [--alpha A]\n"
@@ -51,7 +51,14 @@ static const char usage_text[] =
 	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
 	"evbench report DIR writes DIR/report.html: one self-contained page of a run.\n"
 	"\n"
-	"  --server LIST          comma-separated servers, or all (default %1$s); see --list\n"
+	"  --server LIST          comma-separated servers, or all (default %1$s); see --list;\n"
+	"                         the last item may be your own server (docs/your-server.md):\n"
+	"                         NAME='CMD ... {port} ...' a command evbench starts and stops,\n"
+	"                         on a free port put where {port} stands (no shell: name one,\n"
+	"                         as in sh -c '...', for pipes); NAME=@HOST:PORT [pid=PID] a\n"
+	"                         server already running (CPU only with a local pid).\n"
+	"                         --server may be given more than once: each adds servers\n"
+	"  --ready-timeout S      seconds a server has to get ready (default 10)\n"
 	"  --conns LIST           comma-separated connection counts (default 100)\n"
 	"  --repeat K             run each (server, conns) K times, as K rounds (default 1)\n"
 	"  --order O              interleaved (default): each round runs every (server, conns)\n"
@@ -82,6 +89,8 @@ static const char usage_tail[] =
 	"install prefix) in interleaved rounds under this evbench's load generator and\n"
 	"gates the current build against the baseline round by round (docs/gate.md):\n"
 	"  --baseline DIR, --current DIR   the two builds\n"
+	"  --baseline CMD, --current CMD   or two commands of your own server, with {port}\n"
+	"                         (as in --server NAME=CMD; NAME from --server, else yours)\n"
 	"  --rounds K|auto        K rounds (default 10); auto: add rounds until every\n"
 	"                         comparison is decided or the budget is spent (judged\n"
 	"                         after rounds 5, 10, ..., %d)\n"
@@ -554,7 +563,7 @@ static bool ab_option(struct opts *o, const char *name, const char *val)
 enum {
 	OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
 	OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
-	OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM,
+	OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM, OPT_READY_TIMEOUT,
 	OPT_LOAD = 512, MAX_OPTS = 80
 };
 
@@ -586,6 +595,7 @@ static const struct option own_options[] = {
 	{ "alpha", required_argument, NULL, OPT_AB },
 	{ "metrics", required_argument, NULL, OPT_AB },
 	{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
+	{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
 	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
 };
 
@@ -598,6 +608,7 @@ static void default_opts(struct opts *o, bool ab)
 	o->ab = ab;
 	o->repeat = ab ? AB_ROUNDS : 1;
 	o->budget_s = AB_BUDGET_S;
+	o->ready_timeout_s = 10;
 	o->rule = (struct cmp_rule){ .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
 				     .looks = 1, .min_rounds = 3 };
 	gate_parse_metrics(NULL, o->rule.gated);
@@ -734,6 +745,17 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 		case OPT_SERVER_NOFILE:
 			o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
 			break;
+		case OPT_READY_TIMEOUT: {
+			char *end;
+
+			errno = 0;
+			o->ready_timeout_s = strtod(val, &end);
+			if (errno || end == val || *end || !(o->ready_timeout_s >= 0.1) ||
+			    o->ready_timeout_s > 3600)
+				cli_die_usage("--ready-timeout: expected seconds from 0.1 to 3600, got '%s'",
+					  val);
+			break;
+		}
 		case OPT_MECHANISM:
 			o->mech = parse_mechanism(val);
 			break;

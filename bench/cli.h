@@ -33,6 +33,7 @@ struct opts {
 	const char *out;
 	bool   json, quiet, plot;
 	int    mech;            /* --mechanism: MECH_OFF, MECH_AUTO (default), MECH_ON */
+	double ready_timeout_s; /* --ready-timeout */
 	long   server_nofile;   /* --server-nofile: the servers' RLIMIT_NOFILE, 0 = theirs */
 	char  *srv_args[CLI_MAX_SRV_ARGS + 1];
 	int    nsrv_args;

@@ -453,6 +453,7 @@ static struct rep_run *new_trial(const struct opts *o, const struct cmp_trial *t
 	r->server_nofile = o->server_nofile;
 	r->mech_tasks = o->mech == MECH_ON;
 	r->server_args = o->srv_args;
+	r->ready_timeout_s = o->ready_timeout_s;
 	r->argv = argv;
 	snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
 	snprintf(r->file, sizeof r->file, "%s-c%ld-r%d", r->srv->name, r->cfg.conns, tr->round);

@@ -708,7 +708,7 @@ static int start_command(struct orch_proc *p, const struct orch_server *s,
 		}
 		if (col_now() >= deadline) {
 			read_stderr_tail(p);
-			fail(err, errlen, "%s: '%s' did not listen on port %d within %.0f s%s%s",
+			fail(err, errlen, "%s: '%s' did not listen on port %d within %g s%s%s",
 			     s->name, s->path, p->port, ready_timeout_s,
 			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
 			break;
@@ -745,7 +745,7 @@ static int start_address(struct orch_proc *p, const struct orch_server *s,
 			return 0;
 		}
 		if (a < 0 || col_now() >= deadline)
-			return fail(err, errlen, "%s: nothing accepts connections at %s within %.0f s",
+			return fail(err, errlen, "%s: nothing accepts connections at %s within %g s",
 				    s->name, s->path, ready_timeout_s);
 		struct timespec ts = { 0, 50000000 };
 

@@ -35,6 +35,7 @@ struct rep_run {
 	int    repeat, repeats;            /* 1-based index, and how many */
 	char   run_id[64];
 	char   started_at[32];             /* ISO 8601 UTC */
+	double ready_timeout_s;            /* how long the server has to get ready */
 	char  *const *server_args;         /* extra server arguments, NULL-terminated */
 	char  *const *argv;                /* evbench's own command line, NULL-terminated */
 	struct lg_config cfg;              /* as run (lg_config_make), and the one home of

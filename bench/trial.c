@@ -28,7 +28,6 @@
 #include "progress.h"
 
 /* How long a server may take to print its ready line, and to exit once told. */
-#define READY_TIMEOUT_S 10.0
 #define STOP_TIMEOUT_S  5.0
 
 /* ---- preflight ------------------------------------------------------------------------ */
@@ -486,7 +485,7 @@ void trial_run(struct rep_run *r, bool show_progress, int trial, int trials, dou
 	r->mech_srv.ctl = r->mech_srv.ack = r->mech_cli.ctl = r->mech_cli.ack = -1;
 	r->cli_vcsw[0] = r->cli_vcsw[1] = r->cli_ivcsw[0] = r->cli_ivcsw[1] = -1;
 	r->probe_before_ns = probe_run();
-	if (orch_start(&r->proc, r->srv, r->server_args, READY_TIMEOUT_S, err, sizeof err) < 0) {
+	if (orch_start(&r->proc, r->srv, r->server_args, r->ready_timeout_s, err, sizeof err) < 0) {
 		snprintf(r->failure, sizeof r->failure, "%s", err);
 		clear_progress(&lv);
 		r->probe_after_ns = probe_run();
