@@ -53,7 +53,7 @@ static void release_reserve(void)
 /* A member of the group other than its leader, as the scan found it. */
 struct member {
 	pid_t pid;
-	unsigned long long utime, stime, ns;
+	unsigned long long utime, stime, cutime, cstime, ns;
 	long vcsw, ivcsw;
 };
 
@@ -89,6 +89,8 @@ static int add_member(const char *entry, void *arg)
 	x->pid = (pid_t)atoi(entry);
 	x->utime = ps.utime;
 	x->stime = ps.stime;
+	x->cutime = ps.cutime;
+	x->cstime = ps.cstime;
 	x->ns = g->cpu ? proc_threads_ns(entry, ps.nthreads) : 0;
 	x->vcsw = x->ivcsw = 0;
 	if (g->csw)
@@ -107,7 +109,9 @@ static int add_member(const char *entry, void *arg)
  * only if it still exists after the leader was read (a zombie still exists:
  * its time is not in cutime yet). One that was reaped in between is in the
  * leader's cutime instead; only a reap in the few ms between reading the
- * leader and checking the child can still go uncounted.
+ * leader and checking the child can still go uncounted. A member that
+ * reaps children of its own counts their time in its cutime the same way
+ * (a reap by it after it was read is the same small loss).
  *
  * Why two sources: /proc/<pid>/stat gives utime and stime in clock ticks,
  * truncated per process, so 10,000 fork children that each ran 2 ms add up
@@ -176,9 +180,13 @@ int col_sample_group(pid_t pgid, pid_t leader, struct col_sample *s, int what)
 
 		if (kill(m[i].pid, 0) < 0 && errno == ESRCH)
 			continue;       /* reaped: counted in the leader's cutime */
-		user += m[i].utime;
-		sys += m[i].stime;
+		user += m[i].utime + m[i].cutime;
+		sys += m[i].stime + m[i].cstime;
 		total_ns += m[i].ns > ticks_ns ? m[i].ns : ticks_ns;
+		/* The children a member reaped itself (a user's command
+		 * under its keeper does: docs/your-server.md) are in its
+		 * cutime, as the leader's are in the leader's. */
+		total_ns += (m[i].cutime + m[i].cstime) * tick_ns;
 		if (csw) {
 			s->vcsw += m[i].vcsw;
 			s->ivcsw += m[i].ivcsw;

@@ -531,6 +531,18 @@ void lesson_list(FILE *f)
 	}
 }
 
+/* Whether option opt ("--conns") is among the user's, as "--conns V" or
+ * "--conns=V". */
+static bool given(const char *opt, int n, char **args)
+{
+	size_t len = strlen(opt);
+
+	for (int i = 0; i < n; i++)
+		if (!strncmp(args[i], opt, len) && (args[i][len] == '\0' || args[i][len] == '='))
+			return true;
+	return false;
+}
+
 char **lesson_argv(const struct lesson *l, const char *argv0, int nextra, char **extra,
 		   int *argc)
 {
@@ -543,9 +555,18 @@ char **lesson_argv(const struct lesson *l, const char *argv0, int nextra, char *
 	if (!v)
 		return NULL;
 	v[k++] = (char *)argv0;
-	for (int i = 0; i < n; i++)
+	/* The user's options win: a lesson's option the user gives too is
+	 * left out (evbench refuses a second --conns), but for --server,
+	 * which adds the user's servers to the lesson's. */
+	for (int i = 0; i < n; i++) {
+		bool has_value = i + 1 < n && strncmp(l->args[i + 1], "--", 2) != 0;
+
+		if (strcmp(l->args[i], "--server") != 0 && given(l->args[i], nextra, extra)) {
+			i += has_value;
+			continue;
+		}
 		v[k++] = (char *)l->args[i];
-	/* evbench's parser keeps the last value of an option: the user's win. */
+	}
 	for (int i = 0; i < nextra; i++)
 		v[k++] = extra[i];
 	v[k] = NULL;

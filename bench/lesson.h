@@ -37,7 +37,8 @@ void lesson_list(FILE *f);
 
 /* Builds the evbench command line of lesson l: argv0, the lesson's options,
  * then extra (the user's own, which override the lesson's: --repeat 10,
- * --conns 100,10000, --out DIR...). Returns a malloc'd NULL-terminated
+ * --conns 100,10000, --out DIR...; but --server adds the user's servers to
+ * the lesson's, as in --server mine='./mysrv --port {port}'). Returns a malloc'd NULL-terminated
  * array (argc in *argc), or NULL when out of memory. */
 char **lesson_argv(const struct lesson *l, const char *argv0, int nextra, char **extra,
 		   int *argc);
