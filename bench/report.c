@@ -421,11 +421,9 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	json_kv_string(w, "address", s->kind == ORCH_ADDRESS ? s->path : NULL);
 	json_kv_int_or_null(w, "pid", s->kind == ORCH_ADDRESS ? (s->pid ? s->pid : -1)
 				       : p->pid > 0 ? p->pid : -1);
-	if (s->kind == ORCH_COMMAND) {
-		json_kv_int_or_null(w, "command_pid", p->cmd_pid > 0 ? p->cmd_pid : -1);
-		json_kv_bool(w, "pid_namespace", p->pidns);
-		json_kv_string(w, "note", p->note[0] ? p->note : NULL);
-	}
+	json_kv_int_or_null(w, "command_pid", p->cmd_pid > 0 ? p->cmd_pid : -1);
+	json_kv_bool(w, "pid_namespace", p->pidns);
+	json_kv_string(w, "note", p->note[0] ? p->note : NULL);
 	json_kv_string(w, "why_no_counters", why_no_counters(r));
 	json_kv_int_or_null(w, "port", r->started ? p->port : -1);
 	json_kv_double_or_null(w, "ready_s", r->started ? p->ready_s : -1);

@@ -749,7 +749,7 @@ Test(evbench, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, 
 		{ "--duration", "-3", NULL },
 		{ "--no-such-option", NULL },
 		{ "--conns", NULL },
-		{ "--server", "epoll", "--server", "poll", NULL },
+		{ "--server", "mine=./mysrv --port 80", NULL },   /* no {port} */
 		{ "--conns", "10", "--conns=20", NULL },
 	};
 
