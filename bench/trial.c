@@ -392,7 +392,11 @@ static void mech_start_server(struct rep_run *r)
 			 "a server at an address without pid=: no local process to count");
 		return;
 	}
-	if (!(r->srv->d->props & (DS_PROC_CONN | DS_THREAD_CONN))) {
+	/* A command may fork or spawn threads per connection, which evbench
+	 * cannot know: --mechanism on follows its tasks, auto counts the
+	 * threads it has once ready (docs/your-server.md). */
+	if (!(r->srv->d->props & (DS_PROC_CONN | DS_THREAD_CONN)) &&
+	    !(r->srv->kind == ORCH_COMMAND && r->mech_tasks)) {
 		n = proc_tids(pid, 0, tids, MECH_MAX_TIDS);
 		if (n == MECH_MAX_TIDS)
 			n = 0;   /* more threads than a filter holds: follow the tasks */
