@@ -268,7 +268,8 @@ static void on_progress(const struct lg_progress *p, void *arg)
 	struct rep_run *r = lv->run;
 	double rate = 0, dt = p->elapsed_s - lv->last_t;
 
-	if (!lv->server_dead && !orch_alive(&r->proc)) {
+	/* An address's server is not evbench's: its end shows as errors. */
+	if (r->srv->kind != ORCH_ADDRESS && !lv->server_dead && !orch_alive(&r->proc)) {
 		lv->server_dead = true;
 		stop_run = 1;
 	}

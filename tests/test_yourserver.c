@@ -26,7 +26,10 @@
 #include <criterion/criterion.h>
 
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -566,4 +569,60 @@ Test(yours_others, ab_on_two_commands, .init = setup, .fini = teardown, .timeout
 	/* A directory on one side and a command on the other is refused. */
 	snprintf(base, sizeof base, "%s", outdir);
 	cr_assert_eq(run(argv, out, sizeof out, err, sizeof err), 2, "%s", err);
+}
+
+/* ---- an address ------------------------------------------------------------------------ */
+
+Test(yours, an_address_measured_from_the_client_and_with_a_pid, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+	static char out[1 << 20], err[1 << 16];
+	char spec[128], spec_pid[128];
+	char *argv[] = { NULL, "--server", spec, "--server", spec_pid, "--conns", "5",
+			 "--duration", "0.5", "--warmup", "0.1", "--mechanism", "off", "--json",
+			 "--out", outdir, NULL };
+	char *srv_argv[] = { rot13, "--port", "0", NULL };
+	struct tu_proc srv;
+	struct jr_value *v;
+	const struct jr_value *a, *p;
+
+	cr_assert_eq(tu_server_start(&srv, srv_argv, 0, 10000), 0, "rot13-epoll-lt did not start");
+	snprintf(spec, sizeof spec, "theirs=@127.0.0.1:%d", srv.port);
+	snprintf(spec_pid, sizeof spec_pid, "mine=@127.0.0.1:%d pid=%d", srv.port, (int)srv.pid);
+	cr_assert_eq(run(argv, out, sizeof out, err, sizeof err), 0, "%s", err);
+	v = runs(out, 2);
+	a = run_of(v, "theirs");
+	p = run_of(v, "mine");
+	cr_assert_str_eq(jr_string(jr_path(a, "server.kind")), "address");
+	cr_assert(is_null(a, "result.failure"), "%s", jr_string(jr_path(a, "result.failure")));
+	cr_assert_gt(jr_path_number(a, "result.replies"), 0);
+	/* Without a pid nothing of the server is known but what the client saw. */
+	cr_assert(is_null(a, "result.server_cpu_s"), "an address has no CPU of its own");
+	cr_assert(is_null(a, "result.server_counters"));
+	cr_assert(jr_string(jr_path(a, "server.why_no_counters")));
+	/* With one, its CPU. */
+	cr_assert_gt(jr_path_number(p, "result.server_cpu_s.total"), 0);
+	cr_assert_eq(jr_path_number(p, "server.pid"), srv.pid);
+	/* evbench neither started nor stopped it: it still serves. */
+	cr_assert_gt(tu_connect(srv.port, 2000), -1, "the address's server was stopped");
+	jr_free(v);
+	tu_kill(&srv);
+}
+
+Test(yours, an_address_where_nothing_listens, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char failure[1024], err[8192];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	/* A port nobody listens on: bound, and closed again. */
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+
+	snprintf(failure, sizeof failure, "gone=@127.0.0.1:%d", port);
+	cr_assert_eq(run_failing(failure, failure, sizeof failure, err, sizeof err), 1, "%s", err);
+	cr_assert(strstr(failure, "nothing accepts connections"), "%s", failure);
 }
