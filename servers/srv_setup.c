@@ -144,6 +144,11 @@ static void parse(int argc, char **argv, unsigned flags)
 			srv_bad_usage("%s needs a value", argv[optind - 1]);
 			break;
 		default:
+			/* A known flag given a value (--echo=1) leaves its own
+			 * value in optopt; an unknown option leaves 0. */
+			if (optopt && strncmp(argv[optind - 1], "--", 2) == 0)
+				srv_bad_usage("%.*s takes no value", (int)strcspn(argv[optind - 1], "="),
+					      argv[optind - 1]);
 			srv_bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
