@@ -4,8 +4,8 @@
  * A load is `conns` TCP connections to one line server (ROT13 or echo, see
  * `protocol`), split over `threads` threads. Each thread runs its own event
  * loop (io_uring, or epoll; see LG_IO_AUTO below) over its own connections
- * with its own histograms and counters; nothing is shared on the hot path, and the
- * threads' results are merged after join (the shape of wrk).
+ * with its own histograms and counters; nothing is shared on the hot path,
+ * and the threads' results are merged after join (the shape of wrk).
  *
  *   closed loop (rate == 0): each active connection keeps `pipeline` requests
  *       in flight, sending the next as soon as a reply is verified;
@@ -90,9 +90,10 @@ struct lg_config {
  * request with each letter rotated by 13, under echo it is the request
  * itself. The built-in servers speak echo when started with --echo, so that
  * someone else's echo server is compared with them under one protocol. */
-enum { LG_PROTO_ROT13 = 0, LG_PROTO_ECHO = 1 };
+enum { LG_PROTO_ROT13 = 0, LG_PROTO_ECHO = 1, LG_NPROTOS };
 
-/* "rot13" or "echo": the names --protocol takes and the results record. */
+/* "rot13" or "echo": the names --protocol takes and the results record
+ * ("?" for a value that is neither). */
 const char *lg_protocol_name(int protocol);
 
 /* How a load thread does its I/O. epoll: edge-triggered readiness, then
