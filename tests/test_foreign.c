@@ -16,9 +16,9 @@
  * Why stdbuf: tr writes through stdio, which buffers a whole block (4 KiB)
  * when its output is not a terminal, and socat's EXEC gives it a socket pair.
  * A 64-byte request then gets no reply until 64 more have been sent, and a
- * closed loop waits for ever: measured here, plain `tr` gave 0 replies in 1 s
- * (every request ended in the timeout), `stdbuf -oL tr` about 17,000. -oL
- * makes stdio flush at each '\n'. socat's `pty` address option would make
+ * closed loop waits for ever: measured here (loadgen --conns 2 --duration 1
+ * --timeout 1), plain `tr` verified 0 replies in 1 s, `stdbuf -oL tr` 52,739.
+ * -oL makes stdio flush at each '\n'. socat's `pty` address option would make
  * tr's output a terminal instead, but the terminal's line discipline turns
  * '\n' into "\r\n" and echoes input unless set raw as well.
  *
