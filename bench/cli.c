@@ -681,6 +681,10 @@ static void resolve_opts(struct opts *o, const char *const *servers, int nserver
 			cli_die_usage("--server: none of these servers is built (run make)");
 		pick_reference(o, reference);
 	}
+	/* The built-in servers speak the protocol the load generator checks
+	 * (--protocol, a load option): echo is their --echo (docs/protocol.md). */
+	if (o->load.protocol == LG_PROTO_ECHO)
+		add_srv_arg(o, "--echo");
 	if (!seeded && getrandom(&o->seed, sizeof o->seed, 0) != sizeof o->seed)
 		o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 

@@ -284,6 +284,7 @@ void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col
 	row->conns = r->cfg.conns;
 	row->repeat = r->repeat;
 	row->threads = r->cfg.threads;
+	row->protocol = lg_protocol_name(r->cfg.protocol);
 	row->ran = r->ran;
 	row->server_cpu_s = row->server_user_s = row->server_sys_s = -1;
 	row->cpu_us_server = row->server_util = -1;
@@ -742,7 +743,7 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 
 	if (!f)
 		return -1;
-	fputs("server,design,backend,conns,repeat,threads,ran,stopped,wall_s,requests,replies,"
+	fputs("server,design,backend,conns,repeat,threads,protocol,ran,stopped,wall_s,requests,replies,"
 	      "throughput_rps,client_cpu_s,client_user_s,client_sys_s,server_cpu_s,server_user_s,"
 	      "server_sys_s,cpu_us_per_req_client,cpu_us_per_req_server,util_server,util_client,"
 	      "util_machine,util_irq,util_others,"
@@ -760,8 +761,8 @@ int rep_write_summary(const char *dir, const struct rep_row *rows, int n)
 	for (int i = 0; i < n; i++) {
 		const struct rep_row *r = &rows[i];
 
-		fprintf(f, "%s,%s,%s,%ld,%d,%d,%d,%d", r->server, r->design, r->backend, r->conns,
-			r->repeat, r->threads, r->ran, r->stopped);
+		fprintf(f, "%s,%s,%s,%ld,%d,%d,%s,%d,%d", r->server, r->design, r->backend, r->conns,
+			r->repeat, r->threads, r->protocol ? r->protocol : "", r->ran, r->stopped);
 		csv_num(f, r->wall_s);
 		csv_int(f, r->ran ? (int64_t)r->requests : -1);
 		csv_int(f, r->ran ? (int64_t)r->replies : -1);

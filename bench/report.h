@@ -75,6 +75,7 @@ struct rep_row {
 	char     server[32], design[32], backend[32];
 	long     conns;
 	int      repeat, threads;
+	const char *protocol;              /* the load's: "rot13" or "echo" (lg_protocol_name) */
 	bool     ran, stopped;
 	char     failure[256];
 	double   wall_s, throughput_rps;

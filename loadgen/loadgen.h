@@ -1,11 +1,11 @@
 /*
  * loadgen.h - evbench's load generator, as a library. This header is its manual.
  *
- * A load is `conns` TCP connections to one ROT13 server, split over `threads`
- * threads. Each thread runs its own event loop (io_uring, or epoll; see
- * LG_IO_AUTO below) over its own connections with
- * its own histograms and counters; nothing is shared on the hot path, and the
- * threads' results are merged after join (the shape of wrk).
+ * A load is `conns` TCP connections to one line server (ROT13 or echo, see
+ * `protocol`), split over `threads` threads. Each thread runs its own event
+ * loop (io_uring, or epoll; see LG_IO_AUTO below) over its own connections
+ * with its own histograms and counters; nothing is shared on the hot path,
+ * and the threads' results are merged after join (the shape of wrk).
  *
  *   closed loop (rate == 0): each active connection keeps `pipeline` requests
  *       in flight, sending the next as soon as a reply is verified;
@@ -20,7 +20,8 @@
  * A request is a line of `size` bytes of printable characters, '\n' included,
  * whose content depends on the connection and the request's sequence number.
  * Replies are framed by length (a reply is exactly `size` bytes) and each is
- * compared byte for byte with rot13 of its request; a reply that differs counts
+ * compared byte for byte with the reply its request is owed under the protocol
+ * (rot13 of the request, or the request itself); a reply that differs counts
  * as verify_mismatch, is not a verified reply, and adds no latency sample.
  *
  * Phases: connect (ramped by connect_rate, each connect timed), warmup (load,
@@ -81,7 +82,19 @@ struct lg_config {
 	char     source_addrs[LG_MAX_SOURCE_ADDRS][LG_ADDR_LEN]; /* local addresses to bind */
 	int      io;                 /* LG_IO_AUTO (default: uring where the kernel allows it,
 	                                else epoll), LG_IO_EPOLL or LG_IO_URING (--io) */
+	int      protocol;           /* LG_PROTO_ROT13 (default) or LG_PROTO_ECHO (--protocol) */
 };
+
+/* What the server answers (docs/protocol.md). Both protocols are framed by
+ * '\n' and every reply is checked byte for byte: under rot13 a reply is the
+ * request with each letter rotated by 13, under echo it is the request
+ * itself. The built-in servers speak echo when started with --echo, so that
+ * someone else's echo server is compared with them under one protocol. */
+enum { LG_PROTO_ROT13 = 0, LG_PROTO_ECHO = 1, LG_NPROTOS };
+
+/* "rot13" or "echo": the names --protocol takes and the results record
+ * ("?" for a value that is neither). */
+const char *lg_protocol_name(int protocol);
 
 /* How a load thread does its I/O. epoll: edge-triggered readiness, then
  * send() and recv(), two system calls per request, as many as an epoll
@@ -230,7 +243,8 @@ struct lg_hooks {
  * name; the rest are the library's own. */
 #define LG_ERRNO_MAX        133
 enum {
-	LG_CAUSE_VERIFY_MISMATCH = LG_ERRNO_MAX + 1,  /* reply differs from rot13 of request */
+	LG_CAUSE_VERIFY_MISMATCH = LG_ERRNO_MAX + 1,  /* reply differs from what the protocol
+	                                                 owes for the request */
 	LG_CAUSE_TIMEOUT,                             /* connect or reply took > timeout */
 	LG_CAUSE_EOF,                                 /* server closed with requests outstanding,
 	                                                 or an idle connection was closed */
@@ -254,7 +268,7 @@ struct lg_result {
 	double   client_user_s;      /* getrusage(RUSAGE_SELF) user time over the phase */
 	double   client_sys_s;       /* getrusage(RUSAGE_SELF) system time over the phase */
 	uint64_t requests;           /* requests sent */
-	uint64_t replies;            /* replies verified equal to rot13 of their request */
+	uint64_t replies;            /* replies verified equal to what their request is owed */
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
 	double   throughput_rps;     /* replies / wall_s */

@@ -33,7 +33,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: loadgen --port P [--host H] [--conns N] [options]\n"
-		"Drives a ROT13 line server, verifies every reply, reports latency and CPU.\n\n"
+		"Drives a line server (ROT13, or echo with --protocol echo), verifies every reply,\n"
+		"reports latency and CPU.\n\n"
 		"load options (the same as evbench's):\n%s\n"
 		"output:\n"
 		"  --json                 print {\"load\": ..., \"result\": ...} (evbench.run/1, client side)\n"

@@ -76,6 +76,8 @@ const struct lg_option lg_options[] = {
 	     "(default: automatic on 127/8 when one address has too few ports)"),
 	HAND("io", "auto|epoll|uring", "how load threads do I/O: io_uring batches a thread's sends and\n"
 	     "waits into one system call; auto (default) uses it if it can"),
+	HAND("protocol", "rot13|echo", "what the server answers to each line: rot13 of it (default) or\n"
+	     "the line itself (echo); every reply is checked byte for byte"),
 };
 #undef OPT
 #undef HAND
@@ -286,6 +288,12 @@ static int parse_sources(struct lg_config *cfg, const char *value, char *err, si
 	return 0;
 }
 
+/* --protocol's values, as the results record them (lg_protocol_name). */
+static const char *const protocol_names[LG_NPROTOS] = {
+	[LG_PROTO_ROT13] = "rot13",
+	[LG_PROTO_ECHO] = "echo",
+};
+
 int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 		    char *err, size_t errlen)
 {
@@ -317,6 +325,14 @@ int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 	}
 	if (strcmp(name, "source-addrs") == 0)
 		return parse_sources(cfg, value, err, errlen);
+	if (strcmp(name, "protocol") == 0) {
+		for (int p = 0; p < LG_NPROTOS; p++)
+			if (strcmp(value, protocol_names[p]) == 0) {
+				cfg->protocol = p;
+				return 0;
+			}
+		return fail(err, errlen, "--protocol: must be 'rot13' or 'echo', got '%s'", value);
+	}
 	if (strcmp(name, "io") == 0) {
 		if (strcmp(value, "auto") == 0)
 			cfg->io = LG_IO_AUTO;
@@ -329,6 +345,11 @@ int lg_parse_option(struct lg_config *cfg, const char *name, const char *value,
 		return 0;
 	}
 	return fail(err, errlen, "unknown load option '--%s'", name);
+}
+
+const char *lg_protocol_name(int protocol)
+{
+	return protocol >= 0 && protocol < LG_NPROTOS ? protocol_names[protocol] : "?";
 }
 
 long lg_ports_per_addr(void)
@@ -371,6 +392,8 @@ int lg_config_make(const struct lg_config *opts, struct lg_config *out, char *er
 			    "sysctl or seccomp) is not available here; use --io epoll");
 	else if (cfg->io != LG_IO_EPOLL && cfg->io != LG_IO_URING)
 		return fail(err, errlen, "--io: must be 'auto', 'epoll' or 'uring'");
+	if (cfg->protocol < 0 || cfg->protocol >= LG_NPROTOS)
+		return fail(err, errlen, "--protocol: must be 'rot13' or 'echo'");
 	if (cfg->threads < 0 || cfg->threads > 1024)
 		return fail(err, errlen, "--threads: must be an integer 1..1024");
 	if (cfg->threads == 0) {

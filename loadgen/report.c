@@ -35,6 +35,7 @@ void lg_json_load(struct json_writer *w, const struct lg_config *cfg)
 	json_kv_double(w, "connect_rate", cfg->connect_rate);
 	json_kv_double(w, "timeout_s", cfg->timeout_s);
 	json_kv_string(w, "io", cfg->io == LG_IO_URING ? "uring" : cfg->io == LG_IO_EPOLL ? "epoll" : "auto");
+	json_kv_string(w, "protocol", lg_protocol_name(cfg->protocol));
 	json_key(w, "source_addrs");
 	json_begin_array(w);
 	for (int i = 0; i < cfg->n_source_addrs; i++)
@@ -192,6 +193,8 @@ void lg_print_summary(FILE *f, const struct lg_config *cfg, const struct lg_resu
 	fprintf(f, ", pipeline %d, %ld-byte requests", cfg->pipeline, cfg->size);
 	if (cfg->io == LG_IO_URING)
 		fprintf(f, ", io_uring");
+	if (cfg->protocol != LG_PROTO_ROT13)
+		fprintf(f, ", protocol %s", lg_protocol_name(cfg->protocol));
 	if (cfg->requests_per_conn)
 		fprintf(f, ", %llu per connection", (unsigned long long)cfg->requests_per_conn);
 	fprintf(f, "\n");

@@ -6,7 +6,9 @@
 # build: a C compiler, make, pkg-config, libevent (the reference server and
 #        the libevent side of evbase's tests) and liburing (evbase's io_uring
 #        backend, rot13-uring), libuv (rot13-libuv); test: Criterion and groff
-#        (the man pages' check) as well;
+#        (the man pages' check) as well, and servers nobody here wrote for
+#        the load generator to verify: socat, ncat, and python3 for the
+#        stdlib asyncio server tests/helpers/asyncio_srv.py;
 # bench: /usr/bin/python3 with matplotlib as well (plots), and linux-perf
 # (evbench counts system calls per request with perf stat; the tests check
 # that counting too); fuzz: the test set, clang and its libFuzzer runtime
@@ -51,6 +53,9 @@ if [ "$want" = test ] || [ "$want" = fuzz ] || [ "$want" = all ]; then
 		need libcriterion-dev
 	fi
 	command -v groff >/dev/null 2>&1 || need groff
+	command -v socat >/dev/null 2>&1 || need socat
+	command -v ncat >/dev/null 2>&1 || need ncat
+	command -v python3 >/dev/null 2>&1 || need python3
 fi
 if [ "$want" = fuzz ] || [ "$want" = all ]; then
 	# libclang-rt-dev is Debian's default version of the sanitizer and

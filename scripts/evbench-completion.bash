@@ -49,6 +49,9 @@ _evbench()
 	--io)
 		COMPREPLY=($(compgen -W "auto epoll uring" -- "$cur"))
 		return ;;
+	--protocol)
+		COMPREPLY=($(compgen -W "rot13 echo" -- "$cur"))
+		return ;;
 	--metrics)
 		COMPREPLY=($(compgen -W "cpu throughput p99 cpu,throughput cpu,throughput,p99" -- "$cur"))
 		return ;;

@@ -183,8 +183,9 @@ def subtitle(runs):
     host = r["host"]
     mode = "open loop %g req/s" % load["rate"] if load.get("rate") else \
         "closed loop, %d in flight per connection" % load.get("pipeline", 1)
-    return "%s, %d-byte requests, %d client thread(s); %s, %d CPUs; run %s" % (
-        mode, load.get("size", 0), load.get("threads", 0), host.get("kernel", "?"),
+    proto = " (echo protocol)" if load.get("protocol") == "echo" else ""
+    return "%s, %d-byte requests%s, %d client thread(s); %s, %d CPUs; run %s" % (
+        mode, load.get("size", 0), proto, load.get("threads", 0), host.get("kernel", "?"),
         host.get("cpus", 0), r.get("run_id", "?"))
 
 

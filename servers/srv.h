@@ -36,6 +36,8 @@ struct srv_opts {
 	unsigned idle_timeout_s; /* --idle-timeout: 0 (the default) keeps idle connections */
 	unsigned long max_children; /* --max-children, SRV_OPT_CHILDREN only; 0: the design's default */
 	int threads;         /* --threads, SRV_OPT_THREADS only; 0: the design's default */
+	bool echo;           /* --echo: answer each line with itself instead of its rot13
+	                        (docs/protocol.md, "Echo"); every design, one place: srv_conn.c */
 };
 
 #define SRV_OPT_BACKEND  1u /* the design accepts --backend NAME */
@@ -137,8 +139,9 @@ void srv_child_closefds(int lfd);
 /*
  * One client. The partial line and the unsent replies are allocated only
  * while they hold bytes, so an idle connection costs this struct alone.
- * Replies are rot13'd as soon as they are read: the transform is byte-wise,
- * so the buffers always hold output, never input.
+ * Replies are rot13'd as soon as they are read (under --echo they are left
+ * as read): the transform is byte-wise, so the buffers always hold output,
+ * never input.
  */
 struct srv_conn {
 	int fd;
@@ -233,7 +236,7 @@ int srv_conn_want(const struct srv_conn *c);
  * Backpressure then counts both the replies still queued and those in flight.
  */
 
-/* `n` bytes the design read (rot13'd in place; n == 0: the client
+/* `n` bytes the design read (rot13'd in place unless --echo; n == 0: the client
  * half-closed) are framed and their replies queued. Returns a srv_want mask. */
 int srv_conn_input(struct srv_conn *c, char *data, size_t n);
 
@@ -300,7 +303,8 @@ extern struct srv_counters *srv_ctr;
 
 #define SRV_COUNT(field, n) __atomic_fetch_add(&srv_ctr->field, (n), __ATOMIC_RELAXED)
 
-/* Print the counters as one JSON line on stdout: the stop report. */
+/* Print the counters as one JSON line on stdout, after the design, its
+ * backend and the protocol it spoke ("rot13" or "echo"): the stop report. */
 void srv_report(const char *backend);
 
 /* The same with the design's own members added at the end: `more` is empty

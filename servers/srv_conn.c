@@ -278,7 +278,8 @@ static void burn(uint64_t ns)
 }
 
 /*
- * Answer what `n` fresh bytes complete. They are rot13'd in place; every byte
+ * Answer what `n` fresh bytes complete. They are rot13'd in place (under
+ * --echo they stay as they came, the one difference echo makes); every byte
  * up to the last newline is sent, and so is every full max_line of a line
  * without one; what is left waits in c->line. The bytes sent are always a
  * prefix of (c->line, data), so one writev covers both.
@@ -292,8 +293,9 @@ static int consume(struct srv_conn *c, char *data, size_t n)
 	size_t keep;
 
 	SRV_COUNT(bytes_in, n);
-	for (size_t i = 0; i < n; i++)
-		data[i] = (char)rot13[(unsigned char)data[i]];
+	if (!srv_opts.echo)
+		for (size_t i = 0; i < n; i++)
+			data[i] = (char)rot13[(unsigned char)data[i]];
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		run += (size_t)(nl - p);
 		oversize += run / max; /* the buffer filled this often before the '\n' */

@@ -19,7 +19,8 @@ void srv_report_more(const char *backend, const char *more)
 {
 	const struct srv_counters *k = srv_ctr;
 
-	printf("{\"design\":\"%s\",\"backend\":\"%s\"", srv__design, backend);
+	printf("{\"design\":\"%s\",\"backend\":\"%s\",\"protocol\":\"%s\"", srv__design, backend,
+	       srv_opts.echo ? "echo" : "rot13");
 #define SRV_COUNTER_PRINT(name) printf(",\"" #name "\":%" PRIu64, k->name);
 	SRV_COUNTERS(SRV_COUNTER_PRINT)
 #undef SRV_COUNTER_PRINT

@@ -35,7 +35,7 @@ const char *srv__design;
 static void usage(FILE *f, unsigned flags)
 {
 	fprintf(f, "usage: rot13-%s [--addr A] [--port N] [--max-line B] [--max-pending B] "
-		"[--work-us N] [--work-ns N] [--idle-timeout S]%s%s%s\n", srv__design,
+		"[--work-us N] [--work-ns N] [--idle-timeout S] [--echo]%s%s%s\n", srv__design,
 		(flags & SRV_OPT_BACKEND) ? " [--backend M]" : "",
 		(flags & SRV_OPT_CHILDREN) ? " [--max-children N]" : "",
 		(flags & SRV_OPT_THREADS) ? " [--threads N]" : "");
@@ -85,6 +85,7 @@ static void parse(int argc, char **argv, unsigned flags)
 		{"idle-timeout", required_argument, NULL, 'i'},
 		{"max-children", required_argument, NULL, 'c'},
 		{"threads", required_argument, NULL, 't'},
+		{"echo", no_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -133,6 +134,9 @@ static void parse(int argc, char **argv, unsigned flags)
 				srv_bad_usage("--threads is not an option of this design");
 			srv_opts.threads = (int)number("threads", optarg, 1, SRV_MAX_THREADS);
 			break;
+		case 'e':
+			srv_opts.echo = true;
+			break;
 		case 'h':
 			usage(stdout, flags);
 			exit(0);
@@ -140,6 +144,11 @@ static void parse(int argc, char **argv, unsigned flags)
 			srv_bad_usage("%s needs a value", argv[optind - 1]);
 			break;
 		default:
+			/* A known flag given a value (--echo=1) leaves its own
+			 * value in optopt; an unknown option leaves 0. */
+			if (optopt && strncmp(argv[optind - 1], "--", 2) == 0)
+				srv_bad_usage("%.*s takes no value", (int)strcspn(argv[optind - 1], "="),
+					      argv[optind - 1]);
 			srv_bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}

@@ -16,6 +16,7 @@
  */
 #include "counters.h"
 #include "designs.h"
+#include "loadgen.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -138,6 +139,10 @@ static void stop(struct tu_proc *srv, const struct design *d, struct tu_json *j)
 	cr_assert(design && strcmp(design, d->name) == 0, "%s: design is '%s'", d->suite,
 		  design ? design : "(missing)");
 	cr_assert(backend, "%s: no backend string", d->suite);
+	const char *protocol = tu_json_str(j, "protocol");
+
+	cr_assert(protocol && (!strcmp(protocol, "rot13") || !strcmp(protocol, "echo")),
+		  "%s: protocol is '%s', want rot13 or echo", d->suite, protocol ? protocol : "(missing)");
 	if (d->backend)
 		cr_assert_str_eq(backend, d->backend, "%s: backend is '%s'", d->suite, backend);
 	cr_assert_eq(tu_json_int(j, "closed"), tu_json_int(j, "accepted"),
@@ -399,6 +404,7 @@ CONFORMANCE(one_line, 20)
 	expect(&j, "lines", 1);
 	expect(&j, "oversize", 0);
 	expect(&j, "errors", 0);
+	cr_assert_str_eq(tu_json_str(&j, "protocol"), "rot13", "without --echo the report says rot13");
 }
 
 CONFORMANCE(many_lines, 20)
@@ -601,6 +607,61 @@ CONFORMANCE(half_close, 20)
  * it, so its memory stays flat. Sending stops at 50 MB or when the kernel's
  * buffers are full and a write makes no progress for a while.
  */
+/*
+ * --echo (docs/protocol.md, "Echo"): every line comes back as it was sent,
+ * the partial line at a half-close too; then a pipelined load under the load
+ * generator's --protocol echo is verified reply by reply. The first check's
+ * expectation is the request itself, as the test wrote it, not anything the
+ * code under test computes.
+ */
+CONFORMANCE(echo, 30)
+{
+	struct tu_proc srv;
+	struct tu_json j;
+	const char req[] = "Hello, World\nand a partial one";
+	size_t n = sizeof req - 1, first = 13;
+	char got[sizeof req], err[256];
+	struct lg_config c;
+	struct lg_result res;
+
+	start(&srv, d, 0, "--echo", NULL);
+	int fd = connect_or_die(&srv);
+
+	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
+	cr_assert_eq(tu_read_n(fd, got, first, IO_MS), (ssize_t)first, "first line not answered");
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	ssize_t r = tu_read_to_eof(fd, got + first, sizeof got - first, IO_MS);
+
+	cr_assert(r >= 0, "no EOF after the remainder: %s", strerror(errno));
+	cr_assert_eq((size_t)r + first, n, "got %zd bytes after half-close, want %zu", r, n - first);
+	cr_assert(memcmp(got, req, n) == 0, "%s --echo answered '%.*s', not the request", d->suite,
+		  (int)n, got);
+	close(fd);
+
+	lg_config_default(&c);
+	c.port = srv.port;
+	c.conns = 8;
+	c.threads = 2;
+	c.pipeline = 4;
+	c.requests = 4000;
+	c.warmup_s = 0;
+	c.protocol = LG_PROTO_ECHO;
+	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(lg_run(&c, &res, NULL), 0);
+	cr_assert_eq(res.replies, 4000, "%s --echo: %llu replies verified, %llu mismatched",
+		     d->suite, (unsigned long long)res.replies,
+		     (unsigned long long)res.verify_mismatch);
+	cr_assert_eq(res.verify_mismatch, 0);
+	cr_assert_eq(res.errors_total, 0, "%s --echo: %llu errors", d->suite,
+		     (unsigned long long)res.errors_total);
+	lg_result_free(&res);
+
+	stop(&srv, d, &j);
+	cr_assert_str_eq(tu_json_str(&j, "protocol"), "echo", "%s: the report's protocol", d->suite);
+	cr_assert_eq(ctr(&j, "bytes_in"), ctr(&j, "bytes_out"), "echo keeps every byte");
+	cr_assert(ctr(&j, "lines") >= 1 + 4000, "lines %lld", ctr(&j, "lines"));
+}
+
 CONFORMANCE(never_reads, 60)
 {
 	struct tu_proc srv;
@@ -810,6 +871,7 @@ CONFORMANCE(bad_args, 20)
 		{ "--port", "abc", NULL },
 		{ "--port", "70000", NULL },
 		{ "--max-line", "0", NULL },
+		{ "--echo=yes", NULL, NULL },   /* a flag takes no value */
 		{ "stray", NULL, NULL },
 		/* Not an option of most designs, not a method of any. */
 		{ "--backend", "nosuch", NULL },

@@ -33,6 +33,11 @@ Test(loadgen_args, parser_accepts_and_rejects, .timeout = 10)
 	cr_assert_eq(c.io, LG_IO_EPOLL);
 	cr_assert_eq(parse(&c, "io", "auto", err), 0);
 	cr_assert_eq(c.io, LG_IO_AUTO);
+	cr_assert_eq(c.protocol, LG_PROTO_ROT13, "rot13 is the default");
+	cr_assert_eq(parse(&c, "protocol", "echo", err), 0);
+	cr_assert_eq(c.protocol, LG_PROTO_ECHO);
+	cr_assert_eq(parse(&c, "protocol", "rot13", err), 0);
+	cr_assert_eq(c.protocol, LG_PROTO_ROT13);
 
 	static const struct { const char *name, *value, *must_say; } bad[] = {
 		{ "conns", "0", "--conns" },         { "conns", "-5", "--conns" },
@@ -47,6 +52,7 @@ Test(loadgen_args, parser_accepts_and_rejects, .timeout = 10)
 		{ "threads", "0", "--threads" },     { "nonsense", "1", "unknown" },
 		{ "conns", "99999999999999999999", "--conns" },
 		{ "io", "kqueue", "--io" },
+		{ "protocol", "ECHO", "--protocol" }, { "protocol", "", "--protocol" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
