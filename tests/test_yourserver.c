@@ -626,3 +626,78 @@ Test(yours, an_address_where_nothing_listens, .init = setup, .fini = teardown, .
 	cr_assert_eq(run_failing(failure, failure, sizeof failure, err, sizeof err), 1, "%s", err);
 	cr_assert(strstr(failure, "nothing accepts connections"), "%s", failure);
 }
+
+/* tests/helpers/asyncio_srv.py, found from the binaries' directory (bin/ or
+ * build-<san>/bin/). */
+static void asyncio_script(char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/../tests/helpers/asyncio_srv.py", tu_bin_dir());
+	if (access(path, R_OK) != 0)
+		snprintf(path, cap, "%s/../../tests/helpers/asyncio_srv.py", tu_bin_dir());
+	cr_assert_eq(access(path, R_OK), 0, "no tests/helpers/asyncio_srv.py beside %s",
+		     tu_bin_dir());
+}
+
+Test(yours_others, ncat_and_asyncio_echo_in_a_sweep, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	static char out[1 << 20], err[1 << 16];
+	char script[PATH_MAX], py[PATH_MAX + 64];
+	char *argv[] = { NULL, "--protocol", "echo", "--server", "epoll-lt",
+			 "--server", "ncat=ncat -l -k 127.0.0.1 {port} --exec /bin/cat",
+			 "--server", py, "--conns", "3", "--duration", "1", "--warmup", "0.2",
+			 "--mechanism", "off", "--json", "--out", outdir, NULL };
+	struct jr_value *v;
+
+	if (!tu_on_path("ncat") || !tu_on_path("python3"))
+		cr_skip_test("ncat or python3 is not installed (scripts/deps.sh test installs them)");
+	asyncio_script(script, sizeof script);
+	snprintf(py, sizeof py, "py=python3 %s --port {port} --protocol echo", script);
+	cr_assert_eq(run(argv, out, sizeof out, err, sizeof err), 0, "%s", err);
+	v = runs(out, 3);
+	for (size_t i = 0; i < v->len; i++) {
+		const struct jr_value *r = v->items[i];
+		const char *name = jr_string(jr_path(r, "server.name"));
+
+		cr_assert(is_null(r, "result.failure"), "%s: %s", name,
+			  jr_string(jr_path(r, "result.failure")));
+		cr_assert_str_eq(jr_string(jr_path(r, "load.protocol")), "echo");
+		cr_assert_gt(jr_path_number(r, "result.replies"), 0, "%s verified nothing", name);
+		cr_assert_eq(jr_path_number(r, "result.verify_mismatch"), 0, "%s", name);
+		cr_assert_gt(jr_path_number(r, "result.server_cpu_s.total"), 0, "%s", name);
+	}
+	jr_free(v);
+}
+
+Test(yours_others, asyncio_in_a_lesson_and_ab, .init = setup, .fini = teardown,
+     .timeout = 180)
+{
+	static char out[1 << 20], err[1 << 16];
+	char script[PATH_MAX], py[PATH_MAX + 64], cmd[PATH_MAX + 64], path[PATH_MAX + 64];
+	char *lesson[] = { NULL, "lesson", "idle", "--server", py, "--conns", "5,20",
+			   "--active", "5", "--repeat", "2", "--duration", "0.3", "--warmup", "0",
+			   "--mechanism", "off", "--out", outdir, NULL };
+	char *ab[] = { NULL, "ab", "--baseline", cmd, "--current", cmd, "--server", "py",
+		       "--conns", "5", "--duration", "0.3", "--warmup", "0", "--rounds", "3",
+		       "--mechanism", "off", "--out", outdir, NULL };
+	struct stat st;
+	int rc;
+
+	if (!tu_on_path("python3"))
+		cr_skip_test("python3 is not installed (scripts/deps.sh test installs it)");
+	asyncio_script(script, sizeof script);
+	snprintf(py, sizeof py, "py=python3 %s --port {port}", script);
+	snprintf(cmd, sizeof cmd, "python3 %s --port {port}", script);
+	cr_assert_eq(run(lesson, out, sizeof out, err, sizeof err), 0, "%s", err);
+	cr_assert(strstr(out, "  py: server CPU per request"), "the verdict leaves it out: %s", out);
+	/* An A/A of the user's server: whatever three rounds decide (the
+	 * gate's verdict on an A/A is a matter of its error rate, docs/gate.md),
+	 * the two commands ran, paired, under their names. */
+	rc = run(ab, out, sizeof out, err, sizeof err);
+	cr_assert(rc == 0 || rc == 1 || rc == 3, "ab on two commands: exit %d: %s%s", rc, out, err);
+	cr_assert(strstr(out, "py"), "the verdict does not name the server: %s", out);
+	snprintf(path, sizeof path, "%s/latest/py@baseline-c5-r3.json", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no %s", path);
+	snprintf(path, sizeof path, "%s/latest/py@current-c5-r3.stdout", outdir);
+	cr_assert_eq(stat(path, &st), 0, "no %s", path);
+}
