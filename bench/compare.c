@@ -77,6 +77,38 @@ const struct cmp_metric_info cmp_metrics[CMP_NMETRICS] = {
 	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99" },
 };
 
+struct cmp_rule cmp_rule_default(void)
+{
+	return (struct cmp_rule){
+		.max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05, .looks = 1,
+		.min_rounds = 3,
+		/* Server CPU alone by default: docs/gate.md, "Why server CPU alone
+		 * by default". */
+		.gated = { [CMP_SERVER_CPU] = true },
+	};
+}
+
+int cmp_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
+{
+	bool g[CMP_NMETRICS] = { false };
+	char buf[128], *save = NULL;
+
+	if (strlen(list) >= sizeof buf || !list[0])
+		return -1;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int m = 0;
+
+		while (m < CMP_NMETRICS && strcmp(t, cmp_metrics[m].option) != 0)
+			m++;
+		if (m == CMP_NMETRICS)
+			return -1;
+		g[m] = true;
+	}
+	memcpy(gated, g, sizeof g);
+	return 0;
+}
+
 const char *cmp_metric_key(enum cmp_metric m)
 {
 	return cmp_metrics[m].key;

@@ -36,8 +36,6 @@
 #include "stats.h"
 #include "trial.h"
 
-#define HAVE_GATE 1
-
 /* ---- plots ------------------------------------------------------------------------------ */
 
 /* Runs scripts/python.sh scripts/plot.py DIR, found beside the binary
@@ -520,12 +518,10 @@ int main(int argc, char **argv)
 	FILE *table;
 
 	if (argc > 1 && strcmp(argv[1], "gate") == 0) {
-#ifdef HAVE_GATE
-		return gate_main(argc - 1, argv + 1);
-#else
-		fputs("evbench: gate is not built into this evbench\n", stderr);
-		return 2;
-#endif
+		struct gate_opts g;
+
+		cli_parse_gate(&g, argc - 1, argv + 1);
+		return gate_run(&g);
 	}
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);

@@ -198,10 +198,9 @@ static int replay(double (*factor)(int), double (*spread)(int), int *looks)
 {
 	static const struct cmp_pair pair = { "s@current", "s@baseline" };
 	struct rep_row rows[2 * AB_MAX_ROUNDS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = ab_looks(), .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.looks = ab_looks();
 	*looks = 0;
 	for (int k = 1; k <= AB_MAX_ROUNDS; k++) {
 		struct cmp_result *res;
@@ -243,10 +242,9 @@ static int first_decided(double (*factor)(int), double (*spread)(int))
 {
 	static const struct cmp_pair pair = { "s@current", "s@baseline" };
 	struct rep_row rows[2 * AB_MAX_ROUNDS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = 10, .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.looks = 10;
 	for (int k = 1; k <= AB_MAX_ROUNDS; k++) {
 		struct cmp_judgement j[CMP_NMETRICS];
 		struct cmp_result *res;

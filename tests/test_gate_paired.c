@@ -61,11 +61,10 @@ static enum cmp_verdict judge(int K, double factor, double spread, bool drift,
 	struct rep_row rows[2 * 64];
 	struct cmp_result *res;
 	struct cmp_judgement j[CMP_NMETRICS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = 1, .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 	int n;
 
-	gate_parse_metrics("cpu,throughput", rule.gated);
+	cmp_parse_metrics("cpu,throughput", rule.gated);
 	for (int k = 0; k < K; k++) {
 		double speed = drift ? ((k / 2) % 2 ? 7.3 : 5.4) : 5.4;
 
@@ -151,13 +150,13 @@ Test(gate_paired, significant_but_maybe_past_the_threshold_is_undecided, .timeou
  */
 static int sequential(const double *cpu, double clear, int *at)
 {
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = clear, .alpha = 0.05,
-				 .looks = ab_looks(), .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 	struct cmp_result res;
 	struct cmp_judgement j[CMP_NMETRICS];
 	double ratio[AB_MAX_ROUNDS];
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.clear = clear;
+	rule.looks = ab_looks();
 	memset(&res, 0, sizeof res);
 	for (int m = 0; m < CMP_NMETRICS; m++)
 		res.ratio[m] = ratio;
@@ -220,11 +219,10 @@ Test(gate_paired, more_looks_widen_the_interval, .timeout = 10)
 	struct rep_row rows[20];
 	struct cmp_result *res;
 	struct cmp_judgement one[CMP_NMETRICS], many[CMP_NMETRICS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = 1, .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 	int n;
 
-	gate_parse_metrics("cpu", rule.gated);
+	cmp_parse_metrics("cpu", rule.gated);
 	for (int k = 0; k < 10; k++) {
 		rows[2 * k] = row("s@baseline", k + 1, 5 * (1 + 0.03 * noise(k)));
 		rows[2 * k + 1] = row("s@current", k + 1, 5.5 * (1 + 0.03 * noise(k + 50)));
@@ -375,13 +373,21 @@ Test(gate_paired_cli, build_without_the_server_is_bad_input, .init = mkout, .fin
 	cr_assert_not_null(strstr(err, "rot13-epoll-lt"), "%s", err);
 }
 
-Test(gate_paired, server_cpu_alone_by_default, .timeout = 10)
+/* The one rule: server CPU alone gated and the clearance set, so that no
+ * caller gets clearance 0 by leaving a field out; --metrics replaces the
+ * gated set, and a bad list leaves it as it was. */
+Test(gate_paired, the_default_rule, .timeout = 10)
 {
-	bool g[CMP_NMETRICS];
+	struct cmp_rule r = cmp_rule_default();
+	bool *g = r.gated;
 
-	cr_assert_eq(gate_parse_metrics(NULL, g), 0);
 	cr_assert(g[CMP_SERVER_CPU] && !g[CMP_THROUGHPUT] && !g[CMP_P99]);
-	cr_assert_eq(gate_parse_metrics("p99,throughput", g), 0);
+	cr_assert_float_eq(r.clear, CMP_CLEAR, 1e-12);
+	cr_assert(r.clear > 0 && r.max_regression == 0.10 && r.alpha == 0.05 && r.looks == 1 &&
+		  r.min_rounds == 3);
+	cr_assert_eq(cmp_parse_metrics("p99,throughput", g), 0);
 	cr_assert(!g[CMP_SERVER_CPU] && g[CMP_THROUGHPUT] && g[CMP_P99]);
-	cr_assert_eq(gate_parse_metrics("cpu,latency", g), -1);
+	cr_assert_eq(cmp_parse_metrics("cpu,latency", g), -1);
+	cr_assert(!g[CMP_SERVER_CPU] && g[CMP_THROUGHPUT] && g[CMP_P99]);
+	cr_assert_eq(cmp_parse_metrics("", g), -1);
 }

@@ -256,10 +256,9 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	const char *kind = "aa", *path = NULL;
 	bool csv = false, replaying = false;
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = ab_looks(), .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.looks = ab_looks();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
