@@ -23,6 +23,7 @@
 #include "../bench/ab.h"
 #include "../bench/compare.h"
 #include "../bench/gate.h"
+#include "jsonr.h"
 #include "testutil.h"
 
 static const struct cmp_pair cur_vs_base = { "s@current", "s@baseline" };
@@ -352,8 +353,37 @@ Test(gate_paired_cli, budget_ends_undecided, .init = mkout, .fini = cleanup, .ti
 	cr_assert_neq(stat(path, &st), 0, "ran past the budget");
 	snprintf(path, sizeof path, "%s/latest/gate.md", outdir);
 	cr_assert_eq(stat(path, &st), 0, "no gate.md");
-	snprintf(path, sizeof path, "%s/latest/github-smaller-is-better.json", outdir);
-	cr_assert_eq(stat(path, &st), 0, "no github-smaller-is-better.json");
+	/* github-action-benchmark's two files: JSON arrays of {name, unit,
+	 * value, range, extra}, one entry per metric of the current build, the
+	 * median of the 5 rounds inside their range. */
+	for (int bigger = 0; bigger < 2; bigger++) {
+		static const char *const want[2][2] = {
+			{ "epoll-lt c=4 server CPU", "epoll-lt c=4 p99 latency" },
+			{ "epoll-lt c=4 throughput", NULL },
+		};
+		struct jr_error jerr;
+		struct jr_value *doc;
+		size_t n = bigger ? 1 : 2;
+
+		snprintf(path, sizeof path, "%s/latest/github-%s-is-better.json", outdir,
+			 bigger ? "bigger" : "smaller");
+		doc = jr_parse_file(path, &jerr);
+		cr_assert_not_null(doc, "%s: line %d: %s", path, jerr.line, jerr.msg);
+		cr_assert(doc->type == JR_ARRAY && doc->len == n, "%s: %zu entries", path, doc->len);
+		for (size_t i = 0; i < n; i++) {
+			const struct jr_value *e = doc->items[i];
+			const char *range = jr_string(jr_get(e, "range"));
+			double v = jr_path_number(e, "value"), lo, hi;
+
+			cr_assert_str_eq(jr_string(jr_get(e, "name")), want[bigger][i]);
+			cr_assert_str_eq(jr_string(jr_get(e, "extra")), "median of 5 rounds");
+			cr_assert_not_null(jr_string(jr_get(e, "unit")));
+			cr_assert(range && sscanf(range, "%lf..%lf", &lo, &hi) == 2, "%s", range);
+			cr_assert(v > 0 && lo <= v * (1 + 1e-5) && v <= hi * (1 + 1e-5),
+				  "%s: %g outside %s", want[bigger][i], v, range);
+		}
+		jr_free(doc);
+	}
 }
 
 Test(gate_paired_cli, build_without_the_server_is_bad_input, .init = mkout, .fini = cleanup,
