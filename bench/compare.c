@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "report.h"
 #include "schema.h"
 #include "stats.h"
 

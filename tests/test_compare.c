@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../bench/compare.h"
+#include "../bench/report.h"
 #include "../bench/stats.h"
 #include "testutil.h"
 

@@ -22,6 +22,7 @@
 
 #include "../bench/ab.h"
 #include "../bench/compare.h"
+#include "../bench/report.h"
 #include "../bench/gate.h"
 #include "jsonr.h"
 #include "testutil.h"
