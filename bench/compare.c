@@ -19,28 +19,6 @@ const char *cmp_order_name(enum cmp_order o)
 	return o == CMP_SEQUENTIAL ? "sequential" : "interleaved";
 }
 
-/* splitmix64: a tiny generator whose whole state is the seed, so an order
- * is reproducible from the number the results record. */
-static uint64_t next_u64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* A uniform integer in [0, n), without modulo bias. */
-static uint64_t below(uint64_t *s, uint64_t n)
-{
-	uint64_t lim = UINT64_MAX - UINT64_MAX % n, v;
-
-	do
-		v = next_u64(s);
-	while (v >= lim);
-	return v % n;
-}
-
 void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64_t seed,
 	      struct cmp_trial *out)
 {
@@ -61,7 +39,7 @@ void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64
 			round[i] = (struct cmp_trial){ i / nconns, i % nconns, r, 0 };
 		/* Fisher-Yates, then number the positions as they will run. */
 		for (int i = per - 1; i > 0; i--) {
-			int j = (int)below(&state, (uint64_t)i + 1);
+			int j = (int)stats_rand_below(&state, (uint64_t)i + 1);
 			struct cmp_trial t = round[i];
 
 			round[i] = round[j];

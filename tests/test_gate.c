@@ -169,15 +169,12 @@ static double others = -1;
 static void make_tmp(void)
 {
 	others = -1;
-	strcpy(tmp, "/tmp/evbench-gate-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
+	cr_assert_eq(tu_scratch_dir(tmp, sizeof tmp, "gate"), 0);
 }
 
 static void remove_tmp(void)
 {
-	if (tmp[0])
-		tu_rmtree(tmp);
-	tmp[0] = '\0';
+	tu_scratch_remove(tmp);
 }
 
 /* tmp/rel, made if need be when rel names a directory. */

@@ -29,28 +29,6 @@
 
 static const struct cmp_pair cur_vs_base = { "s@current", "s@baseline" };
 
-/* A row of `server` in `round` with server CPU cpu µs/req and throughput 1e6/cpu. */
-static struct rep_row row(const char *server, int round, double cpu)
-{
-	struct rep_row r;
-
-	memset(&r, 0, sizeof r);
-	snprintf(r.server, sizeof r.server, "%s", server);
-	r.conns = 100;
-	r.repeat = round;
-	r.ran = true;
-	r.cpu_us_server = cpu;
-	r.throughput_rps = 1e6 / cpu;
-	r.lat_us[4] = 100 * cpu;
-	return r;
-}
-
-/* Deterministic noise in [-1, 1]. */
-static double noise(int i)
-{
-	return sin(12.9898 * i + 78.233 * (i % 7));
-}
-
 /*
  * Builds K rounds where the current build costs `factor` times the baseline,
  * the machine's speed is `speed(k)` for both in round k, and each trial has
@@ -70,9 +48,9 @@ static enum cmp_verdict judge(int K, double factor, double spread, bool drift,
 	for (int k = 0; k < K; k++) {
 		double speed = drift ? ((k / 2) % 2 ? 7.3 : 5.4) : 5.4;
 
-		rows[2 * k] = row("s@baseline", k + 1, speed * (1 + spread * noise(2 * k)));
-		rows[2 * k + 1] = row("s@current", k + 1,
-				      factor * speed * (1 + spread * noise(2 * k + 1)));
+		tu_ab_row(&rows[2 * k], "s@baseline", k + 1, speed * (1 + spread * tu_noise(2 * k)));
+		tu_ab_row(&rows[2 * k + 1], "s@current", k + 1,
+			  factor * speed * (1 + spread * tu_noise(2 * k + 1)));
 	}
 	n = cmp_compute(rows, 2 * K, &cur_vs_base, 1, K, &res);
 	cr_assert_eq(n, 1);
@@ -189,7 +167,7 @@ Test(gate_paired, five_percent_after_a_slow_spell_passes, .timeout = 10)
 	int at;
 
 	for (int k = 0; k < AB_MAX_ROUNDS; k++)
-		cpu[k] = 1.05 * (k < 10 ? spell[k] : 1 + 0.03 * noise(k));
+		cpu[k] = 1.05 * (k < 10 ? spell[k] : 1 + 0.03 * tu_noise(k));
 	cr_assert_eq(sequential(cpu, CMP_CLEAR, &at), GATE_PASS, "a true 5%% stopped at round %d "
 		     "without passing", at);
 	cr_assert(at > 10, "passed at round %d, before the spell was outweighed", at);
@@ -206,7 +184,7 @@ Test(gate_paired, fifteen_percent_in_large_noise_fails, .timeout = 10)
 	int at;
 
 	for (int k = 0; k < AB_MAX_ROUNDS; k++)
-		cpu[k] = 1.15 * exp(0.30 * noise(k));
+		cpu[k] = 1.15 * exp(0.30 * tu_noise(k));
 	cr_assert_eq(sequential(cpu, CMP_CLEAR, &at), GATE_REGRESSION, "a true 15%% not caught "
 		     "by round %d", at);
 }
@@ -226,8 +204,8 @@ Test(gate_paired, more_looks_widen_the_interval, .timeout = 10)
 
 	cmp_parse_metrics("cpu", rule.gated);
 	for (int k = 0; k < 10; k++) {
-		rows[2 * k] = row("s@baseline", k + 1, 5 * (1 + 0.03 * noise(k)));
-		rows[2 * k + 1] = row("s@current", k + 1, 5.5 * (1 + 0.03 * noise(k + 50)));
+		tu_ab_row(&rows[2 * k], "s@baseline", k + 1, 5 * (1 + 0.03 * tu_noise(k)));
+		tu_ab_row(&rows[2 * k + 1], "s@current", k + 1, 5.5 * (1 + 0.03 * tu_noise(k + 50)));
 	}
 	n = cmp_compute(rows, 20, &cur_vs_base, 1, 10, &res);
 	cmp_judge(res, n, &rule, one);
@@ -246,15 +224,12 @@ static char outdir[PATH_MAX];
 
 static void mkout(void)
 {
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-ab-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "ab"), 0);
 }
 
 static void cleanup(void)
 {
-	tu_kill_all();
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 /* Writes a comparisons.json of one comparison with the given server-CPU
@@ -304,8 +279,8 @@ Test(gate_paired_cli, exit_status_per_verdict, .init = mkout, .fini = cleanup, .
 	char out[8192];
 
 	for (int i = 0; i < 10; i++) {
-		same[i] = 1 + 0.01 * noise(i);
-		worse[i] = 1.12 * (1 + 0.01 * noise(i));
+		same[i] = 1 + 0.01 * tu_noise(i);
+		worse[i] = 1.12 * (1 + 0.01 * tu_noise(i));
 		wild[i] = 1.12 * swing[i];
 	}
 	write_comparisons("same", same, 10);

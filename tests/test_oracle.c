@@ -86,8 +86,7 @@ static void setup(void)
 		     real);
 	snprintf(dir, sizeof dir, "%s/tests/bin", tu_build_dir());
 	cr_assert_eq(tu_path(srv, sizeof srv, dir, "cpu_testsrv"), 0, "%s is not built", srv);
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-oracle-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "oracle"), 0);
 	snprintf(dir, sizeof dir, "%.3000s/bin", outdir);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(evbench, sizeof evbench, "%.3000s/evbench", dir);
@@ -106,9 +105,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_kill_all();
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 /* Runs the copy of evbench on the test server with the load options in

@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "jsonr.h"
 #include "procfs.h"
+#include "report.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -529,6 +530,23 @@ void tu_rmtree(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int tu_scratch_dir(char *dir, size_t cap, const char *name)
+{
+	if ((size_t)snprintf(dir, cap, "/tmp/evbench-%s-XXXXXX", name) >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+void tu_scratch_remove(char *dir)
+{
+	tu_kill_all();
+	if (dir[0])
+		tu_rmtree(dir);
+	dir[0] = '\0';
+}
+
 bool tu_on_path(const char *name)
 {
 	const char *path = getenv("PATH");
@@ -690,6 +708,18 @@ static int wait_fd(int fd, short events, long long deadline)
 	return r > 0 ? 0 : -1;
 }
 
+/* After a non-blocking send or recv on fd failed: 0 to try it again (EINTR,
+ * or fd became ready for events before the deadline), -1 to give up with
+ * errno set (the call's own error, or ETIMEDOUT). */
+static int retry_io(int fd, short events, long long deadline)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -1;
+	return wait_fd(fd, events, deadline);
+}
+
 int tu_connect(int port, int timeout_ms)
 {
 	long long deadline = deadline_in(timeout_ms);
@@ -758,11 +788,7 @@ ssize_t tu_read_n(int fd, void *buf, size_t n, int timeout_ms)
 		}
 		if (r == 0)
 			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (wait_fd(fd, POLLIN, deadline) < 0)
+		if (retry_io(fd, POLLIN, deadline) < 0)
 			return -1;
 	}
 	return (ssize_t)done;
@@ -789,11 +815,7 @@ ssize_t tu_read_to_eof(int fd, void *buf, size_t cap, int timeout_ms)
 		}
 		if (r == 0)
 			return (ssize_t)done;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (wait_fd(fd, POLLIN, deadline) < 0)
+		if (retry_io(fd, POLLIN, deadline) < 0)
 			return -1;
 	}
 }
@@ -1010,4 +1032,21 @@ double tu_csv_cell(const char *header, const char *line, const char *name)
 		}
 	cr_assert_fail("no column %s in summary.csv", name);
 	return NAN;
+}
+
+void tu_ab_row(struct rep_row *r, const char *server, int round, double cpu)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->server, sizeof r->server, "%s", server);
+	r->conns = 100;
+	r->repeat = round;
+	r->ran = true;
+	r->cpu_us_server = cpu;
+	r->throughput_rps = 1e6 / cpu;
+	r->lat_us[4] = 100 * cpu;
+}
+
+double tu_noise(int i)
+{
+	return sin(12.9898 * i + 78.233 * (i % 7));
 }

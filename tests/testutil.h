@@ -206,6 +206,14 @@ void tu_close_reset(int fd);
  * ignored, since there is nothing a cleanup can do about them. */
 void tu_rmtree(const char *dir);
 
+/* Makes a fresh scratch directory /tmp/evbench-<name>-XXXXXX and writes its
+ * path into dir. Returns 0, or -1 with errno (ENAMETOOLONG: cap too small). */
+int tu_scratch_dir(char *dir, size_t cap, const char *name);
+
+/* The end of a test with a scratch directory, for its .fini: kills what the
+ * test started (tu_kill_all), removes dir's tree if dir is set, clears dir. */
+void tu_scratch_remove(char *dir);
+
 /* Whether PATH has an executable called name: how a test asks for an optional
  * program (chromium) without a shell, whose own status would be the test's. */
 bool tu_on_path(const char *name);
@@ -242,6 +250,17 @@ long tu_proc_status(pid_t pid, const char *name);
 int tu_proc_fds(pid_t pid, int *fds, int cap);
 
 /* ---- results files ------------------------------------------------------------- */
+
+/* A row (bench/report.h) of evbench ab's as the paired gate reads it: server
+ * (NAME@baseline or NAME@current) in round `round` at 100 connections, with
+ * server CPU cpu µs per request, throughput 1e6 / cpu and p99 100 x cpu;
+ * every other figure 0. */
+struct rep_row;
+void tu_ab_row(struct rep_row *r, const char *server, int round, double cpu);
+
+/* Deterministic noise in [-1, 1], the i-th of a fixed sequence: rounds that
+ * look measured, the same on every run. */
+double tu_noise(int i);
 
 /* The number in the cell of summary.csv's column `name` on `line`, given
  * its header line; fails the test if there is no such column or it is
