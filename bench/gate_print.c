@@ -138,6 +138,17 @@ void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t
 		       mis, mis == 1 ? "" : "s");
 }
 
+/* One side of a comparison in the JSON report: {n, mean, sd}. */
+static void side_json(struct json_writer *w, const char *key, size_t n, double mean, double sd)
+{
+	json_key(w, key);
+	json_begin_object(w);
+	json_kv_uint(w, "n", n);
+	json_kv_double(w, "mean", mean);
+	json_kv_double(w, "sd", sd);
+	json_end_object(w);
+}
+
 void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, int status)
 {
 	struct json_writer w;
@@ -167,18 +178,8 @@ void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, 
 		json_kv_string(&w, "metric", gate__metric_name(c->metric));
 		json_kv_string(&w, "unit", o->normalize_by ? "ratio" : gate__metric_unit(c->metric));
 		json_kv_string(&w, "better", gate__metrics[c->metric].higher_better ? "higher" : "lower");
-		json_key(&w, "baseline");
-		json_begin_object(&w);
-		json_kv_uint(&w, "n", c->nb);
-		json_kv_double(&w, "mean", c->mb);
-		json_kv_double(&w, "sd", c->sdb);
-		json_end_object(&w);
-		json_key(&w, "current");
-		json_begin_object(&w);
-		json_kv_uint(&w, "n", c->nc);
-		json_kv_double(&w, "mean", c->mc);
-		json_kv_double(&w, "sd", c->sdc);
-		json_end_object(&w);
+		side_json(&w, "baseline", c->nb, c->mb, c->sdb);
+		side_json(&w, "current", c->nc, c->mc, c->sdc);
 		json_kv_double(&w, "change_pct", 100 * c->change);
 		json_kv_double(&w, "interval_lo_pct", 100 * c->lo);
 		json_kv_double(&w, "interval_hi_pct", 100 * c->hi);

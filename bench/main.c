@@ -129,17 +129,6 @@ static bool is_reference(const struct opts *o, const char *name)
 	return o->ab ? strstr(name, "@baseline") != NULL : !strcmp(name, o->reference);
 }
 
-/* The rounds the rows reach so far (the last round may be partial). */
-static int rounds_of(const struct rep_row *rows, int nrows)
-{
-	int k = 0;
-
-	for (int i = 0; i < nrows; i++)
-		if (rows[i].repeat > k)
-			k = rows[i].repeat;
-	return k;
-}
-
 /* The comparisons of rows, listed in sweep order. Returns their number, or
  * -1 with errno. */
 static int compare_in_sweep_order(const struct opts *o, const struct rep_row *rows, int nrows,
@@ -147,7 +136,7 @@ static int compare_in_sweep_order(const struct opts *o, const struct rep_row *ro
 {
 	struct rep_row *sorted = in_sweep_order(o, rows, nrows);
 	struct cmp_pair pairs[CLI_MAX_SERVERS];
-	int n = cmp_compute(sorted, nrows, pairs, sweep_pairs(o, pairs), rounds_of(rows, nrows),
+	int n = cmp_compute(sorted, nrows, pairs, sweep_pairs(o, pairs), rep_rounds(rows, nrows),
 			    res);
 
 	free(sorted);
@@ -159,7 +148,7 @@ static int write_comparisons(const struct opts *o, const char *run_id, const cha
 {
 	struct cmp_sweep sw = {
 		.run_id = run_id, .order = o->order, .seed = o->seed,
-		.rounds = rounds_of(rows, nrows), .reference = o->reference,
+		.rounds = rep_rounds(rows, nrows), .reference = o->reference,
 		.drift_threshold = PROBE_DRIFT_THRESHOLD,
 	};
 	struct cmp_result *res;

@@ -657,6 +657,24 @@ int tu_server_start(struct tu_proc *p, char *const argv[], long nofile, int time
 	return 0;
 }
 
+int tu_server_start_v(struct tu_proc *p, const char *bin, const char *backend, long nofile,
+		      int timeout_ms, va_list ap)
+{
+	char path[8192], *argv[32], *a;   /* tu_bin_dir() is up to PATH_MAX */
+	int argc = 0;
+
+	tu_path(path, sizeof path, tu_bin_dir(), bin);
+	argv[argc++] = path;
+	if (backend) {
+		argv[argc++] = "--backend";
+		argv[argc++] = (char *)backend;
+	}
+	while ((a = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = a;
+	argv[argc] = NULL;
+	return tu_server_start(p, argv, nofile, timeout_ms);
+}
+
 int tu_server_stop(struct tu_proc *p, struct tu_json *j, int timeout_ms)
 {
 	long long deadline = deadline_in(timeout_ms);
@@ -936,6 +954,17 @@ int tu_pgrp_nfds(pid_t pgid)
 	struct group_sum g = { nfds, 0 };
 
 	return each_in_group(pgid, add_figure, &g) ? (int)g.sum : -1;
+}
+
+int tu_pgrp_nfds_at_most(pid_t pgid, int nfds, int timeout_ms)
+{
+	long long deadline = tu_now_ms() + tu_ms(timeout_ms);
+	int n;
+
+	/* /proc has no event to wait on: 2 ms steps under the deadline. */
+	while ((n = tu_pgrp_nfds(pgid)) > nfds && tu_now_ms() < deadline)
+		poll(NULL, 0, 2);
+	return n;
 }
 
 static void add_zombie(pid_t pid, const struct proc_stat *ps, void *arg)

@@ -49,6 +49,7 @@
 #ifndef EVBENCH_TESTS_TESTUTIL_H
 #define EVBENCH_TESTS_TESTUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -172,6 +173,12 @@ const char *tu_json_str(const struct tu_json *j, const char *key);
 /* tu_spawn() then tu_wait_ready(); on failure the child is killed. */
 int tu_server_start(struct tu_proc *p, char *const argv[], long nofile, int timeout_ms);
 
+/* tu_server_start() of the server bin in tu_bin_dir(), given `--backend
+ * backend` when backend is not NULL, then the arguments of ap (char *, up to
+ * a NULL; at most 28 are passed). */
+int tu_server_start_v(struct tu_proc *p, const char *bin, const char *backend, long nofile,
+		      int timeout_ms, va_list ap);
+
 /*
  * SIGTERM the server (its pid only: a design with children must stop them
  * itself), read stdout up to the first line that starts with '{', parse it
@@ -236,6 +243,11 @@ long tu_pgrp_rss_kb(pid_t pgid);
 
 /* Open descriptors summed over every process in group pgid; -1 if none. */
 int tu_pgrp_nfds(pid_t pgid);
+
+/* Waits up to timeout_ms (scaled) until group pgid holds at most nfds
+ * descriptors: how a test knows a server has closed the connections it
+ * dropped. Returns the count then (more than nfds at the deadline). */
+int tu_pgrp_nfds_at_most(pid_t pgid, int nfds, int timeout_ms);
 
 /* Processes in group pgid (0 if none), and in *zombies (if not NULL) how
  * many of them have exited and wait to be reaped. */
