@@ -1043,6 +1043,22 @@ __attribute__((weak)) const char *__lsan_default_suppressions(void)
 
 /* ---- results files ------------------------------------------------------------- */
 
+int tu_summary_first(const char *outdir, char *header, size_t hcap, char *line, size_t lcap)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	ok = fgets(header, (int)hcap, f) && fgets(line, (int)lcap, f);
+	fclose(f);
+	if (!ok)
+		errno = EINVAL;
+	return ok ? 0 : -1;
+}
+
 /* The CSV cell in the column named `name`. Empty cells (null) count as
  * columns, so the line is split with strsep(), not strtok(); the columns
  * before the percentiles hold no quoted commas (only `failure` does, near

@@ -274,6 +274,11 @@ void tu_ab_row(struct rep_row *r, const char *server, int round, double cpu);
  * look measured, the same on every run. */
 double tu_noise(int i);
 
+/* Reads the header and the first run's line of <outdir>/latest/summary.csv
+ * into header and line (each NUL-terminated, '\n' kept). Returns 0, or -1
+ * with errno (fopen's, or EINVAL when the file holds no run). */
+int tu_summary_first(const char *outdir, char *header, size_t hcap, char *line, size_t lcap);
+
 /* The number in the cell of summary.csv's column `name` on `line`, given
  * its header line; fails the test if there is no such column or it is
  * empty (null). */
