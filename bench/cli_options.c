@@ -42,7 +42,8 @@ const struct cli_option cli_options[] = {
 	{ "order", "O", SW | AB, OPT_ORDER,
 	  "interleaved (default): each round runs every (server, conns)\n"
 	  "once in a fresh random order; sequential: repeats back to back" },
-	{ "seed", "N", SW | AB, OPT_SEED, "the seed of the interleaved order (default: random, recorded)" },
+	{ "seed", "N", SW | AB, OPT_SEED,
+	  "the seed of the interleaved order (default: random, recorded)" },
 	{ "reference", "NAME", SW, OPT_REFERENCE,
 	  "the server the others are compared with, round by round\n"
 	  "(default {reference} when in the sweep, else the first server)" },
@@ -51,7 +52,8 @@ const struct cli_option cli_options[] = {
 	  "print the runs as a JSON array on stdout (the table goes to stderr);\n"
 	  "with --list, the design table (docs/designs.md)" },
 	{ "quiet", NULL, SW | AB, OPT_QUIET, "no progress line and no warnings on stderr" },
-	{ "plot", NULL, SW | AB, OPT_PLOT, "draw the plots of the run (scripts/plot.py, needs matplotlib)" },
+	{ "plot", NULL, SW | AB, OPT_PLOT,
+	  "draw the plots of the run (scripts/plot.py, needs matplotlib)" },
 	{ "server-nofile", "N", SW | AB, OPT_SERVER_NOFILE,
 	  "lower each server's descriptor limit to N once it is ready\n"
 	  "(to watch it run out: evbench lesson emfile)" },
@@ -79,7 +81,8 @@ const struct cli_option cli_options[] = {
 	  "comparison is decided or the budget is spent (judged\n"
 	  "after round " STR(AB_MIN_ROUNDS) " and every " STR(AB_LOOK_EVERY) " rounds after, up to "
 	  STR(AB_MAX_ROUNDS) ")" },
-	{ "budget", "S", AB, OPT_BUDGET, "auto: seconds of rounds at most (default " STR(AB_BUDGET_S) ")" },
+	{ "budget", "S", AB, OPT_BUDGET,
+	  "auto: seconds of rounds at most (default " STR(AB_BUDGET_S) ")" },
 	/* evbench ab and evbench gate: one rule (cmp_rule_default), one check each */
 	{ "max-regression", "PCT", AB | GT, OPT_MAX_REGRESSION,
 	  "smallest change that counts (default 10; for instruction\n"
@@ -152,7 +155,6 @@ static const char help_gate_exit[] =
 	"exit status: 0 no regression, 1 regression, 2 usage or input error,\n"
 	"             3 (paired) a comparison still undecided\n";
 
-
 /* The load options evbench sets itself: --conns is a list here, and the
  * address and port are those of the server it starts. */
 static const char *const load_options_skipped[] = { "host", "port", "conns", NULL };
@@ -174,7 +176,7 @@ static void put_help(FILE *f, const struct cli_option *r)
 		}
 }
 
-/* "--name ARG", as help and the synopsis lines show an option. */
+/* "--name ARG", as help shows an option. */
 static const char *head(char *buf, size_t cap, const struct cli_option *r)
 {
 	snprintf(buf, cap, "--%s%s%s", r->name, r->arg ? " " : "", r->arg ? r->arg : "");
@@ -295,11 +297,13 @@ void cli__option_error(enum cli_cmd cmd, int ch, const char *arg, int opt)
 	size_t len = strcspn(arg, "=");
 
 	if (ch == '?' && !opt && !strncmp(arg, "--", 2))
-		for (int i = 0; i < cli_noptions; i++)
-			if (strlen(cli_options[i].name) == len - 2 &&
-			    !strncmp(cli_options[i].name, arg + 2, len - 2) && !cmd_has(cmd, cli_options[i].name))
-				cli_die_usage("--%s is not an option of %s", cli_options[i].name,
-					      cmd_name[cmd]);
+		for (int i = 0; i < cli_noptions; i++) {
+			const char *name = cli_options[i].name;
+
+			if (strlen(name) == len - 2 && !strncmp(name, arg + 2, len - 2) &&
+			    !cmd_has(cmd, name))
+				cli_die_usage("--%s is not an option of %s", name, cmd_name[cmd]);
+		}
 	lg_getopt_error(err, sizeof err, ch, arg, opt);
 	cli_die_usage("%s", err);
 }
