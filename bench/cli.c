@@ -1,10 +1,11 @@
 /*
- * cli.c - evbench's command line: its usage, its own options and those of
- * `evbench ab` beside the load generator's, the design table as --list shows
- * it, and the options resolved once (servers to their rows, --conns to made
- * loads). See cli.h.
+ * cli.c - evbench's command line parsed: the options of the sweep, of
+ * `evbench ab` and of `evbench gate` read with the tables cli_options.c makes,
+ * the design table as --list shows it, and the options resolved once
+ * (servers to their rows, --conns to made loads). See cli.h.
  */
 #include "cli.h"
+#include "cli_int.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,96 +23,6 @@
 #include "json.h"
 #include "report.h"
 #include "schema.h"
-
-/* evbench ab: rounds when not told; --rounds auto's schedule is ab.h's. */
-#define AB_ROUNDS      10
-#define AB_BUDGET_S    120.0
-
-/* evbench's own defaults, shorter than loadgen's so that one run of
- * `evbench --server epoll --conns 10000` takes about 10 s. */
-#define DEFAULT_DURATION_S 5.0
-#define DEFAULT_WARMUP_S   1.0
-
-static const char usage_text[] =
-	"usage: evbench [--server LIST|all] [--conns LIST] [load options] [--repeat K]\n"
-	"               [--order interleaved|sequential] [--seed N] [--reference NAME]\n"
-	"               [--out DIR] [--json] [--quiet] [--plot] [--server-args \"ARGS\"] [--work-us N]\n"
-	"               [--mechanism auto|on|off]\n"
-	"       evbench ab --baseline DIR|CMD --current DIR|CMD [--server LIST|NAME] [--conns LIST]\n"
-	"               [--rounds K|auto] [--budget S] [--max-regression PCT] [--alpha A]\n"
-	"               [--metrics LIST] [load options] [--out DIR] [--seed N]\n"
-	"       evbench gate BASELINE CURRENT [--max-regression PCT] [--alpha A]\n"
-	"               [--min-repeats K] [--normalize-by SERVER] [--json]\n"
-	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
-	"       evbench lesson NAME [options] | evbench lesson --list\n"
-	"       evbench report DIR\n"
-	"       evbench --list [--json] | --help | --version\n"
-	"\n"
-	"Runs each ROT13 server at each connection count, prints one table row per\n"
-	"(server, conns) and writes results/<run-id>/ (JSON per run, summary.csv, .hgrm).\n"
-	"evbench report DIR writes DIR/report.html: one self-contained page of a run.\n"
-	"\n"
-	"  --server LIST          comma-separated servers, or all (default %1$s); see --list;\n"
-	"                         the last item may be your own server (docs/your-server.md):\n"
-	"                         NAME='CMD ... {port} ...' a command evbench starts and stops,\n"
-	"                         on a free port put where {port} stands (no shell: name one,\n"
-	"                         as in sh -c '...', for pipes); NAME=@HOST:PORT [pid=PID] a\n"
-	"                         server already running (CPU only with a local pid).\n"
-	"                         --server may be given more than once: each adds servers\n"
-	"  --ready-timeout S      seconds a server has to get ready (default 10)\n"
-	"  --conns LIST           comma-separated connection counts (default 100)\n"
-	"  --repeat K             run each (server, conns) K times, as K rounds (default 1)\n"
-	"  --order O              interleaved (default): each round runs every (server, conns)\n"
-	"                         once in a fresh random order; sequential: repeats back to back\n"
-	"  --seed N               the seed of the interleaved order (default: random, recorded)\n"
-	"  --reference NAME       the server the others are compared with, round by round\n"
-	"                         (default %1$s when in the sweep, else the first server)\n"
-	"  --out DIR              results directory (default results)\n"
-	"  --json                 print the runs as a JSON array on stdout (the table goes to stderr);\n"
-	"                         with --list, the design table (docs/designs.md)\n"
-	"  --quiet                no progress line and no warnings on stderr\n"
-	"  --plot                 draw the plots of the run (scripts/plot.py, needs matplotlib)\n"
-	"  --server-nofile N      lower each server's descriptor limit to N once it is ready\n"
-	"                         (to watch it run out: evbench lesson emfile)\n"
-	"  --mechanism M          auto (default): count system calls, wake-ups and context\n"
-	"                         switches per request over the measure phase (perf), for\n"
-	"                         the event loops; on: system calls by name as well, and\n"
-	"                         fork and threads too (it costs more; the lessons use it);\n"
-"                         off: not at all (docs/results.md, \"Mechanism\")\n"
-	"  --server-args \"ARGS\"   extra arguments for every server, split on spaces\n"
-	"  --work-us N            pass --work-us N to every server (busy work per request)\n"
-	"\n"
-	"Load options (the same as loadgen's; --host and --port are evbench's to choose):\n";
-
-static const char usage_tail[] =
-	"\n"
-	"evbench ab runs the servers of two builds (DIR/bin/rot13-*, a checkout or an\n"
-	"install prefix) in interleaved rounds under this evbench's load generator and\n"
-	"gates the current build against the baseline round by round (docs/gate.md):\n"
-	"  --baseline DIR, --current DIR   the two builds\n"
-	"  --baseline CMD, --current CMD   or two commands of your own server, with {port}\n"
-	"                         (as in --server NAME=CMD; NAME from --server, else yours)\n"
-	"  --rounds K|auto        K rounds (default 10); auto: add rounds until every\n"
-	"                         comparison is decided or the budget is spent (judged\n"
-	"                         after rounds 5, 10, ..., %d)\n"
-	"  --budget S             auto: seconds of rounds at most (default 120)\n"
-	"  --max-regression PCT   smallest change that counts (default 10)\n"
-	"  --alpha A              family-wise false-alarm level (default 0.05)\n"
-	"  --metrics LIST         cpu, throughput, p99 (default cpu)\n"
-	"  exit status: 0 pass, 1 regression, 2 bad input or a comparison without data,\n"
-	"  3 undecided; results, gate.md and github-*-is-better.json in the results directory\n"
-	"\n"
-	"evbench gate judges results already measured (docs/gate.md; evbench gate --help):\n"
-	"  DIR                    a directory evbench ab wrote: paired, round by round\n"
-	"  BASELINE CURRENT       two result sets measured apart (--repeat K each), or two\n"
-	"                         instruction-count files: Welch's t-test, Holm-corrected\n"
-	"  --max-regression PCT, --alpha A, --metrics LIST   as for evbench ab\n"
-	"  --min-repeats K        fewer rounds or repeats is insufficient data (default 3)\n"
-	"  --normalize-by SERVER  BASELINE CURRENT: each server over SERVER in its own run\n"
-	"  --json                 the verdicts as JSON instead of a Markdown table\n"
-	"\n"
-	"Exit status: 0 all runs done; 1 a run failed (recorded in its JSON) or results could\n"
-	"not be written; 2 bad command line; 128+N interrupted by signal N.\n";
 
 /* ---- dying and warning ------------------------------------------------------------ */
 
@@ -306,25 +217,6 @@ static void add_srv_arg(struct opts *o, const char *a)
 		cli_die_usage("--server-args: more than %d arguments", CLI_MAX_SRV_ARGS);
 	o->srv_args[o->nsrv_args++] = strdup(a);
 	o->srv_args[o->nsrv_args] = NULL;
-}
-
-/* The load options evbench sets itself: --conns is a list here, and the
- * address and port are those of the server it starts. */
-static const char *const load_options_skipped[] = { "host", "port", "conns", NULL };
-
-/* The usage, with the load generator's options but for those evbench sets
- * itself, and with evbench's own defaults for the phases. */
-static void print_help(void)
-{
-	struct lg_config defaults;
-
-	lg_config_default(&defaults);
-	defaults.duration_s = DEFAULT_DURATION_S;
-	defaults.warmup_s = DEFAULT_WARMUP_S;
-	/* The default server and reference are the design table's (DS_REFERENCE). */
-	printf(usage_text, evb_design_reference()->name);
-	lg_options_help(stdout, &defaults, load_options_skipped);
-	printf(usage_tail, AB_MAX_ROUNDS);
 }
 
 /* The design table (designs.h) with where each binary is: a table, or with
@@ -526,78 +418,60 @@ static double parse_pct(const char *opt, const char *val)
 	return v / 100;
 }
 
-/* The options of `evbench ab` alone; false for any other name. */
-static bool ab_option(struct opts *o, const char *name, const char *val)
+/* The options of the rule that evbench ab and evbench gate judge by, the one
+ * check of each; false for any other option. */
+static bool rule_option(struct cmp_rule *rule, int id, const char *val)
 {
 	char *end;
 
-	if (!strcmp(name, "baseline"))
+	switch (id) {
+	case OPT_MAX_REGRESSION:
+		rule->max_regression = parse_pct("--max-regression", val);
+		return true;
+	case OPT_ALPHA:
+		errno = 0;
+		rule->alpha = strtod(val, &end);
+		if (errno || end == val || *end || !(rule->alpha > 0) || !(rule->alpha < 0.5))
+			cli_die_usage("--alpha: expected a level between 0 and 0.5, got '%s'", val);
+		return true;
+	case OPT_METRICS:
+		if (cmp_parse_metrics(val, rule->gated) < 0)
+			cli_die_usage("--metrics: expected a comma-separated list of cpu, throughput and "
+				      "p99, got '%s'", val);
+		return true;
+	case OPT_MIN_REPEATS:
+		rule->min_rounds = (int)parse_long("--min-repeats", val, 2, 1000000);
+		return true;
+	}
+	return false;
+}
+
+/* The options of `evbench ab` alone; false for any other option. */
+static bool ab_option(struct opts *o, int id, const char *val)
+{
+	char *end;
+
+	switch (id) {
+	case OPT_BASELINE:
 		o->baseline = val;
-	else if (!strcmp(name, "current"))
+		return true;
+	case OPT_CURRENT:
 		o->current = val;
-	else if (!strcmp(name, "rounds")) {
+		return true;
+	case OPT_ROUNDS:
 		o->rounds_auto = !strcmp(val, "auto");
 		o->repeat = o->rounds_auto ? AB_MAX_ROUNDS :
 			(int)parse_long("--rounds", val, 3, AB_MAX_ROUNDS * 20);
-	} else if (!strcmp(name, "budget")) {
+		return true;
+	case OPT_BUDGET:
 		errno = 0;
 		o->budget_s = strtod(val, &end);
 		if (errno || end == val || *end || !(o->budget_s > 0) || o->budget_s > 86400)
 			cli_die_usage("--budget: expected seconds, more than 0, got '%s'", val);
-	} else if (!strcmp(name, "max-regression"))
-		o->rule.max_regression = parse_pct("--max-regression", val);
-	else if (!strcmp(name, "alpha")) {
-		errno = 0;
-		o->rule.alpha = strtod(val, &end);
-		if (errno || end == val || *end || !(o->rule.alpha > 0) || !(o->rule.alpha < 0.5))
-			cli_die_usage("--alpha: expected a level between 0 and 0.5, got '%s'", val);
-	} else if (!strcmp(name, "metrics")) {
-		if (gate_parse_metrics(val, o->rule.gated) < 0)
-			cli_die_usage("--metrics: expected a comma-separated list of cpu, throughput and "
-				  "p99, got '%s'", val);
-	} else
-		return false;
-	return true;
+		return true;
+	}
+	return false;
 }
-
-enum {
-	OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
-	OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
-	OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM, OPT_READY_TIMEOUT,
-	OPT_LOAD = 512, MAX_OPTS = 80
-};
-
-/* evbench's own options, those of `evbench ab` (OPT_AB, refused otherwise);
- * lg_options_getopt() adds the load options after them. */
-static const struct option own_options[] = {
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "list", no_argument, NULL, OPT_LIST },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "plot", no_argument, NULL, OPT_PLOT },
-	{ "server", required_argument, NULL, OPT_SERVER },
-	{ "conns", required_argument, NULL, OPT_CONNS },
-	{ "repeat", required_argument, NULL, OPT_REPEAT },
-	{ "order", required_argument, NULL, OPT_ORDER },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "reference", required_argument, NULL, OPT_REFERENCE },
-	{ "out", required_argument, NULL, OPT_OUT },
-	{ "server-args", required_argument, NULL, OPT_SERVER_ARGS },
-	{ "work-us", required_argument, NULL, OPT_WORK_US },
-	{ "host", required_argument, NULL, OPT_HOST_PORT },
-	{ "port", required_argument, NULL, OPT_HOST_PORT },
-	{ "baseline", required_argument, NULL, OPT_AB },
-	{ "current", required_argument, NULL, OPT_AB },
-	{ "rounds", required_argument, NULL, OPT_AB },
-	{ "budget", required_argument, NULL, OPT_AB },
-	{ "max-regression", required_argument, NULL, OPT_AB },
-	{ "alpha", required_argument, NULL, OPT_AB },
-	{ "metrics", required_argument, NULL, OPT_AB },
-	{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
-	{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
-	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
-};
 
 /* The options' values before the command line: evbench's defaults, and the
  * load generator's but for the phases, which are evbench's. */
@@ -609,9 +483,7 @@ static void default_opts(struct opts *o, bool ab)
 	o->repeat = ab ? AB_ROUNDS : 1;
 	o->budget_s = AB_BUDGET_S;
 	o->ready_timeout_s = 10;
-	o->rule = (struct cmp_rule){ .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				     .looks = 1, .min_rounds = 3 };
-	gate_parse_metrics(NULL, o->rule.gated);
+	o->rule = cmp_rule_default();
 	o->out = "results";
 	lg_config_default(&o->load);
 	o->load.duration_s = DEFAULT_DURATION_S;
@@ -696,25 +568,23 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 	const char *servers_given[CLI_MAX_SERVERS], *conns = "100", *reference = NULL;
 	bool seeded = false, list = false, explicit_server;
 	int nservers_given = 0, conns_given = 0;
+	enum cli_cmd cmd = ab ? CLI_AB : CLI_SWEEP;
 	char err[512];
 	struct option opts[MAX_OPTS];
-	int nown = (int)(sizeof own_options / sizeof *own_options), ch, idx = 0;
+	int ch, idx = 0;
 
 	default_opts(o, ab);
-	memcpy(opts, own_options, sizeof own_options);
 	opterr = 0;
-	lg_options_getopt(opts, nown, MAX_OPTS, OPT_LOAD, load_options_skipped);
+	if (cli_getopt(opts, MAX_OPTS, cmd) < 0)
+		cli_die("%d options are more than MAX_OPTS (bench/cli.c)", cli_noptions + lg_noptions);
 	while ((ch = getopt_long(argc, argv, "+:", opts, &idx)) != -1) {
 		const char *val = optarg;
 
-		if (ch == OPT_AB && !ab)
-			cli_die_usage("unknown option '--%s'", opts[idx].name);
-		if (ab && (ch == OPT_REPEAT || ch == OPT_REFERENCE))
-			cli_die_usage("--%s: evbench ab pairs each server with its baseline; use --rounds",
-				  opts[idx].name);
+		if (rule_option(&o->rule, ch, val) || ab_option(o, ch, val))
+			continue;
 		switch (ch) {
 		case OPT_HELP:
-			print_help();
+			cli__print_help();
 			exit(0);
 		case OPT_VERSION:
 			printf("evbench %s\n", EVBENCH_VERSION);
@@ -730,9 +600,6 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 			break;
 		case OPT_PLOT:
 			o->plot = true;
-			break;
-		case OPT_AB:
-			ab_option(o, opts[idx].name, val);
 			break;
 		case OPT_SERVER:
 			/* Each --server adds to the sweep (a user's command may
@@ -799,8 +666,7 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 				  opts[idx].name);
 		case '?':
 		case ':':
-			lg_getopt_error(err, sizeof err, ch, argv[optind - 1], optopt);
-			cli_die_usage("%s", err);
+			cli__option_error(cmd, ch, argv[optind - 1], optopt);
 		default:
 			if (lg_parse_option(&o->load, lg_options[ch - OPT_LOAD].name, val, err,
 					    sizeof err) < 0) {
@@ -819,4 +685,69 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 	if (nservers_given == 0)
 		servers_given[nservers_given++] = evb_design_reference()->name;
 	resolve_opts(o, servers_given, nservers_given, explicit_server, conns, reference, seeded);
+}
+
+void cli_parse_gate(struct gate_opts *g, int argc, char **argv)
+{
+	struct option opts[MAX_OPTS];
+	const char *pos[2];
+	int npos = 0, ch, idx = 0;
+
+	*g = (struct gate_opts){ .rule = cmp_rule_default() };
+	opterr = 0;
+	if (cli_getopt(opts, MAX_OPTS, CLI_GATE) < 0)
+		cli_die("%d options are more than MAX_OPTS (bench/cli.c)", cli_noptions);
+	/* "-": BASELINE, CURRENT and DIR may come before the options or after. */
+	while ((ch = getopt_long(argc, argv, "-:", opts, &idx)) != -1) {
+		const char *val = optarg;
+
+		if (rule_option(&g->rule, ch, val)) {
+			g->max_given |= ch == OPT_MAX_REGRESSION;
+			g->metrics_given |= ch == OPT_METRICS;
+			continue;
+		}
+		switch (ch) {
+		case 1:
+			if (npos == 2)
+				cli_die_usage("gate: unexpected argument '%s'", val);
+			pos[npos++] = val;
+			break;
+		case OPT_HELP:
+			cli__print_gate_help();
+			exit(0);
+		case OPT_JSON:
+			g->json = true;
+			break;
+		case OPT_NORMALIZE_BY: {
+			/* An alias names its row, as in the results (designs.h). */
+			const struct evb_design *d = evb_design_find(val);
+
+			if (!val[0])
+				cli_die_usage("--normalize-by: expected a server name");
+			g->normalize_by = d ? d->name : val;
+			break;
+		}
+		default:
+			cli__option_error(CLI_GATE, ch, argv[optind - 1], optopt);
+		}
+	}
+	for (; optind < argc; optind++) {   /* what follows "--" */
+		if (npos == 2)
+			cli_die_usage("gate: unexpected argument '%s'", argv[optind]);
+		pos[npos++] = argv[optind];
+	}
+	if (npos == 1) {
+		/* One directory: paired data written by `evbench ab`. */
+		if (g->normalize_by)
+			cli_die_usage("gate: --normalize-by compares two unpaired directories; a paired "
+				      "directory already divides by the baseline");
+		g->base = pos[0];
+		return;
+	}
+	if (g->metrics_given)
+		cli_die_usage("gate: --metrics applies to a paired directory (evbench ab)");
+	if (npos != 2)
+		cli_die_usage("gate: needs BASELINE and CURRENT, or one directory written by evbench ab");
+	g->base = pos[0];
+	g->cur = pos[1];
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "compare.h"
+#include "gate.h"
 #include "loadgen.h"
 #include "orch.h"
 
@@ -48,9 +49,39 @@ struct opts {
 	struct cmp_rule rule;
 };
 
+/* The commands of evbench that take options; `evbench lesson NAME` runs a
+ * sweep and takes its options. */
+enum cli_cmd { CLI_SWEEP = 1, CLI_AB = 2, CLI_GATE = 4 };
+
+/* One option of evbench: a row of the table (cli.c) that makes the
+ * getopt_long() table of each command, its --help lines, and through them the
+ * man page. */
+struct cli_option {
+	const char *name;       /* without dashes: "max-regression" */
+	const char *arg;        /* its value in the help ("PCT"), NULL: it takes none */
+	unsigned    cmds;       /* the commands that take it: CLI_SWEEP | CLI_AB ... */
+	int         id;         /* what the parser switches on (getopt_long's val) */
+	const char *help;       /* lines after the first start with '\n'; NULL: refused
+	                           with a reason, and not shown */
+};
+extern const struct cli_option cli_options[];
+extern const int cli_noptions;
+
+/* Fills opts[0..cap) with the getopt_long() table of command cmd: its rows of
+ * cli_options[], then for the sweep and evbench ab the load options evbench
+ * does not set itself, then the zero entry. Returns the count, or -1 when cap
+ * is too small. */
+struct option;
+int cli_getopt(struct option *opts, int cap, enum cli_cmd cmd);
+
 /* Parses argv (evbench's, or `evbench ab`'s with ab) into *o, resolved and
  * checked. --help, --version and --list print and exit 0; bad input exits 2. */
 void cli_parse(struct opts *o, int argc, char **argv, bool ab);
+
+/* Parses `evbench gate`'s argv (argv[0] is "gate") into *g with the same
+ * table and the same checks as evbench ab. --help prints and exits 0; bad
+ * input exits 2. */
+void cli_parse_gate(struct gate_opts *g, int argc, char **argv);
 
 /* Bad input that the usage would explain: one line, a pointer to --help,
  * exit 2. */

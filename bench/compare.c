@@ -10,34 +10,13 @@
 #include <string.h>
 
 #include "json.h"
+#include "report.h"
 #include "schema.h"
 #include "stats.h"
 
 const char *cmp_order_name(enum cmp_order o)
 {
 	return o == CMP_SEQUENTIAL ? "sequential" : "interleaved";
-}
-
-/* splitmix64: a tiny generator whose whole state is the seed, so an order
- * is reproducible from the number the results record. */
-static uint64_t next_u64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* A uniform integer in [0, n), without modulo bias. */
-static uint64_t below(uint64_t *s, uint64_t n)
-{
-	uint64_t lim = UINT64_MAX - UINT64_MAX % n, v;
-
-	do
-		v = next_u64(s);
-	while (v >= lim);
-	return v % n;
 }
 
 void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64_t seed,
@@ -60,7 +39,7 @@ void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64
 			round[i] = (struct cmp_trial){ i / nconns, i % nconns, r, 0 };
 		/* Fisher-Yates, then number the positions as they will run. */
 		for (int i = per - 1; i > 0; i--) {
-			int j = (int)below(&state, (uint64_t)i + 1);
+			int j = (int)stats_rand_below(&state, (uint64_t)i + 1);
 			struct cmp_trial t = round[i];
 
 			round[i] = round[j];
@@ -76,6 +55,38 @@ const struct cmp_metric_info cmp_metrics[CMP_NMETRICS] = {
 	[CMP_THROUGHPUT] = { "throughput_rps", "throughput", "req/s", "throughput" },
 	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99" },
 };
+
+struct cmp_rule cmp_rule_default(void)
+{
+	return (struct cmp_rule){
+		.max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05, .looks = 1,
+		.min_rounds = 3,
+		/* Server CPU alone by default: docs/gate.md, "Why server CPU alone
+		 * by default". */
+		.gated = { [CMP_SERVER_CPU] = true },
+	};
+}
+
+int cmp_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
+{
+	bool g[CMP_NMETRICS] = { false };
+	char buf[128], *save = NULL;
+
+	if (strlen(list) >= sizeof buf || !list[0])
+		return -1;
+	strcpy(buf, list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int m = 0;
+
+		while (m < CMP_NMETRICS && strcmp(t, cmp_metrics[m].option) != 0)
+			m++;
+		if (m == CMP_NMETRICS)
+			return -1;
+		g[m] = true;
+	}
+	memcpy(gated, g, sizeof g);
+	return 0;
+}
 
 const char *cmp_metric_key(enum cmp_metric m)
 {

@@ -29,7 +29,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "report.h"
+/* The runs compared are report.h's rows; this header names them only, so
+ * that what includes it (the gate) does not take in the run machinery
+ * report.h describes (collect, loadgen, mech, orch). */
+struct rep_row;
 
 enum cmp_order { CMP_INTERLEAVED, CMP_SEQUENTIAL };
 
@@ -151,6 +154,18 @@ struct cmp_rule {
 	int    min_rounds;           /* fewer paired rounds: INSUFFICIENT (at least 3) */
 	bool   gated[CMP_NMETRICS];  /* metrics that take part */
 };
+
+/* The rule of docs/gate.md, the one place a rule is made: threshold 10%,
+ * clearance CMP_CLEAR, alpha 0.05, one look, 3 rounds at least, server CPU
+ * alone gated. Callers change a field after it (a flag of the command line,
+ * a test's own figure); a rule written as a bare initializer would get
+ * clearance 0, the rule before 2026-12-05, without saying so. */
+struct cmp_rule cmp_rule_default(void);
+
+/* --metrics LIST, a comma-separated list of cmp_metrics[].option, into
+ * gated[] (the metrics not named are not gated). Returns 0, or -1 for an
+ * empty list or an unknown name, gated[] then unchanged. */
+int cmp_parse_metrics(const char *list, bool gated[CMP_NMETRICS]);
 
 struct cmp_judgement {
 	enum cmp_verdict v;

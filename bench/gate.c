@@ -18,7 +18,6 @@
  */
 #include "gate_int.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,12 +25,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "designs.h"
 
 const struct metric gate__metrics[] = {
-	{ "throughput", "result.throughput_rps", "req/s", true, true },
-	{ "p99 latency", "result.latency_us.p99", "us", false, true },
-	{ "server CPU", "result.cpu_us_per_req.server", "us/req", false, false },
+	{ CMP_THROUGHPUT, "result.throughput_rps", true, true },
+	{ CMP_P99, "result.latency_us.p99", false, true },
+	{ CMP_SERVER_CPU, "result.cpu_us_per_req.server", false, false },
 };
 
 _Static_assert(sizeof gate__metrics / sizeof *gate__metrics == NMETRIC, "NMETRIC, gate_int.h");
@@ -47,177 +45,31 @@ const char *const gate__verdict_name[] = {
 	[V_DISTURBED] = "disturbed",
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: evbench gate BASELINE CURRENT [--max-regression PCT] [--alpha A]\n"
-		"                    [--min-repeats K] [--normalize-by SERVER] [--json]\n"
-		"       evbench gate DIR [--max-regression PCT] [--alpha A] [--min-repeats K]\n"
-		"                    [--metrics LIST] [--json]\n"
-		"  BASELINE, CURRENT  results directories or JSON files made with --repeat K\n"
-		"                     (or two evbench.instructions/1 files), measured apart\n"
-		"  DIR                a results directory written by evbench ab: both builds\n"
-		"                     interleaved, judged round by round (docs/gate.md)\n"
-		"  --metrics LIST     paired: cpu, throughput, p99 (default cpu)\n"
-		"  --max-regression   smallest change that counts, in percent (default 10;\n"
-		"                     2 for instruction counts)\n"
-		"  --alpha            family-wise significance level, one-sided (default 0.05)\n"
-		"  --min-repeats      fewer repeats than this is insufficient data (default 3)\n"
-		"  --normalize-by     compare each server relative to SERVER in the same run\n"
-		"  --json             print the verdicts as JSON instead of a Markdown table\n"
-		"exit status: 0 no regression, 1 regression, 2 usage or input error,\n"
-		"             3 (paired) a comparison still undecided\n");
-}
-
-static int bad_usage(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "evbench gate: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	usage(stderr);
-	return GATE_ERROR;
-}
-
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	const char *pos[2];
-	int npos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return 1;
-		}
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-			continue;
-		}
-		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-			if (npos == 2)
-				return bad_usage("unexpected argument '%s'", a);
-			pos[npos++] = a;
-			continue;
-		}
-		char name[32];
-		const char *eq = strchr(a, '=');
-		size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-		if (nl >= sizeof name)
-			return bad_usage("unknown option '%s'", a);
-		memcpy(name, a, nl);
-		name[nl] = '\0';
-		if (strcmp(name, "--max-regression") != 0 && strcmp(name, "--alpha") != 0 &&
-		    strcmp(name, "--min-repeats") != 0 && strcmp(name, "--normalize-by") != 0 &&
-		    strcmp(name, "--metrics") != 0)
-			return bad_usage("unknown option '%s'", name);
-		if (eq)
-			val = eq + 1;
-		else if (i + 1 < argc)
-			val = argv[++i];
-		else
-			return bad_usage("%s needs a value", name);
-		char *end;
-		errno = 0;
-		if (strcmp(name, "--max-regression") == 0) {
-			double v = strtod(val, &end);
-			if (*end == '%')
-				end++;
-			if (end == val || *end || errno || !(v >= 0) || v > 1000)
-				return bad_usage("--max-regression: a percentage from 0 to 1000, got '%s'", val);
-			o->max_regression = v / 100;
-			o->max_given = true;
-		} else if (strcmp(name, "--alpha") == 0) {
-			double v = strtod(val, &end);
-			if (end == val || *end || errno || !(v > 0) || !(v < 0.5))
-				return bad_usage("--alpha: a level between 0 and 0.5, got '%s'", val);
-			o->alpha = v;
-		} else if (strcmp(name, "--min-repeats") == 0) {
-			long v = strtol(val, &end, 10);
-			if (end == val || *end || errno || v < 2 || v > 1000000)
-				return bad_usage("--min-repeats: an integer >= 2, got '%s'", val);
-			o->min_repeats = (size_t)v;
-		} else if (strcmp(name, "--metrics") == 0) {
-			o->metrics = val;
-		} else if (strcmp(name, "--normalize-by") == 0) {
-			if (!*val)
-				return bad_usage("--normalize-by: a server name, got '%s'", val);
-			/* An alias names its row, as in the results (designs.h). */
-			const struct evb_design *d = evb_design_find(val);
-
-			o->normalize_by = d ? d->name : val;
-		} else {
-			return bad_usage("unknown option '%s'", name);
-		}
-	}
-	if (npos == 1) {
-		/* One directory: paired data written by `evbench ab`. */
-		o->base = pos[0];
-		o->cur = NULL;
-		if (o->normalize_by)
-			return bad_usage("%s", "--normalize-by compares two unpaired directories; "
-					 "a paired directory already divides by the baseline");
-		return 0;
-	}
-	if (o->metrics)
-		return bad_usage("%s", "--metrics applies to a paired directory (evbench ab)");
-	if (npos != 2)
-		return bad_usage("%s", "needs BASELINE and CURRENT, or one directory written by "
-				 "evbench ab");
-	o->base = pos[0];
-	o->cur = pos[1];
-	return 0;
-}
-
-int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS])
-{
-	char buf[128], *save = NULL;
-
-	for (int m = 0; m < CMP_NMETRICS; m++)
-		gated[m] = list == NULL && m == CMP_SERVER_CPU;
-	if (!list)
-		return 0;
-	if (strlen(list) >= sizeof buf || !list[0])
-		return -1;
-	strcpy(buf, list);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		int m = 0;
-
-		while (m < CMP_NMETRICS && strcmp(t, cmp_metrics[m].option) != 0)
-			m++;
-		if (m == CMP_NMETRICS)
-			return -1;
-		gated[m] = true;
-	}
-	return 0;
-}
-
 /* `evbench gate DIR`: the paired comparisons `evbench ab` wrote. */
-static int gate_paired_dir(const struct opts *o)
+static int gate_paired_dir(const struct gate_opts *o)
 {
-	struct cmp_rule rule = { .max_regression = o->max_regression, .clear = CMP_CLEAR,
-				 .alpha = o->alpha, .looks = 1, .min_rounds = (int)o->min_repeats };
 	struct cmp_result *res;
 	char err[PATH_MAX + 128], dir[PATH_MAX];
 	struct stat st;
 	int n, rc;
 
-	if (gate_parse_metrics(o->metrics, rule.gated) < 0)
-		return bad_usage("--metrics: a comma-separated list of cpu, throughput and p99, "
-				 "got '%s'", o->metrics);
 	/* A directory of runs, or one whose `latest` points at them. */
 	snprintf(dir, sizeof dir, "%s/latest", o->base);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		snprintf(dir, sizeof dir, "%s", o->base);
 	snprintf(err, sizeof err, "%s/comparisons.json", dir);
-	if (stat(err, &st) != 0)
-		return bad_usage("%s holds no comparisons.json: one directory is the output of "
-				 "evbench ab; to compare two result sets, give BASELINE and CURRENT",
-				 o->base);
+	if (stat(err, &st) != 0) {
+		fprintf(stderr, "evbench gate: %s holds no comparisons.json: one directory is the "
+			"output of evbench ab; to compare two result sets, give BASELINE and CURRENT\n",
+			o->base);
+		return GATE_ERROR;
+	}
 	n = gate_paired_load(dir, &res, err, sizeof err);
 	if (n < 0) {
 		fprintf(stderr, "evbench gate: %s\n", err);
 		return GATE_ERROR;
 	}
-	rc = gate_paired_report(stdout, dir, res, n, &rule, o->json);
+	rc = gate_paired_report(stdout, dir, res, n, &o->rule, o->json);
 	cmp_free(res, n);
 	return rc;
 }
@@ -225,7 +77,7 @@ static int gate_paired_dir(const struct opts *o)
 /* BASELINE and CURRENT as results: every (server, conns) of the baseline,
  * each metric compared, the verdicts decided together, the report printed.
  * Returns the exit status. */
-static int compare_dirs(struct opts o)
+static int compare_dirs(struct gate_opts o)
 {
 	int rc;
 	struct side b = { .path = o.base }, c = { .path = o.cur };
@@ -300,12 +152,11 @@ out:
 	return rc;
 }
 
-int gate_main(int argc, char **argv)
+int gate_run(const struct gate_opts *opts)
 {
-	struct opts o = { .max_regression = 0.10, .alpha = 0.05, .min_repeats = 3 };
-	int rc = parse_args(argc, argv, &o);
-	if (rc)
-		return rc == 1 ? GATE_PASS : rc;
+	struct gate_opts o = *opts;
+	int rc;
+
 	if (!o.cur)
 		return gate_paired_dir(&o);
 	{

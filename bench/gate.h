@@ -25,13 +25,26 @@
 /* Exit statuses, the contract with CI (docs/gate.md). */
 enum { GATE_PASS = 0, GATE_REGRESSION = 1, GATE_ERROR = 2, GATE_UNDECIDED = 3 };
 
-/* Runs the gate. argv[0] is "gate". Prints its own report and messages and
+/* The gate's command line, as cli_parse_gate() (cli.h) reads it from the
+ * option table evbench's other commands share. */
+struct gate_opts {
+	const char *base, *cur;    /* cur NULL: base is a directory written by evbench ab */
+	struct cmp_rule rule;      /* --max-regression, --alpha, --metrics; --min-repeats
+	                              is rule.min_rounds (cmp_rule_default() else) */
+	bool max_given;            /* --max-regression given (instruction counts default
+	                              to 2%, not the rule's 10%) */
+	bool metrics_given;        /* --metrics given: paired data only */
+	const char *normalize_by;  /* a design's name, or NULL */
+	bool json;
+};
+
+/* Runs the gate on parsed options. Prints its own report and messages and
  * returns the process exit status: 0 nothing regressed, 1 a regression,
- * 2 a usage or input error or an incomplete comparison (a server missing
- * from CURRENT, fewer than --min-repeats repeats), 3 (paired data only) a
+ * 2 an input error or an incomplete comparison (a server missing from
+ * CURRENT, fewer than --min-repeats repeats), 3 (paired data only) a
  * comparison still undecided. With a single directory, DIR written by
  * `evbench ab`, it judges the paired comparisons of DIR/comparisons.json. */
-int gate_main(int argc, char **argv);
+int gate_run(const struct gate_opts *o);
 
 /* ---- on paired data (gate_paired.c) ---------------------------------------------- */
 
@@ -45,11 +58,6 @@ int gate_paired_report(FILE *f, const char *dir, const struct cmp_result *res, i
 
 /* The exit status of judgements j[0 .. n * CMP_NMETRICS), as above. */
 int gate_paired_status(const struct cmp_judgement *j, int n);
-
-/* --metrics LIST (cpu, throughput, p99) into gated[]; NULL gives the
- * default, server CPU per request alone (docs/gate.md says why). Returns 0,
- * or -1 for a bad list. */
-int gate_parse_metrics(const char *list, bool gated[CMP_NMETRICS]);
 
 /* Reads DIR/comparisons.json back into *out (cmp_free). Returns the number
  * of comparisons, or -1 with a one-line reason in err. */

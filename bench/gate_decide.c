@@ -43,7 +43,7 @@ static double mean_others(const struct side *sd, const char *server, long conns)
 	return n ? sum / (double)n : NAN;
 }
 
-void gate__compare_metric(const struct opts *o, const struct side *b, const struct side *c,
+void gate__compare_metric(const struct gate_opts *o, const struct side *b, const struct side *c,
 			   struct cmp *x, double *bufb, double *bufc)
 {
 	size_t presb, presc;
@@ -66,15 +66,16 @@ void gate__compare_metric(const struct opts *o, const struct side *b, const stru
 		x->v = V_NOT_MEASURED;
 		return;
 	}
-	if (x->nb < o->min_repeats || x->nc < o->min_repeats || x->nb < 2 || x->nc < 2 ||
-	    !(x->mb != 0)) {
+	size_t min = (size_t)o->rule.min_rounds;   /* --min-repeats */
+
+	if (x->nb < min || x->nc < min || x->nb < 2 || x->nc < 2 || !(x->mb != 0)) {
 		x->v = V_INSUFFICIENT;
 		return;
 	}
 	struct stats_welch w;
 	stats_welch(bufb, x->nb, bufc, x->nc, &w);
 	double lo, hi;
-	stats_welch_ci(&w, 1 - 2 * o->alpha, &lo, &hi);
+	stats_welch_ci(&w, 1 - 2 * o->rule.alpha, &lo, &hi);
 	/* The interval of the difference divided by the baseline mean: it leaves
 	 * out the baseline mean's own uncertainty in the denominator, a second-
 	 * order term at the spreads benchmarks have. */
@@ -89,7 +90,7 @@ void gate__compare_metric(const struct opts *o, const struct side *b, const stru
 
 /* Holm over all comparisons, separately for "worse" and for "better", then
  * the threshold: a verdict needs both significance and size. */
-void gate__decide(const struct opts *o, struct cmp *x, size_t n)
+void gate__decide(const struct gate_opts *o, struct cmp *x, size_t n)
 {
 	double *pw = calloc(n ? n : 1, sizeof *pw), *pb = calloc(n ? n : 1, sizeof *pb);
 	bool *rw = malloc((n ? n : 1) * sizeof *rw), *rb = malloc((n ? n : 1) * sizeof *rb);
@@ -106,21 +107,21 @@ void gate__decide(const struct opts *o, struct cmp *x, size_t n)
 		pw[i] = tested ? x[i].p_worse : NAN;
 		pb[i] = tested ? x[i].p_better : NAN;
 	}
-	stats_holm(pw, n, o->alpha, rw, adj);
-	stats_holm(pb, n, o->alpha, rb, NULL);
+	stats_holm(pw, n, o->rule.alpha, rw, adj);
+	stats_holm(pb, n, o->rule.alpha, rb, NULL);
 	for (size_t i = 0; i < n; i++) {
 		if (x[i].v != V_NO_CHANGE)
 			continue;
 		x[i].p_worse_adj = adj[i];
 		double worse = gate__metrics[x[i].metric].higher_better ? -x[i].change : x[i].change;
 		if (rw[i])
-			x[i].v = worse > o->max_regression ? V_REGRESSION : V_WORSE_SMALL;
+			x[i].v = worse > o->rule.max_regression ? V_REGRESSION : V_WORSE_SMALL;
 		/* Slower while the neighbours took more of the machine: the
 		 * figure measured them, not the server. */
 		if (x[i].v == V_REGRESSION && gate__metrics[x[i].metric].wall_clock &&
 		    x[i].disturbance > GATE_MAX_DISTURBANCE)
 			x[i].v = V_DISTURBED;
-		else if (rb[i] && -worse > o->max_regression)
+		else if (rb[i] && -worse > o->rule.max_regression)
 			x[i].v = V_IMPROVED;
 	}
 out:

@@ -27,7 +27,7 @@ static const struct jr_value *find_bench(const struct jr_value *list, const char
 /* evbench.instructions/1: {"schema", "tool", "benchmarks": [{"name", "ir"}]}.
  * Counts of executed instructions hardly move between runs of one binary, so
  * no statistics are needed: the threshold is the whole test. */
-int gate__instructions(const struct opts *o, const struct jr_value *b,
+int gate__instructions(const struct gate_opts *o, const struct jr_value *b,
 			     const struct jr_value *c)
 {
 	const struct jr_value *lb = jr_get(b, "benchmarks"), *lc = jr_get(c, "benchmarks");
@@ -36,7 +36,7 @@ int gate__instructions(const struct opts *o, const struct jr_value *b,
 			!lb || lb->type != JR_ARRAY ? o->base : o->cur);
 		return GATE_ERROR;
 	}
-	double thr = o->max_given ? o->max_regression : 0.02;
+	double thr = o->max_given ? o->rule.max_regression : 0.02;
 	int status = GATE_PASS;
 	size_t reg = 0;
 	struct json_writer w;

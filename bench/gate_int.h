@@ -18,16 +18,21 @@
 #include "schema.h"
 
 
+/* A metric the gate reads from evbench.run/1 files; its name and unit are
+ * compare.h's (cmp_metrics[id]). */
 struct metric {
-	const char *name;   /* as printed and in --json */
+	enum cmp_metric id;
 	const char *path;   /* in an evbench.run/1 object */
-	const char *unit;
 	bool higher_better;
 	bool wall_clock;    /* measured in wall time, so other processes move it */
 };
 
 /* The metrics the gate compares, in report order (gate.c). */
 extern const struct metric gate__metrics[];
+
+/* A metric's name as printed and in --json, and its unit. */
+#define gate__metric_name(m) (cmp_metrics[gate__metrics[m].id].label)
+#define gate__metric_unit(m) (cmp_metrics[gate__metrics[m].id].unit)
 
 /* A wall-clock regression is not blamed on the server when, in the current
  * runs, other processes took this much more of the machine than in the
@@ -57,16 +62,6 @@ struct side {
 	size_t n, cap;
 };
 
-struct opts {
-	const char *base, *cur;
-	double max_regression;     /* a fraction: 0.10 for 10% */
-	bool max_given;
-	double alpha;
-	size_t min_repeats;
-	const char *normalize_by;
-	const char *metrics;       /* paired mode: --metrics LIST, NULL for the default */
-	bool json;
-};
 
 enum verdict {
 	V_NO_CHANGE, V_IMPROVED, V_WORSE_SMALL, V_REGRESSION,
@@ -114,12 +109,12 @@ int gate__normalize(struct side *sd, const char *ref);
  * their means and spreads, Welch's test, the change and its interval, and
  * the verdicts that need no correction (missing, insufficient, disturbed).
  * bufb and bufc hold as many values as the sides have runs. */
-void gate__compare_metric(const struct opts *o, const struct side *b, const struct side *c,
+void gate__compare_metric(const struct gate_opts *o, const struct side *b, const struct side *c,
 			   struct cmp *x, double *bufb, double *bufc);
 
 /* Holm over all comparisons, separately for "worse" and for "better", then
  * the threshold: a verdict needs both significance and size. */
-void gate__decide(const struct opts *o, struct cmp *x, size_t n);
+void gate__decide(const struct gate_opts *o, struct cmp *x, size_t n);
 
 /* "+1.2%", or "-" for NaN; shared with gate_paired.c. */
 void gate__fmt_pct(char *buf, size_t cap, double v);
@@ -128,16 +123,16 @@ void gate__fmt_pct(char *buf, size_t cap, double v);
 size_t gate__count(const struct cmp *x, size_t n, enum verdict v);
 
 /* The report as a Markdown table on stdout; status is the exit status. */
-void gate__print_markdown(const struct opts *o, const struct cmp *x, size_t n,
+void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t n,
 			   size_t tested, int status);
 
 /* The same as an evbench.gate/1 JSON object on stdout. */
-void gate__print_json(const struct opts *o, const struct cmp *x, size_t n, int status);
+void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, int status);
 
 /* evbench.instructions/1: {"schema", "tool", "benchmarks": [{"name", "ir"}]}.
  * Counts of executed instructions hardly move between runs of one binary, so
  * no statistics are needed: the threshold is the whole test. */
-int gate__instructions(const struct opts *o, const struct jr_value *b,
+int gate__instructions(const struct gate_opts *o, const struct jr_value *b,
 			     const struct jr_value *c);
 
 /* Instruction files are single JSON files; a directory never is one. */

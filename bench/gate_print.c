@@ -52,7 +52,7 @@ static void fmt_p(char *buf, size_t cap, double p)
 		snprintf(buf, cap, "%.4f", p);
 }
 
-void gate__print_markdown(const struct opts *o, const struct cmp *x, size_t n,
+void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t n,
 			   size_t tested, int status)
 {
 	size_t reg = gate__count(x, n, V_REGRESSION);
@@ -70,7 +70,7 @@ void gate__print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 	       "intervals of the change; ± is the spread (standard deviation) of the repeats.\n\n",
 	       o->base, o->cur, o->normalize_by ? ", every figure relative to `" : "",
 	       o->normalize_by ? o->normalize_by : "", o->normalize_by ? "` in the same run" : "",
-	       100 * o->max_regression, o->alpha, tested, 100 * (1 - 2 * o->alpha));
+	       100 * o->rule.max_regression, o->rule.alpha, tested, 100 * (1 - 2 * o->rule.alpha));
 	/* The regressions first, one line each: a long table in a pull-request
 	 * comment is read from the top and rarely to the end. */
 	for (size_t i = 0; i < n; i++) {
@@ -82,7 +82,7 @@ void gate__print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 		gate__fmt_pct(lo, sizeof lo, c->lo);
 		gate__fmt_pct(hi, sizeof hi, c->hi);
 		printf("- **%s at %ld conns: %s %s** (%s to %s)\n", c->server, c->conns,
-		       gate__metrics[c->metric].name, ch, lo, hi);
+		       gate__metric_name(c->metric), ch, lo, hi);
 	}
 	if (reg)
 		printf("\n");
@@ -105,8 +105,8 @@ void gate__print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 		if (c->v == V_MISSING)
 			snprintf(mt, sizeof mt, "all");
 		else
-			snprintf(mt, sizeof mt, "%s (%s)", gate__metrics[c->metric].name,
-				 o->normalize_by ? "ratio" : gate__metrics[c->metric].unit);
+			snprintf(mt, sizeof mt, "%s (%s)", gate__metric_name(c->metric),
+				 o->normalize_by ? "ratio" : gate__metric_unit(c->metric));
 		char vd[64];
 		if (c->v == V_DISTURBED)
 			snprintf(vd, sizeof vd, "disturbed (others %+.0f%% of the machine)",
@@ -129,16 +129,27 @@ void gate__print_markdown(const struct opts *o, const struct cmp *x, size_t n,
 		       100 * GATE_MAX_DISTURBANCE,
 		       dis == 1 ? "it is" : "they are", dis == 1 ? "does" : "do");
 	if (ins)
-		printf("\n%zu comparison%s had fewer than %zu repeats on a side: insufficient "
+		printf("\n%zu comparison%s had fewer than %d repeats on a side: insufficient "
 		       "data is neither a pass nor a failure, and makes the gate exit 2.\n",
-		       ins, ins == 1 ? "" : "s", o->min_repeats);
+		       ins, ins == 1 ? "" : "s", o->rule.min_rounds);
 	if (mis)
 		printf("\n%zu comparison%s of the baseline are missing from the current results "
 		       "(a server that did not run, or failed): the gate exits 2.\n",
 		       mis, mis == 1 ? "" : "s");
 }
 
-void gate__print_json(const struct opts *o, const struct cmp *x, size_t n, int status)
+/* One side of a comparison in the JSON report: {n, mean, sd}. */
+static void side_json(struct json_writer *w, const char *key, size_t n, double mean, double sd)
+{
+	json_key(w, key);
+	json_begin_object(w);
+	json_kv_uint(w, "n", n);
+	json_kv_double(w, "mean", mean);
+	json_kv_double(w, "sd", sd);
+	json_end_object(w);
+}
+
+void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, int status)
 {
 	struct json_writer w;
 	json_init(&w, stdout, 2);
@@ -152,11 +163,11 @@ void gate__print_json(const struct opts *o, const struct cmp *x, size_t n, int s
 	json_key(&w, "normalize_by");
 	json_string(&w, o->normalize_by);
 	json_kv_string(&w, "test", "welch-t, one-sided");
-	json_kv_double(&w, "alpha", o->alpha);
+	json_kv_double(&w, "alpha", o->rule.alpha);
 	json_kv_string(&w, "correction", "holm");
-	json_kv_double(&w, "interval_level", 1 - 2 * o->alpha);
-	json_kv_double(&w, "max_regression_pct", 100 * o->max_regression);
-	json_kv_uint(&w, "min_repeats", o->min_repeats);
+	json_kv_double(&w, "interval_level", 1 - 2 * o->rule.alpha);
+	json_kv_double(&w, "max_regression_pct", 100 * o->rule.max_regression);
+	json_kv_uint(&w, "min_repeats", (size_t)o->rule.min_rounds);
 	json_key(&w, "comparisons");
 	json_begin_array(&w);
 	for (size_t i = 0; i < n; i++) {
@@ -164,21 +175,11 @@ void gate__print_json(const struct opts *o, const struct cmp *x, size_t n, int s
 		json_begin_object(&w);
 		json_kv_string(&w, "server", c->server);
 		json_kv_int(&w, "conns", c->conns);
-		json_kv_string(&w, "metric", gate__metrics[c->metric].name);
-		json_kv_string(&w, "unit", o->normalize_by ? "ratio" : gate__metrics[c->metric].unit);
+		json_kv_string(&w, "metric", gate__metric_name(c->metric));
+		json_kv_string(&w, "unit", o->normalize_by ? "ratio" : gate__metric_unit(c->metric));
 		json_kv_string(&w, "better", gate__metrics[c->metric].higher_better ? "higher" : "lower");
-		json_key(&w, "baseline");
-		json_begin_object(&w);
-		json_kv_uint(&w, "n", c->nb);
-		json_kv_double(&w, "mean", c->mb);
-		json_kv_double(&w, "sd", c->sdb);
-		json_end_object(&w);
-		json_key(&w, "current");
-		json_begin_object(&w);
-		json_kv_uint(&w, "n", c->nc);
-		json_kv_double(&w, "mean", c->mc);
-		json_kv_double(&w, "sd", c->sdc);
-		json_end_object(&w);
+		side_json(&w, "baseline", c->nb, c->mb, c->sdb);
+		side_json(&w, "current", c->nc, c->mc, c->sdc);
 		json_kv_double(&w, "change_pct", 100 * c->change);
 		json_kv_double(&w, "interval_lo_pct", 100 * c->lo);
 		json_kv_double(&w, "interval_hi_pct", 100 * c->hi);

@@ -57,16 +57,6 @@ static const struct rep_row *find(const struct rep_row *rows, int n, const char 
 	return NULL;
 }
 
-static int rounds_in(const struct rep_row *rows, int n)
-{
-	int k = 0;
-
-	for (int i = 0; i < n; i++)
-		if (rows[i].repeat > k)
-			k = rows[i].repeat;
-	return k;
-}
-
 /* The place of a server in the order the reports use (the design table,
  * designs.h), others after. */
 static int rank(const char *server)
@@ -123,7 +113,7 @@ static int conns_in(const struct rep_row *rows, int n, long *out, int max)
 static double median_of(const struct rep_row *rows, int n, const char *server, long conns,
 			metric_fn m)
 {
-	int rounds = rounds_in(rows, n), k = 0;
+	int rounds = rep_rounds(rows, n), k = 0;
 	double *x = calloc((size_t)rounds + 1, sizeof *x);
 	struct stats_median_ci ci;
 
@@ -146,7 +136,7 @@ static double median_of(const struct rep_row *rows, int n, const char *server, l
 static bool paired(const struct rep_row *rows, int n, const char *sa, long ca, const char *sb,
 		   long cb, metric_fn m, struct stats_median_ci *ci)
 {
-	int rounds = rounds_in(rows, n), k = 0;
+	int rounds = rep_rounds(rows, n), k = 0;
 	double *x = calloc((size_t)rounds + 1, sizeof *x);
 
 	if (!x)
@@ -320,7 +310,7 @@ static void v_perconn(FILE *f, const struct rep_row *rows, int n)
 			struct stats_median_ci ci;
 			const struct rep_row *any = NULL;
 
-			for (int r = 1; r <= rounds_in(rows, n) && !any; r++)
+			for (int r = 1; r <= rep_rounds(rows, n) && !any; r++)
 				if ((any = find(rows, n, sv[i], cv[k], r)) && !any->sys_top_server[0])
 					any = NULL;
 			fprintf(f, "  %s: %s us of server CPU and %s system calls per request", sv[i],

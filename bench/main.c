@@ -27,6 +27,7 @@
 #include "compare.h"
 #include "gate.h"
 #include "html.h"
+#include "json.h"
 #include "lesson.h"
 #include "loadgen.h"
 #include "orch.h"
@@ -35,8 +36,6 @@
 #include "report.h"
 #include "stats.h"
 #include "trial.h"
-
-#define HAVE_GATE 1
 
 /* ---- plots ------------------------------------------------------------------------------ */
 
@@ -130,17 +129,6 @@ static bool is_reference(const struct opts *o, const char *name)
 	return o->ab ? strstr(name, "@baseline") != NULL : !strcmp(name, o->reference);
 }
 
-/* The rounds the rows reach so far (the last round may be partial). */
-static int rounds_of(const struct rep_row *rows, int nrows)
-{
-	int k = 0;
-
-	for (int i = 0; i < nrows; i++)
-		if (rows[i].repeat > k)
-			k = rows[i].repeat;
-	return k;
-}
-
 /* The comparisons of rows, listed in sweep order. Returns their number, or
  * -1 with errno. */
 static int compare_in_sweep_order(const struct opts *o, const struct rep_row *rows, int nrows,
@@ -148,7 +136,7 @@ static int compare_in_sweep_order(const struct opts *o, const struct rep_row *ro
 {
 	struct rep_row *sorted = in_sweep_order(o, rows, nrows);
 	struct cmp_pair pairs[CLI_MAX_SERVERS];
-	int n = cmp_compute(sorted, nrows, pairs, sweep_pairs(o, pairs), rounds_of(rows, nrows),
+	int n = cmp_compute(sorted, nrows, pairs, sweep_pairs(o, pairs), rep_rounds(rows, nrows),
 			    res);
 
 	free(sorted);
@@ -160,7 +148,7 @@ static int write_comparisons(const struct opts *o, const char *run_id, const cha
 {
 	struct cmp_sweep sw = {
 		.run_id = run_id, .order = o->order, .seed = o->seed,
-		.rounds = rounds_of(rows, nrows), .reference = o->reference,
+		.rounds = rep_rounds(rows, nrows), .reference = o->reference,
 		.drift_threshold = PROBE_DRIFT_THRESHOLD,
 	};
 	struct cmp_result *res;
@@ -250,13 +238,16 @@ static bool ab_decided(const struct opts *o, const struct rep_row *rows, int nro
 }
 
 /* One github-action-benchmark entry per (server, conns) of the current
- * build and metric: the median of its rounds, smaller- or bigger-is-better. */
-static void github_entries(FILE *f, const struct opts *o, const struct rep_row *rows, int nrows,
-			   bool bigger)
+ * build and metric: the median of its rounds, smaller- or bigger-is-better
+ * (its "customSmallerIsBetter" / "customBiggerIsBetter" formats). Returns 0,
+ * or -1 when f could not be written. */
+static int github_entries(FILE *f, const struct opts *o, const struct rep_row *rows, int nrows,
+			  bool bigger)
 {
-	bool first = true;
+	struct json_writer w;
 
-	fputs("[", f);
+	json_init(&w, f, 2);
+	json_begin_array(&w);
 	for (int si = 1; si < o->nservers; si += 2)
 		for (int ci = 0; ci < o->nconns; ci++)
 			for (int m = 0; m < CMP_NMETRICS; m++) {
@@ -278,22 +269,26 @@ static void github_entries(FILE *f, const struct opts *o, const struct rep_row *
 					continue;
 				{
 					struct stats_median_ci med;
-					char name[64];
+					char name[64], range[64], extra[32];
 					int base = (int)(strchr(o->servers[si].name, '@') - o->servers[si].name);
 
 					/* Sorts v: v[0] and v[k - 1] are the range. */
 					stats_median_ci(v, (size_t)k, CMP_LEVEL, &med);
 					snprintf(name, sizeof name, "%.*s c=%ld %s", base, o->servers[si].name,
 						 o->loads[ci].conns, cmp_metrics[m].label);
-					fprintf(f, "%s\n  {\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.6g, "
-						"\"range\": \"%.6g..%.6g\", \"extra\": \"median of %d rounds\"}",
-						first ? "" : ",", name,
-						cmp_metrics[m].unit,
-						med.median, v[0], v[k - 1], k);
-					first = false;
+					snprintf(range, sizeof range, "%.6g..%.6g", v[0], v[k - 1]);
+					snprintf(extra, sizeof extra, "median of %d rounds", k);
+					json_begin_object(&w);
+					json_kv_string(&w, "name", name);
+					json_kv_string(&w, "unit", cmp_metrics[m].unit);
+					json_kv_double(&w, "value", med.median);
+					json_kv_string(&w, "range", range);
+					json_kv_string(&w, "extra", extra);
+					json_end_object(&w);
 				}
 			}
-	fputs("\n]\n", f);
+	json_end_array(&w);
+	return json_finish(&w);
 }
 
 /* After an ab sweep: the gate's verdict on stdout (Markdown, or JSON with
@@ -317,10 +312,15 @@ static int ab_report(const struct opts *o, const char *dir, const struct rep_row
 	for (int bigger = 0; bigger < 2; bigger++) {
 		snprintf(path, sizeof path, "%s/github-%s-is-better.json", dir,
 			 bigger ? "bigger" : "smaller");
-		if ((f = fopen(path, "we"))) {
-			github_entries(f, o, rows, nrows, bigger);
-			fclose(f);
+		bool bad;
+
+		if (!(f = fopen(path, "we"))) {
+			fprintf(stderr, "evbench: %s: %s\n", path, strerror(errno));
+			continue;
 		}
+		bad = github_entries(f, o, rows, nrows, bigger) < 0;
+		if (fclose(f) != 0 || bad)
+			fprintf(stderr, "evbench: %s: could not be written\n", path);
 	}
 	cmp_free(res, n);
 	return status;
@@ -522,12 +522,10 @@ int main(int argc, char **argv)
 	FILE *table;
 
 	if (argc > 1 && strcmp(argv[1], "gate") == 0) {
-#ifdef HAVE_GATE
-		return gate_main(argc - 1, argv + 1);
-#else
-		fputs("evbench: gate is not built into this evbench\n", stderr);
-		return 2;
-#endif
+		struct gate_opts g;
+
+		cli_parse_gate(&g, argc - 1, argv + 1);
+		return gate_run(&g);
 	}
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);

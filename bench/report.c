@@ -266,6 +266,16 @@ static void fill_server(struct rep_row *row, const struct rep_run *r)
 	row->ctxsw_invol = r->proc.reaped ? r->proc.ru.ru_nivcsw : -1;
 }
 
+int rep_rounds(const struct rep_row *rows, int n)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (rows[i].repeat > k)
+			k = rows[i].repeat;
+	return k;
+}
+
 void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host)
 {
 	const struct lg_result *res = &r->res;

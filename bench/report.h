@@ -115,6 +115,10 @@ struct rep_row {
 	double   sys_by_name_server[MECH_NSYSCALLS];  /* per request, -1 when not counted */
 };
 
+/* The rounds rows[0..n) reach so far, the largest repeat (the last round
+ * may be partial); 0 for none. */
+int rep_rounds(const struct rep_row *rows, int n);
+
 /* Fills *row from a finished run (host gives the CPU count for bound). */
 void rep_row_fill(struct rep_row *row, const struct rep_run *r, const struct col_host *host);
 

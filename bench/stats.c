@@ -249,3 +249,22 @@ void stats_median_ci(double *x, size_t n, double level, struct stats_median_ci *
 	out->hi = x[n - k];
 	out->level = 1 - 2 * stats_binom_half_cdf(k - 1, n);
 }
+
+uint64_t stats_rand_u64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t stats_rand_below(uint64_t *state, uint64_t n)
+{
+	uint64_t lim = UINT64_MAX - UINT64_MAX % n, v;
+
+	do
+		v = stats_rand_u64(state);
+	while (v >= lim);
+	return v % n;
+}

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Arithmetic mean; NaN when n == 0. */
 double stats_mean(const double *x, size_t n);
@@ -84,5 +85,12 @@ void stats_median_ci(double *x, size_t n, double level, struct stats_median_ci *
 
 /* P(B <= k) for B ~ Binomial(n, 1/2). */
 double stats_binom_half_cdf(size_t k, size_t n);
+
+/* splitmix64: the next of a sequence whose whole state is *state, so that a
+ * random order (cmp_plan) is reproducible from the seed the results record. */
+uint64_t stats_rand_u64(uint64_t *state);
+
+/* A uniform integer in [0, n), n > 0, without modulo bias. */
+uint64_t stats_rand_below(uint64_t *state, uint64_t n);
 
 #endif

@@ -15,6 +15,15 @@ _evbench_options()
 	"$1" ${sub:+"$sub"} --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
 }
 
+# Whether option $3 of `evbench [SUBCOMMAND]` takes a value: its line in
+# --help (made from evbench's option table) shows one, "  --name ARG  ...".
+_evbench_takes_value()
+{
+	local sub=$2
+	[[ $sub == lesson ]] && sub=
+	"$1" ${sub:+"$sub"} --help 2>/dev/null | grep -q -e "^  $3 [^ ]"
+}
+
 _evbench()
 {
 	local cur prev words cword exe sub i
@@ -58,10 +67,12 @@ _evbench()
 	--rounds)
 		COMPREPLY=($(compgen -W "auto" -- "$cur"))
 		return ;;
-	--conns|--repeat|--seed|--duration|--warmup|--threads|--requests|--size|--pipeline|\
-	--rate|--active|--requests-per-conn|--connect-rate|--timeout|--source-addrs|--work-us|\
-	--server-args|--budget|--max-regression|--alpha|--min-repeats|--normalize-by)
-		return ;;      # a value of the user's own
+	--mechanism)
+		COMPREPLY=($(compgen -W "auto on off" -- "$cur"))
+		return ;;
+	--*)
+		# Any other option that takes a value takes one of the user's own.
+		_evbench_takes_value "$exe" "$sub" "$prev" && return ;;
 	esac
 
 	if [[ $cur == -* ]]; then

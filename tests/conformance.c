@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 /* Deadlines (unscaled milliseconds). */
-#define READY_MS   5000   /* a server prints `ready` */
 #define STOP_MS    10000  /* SIGTERM to exit: fork and threads may hold 1,000 */
 #define IO_MS      5000   /* one exchange on one connection */
 #define MANY_MS    20000  /* every exchange of a 1,000-connection case */
@@ -82,35 +81,6 @@ static int have_design(const struct design *d, const char *test)
 		fprintf(stderr, "conformance: skipping every %s test: no %s\n", d->suite, path);
 	cr_skip_test("no %s", path);
 	return 0;
-}
-
-/* Start the design's server with extra arguments (NULL-terminated) and an
- * RLIMIT_NOFILE (0: inherited); asserts that it became ready. */
-static void start(struct tu_proc *srv, const struct design *d, long nofile, ...)
-{
-	char path[4096];
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	char *a;
-
-	tu_path(path, sizeof path, tu_bin_dir(), d->bin);
-	argv[argc++] = path;
-	if (d->backend) {
-		argv[argc++] = "--backend";
-		argv[argc++] = (char *)d->backend;
-	}
-	va_start(ap, nofile);
-	while ((a = va_arg(ap, char *)) && argc < 31)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	int rc = tu_server_start(srv, argv, nofile, READY_MS);
-
-	cr_assert(rc == 0, "%s: no ready line: %s", d->suite, strerror(errno));
-	cr_assert_str_eq(srv->design, d->name, "%s: ready line names design '%s'",
-			 d->suite, srv->design);
 }
 
 #define COUNTER_KEY(name) #name,
@@ -197,12 +167,8 @@ static void expect_silence(int fd, int ms)
  * counters are read. */
 static void wait_fds_at_most(const struct tu_proc *srv, int nfds)
 {
-	long long deadline = tu_now_ms() + tu_ms(IO_MS);
-	int n;
+	int n = tu_pgrp_nfds_at_most(srv->pid, nfds, IO_MS);
 
-	/* /proc has no event to wait on; 2 ms steps under a deadline. */
-	while ((n = tu_pgrp_nfds(srv->pid)) > nfds && tu_now_ms() < deadline)
-		poll(NULL, 0, 2);
 	cr_assert(n <= nfds, "the server still holds %d descriptors, expected <= %d", n, nfds);
 }
 
@@ -389,7 +355,7 @@ CONFORMANCE(one_line, 20)
 	struct tu_proc srv;
 	struct tu_json j;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 	char got[6];
 
@@ -419,7 +385,7 @@ CONFORMANCE(many_lines, 20)
 	for (int i = 0; i < 200; i++, lines++)
 		n += (size_t)snprintf(req + n, sizeof req - n, "Line %d of The Many%.*s\n", i,
 				      i % 17, "-abcdefghijklmnopq");
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 
 	roundtrip(fd, req, n);
@@ -442,7 +408,7 @@ CONFORMANCE(work_us, 20)
 	struct tu_json j;
 	char req[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
 
-	start(&srv, d, 0, "--work-us", "20000", NULL);
+	design_start(&srv, d, 0, "--work-us", "20000", NULL);
 	int fd = connect_or_die(&srv);
 	long long t0 = tu_now_ms();
 
@@ -465,7 +431,7 @@ CONFORMANCE(byte_by_byte, 20)
 	char got[sizeof line], want[sizeof line];
 	int one = 1;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -492,7 +458,7 @@ CONFORMANCE(max_line_exact, 20)
 
 	memset(line, 'q', sizeof line - 1);
 	line[sizeof line - 1] = '\n';
-	start(&srv, d, 0, "--max-line", "64", NULL);
+	design_start(&srv, d, 0, "--max-line", "64", NULL);
 	int fd = connect_or_die(&srv);
 
 	roundtrip(fd, line, sizeof line);
@@ -513,7 +479,7 @@ CONFORMANCE(max_line_over, 20)
 
 	for (size_t i = 0; i < sizeof line; i++)
 		line[i] = (char)('A' + i % 52 % 26 + (i % 52 >= 26 ? 32 : 0));
-	start(&srv, d, 0, "--max-line", "64", NULL);
+	design_start(&srv, d, 0, "--max-line", "64", NULL);
 	int fd = connect_or_die(&srv);
 
 	roundtrip(fd, line, sizeof line);
@@ -535,7 +501,7 @@ CONFORMANCE(all_bytes, 20)
 	for (int i = 0; i < 256; i++)
 		req[i] = (unsigned char)i;
 	req[256] = '\n'; /* byte 10 ends the first line, this one the second */
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 
 	roundtrip(fd, req, sizeof req);
@@ -553,7 +519,7 @@ CONFORMANCE(silent_client, 20)
 
 	int idle;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &idle);
 	int fd = connect_or_die(&srv);
 
@@ -581,7 +547,7 @@ CONFORMANCE(half_close, 20)
 	size_t n = sizeof req - 1;
 	char got[sizeof req], want[sizeof req];
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 
 	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
@@ -624,7 +590,7 @@ CONFORMANCE(echo, 30)
 	struct lg_config c;
 	struct lg_result res;
 
-	start(&srv, d, 0, "--echo", NULL);
+	design_start(&srv, d, 0, "--echo", NULL);
 	int fd = connect_or_die(&srv);
 
 	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
@@ -673,7 +639,7 @@ CONFORMANCE(never_reads, 60)
 
 	for (size_t i = 0; i < chunk; i++)
 		buf[i] = i % 100 == 99 ? '\n' : (char)('a' + i % 26);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 
 	/* One exchange first, so that the baseline includes what the server
@@ -722,7 +688,7 @@ CONFORMANCE(thousand_clients, 90)
 	int closed;
 
 	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low for %d clients", N);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	connect_clients(c, N, &srv);
 	exchange_all(c, N, MANY_MS);
 	int answered = check_replies(c, N, &closed, &srv);
@@ -760,7 +726,7 @@ CONFORMANCE(reset, 30)
 		buf[i] = i % 64 == 63 ? '\n' : 'x';
 	int idle;
 
-	start(&srv, d, 0, "--max-pending", "4096", NULL);
+	design_start(&srv, d, 0, "--max-pending", "4096", NULL);
 	int keep = sentinel(&srv, &idle);
 	int fd = connect_or_die(&srv);
 	roundtrip(fd, "Hello\n", 6);
@@ -810,7 +776,7 @@ CONFORMANCE(sigterm_report, 20)
 	int fds[N];
 	long long bytes = 0;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	for (int i = 0; i < N; i++) {
 		char line[64];
 		int n = snprintf(line, sizeof line, "Connection %d of %d\n", i, N);
@@ -843,7 +809,7 @@ CONFORMANCE(sigint_report, 20)
 	struct tu_json j;
 	char line[TU_LINE_MAX];
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 
 	roundtrip(fd, "Hello\n", 6);
@@ -925,7 +891,7 @@ CONFORMANCE(fd_exhaustion, 60)
 	tu_raise_nofile();
 	int idle;
 
-	start(&srv, d, 64, NULL);
+	design_start(&srv, d, 64, NULL);
 	int keep = sentinel(&srv, &idle);
 
 	connect_clients(c, N, &srv);
@@ -991,7 +957,7 @@ Test(select, fd_setsize, .timeout = 90, .fini = tu_kill_all)
 	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low for %d clients", N);
 	int nfds;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &nfds);
 	int base = tu_proc_fds(srv.pid, fds, 64);
 
@@ -1038,7 +1004,7 @@ Test(epoll_mt, threads_share_the_load, .timeout = 90, .fini = tu_kill_all)
 	if (!have_design(d, "threads_share_the_load"))
 		return;
 	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low for %d clients", N);
-	start(&srv, d, 0, "--threads", "3", NULL);
+	design_start(&srv, d, 0, "--threads", "3", NULL);
 	connect_clients(c, N, &srv);
 	exchange_all(c, N, MANY_MS);
 	cr_assert_eq(check_replies(c, N, &closed, &srv), N, "%d clients closed unanswered", closed);

@@ -16,11 +16,16 @@
 #ifndef EVBENCH_TESTS_DESIGNS_H
 #define EVBENCH_TESTS_DESIGNS_H
 
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/designs.h"
+#include "testutil.h"
 
 struct design {
 	const char *suite;
@@ -52,6 +57,25 @@ static inline const char *design_unavailable(const struct design *d)
 		return "io_uring is not available on this machine";
 	close((int)fd);
 	return NULL;
+}
+
+/* A server prints `ready` within this (unscaled; tu_server_start scales it). */
+#define DESIGN_READY_MS 5000
+
+/* Starts design d's server with extra arguments (NULL-terminated) and an
+ * RLIMIT_NOFILE (0: inherited); asserts that it became ready and that its
+ * ready line names the design. */
+static inline void design_start(struct tu_proc *srv, const struct design *d, long nofile, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, nofile);
+	rc = tu_server_start_v(srv, d->bin, d->backend, nofile, DESIGN_READY_MS, ap);
+	va_end(ap);
+	cr_assert(rc == 0, "%s: no ready line: %s", d->suite, strerror(errno));
+	cr_assert_str_eq(srv->design, d->name, "%s: ready line names design '%s'",
+			 d->suite, srv->design);
 }
 
 #endif

@@ -43,7 +43,6 @@
 #include <unistd.h>
 
 /* Deadlines (unscaled milliseconds). */
-#define READY_MS 5000  /* a server prints `ready` */
 #define STOP_MS  10000 /* SIGTERM to exit */
 #define IO_MS    5000  /* one exchange on one connection */
 /* The worst wait a well-behaved client may see beside a hostile one. A
@@ -99,31 +98,6 @@ static void note(const struct design *d, const char *scenario, const char *fmt, 
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "hostile: %-16s %-16s %s\n", d->suite, scenario, buf);
-}
-
-/* Start the design's server with extra arguments (NULL-terminated) and an
- * RLIMIT_NOFILE (0: inherited); asserts that it became ready. */
-static void start(struct tu_proc *srv, const struct design *d, long nofile, ...)
-{
-	char path[4096];
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	char *a;
-
-	tu_path(path, sizeof path, tu_bin_dir(), d->bin);
-	argv[argc++] = path;
-	if (d->backend) {
-		argv[argc++] = "--backend";
-		argv[argc++] = (char *)d->backend;
-	}
-	va_start(ap, nofile);
-	while ((a = va_arg(ap, char *)) && argc < 31)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	cr_assert(tu_server_start(srv, argv, nofile, READY_MS) == 0, "%s: no ready line: %s",
-		  d->suite, strerror(errno));
 }
 
 static long long ctr(const struct tu_json *j, const char *key)
@@ -194,11 +168,8 @@ static int sentinel(const struct tu_proc *srv, int *nfds)
  * what it holds then. */
 static int wait_fds(const struct tu_proc *srv, int nfds)
 {
-	long long deadline = tu_now_ms() + tu_ms(IO_MS);
-	int n;
+	int n = tu_pgrp_nfds_at_most(srv->pid, nfds, IO_MS);
 
-	while ((n = tu_pgrp_nfds(srv->pid)) > nfds && tu_now_ms() < deadline)
-		poll(NULL, 0, 5);
 	cr_assert(n <= nfds, "the server still holds %d descriptors, its baseline is %d", n, nfds);
 	return n;
 }
@@ -302,7 +273,7 @@ HOSTILE(slowloris, 90)
 	long long worst = 0;
 	int base;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &base);
 
 	for (int i = 0; i < N; i++)
@@ -354,7 +325,7 @@ HOSTILE(mb_line, 30)
 		out[i] = (char)('a' + i % 26);
 	out[MB] = '\n';
 	tu_rot13(want, out, MB + 1);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 	size_t got = pump(fd, out, MB + 1, in, MB + 1, false, 0, 0, IO_MS);
 	long rss = tu_pgrp_rss_kb(srv.pid);
@@ -396,7 +367,7 @@ HOSTILE(random_binary, 30)
 	}
 	oversize += run / MAXLINE;
 	tu_rot13(want, out, N);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int fd = connect_or_die(&srv);
 	size_t got = pump(fd, out, N, in, N, true, 0, 0, IO_MS);
 
@@ -427,7 +398,7 @@ HOSTILE(rst_storm, 60)
 	 * socket on Linux 6.18 (docs/uring-multishot-reset.md): without its
 	 * hang-up poll the server kept 75-94 of the 300 open, every run, and
 	 * this test is what notices if that poll stops closing the hole. */
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &base);
 
 	for (int i = 0; i < N; i++) {
@@ -461,7 +432,7 @@ HOSTILE(non_readers, 60)
 	int base;
 
 	fill_lines(buf, CHUNK, 64);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &base);
 	long rss0 = tu_pgrp_rss_kb(srv.pid), peak = rss0;
 
@@ -531,7 +502,7 @@ HOSTILE(half_close, 30)
 	struct tu_json j;
 	long long bytes = 0;
 
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	for (int i = 0; i < N; i++) {
 		char req[64];
 		int n = snprintf(req, sizeof req, "Line\nand half a line from %d", i);
@@ -577,9 +548,9 @@ HOSTILE(idle_exhaustion, 60)
 
 	tu_raise_nofile();
 	if (forks)
-		start(&srv, d, 0, "--idle-timeout", "1", "--max-children", "16", NULL);
+		design_start(&srv, d, 0, "--idle-timeout", "1", "--max-children", "16", NULL);
 	else
-		start(&srv, d, 64, "--idle-timeout", "1", NULL);
+		design_start(&srv, d, 64, "--idle-timeout", "1", NULL);
 	long long t0 = tu_now_ms();
 
 	for (int i = 0; i < N; i++)
@@ -641,7 +612,7 @@ HOSTILE(idle_timeout, 30)
 	struct tu_json j;
 	char got[16];
 
-	start(&srv, d, 0, "--idle-timeout", "1", NULL);
+	design_start(&srv, d, 0, "--idle-timeout", "1", NULL);
 	int quiet = connect_or_die(&srv), busy = connect_or_die(&srv);
 
 	for (int i = 0; i < 8; i++) {
@@ -681,7 +652,7 @@ HOSTILE(sigterm_load, 60)
 	char line[TU_LINE_MAX];
 
 	fill_lines(buf, CHUNK, 64);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	for (int i = 0; i < N + NR; i++) {
 		fds[i] = connect_or_die(&srv);
 		set_nonblock(fds[i]);
@@ -807,7 +778,7 @@ HOSTILE(fast_streamer, 60)
 	tu_rot13(stream_want, stream_out, STREAM_PERIOD);
 	/* The work per line makes the server, not the streamer, the slower
 	 * side, so the stream never lets the server's socket run dry. */
-	start(&srv, d, 0, "--work-us", "5", NULL);
+	design_start(&srv, d, 0, "--work-us", "5", NULL);
 	s.fd = connect_or_die(&srv);
 	/* Timeouts so that both threads can notice the stop. */
 	setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -895,7 +866,7 @@ HOSTILE(slow_reader, 60)
 	cr_assert(out && in && want);
 	fill_lines(out, n, LINE);
 	tu_rot13(want, out, n);
-	start(&srv, d, 0, "--max-pending", "16384", NULL);
+	design_start(&srv, d, 0, "--max-pending", "16384", NULL);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -949,7 +920,7 @@ HOSTILE(edge_drain, 30)
 		out[i] = (char)('a' + i % 26);
 	out[N - 1] = '\n';
 	tu_rot13(want, out, N);
-	start(&srv, d, 0, "--work-us", "300000", "--max-line", "1048576", "--max-pending",
+	design_start(&srv, d, 0, "--work-us", "300000", "--max-line", "1048576", "--max-pending",
 	      "1048576", NULL);
 	int busy = connect_or_die(&srv), fd = connect_or_die(&srv);
 
@@ -1050,7 +1021,7 @@ HOSTILE(churn, 60)
 		cr_assert_eq(setrlimit(RLIMIT_NPROC, &rl), 0);
 	}
 	cr_assert(tu_path(lgpath, sizeof lgpath, tu_bin_dir(), "loadgen") == 0, "no %s", lgpath);
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	snprintf(port, sizeof port, "%d", srv.port);
 	char *argv[] = { lgpath, "--port", port, "--conns", "50", "--threads", "1",
 			 "--requests-per-conn", "1", "--duration", "3", "--warmup", "0",
@@ -1106,7 +1077,7 @@ HOSTILE(fd_setsize, 120)
 	if (!is(d, "select") && !(d->backend && strcmp(d->backend, "select") == 0))
 		cr_skip_test("%s does not use select()", d->suite);
 	cr_assert(tu_raise_nofile() >= N + 100, "RLIMIT_NOFILE hard limit too low");
-	start(&srv, d, 0, NULL);
+	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &base);
 	int held = tu_proc_fds(srv.pid, sfd, 64);
 

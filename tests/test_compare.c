@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../bench/compare.h"
+#include "../bench/report.h"
 #include "../bench/stats.h"
 #include "testutil.h"
 
@@ -288,15 +289,12 @@ static char outdir[PATH_MAX];
 
 static void mkout(void)
 {
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-cmp-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "cmp"), 0);
 }
 
 static void cleanup(void)
 {
-	tu_kill_all();
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 /* Runs a small A/A sweep into <outdir>/<sub> with the given seed and

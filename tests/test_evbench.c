@@ -41,15 +41,12 @@ static void setup(void)
 {
 	cr_assert_eq(tu_path(evbench, sizeof evbench, tu_bin_dir(), "evbench"), 0,
 		     "%s is not built", evbench);
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "test"), 0);
 }
 
 static void teardown(void)
 {
-	tu_kill_all();
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 static bool has(const struct jr_value *v, const char *path)

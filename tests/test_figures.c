@@ -51,14 +51,12 @@ static char outdir[PATH_MAX];
 
 static void mkout(void)
 {
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-figures-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "figures"), 0);
 }
 
 static void rmout(void)
 {
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 Test(figures_drift, a_trial_is_flagged_whichever_way_the_machine_moved, .init = mkout,
@@ -165,27 +163,6 @@ Test(figures_ab, looks_are_rounds_5_10_to_50, .timeout = 10)
 		     ab_looks(), looks);
 }
 
-/* Deterministic noise in [-1, 1]. */
-static double noise(int i)
-{
-	return sin(12.9898 * i + 78.233 * (i % 7));
-}
-
-static struct rep_row ab_row(const char *server, int round, double cpu)
-{
-	struct rep_row r;
-
-	memset(&r, 0, sizeof r);
-	snprintf(r.server, sizeof r.server, "%s", server);
-	r.conns = 100;
-	r.repeat = round;
-	r.ran = true;
-	r.cpu_us_server = cpu;
-	r.throughput_rps = 1e6 / cpu;
-	r.lat_us[4] = 100 * cpu;
-	return r;
-}
-
 /*
  * Replays a sequential run as evbench's sweep makes it: a round at a time,
  * asking after each whole round whether to stop (main.c's loop, less the
@@ -198,19 +175,19 @@ static int replay(double (*factor)(int), double (*spread)(int), int *looks)
 {
 	static const struct cmp_pair pair = { "s@current", "s@baseline" };
 	struct rep_row rows[2 * AB_MAX_ROUNDS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = ab_looks(), .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.looks = ab_looks();
 	*looks = 0;
 	for (int k = 1; k <= AB_MAX_ROUNDS; k++) {
 		struct cmp_result *res;
 		bool stop;
 		int n;
 
-		rows[2 * k - 2] = ab_row("s@baseline", k, 5.4 * (1 + spread(k) * noise(2 * k)));
-		rows[2 * k - 1] = ab_row("s@current", k,
-					 5.4 * factor(k) * (1 + spread(k) * noise(2 * k + 1)));
+		tu_ab_row(&rows[2 * k - 2], "s@baseline", k,
+			  5.4 * (1 + spread(k) * tu_noise(2 * k)));
+		tu_ab_row(&rows[2 * k - 1], "s@current", k,
+			  5.4 * factor(k) * (1 + spread(k) * tu_noise(2 * k + 1)));
 		n = cmp_compute(rows, 2 * k, &pair, 1, k, &res);
 		cr_assert_eq(n, 1);
 		stop = ab_stops(res, n, &rule, k);
@@ -243,18 +220,18 @@ static int first_decided(double (*factor)(int), double (*spread)(int))
 {
 	static const struct cmp_pair pair = { "s@current", "s@baseline" };
 	struct rep_row rows[2 * AB_MAX_ROUNDS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = 10, .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.looks = 10;
 	for (int k = 1; k <= AB_MAX_ROUNDS; k++) {
 		struct cmp_judgement j[CMP_NMETRICS];
 		struct cmp_result *res;
 		int n, st;
 
-		rows[2 * k - 2] = ab_row("s@baseline", k, 5.4 * (1 + spread(k) * noise(2 * k)));
-		rows[2 * k - 1] = ab_row("s@current", k,
-					 5.4 * factor(k) * (1 + spread(k) * noise(2 * k + 1)));
+		tu_ab_row(&rows[2 * k - 2], "s@baseline", k,
+			  5.4 * (1 + spread(k) * tu_noise(2 * k)));
+		tu_ab_row(&rows[2 * k - 1], "s@current", k,
+			  5.4 * factor(k) * (1 + spread(k) * tu_noise(2 * k + 1)));
 		n = cmp_compute(rows, 2 * k, &pair, 1, k, &res);
 		cmp_judge(res, n, &rule, j);
 		st = gate_paired_status(j, n);

@@ -169,15 +169,12 @@ static double others = -1;
 static void make_tmp(void)
 {
 	others = -1;
-	strcpy(tmp, "/tmp/evbench-gate-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
+	cr_assert_eq(tu_scratch_dir(tmp, sizeof tmp, "gate"), 0);
 }
 
 static void remove_tmp(void)
 {
-	if (tmp[0])
-		tu_rmtree(tmp);
-	tmp[0] = '\0';
+	tu_scratch_remove(tmp);
 }
 
 /* tmp/rel, made if need be when rel names a directory. */
@@ -343,7 +340,11 @@ Test(gate, usage_errors)
 {
 	write_side("base", "poll", 100, 5, 1.0, quiet);
 	cr_assert_eq(gate(out, OUT, err, OUT, in_tmp("base"), NULL), 2);
-	cr_assert(strstr(err, "usage:"), "%s", err);
+	cr_assert(strstr(err, "holds no comparisons.json"), "%s", err);
+	/* Bad input: one line, pointing at the help. */
+	cr_assert_eq(gate(out, OUT, err, OUT, NULL), 2);
+	cr_assert(strstr(err, "needs BASELINE and CURRENT"), "%s", err);
+	cr_assert(strstr(err, "(evbench --help)\n") && !strchr(err, '\n')[1], "not one line: %s", err);
 	cr_assert_eq(gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("base"), "--max-regression",
 			  "ten", NULL), 2);
 	cr_assert_eq(gate(out, OUT, err, OUT, in_tmp("base"), in_tmp("nothing"), NULL), 2);

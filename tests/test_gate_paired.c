@@ -22,32 +22,12 @@
 
 #include "../bench/ab.h"
 #include "../bench/compare.h"
+#include "../bench/report.h"
 #include "../bench/gate.h"
+#include "jsonr.h"
 #include "testutil.h"
 
 static const struct cmp_pair cur_vs_base = { "s@current", "s@baseline" };
-
-/* A row of `server` in `round` with server CPU cpu µs/req and throughput 1e6/cpu. */
-static struct rep_row row(const char *server, int round, double cpu)
-{
-	struct rep_row r;
-
-	memset(&r, 0, sizeof r);
-	snprintf(r.server, sizeof r.server, "%s", server);
-	r.conns = 100;
-	r.repeat = round;
-	r.ran = true;
-	r.cpu_us_server = cpu;
-	r.throughput_rps = 1e6 / cpu;
-	r.lat_us[4] = 100 * cpu;
-	return r;
-}
-
-/* Deterministic noise in [-1, 1]. */
-static double noise(int i)
-{
-	return sin(12.9898 * i + 78.233 * (i % 7));
-}
 
 /*
  * Builds K rounds where the current build costs `factor` times the baseline,
@@ -61,17 +41,16 @@ static enum cmp_verdict judge(int K, double factor, double spread, bool drift,
 	struct rep_row rows[2 * 64];
 	struct cmp_result *res;
 	struct cmp_judgement j[CMP_NMETRICS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = 1, .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 	int n;
 
-	gate_parse_metrics("cpu,throughput", rule.gated);
+	cmp_parse_metrics("cpu,throughput", rule.gated);
 	for (int k = 0; k < K; k++) {
 		double speed = drift ? ((k / 2) % 2 ? 7.3 : 5.4) : 5.4;
 
-		rows[2 * k] = row("s@baseline", k + 1, speed * (1 + spread * noise(2 * k)));
-		rows[2 * k + 1] = row("s@current", k + 1,
-				      factor * speed * (1 + spread * noise(2 * k + 1)));
+		tu_ab_row(&rows[2 * k], "s@baseline", k + 1, speed * (1 + spread * tu_noise(2 * k)));
+		tu_ab_row(&rows[2 * k + 1], "s@current", k + 1,
+			  factor * speed * (1 + spread * tu_noise(2 * k + 1)));
 	}
 	n = cmp_compute(rows, 2 * K, &cur_vs_base, 1, K, &res);
 	cr_assert_eq(n, 1);
@@ -151,13 +130,13 @@ Test(gate_paired, significant_but_maybe_past_the_threshold_is_undecided, .timeou
  */
 static int sequential(const double *cpu, double clear, int *at)
 {
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = clear, .alpha = 0.05,
-				 .looks = ab_looks(), .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 	struct cmp_result res;
 	struct cmp_judgement j[CMP_NMETRICS];
 	double ratio[AB_MAX_ROUNDS];
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.clear = clear;
+	rule.looks = ab_looks();
 	memset(&res, 0, sizeof res);
 	for (int m = 0; m < CMP_NMETRICS; m++)
 		res.ratio[m] = ratio;
@@ -188,7 +167,7 @@ Test(gate_paired, five_percent_after_a_slow_spell_passes, .timeout = 10)
 	int at;
 
 	for (int k = 0; k < AB_MAX_ROUNDS; k++)
-		cpu[k] = 1.05 * (k < 10 ? spell[k] : 1 + 0.03 * noise(k));
+		cpu[k] = 1.05 * (k < 10 ? spell[k] : 1 + 0.03 * tu_noise(k));
 	cr_assert_eq(sequential(cpu, CMP_CLEAR, &at), GATE_PASS, "a true 5%% stopped at round %d "
 		     "without passing", at);
 	cr_assert(at > 10, "passed at round %d, before the spell was outweighed", at);
@@ -205,7 +184,7 @@ Test(gate_paired, fifteen_percent_in_large_noise_fails, .timeout = 10)
 	int at;
 
 	for (int k = 0; k < AB_MAX_ROUNDS; k++)
-		cpu[k] = 1.15 * exp(0.30 * noise(k));
+		cpu[k] = 1.15 * exp(0.30 * tu_noise(k));
 	cr_assert_eq(sequential(cpu, CMP_CLEAR, &at), GATE_REGRESSION, "a true 15%% not caught "
 		     "by round %d", at);
 }
@@ -220,14 +199,13 @@ Test(gate_paired, more_looks_widen_the_interval, .timeout = 10)
 	struct rep_row rows[20];
 	struct cmp_result *res;
 	struct cmp_judgement one[CMP_NMETRICS], many[CMP_NMETRICS];
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = 1, .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 	int n;
 
-	gate_parse_metrics("cpu", rule.gated);
+	cmp_parse_metrics("cpu", rule.gated);
 	for (int k = 0; k < 10; k++) {
-		rows[2 * k] = row("s@baseline", k + 1, 5 * (1 + 0.03 * noise(k)));
-		rows[2 * k + 1] = row("s@current", k + 1, 5.5 * (1 + 0.03 * noise(k + 50)));
+		tu_ab_row(&rows[2 * k], "s@baseline", k + 1, 5 * (1 + 0.03 * tu_noise(k)));
+		tu_ab_row(&rows[2 * k + 1], "s@current", k + 1, 5.5 * (1 + 0.03 * tu_noise(k + 50)));
 	}
 	n = cmp_compute(rows, 20, &cur_vs_base, 1, 10, &res);
 	cmp_judge(res, n, &rule, one);
@@ -246,15 +224,12 @@ static char outdir[PATH_MAX];
 
 static void mkout(void)
 {
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-ab-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "ab"), 0);
 }
 
 static void cleanup(void)
 {
-	tu_kill_all();
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 /* Writes a comparisons.json of one comparison with the given server-CPU
@@ -304,8 +279,8 @@ Test(gate_paired_cli, exit_status_per_verdict, .init = mkout, .fini = cleanup, .
 	char out[8192];
 
 	for (int i = 0; i < 10; i++) {
-		same[i] = 1 + 0.01 * noise(i);
-		worse[i] = 1.12 * (1 + 0.01 * noise(i));
+		same[i] = 1 + 0.01 * tu_noise(i);
+		worse[i] = 1.12 * (1 + 0.01 * tu_noise(i));
 		wild[i] = 1.12 * swing[i];
 	}
 	write_comparisons("same", same, 10);
@@ -354,8 +329,37 @@ Test(gate_paired_cli, budget_ends_undecided, .init = mkout, .fini = cleanup, .ti
 	cr_assert_neq(stat(path, &st), 0, "ran past the budget");
 	snprintf(path, sizeof path, "%s/latest/gate.md", outdir);
 	cr_assert_eq(stat(path, &st), 0, "no gate.md");
-	snprintf(path, sizeof path, "%s/latest/github-smaller-is-better.json", outdir);
-	cr_assert_eq(stat(path, &st), 0, "no github-smaller-is-better.json");
+	/* github-action-benchmark's two files: JSON arrays of {name, unit,
+	 * value, range, extra}, one entry per metric of the current build, the
+	 * median of the 5 rounds inside their range. */
+	for (int bigger = 0; bigger < 2; bigger++) {
+		static const char *const want[2][2] = {
+			{ "epoll-lt c=4 server CPU", "epoll-lt c=4 p99 latency" },
+			{ "epoll-lt c=4 throughput", NULL },
+		};
+		struct jr_error jerr;
+		struct jr_value *doc;
+		size_t n = bigger ? 1 : 2;
+
+		snprintf(path, sizeof path, "%s/latest/github-%s-is-better.json", outdir,
+			 bigger ? "bigger" : "smaller");
+		doc = jr_parse_file(path, &jerr);
+		cr_assert_not_null(doc, "%s: line %d: %s", path, jerr.line, jerr.msg);
+		cr_assert(doc->type == JR_ARRAY && doc->len == n, "%s: %zu entries", path, doc->len);
+		for (size_t i = 0; i < n; i++) {
+			const struct jr_value *e = doc->items[i];
+			const char *range = jr_string(jr_get(e, "range"));
+			double v = jr_path_number(e, "value"), lo, hi;
+
+			cr_assert_str_eq(jr_string(jr_get(e, "name")), want[bigger][i]);
+			cr_assert_str_eq(jr_string(jr_get(e, "extra")), "median of 5 rounds");
+			cr_assert_not_null(jr_string(jr_get(e, "unit")));
+			cr_assert(range && sscanf(range, "%lf..%lf", &lo, &hi) == 2, "%s", range);
+			cr_assert(v > 0 && lo <= v * (1 + 1e-5) && v <= hi * (1 + 1e-5),
+				  "%s: %g outside %s", want[bigger][i], v, range);
+		}
+		jr_free(doc);
+	}
 }
 
 Test(gate_paired_cli, build_without_the_server_is_bad_input, .init = mkout, .fini = cleanup,
@@ -375,13 +379,21 @@ Test(gate_paired_cli, build_without_the_server_is_bad_input, .init = mkout, .fin
 	cr_assert_not_null(strstr(err, "rot13-epoll-lt"), "%s", err);
 }
 
-Test(gate_paired, server_cpu_alone_by_default, .timeout = 10)
+/* The one rule: server CPU alone gated and the clearance set, so that no
+ * caller gets clearance 0 by leaving a field out; --metrics replaces the
+ * gated set, and a bad list leaves it as it was. */
+Test(gate_paired, the_default_rule, .timeout = 10)
 {
-	bool g[CMP_NMETRICS];
+	struct cmp_rule r = cmp_rule_default();
+	bool *g = r.gated;
 
-	cr_assert_eq(gate_parse_metrics(NULL, g), 0);
 	cr_assert(g[CMP_SERVER_CPU] && !g[CMP_THROUGHPUT] && !g[CMP_P99]);
-	cr_assert_eq(gate_parse_metrics("p99,throughput", g), 0);
+	cr_assert_float_eq(r.clear, CMP_CLEAR, 1e-12);
+	cr_assert(r.clear > 0 && r.max_regression == 0.10 && r.alpha == 0.05 && r.looks == 1 &&
+		  r.min_rounds == 3);
+	cr_assert_eq(cmp_parse_metrics("p99,throughput", g), 0);
 	cr_assert(!g[CMP_SERVER_CPU] && g[CMP_THROUGHPUT] && g[CMP_P99]);
-	cr_assert_eq(gate_parse_metrics("cpu,latency", g), -1);
+	cr_assert_eq(cmp_parse_metrics("cpu,latency", g), -1);
+	cr_assert(!g[CMP_SERVER_CPU] && g[CMP_THROUGHPUT] && g[CMP_P99]);
+	cr_assert_eq(cmp_parse_metrics("", g), -1);
 }

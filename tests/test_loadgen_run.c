@@ -75,6 +75,19 @@ static void base_config(struct lg_config *c, int port)
 	c->timeout_s = 5;
 }
 
+/* The helper server with no options, and the base load aimed at it. */
+static void start_default(struct tu_proc *srv, struct lg_config *c)
+{
+	start_helper(srv, NULL, NULL, NULL, NULL);
+	base_config(c, srv->port);
+}
+
+/* Stops srv, its stop report into *j. */
+static void stop_helper(struct tu_proc *srv, struct tu_json *j)
+{
+	cr_assert_eq(tu_server_stop(srv, j, 5000), 0);
+}
+
 static uint64_t errors_of(const struct lg_result *r, int cause)
 {
 	uint64_t n = 0;
@@ -104,7 +117,7 @@ LOAD_TEST(verified_against_epoll_lt, 30)
 	cr_assert(r.bytes_received >= 20000 * 100ull);
 	cr_assert(r.wall_s > 0 && r.client_cpu_s >= 0);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "accepted"), 20);
 	lg_result_free(&r);
 }
@@ -121,7 +134,7 @@ LOAD_TEST(corrupting_server_is_caught, 30)
 	struct lg_result r;
 	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	long long flipped = tu_json_int(&j, "flipped");
 	/* Every flipped byte spoils exactly one 64-byte reply (1000 > 64). */
 	cr_assert(flipped > 100, "the server flipped %lld bytes", flipped);
@@ -152,7 +165,7 @@ LOAD_TEST(corruption_at_every_offset_is_caught, 30)
 	struct lg_result r;
 	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	long long flipped = tu_json_int(&j, "flipped");
 	cr_assert_eq(tu_json_int(&j, "flip_positions"), 64,
 		     "the server flipped %lld bytes at %lld of the 64 offsets", flipped,
@@ -180,7 +193,7 @@ LOAD_TEST(stall_shows_in_corrected_latency_only, 60)
 	struct lg_result r;
 	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "stalls"), 1, "the server stalled once");
 	cr_assert(r.open_loop);
 	cr_assert_eq(r.verify_mismatch, 0);
@@ -202,9 +215,8 @@ LOAD_TEST(stall_shows_in_corrected_latency_only, 60)
 LOAD_TEST(idle_connections_send_nothing, 30)
 {
 	struct tu_proc srv;
-	start_helper(&srv, NULL, NULL, NULL, NULL);
 	struct lg_config c;
-	base_config(&c, srv.port);
+	start_default(&srv, &c);
 	c.conns = 30;
 	c.active = 5;
 	c.requests = 2000;
@@ -213,20 +225,19 @@ LOAD_TEST(idle_connections_send_nothing, 30)
 	cr_assert_eq(r.replies, 2000);
 	cr_assert_eq(r.conns_up_at_measure, 30);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "accepted"), 30);
 	cr_assert_eq(tu_json_int(&j, "talkers"), 5, "only the 5 active connections sent bytes");
 	lg_result_free(&r);
 
 	/* All idle: the server receives nothing at all. */
-	start_helper(&srv, NULL, NULL, NULL, NULL);
-	base_config(&c, srv.port);
+	start_default(&srv, &c);
 	c.conns = 20;
 	c.active = 0;
 	c.duration_s = 0.5;
 	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	cr_assert_eq(r.requests, 0);
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "accepted"), 20);
 	cr_assert_eq(tu_json_int(&j, "bytes_in"), 0);
 	lg_result_free(&r);
@@ -235,9 +246,8 @@ LOAD_TEST(idle_connections_send_nothing, 30)
 LOAD_TEST(reconnect_mode_opens_expected_connections, 30)
 {
 	struct tu_proc srv;
-	start_helper(&srv, NULL, NULL, NULL, NULL);
 	struct lg_config c;
-	base_config(&c, srv.port);
+	start_default(&srv, &c);
 	c.conns = 4;
 	c.requests = 400;
 	c.requests_per_conn = 10;
@@ -246,7 +256,7 @@ LOAD_TEST(reconnect_mode_opens_expected_connections, 30)
 	cr_assert_eq(r.replies, 400);
 	cr_assert_eq(r.errors_total, 0);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	long long acc = tu_json_int(&j, "accepted");
 	/* 400 replies at 10 per connection: 40 connections, plus at most one
 	 * per slot opened after its last full share and one partial share each. */
@@ -257,14 +267,13 @@ LOAD_TEST(reconnect_mode_opens_expected_connections, 30)
 	lg_result_free(&r);
 
 	/* One connection per request. */
-	start_helper(&srv, NULL, NULL, NULL, NULL);
-	base_config(&c, srv.port);
+	start_default(&srv, &c);
 	c.conns = 2;
 	c.requests = 100;
 	c.requests_per_conn = 1;
 	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 100);
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	acc = tu_json_int(&j, "accepted");
 	cr_assert(acc >= 100 && acc <= 104, "server accepted %lld", acc);
 	lg_result_free(&r);
@@ -289,7 +298,7 @@ LOAD_TEST(connections_come_from_each_source_address, 30)
 		cr_assert_eq(r.sources[s].connects, 3, "%s: %llu", r.sources[s].addr,
 			     (unsigned long long)r.sources[s].connects);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "peers"), 3);
 	cr_assert_eq(tu_json_int(&j, "peer_127.0.0.2"), 3);
 	cr_assert_eq(tu_json_int(&j, "peer_127.0.0.3"), 3);
@@ -413,7 +422,7 @@ LOAD_TEST(reply_timeout_counted_and_connection_reopened, 30)
 	cr_assert(hist_max(&r.latency) < 1200000000ull, "no sample past the timeout's close");
 	lg_result_free(&r);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 }
 
 /* The open-loop schedule sends what it promised: rate x duration requests,
@@ -421,9 +430,8 @@ LOAD_TEST(reply_timeout_counted_and_connection_reopened, 30)
 LOAD_TEST(open_loop_keeps_its_schedule, 30)
 {
 	struct tu_proc srv;
-	start_helper(&srv, NULL, NULL, NULL, NULL);
 	struct lg_config c;
-	base_config(&c, srv.port);
+	start_default(&srv, &c);
 	c.conns = 20;
 	c.rate = 2000;
 	c.duration_s = 2;
@@ -439,7 +447,7 @@ LOAD_TEST(open_loop_keeps_its_schedule, 30)
 	cr_assert_eq(r.errors_total, 0);
 	lg_result_free(&r);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 }
 
 /* A thousand connections on two threads, pipelined, every reply verified. */
@@ -464,7 +472,7 @@ LOAD_TEST(thousand_connections, 60)
 	cr_assert_eq(hist_count(&r.connect_latency), 1000);
 	lg_result_free(&r);
 	struct tu_json j;
-	cr_assert_eq(tu_server_stop(&srv, &j, 5000), 0);
+	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "accepted"), 1000);
 	cr_assert_eq(tu_json_int(&j, "peak_conns"), 1000);
 }

@@ -93,7 +93,7 @@ Test(man, evbench_page_lists_every_option_and_server, .timeout = 60)
 
 Test(man, bash_completion_offers_options_and_servers, .timeout = 60)
 {
-	char script[PATH_MAX], cmd[3 * PATH_MAX], out[8192];
+	char script[PATH_MAX], cmd[10 * PATH_MAX], out[8192];
 
 	snprintf(script, sizeof script, "%s/../scripts/evbench-completion.bash", tu_bin_dir());
 	if (access(script, R_OK) != 0)
@@ -107,13 +107,21 @@ Test(man, bash_completion_offers_options_and_servers, .timeout = 60)
 		 " COMPREPLY=(); _evbench; echo \"$*: ${COMPREPLY[*]}\"; };"
 		 " t \"%s/evbench\" --ser; t \"%s/evbench\" --server poll,epoll-;"
 		 " t \"%s/evbench\" gate --min; t \"%s/evbench\" \"\";"
-		 " t \"%s/evbench\" lesson id' 2>&1",
-		 script, tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir());
+		 " t \"%s/evbench\" lesson id;"
+		 " t \"%s/evbench\" --server-nofile -; t \"%s/evbench\" gate --min-repeats \"\";"
+		 " t \"%s/evbench\" --mechanism o' 2>&1",
+		 script, tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir(), tu_bin_dir(),
+		 tu_bin_dir(), tu_bin_dir(), tu_bin_dir());
 	cr_assert_eq(shell(cmd, out, sizeof out), 0, "%s", out);
 	cr_assert(strstr(out, "--ser: --server --server-args"), "%s", out);
 	cr_assert(strstr(out, "poll,epoll-: poll,epoll-lt poll,epoll-et"), "%s", out);
 	cr_assert(strstr(out, "--min: --min-repeats"), "%s", out);
 	cr_assert(strstr(out, " : ab gate report"), "%s", out);
+	/* An option whose --help line shows a value is given no completion of
+	 * options or directories for it: the value is the user's. */
+	cr_assert(strstr(out, "--server-nofile -: \n"), "%s", out);
+	cr_assert(strstr(out, "--min-repeats : \n"), "%s", out);
+	cr_assert(strstr(out, "--mechanism o: on off\n"), "%s", out);
 	/* Lessons, when this evbench has them (evbench lesson --list). */
 	if (system("\"$EVBENCH_BIN/evbench\" lesson --list >/dev/null 2>&1") == 0)
 		cr_assert(strstr(out, "lesson id: idle\n"), "%s", out);

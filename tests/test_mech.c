@@ -276,6 +276,19 @@ static void row(struct rep_row *r, const char *server, long conns, int round, do
 		r->sys_by_name_server[i] = -1;
 }
 
+/* What lesson l's verdict says of rows[0..n), as one string (free it). */
+static char *verdict(const struct lesson *l, const struct rep_row *rows, int n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_not_null(f);
+	lesson_verdict(l, rows, n, f);
+	cr_assert_eq(fclose(f), 0);
+	return text;
+}
+
 Test(lesson, idle_verdict_is_computed_from_the_rows)
 {
 	/* poll's ratios by round: 2.0, 2.05, 2.1, 2.1, 2.2, 2.3 -> median
@@ -285,9 +298,7 @@ Test(lesson, idle_verdict_is_computed_from_the_rows)
 	static const double ep_r[] = { 1.01, 1.02, 1.03, 1.04, 1.05, 1.06 };
 	const struct lesson *l = lesson_find("idle");
 	struct rep_row rows[24];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *text;
 	int n = 0;
 
 	cr_assert_not_null(l);
@@ -299,10 +310,7 @@ Test(lesson, idle_verdict_is_computed_from_the_rows)
 		rows[n - 1].sys_per_req_server = 2.5;
 		row(&rows[n++], "epoll-lt", 100, k + 1, 7.0, 61.0);
 	}
-	f = open_memstream(&text, &len);
-	cr_assert_not_null(f);
-	lesson_verdict(l, rows, n, f);
-	fclose(f);
+	text = verdict(l, rows, n);
 	cr_assert(strstr(text, "poll: server CPU per request 2.10x [2.00, 2.30] at 5,000 "
 			 "connections against 100 (7.00 -> 14.7 us)"), "%s", text);
 	cr_assert(strstr(text, "epoll-lt: server CPU per request 1.03x [1.01, 1.06]") ||
@@ -318,9 +326,7 @@ Test(lesson, a_missing_round_leaves_the_pairing)
 {
 	const struct lesson *l = lesson_find("edge");
 	struct rep_row rows[4];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *text;
 
 	row(&rows[0], "epoll-lt", 100, 1, 10.0, 30);
 	row(&rows[1], "epoll-et", 100, 1, 8.0, 30);
@@ -330,9 +336,7 @@ Test(lesson, a_missing_round_leaves_the_pairing)
 	rows[0].sys_by_name_server[MECH_SC_epoll_ctl] = 1.5;
 	rows[2].sys_by_name_server[MECH_SC_epoll_ctl] = 1.7;
 	rows[1].sys_by_name_server[MECH_SC_epoll_ctl] = 0;
-	f = open_memstream(&text, &len);
-	lesson_verdict(l, rows, 4, f);
-	fclose(f);
+	text = verdict(l, rows, 4);
 	/* One round pairs: 8 / 10, and no interval. */
 	cr_assert(strstr(text, "0.80x (1 round: no interval) epoll-lt's"), "%s", text);
 	cr_assert(strstr(text, "epoll-lt: 1.60 epoll_ctl calls"), "%s", text);
@@ -345,9 +349,7 @@ Test(lesson, emfile_verdict_keeps_each_figure_apart)
 {
 	const struct lesson *l = lesson_find("emfile");
 	struct rep_row rows[3];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *text;
 
 	for (int k = 0; k < 3; k++) {
 		row(&rows[k], "epoll-lt", 400, k + 1, 5.0 + k, -1);
@@ -356,9 +358,7 @@ Test(lesson, emfile_verdict_keeps_each_figure_apart)
 		rows[k].server_util = 0.1 + 0.01 * k;
 		rows[k].sys_by_name_server[MECH_SC_accept4] = 0.012;
 	}
-	f = open_memstream(&text, &len);
-	lesson_verdict(l, rows, 3, f);
-	fclose(f);
+	text = verdict(l, rows, 3);
 	cr_assert(strstr(text, "epoll-lt at 400 connections: 4,100 accepts failed with EMFILE, 255 "
 			 "connections up, 166,667 req/s served; the server used 0.11 of its CPU "
 			 "capacity (6.00 us per request) and made 0.012 accept calls per request"),
@@ -376,9 +376,7 @@ Test(lesson, uring_verdict_weighs_the_calls_against_the_cpu)
 	static const double r100[] = { 1.05, 1.06, 1.07, 1.08, 1.09, 1.10 };
 	const struct lesson *l = lesson_find("uring");
 	struct rep_row rows[24];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *text;
 	int n = 0;
 
 	cr_assert_not_null(l);
@@ -394,10 +392,7 @@ Test(lesson, uring_verdict_weighs_the_calls_against_the_cpu)
 		rows[i].server_cpu_s = 1.0;
 		rows[i].server_sys_s = !strcmp(rows[i].server, "epoll-lt") ? 0.93 : 0.95;
 	}
-	f = open_memstream(&text, &len);
-	cr_assert_not_null(f);
-	lesson_verdict(l, rows, n, f);
-	fclose(f);
+	text = verdict(l, rows, n);
 	cr_assert(strstr(text, "epoll-lt: 2.02 system calls and 4.00 us of server CPU per request, "
 			 "93% of it in the kernel"), "%s", text);
 	cr_assert(strstr(text, "uring against epoll-lt: CPU per request 0.96x [0.94, 0.99], cheaper; "
@@ -426,8 +421,7 @@ Test(lesson, uring_verdict_weighs_the_calls_against_the_cpu)
  * unless a reactor was missed. */
 Test(mech, every_reactor_of_epoll_mt_is_counted, .timeout = 90, .fini = tu_kill_all)
 {
-	char bin[4096], outdir[128], csv[192], header[8192], line[8192], err[4096];
-	FILE *f;
+	char bin[4096], outdir[128], header[8192], line[8192], err[4096];
 	int status;
 
 	snprintf(outdir, sizeof outdir, "/tmp/evbench-test-mech-mt-%d", (int)getpid());
@@ -438,11 +432,8 @@ Test(mech, every_reactor_of_epoll_mt_is_counted, .timeout = 90, .fini = tu_kill_
 			NULL, 0, err, sizeof err, 60000);
 	cr_assert(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "evbench failed (%d): %s", status, err);
-	snprintf(csv, sizeof csv, "%s/latest/summary.csv", outdir);
-	f = fopen(csv, "r");
-	cr_assert_not_null(f, "%s: %s", csv, strerror(errno));
-	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short", csv);
-	fclose(f);
+	cr_assert_eq(tu_summary_first(outdir, header, sizeof header, line, sizeof line), 0,
+		     "%s/latest/summary.csv: %s", outdir, strerror(errno));
 	tu_run((char *[]){ "/bin/rm", "-rf", outdir, NULL }, NULL, 0, NULL, 0, 10000);
 	double sys = tu_csv_cell(header, line, "sys_per_req_server");
 	cr_assert_geq(sys, 1.5, "epoll-mt made %.2f system calls per request: a reactor was "

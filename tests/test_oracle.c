@@ -34,6 +34,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -86,8 +87,7 @@ static void setup(void)
 		     real);
 	snprintf(dir, sizeof dir, "%s/tests/bin", tu_build_dir());
 	cr_assert_eq(tu_path(srv, sizeof srv, dir, "cpu_testsrv"), 0, "%s is not built", srv);
-	snprintf(outdir, sizeof outdir, "/tmp/evbench-oracle-XXXXXX");
-	cr_assert_not_null(mkdtemp(outdir));
+	cr_assert_eq(tu_scratch_dir(outdir, sizeof outdir, "oracle"), 0);
 	snprintf(dir, sizeof dir, "%.3000s/bin", outdir);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(evbench, sizeof evbench, "%.3000s/evbench", dir);
@@ -106,9 +106,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	tu_kill_all();
-	if (outdir[0])
-		tu_rmtree(outdir);
+	tu_scratch_remove(outdir);
 }
 
 /* Runs the copy of evbench on the test server with the load options in
@@ -285,15 +283,11 @@ static void check_burn(const char *where, int quantum_us, const char *requests, 
 	}
 	/* summary.csv's figures of the first run, against the burn as well. */
 	{
-		char path[PATH_MAX + 64], header[8192], line[8192];
+		char header[8192], line[8192];
 		double replies = jr_path_number(v->items[0], "result.replies"), c;
-		FILE *f;
 
-		snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
-		f = fopen(path, "re");
-		cr_assert_not_null(f, "no %s", path);
-		cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
-		fclose(f);
+		cr_assert_eq(tu_summary_first(outdir, header, sizeof header, line, sizeof line), 0,
+		     "%s/latest/summary.csv: %s", outdir, strerror(errno));
 		cr_assert_eq(tu_csv_cell(header, line, "replies"), replies);
 		c = tu_csv_cell(header, line, "server_cpu_s") / (replies * BURN_US / 1e6);
 		cr_assert(fabs(c - 1) <= CPU_TOL, "burn in %s: summary.csv server_cpu_s is %.3f of "
@@ -447,7 +441,6 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 	struct jr_value *v;
 	const struct jr_value *lat;
 	int n;
-	FILE *f;
 
 	run_evbench(load, "--stairs", out, sizeof out, err, sizeof err);
 	snprintf(path, sizeof path, "%s/latest/epoll-lt-c1-r1.hgrm", outdir);
@@ -461,12 +454,8 @@ Test(oracle_percentiles, json_csv_and_table_agree_with_the_hgrm, .init = setup,
 		     jr_path_number(v, "result.replies"));
 	cr_assert_geq(total, 1000, "too few replies (%llu) for the stairs' bounds to hold", total);
 
-	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
-	f = fopen(path, "re");
-	cr_assert_not_null(f, "no %s", path);
-	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
-		  path);
-	fclose(f);
+	cr_assert_eq(tu_summary_first(outdir, header, sizeof header, line, sizeof line), 0,
+	     "%s/latest/summary.csv: %s", outdir, strerror(errno));
 
 	table_find(out, "epoll-lt", &thead, &trow);
 
@@ -544,7 +533,6 @@ Test(oracle_mechanism, system_calls_and_wakeups_of_a_known_server, .init = setup
 	const struct jr_value *m, *by;
 	struct jr_value *v;
 	double replies, x;
-	FILE *f;
 
 	snprintf(srvargs, sizeof srvargs, "--polls-per-line %d --calls-per-line %d --sleep-us 400",
 		 K_POLLS, N_CALLS);
@@ -587,12 +575,8 @@ Test(oracle_mechanism, system_calls_and_wakeups_of_a_known_server, .init = setup
 
 	/* summary.csv and the table carry the same figures, and each is held
 	 * to the known counts, not to the JSON. */
-	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
-	f = fopen(path, "re");
-	cr_assert_not_null(f, "no %s", path);
-	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
-		  path);
-	fclose(f);
+	cr_assert_eq(tu_summary_first(outdir, header, sizeof header, line, sizeof line), 0,
+	     "%s/latest/summary.csv: %s", outdir, strerror(errno));
 	within("summary.csv sys_per_req_server", tu_csv_cell(header, line, "sys_per_req_server"),
 	       SYS_PER_REQ);
 	within("summary.csv wakeups_per_req_server",
@@ -638,7 +622,6 @@ Test(oracle_memory, resident_memory_of_a_known_server, .init = setup, .fini = te
 	const char *thead, *trow;
 	const struct jr_value *sp;
 	struct jr_value *v;
-	FILE *f;
 
 	snprintf(srvargs, sizeof srvargs, "--touch-mib %d --sleep-us 200", TOUCH_MIB);
 	run_evbench_as("poll", load, srvargs, out, sizeof out, err, sizeof err);
@@ -659,12 +642,8 @@ Test(oracle_memory, resident_memory_of_a_known_server, .init = setup, .fini = te
 		  "the server is one process of one thread");
 	cr_assert(!jr_path(sp, "group_pss_estimated")->boolean);
 
-	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
-	f = fopen(path, "re");
-	cr_assert_not_null(f, "no %s", path);
-	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f), "%s is short",
-		  path);
-	fclose(f);
+	cr_assert_eq(tu_summary_first(outdir, header, sizeof header, line, sizeof line), 0,
+	     "%s/latest/summary.csv: %s", outdir, strerror(errno));
 	resident("summary.csv group_rss_kb", tu_csv_cell(header, line, "group_rss_kb"));
 	resident("summary.csv group_pss_kb", tu_csv_cell(header, line, "group_pss_kb"));
 	resident("summary.csv peak_rss_kb", tu_csv_cell(header, line, "peak_rss_kb"));
@@ -688,7 +667,6 @@ Test(oracle_throughput, an_open_loop_serves_its_rate, .init = setup, .fini = tea
 	const char *thead, *trow;
 	struct jr_value *v;
 	double rps, req, wall;
-	FILE *f;
 
 	/* A server that answers at once: the schedule, not the server, sets
 	 * the pace (docs/results.md: requests leave at their intended times). */
@@ -710,11 +688,8 @@ Test(oracle_throughput, an_open_loop_serves_its_rate, .init = setup, .fini = tea
 		  "%.0f requests in a 1.5 s phase at %d per second", req, RATE);
 	cr_assert(wall >= 1.5 && wall <= 1.6, "wall_s %.3f for a 1.5 s phase", wall);
 
-	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
-	f = fopen(path, "re");
-	cr_assert_not_null(f, "no %s", path);
-	cr_assert(fgets(header, sizeof header, f) && fgets(line, sizeof line, f));
-	fclose(f);
+	cr_assert_eq(tu_summary_first(outdir, header, sizeof header, line, sizeof line), 0,
+	     "%s/latest/summary.csv: %s", outdir, strerror(errno));
 	rps = tu_csv_cell(header, line, "throughput_rps");
 	cr_assert(rps >= 0.9 * RATE && rps <= 1.03 * RATE, "summary.csv throughput_rps %.1f", rps);
 	table_find(out, "epoll-lt", &thead, &trow);

@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "jsonr.h"
 #include "procfs.h"
+#include "report.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -529,6 +530,23 @@ void tu_rmtree(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int tu_scratch_dir(char *dir, size_t cap, const char *name)
+{
+	if ((size_t)snprintf(dir, cap, "/tmp/evbench-%s-XXXXXX", name) >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+void tu_scratch_remove(char *dir)
+{
+	tu_kill_all();
+	if (dir[0])
+		tu_rmtree(dir);
+	dir[0] = '\0';
+}
+
 bool tu_on_path(const char *name)
 {
 	const char *path = getenv("PATH");
@@ -639,6 +657,24 @@ int tu_server_start(struct tu_proc *p, char *const argv[], long nofile, int time
 	return 0;
 }
 
+int tu_server_start_v(struct tu_proc *p, const char *bin, const char *backend, long nofile,
+		      int timeout_ms, va_list ap)
+{
+	char path[8192], *argv[32], *a;   /* tu_bin_dir() is up to PATH_MAX */
+	int argc = 0;
+
+	tu_path(path, sizeof path, tu_bin_dir(), bin);
+	argv[argc++] = path;
+	if (backend) {
+		argv[argc++] = "--backend";
+		argv[argc++] = (char *)backend;
+	}
+	while ((a = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = a;
+	argv[argc] = NULL;
+	return tu_server_start(p, argv, nofile, timeout_ms);
+}
+
 int tu_server_stop(struct tu_proc *p, struct tu_json *j, int timeout_ms)
 {
 	long long deadline = deadline_in(timeout_ms);
@@ -688,6 +724,18 @@ static int wait_fd(int fd, short events, long long deadline)
 	if (r == 0)
 		errno = ETIMEDOUT;
 	return r > 0 ? 0 : -1;
+}
+
+/* After a non-blocking send or recv on fd failed: 0 to try it again (EINTR,
+ * or fd became ready for events before the deadline), -1 to give up with
+ * errno set (the call's own error, or ETIMEDOUT). */
+static int retry_io(int fd, short events, long long deadline)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -1;
+	return wait_fd(fd, events, deadline);
 }
 
 int tu_connect(int port, int timeout_ms)
@@ -758,11 +806,7 @@ ssize_t tu_read_n(int fd, void *buf, size_t n, int timeout_ms)
 		}
 		if (r == 0)
 			break;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (wait_fd(fd, POLLIN, deadline) < 0)
+		if (retry_io(fd, POLLIN, deadline) < 0)
 			return -1;
 	}
 	return (ssize_t)done;
@@ -789,11 +833,7 @@ ssize_t tu_read_to_eof(int fd, void *buf, size_t cap, int timeout_ms)
 		}
 		if (r == 0)
 			return (ssize_t)done;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (wait_fd(fd, POLLIN, deadline) < 0)
+		if (retry_io(fd, POLLIN, deadline) < 0)
 			return -1;
 	}
 }
@@ -916,6 +956,17 @@ int tu_pgrp_nfds(pid_t pgid)
 	return each_in_group(pgid, add_figure, &g) ? (int)g.sum : -1;
 }
 
+int tu_pgrp_nfds_at_most(pid_t pgid, int nfds, int timeout_ms)
+{
+	long long deadline = tu_now_ms() + tu_ms(timeout_ms);
+	int n;
+
+	/* /proc has no event to wait on: 2 ms steps under the deadline. */
+	while ((n = tu_pgrp_nfds(pgid)) > nfds && tu_now_ms() < deadline)
+		poll(NULL, 0, 2);
+	return n;
+}
+
 static void add_zombie(pid_t pid, const struct proc_stat *ps, void *arg)
 {
 	(void)pid;
@@ -992,6 +1043,22 @@ __attribute__((weak)) const char *__lsan_default_suppressions(void)
 
 /* ---- results files ------------------------------------------------------------- */
 
+int tu_summary_first(const char *outdir, char *header, size_t hcap, char *line, size_t lcap)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof path, "%s/latest/summary.csv", outdir);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	ok = fgets(header, (int)hcap, f) && fgets(line, (int)lcap, f);
+	fclose(f);
+	if (!ok)
+		errno = EINVAL;
+	return ok ? 0 : -1;
+}
+
 /* The CSV cell in the column named `name`. Empty cells (null) count as
  * columns, so the line is split with strsep(), not strtok(); the columns
  * before the percentiles hold no quoted commas (only `failure` does, near
@@ -1010,4 +1077,21 @@ double tu_csv_cell(const char *header, const char *line, const char *name)
 		}
 	cr_assert_fail("no column %s in summary.csv", name);
 	return NAN;
+}
+
+void tu_ab_row(struct rep_row *r, const char *server, int round, double cpu)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->server, sizeof r->server, "%s", server);
+	r->conns = 100;
+	r->repeat = round;
+	r->ran = true;
+	r->cpu_us_server = cpu;
+	r->throughput_rps = 1e6 / cpu;
+	r->lat_us[4] = 100 * cpu;
+}
+
+double tu_noise(int i)
+{
+	return sin(12.9898 * i + 78.233 * (i % 7));
 }

@@ -49,6 +49,7 @@
 #ifndef EVBENCH_TESTS_TESTUTIL_H
 #define EVBENCH_TESTS_TESTUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -172,6 +173,12 @@ const char *tu_json_str(const struct tu_json *j, const char *key);
 /* tu_spawn() then tu_wait_ready(); on failure the child is killed. */
 int tu_server_start(struct tu_proc *p, char *const argv[], long nofile, int timeout_ms);
 
+/* tu_server_start() of the server bin in tu_bin_dir(), given `--backend
+ * backend` when backend is not NULL, then the arguments of ap (char *, up to
+ * a NULL; at most 28 are passed). */
+int tu_server_start_v(struct tu_proc *p, const char *bin, const char *backend, long nofile,
+		      int timeout_ms, va_list ap);
+
 /*
  * SIGTERM the server (its pid only: a design with children must stop them
  * itself), read stdout up to the first line that starts with '{', parse it
@@ -206,6 +213,14 @@ void tu_close_reset(int fd);
  * ignored, since there is nothing a cleanup can do about them. */
 void tu_rmtree(const char *dir);
 
+/* Makes a fresh scratch directory /tmp/evbench-<name>-XXXXXX and writes its
+ * path into dir. Returns 0, or -1 with errno (ENAMETOOLONG: cap too small). */
+int tu_scratch_dir(char *dir, size_t cap, const char *name);
+
+/* The end of a test with a scratch directory, for its .fini: kills what the
+ * test started (tu_kill_all), removes dir's tree if dir is set, clears dir. */
+void tu_scratch_remove(char *dir);
+
 /* Whether PATH has an executable called name: how a test asks for an optional
  * program (chromium) without a shell, whose own status would be the test's. */
 bool tu_on_path(const char *name);
@@ -229,6 +244,11 @@ long tu_pgrp_rss_kb(pid_t pgid);
 /* Open descriptors summed over every process in group pgid; -1 if none. */
 int tu_pgrp_nfds(pid_t pgid);
 
+/* Waits up to timeout_ms (scaled) until group pgid holds at most nfds
+ * descriptors: how a test knows a server has closed the connections it
+ * dropped. Returns the count then (more than nfds at the deadline). */
+int tu_pgrp_nfds_at_most(pid_t pgid, int nfds, int timeout_ms);
+
 /* Processes in group pgid (0 if none), and in *zombies (if not NULL) how
  * many of them have exited and wait to be reaped. */
 int tu_pgrp_procs(pid_t pgid, int *zombies);
@@ -242,6 +262,22 @@ long tu_proc_status(pid_t pid, const char *name);
 int tu_proc_fds(pid_t pid, int *fds, int cap);
 
 /* ---- results files ------------------------------------------------------------- */
+
+/* A row (bench/report.h) of evbench ab's as the paired gate reads it: server
+ * (NAME@baseline or NAME@current) in round `round` at 100 connections, with
+ * server CPU cpu µs per request, throughput 1e6 / cpu and p99 100 x cpu;
+ * every other figure 0. */
+struct rep_row;
+void tu_ab_row(struct rep_row *r, const char *server, int round, double cpu);
+
+/* Deterministic noise in [-1, 1], the i-th of a fixed sequence: rounds that
+ * look measured, the same on every run. */
+double tu_noise(int i);
+
+/* Reads the header and the first run's line of <outdir>/latest/summary.csv
+ * into header and line (each NUL-terminated, '\n' kept). Returns 0, or -1
+ * with errno (fopen's, or EINVAL when the file holds no run). */
+int tu_summary_first(const char *outdir, char *header, size_t hcap, char *line, size_t lcap);
 
 /* The number in the cell of summary.csv's column `name` on `line`, given
  * its header line; fails the test if there is no such column or it is

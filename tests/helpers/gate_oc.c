@@ -42,6 +42,7 @@
 #include "../../bench/ab.h"
 #include "../../bench/compare.h"
 #include "../../bench/gate.h"
+#include "../../bench/stats.h"
 
 #define MAX_NOISE   100000
 #define MAX_TRIALS  1000
@@ -73,19 +74,12 @@ static double number(const char *s, const char *what)
 	return v;
 }
 
-/* splitmix64, seeded from the command line so that a table is reproducible. */
-static uint64_t next_u64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
+/* A uniform integer in [0, n) from splitmix64 (stats.h), seeded from the
+ * command line so that a table is reproducible; by scaling, not
+ * stats_rand_below(), so that the seeds docs/gate.md quotes give its tables. */
 static int below(uint64_t *s, int n)
 {
-	return (int)((next_u64(s) >> 11) * (1.0 / 9007199254740992.0) * n);
+	return (int)((stats_rand_u64(s) >> 11) * (1.0 / 9007199254740992.0) * n);
 }
 
 /* Closes the trial begun at start[ntrials]: centres it on its own mean. */
@@ -256,10 +250,9 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	const char *kind = "aa", *path = NULL;
 	bool csv = false, replaying = false;
-	struct cmp_rule rule = { .max_regression = 0.10, .clear = CMP_CLEAR, .alpha = 0.05,
-				 .looks = ab_looks(), .min_rounds = 3 };
+	struct cmp_rule rule = cmp_rule_default();
 
-	gate_parse_metrics(NULL, rule.gated);
+	rule.looks = ab_looks();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
