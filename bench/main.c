@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ab.h"
+#include "agent.h"
 #include "cli.h"
 #include "collect.h"
 #include "compare.h"
@@ -29,6 +30,7 @@
 #include "html.h"
 #include "lesson.h"
 #include "loadgen.h"
+#include "merge.h"
 #include "orch.h"
 #include "probe.h"
 #include "procfs.h"
@@ -529,6 +531,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "agent") == 0)
+		return agent_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "merge") == 0)
+		return merge_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lesson") == 0)
 		lesson = parse_lesson(&o, argc, &argv);
 	else if (argc > 1 && strcmp(argv[1], "ab") == 0)

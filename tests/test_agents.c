@@ -1,0 +1,263 @@
+/*
+ * test_agents.c - agents' results merged exactly (bench/agentres.c), `evbench
+ * agent` and `evbench merge` end to end on loopback, and the coordinator's
+ * faults (docs/many-hosts.md).
+ *
+ * The exactness oracle is independent of the merge: the same samples recorded
+ * whole by hist_record() into one histogram. The merge must give it back
+ * bucket for bucket after each share went through the agent's file format.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentres.h"
+#include "testutil.h"
+
+/* A deterministic generator (xorshift64*), so that a failure reproduces. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+/* A latency in ns from a skewed mixture: most around 50 us, a tail of slow
+ * replies from 1 ms to 80 ms. */
+static uint64_t sample(void)
+{
+	if (rng() % 100 < 93)
+		return 20000 + rng() % 60000;
+	return 1000000 + rng() % 79000000;
+}
+
+static void empty_result(struct ar_result *r, const char *name, int index, int shares)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->index = index;
+	r->shares = shares;
+	r->offset_s = NAN;
+	r->offset_unc_s = NAN;
+	lg_config_default(&r->cfg);
+	r->cfg.port = 1;
+	cr_assert(hist_init(&r->res.latency) == 0 && hist_init(&r->res.latency_uncorrected) == 0 &&
+		  hist_init(&r->res.connect_latency) == 0 && hist_init(&r->res.send_lag) == 0);
+}
+
+/* Writes r in the agent's format and reads it back into *back, as `evbench
+ * merge` would from an agent's file. */
+static void round_trip(const struct ar_result *r, struct ar_result *back)
+{
+	char *text = NULL, err[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert(f);
+	cr_assert(ar_write(f, r) == 0);
+	cr_assert(fclose(f) == 0);
+	cr_assert(ar_parse(text, len, back, err, sizeof err) == 0, "%s", err);
+	free(text);
+}
+
+#define NSAMPLES 200000
+
+/* The whole against three agents that saw very different parts of it: agent
+ * 0 nine tenths of the fast replies, agent 1 the rest, agent 2 every slow
+ * one (a host behind a slower path). */
+Test(agents_merge, split_over_three_is_the_whole_bucket_for_bucket)
+{
+	struct ar_result parts[3], back[3];
+	struct ar_merged m;
+	struct hist whole;
+	char err[256];
+
+	cr_assert(hist_init(&whole) == 0);
+	for (int a = 0; a < 3; a++)
+		empty_result(&parts[a], "a", a, 3);
+	for (int i = 0; i < NSAMPLES; i++) {
+		uint64_t v = sample();
+		int a = v >= 1000000 ? 2 : rng() % 10 < 9 ? 0 : 1;
+
+		hist_record(&whole, v);
+		hist_record(&parts[a].res.latency, v);
+		parts[a].res.replies++;
+	}
+	for (int a = 0; a < 3; a++) {
+		parts[a].start_s = 1000.0 + a * 0.001;
+		parts[a].end_s = 1010.0;
+		round_trip(&parts[a], &back[a]);
+	}
+	cr_assert(ar_merge(back, 3, &m, err, sizeof err) == 0, "%s", err);
+	cr_assert(memcmp(m.load.latency.counts, whole.counts, HIST_NCOUNTS * sizeof *whole.counts) == 0,
+		  "the merged buckets differ from the whole's");
+	cr_assert_eq(m.load.latency.total, whole.total);
+	cr_assert_eq(hist_min(&m.load.latency), hist_min(&whole));
+	cr_assert_eq(hist_max(&m.load.latency), hist_max(&whole));
+	cr_assert(m.load.latency.sum == whole.sum, "the exact sums differ");
+	cr_assert_eq(m.load.replies, (uint64_t)NSAMPLES);
+	static const double ps[] = { 1, 10, 50, 75, 90, 93, 95, 99, 99.9, 99.99, 99.999 };
+	for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
+		cr_assert_eq(hist_value_at_percentile(&m.load.latency, ps[i]),
+			     hist_value_at_percentile(&whole, ps[i]), "p%g differs", ps[i]);
+	cr_assert(fabs(m.load.wall_s - 9.998) < 1e-6, "window %.9f", m.load.wall_s);
+
+	/* What a tool that averages the agents' percentiles reports: far from
+	 * the whole's on this split, so a merge that did it would fail above. */
+	for (int k = 0; k < 2; k++) {
+		double p = k ? 99.0 : 50.0, avg = 0;
+		double truth = (double)hist_value_at_percentile(&whole, p);
+
+		for (int a = 0; a < 3; a++)
+			avg += (double)hist_value_at_percentile(&back[a].res.latency, p) / 3;
+		cr_assert(fabs(avg - truth) > 0.2 * truth,
+			  "averaged p%g %.0f ns is close to the whole's %.0f ns: the split is not skewed",
+			  p, avg, truth);
+	}
+	ar_merged_free(&m);
+	for (int a = 0; a < 3; a++) {
+		ar_free(&parts[a]);
+		ar_free(&back[a]);
+	}
+	hist_free(&whole);
+}
+
+/* Every counter goes through the file and adds up. */
+Test(agents_merge, counters_and_cpu_sum)
+{
+	struct ar_result parts[2], back[2];
+	struct ar_merged m;
+	char err[256];
+
+	for (int a = 0; a < 2; a++) {
+		empty_result(&parts[a], "a", a, 2);
+		parts[a].res.requests = 1000 + a;
+		parts[a].res.replies = 990 + a;
+		parts[a].res.bytes_sent = 64000 + a;
+		parts[a].res.connects = 10 + a;
+		parts[a].res.client_cpu_s = 0.25 * (a + 1);
+		parts[a].res.errors[LG_PHASE_MEASURE][LG_CAUSE_TIMEOUT] = 3 + a;
+		parts[a].res.errors[LG_PHASE_CONNECT][111] = 5;
+		parts[a].res.fd_emfile = 7;
+		parts[a].res.wall_s = 2.0;
+		parts[a].start_s = 50;
+		parts[a].end_s = 52;
+		round_trip(&parts[a], &back[a]);
+	}
+	cr_assert(ar_merge(back, 2, &m, err, sizeof err) == 0, "%s", err);
+	cr_assert_eq(m.load.requests, 2001);
+	cr_assert_eq(m.load.replies, 1981);
+	cr_assert_eq(m.load.bytes_sent, 128001);
+	cr_assert_eq(m.load.connects, 21);
+	cr_assert_eq(m.load.errors[LG_PHASE_MEASURE][LG_CAUSE_TIMEOUT], 7);
+	cr_assert_eq(m.load.errors[LG_PHASE_CONNECT][111], 10);
+	cr_assert_eq(m.load.fd_emfile, 14);
+	cr_assert(fabs(m.load.client_cpu_s - 0.75) < 1e-9);
+	/* Each agent's rate over its own phase, summed. */
+	cr_assert(fabs(m.load.throughput_rps - (990 + 991) / 2.0) < 1e-6);
+	ar_merged_free(&m);
+	for (int a = 0; a < 2; a++) {
+		ar_free(&parts[a]);
+		ar_free(&back[a]);
+	}
+}
+
+/* The window: offsets known, the phases are compared in the coordinator's
+ * clock; phases that do not overlap are refused, not summed. */
+Test(agents_merge, window_is_the_intersection_in_the_coordinators_clock)
+{
+	struct ar_result r[2];
+	struct ar_merged m;
+	char err[256];
+
+	empty_result(&r[0], "a", 0, 2);
+	empty_result(&r[1], "b", 1, 2);
+	r[0].start_s = 100.0, r[0].end_s = 110.0, r[0].offset_s = 0, r[0].offset_unc_s = 0.001;
+	/* b's clock is 1 s ahead: 101..111 in its clock is 100..110 in ours. */
+	r[1].start_s = 101.5, r[1].end_s = 111.0, r[1].offset_s = 1.0, r[1].offset_unc_s = 0.002;
+	cr_assert(ar_merge(r, 2, &m, err, sizeof err) == 0, "%s", err);
+	cr_assert(m.clock_corrected);
+	cr_assert(fabs(m.load.wall_s - 9.5) < 1e-9, "window %.9f", m.load.wall_s);
+	cr_assert(fabs(m.max_offset_unc_s - 0.002) < 1e-12);
+	ar_merged_free(&m);
+
+	r[1].offset_s = 12.0;   /* b measured 89.5..99 in our clock: no overlap */
+	cr_assert(ar_merge(r, 2, &m, err, sizeof err) == -1);
+	cr_assert(strstr(err, "do not overlap"), "%s", err);
+	ar_merged_free(&m);
+
+	r[1].offset_s = NAN;    /* unknown: taken as it is, and said so */
+	cr_assert(ar_merge(r, 2, &m, err, sizeof err) == 0, "%s", err);
+	cr_assert(!m.clock_corrected);
+	cr_assert(fabs(m.load.wall_s - 8.5) < 1e-9, "window %.9f", m.load.wall_s);
+	ar_merged_free(&m);
+	ar_free(&r[0]);
+	ar_free(&r[1]);
+}
+
+/* A file whose buckets do not add up to its total (cut, or edited) is
+ * refused, as is another schema. */
+Test(agents_merge, refuses_a_tampered_file)
+{
+	struct ar_result r, back;
+	char *text = NULL, err[256], *p;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	empty_result(&r, "a", 0, 1);
+	for (int i = 0; i < 100; i++)
+		hist_record(&r.res.latency, 50000);
+	cr_assert(ar_write(f, &r) == 0 && fclose(f) == 0);
+	p = strstr(text, "\"buckets\":[[");
+	cr_assert(p);
+	p = strchr(p + 12, ',');            /* the count of the first bucket: 100 */
+	cr_assert(p && !strncmp(p, ",100]", 5));
+	p[1] = '9';                          /* 900 */
+	cr_assert(ar_parse(text, len, &back, err, sizeof err) == -1);
+	cr_assert(strstr(err, "do not add up"), "%s", err);
+	ar_free(&back);
+	p[1] = '1';
+	cr_assert(ar_parse(text, len, &back, err, sizeof err) == 0, "%s", err);
+	ar_free(&back);
+	p = strstr(text, "evbench.agent/1");
+	p[14] = '9';
+	cr_assert(ar_parse(text, len, &back, err, sizeof err) == -1);
+	cr_assert(strstr(err, "schema"), "%s", err);
+	ar_free(&back);
+	free(text);
+	ar_free(&r);
+}
+
+/* The shares add up to the whole, whatever the split. */
+Test(agents_merge, shares_add_up)
+{
+	for (int n = 1; n <= 7; n++) {
+		long conns = 1000 + n, csum = 0;
+		uint64_t reqs = 999983, rsum = 0;
+		double rate = 1234.5, ratesum = 0;
+
+		for (int i = 0; i < n; i++) {
+			long c;
+			double r;
+			uint64_t q;
+
+			cr_assert(ar_share(conns, rate, reqs, i, n, &c, &r, &q) == 0);
+			cr_assert(c == conns / n || c == conns / n + 1);
+			csum += c;
+			rsum += q;
+			ratesum += r;
+		}
+		cr_assert_eq(csum, conns);
+		cr_assert_eq(rsum, reqs);
+		cr_assert(fabs(ratesum - rate) < 1e-6);
+	}
+	long c;
+	double r;
+	uint64_t q;
+	cr_assert(ar_share(2, 0, 0, 0, 3, &c, &r, &q) == -1, "a share without a connection");
+}
