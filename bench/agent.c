@@ -173,8 +173,6 @@ int agent_main(int argc, char **argv)
 	char err[512];
 	int c, rc;
 
-	if (skew)
-		clock_skew_s = atof(skew);
 	lg_config_default(&whole);
 	lg_options_getopt(opts, 7, 64, OPT_LOAD, NULL);
 	opterr = 0;
@@ -222,6 +220,13 @@ int agent_main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return die_usage("unexpected argument");
+	/* Test mode: "X" skews every agent, "X@I" only share I's. */
+	if (skew) {
+		const char *at = strchr(skew, '@');
+
+		if (!at || atoi(at + 1) == a.ar.index)
+			clock_skew_s = atof(skew);
+	}
 	if (a.ar.shares > 1 && whole.active >= 0)
 		return die_usage("--active is not split among agents; give it to a single agent");
 	if (ar_share(whole.conns, whole.rate, whole.requests, a.ar.index, a.ar.shares, &conns_i,

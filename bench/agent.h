@@ -29,7 +29,8 @@
  *
  * Test mode only: EVBENCH_TEST_CLOCK_SKEW_S=X makes the agent read every
  * CLOCK_REALTIME instant X seconds late or early, as a host whose clock is
- * off by X would; no other code reads it.
+ * off by X would; X@I does so only in the agent of share I. No other code
+ * reads it.
  */
 #ifndef EVBENCH_AGENT_H
 #define EVBENCH_AGENT_H

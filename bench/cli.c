@@ -73,6 +73,14 @@ static const char usage_text[] =
 "                         off: not at all (docs/results.md, \"Mechanism\")\n"
 	"  --server-args \"ARGS\"   extra arguments for every server, split on spaces\n"
 	"  --work-us N            pass --work-us N to every server (busy work per request)\n"
+	"  --agents LIST          run the load on agents, ssh:HOST or local, comma-separated,\n"
+	"                         split evenly and merged exactly (docs/many-hosts.md)\n"
+	"  --latency-agent LIST   agents that measure latency apart, an open loop at\n"
+	"                         --latency-rate R (default 100/s) over 4 connections\n"
+	"  --agent-host ADDR      the servers listen on ADDR and the agents connect there\n"
+	"  --ssh-opts \"OPTS\"     ssh options for the agents (-i KEY -p PORT ...)\n"
+	"  --agent-bin PATH       evbench on the agents' hosts (default: this one's path)\n"
+	"  --max-clock-offset S   refuse an agent whose clock is further off (default 0.1)\n"
 	"\n"
 	"Load options (the same as loadgen's; --host and --port are evbench's to choose):\n";
 
@@ -490,6 +498,7 @@ enum {
 	OPT_HELP = 256, OPT_VERSION, OPT_LIST, OPT_JSON, OPT_QUIET, OPT_PLOT, OPT_SERVER,
 	OPT_CONNS, OPT_REPEAT, OPT_ORDER, OPT_SEED, OPT_REFERENCE, OPT_OUT, OPT_SERVER_ARGS,
 	OPT_WORK_US, OPT_HOST_PORT, OPT_AB, OPT_SERVER_NOFILE, OPT_MECHANISM,
+	OPT_AGENTS,
 	OPT_LOAD = 512, MAX_OPTS = 80
 };
 
@@ -522,6 +531,14 @@ static const struct option own_options[] = {
 	{ "metrics", required_argument, NULL, OPT_AB },
 	{ "server-nofile", required_argument, NULL, OPT_SERVER_NOFILE },
 	{ "mechanism", required_argument, NULL, OPT_MECHANISM },
+	/* The coordinator's (agents.h): agents_option() parses them. */
+	{ "agents", required_argument, NULL, OPT_AGENTS },
+	{ "latency-agent", required_argument, NULL, OPT_AGENTS },
+	{ "ssh-opts", required_argument, NULL, OPT_AGENTS },
+	{ "agent-bin", required_argument, NULL, OPT_AGENTS },
+	{ "agent-host", required_argument, NULL, OPT_AGENTS },
+	{ "max-clock-offset", required_argument, NULL, OPT_AGENTS },
+	{ "latency-rate", required_argument, NULL, OPT_AGENTS },
 };
 
 /* The options' values before the command line: evbench's defaults, and the
@@ -663,6 +680,10 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 		case OPT_MECHANISM:
 			o->mech = parse_mechanism(val);
 			break;
+		case OPT_AGENTS:
+			if (agents_option(&o->agents, opts[idx].name, val, err, sizeof err) < 0)
+				cli_die_usage("%s", err);
+			break;
 		case OPT_REPEAT:
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
 			break;
@@ -714,6 +735,17 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 	if (list) {
 		list_servers(o->json);
 		exit(0);
+	}
+	/* Agents elsewhere reach the servers at --agent-host, where the
+	 * servers then listen; local agents on loopback. */
+	if (o->agents) {
+		if (agents_check(o->agents, err, sizeof err) < 0)
+			cli_die_usage("%s", err);
+		if (!o->agents->target[0])
+			snprintf(o->agents->target, sizeof o->agents->target, "127.0.0.1");
+		add_srv_arg(o, "--addr");
+		add_srv_arg(o, o->agents->target);
+		snprintf(o->load.host, sizeof o->load.host, "%s", o->agents->target);
 	}
 	resolve_opts(o, servers, conns, reference, seeded);
 }

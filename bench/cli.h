@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agents.h"
 #include "compare.h"
 #include "loadgen.h"
 #include "orch.h"
@@ -45,6 +46,7 @@ struct opts {
 	const char *baseline, *current;
 	double budget_s;
 	struct cmp_rule rule;
+	struct agents_spec *agents;  /* --agents: the load run by agents (agents.h), or NULL */
 };
 
 /* Parses argv (evbench's, or `evbench ab`'s with ab) into *o, resolved and

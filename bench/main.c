@@ -452,6 +452,7 @@ static struct rep_run *new_trial(const struct opts *o, const struct cmp_trial *t
 	r->reference = o->reference;
 	r->mech = o->mech != MECH_OFF;
 	r->server_nofile = o->server_nofile;
+	r->agents = o->agents;
 	r->mech_tasks = o->mech == MECH_ON;
 	r->server_args = o->srv_args;
 	r->argv = argv;
@@ -548,6 +549,8 @@ int main(int argc, char **argv)
 		cli_die("cannot create a results directory under %s: %s", o.out, strerror(errno));
 
 	warn_up_front(&o, &host);
+	if (o.agents)
+		o.agents->save_dir = dir;
 
 	show_progress = !o.quiet && isatty(2);
 	table = o.json ? stderr : stdout;
