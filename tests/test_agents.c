@@ -8,13 +8,17 @@
  * bucket for bucket after each share went through the agent's file format.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agentres.h"
+#include "jsonr.h"
 #include "testutil.h"
 
 /* A deterministic generator (xorshift64*), so that a failure reproduces. */
@@ -260,4 +264,284 @@ Test(agents_merge, shares_add_up)
 	double r;
 	uint64_t q;
 	cr_assert(ar_share(2, 0, 0, 0, 3, &c, &r, &q) == -1, "a share without a connection");
+}
+
+/* ---- the coordinator, with agents on this host ------------------------------------ */
+
+static char evbench[PATH_MAX];
+static char outdir[PATH_MAX];
+
+static void setup(void)
+{
+	cr_assert_eq(tu_path(evbench, sizeof evbench, tu_bin_dir(), "evbench"), 0,
+		     "%s is not built", evbench);
+	snprintf(outdir, sizeof outdir, "/tmp/evbench-agents-XXXXXX");
+	cr_assert_not_null(mkdtemp(outdir));
+}
+
+static void teardown(void)
+{
+	tu_kill_all();
+	if (outdir[0])
+		tu_rmtree(outdir);
+}
+
+/* Runs evbench with the NULL-terminated args after argv[0] and "--json
+ * --quiet --mechanism off --out DIR"; returns its one run (jr_free the
+ * array in *all). */
+static const struct jr_value *run_agents(const char **args, int *status, char *err, size_t errcap,
+					 struct jr_value **all)
+{
+	static char out[1 << 20];
+	char *argv[64];
+	int n = 0;
+	struct jr_error e;
+
+	argv[n++] = evbench;
+	for (; *args; args++)
+		argv[n++] = (char *)*args;
+	argv[n++] = "--json";
+	argv[n++] = "--quiet";
+	argv[n++] = "--mechanism";
+	argv[n++] = "off";
+	argv[n++] = "--out";
+	argv[n++] = outdir;
+	argv[n] = NULL;
+	*status = tu_run(argv, out, sizeof out, err, errcap, 90000);
+	cr_assert_neq(*status, -1, "evbench did not finish in time: %s", err);
+	*all = jr_parse(out, strlen(out), &e);
+	cr_assert_not_null(*all, "not JSON (%s): %.300s / %.300s", e.msg, out, err);
+	cr_assert(( *all)->type == JR_ARRAY && (*all)->len == 1, "one run expected");
+	return (*all)->items[0];
+}
+
+static long long num(const struct jr_value *v, const char *path)
+{
+	long long x = -1;
+
+	cr_assert(jr_int(jr_path(v, path), &x) == 0, "no integer at %s", path);
+	return x;
+}
+
+static const char *failure_of(const struct jr_value *run)
+{
+	const char *f = jr_string(jr_path(run, "result.failure"));
+
+	return f ? f : "";
+}
+
+/* Three agents, one server: the merged counts are the server's own. The
+ * server counts every request it answered, in every phase; with no warm-up
+ * the agents send nothing before measuring, and what they send in the
+ * measure phase the server answers (drained), so its lines are the merged
+ * requests, less at most one request per connection caught at the edge. */
+Test(agents_run, three_local_agents_merge_to_the_servers_counts, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	const char *args[] = { "--server", "epoll-lt", "--conns", "60", "--agents", "local,local,local",
+			       "--duration", "1", "--warmup", "0", NULL };
+	char err[8192], cmd[PATH_MAX + 64], mout[1 << 16];
+	struct jr_value *all;
+	int status;
+	const struct jr_value *run = run_agents(args, &status, err, sizeof err, &all);
+	long long lines, accepted, requests, replies, established;
+
+	cr_assert_eq(status, 0, "exit %d: %s / %s", status, failure_of(run), err);
+	lines = num(run, "result.server_counters.lines");
+	accepted = num(run, "result.server_counters.accepted");
+	requests = num(run, "result.requests");
+	replies = num(run, "result.replies");
+	established = num(run, "result.connections.established");
+	cr_assert_eq(established, 60);
+	cr_assert_eq(accepted, established, "server accepted %lld, agents established %lld",
+		     accepted, established);
+	cr_assert(replies > 0 && replies <= requests);
+	cr_assert(lines >= requests && lines <= requests + 60,
+		  "server lines %lld, merged requests %lld", lines, requests);
+	cr_assert(strstr(err, "clock offset"), "the offsets are reported: %s", err);
+
+	/* The agents' raw results are kept: evbench merge gives the same. */
+	snprintf(cmd, sizeof cmd, "%s/latest", outdir);
+	char *margv[] = { evbench, "merge", "--json", cmd, NULL };
+	cr_assert_eq(tu_run(margv, mout, sizeof mout, err, sizeof err, 30000), 0, "%s", err);
+	struct jr_error e;
+	struct jr_value *m = jr_parse(mout, strlen(mout), &e);
+	cr_assert_not_null(m, "%s", e.msg);
+	cr_assert_eq(num(m, "result.replies"), replies);
+	cr_assert_eq(num(m, "result.connections.established"), established);
+	cr_assert_eq(jr_path(m, "agents")->len, 3);
+	cr_assert_str_eq(jr_string(jr_path(m, "window.clock")), "coordinator");
+	jr_free(m);
+	jr_free(all);
+}
+
+/* An agent that cannot start (no such binary on its host) fails the trial
+ * with its stderr; nothing is merged. */
+Test(agents_run, an_agent_that_cannot_start_is_a_failure, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	const char *args[] = { "--server", "epoll-lt", "--conns", "10", "--agents", "local,local",
+			       "--agent-bin", "/nonexistent/evbench", "--duration", "0.5", NULL };
+	char err[8192];
+	struct jr_value *all;
+	int status;
+	const struct jr_value *run = run_agents(args, &status, err, sizeof err, &all);
+
+	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	cr_assert(strstr(failure_of(run), "ended before its hello"), "%s", failure_of(run));
+	cr_assert(strstr(failure_of(run), "cannot run /nonexistent/evbench"), "%s", failure_of(run));
+	const struct jr_value *rep = jr_path(run, "result.replies");
+	cr_assert(!rep || rep->type == JR_NULL || rep->integer == 0, "nothing merged");
+	jr_free(all);
+}
+
+/* ssh to a host where nothing listens: ssh's own message is the reason. */
+Test(agents_run, an_unreachable_ssh_host_is_a_failure, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	const char *args[] = { "--server", "epoll-lt", "--conns", "10", "--agents", "ssh:127.0.0.1",
+			       "--agent-host", "127.0.0.1", "--ssh-opts",
+			       "-p 1 -o ConnectTimeout=5 -o StrictHostKeyChecking=no", "--duration",
+			       "0.5", NULL };
+	char err[8192];
+	struct jr_value *all;
+	int status;
+
+	if (!tu_on_path("ssh"))
+		cr_skip_test("no ssh client (scripts/deps.sh test installs openssh-client)");
+	const struct jr_value *run = run_agents(args, &status, err, sizeof err, &all);
+
+	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	cr_assert(strstr(failure_of(run), "agent 127.0.0.1:"), "%s", failure_of(run));
+	cr_assert(strstr(failure_of(run), "Connection refused"), "%s", failure_of(run));
+	jr_free(all);
+}
+
+/* An agent whose clock is a second off (test mode) is refused with the
+ * offset measured; allowed that much, it is corrected for and merged. */
+Test(agents_run, a_clock_off_by_a_second_is_measured_and_refused, .init = setup,
+     .fini = teardown, .timeout = 90)
+{
+	const char *args[] = { "--server", "epoll-lt", "--conns", "20", "--agents", "local,local",
+			       "--duration", "0.5", "--warmup", "0", NULL };
+	const char *allowed[] = { "--server", "epoll-lt", "--conns", "20", "--agents", "local,local",
+				  "--max-clock-offset", "3", "--duration", "0.5", "--warmup", "0",
+				  NULL };
+	char err[8192], mout[1 << 16], dir[PATH_MAX + 16];
+	struct jr_value *all;
+	int status;
+	double off;
+
+	setenv("EVBENCH_TEST_CLOCK_SKEW_S", "1@1", 1);
+	const struct jr_value *run = run_agents(args, &status, err, sizeof err, &all);
+	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	cr_assert(sscanf(strstr(failure_of(run), "its clock is ") ? strstr(failure_of(run), "its clock is ")
+								  : "", "its clock is %lf", &off) == 1,
+		  "%s", failure_of(run));
+	cr_assert(fabs(off - 1.0) < 0.01, "offset measured %f s, simulated 1 s", off);
+	jr_free(all);
+
+	run = run_agents(allowed, &status, err, sizeof err, &all);
+	unsetenv("EVBENCH_TEST_CLOCK_SKEW_S");
+	cr_assert_eq(status, 0, "%s / %s", failure_of(run), err);
+	cr_assert(num(run, "result.replies") > 0);
+	jr_free(all);
+	/* Both agents measured at the same moment once the offset is taken
+	 * out: the common window is most of the measure phase, which it could
+	 * not be had agent 1 started a second late or early. */
+	snprintf(dir, sizeof dir, "%s/latest", outdir);
+	char *margv[] = { evbench, "merge", "--json", dir, NULL };
+	cr_assert_eq(tu_run(margv, mout, sizeof mout, err, sizeof err, 30000), 0, "%s", err);
+	struct jr_error e;
+	struct jr_value *m = jr_parse(mout, strlen(mout), &e);
+	double len = jr_path_number(m, "window.length_s");
+	cr_assert(len > 0.3 && len <= 0.5 + 1e-3, "common window %f s of 0.5", len);
+	jr_free(m);
+}
+
+/* The pid of a process whose command line holds both strings, or -1. */
+static pid_t find_process(const char *a, const char *b)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t pid = -1;
+
+	while (pid < 0 && (e = readdir(d))) {
+		char path[300], buf[4096];
+		FILE *f;
+		size_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (size_t k = 0; k < n; k++)
+			if (!buf[k])
+				buf[k] = ' ';
+		buf[n] = '\0';
+		if (strstr(buf, a) && strstr(buf, b))
+			pid = atoi(e->d_name);
+	}
+	closedir(d);
+	return pid;
+}
+
+static bool process_with(const char *a, const char *b)
+{
+	return find_process(a, b) > 0;
+}
+
+/* An agent killed in the middle of its run: the trial fails with how it
+ * ended, nothing is merged, and no agent is left running. The timeout
+ * 7.25 marks this test's agents among the machine's processes. */
+Test(agents_run, an_agent_killed_mid_run_is_a_failure_and_nothing_survives, .init = setup,
+     .fini = teardown, .timeout = 90)
+{
+	char *argv[] = { evbench, "--server", "epoll-lt", "--conns", "20", "--agents",
+			 "local,local,local", "--duration", "4", "--warmup", "0", "--timeout", "7.25",
+			 "--json", "--quiet", "--mechanism", "off", "--out", outdir, NULL };
+	struct tu_proc p;
+	pid_t victim = -1;
+	long long t0 = tu_now_ms();
+	char line[1 << 16];
+	struct jr_error e;
+	int status;
+
+	cr_assert_eq(tu_spawn(&p, argv, 0, TU_CAPTURE_STDERR), 0);
+	/* The share 1/3 agent, once it has been running a second. */
+	while (victim < 0 && tu_now_ms() - t0 < tu_ms(20000)) {
+		usleep(50000);
+		victim = find_process("--share 1/3", "7.25");
+	}
+	cr_assert(victim > 0, "the agent never started");
+	usleep(1000000);
+	cr_assert_eq(kill(victim, SIGKILL), 0);
+	status = tu_wait_exit(&p, tu_ms(60000));
+	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	ssize_t n = tu_read_line(&p, line, sizeof line, 1000);
+	cr_assert(n > 0, "no JSON on stdout");
+	/* --json prints one array; read it whole. */
+	struct jr_value *all = jr_parse(line, (size_t)n, &e);
+	if (!all) {
+		/* The array spans several lines: gather them. */
+		size_t len = (size_t)n;
+		ssize_t k;
+
+		while (len + 1 < sizeof line &&
+		       (k = tu_read_line(&p, line + len + 1, sizeof line - len - 1, 1000)) >= 0) {
+			line[len] = '\n';
+			len += (size_t)k + 1;
+		}
+		all = jr_parse(line, len, &e);
+	}
+	cr_assert_not_null(all, "%s", e.msg);
+	const char *f = failure_of(all->items[0]);
+	cr_assert(strstr(f, "ended before its result (killed by signal 9)"), "%s", f);
+	const struct jr_value *rep = jr_path(all->items[0], "result.replies");
+	cr_assert(!rep || rep->type == JR_NULL || rep->integer == 0, "nothing merged");
+	jr_free(all);
+	cr_assert(!process_with("agent --control", "7.25"), "an agent outlived evbench");
 }
