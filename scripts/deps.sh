@@ -51,6 +51,11 @@ if [ "$want" = test ] || [ "$want" = fuzz ] || [ "$want" = all ]; then
 		need libcriterion-dev
 	fi
 	command -v groff >/dev/null 2>&1 || need groff
+	# The agents' tests (tests/test_agents.c): ssh to the agents, and sshd
+	# inside the network namespaces the multi-host proof makes.
+	command -v ssh >/dev/null 2>&1 || need openssh-client
+	[ -x /usr/sbin/sshd ] || need openssh-server
+	command -v ip >/dev/null 2>&1 || need iproute2
 fi
 if [ "$want" = fuzz ] || [ "$want" = all ]; then
 	# libclang-rt-dev is Debian's default version of the sanitizer and
