@@ -18,6 +18,7 @@
  * process in the namespaces are removed in the .fini, even on failure.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -219,4 +220,74 @@ Test(agents_netns, three_agents_over_ssh_merge_to_the_servers_counts, .init = se
 		num(m, "latency_agent.replies"));
 	jr_free(m);
 	jr_free(all);
+}
+
+/* The pid of a process whose command line holds both strings, or -1. */
+static pid_t find_process(const char *a, const char *b)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t pid = -1;
+
+	while (d && pid < 0 && (e = readdir(d))) {
+		char path[300], buf[4096];
+		FILE *f;
+		size_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (size_t k = 0; k < n; k++)
+			if (!buf[k])
+				buf[k] = ' ';
+		buf[n] = '\0';
+		if (strstr(buf, a) && strstr(buf, b))
+			pid = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return pid;
+}
+
+/* evbench killed with SIGKILL while its agents run: its ssh clients die with
+ * it (PR_SET_PDEATHSIG), each sshd closes its session, and each agent, its
+ * stdin at its end, exits. No agent may be left on any "host". The timeout
+ * 9.25 marks this test's agents. */
+Test(agents_netns, no_agent_outlives_a_killed_coordinator, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char sshopts[PATH_MAX + 200], resdir[PATH_MAX + 16];
+	struct tu_proc p;
+	long long t0;
+
+	snprintf(sshopts, sizeof sshopts, "-i %s/id -o StrictHostKeyChecking=no "
+		 "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR", dir);
+	snprintf(resdir, sizeof resdir, "%s/results", dir);
+	char *argv[] = { "/usr/sbin/ip", "netns", "exec", ns_srv, evbench, "--server", "epoll-lt",
+			 "--conns", "300", "--agents", "ssh:198.51.100.10,ssh:198.51.100.11,ssh:198.51.100.12",
+			 "--agent-host", "198.51.100.1", "--ssh-opts", sshopts, "--duration", "60",
+			 "--warmup", "0", "--timeout", "9.25", "--quiet", "--mechanism", "off",
+			 "--out", resdir, NULL };
+	cr_assert_eq(tu_spawn(&p, argv, 0, TU_CAPTURE_STDERR), 0);
+	t0 = tu_now_ms();
+	/* Until all three agents run (their share is in their command line). */
+	while ((find_process("--share 0/3", "9.25") < 0 || find_process("--share 1/3", "9.25") < 0 ||
+		find_process("--share 2/3", "9.25") < 0) && tu_now_ms() - t0 < tu_ms(30000))
+		usleep(50000);
+	cr_assert(find_process("--share 2/3", "9.25") > 0, "the agents never started");
+	usleep(500000);
+	/* ip netns exec execs evbench: p.pid is evbench itself. */
+	cr_assert_eq(kill(p.pid, SIGKILL), 0);
+	t0 = tu_now_ms();
+	while (find_process("agent --control", "9.25") > 0 && tu_now_ms() - t0 < tu_ms(10000))
+		usleep(50000);
+	cr_assert(find_process("agent --control", "9.25") < 0,
+		  "an agent outlived its coordinator by 10 s");
+	fprintf(stderr, "netns: every agent gone %lld ms after evbench was killed\n",
+		tu_now_ms() - t0);
+	tu_kill(&p);
 }
