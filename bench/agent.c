@@ -26,6 +26,7 @@
 
 static volatile sig_atomic_t stop_flag;
 static double clock_skew_s;          /* EVBENCH_TEST_CLOCK_SKEW_S, tests only */
+static double measure_at;            /* lg_hooks.measure_at_s: real clock, 0 = not yet */
 
 /* This host's CLOCK_REALTIME in seconds, as the (possibly simulated) wrong
  * clock of the test mode reads it. */
@@ -79,7 +80,7 @@ static void on_phase(enum lg_phase phase, void *arg)
 		a->ar.start_s = agent_now();
 	else if (phase == LG_PHASE_DRAIN)
 		a->ar.end_s = agent_now();
-	else
+	else if (phase != LG_PHASE_WARMUP)
 		return;
 	if (a->control) {
 		printf("phase %s\n", lg_phase_name(phase));
@@ -95,9 +96,16 @@ static void *watch_stdin(void *arg)
 	char line[256];
 
 	(void)arg;
-	while (fgets(line, sizeof line, stdin))
-		if (!strncmp(line, "stop", 4))
+	while (fgets(line, sizeof line, stdin)) {
+		double at;
+
+		if (!strncmp(line, "stop", 4)) {
 			stop_flag = 1;
+		} else if (sscanf(line, "measure %lf", &at) == 1 && at > 0) {
+			at -= clock_skew_s;
+			__atomic_store(&measure_at, &at, __ATOMIC_RELEASE);
+		}
+	}
 	fprintf(stderr, "evbench agent: the coordinator closed the control channel; exiting\n");
 	_exit(3);
 	return NULL;
@@ -270,6 +278,16 @@ int agent_main(int argc, char **argv)
 		sleep_until(start);
 
 	struct lg_hooks hooks = { .on_phase = on_phase, .arg = &a, .stop = &stop_flag };
+	/* Agents measure from one instant (in the real clock: the test mode's
+	 * skew taken out). A coordinator names it once every agent has
+	 * connected ("measure"); agents without one, started together, allow
+	 * themselves a time to connect. */
+	if (a.control) {
+		hooks.measure_at_s = &measure_at;
+	} else if (start > 0) {
+		measure_at = start - clock_skew_s + ar_connect_allowance_s(cfg.conns) + cfg.warmup_s;
+		hooks.measure_at_s = &measure_at;
+	}
 	rc = lg_run(&cfg, &a.ar.res, &hooks);
 	if (rc < 0) {
 		fprintf(stderr, "evbench agent: the load generator could not run: %s\n", strerror(-rc));

@@ -10,8 +10,10 @@
  * and --connect-rate are the whole load's, of which --share I/N (from 0)
  * runs ar_share()'s part, so every agent is given the same command but its
  * index (a Kubernetes Indexed Job gives each pod JOB_COMPLETION_INDEX).
- * --start-at T: begin connecting at T, CLOCK_REALTIME seconds. The result
- * goes to --out FILE, else stdout.
+ * --start-at T: begin connecting at T, CLOCK_REALTIME seconds, and measure
+ * from T + ar_connect_allowance_s(its connections) + --warmup, so that agents
+ * started together measure together. The result goes to --out FILE, else
+ * stdout.
  *
  * --control: the coordinator's side of the conversation is this process's
  * stdin and stdout (an ssh session's), one line each way at a time:
@@ -19,6 +21,8 @@
  *   agent -> "hello evbench.agent/1 <version> <pid>"
  *   coord -> "t <T1>"              agent -> "t <T1> <T2> <T3>"   (repeated)
  *   coord -> "go <START> <OFFSET> <UNCERTAINTY>"  (START in the agent's clock)
+ *   agent -> "phase warmup"        (connected; it warms up and waits)
+ *   coord -> "measure <AT>"        (once every agent is connected; agent's clock)
  *   agent -> "phase measure", "phase drain", then "result <evbench.agent/1 JSON>"
  *   coord -> "stop"                (optional: end the measure phase now)
  *

@@ -44,6 +44,11 @@ int ar_share(long conns, double rate, uint64_t requests, int i, int n,
 	return 0;
 }
 
+double ar_connect_allowance_s(long conns)
+{
+	return 1.0 + 0.0005 * (double)conns;
+}
+
 /* ---- writing -------------------------------------------------------------------------- */
 
 static int64_t to_ns(double s)
@@ -136,6 +141,8 @@ int ar_write(FILE *f, const struct ar_result *r)
 	json_kv_uint(&w, "connects", s->connects);
 	json_kv_uint(&w, "connect_failures", s->connect_failures);
 	json_kv_uint(&w, "closes", s->closes);
+	json_kv_uint(&w, "requests_all", s->requests_all);
+	json_kv_uint(&w, "replies_all", s->replies_all);
 	json_kv_uint(&w, "errors_total", s->errors_total);
 	json_kv_uint(&w, "verify_mismatch", s->verify_mismatch);
 	json_kv_uint(&w, "closed_unserved", s->closed_unserved);
@@ -377,6 +384,8 @@ int ar_parse(const char *text, size_t len, struct ar_result *r, char *err, size_
 	s->connects = rd_uint(&d, c, "connects");
 	s->connect_failures = rd_uint(&d, c, "connect_failures");
 	s->closes = rd_uint(&d, c, "closes");
+	s->requests_all = rd_uint(&d, c, "requests_all");
+	s->replies_all = rd_uint(&d, c, "replies_all");
 	s->errors_total = rd_uint(&d, c, "errors_total");
 	s->verify_mismatch = rd_uint(&d, c, "verify_mismatch");
 	s->closed_unserved = rd_uint(&d, c, "closed_unserved");
@@ -458,6 +467,8 @@ static void result_add(struct lg_result *dst, const struct lg_result *src)
 	dst->connects += src->connects;
 	dst->connect_failures += src->connect_failures;
 	dst->closes += src->closes;
+	dst->requests_all += src->requests_all;
+	dst->replies_all += src->replies_all;
 	for (int p = 0; p < LG_NPHASES; p++)
 		for (int c = 0; c < LG_NCAUSES; c++)
 			dst->errors[p][c] += src->errors[p][c];

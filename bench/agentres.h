@@ -57,6 +57,14 @@ struct ar_result {
 int ar_share(long conns, double rate, uint64_t requests, int i, int n,
 	     long *conns_i, double *rate_i, uint64_t *requests_i);
 
+/* Seconds an agent of `conns` connections is given to connect before its
+ * warm-up: agents that start together begin measuring together, at start +
+ * this + warmup (lg_hooks.measure_at_s), however long each took to connect.
+ * One that takes longer begins late; the merge's window shows it. 1 s and
+ * half a millisecond per connection: 6,000 connections took 0.5-3 s to
+ * connect on the 2-core test machine while other tests ran. */
+double ar_connect_allowance_s(long conns);
+
 /* Writes r as one evbench.agent/1 JSON object on one line. Returns 0, or -1
  * when the stream failed. */
 int ar_write(FILE *f, const struct ar_result *r);

@@ -37,7 +37,7 @@ struct agent_proc {
 	size_t len, cap;
 	char   errtail[ERR_TAIL];  /* the last of its stderr */
 	size_t errlen;
-	bool   measuring, drained, done;
+	bool   connected, measuring, drained, done;
 	char  *result;             /* the JSON of its "result" line */
 	int    status;             /* wait status once reaped, -1 before */
 };
@@ -542,7 +542,8 @@ static double load_bound_s(const struct lg_config *cfg)
 {
 	double measure = cfg->requests ? 3600.0 : cfg->duration_s;
 
-	return 4 * cfg->timeout_s + cfg->warmup_s + measure + 30.0;
+	return 4 * cfg->timeout_s + ar_connect_allowance_s(cfg->conns) + cfg->warmup_s + measure +
+	       30.0;
 }
 
 static void save_result(const struct agents_spec *s, int i, const char *json)
@@ -566,8 +567,8 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 	struct ar_result rs[AGENTS_MAX];
 	char bin[PATH_MAX];
 	double rtt_max = 0, start, deadline;
-	int nok = 0, nmeasuring = 0, ndone = 0, rc = -1;
-	bool measure_told = false, drain_told = false, stop_sent = false, latency_stopped = false;
+	int nok = 0, nconnected = 0, nmeasuring = 0, ndone = 0, rc = -1;
+	bool measure_sent = false, measure_told = false, drain_told = false, stop_sent = false, latency_stopped = false;
 	size_t k;
 
 	memset(res, 0, sizeof *res);
@@ -695,7 +696,10 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 				continue;
 			open = fill(&ps[i]);
 			while (!ps[i].done && take_line(&ps[i], &line)) {
-				if (!strcmp(line, "phase measure") && !s->hosts[i].latency) {
+				if (!strcmp(line, "phase warmup")) {
+					ps[i].connected = true;
+					nconnected++;
+				} else if (!strcmp(line, "phase measure") && !s->hosts[i].latency) {
 					ps[i].measuring = true;
 					nmeasuring++;
 				} else if (!strcmp(line, "phase drain") && !s->hosts[i].latency) {
@@ -713,6 +717,15 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 				waitpid(ps[i].pid, &ps[i].status, 0);
 				failed(out, i, &ps[i], s->hosts[i].host, "ended before its result");
 			}
+		}
+		/* Every agent connected: all measure from one instant, after the
+		 * warm-up, far enough ahead for the last line to arrive. */
+		if (!measure_sent && nconnected == s->n) {
+			double at = realtime_s() + fmax(cfg->warmup_s, 0.1 + 2 * rtt_max);
+
+			measure_sent = true;
+			for (int i = 0; i < s->n; i++)
+				say(&ps[i], "measure %.9f\n", at + out->a[i].offset_s);
 		}
 		/* The server is sampled while every load agent measures. */
 		if (!measure_told && nmeasuring == s->nload) {

@@ -88,6 +88,13 @@ int merge_write_json(FILE *f, const struct ar_result *rs, int n, const struct ar
 	json_kv_double(&w, "offset_uncertainty_s",
 		       m->clock_corrected ? m->max_offset_unc_s : NAN);
 	json_end_object(&w);
+	/* Every phase's requests and replies, warm-up and drain included:
+	 * what the server's own counters count (its lines). */
+	json_key(&w, "all_phases");
+	json_begin_object(&w);
+	json_kv_uint(&w, "requests", m->load.requests_all + m->latency.requests_all);
+	json_kv_uint(&w, "replies", m->load.replies_all + m->latency.replies_all);
+	json_end_object(&w);
 	json_key(&w, "load");
 	lg_json_load(&w, &m->load_cfg);
 	json_key(&w, "result");
@@ -116,7 +123,7 @@ static int read_one(const char *path, bool from_dir, struct ar_result *rs, int *
 		    char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	char *text = NULL, why[256];
+	char *text = NULL, *start, why[256];
 	size_t len = 0;
 	int rc;
 
@@ -137,16 +144,27 @@ static int read_one(const char *path, bool from_dir, struct ar_result *rs, int *
 		return -1;
 	}
 	fclose(f);
-	if (from_dir && !strstr(text, "\"" EVB_SCHEMA_AGENT "\"")) {
+	/* The result is the line that opens with its schema: a file holding
+	 * only it, or a pod's log (`kubectl logs`), where the agent's warnings
+	 * on stderr may surround it. */
+	start = strstr(text, "{\"schema\":\"" EVB_SCHEMA_AGENT "\"");
+	if (!start && from_dir) {
 		free(text);
 		return 0;
+	}
+	if (!start) {
+		start = text;
+	} else {
+		char *nl = strchr(start, '\n');
+
+		len = nl ? (size_t)(nl - start) : strlen(start);
 	}
 	if (*n >= MERGE_MAX_AGENTS) {
 		snprintf(err, errlen, "more than %d agents' results", MERGE_MAX_AGENTS);
 		free(text);
 		return -1;
 	}
-	rc = ar_parse(text, len, &rs[*n], why, sizeof why);
+	rc = ar_parse(start, len, &rs[*n], why, sizeof why);
 	free(text);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);
@@ -161,11 +179,12 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static int json_file(const struct dirent *e)
+static int result_file(const struct dirent *e)
 {
 	size_t l = strlen(e->d_name);
 
-	return l > 5 && !strcmp(e->d_name + l - 5, ".json");
+	return (l > 5 && !strcmp(e->d_name + l - 5, ".json")) ||
+	       (l > 4 && !strcmp(e->d_name + l - 4, ".log"));
 }
 
 static int read_path(const char *path, struct ar_result *rs, int *n, char *err, size_t errlen)
@@ -180,7 +199,7 @@ static int read_path(const char *path, struct ar_result *rs, int *n, char *err, 
 	}
 	if (!S_ISDIR(st.st_mode))
 		return read_one(path, false, rs, n, err, errlen);
-	if ((k = scandir(path, &list, json_file, by_name)) < 0) {
+	if ((k = scandir(path, &list, result_file, by_name)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}

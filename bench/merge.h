@@ -4,8 +4,10 @@
  *
  *   evbench merge [--json] PATH...
  *
- * A PATH is an agent's result file, or a directory whose *.json files of that
- * schema are read (others are passed over). The report is the load
+ * A PATH is an agent's result file, or a directory whose *.json and *.log
+ * files holding that schema are read (others are passed over). In a file the
+ * result is the line that opens with {"schema":"evbench.agent/1", so a pod's
+ * log (kubectl logs) with the agent's warnings around it reads as it is. The report is the load
  * generator's summary of the merged load agents, a line per agent, the
  * common measure window and the clock basis it is stated in, and the
  * latency agents' histogram apart; --json prints evbench.merged/1 instead.

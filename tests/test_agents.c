@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentres.h"
@@ -331,10 +333,8 @@ static const char *failure_of(const struct jr_value *run)
 }
 
 /* Three agents, one server: the merged counts are the server's own. The
- * server counts every request it answered, in every phase; with no warm-up
- * the agents send nothing before measuring, and what they send in the
- * measure phase the server answers (drained), so its lines are the merged
- * requests, less at most one request per connection caught at the edge. */
+ * server counts every line it answered, in every phase; the agents' replies
+ * of every phase, merged, must be exactly that. */
 Test(agents_run, three_local_agents_merge_to_the_servers_counts, .init = setup, .fini = teardown,
      .timeout = 90)
 {
@@ -355,9 +355,7 @@ Test(agents_run, three_local_agents_merge_to_the_servers_counts, .init = setup, 
 	cr_assert_eq(established, 60);
 	cr_assert_eq(accepted, established, "server accepted %lld, agents established %lld",
 		     accepted, established);
-	cr_assert(replies > 0 && replies <= requests);
-	cr_assert(lines >= requests && lines <= requests + 60,
-		  "server lines %lld, merged requests %lld", lines, requests);
+	cr_assert(replies > 0 && requests > 0);
 	cr_assert(strstr(err, "clock offset"), "the offsets are reported: %s", err);
 
 	/* The agents' raw results are kept: evbench merge gives the same. */
@@ -368,6 +366,10 @@ Test(agents_run, three_local_agents_merge_to_the_servers_counts, .init = setup, 
 	struct jr_value *m = jr_parse(mout, strlen(mout), &e);
 	cr_assert_not_null(m, "%s", e.msg);
 	cr_assert_eq(num(m, "result.replies"), replies);
+	/* Every reply the agents verified, in every phase, is a line the
+	 * server answered, and the other way round. */
+	cr_assert_eq(num(m, "all_phases.replies"), lines, "merged replies %lld, server lines %lld",
+		     num(m, "all_phases.replies"), lines);
 	cr_assert_eq(num(m, "result.connections.established"), established);
 	cr_assert_eq(jr_path(m, "agents")->len, 3);
 	cr_assert_str_eq(jr_string(jr_path(m, "window.clock")), "coordinator");
@@ -455,7 +457,9 @@ Test(agents_run, a_clock_off_by_a_second_is_measured_and_refused, .init = setup,
 	struct jr_error e;
 	struct jr_value *m = jr_parse(mout, strlen(mout), &e);
 	double len = jr_path_number(m, "window.length_s");
-	cr_assert(len > 0.3 && len <= 0.5 + 1e-3, "common window %f s of 0.5", len);
+	/* At most the shortest phase: 0.5 s and the moment each took to see
+	 * its deadline (a few ms on a busy machine). */
+	cr_assert(len > 0.3 && len <= 0.55, "common window %f s of 0.5", len);
 	jr_free(m);
 }
 
@@ -544,4 +548,103 @@ Test(agents_run, an_agent_killed_mid_run_is_a_failure_and_nothing_survives, .ini
 	cr_assert(!rep || rep->type == JR_NULL || rep->integer == 0, "nothing merged");
 	jr_free(all);
 	cr_assert(!process_with("agent --control", "7.25"), "an agent outlived evbench");
+}
+
+/* ---- the Kubernetes Indexed Job (deploy/k8s/agents-job.yaml) ---------------------- */
+
+/* The rendered manifest, its fields checked line by line (no YAML parser
+ * needed: the template is a fixed, simple subset), then its pods played
+ * here: the container's args with $(JOB_COMPLETION_INDEX) and $(POD_NAME)
+ * expanded as Kubernetes would, each "pod" run against a local server with
+ * its stdout kept as its log (a warning line around the result, as kubectl
+ * logs mixes stderr in), and evbench merge over the logs. */
+Test(agents_k8s, the_indexed_job_renders_and_its_pods_merge, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static char yaml[16384];
+	char script[PATH_MAX + 64], err[4096], port[32], start[32], mout[1 << 16], logdir[PATH_MAX + 8];
+	char *args[40];
+	int nargs = 0;
+	struct tu_proc srv;
+	struct tu_json sj;
+	char srvpath[PATH_MAX];
+
+	snprintf(script, sizeof script, "%s/../scripts/k8s_agents.sh", tu_bin_dir());
+	if (access(script, X_OK) != 0)
+		snprintf(script, sizeof script, "%s/../../scripts/k8s_agents.sh", tu_bin_dir());
+	cr_assert_eq(access(script, X_OK), 0, "%s", script);
+	cr_assert_eq(tu_path(srvpath, sizeof srvpath, tu_bin_dir(), "rot13-epoll-lt"), 0);
+	cr_assert_eq(tu_server_start(&srv, (char *[]){ srvpath, NULL }, 0, 5000), 0);
+	snprintf(port, sizeof port, "TARGET_PORT=%d", srv.port);
+	snprintf(start, sizeof start, "START_AT=%ld", (long)time(NULL) + 2);
+	char *rargv[] = { script, "render", "AGENTS=3", "TARGET_HOST=127.0.0.1", port, "CONNS=31",
+			  "DURATION=0.5", "WARMUP=0", start, NULL };
+	cr_assert_eq(tu_run(rargv, yaml, sizeof yaml, err, sizeof err, 10000), 0, "%s", err);
+
+	/* The fields that make it an Indexed Job of three agents. */
+	static const char *const must[] = {
+		"apiVersion: batch/v1\n", "kind: Job\n", "  completionMode: Indexed\n",
+		"  completions: 3\n", "  parallelism: 3\n", "      restartPolicy: Never\n",
+		"            - \"$(JOB_COMPLETION_INDEX)/3\"\n", "            - \"--share\"\n",
+		"          command: [\"evbench\"]\n", "fieldPath: metadata.name\n", NULL
+	};
+	for (int i = 0; must[i]; i++)
+		cr_assert(strstr(yaml, must[i]), "the manifest lacks %s", must[i]);
+	cr_assert(!strstr(yaml, "${"), "a variable was left unrendered");
+
+	/* The container's args: the lines `- "..."` between args: and env:. */
+	char *p = strstr(yaml, "          args:\n"), *end = strstr(yaml, "          env:\n");
+	cr_assert(p && end && p < end);
+	args[nargs++] = evbench;
+	for (p = strchr(p, '\n') + 1; p < end;) {
+		char *nl = strchr(p, '\n'), *q = strstr(p, "- \""), *r;
+
+		cr_assert(q && q < nl && nargs < 38, "an args line that is not - \"...\"");
+		q += 3;
+		r = strchr(q, '"');
+		cr_assert(r && r < nl);
+		*r = '\0';
+		args[nargs++] = q;
+		p = nl + 1;
+	}
+	args[nargs] = NULL;
+	cr_assert_eq(nargs, 18, "args: %d", nargs);   /* evbench and 17 */
+
+	snprintf(logdir, sizeof logdir, "%s/logs", outdir);
+	cr_assert_eq(mkdir(logdir, 0700), 0);
+	/* Each pod's stdout goes to its log after a line of stderr, as
+	 * kubectl logs would show them mixed. */
+	struct tu_proc pods[3];
+	for (int i = 0; i < 3; i++) {
+		char *a[48], share[16], pod[32], sh[2 * PATH_MAX + 200];
+
+		/* What Kubernetes expands from the pod's environment. */
+		snprintf(share, sizeof share, "%d/3", i);
+		snprintf(pod, sizeof pod, "evbench-agents-%d-x", i);
+		snprintf(sh, sizeof sh, "echo 'evbench agent: warning: a line of stderr' > %s/pod-%d.log; "
+			 "exec \"$0\" \"$@\" >> %s/pod-%d.log", logdir, i, logdir, i);
+		a[0] = "/bin/sh";
+		a[1] = "-c";
+		a[2] = sh;
+		for (int k = 0; k <= nargs; k++)
+			a[3 + k] = !args[k] ? NULL
+				 : !strcmp(args[k], "$(JOB_COMPLETION_INDEX)/3") ? share
+				 : !strcmp(args[k], "$(POD_NAME)") ? pod : args[k];
+		cr_assert_eq(tu_spawn(&pods[i], a, 0, 0), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(tu_wait_exit(&pods[i], tu_ms(30000)), 0, "pod %d failed", i);
+	cr_assert_eq(tu_server_stop(&srv, &sj, 5000), 0);
+
+	char *margv[] = { evbench, "merge", "--json", logdir, NULL };
+	cr_assert_eq(tu_run(margv, mout, sizeof mout, err, sizeof err, 30000), 0, "%s", err);
+	struct jr_error e;
+	struct jr_value *m = jr_parse(mout, strlen(mout), &e);
+	cr_assert_not_null(m, "%s", e.msg);
+	cr_assert_eq(jr_path(m, "agents")->len, 3);
+	cr_assert_eq(num(m, "result.connections.established"), 31, "%.3000s", mout);
+	cr_assert_eq(num(m, "result.connections.established"), tu_json_int(&sj, "accepted"));
+	cr_assert(num(m, "result.replies") > 0);
+	cr_assert_str_eq(jr_string(jr_path(m, "window.clock")), "agents-uncorrected");
+	jr_free(m);
 }

@@ -192,7 +192,6 @@ Test(agents_netns, three_agents_over_ssh_merge_to_the_servers_counts, .init = se
 	/* The latency agent's 4 connections are the server's too. */
 	cr_assert_eq(accepted, established + 4, "server accepted %lld, agents %lld + 4", accepted,
 		     established);
-	cr_assert(num(run, "result.server_counters.peak_conns") >= NAGENTS * CONNS_PER);
 	cr_assert(num(run, "result.replies") > 0);
 	cr_assert_eq(num(run, "result.fd_limit.client.emfile"), 0);
 	/* The offsets were measured over ssh, and the latency agent is apart. */
@@ -203,21 +202,24 @@ Test(agents_netns, three_agents_over_ssh_merge_to_the_servers_counts, .init = se
 	cr_assert_not_null(m = jr_parse(mout, strlen(mout), &e), "%s", e.msg);
 	cr_assert_eq(num(m, "result.connections.established"), established);
 	cr_assert(num(m, "latency_agent.replies") > 0);
-	/* The server answered every request the load agents sent while
-	 * measuring, and the latency agent's, and at most one more per
-	 * connection sent at the edges of the phase. */
+	/* Every line the server answered is a reply an agent verified, load
+	 * and latency agents together, in every phase. */
+	cr_assert_eq(num(m, "all_phases.replies"), lines, "merged replies %lld, server lines %lld",
+		     num(m, "all_phases.replies"), lines);
 	latency_replies = num(m, "latency_agent.replies");
-	cr_assert(lines >= requests + latency_replies &&
-		  lines <= requests + latency_replies + accepted,
-		  "server lines %lld, merged requests %lld + latency replies %lld", lines, requests,
-		  latency_replies);
 	cr_assert(jr_path_number(m, "latency_agent.latency_us.p99") > 0);
 	cr_assert_eq(jr_path(m, "agents")->len, NAGENTS + 1);
+	/* The server's peak is not asserted: the clients count a connection
+	 * up once the kernel completed it, which can be long before a busy
+	 * server accepts it (it waits in the listen backlog); the peak is
+	 * reported. */
 	fprintf(stderr, "netns proof: %lld connections from %d agents (limit %d each), server "
-		"accepted %lld, lines %lld, merged requests %lld, replies %lld; latency agent "
-		"p99 %.1f us over %lld replies\n", established, NAGENTS, AGENT_NOFILE, accepted, lines,
+		"accepted %lld, peak %lld, lines %lld, merged replies of all phases %lld (measure phase: "
+		"%lld requests, %lld replies); latency agent p99 %.1f us over %lld replies\n",
+		established, NAGENTS, AGENT_NOFILE, accepted,
+		num(run, "result.server_counters.peak_conns"), lines, num(m, "all_phases.replies"),
 		requests, num(run, "result.replies"), jr_path_number(m, "latency_agent.latency_us.p99"),
-		num(m, "latency_agent.replies"));
+		latency_replies);
 	jr_free(m);
 	jr_free(all);
 }
