@@ -45,6 +45,7 @@ static const char usage_text[] =
 	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
 	"       evbench lesson NAME [options] | evbench lesson --list\n"
 	"       evbench report DIR\n"
+	"       evbench agent --port P [--share I/N] [options]; evbench merge [--json] PATH...\n"
 	"       evbench --list [--json] | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"
