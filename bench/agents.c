@@ -537,13 +537,14 @@ static void end_all(struct agent_proc *ps, int n)
 }
 
 /* How long the load lasts at most once started: connect, warm-up, measure,
- * drain, with room for a slow host. */
+ * drain (each bounded by the load's timeout), with 10 s for a slow host.
+ * An agent silent past it has hung. */
 static double load_bound_s(const struct lg_config *cfg)
 {
 	double measure = cfg->requests ? 3600.0 : cfg->duration_s;
 
 	return 4 * cfg->timeout_s + ar_connect_allowance_s(cfg->conns) + cfg->warmup_s + measure +
-	       30.0;
+	       10.0;
 }
 
 static void save_result(const struct agents_spec *s, int i, const char *json)

@@ -332,6 +332,41 @@ static const char *failure_of(const struct jr_value *run)
 	return f ? f : "";
 }
 
+/* The pid of a process whose command line holds both strings, or -1. */
+static pid_t find_process(const char *a, const char *b)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t pid = -1;
+
+	while (pid < 0 && (e = readdir(d))) {
+		char path[300], buf[4096];
+		FILE *f;
+		size_t n;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (size_t k = 0; k < n; k++)
+			if (!buf[k])
+				buf[k] = ' ';
+		buf[n] = '\0';
+		if (strstr(buf, a) && strstr(buf, b))
+			pid = atoi(e->d_name);
+	}
+	closedir(d);
+	return pid;
+}
+
+static bool process_with(const char *a, const char *b)
+{
+	return find_process(a, b) > 0;
+}
+
 /* Three agents, one server: the merged counts are the server's own. The
  * server counts every line it answered, in every phase; the agents' replies
  * of every phase, merged, must be exactly that. */
@@ -461,41 +496,6 @@ Test(agents_run, a_clock_off_by_a_second_is_measured_and_refused, .init = setup,
 	 * its deadline (a few ms on a busy machine). */
 	cr_assert(len > 0.3 && len <= 0.55, "common window %f s of 0.5", len);
 	jr_free(m);
-}
-
-/* The pid of a process whose command line holds both strings, or -1. */
-static pid_t find_process(const char *a, const char *b)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t pid = -1;
-
-	while (pid < 0 && (e = readdir(d))) {
-		char path[300], buf[4096];
-		FILE *f;
-		size_t n;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		for (size_t k = 0; k < n; k++)
-			if (!buf[k])
-				buf[k] = ' ';
-		buf[n] = '\0';
-		if (strstr(buf, a) && strstr(buf, b))
-			pid = atoi(e->d_name);
-	}
-	closedir(d);
-	return pid;
-}
-
-static bool process_with(const char *a, const char *b)
-{
-	return find_process(a, b) > 0;
 }
 
 /* An agent killed in the middle of its run: the trial fails with how it
@@ -647,4 +647,44 @@ Test(agents_k8s, the_indexed_job_renders_and_its_pods_merge, .init = setup, .fin
 	cr_assert(num(m, "result.replies") > 0);
 	cr_assert_str_eq(jr_string(jr_path(m, "window.clock")), "agents-uncorrected");
 	jr_free(m);
+}
+
+/* An agent that hangs (stopped with SIGSTOP mid-run, as a wedged host would
+ * be) is a failure once the load's bound has passed, and is killed: the
+ * coordinator does not wait for it forever. The timeout 1.25 marks this
+ * test's agents. */
+Test(agents_run, an_agent_that_hangs_is_a_failure, .init = setup, .fini = teardown, .timeout = 90)
+{
+	char *argv[] = { evbench, "--server", "epoll-lt", "--conns", "20", "--agents", "local,local",
+			 "--duration", "1", "--warmup", "0", "--timeout", "1.25", "--json", "--quiet",
+			 "--mechanism", "off", "--out", outdir, NULL };
+	static char out[1 << 20];
+	struct tu_proc p;
+	struct jr_error e;
+	pid_t victim = -1;
+	long long t0 = tu_now_ms();
+	size_t len = 0;
+	ssize_t k;
+	int status;
+
+	cr_assert_eq(tu_spawn(&p, argv, 0, TU_CAPTURE_STDERR), 0);
+	while (victim < 0 && tu_now_ms() - t0 < tu_ms(20000)) {
+		usleep(20000);
+		victim = find_process("--share 0/2", "1.25");
+	}
+	cr_assert(victim > 0, "the agent never started");
+	usleep(300000);
+	cr_assert_eq(kill(victim, SIGSTOP), 0);
+	status = tu_wait_exit(&p, tu_ms(60000));
+	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	while (len + 1 < sizeof out && (k = read(p.out, out + len, sizeof out - 1 - len)) > 0)
+		len += (size_t)k;
+	out[len] = '\0';
+	struct jr_value *all = jr_parse(out, len, &e);
+	cr_assert_not_null(all, "%s: %.300s", e.msg, out);
+	cr_assert(strstr(failure_of(all->items[0]), "no result in time (hung)"), "%s",
+		  failure_of(all->items[0]));
+	jr_free(all);
+	cr_assert(!process_with("agent --control", "1.25"), "the hung agent was left behind");
+	tu_kill(&p);
 }
