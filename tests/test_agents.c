@@ -688,3 +688,43 @@ Test(agents_run, an_agent_that_hangs_is_a_failure, .init = setup, .fini = teardo
 	cr_assert(!process_with("agent --control", "1.25"), "the hung agent was left behind");
 	tu_kill(&p);
 }
+
+/* Bad input is one line and exit status 2, for each new command. */
+Test(agents_cli, bad_input_exits_2_with_one_line, .init = setup, .fini = teardown, .timeout = 30)
+{
+	static const char *const cases[][8] = {
+		{ "agent", "--port", "1", "--share", "3/3", NULL },
+		{ "agent", "--port", "1", "--share", "0/2", "--active", "1", NULL },
+		{ "agent", "--port", "1", "--role", "both", NULL },
+		{ "merge", NULL },
+		{ "merge", "--bogus", "x", NULL },
+		{ "--agents", "rsh:host", NULL },
+		{ "--agents", "ssh:h1", NULL },    /* no --agent-host */
+		{ "--agents", "local", "--max-clock-offset", "-1", NULL },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		char *argv[10], err[2048];
+		int n = 0, st;
+
+		argv[n++] = evbench;
+		for (int k = 0; cases[c][k]; k++)
+			argv[n++] = (char *)cases[c][k];
+		argv[n] = NULL;
+		st = tu_run(argv, NULL, 0, err, sizeof err, 10000);
+		cr_assert_eq(st, 2 << 8, "case %zu (%s %s): status %d, %s", c, cases[c][0],
+			     cases[c][1] ? cases[c][1] : "", st, err);
+		cr_assert(err[0] && strchr(err, '\n') == err + strlen(err) - 1,
+			  "case %zu: not one line: %s", c, err);
+	}
+	/* A file that is not an agent's result, named: exit 1 with the reason. */
+	char path[PATH_MAX + 16], err[2048];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/x.json", outdir);
+	cr_assert_not_null(f = fopen(path, "we"));
+	fputs("{\"schema\":\"evbench.run/1\"}\n", f);
+	fclose(f);
+	char *argv[] = { evbench, "merge", path, NULL };
+	cr_assert_eq(tu_run(argv, NULL, 0, err, sizeof err, 10000), 1 << 8, "%s", err);
+	cr_assert(strstr(err, "not an evbench.agent/1 result"), "%s", err);
+}
