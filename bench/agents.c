@@ -3,188 +3,25 @@
  * for the conversation.
  *
  * One process (ssh, or the agent itself for `local`) per agent, with three
- * pipes; this thread talks to them one at a time before the start (hello,
- * the clock exchange, go) and with poll() over all of them afterwards. Every
- * wait has a deadline, so an agent that hangs is a failure with a reason and
- * never a hung evbench.
+ * pipes (agents_proc.c); this thread talks to them one at a time before the
+ * start (hello, the clock exchange, go) and with poll() over all of them
+ * afterwards. The options are parsed in agents_opts.c.
  */
 #include "agents.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "agents_int.h"
 #include "procfs.h"
 #include "schema.h"
-
-#define ERR_TAIL 600   /* bytes of an agent's stderr kept for its failure */
-
-struct agent_proc {
-	pid_t  pid;
-	int    in, out, errfd;     /* its stdin (ours to write), stdout, stderr; -1 closed */
-	char  *buf;                /* stdout not yet taken as lines */
-	size_t len, cap;
-	char   errtail[ERR_TAIL];  /* the last of its stderr */
-	size_t errlen;
-	bool   connected, measuring, drained, done;
-	char  *result;             /* the JSON of its "result" line */
-	int    status;             /* wait status once reaped, -1 before */
-};
-
-void agents_spec_default(struct agents_spec *s)
-{
-	memset(s, 0, sizeof *s);
-	s->max_offset_s = 0.1;
-	s->latency_rate = 100;
-	s->latency_conns = 4;
-}
-
-int agents_parse(struct agents_spec *s, const char *list, bool latency, char *err, size_t errlen)
-{
-	char buf[4096], *save = NULL;
-
-	if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf) {
-		snprintf(err, errlen, "the list of agents is too long");
-		return -1;
-	}
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		struct agents_host *h = &s->hosts[s->n];
-
-		if (s->n >= AGENTS_MAX) {
-			snprintf(err, errlen, "more than %d agents", AGENTS_MAX);
-			return -1;
-		}
-		memset(h, 0, sizeof *h);
-		if (!strcmp(t, "local")) {
-			h->local = true;
-			snprintf(h->host, sizeof h->host, "local");
-		} else if (!strncmp(t, "ssh:", 4) && t[4] && t[4] != '-' &&
-			   !strpbrk(t + 4, " \t'\"\\;&|<>$`") && strlen(t + 4) < sizeof h->host) {
-			snprintf(h->host, sizeof h->host, "%s", t + 4);
-		} else {
-			snprintf(err, errlen, "an agent must be ssh:HOST or local, got '%s'", t);
-			return -1;
-		}
-		h->latency = latency;
-		s->n++;
-		if (!latency)
-			s->nload++;
-	}
-	if (!s->n) {
-		snprintf(err, errlen, "no agent in '%s'", list);
-		return -1;
-	}
-	return 0;
-}
-
-const char *const agents_option_names[] = {
-	"agents", "latency-agent", "ssh-opts", "agent-bin", "agent-host", "max-clock-offset",
-	"latency-rate", NULL
-};
-
-static int number(const char *name, const char *val, double lo, double *out, char *err,
-		  size_t errlen)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(val, &end);
-	if (errno || end == val || *end || !(*out >= lo)) {
-		snprintf(err, errlen, "--%s: expected a number >= %g, got '%s'", name, lo, val);
-		return -1;
-	}
-	return 0;
-}
-
-int agents_option(struct agents_spec **sp, const char *name, const char *val, char *err,
-		  size_t errlen)
-{
-	struct agents_spec *s = *sp;
-
-	if (!s) {
-		if (!(s = *sp = malloc(sizeof *s))) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		agents_spec_default(s);
-	}
-	if (!strcmp(name, "agents") || !strcmp(name, "latency-agent")) {
-		bool latency = name[0] == 'l';
-
-		/* Load agents first, then latency agents: a share's index is
-		 * its place among the load agents. */
-		if (!latency && s->n > s->nload) {
-			snprintf(err, errlen, "--agents must come before --latency-agent");
-			return -1;
-		}
-		return agents_parse(s, val, latency, err, errlen);
-	}
-	if (!strcmp(name, "ssh-opts"))
-		return snprintf(s->ssh_opts, sizeof s->ssh_opts, "%s", val) < (int)sizeof s->ssh_opts
-			       ? 0 : (snprintf(err, errlen, "--ssh-opts: too long"), -1);
-	if (!strcmp(name, "agent-bin"))
-		return snprintf(s->agent_bin, sizeof s->agent_bin, "%s", val) < (int)sizeof s->agent_bin
-			       ? 0 : (snprintf(err, errlen, "--agent-bin: too long"), -1);
-	if (!strcmp(name, "agent-host")) {
-		unsigned char a[16];
-
-		if (inet_pton(AF_INET, val, a) != 1 && inet_pton(AF_INET6, val, a) != 1) {
-			snprintf(err, errlen, "--agent-host: expected a numeric IPv4 or IPv6 address, "
-				 "got '%s'", val);
-			return -1;
-		}
-		snprintf(s->target, sizeof s->target, "%s", val);
-		return 0;
-	}
-	if (!strcmp(name, "max-clock-offset"))
-		return number(name, val, 0, &s->max_offset_s, err, errlen);
-	if (!strcmp(name, "latency-rate"))
-		return number(name, val, 0.001, &s->latency_rate, err, errlen);
-	snprintf(err, errlen, "unknown option '--%s'", name);
-	return -1;
-}
-
-int agents_check(const struct agents_spec *s, char *err, size_t errlen)
-{
-	if (!s->nload) {
-		snprintf(err, errlen, "--agents: no load agent given");
-		return -1;
-	}
-	for (int i = 0; i < s->n; i++)
-		if (!s->hosts[i].local && !s->target[0]) {
-			snprintf(err, errlen, "--agents: an agent reached by ssh needs --agent-host ADDR, "
-				 "the address where it reaches this host's servers");
-			return -1;
-		}
-	return 0;
-}
-
-static double realtime_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- the agent's command line ---------------------------------------------------------- */
 
@@ -290,173 +127,6 @@ static void shell_join(char *out, size_t cap, char *const *w)
 	}
 }
 
-/* ---- the processes --------------------------------------------------------------------- */
-
-static int spawn(struct agent_proc *p, char *const argv[])
-{
-	int in[2], out[2], er[2];
-
-	p->in = p->out = p->errfd = -1;
-	p->status = -1;
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return -1;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0) {
-		close(in[0]), close(in[1]);
-		return -1;
-	}
-	p->pid = fork();
-	if (p->pid == 0) {
-		setpgid(0, 0);
-		/* Dies with evbench however evbench ends: then the remote agent
-		 * sees its stdin end and exits too. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(er[1], 2);
-		signal(SIGPIPE, SIG_DFL);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(er[1]);
-	if (p->pid < 0) {
-		close(in[1]), close(out[0]), close(er[0]);
-		return -1;
-	}
-	setpgid(p->pid, p->pid);
-	p->in = in[1];
-	p->out = out[0];
-	p->errfd = er[0];
-	fcntl(p->out, F_SETFL, O_NONBLOCK);
-	fcntl(p->errfd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Keeps the last ERR_TAIL bytes of the agent's stderr. */
-static void drain_err(struct agent_proc *p)
-{
-	char b[1024];
-	ssize_t k;
-
-	while (p->errfd >= 0 && (k = read(p->errfd, b, sizeof b)) != 0) {
-		if (k < 0) {
-			if (errno != EINTR && errno != EAGAIN)
-				close_fd(&p->errfd);
-			if (errno != EINTR)
-				return;
-			continue;
-		}
-		if ((size_t)k >= ERR_TAIL) {
-			memcpy(p->errtail, b + k - ERR_TAIL + 1, ERR_TAIL - 1);
-			p->errlen = ERR_TAIL - 1;
-		} else {
-			if (p->errlen + (size_t)k >= ERR_TAIL) {
-				size_t drop = p->errlen + (size_t)k - (ERR_TAIL - 1);
-				memmove(p->errtail, p->errtail + drop, p->errlen - drop);
-				p->errlen -= drop;
-			}
-			memcpy(p->errtail + p->errlen, b, (size_t)k);
-			p->errlen += (size_t)k;
-		}
-		p->errtail[p->errlen] = '\0';
-	}
-	if (p->errfd >= 0 && k == 0)
-		close_fd(&p->errfd);
-}
-
-/* Reads what stdout has. Returns 1 while open, 0 at its end. */
-static int fill(struct agent_proc *p)
-{
-	for (;;) {
-		ssize_t k;
-
-		if (p->cap - p->len < 65536) {
-			size_t cap = p->cap ? p->cap * 2 : 131072;
-			char *b = realloc(p->buf, cap);
-
-			if (!b)
-				return 0;
-			p->buf = b, p->cap = cap;
-		}
-		k = read(p->out, p->buf + p->len, p->cap - p->len - 1);
-		if (k > 0) {
-			p->len += (size_t)k;
-			continue;
-		}
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN)
-			return 1;
-		close_fd(&p->out);
-		return 0;
-	}
-}
-
-/* Takes one whole line (without '\n') out of the buffer into *line
- * (malloc'ed). Returns 1, or 0 when there is none yet. */
-static int take_line(struct agent_proc *p, char **line)
-{
-	char *nl = p->len ? memchr(p->buf, '\n', p->len) : NULL;
-	size_t n;
-
-	if (!nl)
-		return 0;
-	n = (size_t)(nl - p->buf);
-	*line = malloc(n + 1);
-	if (!*line)
-		return 0;
-	memcpy(*line, p->buf, n);
-	(*line)[n] = '\0';
-	memmove(p->buf, nl + 1, p->len - n - 1);
-	p->len -= n + 1;
-	return 1;
-}
-
-/* Waits for the next line of agent p until the monotonic deadline. Returns
- * the line (malloc'ed), or NULL at the end of its stdout or the deadline. */
-static char *next_line(struct agent_proc *p, double deadline)
-{
-	char *line;
-
-	for (;;) {
-		struct pollfd pf[2] = { { p->out, POLLIN, 0 }, { p->errfd, POLLIN, 0 } };
-		double left = deadline - mono_s();
-
-		if (take_line(p, &line))
-			return line;
-		if (p->out < 0 || left <= 0)
-			return NULL;
-		if (poll(pf, 2, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-			return NULL;
-		if (pf[1].revents)
-			drain_err(p);
-		if (pf[0].revents)
-			fill(p);
-	}
-}
-
-static int say(struct agent_proc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int say(struct agent_proc *p, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	return p->in >= 0 && write(p->in, line, (size_t)n) == n ? 0 : -1;
-}
-
 /* The failure of agent i: the reason, how it ended if it did, the tail of
  * its stderr. */
 static void failed(struct agents_outcome *out, int i, struct agent_proc *p, const char *host,
@@ -464,7 +134,7 @@ static void failed(struct agents_outcome *out, int i, struct agent_proc *p, cons
 {
 	char how[64] = "";
 
-	drain_err(p);
+	agents__drain_err(p);
 	if (p->status < 0 && p->pid > 0 && waitpid(p->pid, &p->status, WNOHANG) != p->pid)
 		p->status = -1;
 	if (p->status >= 0 && WIFEXITED(p->status))
@@ -488,12 +158,12 @@ static int clock_exchange(struct agent_proc *p, double deadline, double *offset,
 	double best = INFINITY;
 
 	for (int k = 0; k < AGENTS_CLOCK_ROUNDS; k++) {
-		long long t1 = llround(realtime_s() * 1e9), e1, t2, t3, t4;
+		long long t1 = llround(agents__realtime_s() * 1e9), e1, t2, t3, t4;
 		char *line;
 
-		if (say(p, "t %lld\n", t1) < 0 || !(line = next_line(p, deadline)))
+		if (agents__say(p, "t %lld\n", t1) < 0 || !(line = agents__next_line(p, deadline)))
 			return -1;
-		t4 = llround(realtime_s() * 1e9);
+		t4 = llround(agents__realtime_s() * 1e9);
 		if (sscanf(line, "t %lld %lld %lld", &e1, &t2, &t3) != 3 || e1 != t1) {
 			free(line);
 			return -1;
@@ -509,31 +179,6 @@ static int clock_exchange(struct agent_proc *p, double deadline, double *offset,
 			*rtt_max = (double)(t4 - t1) / 1e9;
 	}
 	return 0;
-}
-
-/* Kills what is left of every agent's group and reaps it; gives each a
- * moment to exit on its own first (its stdin closed). */
-static void end_all(struct agent_proc *ps, int n)
-{
-	double deadline = mono_s() + 3.0;
-
-	for (int i = 0; i < n; i++)
-		close_fd(&ps[i].in);
-	for (int i = 0; i < n; i++) {
-		while (ps[i].pid > 0 && ps[i].status < 0 && mono_s() < deadline) {
-			if (waitpid(ps[i].pid, &ps[i].status, WNOHANG) == ps[i].pid)
-				break;
-			ps[i].status = -1;
-			usleep(10000);
-		}
-		if (ps[i].pid > 0) {
-			kill(-ps[i].pid, SIGKILL);
-			if (ps[i].status < 0)
-				waitpid(ps[i].pid, &ps[i].status, 0);
-		}
-		close_fd(&ps[i].out);
-		close_fd(&ps[i].errfd);
-	}
 }
 
 /* How long the load lasts at most once started: connect, warm-up, measure,
@@ -595,7 +240,7 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 
 		agent_words(&a, s, i, cfg, bin);
 		if (s->hosts[i].local) {
-			if (spawn(&ps[i], a.w) < 0)
+			if (agents__spawn(&ps[i], a.w) < 0)
 				failed(out, i, &ps[i], s->hosts[i].host, strerror(errno));
 			continue;
 		}
@@ -610,13 +255,13 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 		add(&w, "--");
 		add(&w, "%s", s->hosts[i].host);
 		add(&w, "%s", remote);
-		if (spawn(&ps[i], w.w) < 0)
+		if (agents__spawn(&ps[i], w.w) < 0)
 			failed(out, i, &ps[i], s->hosts[i].host, strerror(errno));
 	}
 
 	/* Hello, then the clock, one agent after the other: an exchange is a
 	 * few round trips. */
-	deadline = mono_s() + AGENTS_START_TIMEOUT_S;
+	deadline = agents__mono_s() + AGENTS_START_TIMEOUT_S;
 	for (int i = 0; i < s->n; i++) {
 		const char *host = s->hosts[i].host;
 		char *line, want[64];
@@ -624,7 +269,7 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 		if (out->a[i].failure[0])
 			continue;
 		snprintf(want, sizeof want, "hello %s ", EVB_SCHEMA_AGENT);
-		if (!(line = next_line(&ps[i], deadline))) {
+		if (!(line = agents__next_line(&ps[i], deadline))) {
 			failed(out, i, &ps[i], host, ps[i].out < 0 ? "ended before its hello"
 								  : "no hello in time");
 			continue;
@@ -638,7 +283,7 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 			continue;
 		}
 		free(line);
-		if (clock_exchange(&ps[i], mono_s() + 10.0, &out->a[i].offset_s,
+		if (clock_exchange(&ps[i], agents__mono_s() + 10.0, &out->a[i].offset_s,
 				   &out->a[i].offset_unc_s, &rtt_max) < 0) {
 			failed(out, i, &ps[i], host, "the clock exchange failed");
 			continue;
@@ -658,20 +303,20 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 		goto finish;
 
 	/* One start for all, far enough ahead for the last "go" to arrive. */
-	start = realtime_s() + 0.2 + 2 * rtt_max;
+	start = agents__realtime_s() + 0.2 + 2 * rtt_max;
 	for (int i = 0; i < s->n; i++)
-		if (say(&ps[i], "go %.9f %.9f %.9f\n", start + out->a[i].offset_s,
+		if (agents__say(&ps[i], "go %.9f %.9f %.9f\n", start + out->a[i].offset_s,
 			out->a[i].offset_s, out->a[i].offset_unc_s) < 0)
 			failed(out, i, &ps[i], s->hosts[i].host, "the control channel closed before go");
-	deadline = mono_s() + (start - realtime_s()) + load_bound_s(cfg);
+	deadline = agents__mono_s() + (start - agents__realtime_s()) + load_bound_s(cfg);
 
-	while (ndone < s->n && mono_s() < deadline) {
+	while (ndone < s->n && agents__mono_s() < deadline) {
 		struct pollfd pf[2 * AGENTS_MAX];
 		int np = 0;
 
 		if (hooks && hooks->stop && *hooks->stop && !stop_sent) {
 			for (int i = 0; i < s->n; i++)
-				say(&ps[i], "stop\n");
+				agents__say(&ps[i], "stop\n");
 			stop_sent = true;
 		}
 		/* The latency agent runs until the load is over. */
@@ -679,7 +324,7 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 			latency_stopped = true;
 			for (int i = 0; i < s->n; i++)
 				if (s->hosts[i].latency)
-					say(&ps[i], "stop\n");
+					agents__say(&ps[i], "stop\n");
 		}
 		for (int i = 0; i < s->n; i++) {
 			pf[np++] = (struct pollfd){ ps[i].done ? -1 : ps[i].out, POLLIN, 0 };
@@ -692,11 +337,11 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 			int open;
 
 			if (pf[2 * i + 1].revents)
-				drain_err(&ps[i]);
+				agents__drain_err(&ps[i]);
 			if (ps[i].done || !pf[2 * i].revents)
 				continue;
-			open = fill(&ps[i]);
-			while (!ps[i].done && take_line(&ps[i], &line)) {
+			open = agents__fill(&ps[i]);
+			while (!ps[i].done && agents__take_line(&ps[i], &line)) {
 				if (!strcmp(line, "phase warmup")) {
 					ps[i].connected = true;
 					nconnected++;
@@ -722,11 +367,11 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 		/* Every agent connected: all measure from one instant, after the
 		 * warm-up, far enough ahead for the last line to arrive. */
 		if (!measure_sent && nconnected == s->n) {
-			double at = realtime_s() + fmax(cfg->warmup_s, 0.1 + 2 * rtt_max);
+			double at = agents__realtime_s() + fmax(cfg->warmup_s, 0.1 + 2 * rtt_max);
 
 			measure_sent = true;
 			for (int i = 0; i < s->n; i++)
-				say(&ps[i], "measure %.9f\n", at + out->a[i].offset_s);
+				agents__say(&ps[i], "measure %.9f\n", at + out->a[i].offset_s);
 		}
 		/* The server is sampled while every load agent measures. */
 		if (!measure_told && nmeasuring == s->nload) {
@@ -776,7 +421,7 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 	}
 
 finish:
-	end_all(ps, s->n);
+	agents__end_all(ps, s->n);
 	k = strlen(err);
 	for (int i = 0; i < s->n && k < errlen; i++)
 		if (out->a[i].failure[0])
