@@ -238,6 +238,14 @@ int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct 
 		struct words a = { .n = 0 }, w = { .n = 0 };
 		char remote[8192], opts[sizeof s->ssh_opts], *save = NULL;
 
+		if (s->hosts[i].via[0]) {
+			char via[sizeof s->hosts[i].via];
+
+			snprintf(via, sizeof via, "%s", s->hosts[i].via);
+			for (char *t = strtok_r(via, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+				add(&a, "%s", t);
+			save = NULL;
+		}
 		agent_words(&a, s, i, cfg, bin);
 		if (s->hosts[i].local) {
 			if (agents__spawn(&ps[i], a.w) < 0)

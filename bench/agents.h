@@ -15,7 +15,9 @@
  * share of the connections and the rate (ar_share) and one start instant,
  * collects the results and merges them (ar_merge). `local` instead of
  * ssh:HOST runs the agent on this host without ssh, over the same channel
- * (for tests and for a load split into processes).
+ * (for tests and for a load split into processes); `via:COMMAND` runs it
+ * through any command that passes its stdin and stdout on (`via:ip netns
+ * exec NS`, `via:kubectl exec -i POD --`).
  *
  * Failure: an agent that cannot start, answers wrongly, exits or hangs
  * before its result, or whose clock is too far off fails the whole load,
@@ -42,7 +44,9 @@ struct agents_spec {
 	int  n;                         /* load agents, then latency agents */
 	int  nload;
 	struct agents_host {
-		bool local;             /* `local`: no ssh */
+		bool local;             /* `local` or `via:`: no ssh */
+		char via[128];          /* `via:COMMAND`: run the agent through COMMAND (split
+		                           on blanks), "" for local and ssh */
 		bool latency;           /* the latency agent (--latency-agent) */
 		char host[128];         /* ssh's destination */
 	} hosts[AGENTS_MAX];
@@ -57,7 +61,8 @@ struct agents_spec {
 	                                   reach it; evbench's servers listen there */
 };
 
-/* Adds the agents of a comma-separated list ("ssh:HOST" or "local") to s,
+/* Adds the agents of a comma-separated list ("ssh:HOST", "via:COMMAND" or
+ * "local") to s,
  * as load agents or, with latency, as latency agents. Returns 0, or -1 with
  * the reason. */
 int agents_parse(struct agents_spec *s, const char *list, bool latency, char *err, size_t errlen);

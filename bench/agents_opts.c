@@ -37,11 +37,18 @@ int agents_parse(struct agents_spec *s, const char *list, bool latency, char *er
 		if (!strcmp(t, "local")) {
 			h->local = true;
 			snprintf(h->host, sizeof h->host, "local");
+		} else if (!strncmp(t, "via:", 4) && t[4] && strlen(t + 4) < sizeof h->host) {
+			/* Any command that runs its arguments with our pipes as
+			 * their stdin and stdout: ip netns exec NS, kubectl exec
+			 * -i POD --, docker exec -i C. */
+			h->local = true;
+			snprintf(h->via, sizeof h->via, "%s", t + 4);
+			snprintf(h->host, sizeof h->host, "%s", t + 4);
 		} else if (!strncmp(t, "ssh:", 4) && t[4] && t[4] != '-' &&
 			   !strpbrk(t + 4, " \t'\"\\;&|<>$`") && strlen(t + 4) < sizeof h->host) {
 			snprintf(h->host, sizeof h->host, "%s", t + 4);
 		} else {
-			snprintf(err, errlen, "an agent must be ssh:HOST or local, got '%s'", t);
+			snprintf(err, errlen, "an agent must be ssh:HOST, via:COMMAND or local, got '%s'", t);
 			return -1;
 		}
 		h->latency = latency;

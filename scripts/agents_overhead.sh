@@ -1,7 +1,8 @@
 #!/bin/sh
 # What running the load on an agent over ssh costs the measurement: the
-# server's CPU per request in a local run against a run whose load comes from
-# one agent over ssh, paired round by round, in one interleaved run
+# server's CPU per request with the load from one agent over ssh, against the
+# same agent in the same namespace started without ssh (ip netns exec), and
+# against a local run, round by round in one interleaved run
 # (docs/many-hosts.md, "Overhead").
 #
 #   flock /tmp/evbench-bench.lock nice -n -10 scripts/agents_overhead.sh [ROUNDS] [CONNS] [DURATION]
@@ -9,11 +10,10 @@
 # Root: it makes a server namespace (a bridge on 198.51.100.1/24) and an
 # agent namespace (198.51.100.10 on a veth pair) with Debian's sshd and keys
 # made here, as tests/test_agents_netns.c does, and removes them on exit.
-# evbench runs in the server namespace: the local run loads its server over
-# that namespace's loopback, the agent run from the agent namespace over ssh.
-# Each round runs both, in an order that alternates (ABBA), and prints the
-# ratio agent/local of server CPU per request; the end, the median ratio and
-# its range.
+# evbench runs in the server namespace. Each round runs the three variants
+# in a rotating order and prints the ratios ssh/via (what ssh and the
+# coordinator's channel cost: the same path otherwise) and ssh/local; the
+# end, their medians and ranges.
 set -eu
 rounds=${1:-6} conns=${2:-100} duration=${3:-5}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,38 +71,48 @@ until ip netns exec $srv ssh -T -o BatchMode=yes $opts 198.51.100.10 true 2>/dev
 	sleep 0.1
 done
 
-# One run; prints the server's CPU microseconds per request.
+# One run; prints the server's CPU microseconds per request and replies/s.
+# local: evbench's own load over the server namespace's loopback; via: one
+# agent in the agent namespace started by `ip netns exec` (the same path as
+# ssh's, without ssh); ssh: one agent over ssh.
 run() {
 	out=$tmp/out-$1-$2
-	if [ "$1" = local ]; then
-		ip netns exec $srv "$evbench" --server epoll-lt --conns "$conns" --duration "$duration" \
-			--warmup 1 --mechanism off --json --quiet --out "$tmp/results" > "$out"
-	else
-		ip netns exec $srv "$evbench" --server epoll-lt --conns "$conns" --duration "$duration" \
-			--warmup 1 --mechanism off --json --quiet --out "$tmp/results" \
-			--agents ssh:198.51.100.10 --agent-host 198.51.100.1 --ssh-opts "$opts" > "$out" \
-			2>/dev/null
-	fi
+	case $1 in
+	local) set -- ;;
+	via) set -- --agents "via:ip netns exec $ag" --agent-host 198.51.100.1 ;;
+	ssh) set -- --agents ssh:198.51.100.10 --agent-host 198.51.100.1 --ssh-opts "$opts" ;;
+	esac
+	ip netns exec $srv "$evbench" --server epoll-lt --conns "$conns" --duration "$duration" \
+		--warmup 1 --mechanism off --json --quiet --out "$tmp/results" "$@" > "$out" 2>/dev/null
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]["result"]; print(r["cpu_us_per_req"]["server"], r["throughput_rps"])' "$out"
 }
 
-echo "round order   local_srv_us  agent_srv_us  ratio   local_rps  agent_rps"
+# Each round runs the three in an order that rotates, so that no variant
+# always runs first or last.
+echo "round order            local_us  via_us  ssh_us  ssh/via  ssh/local  local_rps via_rps ssh_rps"
 r=1
-ratios=""
+ratios_v="" ratios_l=""
 while [ $r -le "$rounds" ]; do
-	if [ $((r % 4)) = 1 ] || [ $((r % 4)) = 0 ]; then order="local agent"; else order="agent local"; fi
+	case $((r % 3)) in
+	1) order="local via ssh" ;;
+	2) order="via ssh local" ;;
+	0) order="ssh local via" ;;
+	esac
 	for w in $order; do
 		set -- $(run $w $r)
 		eval "cpu_$w=$1 rps_$w=$2"
 	done
-	ratio=$(python3 -c "print(f'{$cpu_agent / $cpu_local:.4f}')")
-	ratios="$ratios $ratio"
-	printf '%5d %-11s %12.3f %13.3f  %6s  %9.0f  %9.0f\n' $r "$(echo $order | tr ' ' ,)" \
-		"$cpu_local" "$cpu_agent" "$ratio" "$rps_local" "$rps_agent"
+	rv=$(python3 -c "print(f'{$cpu_ssh / $cpu_via:.4f}')")
+	rl=$(python3 -c "print(f'{$cpu_ssh / $cpu_local:.4f}')")
+	ratios_v="$ratios_v $rv" ratios_l="$ratios_l $rl"
+	printf '%5d %-15s %8.3f %7.3f %7.3f  %7s  %9s  %9.0f %7.0f %7.0f\n' $r "$(echo $order | tr ' ' ,)" \
+		"$cpu_local" "$cpu_via" "$cpu_ssh" "$rv" "$rl" "$rps_local" "$rps_via" "$rps_ssh"
 	r=$((r + 1))
 done
 python3 -c "
 import statistics, sys
-v = sorted(float(x) for x in sys.argv[1:])
-print(f'agent/local server CPU per request: median {statistics.median(v):.4f}, '
-      f'range [{v[0]:.4f}, {v[-1]:.4f}] over {len(v)} paired rounds')" $ratios
+n = (len(sys.argv) - 1) // 2
+for name, v in (('ssh/via  ', sys.argv[1:1 + n]), ('ssh/local', sys.argv[1 + n:])):
+    v = sorted(float(x) for x in v)
+    print(f'{name} server CPU per request: median {statistics.median(v):.4f}, '
+          f'range [{v[0]:.4f}, {v[-1]:.4f}] over {len(v)} rounds')" $ratios_v $ratios_l
