@@ -728,3 +728,31 @@ Test(agents_cli, bad_input_exits_2_with_one_line, .init = setup, .fini = teardow
 	cr_assert_eq(tu_run(argv, NULL, 0, err, sizeof err, 10000), 1 << 8, "%s", err);
 	cr_assert(strstr(err, "not an evbench.agent/1 result"), "%s", err);
 }
+
+/* via:COMMAND runs the agent through a command that passes stdin and stdout
+ * on (here env(1), standing for ip netns exec or kubectl exec -i). */
+Test(agents_run, an_agent_via_a_command, .init = setup, .fini = teardown, .timeout = 60)
+{
+	const char *args[] = { "--server", "epoll-lt", "--conns", "12", "--agents",
+			       "via:env EVBENCH_VIA_TEST=1,local", "--duration", "0.5", "--warmup", "0",
+			       NULL };
+	char err[8192];
+	struct jr_value *all;
+	int status;
+	const struct jr_value *run = run_agents(args, &status, err, sizeof err, &all);
+
+	cr_assert_eq(status, 0, "%s / %s", failure_of(run), err);
+	cr_assert_eq(num(run, "result.connections.established"), 12);
+	cr_assert_eq(num(run, "result.server_counters.accepted"), 12);
+	cr_assert(strstr(err, "agent env EVBENCH_VIA_TEST=1: clock offset"), "%s", err);
+	jr_free(all);
+
+	/* The agent really runs through the command: the environment env(1)
+	 * gives it (the test mode's skew) shows in the offset measured. */
+	const char *skewed[] = { "--server", "epoll-lt", "--conns", "12", "--agents",
+				 "via:env EVBENCH_TEST_CLOCK_SKEW_S=0.5,local", "--duration", "0.5", NULL };
+	run = run_agents(skewed, &status, err, sizeof err, &all);
+	cr_assert_eq(status, 256);
+	cr_assert(strstr(failure_of(run), "its clock is +0.5"), "%s", failure_of(run));
+	jr_free(all);
+}
