@@ -630,6 +630,10 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 		case OPT_MECHANISM:
 			o->mech = parse_mechanism(val);
 			break;
+		case OPT_AGENTS:
+			if (agents_option(&o->agents, opts[idx].name, val, err, sizeof err) < 0)
+				cli_die_usage("%s", err);
+			break;
 		case OPT_REPEAT:
 			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
 			break;
@@ -680,6 +684,17 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 	if (list) {
 		list_servers(o->json);
 		exit(0);
+	}
+	/* Agents elsewhere reach the servers at --agent-host, where the
+	 * servers then listen; local agents on loopback. */
+	if (o->agents) {
+		if (agents_check(o->agents, err, sizeof err) < 0)
+			cli_die_usage("%s", err);
+		if (!o->agents->target[0])
+			snprintf(o->agents->target, sizeof o->agents->target, "127.0.0.1");
+		add_srv_arg(o, "--addr");
+		add_srv_arg(o, o->agents->target);
+		snprintf(o->load.host, sizeof o->load.host, "%s", o->agents->target);
 	}
 	explicit_server = nservers_given > 0;
 	if (nservers_given == 0)

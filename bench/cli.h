@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agents.h"
 #include "compare.h"
 #include "gate.h"
 #include "loadgen.h"
@@ -47,6 +48,7 @@ struct opts {
 	const char *baseline, *current;
 	double budget_s;
 	struct cmp_rule rule;
+	struct agents_spec *agents;  /* --agents: the load run by agents (agents.h), or NULL */
 };
 
 /* The commands of evbench that take options; `evbench lesson NAME` runs a

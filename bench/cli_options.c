@@ -76,6 +76,21 @@ const struct cli_option cli_options[] = {
 	  "extra arguments for every server, split on spaces" },
 	{ "work-us", "N", SW | AB, OPT_WORK_US,
 	  "pass --work-us N to every server (busy work per request)" },
+	/* the coordinator's (agents.h): agents_option() parses them */
+	{ "agents", "LIST", SW, OPT_AGENTS,
+	  "run the load on agents: ssh:HOST, via:COMMAND or local,\n"
+	  "comma-separated, split evenly, merged exactly (docs/many-hosts.md)" },
+	{ "latency-agent", "LIST", SW, OPT_AGENTS,
+	  "agents that measure latency apart, an open loop at\n"
+	  "--latency-rate R (default 100/s) over 4 connections" },
+	{ "latency-rate", "R", SW, OPT_AGENTS, "the latency agents' requests per second" },
+	{ "agent-host", "ADDR", SW, OPT_AGENTS,
+	  "the servers listen on ADDR and the agents connect there" },
+	{ "ssh-opts", "\"OPTS\"", SW, OPT_AGENTS, "ssh options for the agents (-i KEY -p PORT ...)" },
+	{ "agent-bin", "PATH", SW, OPT_AGENTS,
+	  "evbench on the agents' hosts (default: this one's path)" },
+	{ "max-clock-offset", "S", SW, OPT_AGENTS,
+	  "refuse an agent whose clock is further off (default 0.1)" },
 	{ "list", NULL, SW | AB, OPT_LIST, "the servers, their binaries and whether each is built" },
 	{ "version", NULL, SW | AB, OPT_VERSION, "evbench's version" },
 	{ "help", NULL, SW | AB | GT, OPT_HELP, "this text" },
@@ -131,6 +146,7 @@ static const char help_synopsis[] =
 	"       evbench gate DIR [--max-regression PCT] [--alpha A] [--metrics LIST] [--json]\n"
 	"       evbench lesson NAME [options] | evbench lesson --list\n"
 	"       evbench report DIR\n"
+	"       evbench agent --port P [--share I/N] [options]; evbench merge [--json] PATH...\n"
 	"       evbench --list [--json] | --help | --version\n"
 	"\n"
 	"Runs each ROT13 server at each connection count, prints one table row per\n"

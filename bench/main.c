@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ab.h"
+#include "agent.h"
 #include "cli.h"
 #include "collect.h"
 #include "compare.h"
@@ -30,6 +31,7 @@
 #include "json.h"
 #include "lesson.h"
 #include "loadgen.h"
+#include "merge.h"
 #include "orch.h"
 #include "probe.h"
 #include "procfs.h"
@@ -451,6 +453,7 @@ static struct rep_run *new_trial(const struct opts *o, const struct cmp_trial *t
 	r->reference = o->reference;
 	r->mech = o->mech != MECH_OFF;
 	r->server_nofile = o->server_nofile;
+	r->agents = o->agents;
 	r->mech_tasks = o->mech == MECH_ON;
 	r->server_args = o->srv_args;
 	r->ready_timeout_s = o->ready_timeout_s;
@@ -529,6 +532,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "agent") == 0)
+		return agent_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "merge") == 0)
+		return merge_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lesson") == 0)
 		lesson = parse_lesson(&o, argc, &argv);
 	else if (argc > 1 && strcmp(argv[1], "ab") == 0)
@@ -542,6 +549,8 @@ int main(int argc, char **argv)
 		cli_die("cannot create a results directory under %s: %s", o.out, strerror(errno));
 
 	warn_up_front(&o, &host);
+	if (o.agents)
+		o.agents->save_dir = dir;
 
 	show_progress = !o.quiet && isatty(2);
 	table = o.json ? stderr : stdout;

@@ -30,6 +30,8 @@
 enum { MECH_OFF, MECH_AUTO, MECH_ON };
 
 /* One run: a server at one connection count, one repeat. */
+struct agents_spec;
+
 struct rep_run {
 	const struct orch_server *srv;
 	int    repeat, repeats;            /* 1-based index, and how many */
@@ -63,6 +65,7 @@ struct rep_run {
 	bool   mech;                       /* counting was asked for (--mechanism auto or on) */
 	bool   mech_tasks;                 /* fork and threads too (--mechanism on) */
 	long   server_nofile;              /* --server-nofile, 0 = the server's own limit */
+	const struct agents_spec *agents;  /* --agents: the load runs there (agents.h), or NULL */
 	struct mech_session mech_srv, mech_cli;
 	long   cli_vcsw[2], cli_ivcsw[2];  /* the load's at MEASURE and at DRAIN, -1 unread */
 };

@@ -13,5 +13,7 @@
 #define EVB_SCHEMA_GATE         "evbench.gate/1"         /* evbench gate --json */
 #define EVB_SCHEMA_GATE_PAIRED  "evbench.gate-paired/1"  /* the paired gate's verdict */
 #define EVB_SCHEMA_INSTRUCTIONS "evbench.instructions/1" /* instruction counts the gate reads */
+#define EVB_SCHEMA_AGENT        "evbench.agent/1"        /* one agent's share: docs/many-hosts.md */
+#define EVB_SCHEMA_MERGED       "evbench.merged/1"       /* evbench merge --json */
 
 #endif

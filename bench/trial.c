@@ -7,6 +7,7 @@
 #include "trial.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agents.h"
 #include "collect.h"
 #include "designs.h"
 #include "loadgen.h"
@@ -470,6 +472,38 @@ static void uncount_scan(struct rep_run *r)
 	r->scan_sys_s = sy;
 }
 
+/* The load on the agents (agents.h) instead of in this process. Their raw
+ * results are kept beside the trial's JSON, so that `evbench merge` can be
+ * run on them again. Returns 0, or -EREMOTEIO with the failures in
+ * r->failure. */
+static int run_on_agents(struct rep_run *r, const struct lg_hooks *hooks)
+{
+	struct agents_spec *s = malloc(sizeof *s);
+	struct agents_outcome *out = malloc(sizeof *out);
+	int rc = 0;
+
+	if (!s || !out) {
+		free(s);
+		free(out);
+		return -ENOMEM;
+	}
+	*s = *r->agents;
+	snprintf(s->save_prefix, sizeof s->save_prefix, "%s", r->file);
+	if (agents_run(s, &r->cfg, &r->res, out, hooks, r->failure, sizeof r->failure) < 0)
+		rc = -EREMOTEIO;
+	for (int i = 0; i < out->n; i++)
+		if (isfinite(out->a[i].offset_s))
+			fprintf(stderr, "evbench: agent %s: clock offset %+.6f s +- %.6f s\n",
+				s->hosts[i].host, out->a[i].offset_s, out->a[i].offset_unc_s);
+	if (out->has_latency) {
+		lg_print_summary(stderr, &r->cfg, &out->latency);
+		lg_result_free(&out->latency);
+	}
+	free(out);
+	free(s);
+	return rc;
+}
+
 void trial_run(struct rep_run *r, bool show_progress, int trial, int trials, double sweep_t0)
 {
 	struct live lv = { .run = r, .show = show_progress, .trial = trial, .trials = trials,
@@ -521,8 +555,14 @@ void trial_run(struct rep_run *r, bool show_progress, int trial, int trials, dou
 		snprintf(r->mech_cli.c.reason, sizeof r->mech_cli.c.reason, "--mechanism off");
 	}
 	lv.phase_t0 = col_now();
-	rc = lg_run(&r->cfg, &r->res, &hooks);
-	if (rc < 0) {
+	if (r->agents) {
+		rc = run_on_agents(r, &hooks);
+	} else {
+		rc = lg_run(&r->cfg, &r->res, &hooks);
+	}
+	if (rc == -EREMOTEIO) {
+		/* agents_run() said why in r->failure: nothing was merged. */
+	} else if (rc < 0) {
 		snprintf(r->failure, sizeof r->failure, "the load generator could not run: %s",
 			 strerror(-rc));
 	} else {

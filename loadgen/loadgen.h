@@ -235,6 +235,13 @@ struct lg_hooks {
 	 * replies are drained briefly and the result holds what was measured.
 	 * May be NULL. */
 	volatile sig_atomic_t *stop;
+	/* When not NULL, the measure phase waits for a coordinator: the
+	 * warm-up (at least warmup_s) lasts while *measure_at_s is 0, and
+	 * until the CLOCK_REALTIME instant (s) it holds once set, which
+	 * another thread may do at any time (read with __atomic_load). Agents
+	 * on several hosts (docs/many-hosts.md) measure from one instant so,
+	 * once every one of them has connected. */
+	double *measure_at_s;
 };
 
 /* ---- results ---------------------------------------------------------------- */
@@ -281,6 +288,9 @@ struct lg_result {
 	uint64_t connects;           /* connections established */
 	uint64_t connect_failures;   /* connection attempts that failed, any cause */
 	uint64_t closes;             /* connections closed by the load generator */
+	uint64_t requests_all;       /* requests sent in every phase, warm-up and drain too */
+	uint64_t replies_all;        /* replies verified in every phase: what the server
+	                                answered, when every reply arrived */
 	int      n_sources;
 	struct lg_source_stat sources[LG_MAX_SOURCE_ADDRS];
 

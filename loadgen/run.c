@@ -12,11 +12,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 
@@ -97,7 +99,21 @@ static bool all_flag(struct shared *sh, bool quota)
 }
 
 /* What the controller waits for besides its deadline. */
-enum until { UNTIL_DEADLINE, UNTIL_CONNECTED, UNTIL_QUOTA };
+enum until { UNTIL_DEADLINE, UNTIL_CONNECTED, UNTIL_QUOTA, UNTIL_MEASURE_AT };
+
+/* Seconds until the coordinator's measure instant (hooks->measure_at_s);
+ * +inf while it is not set. */
+static double measure_at_left_s(const struct lg_hooks *hooks)
+{
+	double at;
+	struct timespec rt;
+
+	__atomic_load(hooks->measure_at_s, &at, __ATOMIC_ACQUIRE);
+	if (at <= 0)
+		return INFINITY;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return at - ((double)rt.tv_sec + (double)rt.tv_nsec / 1e9);
+}
 
 /* Waits until `deadline` (ns, 0 = none) or until cond holds (every thread
  * connected / every quota met), reporting progress and watching the stop
@@ -114,6 +130,9 @@ static bool wait_until(struct shared *sh, const struct lg_hooks *hooks, uint64_t
 			return true;
 		if (cond == UNTIL_QUOTA && all_flag(sh, true))
 			return true;
+		double at_left = cond == UNTIL_MEASURE_AT ? measure_at_left_s(hooks) : INFINITY;
+		if (at_left <= 0)
+			return true;
 		uint64_t now = lg__now_ns();
 		if (deadline && now >= deadline)
 			return true;
@@ -128,6 +147,8 @@ static bool wait_until(struct shared *sh, const struct lg_hooks *hooks, uint64_t
 			wake = *next_progress;
 		if (deadline && deadline < wake)
 			wake = deadline;
+		if (at_left < (double)(wake - now) / 1e9)
+			wake = now + (uint64_t)(at_left * 1e9);
 		uint64_t d = wake > now ? wake - now : 0;
 		struct timespec ts = { .tv_sec = (time_t)(d / 1000000000ull),
 				       .tv_nsec = (long)(d % 1000000000ull) };
@@ -150,6 +171,8 @@ static void merge(struct shared *sh, struct lg_result *res)
 		res->bytes_sent += t->m_bytes_out;
 		res->bytes_received += t->m_bytes_in;
 		res->connects += t->connects;
+		res->requests_all += t->a_requests;
+		res->replies_all += t->a_replies;
 		res->connect_failures += t->connect_failures;
 		res->closes += t->closes;
 		res->conns_peak += t->conns_peak;
@@ -191,12 +214,15 @@ static void run_phases(struct shared *sh, struct lg_result *res, const struct lg
 	if (hooks && hooks->on_phase)
 		hooks->on_phase(LG_PHASE_CONNECT, hooks->arg);
 	bool go = wait_until(sh, hooks, 0, UNTIL_CONNECTED, t_run0, &next_progress);
-	if (go && cfg->warmup_s > 0) {
+	bool coordinated = hooks && hooks->measure_at_s;
+	if (go && (cfg->warmup_s > 0 || coordinated)) {
 		set_phase(sh, LG_PHASE_WARMUP);
 		if (hooks && hooks->on_phase)
 			hooks->on_phase(LG_PHASE_WARMUP, hooks->arg);
 		go = wait_until(sh, hooks, lg__now_ns() + (uint64_t)(cfg->warmup_s * 1e9),
 				UNTIL_DEADLINE, t_run0, &next_progress);
+		if (go && coordinated)
+			go = wait_until(sh, hooks, 0, UNTIL_MEASURE_AT, t_run0, &next_progress);
 	}
 	struct cpu_mark m0, m1;
 	if (go) {

@@ -56,6 +56,11 @@ if [ "$want" = test ] || [ "$want" = fuzz ] || [ "$want" = all ]; then
 	command -v socat >/dev/null 2>&1 || need socat
 	command -v ncat >/dev/null 2>&1 || need ncat
 	command -v python3 >/dev/null 2>&1 || need python3
+	# The agents' tests (tests/test_agents.c): ssh to the agents, and sshd
+	# inside the network namespaces the multi-host proof makes.
+	command -v ssh >/dev/null 2>&1 || need openssh-client
+	[ -x /usr/sbin/sshd ] || need openssh-server
+	command -v ip >/dev/null 2>&1 || need iproute2
 fi
 if [ "$want" = fuzz ] || [ "$want" = all ]; then
 	# libclang-rt-dev is Debian's default version of the sanitizer and

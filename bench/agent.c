@@ -1,0 +1,312 @@
+/*
+ * agent.c - `evbench agent`: the agent's side of docs/many-hosts.md; the
+ * control conversation is described in agent.h.
+ *
+ * The agent is evbench itself rather than a mode of bin/loadgen, so that one
+ * binary carries both ends of the conversation and the result's reader and
+ * writer (agentres.c): an agent and a coordinator of the same build cannot
+ * disagree about either. It links the same load generator as a local run.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agentres.h"
+#include "loadgen.h"
+#include "schema.h"
+
+static volatile sig_atomic_t stop_flag;
+static double clock_skew_s;          /* EVBENCH_TEST_CLOCK_SKEW_S, tests only */
+static double measure_at;            /* lg_hooks.measure_at_s: real clock, 0 = not yet */
+
+/* This host's CLOCK_REALTIME in seconds, as the (possibly simulated) wrong
+ * clock of the test mode reads it. */
+static double agent_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + clock_skew_s;
+}
+
+static long long now_ns(void)
+{
+	return llround(agent_now() * 1e9);
+}
+
+static void on_signal(int sig)
+{
+	stop_flag = 1;
+	signal(sig, SIG_DFL);
+}
+
+static int die_usage(const char *msg)
+{
+	fprintf(stderr, "evbench agent: %s (see evbench agent --help)\n", msg);
+	return 2;
+}
+
+static void usage(void)
+{
+	printf("usage: evbench agent --port P [--host H] [load options] [--share I/N]\n"
+	       "                     [--role load|latency] [--name NAME] [--start-at T]\n"
+	       "                     [--out FILE] [--control]\n"
+	       "Runs share I of N of the load against H:P and writes its mergeable result\n"
+	       "(evbench.agent/1) to FILE or stdout; `evbench merge` merges them.\n"
+	       "--start-at T starts at CLOCK_REALTIME T (seconds); --control talks to a\n"
+	       "coordinator on stdin/stdout (docs/many-hosts.md).\n\n"
+	       "load options (the whole load's; the share is taken here):\n%s", lg_options_usage);
+}
+
+struct agent_run {
+	struct ar_result ar;
+	bool   control;
+};
+
+static void on_phase(enum lg_phase phase, void *arg)
+{
+	struct agent_run *a = arg;
+
+	if (phase == LG_PHASE_MEASURE)
+		a->ar.start_s = agent_now();
+	else if (phase == LG_PHASE_DRAIN)
+		a->ar.end_s = agent_now();
+	else if (phase != LG_PHASE_WARMUP)
+		return;
+	if (a->control) {
+		printf("phase %s\n", lg_phase_name(phase));
+		fflush(stdout);
+	}
+}
+
+/* Reads the coordinator's lines while the load runs: "stop" ends the measure
+ * phase; the end of stdin means nobody will read the result, so the agent
+ * ends at once (its connections close with the process). */
+static void *watch_stdin(void *arg)
+{
+	char line[256];
+
+	(void)arg;
+	while (fgets(line, sizeof line, stdin)) {
+		double at;
+
+		if (!strncmp(line, "stop", 4)) {
+			stop_flag = 1;
+		} else if (sscanf(line, "measure %lf", &at) == 1 && at > 0) {
+			at -= clock_skew_s;
+			__atomic_store(&measure_at, &at, __ATOMIC_RELEASE);
+		}
+	}
+	fprintf(stderr, "evbench agent: the coordinator closed the control channel; exiting\n");
+	_exit(3);
+	return NULL;
+}
+
+/* The conversation up to "go": answers the clock exchange, then returns the
+ * start instant (agent clock) with the offset and its uncertainty stored in
+ * *ar. Returns 0, 3 at the end of stdin, 1 on a line it does not know. */
+static int converse(struct ar_result *ar, double *start)
+{
+	char line[256];
+
+	printf("hello %s %s %ld\n", EVB_SCHEMA_AGENT, EVBENCH_VERSION, (long)getpid());
+	fflush(stdout);
+	while (fgets(line, sizeof line, stdin)) {
+		long long t1, t2 = now_ns();
+		double s, off, unc;
+
+		if (sscanf(line, "t %lld", &t1) == 1) {
+			printf("t %lld %lld %lld\n", t1, t2, now_ns());
+			fflush(stdout);
+		} else if (sscanf(line, "go %lf %lf %lf", &s, &off, &unc) == 3) {
+			*start = s;
+			ar->offset_s = off;
+			ar->offset_unc_s = unc;
+			return 0;
+		} else {
+			fprintf(stderr, "evbench agent: unexpected line from the coordinator: %.60s", line);
+			return 1;
+		}
+	}
+	fprintf(stderr, "evbench agent: the coordinator closed the control channel before go\n");
+	return 3;
+}
+
+/* Sleeps until `start` in the agent's clock (the skew of the test mode
+ * undone: the kernel sleeps on the real clock). */
+static void sleep_until(double start)
+{
+	double real = start - clock_skew_s;
+	struct timespec ts = { .tv_sec = (time_t)real,
+			       .tv_nsec = (long)((real - floor(real)) * 1e9) };
+
+	while (!stop_flag && clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static int parse_share(const char *s, int *i, int *n)
+{
+	char tail;
+
+	return sscanf(s, "%d/%d%c", i, n, &tail) == 2 && *n >= 1 && *i >= 0 && *i < *n ? 0 : -1;
+}
+
+int agent_main(int argc, char **argv)
+{
+	enum { OPT_SHARE = 256, OPT_ROLE, OPT_NAME, OPT_START, OPT_OUT, OPT_CONTROL, OPT_LOAD = 512 };
+	struct option opts[64] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "share", required_argument, NULL, OPT_SHARE },
+		{ "role", required_argument, NULL, OPT_ROLE },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "start-at", required_argument, NULL, OPT_START },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "control", no_argument, NULL, OPT_CONTROL },
+	};
+	struct agent_run a = { .ar = { .offset_s = NAN, .offset_unc_s = NAN, .shares = 1 } };
+	struct lg_config whole, cfg;
+	const char *out = NULL, *skew = getenv("EVBENCH_TEST_CLOCK_SKEW_S");
+	double start = 0, rate_i;
+	uint64_t req_i;
+	long conns_i;
+	char err[512];
+	int c, rc;
+
+	lg_config_default(&whole);
+	lg_options_getopt(opts, 7, 64, OPT_LOAD, NULL);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'h':
+			usage();
+			return 0;
+		case OPT_SHARE:
+			if (parse_share(optarg, &a.ar.index, &a.ar.shares) < 0)
+				return die_usage("--share: must be I/N with 0 <= I < N");
+			break;
+		case OPT_ROLE:
+			if (strcmp(optarg, "load") && strcmp(optarg, "latency"))
+				return die_usage("--role: must be load or latency");
+			a.ar.role = !strcmp(optarg, "latency") ? AR_ROLE_LATENCY : AR_ROLE_LOAD;
+			break;
+		case OPT_NAME:
+			snprintf(a.ar.name, sizeof a.ar.name, "%s", optarg);
+			break;
+		case OPT_START:
+			errno = 0;
+			start = strtod(optarg, &end);
+			if (errno || *end || start <= 0)
+				return die_usage("--start-at: must be CLOCK_REALTIME seconds > 0");
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_CONTROL:
+			a.control = true;
+			break;
+		case '?':
+		case ':':
+			lg_getopt_error(err, sizeof err, c, argv[optind - 1], optopt);
+			return die_usage(err);
+		default:
+			if (lg_parse_option(&whole, lg_options[c - OPT_LOAD].name, optarg, err,
+					    sizeof err) < 0)
+				return die_usage(err);
+		}
+	}
+	if (optind < argc)
+		return die_usage("unexpected argument");
+	/* Test mode: "X" skews every agent, "X@I" only share I's. */
+	if (skew) {
+		const char *at = strchr(skew, '@');
+
+		if (!at || atoi(at + 1) == a.ar.index)
+			clock_skew_s = atof(skew);
+	}
+	if (a.ar.shares > 1 && whole.active >= 0)
+		return die_usage("--active is not split among agents; give it to a single agent");
+	if (ar_share(whole.conns, whole.rate, whole.requests, a.ar.index, a.ar.shares, &conns_i,
+		     &rate_i, &req_i) < 0)
+		return die_usage("--share: this share would get no connection or no request");
+	cfg = whole;
+	cfg.conns = conns_i;
+	cfg.rate = rate_i;
+	cfg.requests = req_i;
+	cfg.connect_rate = whole.connect_rate * (double)conns_i / (double)whole.conns;
+	if (lg_config_make(&cfg, &cfg, err, sizeof err) < 0)
+		return die_usage(err);
+	if (!a.ar.name[0] && gethostname(a.ar.name, sizeof a.ar.name - 1) < 0)
+		snprintf(a.ar.name, sizeof a.ar.name, "index-%d", a.ar.index);
+	a.ar.conns = cfg.conns;
+	a.ar.rate = cfg.rate;
+	a.ar.cfg = cfg;
+	snprintf(a.ar.target, sizeof a.ar.target, "%s:%d", cfg.host, cfg.port);
+
+	lg_raise_nofile();
+	if (lg_preflight(&cfg, err, sizeof err))
+		fprintf(stderr, "evbench agent: warning: %s\n", err);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (a.control) {
+		pthread_t th;
+
+		if ((rc = converse(&a.ar, &start)) != 0)
+			return rc;
+		if (pthread_create(&th, NULL, watch_stdin, NULL) != 0) {
+			fprintf(stderr, "evbench agent: cannot start a thread\n");
+			return 1;
+		}
+		pthread_detach(th);
+	}
+	if (start > 0)
+		sleep_until(start);
+
+	struct lg_hooks hooks = { .on_phase = on_phase, .arg = &a, .stop = &stop_flag };
+	/* Agents measure from one instant (in the real clock: the test mode's
+	 * skew taken out). A coordinator names it once every agent has
+	 * connected ("measure"); agents without one, started together, allow
+	 * themselves a time to connect. */
+	if (a.control) {
+		hooks.measure_at_s = &measure_at;
+	} else if (start > 0) {
+		measure_at = start - clock_skew_s + ar_connect_allowance_s(cfg.conns) + cfg.warmup_s;
+		hooks.measure_at_s = &measure_at;
+	}
+	rc = lg_run(&cfg, &a.ar.res, &hooks);
+	if (rc < 0) {
+		fprintf(stderr, "evbench agent: the load generator could not run: %s\n", strerror(-rc));
+		return 1;
+	}
+
+	FILE *f = stdout;
+	if (out && !(f = fopen(out, "we"))) {
+		fprintf(stderr, "evbench agent: %s: %s\n", out, strerror(errno));
+		ar_free(&a.ar);
+		return 1;
+	}
+	if (a.control)
+		fputs("result ", f);
+	rc = ar_write(f, &a.ar);
+	if (f != stdout && fclose(f) != 0)
+		rc = -1;
+	if (rc < 0)
+		fprintf(stderr, "evbench agent: cannot write the result: %s\n", strerror(errno));
+	ar_free(&a.ar);
+	return rc < 0 ? 1 : 0;
+}
