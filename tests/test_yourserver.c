@@ -701,3 +701,47 @@ Test(yours_others, asyncio_in_a_lesson_and_ab, .init = setup, .fini = teardown,
 	snprintf(path, sizeof path, "%s/latest/py@current-c5-r3.stdout", outdir);
 	cr_assert_eq(stat(path, &st), 0, "no %s", path);
 }
+
+/* Agents (docs/many-hosts.md) load a server given as an address as they
+ * load ours: the merged replies are the server's lines. */
+Test(yours, agents_load_an_address, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static char out[1 << 20], err[1 << 16];
+	char spec[128];
+	char *argv[] = { NULL, "--server", spec, "--agents", "local,local", "--conns", "10",
+			 "--duration", "0.5", "--warmup", "0.1", "--mechanism", "off", "--json",
+			 "--out", outdir, NULL };
+	char *srv_argv[] = { rot13, "--port", "0", NULL };
+	struct tu_proc srv;
+	struct tu_json j;
+	struct jr_value *v;
+	double replies;
+
+	cr_assert_eq(tu_server_start(&srv, srv_argv, 0, 10000), 0, "rot13-epoll-lt did not start");
+	snprintf(spec, sizeof spec, "theirs=@127.0.0.1:%d pid=%d", srv.port, (int)srv.pid);
+	cr_assert_eq(run(argv, out, sizeof out, err, sizeof err), 0, "%s", err);
+	v = runs(out, 1);
+	cr_assert(is_null(v->items[0], "result.failure"), "%s",
+		  jr_string(jr_path(v->items[0], "result.failure")));
+	replies = jr_path_number(v->items[0], "result.replies");
+	cr_assert_gt(replies, 0);
+	cr_assert_gt(jr_path_number(v->items[0], "result.server_cpu_s.total"), 0);
+	cr_assert_eq(jr_path_number(v->items[0], "result.connections.established"), 10);
+	/* Every reply of every phase the two agents counted is a line the
+	 * server answered: its own stop report says how many. */
+	cr_assert_eq(tu_server_stop(&srv, &j, 10000), 0, "the server did not stop cleanly");
+	{
+		char latest[PATH_MAX + 16], *margv[] = { NULL, "merge", "--json", latest, NULL };
+		struct jr_value *m;
+
+		snprintf(latest, sizeof latest, "%s/latest", outdir);
+		cr_assert_eq(run(margv, out, sizeof out, err, sizeof err), 0, "%s", err);
+		m = jr_parse(out, strlen(out), NULL);
+		cr_assert_not_null(m, "evbench merge --json: %.300s", out);
+		cr_assert_eq((double)tu_json_int(&j, "lines"), jr_path_number(m, "all_phases.replies"),
+			     "server lines %lld, merged replies of all phases %.0f",
+			     tu_json_int(&j, "lines"), jr_path_number(m, "all_phases.replies"));
+		jr_free(m);
+	}
+	jr_free(v);
+}
