@@ -52,8 +52,9 @@ EV_CPPFLAGS = -D_GNU_SOURCE
 INC_common  := -Icommon
 INC_servers := -Icommon -Iservers
 INC_loadgen := -Icommon -Iloadgen
-INC_bench   := -Icommon -Iloadgen -Ibench
-INC_tests   := -Icommon -Iservers -Iloadgen -Ibench
+BENCH_ROOMS := cli sweep compare gate report lesson agents
+INC_bench   := -Icommon -Iloadgen -Ibench $(BENCH_ROOMS:%=-Ibench/%)
+INC_tests   := -Icommon -Iservers -Iloadgen -Ibench $(BENCH_ROOMS:%=-Ibench/%)
 EV_LDFLAGS  = -pthread $(SANFLAGS)
 
 # Recursive (=) on purpose: pkg-config is asked when a recipe runs, after the
@@ -126,7 +127,7 @@ LOADGEN_SRC := $(filter-out loadgen/main.c,$(wildcard loadgen/*.c))
 LOADGEN_LIB := $(if $(LOADGEN_SRC),$(BUILD)/libloadgen.a)
 # What a program linked with libloadgen.a needs besides: its io_uring engine.
 LOADGEN_LIBS := -luring
-BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_SRC   := $(wildcard bench/*.c $(BENCH_ROOMS:%=bench/%/*.c))
 # evbench but its main(), as a library the tests link too.
 BENCH_LIB   := $(if $(BENCH_SRC),$(BUILD)/libbench.a)
 

@@ -5,7 +5,7 @@
  * SRV_COUNTERS(X) calls X(name) once per counter, in the order of the stop
  * report. From it come the servers' struct srv_counters and their report
  * (servers/common.c), evbench's reader and its results' server_counters
- * (bench/orch.c, bench/report.c) and the conformance suite's check that
+ * (bench/sweep/orch.c, bench/report/report.c) and the conformance suite's check that
  * every counter is reported. A new counter is one line here, and the code
  * that counts it, and a row in docs/protocol.md's table, which says what
  * each one means.

@@ -24,7 +24,7 @@ def binom_half_cdf(k, n):
 
 def median_ci(xs, level=0.95):
     """Median and the order-statistic interval (the sign test's): the same
-    method as bench/stats.c, written again here from its definition."""
+    method as bench/compare/stats.c, written again here from its definition."""
     xs = sorted(xs)
     n = len(xs)
     if n == 0:

@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Only now: evbench lists the threads at this line, to count the
-	 * reactors' system calls (bench/mech.c). */
+	 * reactors' system calls (bench/sweep/mech.c). */
 	srv_ready();
 	while (!srv_stop)
 		sigsuspend(&old); /* the handler sets srv_stop (no wake-up is lost: blocked until here) */

@@ -1,5 +1,5 @@
 /*
- * test_agents.c - agents' results merged exactly (bench/agentres.c), `evbench
+ * test_agents.c - agents' results merged exactly (bench/agents/agentres.c), `evbench
  * agent` and `evbench merge` end to end on loopback, and the coordinator's
  * faults (docs/many-hosts.md).
  *

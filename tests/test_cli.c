@@ -1,5 +1,5 @@
 /*
- * test_cli.c - evbench's one option table (bench/cli.c, cli_options[]) and
+ * test_cli.c - evbench's one option table (bench/cli/cli.c, cli_options[]) and
  * what it makes: each command's getopt_long() table, the --help lines of the
  * sweep, evbench ab and evbench gate, and through --help the man page; and
  * the checks evbench ab and evbench gate share (the same bad --alpha is

@@ -1,6 +1,6 @@
 /*
  * test_compare.c - comparisons that survive a drifting machine
- * (bench/compare.c, the paired-ratio statistics in bench/stats.c, and
+ * (bench/compare/compare.c, the paired-ratio statistics in bench/compare/stats.c, and
  * evbench's --order, --seed and --reference from outside).
  *
  * The statistics are checked against answers worked out by hand (binomial
@@ -21,9 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../bench/compare.h"
-#include "../bench/report.h"
-#include "../bench/stats.h"
+#include "compare.h"
+#include "report.h"
+#include "stats.h"
 #include "testutil.h"
 
 /* ---- the order of a sweep -------------------------------------------------------- */

@@ -34,12 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../bench/ab.h"
-#include "../bench/collect.h"
-#include "../bench/compare.h"
-#include "../bench/gate.h"
-#include "../bench/probe.h"
-#include "../bench/report.h"
+#include "ab.h"
+#include "collect.h"
+#include "compare.h"
+#include "gate.h"
+#include "probe.h"
+#include "report.h"
 #include "jsonr.h"
 #include "loadgen.h"
 #include "procfs.h"

@@ -5,7 +5,7 @@
  * The gate is tested from outside, as CI uses it: each test writes result
  * files into a temporary directory, runs $EVBENCH_BIN/evbench gate as a
  * subprocess and checks its exit status and output. The pure parts
- * (bench/stats.c, common/jsonr.c) are called directly: the test binary links
+ * (bench/compare/stats.c, common/jsonr.c) are called directly: the test binary links
  * bench/ and common/.
  */
 #include <criterion/criterion.h>

@@ -20,10 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../bench/ab.h"
-#include "../bench/compare.h"
-#include "../bench/report.h"
-#include "../bench/gate.h"
+#include "ab.h"
+#include "compare.h"
+#include "report.h"
+#include "gate.h"
 #include "jsonr.h"
 #include "testutil.h"
 

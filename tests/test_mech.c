@@ -1,10 +1,10 @@
 /*
- * test_mech.c - the mechanism metrics (bench/mech.c) against a program whose
+ * test_mech.c - the mechanism metrics (bench/sweep/mech.c) against a program whose
  * system calls are known in advance (tests/helpers/syscall_count.c), both
  * ways of counting (per CPU filtered by thread, per task inherited by a
  * child); evbench without perf (PATH) or with a perf that refuses, where the
  * figures must be null with a reason and the run must go on; and a lesson's
- * verdict computed from synthetic rows (bench/lesson.c).
+ * verdict computed from synthetic rows (bench/lesson/lesson.c).
  *
  * The counting tests need perf and the permission to use syscall
  * tracepoints (root, as `make test` runs here; scripts/deps.sh installs

@@ -1,5 +1,5 @@
 /*
- * test_progress.c - evbench's live progress line (bench/progress.h): the
+ * test_progress.c - evbench's live progress line (bench/sweep/progress.h): the
  * sweep's time left and the line itself, from numbers chosen here.
  */
 #include <criterion/criterion.h>

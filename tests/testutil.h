@@ -263,7 +263,7 @@ int tu_proc_fds(pid_t pid, int *fds, int cap);
 
 /* ---- results files ------------------------------------------------------------- */
 
-/* A row (bench/report.h) of evbench ab's as the paired gate reads it: server
+/* A row (bench/report/report.h) of evbench ab's as the paired gate reads it: server
  * (NAME@baseline or NAME@current) in round `round` at 100 connections, with
  * server CPU cpu µs per request, throughput 1e6 / cpu and p99 100 x cpu;
  * every other figure 0. */

@@ -39,10 +39,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bench/ab.h"
-#include "../../bench/compare.h"
-#include "../../bench/gate.h"
-#include "../../bench/stats.h"
+#include "ab.h"
+#include "compare.h"
+#include "gate.h"
+#include "stats.h"
 
 #define MAX_NOISE   100000
 #define MAX_TRIALS  1000

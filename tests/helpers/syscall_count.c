@@ -1,6 +1,6 @@
 /*
  * syscall_count.c - a program whose system calls are known in advance, so
- * that the counts of bench/mech.c can be checked against an answer that perf
+ * that the counts of bench/sweep/mech.c can be checked against an answer that perf
  * and evbench did not compute (tests/test_mech.c).
  *
  *   syscall_count [--fork]

@@ -576,7 +576,7 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 	default_opts(o, ab);
 	opterr = 0;
 	if (cli_getopt(opts, MAX_OPTS, cmd) < 0)
-		cli_die("%d options are more than MAX_OPTS (bench/cli.c)", cli_noptions + lg_noptions);
+		cli_die("%d options are more than MAX_OPTS (bench/cli/cli.c)", cli_noptions + lg_noptions);
 	while ((ch = getopt_long(argc, argv, "+:", opts, &idx)) != -1) {
 		const char *val = optarg;
 
@@ -711,7 +711,7 @@ void cli_parse_gate(struct gate_opts *g, int argc, char **argv)
 	*g = (struct gate_opts){ .rule = cmp_rule_default() };
 	opterr = 0;
 	if (cli_getopt(opts, MAX_OPTS, CLI_GATE) < 0)
-		cli_die("%d options are more than MAX_OPTS (bench/cli.c)", cli_noptions);
+		cli_die("%d options are more than MAX_OPTS (bench/cli/cli.c)", cli_noptions);
 	/* "-": BASELINE, CURRENT and DIR may come before the options or after. */
 	while ((ch = getopt_long(argc, argv, "-:", opts, &idx)) != -1) {
 		const char *val = optarg;
