@@ -227,32 +227,9 @@ Test(agents_netns, three_agents_over_ssh_merge_to_the_servers_counts, .init = se
 /* The pid of a process whose command line holds both strings, or -1. */
 static pid_t find_process(const char *a, const char *b)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t pid = -1;
+	pid_t pid;
 
-	while (d && pid < 0 && (e = readdir(d))) {
-		char path[300], buf[4096];
-		FILE *f;
-		size_t n;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		for (size_t k = 0; k < n; k++)
-			if (!buf[k])
-				buf[k] = ' ';
-		buf[n] = '\0';
-		if (strstr(buf, a) && strstr(buf, b))
-			pid = atoi(e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return pid;
+	return tu_find_processes(a, b, NULL, &pid, 1) == 1 ? pid : -1;
 }
 
 /* evbench killed with SIGKILL while its agents run: its ssh clients die with

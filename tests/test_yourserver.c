@@ -54,32 +54,7 @@ static char MARK_[32];
 /* Processes whose command line holds MARK: their pids into pids. */
 static int marked(pid_t *pids, int cap)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) && n < cap) {
-		char path[300], buf[512];
-		FILE *f;
-		size_t len;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		len = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		for (size_t i = 0; i < len; i++)
-			if (!buf[i])
-				buf[i] = ' ';
-		buf[len] = '\0';
-		if (strstr(buf, MARK) && !strstr(buf, "evbench"))
-			pids[n++] = (pid_t)atoi(e->d_name);
-	}
-	closedir(d);
-	return n;
+	return tu_find_processes(MARK, NULL, "evbench", pids, cap);
 }
 
 /* Waits up to ms for every marked process to be gone; how many are left. */

@@ -1095,3 +1095,33 @@ double tu_noise(int i)
 {
 	return sin(12.9898 * i + 78.233 * (i % 7));
 }
+
+int tu_find_processes(const char *a, const char *b, const char *without, pid_t *pids, int cap)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && n < cap && (e = readdir(d))) {
+		char path[300], buf[4096];
+		FILE *f;
+		size_t len;
+
+		if (!isdigit((unsigned char)e->d_name[0]) || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		for (size_t k = 0; k < len; k++)
+			if (!buf[k])
+				buf[k] = ' ';
+		buf[len] = '\0';
+		if (strstr(buf, a) && (!b || strstr(buf, b)) && (!without || !strstr(buf, without)))
+			pids[n++] = (pid_t)atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}

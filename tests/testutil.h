@@ -253,6 +253,11 @@ int tu_pgrp_nfds_at_most(pid_t pgid, int nfds, int timeout_ms);
  * many of them have exited and wait to be reaped. */
 int tu_pgrp_procs(pid_t pgid, int *zombies);
 
+/* The processes but this one whose command line (its words joined by
+ * spaces) holds a, and b unless NULL, and not `without` unless NULL: their
+ * pids into pids (at most cap). Returns how many. */
+int tu_find_processes(const char *a, const char *b, const char *without, pid_t *pids, int cap);
+
 /* A "Name:  <n> kB" field of /proc/<pid>/status (VmRSS, VmSize, Threads...),
  * or -1. */
 long tu_proc_status(pid_t pid, const char *name);

@@ -106,15 +106,14 @@ static void __attribute__((noreturn)) finish(bool pidns, pid_t cmd, int status, 
 	_exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
 }
 
-static void __attribute__((noreturn)) exec_command(char **argv, int outfd, int errfd)
+void keeper_exec(char **argv, int outfd, int errfd, bool search_path)
 {
 	sigset_t none;
 	int devnull = open("/dev/null", O_RDONLY);
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Exactly three descriptors cross exec: every one counts for
+	 * select's 1,024, so none may leak in, nor what evbench itself
+	 * inherited from its parent. */
 	if (devnull >= 0 && devnull != 0) {
 		dup2(devnull, 0);
 		close(devnull);
@@ -122,7 +121,15 @@ static void __attribute__((noreturn)) exec_command(char **argv, int outfd, int e
 	dup2(outfd, 1);
 	dup2(errfd, 2);
 	close_range(3, ~0U, 0);
-	execvp(argv[0], argv);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (search_path)
+		execvp(argv[0], argv);
+	else
+		execv(argv[0], argv);
 	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -160,8 +167,10 @@ void keeper_run(char **argv, int outfd, int errfd, int lifeline, bool pidns)
 		dprintf(errfd, "keeper: fork: %s\n", strerror(errno));
 		_exit(127);
 	}
-	if (cmd == 0)
-		exec_command(argv, outfd, errfd);
+	if (cmd == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		keeper_exec(argv, outfd, errfd, true);
+	}
 
 	pf[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	for (;;) {

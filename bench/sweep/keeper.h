@@ -40,4 +40,13 @@
 void keeper_run(char **argv, int outfd, int errfd, int lifeline, bool pidns)
 	__attribute__((noreturn));
 
+/*
+ * In a child of fork(), after its own set-up: stdin from /dev/null, stdout
+ * and stderr to outfd and errfd, no other descriptor, the default signal
+ * mask and dispositions, then exec argv (looked up in PATH with
+ * search_path). Never returns; a failed exec says why on errfd, status 127.
+ * evbench's servers and a user's command are started through it.
+ */
+void keeper_exec(char **argv, int outfd, int errfd, bool search_path) __attribute__((noreturn));
+
 #endif

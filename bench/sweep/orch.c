@@ -419,8 +419,6 @@ void orch_kill_current(void)
  * default signal dispositions, then exec. Never returns. */
 static void __attribute__((noreturn)) exec_server(char **argv, int out, int errfd, pid_t parent)
 {
-	int devnull;
-
 	/* Its own group, so that its whole group can be sampled and
 	 * killed; and killed by the kernel when evbench dies. If evbench
 	 * died before prctl() took effect, nobody would ever stop us. */
@@ -428,29 +426,7 @@ static void __attribute__((noreturn)) exec_server(char **argv, int out, int errf
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
-	/* Exactly three descriptors cross exec: every one counts for
-	 * select's 1,024, so none may leak in. */
-	devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0 && devnull != 0) {
-		dup2(devnull, 0);
-		close(devnull);
-	}
-	dup2(out, 1);
-	dup2(errfd, 2);
-	/* Nor what evbench itself inherited from its parent. */
-	close_range(3, ~0U, 0);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	{
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-	}
-	execv(argv[0], argv);
-	dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
+	keeper_exec(argv, out, errfd, false);
 }
 
 /* Reads the server's stdout until its ready line (p->port) or until it
