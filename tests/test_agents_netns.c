@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jsonr.h"
@@ -74,11 +73,31 @@ static void teardown(void)
 		tu_rmtree(dir);
 }
 
+/* Whether / is a mount point: a line of /proc/self/mountinfo mounts there
+ * (its fifth field). Not so in a chroot to a plain directory. */
+static bool root_is_a_mount(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[4096];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof line, f))
+		found = sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strcmp(mnt, "/");
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* The reason this machine cannot run the test, or NULL. */
 static const char *cannot(void)
 {
 	if (geteuid() != 0)
 		return "needs root (network namespaces, sshd)";
+	/* In a chroot (scripts/fresh_root.sh runs the suite in one) / is not
+	 * a mount point, and ip netns cannot make its mounts there ("mount
+	 * --make-rslave /: Invalid argument"). */
+	if (!root_is_a_mount())
+		return "/ is not a mount point here (a chroot): ip netns cannot make its mounts";
 	if (access("/usr/sbin/sshd", X_OK) != 0)
 		return "no /usr/sbin/sshd (scripts/deps.sh test installs openssh-server)";
 	if (!tu_on_path("ssh") || !tu_on_path("ssh-keygen") || !tu_on_path("ip"))
