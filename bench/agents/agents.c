@@ -69,7 +69,7 @@ static void agent_words(struct words *a, const struct agents_spec *s, int i,
 	add(a, "%d", cfg->port);
 	if (h->latency) {
 		add(a, "--role");
-		add(a, "latency");
+		add(a, "%s", ar_role_name(AR_ROLE_LATENCY));
 		add(a, "--conns");
 		add(a, "%ld", s->latency_conns);
 		add(a, "--rate");
