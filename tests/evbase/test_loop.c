@@ -143,6 +143,38 @@ static void three_active(struct trace *t, struct step s[3], int action)
 	}
 }
 
+/* The three events t->ev[0..2], then the base. */
+static void free_three(struct trace *t)
+{
+	for (int i = 0; i < 3; i++)
+		event_free(t->ev[i]);
+	event_base_free(t->base);
+}
+
+/* R: a persistent read event on one end of a new socket pair sv whose other
+ * end is t->wake, so that a DO_WAKE or DO_LOOPCONTINUE callback makes it
+ * ready. Returns the added event. */
+static struct event *watch_wake(struct trace *t, struct step *rs, evutil_socket_t sv[2])
+{
+	struct event *r;
+
+	evtest_pair(sv);
+	t->wake = sv[1];
+	*rs = (struct step){ t, 'R', DO_NOTHING };
+	r = event_new(t->base, sv[0], EV_READ | EV_PERSIST, step_cb, rs);
+	cr_assert_eq(event_add(r, NULL), 0);
+	return r;
+}
+
+/* R's event and sockets, then free_three(). */
+static void free_three_and_wake(struct trace *t, struct event *r, evutil_socket_t sv[2])
+{
+	event_free(r);
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+	free_three(t);
+}
+
 Test(loop, loopexit_lets_active_callbacks_run, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
@@ -153,9 +185,7 @@ Test(loop, loopexit_lets_active_callbacks_run, .timeout = 10)
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert(event_base_got_exit(t.base));
 	cr_assert(!event_base_got_break(t.base));
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_base_free(t.base);
+	free_three(&t);
 }
 
 Test(loop, loopbreak_stops_after_current, .timeout = 10)
@@ -173,9 +203,7 @@ Test(loop, loopbreak_stops_after_current, .timeout = 10)
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_NONBLOCK), 1);
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert(!event_base_got_break(t.base));
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_base_free(t.base);
+	free_three(&t);
 }
 
 /* loopcontinue ends the round after the current callback and polls again:
@@ -188,21 +216,14 @@ Test(loop, loopcontinue_polls_again, .timeout = 10)
 	evutil_socket_t sv[2];
 	struct event *r;
 
-	evtest_pair(sv);
-	t.wake = sv[1];
-	rs = (struct step){ &t, 'R', DO_NOTHING };
-	r = event_new(t.base, sv[0], EV_READ | EV_PERSIST, step_cb, &rs);
-	event_add(r, NULL);
+	r = watch_wake(&t, &rs, sv);
 	three_active(&t, s, DO_LOOPCONTINUE);
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_eq(t.n, 4, "log %s", t.log);
 	cr_assert_eq(t.log[0], 'a');
 	cr_assert_not_null(strchr(t.log, 'R'), "log %s", t.log);
 	cr_assert_not_null(strchr(t.log, 'c'), "log %s", t.log);
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_free(r);
-	event_base_free(t.base);
+	free_three_and_wake(&t, r, sv);
 }
 
 /* The control: the same, but a only writes. EVLOOP_ONCE then stops after
@@ -214,20 +235,13 @@ Test(loop, without_loopcontinue_once_is_one_round, .timeout = 10)
 	evutil_socket_t sv[2];
 	struct event *r;
 
-	evtest_pair(sv);
-	t.wake = sv[1];
-	rs = (struct step){ &t, 'R', DO_NOTHING };
-	r = event_new(t.base, sv[0], EV_READ | EV_PERSIST, step_cb, &rs);
-	event_add(r, NULL);
+	r = watch_wake(&t, &rs, sv);
 	three_active(&t, s, DO_WAKE);
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "abcR");
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_free(r);
-	event_base_free(t.base);
+	free_three_and_wake(&t, r, sv);
 }
 
 static void exit_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -326,9 +340,7 @@ Test(loop, priorities_order, .timeout = 10)
 	}
 	cr_assert_eq(event_base_dispatch(t.base), 1);
 	cr_assert_str_eq(t.log, "abc");
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_base_free(t.base);
+	free_three(&t);
 }
 
 /* A more urgent event activated from a callback runs before the rest of the
