@@ -21,7 +21,7 @@
  *
  * Connection churn (a connection per request, thousands a second) is where
  * this design breaks, so the parent guards itself three ways: it accepts at
- * most ACCEPT_BATCH connections between two looks at its children and at the
+ * most SRV_ACCEPT_BATCH connections between two looks at its children and at the
  * stop flag, so a backlog that never empties cannot keep it from reaping or
  * stopping; it holds at most --max-children live children (zombies included),
  * refusing and counting (children_refused) any connection over that cap
@@ -46,7 +46,6 @@
 
 #define BUF_SIZE (16 * 1024)
 #define STOP_WAIT_MS 2000 /* how long the stop waits before SIGKILL */
-#define ACCEPT_BATCH 64   /* accepts between two reaps and two looks at srv_stop */
 
 /* Live children, so that the stop can end them. */
 static pid_t *kids;
@@ -112,8 +111,11 @@ static void child(int lfd, int fd, pid_t parent)
 	_exit(0);
 }
 
-static void start(int lfd, int fd)
+/* A connection accepted by srv_accept_blocking_batch(): fork its child, or
+ * refuse it. arg is the listening socket, which the child closes. */
+static void start(int fd, void *arg)
 {
+	int lfd = *(const int *)arg;
 	pid_t parent = getpid(), pid;
 
 	if (nkids >= srv_opts.max_children)
@@ -216,13 +218,7 @@ int main(int argc, char **argv)
 		reap();
 		if (n <= 0)
 			continue;
-		for (int i = 0; i < ACCEPT_BATCH && !srv_stop; i++) {
-			int fd = srv_accept(lfd, false);
-			if (fd == SRV_AGAIN)
-				break;
-			if (fd >= 0)
-				start(lfd, fd);
-		}
+		srv_accept_blocking_batch(lfd, start, &lfd);
 	}
 	stop_all();
 	srv_report("fork");

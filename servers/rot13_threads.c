@@ -33,7 +33,6 @@
 /* How long the stop waits for threads to finish: well inside the 5 s evbench
  * allows before SIGKILL, so that the stop report still gets out. */
 #define STOP_WAIT_S 3
-#define ACCEPT_BATCH 64 /* accepts between two looks at srv_stop */
 
 /* The sockets threads are serving, so that the stop can shut them down. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,8 +61,11 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void start(int fd, const pthread_attr_t *attr)
+/* A connection accepted by srv_accept_blocking_batch(): start its thread
+ * with the attributes arg, or close it. */
+static void start(int fd, void *arg)
 {
+	const pthread_attr_t *attr = arg;
 	pthread_t t;
 
 	pthread_mutex_lock(&lock);
@@ -139,15 +141,7 @@ int main(int argc, char **argv)
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
 		if (poll(&p, 1, SRV_STOP_CHECK_MS) <= 0)
 			continue;
-		/* Bounded, so that a backlog that never empties cannot keep the
-		 * loop from seeing a stop. */
-		for (int i = 0; i < ACCEPT_BATCH && !srv_stop; i++) {
-			int fd = srv_accept(lfd, false);
-			if (fd == SRV_AGAIN)
-				break;
-			if (fd >= 0)
-				start(fd, &attr);
-		}
+		srv_accept_blocking_batch(lfd, start, &attr);
 	}
 	/* The signal mask makes the attributes own memory (LeakSanitizer). */
 	pthread_attr_destroy(&attr);

@@ -131,6 +131,15 @@ int srv_accept(int lfd, bool nonblock);
 #define SRV_ACCEPT_BATCH 64
 void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg);
 
+/*
+ * The same for the designs that give each connection a process or a thread
+ * of its own: up to SRV_ACCEPT_BATCH connections, each accepted blocking and
+ * handed to start(fd, arg), which owns it. Both batches end early once
+ * srv_stop is set, so that a backlog that never empties cannot keep the
+ * caller from stopping (or the fork server from reaping its children).
+ */
+void srv_accept_blocking_batch(int lfd, void (*start)(int fd, void *arg), void *arg);
+
 /* Close the listening socket and the spare in a forked child. */
 void srv_child_closefds(int lfd);
 

@@ -124,16 +124,28 @@ int srv_accept(int lfd, bool nonblock)
 	}
 }
 
-void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg)
+/* Both batches: bounded, so that a backlog that never empties cannot keep a
+ * loop from its other work or from seeing a stop. */
+static void accept_batch(int lfd, bool nonblock, void (*add)(int fd, void *arg), void *arg)
 {
-	for (int i = 0; i < SRV_ACCEPT_BATCH; i++) {
-		int fd = srv_accept(lfd, true);
+	for (int i = 0; i < SRV_ACCEPT_BATCH && !srv_stopping(); i++) {
+		int fd = srv_accept(lfd, nonblock);
 
 		if (fd == SRV_AGAIN)
 			return;
 		if (fd != SRV_SHED)
 			add(fd, arg);
 	}
+}
+
+void srv_accept_batch(int lfd, void (*add)(int fd, void *arg), void *arg)
+{
+	accept_batch(lfd, true, add, arg);
+}
+
+void srv_accept_blocking_batch(int lfd, void (*start)(int fd, void *arg), void *arg)
+{
+	accept_batch(lfd, false, start, arg);
 }
 
 void srv_child_closefds(int lfd)

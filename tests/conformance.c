@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "designs.h"
 #include "loadgen.h"
+#include "servercheck.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -83,61 +84,6 @@ static int have_design(const struct design *d, const char *test)
 	return 0;
 }
 
-#define COUNTER_KEY(name) #name,
-static const char *const counter_keys[] = { SRV_COUNTERS(COUNTER_KEY) };
-#undef COUNTER_KEY
-
-/* SIGTERM the server and check its report: exit 0, one JSON line with every
- * counter as a non-negative integer, design and backend as strings, and
- * closed == accepted. */
-static void stop(struct tu_proc *srv, const struct design *d, struct tu_json *j)
-{
-	int st = tu_server_stop(srv, j, STOP_MS);
-
-	cr_assert(st >= 0, "%s: stop failed: %s", d->suite, strerror(errno));
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "%s: stopped with wait status 0x%x, not exit 0", d->suite, st);
-	for (size_t i = 0; i < sizeof counter_keys / sizeof *counter_keys; i++) {
-		const struct tu_json_field *f = tu_json_get(j, counter_keys[i]);
-
-		cr_assert(f && !f->is_str && f->i >= 0 && f->num == (double)f->i,
-			  "%s: counter '%s' missing or not a non-negative integer",
-			  d->suite, counter_keys[i]);
-	}
-	const char *design = tu_json_str(j, "design"), *backend = tu_json_str(j, "backend");
-
-	cr_assert(design && strcmp(design, d->name) == 0, "%s: design is '%s'", d->suite,
-		  design ? design : "(missing)");
-	cr_assert(backend, "%s: no backend string", d->suite);
-	const char *protocol = tu_json_str(j, "protocol");
-
-	cr_assert(protocol && (!strcmp(protocol, "rot13") || !strcmp(protocol, "echo")),
-		  "%s: protocol is '%s', want rot13 or echo", d->suite, protocol ? protocol : "(missing)");
-	if (d->backend)
-		cr_assert_str_eq(backend, d->backend, "%s: backend is '%s'", d->suite, backend);
-	cr_assert_eq(tu_json_int(j, "closed"), tu_json_int(j, "accepted"),
-		     "%s: closed %lld != accepted %lld after stop", d->suite,
-		     tu_json_int(j, "closed"), tu_json_int(j, "accepted"));
-}
-
-static long long ctr(const struct tu_json *j, const char *key)
-{
-	return tu_json_int(j, key);
-}
-
-/* Assert one counter of the stop report, saying what it was. */
-#define expect(j, key, want)                                                           \
-	cr_assert_eq(ctr(j, key), (long long)(want), "counter %s is %lld, want %lld", key, \
-		     ctr(j, key), (long long)(want))
-
-static int connect_or_die(const struct tu_proc *srv)
-{
-	int fd = tu_connect(srv->port, IO_MS);
-
-	cr_assert(fd >= 0, "connect to port %d: %s", srv->port, strerror(errno));
-	return fd;
-}
-
 /* Send req and expect exactly rot13(req) back. */
 static void roundtrip(int fd, const void *req, size_t n)
 {
@@ -181,7 +127,7 @@ static void wait_fds_at_most(const struct tu_proc *srv, int nfds)
  */
 static int sentinel(const struct tu_proc *srv, int *nfds)
 {
-	int fd = connect_or_die(srv);
+	int fd = sc_connect(srv);
 
 	roundtrip(fd, "Hello\n", 6);
 	*nfds = tu_pgrp_nfds(srv->pid);
@@ -221,7 +167,7 @@ static void connect_clients(struct client *c, int n, const struct tu_proc *srv)
 {
 	for (int i = 0; i < n; i++) {
 		memset(&c[i], 0, sizeof c[i]);
-		c[i].fd = connect_or_die(srv);
+		c[i].fd = sc_connect(srv);
 		make_request(&c[i], i);
 	}
 }
@@ -356,20 +302,20 @@ CONFORMANCE(one_line, 20)
 	struct tu_json j;
 
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 	char got[6];
 
 	cr_assert_eq(tu_write_all(fd, "Hello\n", 6, IO_MS), 6);
 	cr_assert_eq(tu_read_n(fd, got, 6, IO_MS), 6, "no complete reply");
 	cr_assert(memcmp(got, "Uryyb\n", 6) == 0, "got '%.6s', want 'Uryyb\\n'", got);
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", 1);
-	expect(&j, "bytes_in", 6);
-	expect(&j, "bytes_out", 6);
-	expect(&j, "lines", 1);
-	expect(&j, "oversize", 0);
-	expect(&j, "errors", 0);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", 1);
+	sc_expect(&j, "bytes_in", 6);
+	sc_expect(&j, "bytes_out", 6);
+	sc_expect(&j, "lines", 1);
+	sc_expect(&j, "oversize", 0);
+	sc_expect(&j, "errors", 0);
 	cr_assert_str_eq(tu_json_str(&j, "protocol"), "rot13", "without --echo the report says rot13");
 }
 
@@ -386,14 +332,14 @@ CONFORMANCE(many_lines, 20)
 		n += (size_t)snprintf(req + n, sizeof req - n, "Line %d of The Many%.*s\n", i,
 				      i % 17, "-abcdefghijklmnopq");
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	roundtrip(fd, req, n);
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "lines", lines);
-	expect(&j, "bytes_in", (long long)n);
-	expect(&j, "bytes_out", (long long)n);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "lines", lines);
+	sc_expect(&j, "bytes_in", (long long)n);
+	sc_expect(&j, "bytes_out", (long long)n);
 }
 
 /*
@@ -409,15 +355,15 @@ CONFORMANCE(work_us, 20)
 	char req[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
 
 	design_start(&srv, d, 0, "--work-us", "20000", NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 	long long t0 = tu_now_ms();
 
 	roundtrip(fd, req, sizeof req - 1);
 	long long took = tu_now_ms() - t0;
 
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "lines", 10);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "lines", 10);
 	cr_assert(took >= 200, "%s: 10 lines at --work-us 20000 answered in %lld ms, want >= 200",
 		  d->suite, took);
 }
@@ -432,7 +378,7 @@ CONFORMANCE(byte_by_byte, 20)
 	int one = 1;
 
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	for (size_t i = 0; i < n; i++) {
@@ -444,9 +390,9 @@ CONFORMANCE(byte_by_byte, 20)
 	tu_rot13(want, line, n);
 	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of the line");
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "lines", 1);
-	expect(&j, "bytes_in", (long long)n);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "lines", 1);
+	sc_expect(&j, "bytes_in", (long long)n);
 }
 
 /* --max-line 64: a 64-byte line (its '\n' included) fits the buffer. */
@@ -459,14 +405,14 @@ CONFORMANCE(max_line_exact, 20)
 	memset(line, 'q', sizeof line - 1);
 	line[sizeof line - 1] = '\n';
 	design_start(&srv, d, 0, "--max-line", "64", NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	roundtrip(fd, line, sizeof line);
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "oversize", 0);
-	expect(&j, "lines", 1);
-	expect(&j, "bytes_out", 64);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "oversize", 0);
+	sc_expect(&j, "lines", 1);
+	sc_expect(&j, "bytes_out", 64);
 }
 
 /* 64 bytes without '\n' fill the buffer: they must come back, transformed,
@@ -480,16 +426,16 @@ CONFORMANCE(max_line_over, 20)
 	for (size_t i = 0; i < sizeof line; i++)
 		line[i] = (char)('A' + i % 52 % 26 + (i % 52 >= 26 ? 32 : 0));
 	design_start(&srv, d, 0, "--max-line", "64", NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	roundtrip(fd, line, sizeof line);
 	roundtrip(fd, "\n", 1);
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "oversize", 1);
-	expect(&j, "lines", 1);
-	expect(&j, "bytes_in", 65);
-	expect(&j, "bytes_out", 65);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "oversize", 1);
+	sc_expect(&j, "lines", 1);
+	sc_expect(&j, "bytes_in", 65);
+	sc_expect(&j, "bytes_out", 65);
 }
 
 CONFORMANCE(all_bytes, 20)
@@ -502,14 +448,14 @@ CONFORMANCE(all_bytes, 20)
 		req[i] = (unsigned char)i;
 	req[256] = '\n'; /* byte 10 ends the first line, this one the second */
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	roundtrip(fd, req, sizeof req);
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "lines", 2);
-	expect(&j, "bytes_in", 257);
-	expect(&j, "bytes_out", 257);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "lines", 2);
+	sc_expect(&j, "bytes_in", 257);
+	sc_expect(&j, "bytes_out", 257);
 }
 
 CONFORMANCE(silent_client, 20)
@@ -521,22 +467,22 @@ CONFORMANCE(silent_client, 20)
 
 	design_start(&srv, d, 0, NULL);
 	int keep = sentinel(&srv, &idle);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	close(fd);
 	/* A second client served proves the first was accepted (the backlog is
 	 * FIFO); the descriptor count proves its close was seen. */
-	fd = connect_or_die(&srv);
+	fd = sc_connect(&srv);
 	roundtrip(fd, "Hello\n", 6);
 	close(fd);
 	wait_fds_at_most(&srv, idle);
 	close(keep);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", 3);
-	expect(&j, "bytes_in", 12);
-	expect(&j, "bytes_out", 12);
-	expect(&j, "resets", 0);
-	expect(&j, "errors", 0);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", 3);
+	sc_expect(&j, "bytes_in", 12);
+	sc_expect(&j, "bytes_out", 12);
+	sc_expect(&j, "resets", 0);
+	sc_expect(&j, "errors", 0);
 }
 
 CONFORMANCE(half_close, 20)
@@ -548,7 +494,7 @@ CONFORMANCE(half_close, 20)
 	char got[sizeof req], want[sizeof req];
 
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
 	/* The complete line is answered while the rest waits for its '\n'. */
@@ -562,10 +508,10 @@ CONFORMANCE(half_close, 20)
 	tu_rot13(want, req, n);
 	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of what was sent");
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "lines", 1);
-	expect(&j, "bytes_in", (long long)n);
-	expect(&j, "bytes_out", (long long)n);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "lines", 1);
+	sc_expect(&j, "bytes_in", (long long)n);
+	sc_expect(&j, "bytes_out", (long long)n);
 }
 
 /*
@@ -591,7 +537,7 @@ CONFORMANCE(echo, 30)
 	struct lg_result res;
 
 	design_start(&srv, d, 0, "--echo", NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
 	cr_assert_eq(tu_read_n(fd, got, first, IO_MS), (ssize_t)first, "first line not answered");
@@ -622,10 +568,10 @@ CONFORMANCE(echo, 30)
 		     (unsigned long long)res.errors_total);
 	lg_result_free(&res);
 
-	stop(&srv, d, &j);
+	sc_stop(&srv, d, &j);
 	cr_assert_str_eq(tu_json_str(&j, "protocol"), "echo", "%s: the report's protocol", d->suite);
-	cr_assert_eq(ctr(&j, "bytes_in"), ctr(&j, "bytes_out"), "echo keeps every byte");
-	cr_assert(ctr(&j, "lines") >= 1 + 4000, "lines %lld", ctr(&j, "lines"));
+	cr_assert_eq(tu_json_int(&j, "bytes_in"), tu_json_int(&j, "bytes_out"), "echo keeps every byte");
+	cr_assert(tu_json_int(&j, "lines") >= 1 + 4000, "lines %lld", tu_json_int(&j, "lines"));
 }
 
 CONFORMANCE(never_reads, 60)
@@ -640,7 +586,7 @@ CONFORMANCE(never_reads, 60)
 	for (size_t i = 0; i < chunk; i++)
 		buf[i] = i % 100 == 99 ? '\n' : (char)('a' + i % 26);
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	/* One exchange first, so that the baseline includes what the server
 	 * spends on a connection (for fork: the child). */
@@ -669,11 +615,11 @@ CONFORMANCE(never_reads, 60)
 	cr_assert(rss - base < limit_kb,
 		  "RSS grew from %ld to %ld KiB after %zu bytes sent to a client that never reads",
 		  base, rss, sent);
-	stop(&srv, d, &j);
+	sc_stop(&srv, d, &j);
 	close(fd);
 	/* What was read and not written is what the server held: bounded by
 	 * --max-pending, one read and one partial line, far below 4 MB. */
-	long long held = ctr(&j, "bytes_in") - ctr(&j, "bytes_out");
+	long long held = tu_json_int(&j, "bytes_in") - tu_json_int(&j, "bytes_out");
 
 	cr_assert(held < (4 << 20), "the server read %lld bytes more than it wrote (%zu sent)",
 		  held, sent);
@@ -695,16 +641,16 @@ CONFORMANCE(thousand_clients, 90)
 
 	cr_assert_eq(answered, N, "%d of %d answered, %d closed", answered, N, closed);
 	close_clients(c, N);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", N);
-	expect(&j, "peak_conns", N);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", N);
+	sc_expect(&j, "peak_conns", N);
 	long long bytes = 0;
 
 	for (int i = 0; i < N; i++)
 		bytes += (long long)c[i].len;
-	expect(&j, "bytes_in", bytes);
-	expect(&j, "bytes_out", bytes);
-	expect(&j, "lines", N);
+	sc_expect(&j, "bytes_in", bytes);
+	sc_expect(&j, "bytes_out", bytes);
+	sc_expect(&j, "lines", N);
 }
 
 /*
@@ -728,12 +674,12 @@ CONFORMANCE(reset, 30)
 
 	design_start(&srv, d, 0, "--max-pending", "4096", NULL);
 	int keep = sentinel(&srv, &idle);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 	roundtrip(fd, "Hello\n", 6);
 	cr_assert_eq(tu_write_all(fd, "partial", 7, IO_MS), 7);
 	tu_close_reset(fd);
 
-	fd = connect_or_die(&srv);
+	fd = sc_connect(&srv);
 	roundtrip(fd, "still up\n", 9);
 	close(fd);
 
@@ -757,14 +703,14 @@ CONFORMANCE(reset, 30)
 	}
 	tu_close_reset(fd);
 
-	fd = connect_or_die(&srv);
+	fd = sc_connect(&srv);
 	roundtrip(fd, "still up\n", 9);
 	close(fd);
 	wait_fds_at_most(&srv, idle);
 	close(keep);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", 5);
-	cr_assert_geq(ctr(&j, "resets"), 1, "no reset counted");
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", 5);
+	cr_assert_geq(tu_json_int(&j, "resets"), 1, "no reset counted");
 }
 
 /* The stop report counts what this test did, exactly. */
@@ -781,7 +727,7 @@ CONFORMANCE(sigterm_report, 20)
 		char line[64];
 		int n = snprintf(line, sizeof line, "Connection %d of %d\n", i, N);
 
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 		for (int k = 0; k <= i; k++)
 			roundtrip(fds[i], line, (size_t)n);
 		bytes += (long long)n * (i + 1);
@@ -790,15 +736,15 @@ CONFORMANCE(sigterm_report, 20)
 	 * those the server must close itself. */
 	for (int i = 0; i < N - 2; i++)
 		close(fds[i]);
-	stop(&srv, d, &j);
+	sc_stop(&srv, d, &j);
 	close(fds[N - 2]);
 	close(fds[N - 1]);
-	expect(&j, "accepted", N);
-	expect(&j, "peak_conns", N);
-	expect(&j, "bytes_in", bytes);
-	expect(&j, "bytes_out", bytes);
-	expect(&j, "lines", N * (N + 1) / 2);
-	expect(&j, "resets", 0);
+	sc_expect(&j, "accepted", N);
+	sc_expect(&j, "peak_conns", N);
+	sc_expect(&j, "bytes_in", bytes);
+	sc_expect(&j, "bytes_out", bytes);
+	sc_expect(&j, "lines", N * (N + 1) / 2);
+	sc_expect(&j, "resets", 0);
 }
 
 /* SIGINT stops a server like SIGTERM, and the report is the next line it
@@ -810,7 +756,7 @@ CONFORMANCE(sigint_report, 20)
 	char line[TU_LINE_MAX];
 
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 
 	roundtrip(fd, "Hello\n", 6);
 	cr_assert_eq(kill(srv.pid, SIGINT), 0);
@@ -822,10 +768,10 @@ CONFORMANCE(sigint_report, 20)
 	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "wait status 0x%x after SIGINT, want exit 0", st);
 	close(fd);
-	expect(&j, "accepted", 1);
-	expect(&j, "closed", 1);
-	expect(&j, "bytes_in", 6);
-	expect(&j, "lines", 1);
+	sc_expect(&j, "accepted", 1);
+	sc_expect(&j, "closed", 1);
+	sc_expect(&j, "bytes_in", 6);
+	sc_expect(&j, "lines", 1);
 }
 
 /* A bad command line: exit 2, nothing on stdout, a reason then the usage on
@@ -924,15 +870,15 @@ CONFORMANCE(fd_exhaustion, 60)
 
 	close_clients(c, N);
 	wait_fds_at_most(&srv, idle);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 	roundtrip(fd, "Served again\n", 13);
 	close(fd);
 	close(keep);
-	stop(&srv, d, &j);
+	sc_stop(&srv, d, &j);
 	if (forks)
-		expect(&j, "emfile", 0);
+		sc_expect(&j, "emfile", 0);
 	else
-		cr_assert_gt(ctr(&j, "emfile"), 0, "no EMFILE counted with %d shed", closed);
+		cr_assert_gt(tu_json_int(&j, "emfile"), 0, "no EMFILE counted with %d shed", closed);
 }
 
 /*
@@ -977,9 +923,9 @@ Test(select, fd_setsize, .timeout = 90, .fini = tu_kill_all)
 		cr_assert_eq(c[i].state, ANSWERED, "client %d (fd %d on the server) refused", i, base + i);
 	close_clients(c, N);
 	close(keep);
-	stop(&srv, d, &j);
-	expect(&j, "fd_setsize_refused", refused);
-	expect(&j, "emfile", 0);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "fd_setsize_refused", refused);
+	sc_expect(&j, "emfile", 0);
 }
 
 /*
@@ -1009,10 +955,10 @@ Test(epoll_mt, threads_share_the_load, .timeout = 90, .fini = tu_kill_all)
 	exchange_all(c, N, MANY_MS);
 	cr_assert_eq(check_replies(c, N, &closed, &srv), N, "%d clients closed unanswered", closed);
 	close_clients(c, N);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", N);
-	expect(&j, "lines", N);
-	expect(&j, "threads", THREADS);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", N);
+	sc_expect(&j, "lines", N);
+	sc_expect(&j, "threads", THREADS);
 	const struct tu_json_field *f = tu_json_get(&j, "accepted_by_thread");
 
 	cr_assert(f && f->items == THREADS, "accepted_by_thread: %d figures, want %d",

@@ -19,6 +19,7 @@
  *   hostile: <design> <case> key=value ...
  */
 #include "designs.h"
+#include "servercheck.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -100,35 +101,6 @@ static void note(const struct design *d, const char *scenario, const char *fmt, 
 	fprintf(stderr, "hostile: %-16s %-16s %s\n", d->suite, scenario, buf);
 }
 
-static long long ctr(const struct tu_json *j, const char *key)
-{
-	return tu_json_int(j, key);
-}
-
-#define expect(j, key, want)                                                           \
-	cr_assert_eq(ctr(j, key), (long long)(want), "counter %s is %lld, want %lld", key, \
-		     ctr(j, key), (long long)(want))
-
-/* SIGTERM, exit 0, a report whose every connection was closed. */
-static void stop(struct tu_proc *srv, const struct design *d, struct tu_json *j)
-{
-	int st = tu_server_stop(srv, j, STOP_MS);
-
-	cr_assert(st >= 0, "%s: stop failed: %s", d->suite, strerror(errno));
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: wait status 0x%x, not exit 0",
-		  d->suite, st);
-	cr_assert_eq(ctr(j, "closed"), ctr(j, "accepted"), "%s: closed %lld != accepted %lld",
-		     d->suite, ctr(j, "closed"), ctr(j, "accepted"));
-}
-
-static int connect_or_die(const struct tu_proc *srv)
-{
-	int fd = tu_connect(srv->port, IO_MS);
-
-	cr_assert(fd >= 0, "connect to port %d: %s", srv->port, strerror(errno));
-	return fd;
-}
-
 /* A well-behaved client: connect, send one line, read its reply and check
  * it. Returns the milliseconds it took, connect included. */
 static long long good_client(const struct tu_proc *srv, int i)
@@ -136,7 +108,7 @@ static long long good_client(const struct tu_proc *srv, int i)
 	char req[96], want[96], got[96];
 	int n = snprintf(req, sizeof req, "Good client %d asks for the ROT13 of this line\n", i);
 	long long t0 = tu_now_ms();
-	int fd = connect_or_die(srv);
+	int fd = sc_connect(srv);
 
 	cr_assert_eq(tu_write_all(fd, req, (size_t)n, IO_MS), n, "write: %s", strerror(errno));
 	ssize_t r = tu_read_n(fd, got, (size_t)n, IO_MS);
@@ -155,7 +127,7 @@ static long long good_client(const struct tu_proc *srv, int i)
 static int sentinel(const struct tu_proc *srv, int *nfds)
 {
 	char got[6];
-	int fd = connect_or_die(srv);
+	int fd = sc_connect(srv);
 
 	cr_assert_eq(tu_write_all(fd, "Hello\n", 6, IO_MS), 6);
 	cr_assert_eq(tu_read_n(fd, got, 6, IO_MS), 6);
@@ -277,7 +249,7 @@ HOSTILE(slowloris, 90)
 	int keep = sentinel(&srv, &base);
 
 	for (int i = 0; i < N; i++)
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int i = 0; i < N; i++)
 			cr_assert_eq(send(fds[i], &msg[r], 1, MSG_NOSIGNAL), 1,
@@ -303,9 +275,9 @@ HOSTILE(slowloris, 90)
 	int after = wait_fds(&srv, base);
 
 	close(keep);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", N + 1 + ROUNDS);
-	expect(&j, "lines", N + 1 + ROUNDS);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", N + 1 + ROUNDS);
+	sc_expect(&j, "lines", N + 1 + ROUNDS);
 	note(d, "slowloris", "slow=%d good=%d verified=%d worst_wait_ms=%lld fds_after=%d/%d", N,
 	     ROUNDS, N + ROUNDS, worst, after, base);
 }
@@ -326,20 +298,20 @@ HOSTILE(mb_line, 30)
 	out[MB] = '\n';
 	tu_rot13(want, out, MB + 1);
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 	size_t got = pump(fd, out, MB + 1, in, MB + 1, false, 0, 0, IO_MS);
 	long rss = tu_pgrp_rss_kb(srv.pid);
 
 	cr_assert_eq(got, (size_t)MB + 1, "%zu of %d reply bytes", got, MB + 1);
 	cr_assert(memcmp(in, want, MB + 1) == 0, "the reply is not rot13 of the 1 MB line");
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "bytes_in", MB + 1);
-	expect(&j, "bytes_out", MB + 1);
-	expect(&j, "oversize", MB / MAXLINE); /* docs/protocol.md: a full buffer is one */
-	expect(&j, "lines", 1);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "bytes_in", MB + 1);
+	sc_expect(&j, "bytes_out", MB + 1);
+	sc_expect(&j, "oversize", MB / MAXLINE); /* docs/protocol.md: a full buffer is one */
+	sc_expect(&j, "lines", 1);
 	note(d, "mb_line", "verified_bytes=%d oversize=%lld rss_kb=%ld", MB + 1,
-	     ctr(&j, "oversize"), rss);
+	     tu_json_int(&j, "oversize"), rss);
 }
 
 /* 256 KiB of random bytes (NULs, bytes >= 0x80, newlines at random), then a
@@ -368,17 +340,17 @@ HOSTILE(random_binary, 30)
 	oversize += run / MAXLINE;
 	tu_rot13(want, out, N);
 	design_start(&srv, d, 0, NULL);
-	int fd = connect_or_die(&srv);
+	int fd = sc_connect(&srv);
 	size_t got = pump(fd, out, N, in, N, true, 0, 0, IO_MS);
 
 	cr_assert_eq(got, (size_t)N, "%zu of %d reply bytes", got, N);
 	cr_assert(memcmp(in, want, N) == 0, "the reply is not rot13 of the random bytes");
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "bytes_in", N);
-	expect(&j, "bytes_out", N);
-	expect(&j, "lines", lines);
-	expect(&j, "oversize", oversize);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "bytes_in", N);
+	sc_expect(&j, "bytes_out", N);
+	sc_expect(&j, "lines", lines);
+	sc_expect(&j, "oversize", oversize);
 	note(d, "random_binary", "verified_bytes=%d lines=%lld", N, lines);
 }
 
@@ -402,7 +374,7 @@ HOSTILE(rst_storm, 60)
 	int keep = sentinel(&srv, &base);
 
 	for (int i = 0; i < N; i++) {
-		int fd = connect_or_die(&srv);
+		int fd = sc_connect(&srv);
 		if (i % 2)
 			cr_assert_eq(tu_write_all(fd, "half a li", 9, IO_MS), 9);
 		tu_close_reset(fd);
@@ -411,8 +383,8 @@ HOSTILE(rst_storm, 60)
 	long long w = good_client(&srv, 0);
 
 	close(keep);
-	stop(&srv, d, &j);
-	cr_assert_leq(ctr(&j, "accepted"), N + 2);
+	sc_stop(&srv, d, &j);
+	cr_assert_leq(tu_json_int(&j, "accepted"), N + 2);
 	note(d, "rst_storm", "resets_sent=%d fds_after=%d/%d good_wait_ms=%lld", N, after, base, w);
 }
 
@@ -437,7 +409,7 @@ HOSTILE(non_readers, 60)
 	long rss0 = tu_pgrp_rss_kb(srv.pid), peak = rss0;
 
 	for (int i = 0; i < N; i++) {
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 		set_nonblock(fds[i]);
 	}
 	/* Round-robin until 300 ms pass with no byte taken, or 64 MB each. */
@@ -483,8 +455,8 @@ HOSTILE(non_readers, 60)
 	int after = wait_fds(&srv, base);
 
 	close(keep);
-	stop(&srv, d, &j);
-	cr_assert_lt(ctr(&j, "bytes_in") - ctr(&j, "bytes_out"), (long long)N * (4 << 20),
+	sc_stop(&srv, d, &j);
+	cr_assert_lt(tu_json_int(&j, "bytes_in") - tu_json_int(&j, "bytes_out"), (long long)N * (4 << 20),
 		     "the server held more than 4 MB per non-reader");
 	note(d, "non_readers", "clients=%d sent_mb=%.1f rss_growth_kb=%ld worst_wait_ms=%lld "
 	     "fds_after=%d/%d", N, total / 1048576.0, peak - rss0, worst, after, base);
@@ -507,7 +479,7 @@ HOSTILE(half_close, 30)
 		char req[64];
 		int n = snprintf(req, sizeof req, "Line\nand half a line from %d", i);
 
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 		cr_assert_eq(tu_write_all(fds[i], req, (size_t)n, IO_MS), n);
 		shutdown(fds[i], SHUT_WR);
 		bytes += n;
@@ -522,10 +494,10 @@ HOSTILE(half_close, 30)
 		cr_assert(memcmp(got, want, (size_t)n) == 0, "client %d: wrong reply", i);
 		close(fds[i]);
 	}
-	stop(&srv, d, &j);
-	expect(&j, "bytes_in", bytes);
-	expect(&j, "bytes_out", bytes);
-	expect(&j, "lines", N);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "bytes_in", bytes);
+	sc_expect(&j, "bytes_out", bytes);
+	sc_expect(&j, "lines", N);
 	note(d, "half_close", "clients=%d verified=%d", N, N);
 }
 
@@ -554,7 +526,7 @@ HOSTILE(idle_exhaustion, 60)
 	long long t0 = tu_now_ms();
 
 	for (int i = 0; i < N; i++)
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 	/* Until the server has taken its descriptors, a client may still find
 	 * one free: a server with a listener per thread (epoll-mt) drains its
 	 * accept queues in no set order, so the one a new client lands in may
@@ -594,14 +566,14 @@ HOSTILE(idle_exhaustion, 60)
 	cr_assert(served, "no client served in 15 s with --idle-timeout 1 (%d tries)", tries);
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
-	stop(&srv, d, &j);
-	cr_assert_gt(ctr(&j, "idle_closed"), 0, "no connection closed for idleness");
+	sc_stop(&srv, d, &j);
+	cr_assert_gt(tu_json_int(&j, "idle_closed"), 0, "no connection closed for idleness");
 	if (forks)
-		cr_assert_gt(ctr(&j, "children_refused"), 0, "fork: no connection over the cap refused");
+		cr_assert_gt(tu_json_int(&j, "children_refused"), 0, "fork: no connection over the cap refused");
 	else
-		cr_assert_gt(ctr(&j, "emfile"), 0, "no connection shed for EMFILE");
+		cr_assert_gt(tu_json_int(&j, "emfile"), 0, "no connection shed for EMFILE");
 	note(d, "idle_exhaustion", "silent=%d idle_closed=%lld shed=%lld served_after_ms=%lld", N,
-	     ctr(&j, "idle_closed"), ctr(&j, forks ? "children_refused" : "emfile"), took);
+	     tu_json_int(&j, "idle_closed"), tu_json_int(&j, forks ? "children_refused" : "emfile"), took);
 }
 
 /* --idle-timeout closes a silent connection, and only a silent one: a client
@@ -613,7 +585,7 @@ HOSTILE(idle_timeout, 30)
 	char got[16];
 
 	design_start(&srv, d, 0, "--idle-timeout", "1", NULL);
-	int quiet = connect_or_die(&srv), busy = connect_or_die(&srv);
+	int quiet = sc_connect(&srv), busy = sc_connect(&srv);
 
 	for (int i = 0; i < 8; i++) {
 		cr_assert_eq(tu_write_all(busy, "x", 1, IO_MS), 1);
@@ -626,9 +598,9 @@ HOSTILE(idle_timeout, 30)
 		     "the silent client was not closed after 2.4 s of --idle-timeout 1");
 	close(quiet);
 	close(busy);
-	stop(&srv, d, &j);
-	expect(&j, "idle_closed", 1);
-	note(d, "idle_timeout", "idle_closed=%lld trickler_kept=1", ctr(&j, "idle_closed"));
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "idle_closed", 1);
+	note(d, "idle_timeout", "idle_closed=%lld trickler_kept=1", tu_json_int(&j, "idle_closed"));
 }
 
 /* ---- SIGTERM under load ----------------------------------------------------------------------- */
@@ -654,7 +626,7 @@ HOSTILE(sigterm_load, 60)
 	fill_lines(buf, CHUNK, 64);
 	design_start(&srv, d, 0, NULL);
 	for (int i = 0; i < N + NR; i++) {
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 		set_nonblock(fds[i]);
 	}
 	/* Fill the non-readers until they stall (at most 2 s), while the others
@@ -691,15 +663,15 @@ HOSTILE(sigterm_load, 60)
 	int st = tu_wait_exit(&srv, STOP_MS);
 
 	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status 0x%x", st);
-	cr_assert_eq(ctr(&j, "closed"), ctr(&j, "accepted"));
-	expect(&j, "accepted", N + NR);
-	cr_assert_leq(ctr(&j, "bytes_out"), ctr(&j, "bytes_in"));
+	cr_assert_eq(tu_json_int(&j, "closed"), tu_json_int(&j, "accepted"));
+	sc_expect(&j, "accepted", N + NR);
+	cr_assert_leq(tu_json_int(&j, "bytes_out"), tu_json_int(&j, "bytes_in"));
 	cr_assert(took < 1500, "the stop took %lld ms: something waited out a blocked write", took);
 	for (int i = 0; i < N + NR; i++)
 		close(fds[i]);
 	note(d, "sigterm_load", "clients=%d stop_ms=%lld procs_at_report=%d threads=%ld "
-	     "bytes_in=%lld bytes_out=%lld", N + NR, took, procs, threads, ctr(&j, "bytes_in"),
-	     ctr(&j, "bytes_out"));
+	     "bytes_in=%lld bytes_out=%lld", N + NR, took, procs, threads, tu_json_int(&j, "bytes_in"),
+	     tu_json_int(&j, "bytes_out"));
 }
 
 /* ---- a fast streamer ------------------------------------------------------------------------------ */
@@ -779,7 +751,7 @@ HOSTILE(fast_streamer, 60)
 	/* The work per line makes the server, not the streamer, the slower
 	 * side, so the stream never lets the server's socket run dry. */
 	design_start(&srv, d, 0, "--work-us", "5", NULL);
-	s.fd = connect_or_die(&srv);
+	s.fd = sc_connect(&srv);
 	/* Timeouts so that both threads can notice the stop. */
 	setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -822,8 +794,8 @@ HOSTILE(fast_streamer, 60)
 	cr_assert(!s.bad, "the streamer got a wrong reply byte");
 	cr_assert_eq(s.got, s.sent, "the streamer got %zu of %zu bytes back", s.got, s.sent);
 	close(s.fd);
-	stop(&srv, d, &j);
-	expect(&j, "bytes_out", ctr(&j, "bytes_in"));
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "bytes_out", tu_json_int(&j, "bytes_in"));
 	note(d, "fast_streamer", "served=%d worst_wait_ms=%lld streamed_mb=%.1f in_ms=%lld "
 	     "verified_mb=%.1f", served, worst, streamed / 1048576.0, window, s.got / 1048576.0);
 }
@@ -881,14 +853,14 @@ HOSTILE(slow_reader, 60)
 	cr_assert_eq(got, n, "%zu of %zu reply bytes", got, n);
 	cr_assert(memcmp(in, want, n) == 0, "the reply is not rot13 of the request");
 	close(fd);
-	stop(&srv, d, &j);
-	expect(&j, "accepted", 1);
-	expect(&j, "bytes_in", (long long)n);
-	expect(&j, "bytes_out", (long long)n);
-	expect(&j, "lines", lines);
-	expect(&j, "errors", 0);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "accepted", 1);
+	sc_expect(&j, "bytes_in", (long long)n);
+	sc_expect(&j, "bytes_out", (long long)n);
+	sc_expect(&j, "lines", lines);
+	sc_expect(&j, "errors", 0);
 	note(d, "slow_reader", "verified_bytes=%zu ms=%lld bytes_out=%lld", n, tu_now_ms() - t0,
-	     ctr(&j, "bytes_out"));
+	     tu_json_int(&j, "bytes_out"));
 	free(out);
 	free(in);
 	free(want);
@@ -922,7 +894,7 @@ HOSTILE(edge_drain, 30)
 	tu_rot13(want, out, N);
 	design_start(&srv, d, 0, "--work-us", "300000", "--max-line", "1048576", "--max-pending",
 	      "1048576", NULL);
-	int busy = connect_or_die(&srv), fd = connect_or_die(&srv);
+	int busy = sc_connect(&srv), fd = sc_connect(&srv);
 
 	poll(NULL, 0, 30); /* the server takes both in */
 	long long t0 = tu_now_ms();
@@ -946,10 +918,10 @@ HOSTILE(edge_drain, 30)
 	cr_assert(memcmp(in, want, N) == 0, "wrong reply");
 	close(fd);
 	close(busy);
-	stop(&srv, d, &j);
-	expect(&j, "bytes_in", N + 2);
-	expect(&j, "bytes_out", N + 2);
-	expect(&j, "lines", 2);
+	sc_stop(&srv, d, &j);
+	sc_expect(&j, "bytes_in", N + 2);
+	sc_expect(&j, "bytes_out", N + 2);
+	sc_expect(&j, "lines", 2);
 	note(d, "edge_drain", "verified_bytes=%d all_waiting=%s", N + 2, armed ? "yes" : "no");
 }
 
@@ -1042,17 +1014,17 @@ HOSTILE(churn, 60)
 
 	cr_assert(n > 0, "no report within 5 s of SIGTERM under churn: %s", strerror(errno));
 	cr_assert_eq(tu_json_parse(line, &j), 0);
-	cr_assert_eq(ctr(&j, "closed"), ctr(&j, "accepted"));
-	cr_assert_gt(ctr(&j, "accepted"), 50, "the churn never got going");
+	cr_assert_eq(tu_json_int(&j, "closed"), tu_json_int(&j, "accepted"));
+	cr_assert_gt(tu_json_int(&j, "accepted"), 50, "the churn never got going");
 	tu_kill(&lg);
 	tu_kill(&srv);
 	if (forks) {
 		cr_assert_leq(maxprocs, 1 + 32, "%d processes in the fork server's group", maxprocs);
-		expect(&j, "errors", 0); /* no fork() failed: the cap came first */
+		sc_expect(&j, "errors", 0); /* no fork() failed: the cap came first */
 	}
 	note(d, "churn", "accepted=%lld stop_ms=%lld max_procs=%d max_zombies=%d "
-	     "children_refused=%lld errors=%lld", ctr(&j, "accepted"), took, maxprocs, maxzombies,
-	     ctr(&j, "children_refused"), ctr(&j, "errors"));
+	     "children_refused=%lld errors=%lld", tu_json_int(&j, "accepted"), took, maxprocs, maxzombies,
+	     tu_json_int(&j, "children_refused"), tu_json_int(&j, "errors"));
 }
 
 /* ---- FD_SETSIZE ------------------------------------------------------------------------------------------------ */
@@ -1085,7 +1057,7 @@ HOSTILE(fd_setsize, 120)
 		char req[32], want[32], got[32];
 		int n = snprintf(req, sizeof req, "client %d\n", i);
 
-		fds[i] = connect_or_die(&srv);
+		fds[i] = sc_connect(&srv);
 		cr_assert_eq(tu_write_all(fds[i], req, (size_t)n, IO_MS), n);
 		ssize_t r = tu_read_n(fds[i], got, (size_t)n, IO_MS);
 		if (r == n) {
@@ -1101,16 +1073,16 @@ HOSTILE(fd_setsize, 120)
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
 	close(keep);
-	stop(&srv, d, &j);
+	sc_stop(&srv, d, &j);
 	if (limited) {
 		/* Descriptors 0 .. held-1 are taken; clients get held .. 1023. */
 		cr_assert_eq(served, FD_SETSIZE_ - held, "%d served, want %d", served,
 			     FD_SETSIZE_ - held);
-		expect(&j, "fd_setsize_refused", N - served);
+		sc_expect(&j, "fd_setsize_refused", N - served);
 	} else {
 		cr_assert_eq(served, N, "%d of %d served", served, N);
-		expect(&j, "fd_setsize_refused", 0);
+		sc_expect(&j, "fd_setsize_refused", 0);
 	}
 	note(d, "fd_setsize", "clients=%d served=%d refused=%d fd_setsize_refused=%lld", N, served,
-	     refused, ctr(&j, "fd_setsize_refused"));
+	     refused, tu_json_int(&j, "fd_setsize_refused"));
 }

@@ -240,6 +240,19 @@ Test(agents_merge, refuses_a_tampered_file)
 }
 
 /* The shares add up to the whole, whatever the split. */
+/* The roles are spelt as docs/many-hosts.md and the agent's --role spell
+ * them, both ways; anything else is no role. */
+Test(agents_merge, roles_are_spelt_load_and_latency)
+{
+	cr_assert_str_eq(ar_role_name(AR_ROLE_LOAD), "load");
+	cr_assert_str_eq(ar_role_name(AR_ROLE_LATENCY), "latency");
+	cr_assert_eq(ar_role_parse("load"), AR_ROLE_LOAD);
+	cr_assert_eq(ar_role_parse("latency"), AR_ROLE_LATENCY);
+	cr_assert_eq(ar_role_parse("both"), -1);
+	cr_assert_eq(ar_role_parse("Latency"), -1);
+	cr_assert_eq(ar_role_parse(""), -1);
+}
+
 Test(agents_merge, shares_add_up)
 {
 	for (int n = 1; n <= 7; n++) {

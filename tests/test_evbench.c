@@ -586,43 +586,45 @@ static void fake_server(char *exe, size_t cap, const char *script)
 	cr_assert_eq(chmod(path, 0755), 0);
 }
 
-/* Runs the copy against the fake server; returns the one run's JSON. */
-static struct jr_value *run_fake(const char *exe, int *status)
+/* Runs a copy of evbench against a fake server made of script: evbench must
+ * exit with exit_code and record one run whose result.failure contains
+ * failure. Returns the JSON (free it), the run in *r. */
+static struct jr_value *run_fake(const char *script, int exit_code, const char *failure,
+				 const struct jr_value **r)
 {
 	static char err[8192];
+	char exe[PATH_MAX];
 	char *argv[] = { NULL, "--server", "epoll", "--conns", "2", "--duration", "1", "--warmup",
 			 "0", "--timeout", "1", "--out", outdir, "--json", "--quiet", NULL };
 	struct jr_value *v;
 	char saved[PATH_MAX];
+	const char *got;
+	int status;
 
+	fake_server(exe, sizeof exe, script);
 	/* run_json() runs `evbench`; point it at the copy for this call. */
 	snprintf(saved, sizeof saved, "%s", evbench);
 	snprintf(evbench, sizeof evbench, "%s", exe);
-	v = run_json(argv, status, err, sizeof err);
+	v = run_json(argv, &status, err, sizeof err);
 	snprintf(evbench, sizeof evbench, "%s", saved);
 	cr_assert_eq(v->type, JR_ARRAY);
 	cr_assert_eq(v->len, 1, "one run expected");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == exit_code, "status %#x", status);
+	*r = v->items[0];
+	got = jr_string(jr_path(*r, "result.failure"));
+	cr_assert(got && strstr(got, failure), "failure: %s", got ? got : "(null)");
 	return v;
 }
 
 Test(evbench, server_ignoring_sigterm_is_killed, .init = setup, .fini = teardown, .timeout = 60)
 {
-	char exe[PATH_MAX];
-	int status;
-	struct jr_value *v;
 	const struct jr_value *r;
-	const char *failure;
+	struct jr_value *v;
 	double pid;
 
 	/* Ready on a port nobody listens on, then deaf to SIGTERM. */
-	fake_server(exe, sizeof exe, "#!/bin/sh\ntrap '' TERM\necho \"ready fake port=1 pid=$$\"\n"
-		    "exec sleep 60\n");
-	v = run_fake(exe, &status);
-	r = v->items[0];
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
-	failure = jr_string(jr_path(r, "result.failure"));
-	cr_assert(failure && strstr(failure, "did not exit within 5 s"), "failure: %s",
-		  failure ? failure : "(null)");
+	v = run_fake("#!/bin/sh\ntrap '' TERM\necho \"ready fake port=1 pid=$$\"\nexec sleep 60\n", 1,
+		     "did not exit within 5 s", &r);
 	cr_assert_eq(jr_path(r, "server.killed")->boolean, true);
 	cr_assert_str_eq(jr_string(jr_path(r, "server.exit")), "killed by SIGKILL");
 	cr_assert(jr_path_number(r, "result.errors_total") > 0, "connecting to port 1 must fail");
@@ -633,20 +635,11 @@ Test(evbench, server_ignoring_sigterm_is_killed, .init = setup, .fini = teardown
 
 Test(evbench, server_crash_is_recorded, .init = setup, .fini = teardown, .timeout = 60)
 {
-	char exe[PATH_MAX];
-	int status;
-	struct jr_value *v;
 	const struct jr_value *r;
-	const char *failure;
+	struct jr_value *v;
 
-	fake_server(exe, sizeof exe, "#!/bin/sh\necho \"ready fake port=1 pid=$$\"\nsleep 0.3\n"
-		    "kill -SEGV $$\n");
-	v = run_fake(exe, &status);
-	r = v->items[0];
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
-	failure = jr_string(jr_path(r, "result.failure"));
-	cr_assert(failure && strstr(failure, "died during the run (killed by SIGSEGV)"),
-		  "failure: %s", failure ? failure : "(null)");
+	v = run_fake("#!/bin/sh\necho \"ready fake port=1 pid=$$\"\nsleep 0.3\nkill -SEGV $$\n", 1,
+		     "died during the run (killed by SIGSEGV)", &r);
 	cr_assert_eq(jr_path(r, "server.died_early")->boolean, true);
 	cr_assert_eq(jr_path(r, "result.ran")->boolean, true, "the load ran, against a dead server");
 	jr_free(v);
@@ -657,40 +650,26 @@ Test(evbench, server_crash_is_recorded, .init = setup, .fini = teardown, .timeou
  * that reason, and evbench does not count it as a failure. */
 Test(evbench, unavailable_design_is_skipped, .init = setup, .fini = teardown, .timeout = 60)
 {
-	char exe[PATH_MAX], script[256];
-	int status;
-	struct jr_value *v;
+	char script[256];
 	const struct jr_value *r;
-	const char *failure;
+	struct jr_value *v;
 
 	snprintf(script, sizeof script, "#!/bin/sh\necho 'no io_uring in this sandbox' >&2\nexit %d\n",
 		 EVB_EXIT_UNAVAILABLE);
-	fake_server(exe, sizeof exe, script);
-	v = run_fake(exe, &status);
-	r = v->items[0];
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-	failure = jr_string(jr_path(r, "result.failure"));
-	cr_assert(failure && strcmp(failure, "skipped: no io_uring in this sandbox") == 0,
-		  "failure: %s", failure ? failure : "(null)");
+	v = run_fake(script, 0, "skipped: no io_uring in this sandbox", &r);
+	cr_assert_str_eq(jr_string(jr_path(r, "result.failure")),
+			 "skipped: no io_uring in this sandbox");
 	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
 	jr_free(v);
 }
 
 Test(evbench, no_ready_line_times_out, .init = setup, .fini = teardown, .timeout = 60)
 {
-	char exe[PATH_MAX];
-	int status;
-	struct jr_value *v;
 	const struct jr_value *r;
-	const char *failure;
+	struct jr_value *v;
 
-	fake_server(exe, sizeof exe, "#!/bin/sh\necho starting >&2\nexec sleep 60\n");
-	v = run_fake(exe, &status);
-	r = v->items[0];
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
-	failure = jr_string(jr_path(r, "result.failure"));
-	cr_assert(failure && strstr(failure, "no ready line within 10 s"), "failure: %s",
-		  failure ? failure : "(null)");
+	v = run_fake("#!/bin/sh\necho starting >&2\nexec sleep 60\n", 1, "no ready line within 10 s",
+		     &r);
 	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
 	cr_assert(live_in_group((pid_t)jr_path_number(r, "server.pid")) == 0, "the fake server survives");
 	jr_free(v);

@@ -122,27 +122,42 @@ LOAD_TEST(verified_against_epoll_lt, 30)
 	lg_result_free(&r);
 }
 
-LOAD_TEST(corrupting_server_is_caught, 30)
+/* 5000 requests of 64 bytes over conns connections and threads threads
+ * against the helper flipping one byte in every `every`: each flipped byte
+ * must cost exactly one reply, a mismatch without a latency sample. Leaves
+ * the result in *r and the server's stop report in *j; returns the bytes
+ * the server says it flipped. */
+static long long run_corrupted(const char *every, int conns, int threads, struct lg_result *r,
+			       struct tu_json *j)
 {
 	struct tu_proc srv;
-	start_helper(&srv, "--corrupt", "1000", NULL, NULL);
 	struct lg_config c;
+
+	start_helper(&srv, "--corrupt", every, NULL, NULL);
 	base_config(&c, srv.port);
-	c.conns = 8;
+	c.conns = conns;
+	c.threads = threads;
 	c.requests = 5000;
 	c.size = 64;
+	cr_assert_eq(lg_run(made(&c), r, NULL), 0);
+	stop_helper(&srv, j);
+	long long flipped = tu_json_int(j, "flipped");
+	cr_assert_eq((long long)errors_of(r, LG_CAUSE_VERIFY_MISMATCH), flipped,
+		     "mismatches %llu, bytes flipped %lld",
+		     (unsigned long long)errors_of(r, LG_CAUSE_VERIFY_MISMATCH), flipped);
+	cr_assert_eq(r->replies + r->verify_mismatch, 5000);
+	cr_assert_eq(hist_count(&r->latency), r->replies, "a wrong reply has no latency sample");
+	return flipped;
+}
+
+LOAD_TEST(corrupting_server_is_caught, 30)
+{
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	struct tu_json j;
-	stop_helper(&srv, &j);
-	long long flipped = tu_json_int(&j, "flipped");
+	long long flipped = run_corrupted("1000", 8, 2, &r, &j);
+
 	/* Every flipped byte spoils exactly one 64-byte reply (1000 > 64). */
 	cr_assert(flipped > 100, "the server flipped %lld bytes", flipped);
-	cr_assert_eq((long long)errors_of(&r, LG_CAUSE_VERIFY_MISMATCH), flipped,
-		     "mismatches %llu, bytes flipped %lld",
-		     (unsigned long long)errors_of(&r, LG_CAUSE_VERIFY_MISMATCH), flipped);
-	cr_assert_eq(r.replies + r.verify_mismatch, 5000);
-	cr_assert_eq(hist_count(&r.latency), r.replies, "a wrong reply has no latency sample");
 	lg_result_free(&r);
 }
 
@@ -154,26 +169,13 @@ LOAD_TEST(corrupting_server_is_caught, 30)
  * that skipped the last byte would pass.) */
 LOAD_TEST(corruption_at_every_offset_is_caught, 30)
 {
-	struct tu_proc srv;
-	start_helper(&srv, "--corrupt", "999", NULL, NULL);
-	struct lg_config c;
-	base_config(&c, srv.port);
-	c.conns = 1;
-	c.threads = 1;
-	c.requests = 5000;
-	c.size = 64;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
 	struct tu_json j;
-	stop_helper(&srv, &j);
-	long long flipped = tu_json_int(&j, "flipped");
+	long long flipped = run_corrupted("999", 1, 1, &r, &j);
+
 	cr_assert_eq(tu_json_int(&j, "flip_positions"), 64,
 		     "the server flipped %lld bytes at %lld of the 64 offsets", flipped,
 		     tu_json_int(&j, "flip_positions"));
-	cr_assert_eq((long long)errors_of(&r, LG_CAUSE_VERIFY_MISMATCH), flipped,
-		     "mismatches %llu, bytes flipped %lld",
-		     (unsigned long long)errors_of(&r, LG_CAUSE_VERIFY_MISMATCH), flipped);
-	cr_assert_eq(r.replies + r.verify_mismatch, 5000);
 	lg_result_free(&r);
 }
 

@@ -197,9 +197,9 @@ int agent_main(int argc, char **argv)
 				return die_usage("--share: must be I/N with 0 <= I < N");
 			break;
 		case OPT_ROLE:
-			if (strcmp(optarg, "load") && strcmp(optarg, "latency"))
+			if ((rc = ar_role_parse(optarg)) < 0)
 				return die_usage("--role: must be load or latency");
-			a.ar.role = !strcmp(optarg, "latency") ? AR_ROLE_LATENCY : AR_ROLE_LOAD;
+			a.ar.role = rc;
 			break;
 		case OPT_NAME:
 			snprintf(a.ar.name, sizeof a.ar.name, "%s", optarg);

@@ -17,6 +17,20 @@
 #include "jsonr.h"
 #include "schema.h"
 
+const char *ar_role_name(enum ar_role role)
+{
+	return role == AR_ROLE_LATENCY ? "latency" : "load";
+}
+
+int ar_role_parse(const char *s)
+{
+	if (!strcmp(s, ar_role_name(AR_ROLE_LOAD)))
+		return AR_ROLE_LOAD;
+	if (!strcmp(s, ar_role_name(AR_ROLE_LATENCY)))
+		return AR_ROLE_LATENCY;
+	return -1;
+}
+
 int ar_share(long conns, double rate, uint64_t requests, int i, int n,
 	     long *conns_i, double *rate_i, uint64_t *requests_i)
 {
@@ -100,7 +114,7 @@ int ar_write(FILE *f, const struct ar_result *r)
 	json_begin_object(&w);
 	json_kv_string(&w, "schema", EVB_SCHEMA_AGENT);
 	json_kv_string(&w, "name", r->name);
-	json_kv_string(&w, "role", r->role == AR_ROLE_LATENCY ? "latency" : "load");
+	json_kv_string(&w, "role", ar_role_name(r->role));
 	json_kv_int(&w, "index", r->index);
 	json_kv_int(&w, "shares", r->shares);
 	json_kv_string(&w, "target", r->target);
@@ -342,9 +356,10 @@ int ar_parse(const char *text, size_t len, struct ar_result *r, char *err, size_
 	}
 	rd_str(&d, v, "name", r->name, sizeof r->name);
 	rd_str(&d, v, "role", role, sizeof role);
-	if (!d.bad && strcmp(role, "load") && strcmp(role, "latency"))
+	int rl = ar_role_parse(role);
+	if (!d.bad && rl < 0)
 		rd_fail(&d, "a role that is neither load nor latency:", role);
-	r->role = !strcmp(role, "latency") ? AR_ROLE_LATENCY : AR_ROLE_LOAD;
+	r->role = rl == AR_ROLE_LATENCY ? AR_ROLE_LATENCY : AR_ROLE_LOAD;
 	r->index = (int)rd_int(&d, v, "index");
 	r->shares = (int)rd_int(&d, v, "shares");
 	rd_str(&d, v, "target", r->target, sizeof r->target);

@@ -33,6 +33,13 @@
  * loop at a low rate whose histogram is reported apart from the load's. */
 enum ar_role { AR_ROLE_LOAD = 0, AR_ROLE_LATENCY };
 
+/* A role's name, "load" or "latency", as the command line and the result
+ * files spell it. */
+const char *ar_role_name(enum ar_role role);
+
+/* The role named s, or -1 when s names none. */
+int ar_role_parse(const char *s);
+
 struct ar_result {
 	char   name[64];          /* the agent: its host, or "index-N" */
 	enum ar_role role;

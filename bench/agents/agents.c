@@ -32,22 +32,42 @@ struct words {
 	size_t used;
 };
 
-static void add(struct words *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct words *a, const char *fmt, ...)
+static void vadd(struct words *a, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int k;
 
 	if (a->n >= (int)(sizeof a->w / sizeof *a->w) - 1 || a->used >= sizeof a->store)
 		return;
-	va_start(ap, fmt);
 	k = vsnprintf(a->store + a->used, sizeof a->store - a->used, fmt, ap);
-	va_end(ap);
 	if (k < 0 || a->used + (size_t)k + 1 > sizeof a->store)
 		return;
 	a->w[a->n++] = a->store + a->used;
 	a->used += (size_t)k + 1;
 	a->w[a->n] = NULL;
+}
+
+/* One word, formatted. */
+static void add(struct words *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct words *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(a, fmt, ap);
+	va_end(ap);
+}
+
+/* An option and its value, formatted: two words. */
+static void opt(struct words *a, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void opt(struct words *a, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	add(a, "%s", name);
+	va_start(ap, fmt);
+	vadd(a, fmt, ap);
+	va_end(ap);
 }
 
 /* `BIN agent --control ...` for agent i: the whole load's options and its
@@ -61,55 +81,34 @@ static void agent_words(struct words *a, const struct agents_spec *s, int i,
 	add(a, "%s", bin);
 	add(a, "agent");
 	add(a, "--control");
-	add(a, "--name");
-	add(a, "%s", h->host);
-	add(a, "--host");
-	add(a, "%s", cfg->host);
-	add(a, "--port");
-	add(a, "%d", cfg->port);
+	opt(a, "--name", "%s", h->host);
+	opt(a, "--host", "%s", cfg->host);
+	opt(a, "--port", "%d", cfg->port);
 	if (h->latency) {
-		add(a, "--role");
-		add(a, "latency");
-		add(a, "--conns");
-		add(a, "%ld", s->latency_conns);
-		add(a, "--rate");
-		add(a, "%.17g", s->latency_rate);
+		opt(a, "--role", "%s", ar_role_name(AR_ROLE_LATENCY));
+		opt(a, "--conns", "%ld", s->latency_conns);
+		opt(a, "--rate", "%.17g", s->latency_rate);
 	} else {
-		add(a, "--share");
-		add(a, "%d/%d", i, s->nload);
-		add(a, "--conns");
-		add(a, "%ld", cfg->conns);
-		if (cfg->rate > 0) {
-			add(a, "--rate");
-			add(a, "%.17g", cfg->rate);
-		}
-		if (cfg->connect_rate > 0) {
-			add(a, "--connect-rate");
-			add(a, "%.17g", cfg->connect_rate);
-		}
-		if (cfg->requests_per_conn) {
-			add(a, "--requests-per-conn");
-			add(a, "%llu", (unsigned long long)cfg->requests_per_conn);
-		}
-		add(a, "--pipeline");
-		add(a, "%d", cfg->pipeline);
+		opt(a, "--share", "%d/%d", i, s->nload);
+		opt(a, "--conns", "%ld", cfg->conns);
+		if (cfg->rate > 0)
+			opt(a, "--rate", "%.17g", cfg->rate);
+		if (cfg->connect_rate > 0)
+			opt(a, "--connect-rate", "%.17g", cfg->connect_rate);
+		if (cfg->requests_per_conn)
+			opt(a, "--requests-per-conn", "%llu", (unsigned long long)cfg->requests_per_conn);
+		opt(a, "--pipeline", "%d", cfg->pipeline);
 	}
 	/* Every agent measures for the same time; with --requests the load
 	 * agents share the count and the latency agent measures until the
 	 * load is over (it is stopped then). */
-	if (cfg->requests && !h->latency) {
-		add(a, "--requests");
-		add(a, "%llu", (unsigned long long)cfg->requests);
-	} else {
-		add(a, "--duration");
-		add(a, "%.17g", cfg->requests ? 1e6 : cfg->duration_s);
-	}
-	add(a, "--warmup");
-	add(a, "%.17g", cfg->warmup_s);
-	add(a, "--size");
-	add(a, "%ld", cfg->size);
-	add(a, "--timeout");
-	add(a, "%.17g", cfg->timeout_s);
+	if (cfg->requests && !h->latency)
+		opt(a, "--requests", "%llu", (unsigned long long)cfg->requests);
+	else
+		opt(a, "--duration", "%.17g", cfg->requests ? 1e6 : cfg->duration_s);
+	opt(a, "--warmup", "%.17g", cfg->warmup_s);
+	opt(a, "--size", "%ld", cfg->size);
+	opt(a, "--timeout", "%.17g", cfg->timeout_s);
 }
 
 /* The words as one remote shell command, each single-quoted. */

@@ -20,7 +20,7 @@ static void agent_line(FILE *f, const struct ar_result *r)
 	const struct hist *h = &r->res.latency;
 
 	fprintf(f, "  %-20s %-7s %2d/%-2d %7ld %9.0f %11llu %11.1f %9.1f %9.1f ",
-		r->name, r->role == AR_ROLE_LATENCY ? "latency" : "load", r->index, r->shares,
+		r->name, ar_role_name(r->role), r->index, r->shares,
 		r->conns, r->rate, (unsigned long long)r->res.replies, r->res.throughput_rps,
 		(double)hist_value_at_percentile(h, 50) / 1e3,
 		(double)hist_value_at_percentile(h, 99) / 1e3);
@@ -68,7 +68,7 @@ int merge_write_json(FILE *f, const struct ar_result *rs, int n, const struct ar
 
 		json_begin_object(&w);
 		json_kv_string(&w, "name", r->name);
-		json_kv_string(&w, "role", r->role == AR_ROLE_LATENCY ? "latency" : "load");
+		json_kv_string(&w, "role", ar_role_name(r->role));
 		json_kv_int(&w, "index", r->index);
 		json_kv_int(&w, "shares", r->shares);
 		json_kv_int(&w, "conns", r->conns);

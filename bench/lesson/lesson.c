@@ -230,39 +230,69 @@ static const char *reference(const struct rep_row *rows, int n, const char **ser
 
 /* ---- the verdicts ------------------------------------------------------------------ */
 
-static void v_idle(FILE *f, const struct rep_row *rows, int n)
-{
+/* What a verdict reads its figures over: the servers of the rows in the
+ * reports' order, their connection counts ascending, and the reference. */
+struct grid {
 	const char *sv[MAXS];
 	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	int ns, nc;
+	const char *ref;
+};
+
+static void grid_of(struct grid *g, const struct rep_row *rows, int n)
+{
+	g->ns = servers_in(rows, n, g->sv, MAXS);
+	g->nc = conns_in(rows, n, g->cv, MAXC);
+	g->ref = reference(rows, n, g->sv, g->ns);
+}
+
+/* The paired ratio of a metric of server i over the same metric of the
+ * reference, both at count k, as text in buf; NULL for the reference itself
+ * or when no round measured both. */
+static const char *vs_ref(char *buf, size_t len, const struct rep_row *rows, int n,
+			  const struct grid *g, int i, int k, metric_fn m)
+{
+	struct stats_median_ci ci;
+
+	if (!g->ref || !strcmp(g->sv[i], g->ref) ||
+	    !paired(rows, n, g->sv[i], g->cv[k], g->ref, g->cv[k], m, &ci))
+		return NULL;
+	return ratio_text(buf, len, &ci);
+}
+
+static void v_idle(FILE *f, const struct rep_row *rows, int n)
+{
+	struct grid gr;
 	char a[160], b[32], c[32], d[32], e[32], g[32], h[32];
 
-	if (nc < 2) {
+	grid_of(&gr, rows, n);
+
+	if (gr.nc < 2) {
 		fprintf(f, "  (the sweep needs two connection counts to show the growth)\n");
 		return;
 	}
-	for (int i = 0; i < ns; i++) {
+	for (int i = 0; i < gr.ns; i++) {
 		struct stats_median_ci ci;
-		long lo = cv[0], hi = cv[nc - 1];
-		double ready = median_of(rows, n, sv[i], hi, m_ready);
-		double up = median_of(rows, n, sv[i], hi, m_up);
+		long lo = gr.cv[0], hi = gr.cv[gr.nc - 1];
+		double ready = median_of(rows, n, gr.sv[i], hi, m_ready);
+		double up = median_of(rows, n, gr.sv[i], hi, m_up);
 
-		if (!paired(rows, n, sv[i], hi, sv[i], lo, m_cpu, &ci)) {
-			fprintf(f, "  %s: not measured at both %ld and %ld connections\n", sv[i], lo, hi);
+		if (!paired(rows, n, gr.sv[i], hi, gr.sv[i], lo, m_cpu, &ci)) {
+			fprintf(f, "  %s: not measured at both %ld and %ld connections\n", gr.sv[i], lo, hi);
 			continue;
 		}
 		fprintf(f, "  %s: server CPU per request %s at %s connections against %s "
 			"(%s -> %s us); system calls per request %s -> %s",
-			sv[i], ratio_text(a, sizeof a, &ci), count(c, sizeof c, (double)hi),
+			gr.sv[i], ratio_text(a, sizeof a, &ci), count(c, sizeof c, (double)hi),
 			count(b, sizeof b, (double)lo),
-			fig(d, sizeof d, median_of(rows, n, sv[i], lo, m_cpu)),
-			fig(e, sizeof e, median_of(rows, n, sv[i], hi, m_cpu)),
-			fig(g, sizeof g, median_of(rows, n, sv[i], lo, m_sys)),
-			fig(h, sizeof h, median_of(rows, n, sv[i], hi, m_sys)));
+			fig(d, sizeof d, median_of(rows, n, gr.sv[i], lo, m_cpu)),
+			fig(e, sizeof e, median_of(rows, n, gr.sv[i], hi, m_cpu)),
+			fig(g, sizeof g, median_of(rows, n, gr.sv[i], lo, m_sys)),
+			fig(h, sizeof h, median_of(rows, n, gr.sv[i], hi, m_sys)));
 		if (ready >= 0) {
 			fprintf(f, "; at %s each wake-up returned %s ready descriptors",
 				count(b, sizeof b, (double)hi), fig(c, sizeof c, ready));
-			if (has(rows, n, sv[i], DS_SCANS) && up > 0)
+			if (has(rows, n, gr.sv[i], DS_SCANS) && up > 0)
 				fprintf(f, " of the %s it handed the kernel on every call",
 					count(e, sizeof e, up + 1));
 		}
@@ -272,26 +302,26 @@ static void v_idle(FILE *f, const struct rep_row *rows, int n)
 
 static void v_fdsetsize(FILE *f, const struct rep_row *rows, int n)
 {
-	const char *sv[MAXS];
-	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	struct grid gr;
 	char a[160], b[32], c[32], d[32];
 
-	for (int k = 0; k < nc; k++)
-		for (int i = 0; i < ns; i++) {
-			if (!has(rows, n, sv[i], DS_FD_SETSIZE))
+	grid_of(&gr, rows, n);
+
+	for (int k = 0; k < gr.nc; k++)
+		for (int i = 0; i < gr.ns; i++) {
+			if (!has(rows, n, gr.sv[i], DS_FD_SETSIZE))
 				continue;
 			fprintf(f, "  at %s connections %s had %s up (FD_SETSIZE is %d) and "
 				"refused %s connection attempts",
-				count(b, sizeof b, (double)cv[k]), sv[i],
-				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)), FD_SETSIZE,
-				count(d, sizeof d, median_of(rows, n, sv[i], cv[k], m_fdset)));
-			for (int j = 0; j < ns; j++) {
+				count(b, sizeof b, (double)gr.cv[k]), gr.sv[i],
+				count(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_up)), FD_SETSIZE,
+				count(d, sizeof d, median_of(rows, n, gr.sv[i], gr.cv[k], m_fdset)));
+			for (int j = 0; j < gr.ns; j++) {
 				struct stats_median_ci ci;
 
-				if (j != i && paired(rows, n, sv[i], cv[k], sv[j], cv[k], m_rps, &ci))
+				if (j != i && paired(rows, n, gr.sv[i], gr.cv[k], gr.sv[j], gr.cv[k], m_rps, &ci))
 					fprintf(f, "; its throughput was %s %s's", ratio_text(a, sizeof a, &ci),
-						sv[j]);
+						gr.sv[j]);
 			}
 			fputs("\n", f);
 		}
@@ -299,76 +329,65 @@ static void v_fdsetsize(FILE *f, const struct rep_row *rows, int n)
 
 static void v_perconn(FILE *f, const struct rep_row *rows, int n)
 {
-	const char *sv[MAXS];
-	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(rows, n, sv, ns);
+	struct grid gr;
 	char a[160], b[32], c[32];
 
-	for (int k = 0; k < nc; k++)
-		for (int i = 0; i < ns; i++) {
-			struct stats_median_ci ci;
+	grid_of(&gr, rows, n);
+
+	for (int k = 0; k < gr.nc; k++)
+		for (int i = 0; i < gr.ns; i++) {
 			const struct rep_row *any = NULL;
 
 			for (int r = 1; r <= rep_rounds(rows, n) && !any; r++)
-				if ((any = find(rows, n, sv[i], cv[k], r)) && !any->sys_top_server[0])
+				if ((any = find(rows, n, gr.sv[i], gr.cv[k], r)) && !any->sys_top_server[0])
 					any = NULL;
-			fprintf(f, "  %s: %s us of server CPU and %s system calls per request", sv[i],
-				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_cpu)),
-				fig(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_sys)));
+			fprintf(f, "  %s: %s us of server CPU and %s system calls per request", gr.sv[i],
+				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)),
+				fig(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_sys)));
 			if (any)
 				fprintf(f, " (%s)", any->sys_top_server);
-			if (ref && strcmp(sv[i], ref) != 0 &&
-			    paired(rows, n, sv[i], cv[k], ref, cv[k], m_cpu, &ci))
-				fprintf(f, "; CPU %s %s's", ratio_text(a, sizeof a, &ci), ref);
+			if (vs_ref(a, sizeof a, rows, n, &gr, i, k, m_cpu))
+				fprintf(f, "; CPU %s %s's", a, gr.ref);
 			fputs("\n", f);
 		}
 }
 
 static void v_edge(FILE *f, const struct rep_row *rows, int n)
 {
-	const char *sv[MAXS];
-	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(rows, n, sv, ns);
+	struct grid gr;
 	char a[160], b[32], c[32];
 
-	for (int k = 0; k < nc; k++)
-		for (int i = 0; i < ns; i++) {
-			struct stats_median_ci ci;
+	grid_of(&gr, rows, n);
 
+	for (int k = 0; k < gr.nc; k++)
+		for (int i = 0; i < gr.ns; i++) {
 			fprintf(f, "  %s: %s epoll_ctl calls and %s system calls per request, %s us of "
-				"server CPU", sv[i],
-				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_ctl)),
-				fig(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_sys)),
-				fig(a, sizeof a, median_of(rows, n, sv[i], cv[k], m_cpu)));
-			if (ref && strcmp(sv[i], ref) != 0 &&
-			    paired(rows, n, sv[i], cv[k], ref, cv[k], m_cpu, &ci))
-				fprintf(f, " (%s %s's)", ratio_text(a, sizeof a, &ci), ref);
+				"server CPU", gr.sv[i],
+				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_ctl)),
+				fig(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_sys)),
+				fig(a, sizeof a, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)));
+			if (vs_ref(a, sizeof a, rows, n, &gr, i, k, m_cpu))
+				fprintf(f, " (%s %s's)", a, gr.ref);
 			fputs("\n", f);
 		}
 }
 
 static void v_memory(FILE *f, const struct rep_row *rows, int n)
 {
-	const char *sv[MAXS];
-	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(rows, n, sv, ns);
+	struct grid gr;
 	char a[160], b[32], c[32];
 
-	for (int k = 0; k < nc; k++) {
-		fprintf(f, "  at %s connections, server memory (PSS) per connection up:\n",
-			count(b, sizeof b, (double)cv[k]));
-		for (int i = 0; i < ns; i++) {
-			struct stats_median_ci ci;
+	grid_of(&gr, rows, n);
 
-			fprintf(f, "    %s: %s KiB (%s up)", sv[i],
-				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_kib_per_conn)),
-				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)));
-			if (ref && strcmp(sv[i], ref) != 0 &&
-			    paired(rows, n, sv[i], cv[k], ref, cv[k], m_kib_per_conn, &ci))
-				fprintf(f, ", %s %s's", ratio_text(a, sizeof a, &ci), ref);
+	for (int k = 0; k < gr.nc; k++) {
+		fprintf(f, "  at %s connections, server memory (PSS) per connection up:\n",
+			count(b, sizeof b, (double)gr.cv[k]));
+		for (int i = 0; i < gr.ns; i++) {
+			fprintf(f, "    %s: %s KiB (%s up)", gr.sv[i],
+				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_kib_per_conn)),
+				count(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_up)));
+			if (vs_ref(a, sizeof a, rows, n, &gr, i, k, m_kib_per_conn))
+				fprintf(f, ", %s %s's", a, gr.ref);
 			fputs("\n", f);
 		}
 	}
@@ -376,23 +395,23 @@ static void v_memory(FILE *f, const struct rep_row *rows, int n)
 
 static void v_emfile(FILE *f, const struct rep_row *rows, int n)
 {
-	const char *sv[MAXS];
-	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
+	struct grid gr;
 	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
 
-	for (int k = 0; k < nc; k++)
-		for (int i = 0; i < ns; i++)
+	grid_of(&gr, rows, n);
+
+	for (int k = 0; k < gr.nc; k++)
+		for (int i = 0; i < gr.ns; i++)
 			fprintf(f, "  %s at %s connections: %s accepts failed with EMFILE, %s "
 				"connections up, %s req/s served; the server used %s of its CPU "
 				"capacity (%s us per request) and made %s accept calls per request\n",
-				sv[i], count(a, sizeof a, (double)cv[k]),
-				count(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_emfile)),
-				count(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_up)),
-				count(d, sizeof d, median_of(rows, n, sv[i], cv[k], m_rps)),
-				fig(e, sizeof e, median_of(rows, n, sv[i], cv[k], m_util)),
-				fig(g, sizeof g, median_of(rows, n, sv[i], cv[k], m_cpu)),
-				fig(h, sizeof h, median_of(rows, n, sv[i], cv[k], m_accepts)));
+				gr.sv[i], count(a, sizeof a, (double)gr.cv[k]),
+				count(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_emfile)),
+				count(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_up)),
+				count(d, sizeof d, median_of(rows, n, gr.sv[i], gr.cv[k], m_rps)),
+				fig(e, sizeof e, median_of(rows, n, gr.sv[i], gr.cv[k], m_util)),
+				fig(g, sizeof g, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)),
+				fig(h, sizeof h, median_of(rows, n, gr.sv[i], gr.cv[k], m_accepts)));
 }
 
 /* Completions against readiness: what the system calls were worth. For each
@@ -401,31 +420,31 @@ static void v_emfile(FILE *f, const struct rep_row *rows, int n)
  * reference, and what the two figures together say. */
 static void v_uring(FILE *f, const struct rep_row *rows, int n)
 {
-	const char *sv[MAXS];
-	long cv[MAXC];
-	int ns = servers_in(rows, n, sv, MAXS), nc = conns_in(rows, n, cv, MAXC);
-	const char *ref = reference(rows, n, sv, ns);
+	struct grid gr;
 	char a[160], b[32], c[32], d[32], e[32];
 
-	for (int k = 0; k < nc; k++) {
-		fprintf(f, "  at %s connections:\n", count(b, sizeof b, (double)cv[k]));
-		for (int i = 0; i < ns; i++) {
-			double kern = median_of(rows, n, sv[i], cv[k], m_kernel);
+	grid_of(&gr, rows, n);
+
+	for (int k = 0; k < gr.nc; k++) {
+		fprintf(f, "  at %s connections:\n", count(b, sizeof b, (double)gr.cv[k]));
+		for (int i = 0; i < gr.ns; i++) {
+			double kern = median_of(rows, n, gr.sv[i], gr.cv[k], m_kernel);
 
 			fprintf(f, "    %s: %s system calls and %s us of server CPU per request, "
-				"%s%% of it in the kernel\n", sv[i],
-				fig(b, sizeof b, median_of(rows, n, sv[i], cv[k], m_sys)),
-				fig(c, sizeof c, median_of(rows, n, sv[i], cv[k], m_cpu)),
+				"%s%% of it in the kernel\n", gr.sv[i],
+				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_sys)),
+				fig(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)),
 				kern < 0 ? "-" : (snprintf(d, sizeof d, "%.0f", kern * 100), d));
 		}
-		for (int i = 0; i < ns && ref; i++) {
+		for (int i = 0; i < gr.ns && gr.ref; i++) {
 			struct stats_median_ci ci;
-			double s_ref = median_of(rows, n, ref, cv[k], m_sys);
-			double s_me = median_of(rows, n, sv[i], cv[k], m_sys);
-			double kern = median_of(rows, n, ref, cv[k], m_kernel);
+			double s_ref = median_of(rows, n, gr.ref, gr.cv[k], m_sys);
+			double s_me = median_of(rows, n, gr.sv[i], gr.cv[k], m_sys);
+			double kern = median_of(rows, n, gr.ref, gr.cv[k], m_kernel);
 			const char *says;
 
-			if (!strcmp(sv[i], ref) || !paired(rows, n, sv[i], cv[k], ref, cv[k], m_cpu, &ci))
+			if (!strcmp(gr.sv[i], gr.ref) ||
+			    !paired(rows, n, gr.sv[i], gr.cv[k], gr.ref, gr.cv[k], m_cpu, &ci))
 				continue;
 			if (!ci.has_ci)
 				says = "too few rounds to tell";
@@ -435,7 +454,7 @@ static void v_uring(FILE *f, const struct rep_row *rows, int n)
 				says = "dearer";
 			else
 				says = "no different, as far as this run can tell";
-			fprintf(f, "    %s against %s: CPU per request %s, %s", sv[i], ref,
+			fprintf(f, "    %s against %s: CPU per request %s, %s", gr.sv[i], gr.ref,
 				ratio_text(a, sizeof a, &ci), says);
 			if (s_ref > 0 && s_me >= 0) {
 				double fewer = 1 - s_me / s_ref, less = 1 - ci.median;
@@ -451,7 +470,7 @@ static void v_uring(FILE *f, const struct rep_row *rows, int n)
 					fputs(": the system calls were not where the time went", f);
 			}
 			if (kern >= 0)
-				fprintf(f, " (the kernel took %.0f%% of %s's CPU)", kern * 100, ref);
+				fprintf(f, " (the kernel took %.0f%% of %s's CPU)", kern * 100, gr.ref);
 			fputs("\n", f);
 		}
 	}

@@ -67,23 +67,43 @@ Test(loop, empty_base_returns_1, .timeout = 10)
 	event_base_free(base);
 }
 
+/* A persistent read event on one end of a new socket pair sv that logs
+ * letter; the other end is t->wake, so that a DO_WAKE or DO_LOOPCONTINUE
+ * callback makes the event ready. Returns the added event. */
+static struct event *watch_pair(struct trace *t, struct step *s, char letter, evutil_socket_t sv[2])
+{
+	struct event *ev;
+
+	evtest_pair(sv);
+	t->wake = sv[1];
+	*s = (struct step){ t, letter, DO_NOTHING };
+	ev = event_new(t->base, sv[0], EV_READ | EV_PERSIST, step_cb, s);
+	cr_assert_eq(event_add(ev, NULL), 0);
+	return ev;
+}
+
+/* The event of watch_pair() and its two sockets. */
+static void unwatch(struct event *ev, evutil_socket_t sv[2])
+{
+	event_free(ev);
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+}
+
 Test(loop, nonblock_returns_with_nothing_ready, .timeout = 10)
 {
 	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct trace t = { .base = base };
-	struct step s = { &t, 'a', DO_NOTHING };
-	struct event *ev;
+	struct step s;
+	struct event *ev = watch_pair(&t, &s, 'a', sv);
 
-	evtest_pair(sv);
-	ev = event_new(base, sv[0], EV_READ | EV_PERSIST, step_cb, &s);
-	event_add(ev, NULL);
 	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
 	cr_assert_eq(t.n, 0);
 	evtest_send(sv[1], 1);
 	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "a");
-	event_free(ev);
+	unwatch(ev, sv);
 	event_base_free(base);
 }
 
@@ -143,6 +163,14 @@ static void three_active(struct trace *t, struct step s[3], int action)
 	}
 }
 
+/* The three events t->ev[0..2], then the base. */
+static void free_three(struct trace *t)
+{
+	for (int i = 0; i < 3; i++)
+		event_free(t->ev[i]);
+	event_base_free(t->base);
+}
+
 Test(loop, loopexit_lets_active_callbacks_run, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
@@ -153,9 +181,7 @@ Test(loop, loopexit_lets_active_callbacks_run, .timeout = 10)
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert(event_base_got_exit(t.base));
 	cr_assert(!event_base_got_break(t.base));
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_base_free(t.base);
+	free_three(&t);
 }
 
 Test(loop, loopbreak_stops_after_current, .timeout = 10)
@@ -173,9 +199,7 @@ Test(loop, loopbreak_stops_after_current, .timeout = 10)
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_NONBLOCK), 1);
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert(!event_base_got_break(t.base));
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_base_free(t.base);
+	free_three(&t);
 }
 
 /* loopcontinue ends the round after the current callback and polls again:
@@ -188,21 +212,15 @@ Test(loop, loopcontinue_polls_again, .timeout = 10)
 	evutil_socket_t sv[2];
 	struct event *r;
 
-	evtest_pair(sv);
-	t.wake = sv[1];
-	rs = (struct step){ &t, 'R', DO_NOTHING };
-	r = event_new(t.base, sv[0], EV_READ | EV_PERSIST, step_cb, &rs);
-	event_add(r, NULL);
+	r = watch_pair(&t, &rs, 'R', sv);
 	three_active(&t, s, DO_LOOPCONTINUE);
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_eq(t.n, 4, "log %s", t.log);
 	cr_assert_eq(t.log[0], 'a');
 	cr_assert_not_null(strchr(t.log, 'R'), "log %s", t.log);
 	cr_assert_not_null(strchr(t.log, 'c'), "log %s", t.log);
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_free(r);
-	event_base_free(t.base);
+	unwatch(r, sv);
+	free_three(&t);
 }
 
 /* The control: the same, but a only writes. EVLOOP_ONCE then stops after
@@ -214,20 +232,14 @@ Test(loop, without_loopcontinue_once_is_one_round, .timeout = 10)
 	evutil_socket_t sv[2];
 	struct event *r;
 
-	evtest_pair(sv);
-	t.wake = sv[1];
-	rs = (struct step){ &t, 'R', DO_NOTHING };
-	r = event_new(t.base, sv[0], EV_READ | EV_PERSIST, step_cb, &rs);
-	event_add(r, NULL);
+	r = watch_pair(&t, &rs, 'R', sv);
 	three_active(&t, s, DO_WAKE);
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "abcR");
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_free(r);
-	event_base_free(t.base);
+	unwatch(r, sv);
+	free_three(&t);
 }
 
 static void exit_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -260,17 +272,14 @@ Test(loop, loopexit_before_dispatch, .timeout = 10)
 	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct trace t = { .base = base };
-	struct step s = { &t, 'a', DO_NOTHING };
-	struct event *ev;
+	struct step s;
+	struct event *ev = watch_pair(&t, &s, 'a', sv);
 
-	evtest_pair(sv);
-	ev = event_new(base, sv[0], EV_READ | EV_PERSIST, step_cb, &s);
-	event_add(ev, NULL);
 	/* Exits after one round although ev stays pending forever. */
 	cr_assert_eq(event_base_loopexit(base, NULL), 0);
 	cr_assert_eq(event_base_dispatch(base), 0);
 	cr_assert(event_base_got_exit(base));
-	event_free(ev);
+	unwatch(ev, sv);
 	event_base_free(base);
 }
 
@@ -326,9 +335,7 @@ Test(loop, priorities_order, .timeout = 10)
 	}
 	cr_assert_eq(event_base_dispatch(t.base), 1);
 	cr_assert_str_eq(t.log, "abc");
-	for (int i = 0; i < 3; i++)
-		event_free(t.ev[i]);
-	event_base_free(t.base);
+	free_three(&t);
 }
 
 /* A more urgent event activated from a callback runs before the rest of the
