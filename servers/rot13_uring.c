@@ -52,7 +52,9 @@
  * told from the plain descriptors in 20 paired rounds and are not used.
  * After that the server's CPU per request is epoll-lt's within the few
  * percent a run resolves: 1.00x, 0.93x and 0.96x at 100, 1,000 and 10,000
- * connections, medians of 20 rounds, none with an interval below 1.00x.
+ * connections, medians of 20 rounds, none with an interval below 1.00x, on a
+ * busy machine; on the machine alone 0.92x [0.86,0.99], 0.95x [0.88,0.98],
+ * 0.94x [0.88,1.02] (docs/teaching.md, section 7).
  *
  * Backpressure: a multishot recv delivers until it is cancelled, so while
  * more than --max-pending bytes of replies are queued or in flight the loop
