@@ -512,7 +512,9 @@ static bool save_table(const struct opts *o, const char *dir, const struct rep_r
 
 int main(int argc, char **argv)
 {
-	struct opts o;
+	/* Static: what the options point to (a user's command, the agents'
+	 * spec) lives as long as evbench, and stays reachable to the end. */
+	static struct opts o;
 	struct col_host host;
 	char run_id[64], dir[PATH_MAX];
 	struct rep_row *rows = NULL;
@@ -542,6 +544,7 @@ int main(int argc, char **argv)
 		cli_parse(&o, argc - 1, argv + 1, true);
 	else
 		cli_parse(&o, argc, argv, false);
+	o.argv = argv;   /* a lesson's as run; reachable till the end, being o's */
 
 	prepare_machine(&o, &host);
 
@@ -572,7 +575,7 @@ int main(int argc, char **argv)
 
 	for (int t = 0; t < ntrials && !trial_stop_signal(); t++) {
 		const struct cmp_trial *tr = &plan[t];
-		struct rep_run *r = new_trial(&o, tr, per, run_id, argv, &host);
+		struct rep_run *r = new_trial(&o, tr, per, run_id, o.argv, &host);
 
 		trial_run(r, show_progress, t + 1, ntrials, t_start);
 		rep_row_fill(&rows[nrows++], r, &host);

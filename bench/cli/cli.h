@@ -48,6 +48,8 @@ struct opts {
 	const char *baseline, *current;
 	double budget_s;
 	struct cmp_rule rule;
+	char **argv;            /* the command line as run (a lesson's, expanded), for the
+	                           results; set by main() */
 	struct agents_spec *agents;  /* --agents: the load run by agents (agents.h), or NULL */
 };
 
