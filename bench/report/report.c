@@ -440,15 +440,8 @@ static void json_server(struct json_writer *w, const struct rep_run *r)
 	json_kv_double_or_null(w, "ready_s", r->started ? p->ready_s : -1);
 	json_kv_double_or_null(w, "stop_s", r->started && s->kind != ORCH_ADDRESS ? p->stop_s : -1);
 	json_key(w, "exit");
-	if (p->reaped && s->kind == ORCH_COMMAND && WIFEXITED(p->status) &&
-	    WEXITSTATUS(p->status) > 128) {
-		/* The keeper's 128 + signal is the command's death by it. */
-		int sig = WEXITSTATUS(p->status) - 128;
-
-		snprintf(st, sizeof st, "killed by SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
-		json_string(w, st);
-	} else if (p->reaped) {
-		json_string(w, orch_status_text(p->status, st, sizeof st));
+	if (p->reaped) {
+		json_string(w, orch_exit_text(p, st, sizeof st));
 	} else {
 		json_null(w);
 	}

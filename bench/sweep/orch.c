@@ -665,13 +665,8 @@ static int start_command(struct orch_proc *p, const struct orch_server *s,
 			int code = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
 
 			read_stderr_tail(p);
-			if (code > 128)
-				snprintf(st, sizeof st, "was killed by SIG%s",
-					 sigabbrev_np(code - 128) ? sigabbrev_np(code - 128) : "?");
-			else
-				orch_status_text(p->status, st, sizeof st);
-			fail(err, errlen, "%s: '%s' %s before it listened on port %d%s%s%s", s->name,
-			     s->path, st, p->port,
+			fail(err, errlen, "%s: '%s' %s%s before it listened on port %d%s%s%s", s->name,
+			     s->path, code > 128 ? "was " : "", orch_exit_text(p, st, sizeof st), p->port,
 			     code == 0 ? " (a server must stay in the foreground; what it left "
 					 "running was killed)" : "",
 			     p->stderr_tail[0] ? ": " : "", p->stderr_tail);
@@ -792,6 +787,19 @@ int orch_start(struct orch_proc *p, const struct orch_server *s, char *const *ar
 	return -1;
 }
 
+const char *orch_exit_text(const struct orch_proc *p, char *buf, size_t len)
+{
+	int code = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
+
+	/* The keeper's 128 + N is its command's death by signal N (keeper.h). */
+	if (p->kind == ORCH_COMMAND && code > 128) {
+		snprintf(buf, len, "killed by SIG%s",
+			 sigabbrev_np(code - 128) ? sigabbrev_np(code - 128) : "?");
+		return buf;
+	}
+	return orch_status_text(p->status, buf, len);
+}
+
 bool orch_alive(const struct orch_proc *p)
 {
 	siginfo_t si;
@@ -843,12 +851,8 @@ static int stop_command(struct orch_proc *p, double timeout_s, char *err, size_t
 	if (!p->died_early)
 		return 0;
 	code = WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
-	if (code > 128)
-		snprintf(st, sizeof st, "killed by SIG%s",
-			 sigabbrev_np(code - 128) ? sigabbrev_np(code - 128) : "?");
-	else
-		orch_status_text(p->status, st, sizeof st);
-	return fail(err, errlen, "server died during the run (%s)%s%s%s", st,
+	return fail(err, errlen, "server died during the run (%s)%s%s%s",
+		    orch_exit_text(p, st, sizeof st),
 		    code == 0 ? "; a server must stay in the foreground" : "",
 		    p->stderr_tail[0] ? ": " : "", p->stderr_tail);
 }

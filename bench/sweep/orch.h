@@ -184,4 +184,8 @@ void orch_kill_current(void);
 /* "exited 0", "killed by SIGSEGV", ... for a wait status. */
 const char *orch_status_text(int status, char *buf, size_t len);
 
+/* How a reaped server ended, as orch_status_text() says it; for a command,
+ * its own end as its keeper passed it on (a death by a signal included). */
+const char *orch_exit_text(const struct orch_proc *p, char *buf, size_t len);
+
 #endif
