@@ -4,14 +4,15 @@
  * at a given true change, and after how many rounds (docs/gate.md).
  *
  *   gate_oc [--changes LIST] [--trials N] [--budget R] [--clear C] [--scale F]
- *           [--max-regression PCT] [--block L] [--seed S] [--kind K] [--csv | --replay]
- *           NOISE.csv
+ *           [--max-regression PCT] [--block L] [--seed S] [--kind K] [--work-ns W]
+ *           [--csv | --replay] NOISE.csv
  *
  * NOISE.csv is what scripts/gate_ab_validate.sh appends to OUT/ratios.csv:
  * kind,work_ns,trial,round,ratio, one row per round of a real `evbench ab`,
  * the ratio being server CPU per request, current over baseline. The rows of
  * kind K (default aa, the build against itself) are the noise: each trial's
- * log ratios less that trial's mean. A simulated trial draws its rounds from
+ * log ratios less that trial's mean (--work-ns W: only the rows of that
+ * slowdown; a trial is its work and number). A simulated trial draws its rounds from
  * one measured trial, drawn with a chance proportional to its rounds (the
  * machine's noise changes over minutes, and a trial lives in one regime), in
  * blocks of L consecutive rounds (default 5; a moving-block bootstrap, so
@@ -98,7 +99,8 @@ static void end_trial(struct noise *nz, int end)
 	nz->start[++nz->ntrials] = end;
 }
 
-static void load(const char *path, const char *kind, int block, double scale, struct noise *nz)
+static void load(const char *path, const char *kind, const char *work_ns, int block, double scale,
+		 struct noise *nz)
 {
 	FILE *f = fopen(path, "r");
 	char line[512], k[64], last[64] = "";
@@ -109,14 +111,16 @@ static void load(const char *path, const char *kind, int block, double scale, st
 	nz->ntrials = 0;
 	nz->start[0] = 0;
 	while (fgets(line, sizeof line, f)) {
-		char trial[64];
+		char work[24], num[24], trial[64];
 		double ratio;
 
 		/* kind,work_ns,trial,round,ratio; the header and rounds without a
-		 * figure (null) do not parse and are skipped. */
-		if (sscanf(line, "%63[^,],%*[^,],%63[^,],%*[^,],%lf", k, trial, &ratio) != 3 ||
-		    strcmp(k, kind) != 0 || !(ratio > 0))
+		 * figure (null) do not parse and are skipped. A trial is named by
+		 * its work and number: one series may hold several slowdowns. */
+		if (sscanf(line, "%63[^,],%23[^,],%23[^,],%*[^,],%lf", k, work, num, &ratio) != 4 ||
+		    strcmp(k, kind) != 0 || (work_ns && strcmp(work, work_ns) != 0) || !(ratio > 0))
 			continue;
+		snprintf(trial, sizeof trial, "w%s-%s", work, num);
 		if (strcmp(trial, last) != 0) {
 			end_trial(nz, n);
 			snprintf(last, sizeof last, "%s", trial);
@@ -248,7 +252,7 @@ int main(int argc, char **argv)
 	int nchanges = 7, trials = 1000, budget = 34, block = 5;
 	double scale = 1;
 	uint64_t seed = 1;
-	const char *kind = "aa", *path = NULL;
+	const char *kind = "aa", *work_ns = NULL, *path = NULL;
 	bool csv = false, replaying = false;
 	struct cmp_rule rule = cmp_rule_default();
 
@@ -294,6 +298,8 @@ int main(int argc, char **argv)
 			seed = (uint64_t)number(v, "--seed: a number");
 		} else if (!strcmp(a, "--kind")) {
 			kind = v;
+		} else if (!strcmp(a, "--work-ns")) {
+			work_ns = v;
 		} else {
 			die("unknown option", a);
 		}
@@ -304,7 +310,7 @@ int main(int argc, char **argv)
 	    nchanges < 1 || rule.clear < 0 || !(scale > 0))
 		die("--trials at least 1, --budget at least the first look, --block 1 to 64, "
 		    "--scale above 0", NULL);
-	load(path, kind, block, scale, &nz);
+	load(path, kind, work_ns, block, scale, &nz);
 	if (replaying) {
 		replay(&nz, &rule);
 		return 0;
