@@ -131,6 +131,8 @@ Test(gate_jsonr, error_positions, .timeout = 10)
 		{ "[1, 2", 1, 6 },
 		{ "{\"a\": \"x}", 1, 7 },
 		{ "{\"a\": 1.}", 1, 9 },
+		{ "{\"a\": 1e}", 1, 9 },
+		{ "{\"a\": 1.5E+}", 1, 12 },
 		{ "", 1, 1 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
