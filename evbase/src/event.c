@@ -1244,44 +1244,44 @@ int event_base_loopexit(struct event_base *base, const struct timeval *tv)
 	return event_base_once(base, -1, EV_TIMEOUT, loopexit_cb, base, tv);
 }
 
-int event_base_loopbreak(struct event_base *base)
+/* Raises one of the loop's flags (base->got_break, got_continue) under the
+ * lock, and wakes the loop in case another thread is running it. */
+static int raise_flag(struct event_base *base, int *flag)
 {
-	if (!base)
-		return -1;
 	EVB_LOCK(base);
-	base->got_break = 1;
+	*flag = 1;
 	evb_wake(base);
 	EVB_UNLOCK(base);
 	return 0;
+}
+
+int event_base_loopbreak(struct event_base *base)
+{
+	return base ? raise_flag(base, &base->got_break) : -1;
 }
 
 int event_base_loopcontinue(struct event_base *base)
 {
-	if (!base)
-		return -1;
+	return base ? raise_flag(base, &base->got_continue) : -1;
+}
+
+/* One of the loop's flags, read under the lock. */
+static int read_flag(struct event_base *base, const int *flag)
+{
+	int r;
+
 	EVB_LOCK(base);
-	base->got_continue = 1;
-	evb_wake(base);
+	r = *flag;
 	EVB_UNLOCK(base);
-	return 0;
+	return r;
 }
 
 int event_base_got_exit(struct event_base *base)
 {
-	int r;
-
-	EVB_LOCK(base);
-	r = base->got_exit;
-	EVB_UNLOCK(base);
-	return r;
+	return read_flag(base, &base->got_exit);
 }
 
 int event_base_got_break(struct event_base *base)
 {
-	int r;
-
-	EVB_LOCK(base);
-	r = base->got_break;
-	EVB_UNLOCK(base);
-	return r;
+	return read_flag(base, &base->got_break);
 }
