@@ -280,6 +280,13 @@ static inline int evb_fd_slots(int have, int fd, size_t elem)
 	return (int)n;
 }
 
+/* Grows tab, a table indexed by descriptor of *have slots of elem bytes
+ * (NULL and 0 before the first), to hold fd, as far as evb_fd_slots() says,
+ * the new slots zeroed. Returns the table, its new length in *have; or NULL,
+ * with tab and *have as they were, when fd is out of range or memory ran
+ * out (mm.c). */
+void *evb_fd_grow(void *tab, int *have, int fd, size_t elem);
+
 /* Called by the backends for every ready fd; res may carry EV_ET, which is
  * then passed on to the events that asked for it. */
 static inline void evb_io_active(struct event_base *base, int fd, short res)

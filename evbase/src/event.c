@@ -228,13 +228,11 @@ static int io_add(struct event_base *base, struct event *ev)
 	if (fd < 0)
 		return 0;	/* as libevent: "added", but nothing to watch */
 	if (fd >= base->nfds) {
-		int n = evb_fd_slots(base->nfds, fd, sizeof(struct evb_fd));
-		struct evb_fd *fds;
-		/* A descriptor no table can hold is refused before anything
-		 * grows; no such descriptor can be open. */
-		if (n < 0 || !(fds = evb_realloc(base->fds, (size_t)n * sizeof(*fds))))
+		int n = base->nfds;
+		struct evb_fd *fds = evb_fd_grow(base->fds, &n, fd, sizeof(*fds));
+
+		if (!fds)
 			return -1;
-		memset(fds + base->nfds, 0, (size_t)(n - base->nfds) * sizeof(*fds));
 		/* The lists point into the array: re-anchor their heads. */
 		for (int i = 0; i < base->nfds; i++)
 			if (fds[i].head)

@@ -50,13 +50,11 @@ static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 	int slot;
 
 	if (fd >= op->nidx) {
-		int n = evb_fd_slots(op->nidx, fd, sizeof(int));
-		int *idx;
-		if (n < 0 || !(idx = evb_realloc(op->idx, (size_t)n * sizeof(*idx))))
+		int *idx = evb_fd_grow(op->idx, &op->nidx, fd, sizeof(*idx));
+
+		if (!idx)
 			return -1;
-		memset(idx + op->nidx, 0, (size_t)(n - op->nidx) * sizeof(*idx));
 		op->idx = idx;
-		op->nidx = n;
 	}
 	slot = op->idx[fd] - 1;
 	if (!new_) {

@@ -128,13 +128,11 @@ static struct io_uring_sqe *sqe_get(struct uringop *op)
 static int grow(struct uringop *op, int fd)
 {
 	if (fd >= op->nfds) {
-		int n = evb_fd_slots(op->nfds, fd, sizeof(struct ufd));
-		struct ufd *f;
-		if (n < 0 || !(f = evb_realloc(op->fds, (size_t)n * sizeof(*f))))
+		struct ufd *f = evb_fd_grow(op->fds, &op->nfds, fd, sizeof(*f));
+
+		if (!f)
 			return -1;
-		memset(f + op->nfds, 0, (size_t)(n - op->nfds) * sizeof(*f));
 		op->fds = f;
-		op->nfds = n;
 	}
 	if (op->nchanges == op->cap) {
 		int n = op->cap ? op->cap * 2 : 64;
