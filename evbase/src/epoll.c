@@ -97,12 +97,8 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 	n = epoll_wait(op->epfd, op->events, op->nevents, tv ? evb_tv_to_ms(tv) : -1);
 	EVB_LOCK(base);
 
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		evb_warnx("epoll_wait: %s", strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return evb_wait_failed("epoll_wait");
 	for (int i = 0; i < n; i++) {
 		unsigned what = op->events[i].events;
 		short res = 0;

@@ -21,10 +21,12 @@
 #include <event2/event_struct.h>
 #include <event2/event_compat.h>
 #include <event2/thread.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct evb_backend {
 	const char *name;
@@ -199,6 +201,17 @@ void evb_log(int severity, const char *fmt, ...) __attribute__((format(printf, 2
 void evb_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 #define evb_warnx(...) evb_log(EVENT_LOG_WARN, __VA_ARGS__)
 #define evb_debug(...) do { if (evb_debug_logging) evb_log(EVENT_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+/* What a backend's dispatch returns when its waiting call failed (errno
+ * set): 0 when a signal interrupted it, so that the loop goes round and
+ * runs the signal's events; otherwise -1, with a warning naming call. */
+static inline int evb_wait_failed(const char *call)
+{
+	if (errno == EINTR)
+		return 0;
+	evb_warnx("%s: %s", call, strerror(errno));
+	return -1;
+}
 
 /* The event_init() base (compat.c). */
 extern struct event_base *evb_current_base;

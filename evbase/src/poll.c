@@ -105,12 +105,8 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 	n = poll(fds, (nfds_t)nfds, tv ? evb_tv_to_ms(tv) : -1);
 	EVB_LOCK(base);
 
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		evb_warnx("poll: %s", strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return evb_wait_failed("poll");
 	/* Activation only queues callbacks; nothing changes the array until
 	 * dispatch has returned, so the scan can stop after n hits. */
 	for (int i = 0; i < nfds && n > 0; i++) {
