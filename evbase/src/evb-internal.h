@@ -23,6 +23,7 @@
 #include <event2/thread.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -299,6 +300,23 @@ static inline int evb_fd_slots(int have, int fd, size_t elem)
  * with tab and *have as they were, when fd is out of range or memory ran
  * out (mm.c). */
 void *evb_fd_grow(void *tab, int *have, int fd, size_t elem);
+
+/* The events a readiness report in poll(2)'s bits wakes (io_uring's poll
+ * completions carry them, and epoll's EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP
+ * and EPOLLRDHUP are the same bits): an error, or a hang-up that is not
+ * just the peer's half close, wakes readers and writers alike, since the
+ * next read or write is what tells them; a half close is EV_CLOSED. */
+static inline short evb_poll_res(unsigned what)
+{
+	short res = 0;
+
+	if ((what & POLLERR) || ((what & POLLHUP) && !(what & POLLRDHUP)))
+		return EV_READ | EV_WRITE;
+	if (what & POLLIN) res |= EV_READ;
+	if (what & POLLOUT) res |= EV_WRITE;
+	if (what & POLLRDHUP) res |= EV_CLOSED;
+	return res;
+}
 
 /* Called by the backends for every ready fd; res may carry EV_ET, which is
  * then passed on to the events that asked for it. */

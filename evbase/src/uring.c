@@ -216,7 +216,7 @@ static void complete(struct event_base *base, struct uringop *op,
 	int fd = (int)(cqe->user_data & 0xffffffffu);
 	unsigned what;
 	struct ufd *f;
-	short res = 0;
+	short res;
 
 	if (cqe->user_data == TAG_OWN || fd >= op->nfds)
 		return;
@@ -239,14 +239,7 @@ static void complete(struct event_base *base, struct uringop *op,
 		evb_io_active(base, fd, EV_READ | EV_ET);
 		return;
 	}
-	/* As epoll.c: an error or a full hang-up wakes readers and writers. */
-	if ((what & POLLERR) || ((what & POLLHUP) && !(what & POLLRDHUP))) {
-		res = EV_READ | EV_WRITE;
-	} else {
-		if (what & POLLIN) res |= EV_READ;
-		if (what & POLLOUT) res |= EV_WRITE;
-		if (what & POLLRDHUP) res |= EV_CLOSED;
-	}
+	res = evb_poll_res(what);
 	if (!res)
 		return;
 	evb_io_active(base, fd, res | EV_ET);
