@@ -203,19 +203,15 @@ $(BUILD)/common/%.o: EV_CPPFLAGS += $(INC_common)
 $(BUILD)/servers/%.o: EV_CPPFLAGS += $(INC_servers)
 $(BUILD)/loadgen/%.o: EV_CPPFLAGS += $(INC_loadgen)
 $(BUILD)/bench/%.o: EV_CPPFLAGS += $(INC_bench)
+
+# Each library is its folder's objects in one archive (bench's without its
+# main()), all made by the one recipe below.
 $(EVBASE_LIB): $(EVBASE_SRC:%.c=$(BUILD)/%.o)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
 $(SRV_LIB): $(SRV_SRC:%.c=$(BUILD)/%.o)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
 $(COMMON_LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
 $(LOADGEN_LIB): $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
+$(BENCH_LIB): $(filter-out $(BUILD)/bench/main.o,$(BENCH_SRC:%.c=$(BUILD)/%.o))
+$(EVBASE_LIB) $(SRV_LIB) $(COMMON_LIB) $(LOADGEN_LIB) $(BENCH_LIB):
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -223,10 +219,6 @@ $(BIN)/loadgen: $(BUILD)/loadgen/main.o $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(EV_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LOADGEN_LIBS) -lm
-
-$(BENCH_LIB): $(filter-out $(BUILD)/bench/main.o,$(BENCH_SRC:%.c=$(BUILD)/%.o))
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/evbench: $(BUILD)/bench/main.o $(BENCH_LIB) $(LOADGEN_LIB) $(COMMON_LIB)
 	@mkdir -p $(@D)

@@ -215,6 +215,19 @@ static bool is_digit(struct parser *p)
 	return p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9';
 }
 
+/* Steps over one or more digits; a missing digit is reported as `want`
+ * (unexpected()) and returns false. */
+static bool digits(struct parser *p, const char *want)
+{
+	if (!is_digit(p)) {
+		unexpected(p, want);
+		return false;
+	}
+	while (is_digit(p))
+		p->pos++;
+	return true;
+}
+
 /* Checks the JSON number grammar, which strtod alone would not enforce
  * (it takes "inf", hex, leading zeros and a lone '.'), then converts. */
 static struct jr_value *parse_number(struct parser *p)
@@ -233,23 +246,15 @@ static struct jr_value *parse_number(struct parser *p)
 			p->pos++;
 	if (p->pos < p->len && p->s[p->pos] == '.') {
 		p->pos++;
-		if (!is_digit(p)) {
-			unexpected(p, "a digit after '.'");
+		if (!digits(p, "a digit after '.'"))
 			return NULL;
-		}
-		while (is_digit(p))
-			p->pos++;
 	}
 	if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E')) {
 		p->pos++;
 		if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
 			p->pos++;
-		if (!is_digit(p)) {
-			unexpected(p, "a digit in the exponent");
+		if (!digits(p, "a digit in the exponent"))
 			return NULL;
-		}
-		while (is_digit(p))
-			p->pos++;
 	}
 	char buf[64], *text = buf;
 	size_t n = p->pos - start;

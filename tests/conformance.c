@@ -311,8 +311,7 @@ CONFORMANCE(one_line, 20)
 	close(fd);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "accepted", 1);
-	sc_expect(&j, "bytes_in", 6);
-	sc_expect(&j, "bytes_out", 6);
+	sc_expect_bytes(&j, 6);
 	sc_expect(&j, "lines", 1);
 	sc_expect(&j, "oversize", 0);
 	sc_expect(&j, "errors", 0);
@@ -338,8 +337,7 @@ CONFORMANCE(many_lines, 20)
 	close(fd);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "lines", lines);
-	sc_expect(&j, "bytes_in", (long long)n);
-	sc_expect(&j, "bytes_out", (long long)n);
+	sc_expect_bytes(&j, (long long)n);
 }
 
 /*
@@ -434,8 +432,7 @@ CONFORMANCE(max_line_over, 20)
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "oversize", 1);
 	sc_expect(&j, "lines", 1);
-	sc_expect(&j, "bytes_in", 65);
-	sc_expect(&j, "bytes_out", 65);
+	sc_expect_bytes(&j, 65);
 }
 
 CONFORMANCE(all_bytes, 20)
@@ -454,8 +451,7 @@ CONFORMANCE(all_bytes, 20)
 	close(fd);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "lines", 2);
-	sc_expect(&j, "bytes_in", 257);
-	sc_expect(&j, "bytes_out", 257);
+	sc_expect_bytes(&j, 257);
 }
 
 CONFORMANCE(silent_client, 20)
@@ -479,8 +475,7 @@ CONFORMANCE(silent_client, 20)
 	close(keep);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "accepted", 3);
-	sc_expect(&j, "bytes_in", 12);
-	sc_expect(&j, "bytes_out", 12);
+	sc_expect_bytes(&j, 12);
 	sc_expect(&j, "resets", 0);
 	sc_expect(&j, "errors", 0);
 }
@@ -510,8 +505,7 @@ CONFORMANCE(half_close, 20)
 	close(fd);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "lines", 1);
-	sc_expect(&j, "bytes_in", (long long)n);
-	sc_expect(&j, "bytes_out", (long long)n);
+	sc_expect_bytes(&j, (long long)n);
 }
 
 /*
@@ -648,8 +642,7 @@ CONFORMANCE(thousand_clients, 90)
 
 	for (int i = 0; i < N; i++)
 		bytes += (long long)c[i].len;
-	sc_expect(&j, "bytes_in", bytes);
-	sc_expect(&j, "bytes_out", bytes);
+	sc_expect_bytes(&j, bytes);
 	sc_expect(&j, "lines", N);
 }
 
@@ -741,8 +734,7 @@ CONFORMANCE(sigterm_report, 20)
 	close(fds[N - 1]);
 	sc_expect(&j, "accepted", N);
 	sc_expect(&j, "peak_conns", N);
-	sc_expect(&j, "bytes_in", bytes);
-	sc_expect(&j, "bytes_out", bytes);
+	sc_expect_bytes(&j, bytes);
 	sc_expect(&j, "lines", N * (N + 1) / 2);
 	sc_expect(&j, "resets", 0);
 }

@@ -306,8 +306,7 @@ HOSTILE(mb_line, 30)
 	cr_assert(memcmp(in, want, MB + 1) == 0, "the reply is not rot13 of the 1 MB line");
 	close(fd);
 	sc_stop(&srv, d, &j);
-	sc_expect(&j, "bytes_in", MB + 1);
-	sc_expect(&j, "bytes_out", MB + 1);
+	sc_expect_bytes(&j, MB + 1);
 	sc_expect(&j, "oversize", MB / MAXLINE); /* docs/protocol.md: a full buffer is one */
 	sc_expect(&j, "lines", 1);
 	note(d, "mb_line", "verified_bytes=%d oversize=%lld rss_kb=%ld", MB + 1,
@@ -347,8 +346,7 @@ HOSTILE(random_binary, 30)
 	cr_assert(memcmp(in, want, N) == 0, "the reply is not rot13 of the random bytes");
 	close(fd);
 	sc_stop(&srv, d, &j);
-	sc_expect(&j, "bytes_in", N);
-	sc_expect(&j, "bytes_out", N);
+	sc_expect_bytes(&j, N);
 	sc_expect(&j, "lines", lines);
 	sc_expect(&j, "oversize", oversize);
 	note(d, "random_binary", "verified_bytes=%d lines=%lld", N, lines);
@@ -495,8 +493,7 @@ HOSTILE(half_close, 30)
 		close(fds[i]);
 	}
 	sc_stop(&srv, d, &j);
-	sc_expect(&j, "bytes_in", bytes);
-	sc_expect(&j, "bytes_out", bytes);
+	sc_expect_bytes(&j, bytes);
 	sc_expect(&j, "lines", N);
 	note(d, "half_close", "clients=%d verified=%d", N, N);
 }
@@ -855,8 +852,7 @@ HOSTILE(slow_reader, 60)
 	close(fd);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "accepted", 1);
-	sc_expect(&j, "bytes_in", (long long)n);
-	sc_expect(&j, "bytes_out", (long long)n);
+	sc_expect_bytes(&j, (long long)n);
 	sc_expect(&j, "lines", lines);
 	sc_expect(&j, "errors", 0);
 	note(d, "slow_reader", "verified_bytes=%zu ms=%lld bytes_out=%lld", n, tu_now_ms() - t0,
@@ -919,8 +915,7 @@ HOSTILE(edge_drain, 30)
 	close(fd);
 	close(busy);
 	sc_stop(&srv, d, &j);
-	sc_expect(&j, "bytes_in", N + 2);
-	sc_expect(&j, "bytes_out", N + 2);
+	sc_expect_bytes(&j, N + 2);
 	sc_expect(&j, "lines", 2);
 	note(d, "edge_drain", "verified_bytes=%d all_waiting=%s", N + 2, armed ? "yes" : "no");
 }

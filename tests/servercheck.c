@@ -24,6 +24,12 @@ int sc_connect(const struct tu_proc *srv)
 static const char *const counter_keys[] = { SRV_COUNTERS(COUNTER_KEY) };
 #undef COUNTER_KEY
 
+void sc_expect_bytes(const struct tu_json *j, long long bytes)
+{
+	sc_expect(j, "bytes_in", bytes);
+	sc_expect(j, "bytes_out", bytes);
+}
+
 void sc_stop(struct tu_proc *srv, const struct design *d, struct tu_json *j)
 {
 	int st = tu_server_stop(srv, j, SC_STOP_MS);

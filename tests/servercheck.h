@@ -27,4 +27,9 @@ void sc_stop(struct tu_proc *srv, const struct design *d, struct tu_json *j);
 	cr_assert_eq(tu_json_int(j, key), (long long)(want), "counter %s is %lld, want %lld", \
 		     key, tu_json_int(j, key), (long long)(want))
 
+/* Assert that the server read `bytes` and wrote as many back (bytes_in and
+ * bytes_out): rot13 keeps the length, so every connection it served to the
+ * end returns what it took (docs/protocol.md). */
+void sc_expect_bytes(const struct tu_json *j, long long bytes);
+
 #endif

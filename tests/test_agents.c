@@ -358,6 +358,29 @@ static bool process_with(const char *a, const char *b)
 	return find_process(a, b) > 0;
 }
 
+/* Starts evbench's argv in *p (stdout captured), waits for the agent whose
+ * command line holds share and mark (the test's --timeout, which tells its
+ * agents from any other), lets it run run_ms, sends it sig, and checks that
+ * evbench then ends with exit status 1. */
+static void spoil_an_agent(struct tu_proc *p, char **argv, const char *share, const char *mark,
+			   int run_ms, int sig)
+{
+	pid_t victim = -1;
+	long long t0 = tu_now_ms();
+	int status;
+
+	cr_assert_eq(tu_spawn(p, argv, 0, TU_CAPTURE_STDERR), 0);
+	while (victim < 0 && tu_now_ms() - t0 < tu_ms(20000)) {
+		usleep(20000);
+		victim = find_process(share, mark);
+	}
+	cr_assert(victim > 0, "the agent never started");
+	usleep((useconds_t)run_ms * 1000);
+	cr_assert_eq(kill(victim, sig), 0);
+	status = tu_wait_exit(p, tu_ms(60000));
+	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+}
+
 /* Three agents, one server: the merged counts are the server's own. The
  * server counts every line it answered, in every phase; the agents' replies
  * of every phase, merged, must be exactly that. */
@@ -499,23 +522,11 @@ Test(agents_run, an_agent_killed_mid_run_is_a_failure_and_nothing_survives, .ini
 			 "local,local,local", "--duration", "4", "--warmup", "0", "--timeout", "7.25",
 			 "--json", "--quiet", "--mechanism", "off", "--out", outdir, NULL };
 	struct tu_proc p;
-	pid_t victim = -1;
-	long long t0 = tu_now_ms();
 	char line[1 << 16];
 	struct jr_error e;
-	int status;
 
-	cr_assert_eq(tu_spawn(&p, argv, 0, TU_CAPTURE_STDERR), 0);
 	/* The share 1/3 agent, once it has been running a second. */
-	while (victim < 0 && tu_now_ms() - t0 < tu_ms(20000)) {
-		usleep(50000);
-		victim = find_process("--share 1/3", "7.25");
-	}
-	cr_assert(victim > 0, "the agent never started");
-	usleep(1000000);
-	cr_assert_eq(kill(victim, SIGKILL), 0);
-	status = tu_wait_exit(&p, tu_ms(60000));
-	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	spoil_an_agent(&p, argv, "--share 1/3", "7.25", 1000, SIGKILL);
 	ssize_t n = tu_read_line(&p, line, sizeof line, 1000);
 	cr_assert(n > 0, "no JSON on stdout");
 	/* --json prints one array; read it whole. */
@@ -652,22 +663,10 @@ Test(agents_run, an_agent_that_hangs_is_a_failure, .init = setup, .fini = teardo
 	static char out[1 << 20];
 	struct tu_proc p;
 	struct jr_error e;
-	pid_t victim = -1;
-	long long t0 = tu_now_ms();
 	size_t len = 0;
 	ssize_t k;
-	int status;
 
-	cr_assert_eq(tu_spawn(&p, argv, 0, TU_CAPTURE_STDERR), 0);
-	while (victim < 0 && tu_now_ms() - t0 < tu_ms(20000)) {
-		usleep(20000);
-		victim = find_process("--share 0/2", "1.25");
-	}
-	cr_assert(victim > 0, "the agent never started");
-	usleep(300000);
-	cr_assert_eq(kill(victim, SIGSTOP), 0);
-	status = tu_wait_exit(&p, tu_ms(60000));
-	cr_assert_eq(status, 256, "exit status 1 expected, got %d", status);
+	spoil_an_agent(&p, argv, "--share 0/2", "1.25", 300, SIGSTOP);
 	while (len + 1 < sizeof out && (k = read(p.out, out + len, sizeof out - 1 - len)) > 0)
 		len += (size_t)k;
 	out[len] = '\0';

@@ -170,39 +170,52 @@ static void run_load(struct lg_result *r, int port, int protocol, uint64_t reque
 	cr_assert_eq(lg_run(&c, r, NULL), 0);
 }
 
-/* Every one of `requests` replies verified: nothing mismatched, no error. */
-static void expect_verified(struct lg_result *r, uint64_t requests, const char *who)
+/* run_load's `requests` replies in `protocol` from the server on port, every
+ * one verified: nothing mismatched, no error, every connection up. */
+static void expect_verified(int port, int protocol, const char *who)
 {
-	cr_assert_eq(r->replies, requests, "%s: %llu of %llu replies verified, %llu mismatched, "
-		     "%llu errors", who, (unsigned long long)r->replies, (unsigned long long)requests,
-		     (unsigned long long)r->verify_mismatch, (unsigned long long)r->errors_total);
-	cr_assert_eq(r->verify_mismatch, 0, "%s", who);
-	cr_assert_eq(r->errors_total, 0, "%s: %llu errors", who, (unsigned long long)r->errors_total);
-	cr_assert_eq(hist_count(&r->latency), requests, "%s: one latency sample per reply", who);
+	const uint64_t requests = 3000;
+	struct lg_result r;
+
+	run_load(&r, port, protocol, requests, 0);
+	cr_assert_eq(r.replies, requests, "%s: %llu of %llu replies verified, %llu mismatched, "
+		     "%llu errors", who, (unsigned long long)r.replies, (unsigned long long)requests,
+		     (unsigned long long)r.verify_mismatch, (unsigned long long)r.errors_total);
+	cr_assert_eq(r.verify_mismatch, 0, "%s", who);
+	cr_assert_eq(r.errors_total, 0, "%s: %llu errors", who, (unsigned long long)r.errors_total);
+	cr_assert_eq(hist_count(&r.latency), requests, "%s: one latency sample per reply", who);
+	cr_assert_eq(r.conns_up_at_measure, 6, "%s: %ld of 6 connections up", who,
+		     r.conns_up_at_measure);
+	lg_result_free(&r);
 }
 
 /*
- * A server that answers in the other protocol: every complete reply of the
- * measure phase is a verify_mismatch and none is verified. The replies have
- * the request's length, so the bytes received measure how many there were,
- * to within the few in flight at each edge of the phase (one per connection
- * and pipeline slot).
+ * A server on port that answers in the other protocol, loaded for half a
+ * second in `protocol`: every complete reply of the measure phase is a
+ * verify_mismatch and none is verified. The replies have the request's
+ * length, so the bytes received measure how many there were, to within the
+ * few in flight at each edge of the phase (one per connection and pipeline
+ * slot).
  */
-static void expect_all_mismatched(struct lg_result *r, const char *who)
+static void expect_all_mismatched(int port, int protocol, const char *who)
 {
 	const double size = 64, edge = 6 * 2;   /* run_load's size, conns x pipeline */
-	double got = (double)r->bytes_received / size;
+	struct lg_result r;
 
-	cr_assert_eq(r->replies, 0, "%s: %llu replies verified under the wrong protocol", who,
-		     (unsigned long long)r->replies);
-	cr_assert_gt(r->verify_mismatch, 100, "%s: only %llu mismatches counted", who,
-		     (unsigned long long)r->verify_mismatch);
-	cr_assert(got - edge <= (double)r->verify_mismatch && (double)r->verify_mismatch <= got + edge,
+	run_load(&r, port, protocol, 0, 0.5);
+	double got = (double)r.bytes_received / size;
+
+	cr_assert_eq(r.replies, 0, "%s: %llu replies verified under the wrong protocol", who,
+		     (unsigned long long)r.replies);
+	cr_assert_gt(r.verify_mismatch, 100, "%s: only %llu mismatches counted", who,
+		     (unsigned long long)r.verify_mismatch);
+	cr_assert(got - edge <= (double)r.verify_mismatch && (double)r.verify_mismatch <= got + edge,
 		  "%s: %llu mismatches for %.0f replies' bytes received", who,
-		  (unsigned long long)r->verify_mismatch, got);
-	cr_assert_eq(r->errors_total, errors_of(r, LG_CAUSE_VERIFY_MISMATCH),
+		  (unsigned long long)r.verify_mismatch, got);
+	cr_assert_eq(r.errors_total, errors_of(&r, LG_CAUSE_VERIFY_MISMATCH),
 		     "%s: errors other than mismatches", who);
-	cr_assert_eq(hist_count(&r->latency), 0, "%s: a mismatch adds no latency sample", who);
+	cr_assert_eq(hist_count(&r.latency), 0, "%s: a mismatch adds no latency sample", who);
+	lg_result_free(&r);
 }
 
 /* The commands, "{port}" standing for the port. */
@@ -250,52 +263,38 @@ static int start_asyncio(struct tu_proc *p, const char *protocol)
 Test(foreign, socat_tr_rot13_verified, .timeout = 60, .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_named(&srv, socat_tr), LG_PROTO_ROT13, 3000, 0);
-	expect_verified(&r, 3000, "socat + tr");
-	cr_assert_eq(r.conns_up_at_measure, 6);
-	lg_result_free(&r);
+	expect_verified(start_named(&srv, socat_tr), LG_PROTO_ROT13, "socat + tr");
 }
 
 Test(foreign, ncat_cat_echo_verified, .timeout = 60, .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_named(&srv, ncat_cat), LG_PROTO_ECHO, 3000, 0);
-	expect_verified(&r, 3000, "ncat --exec /bin/cat");
-	lg_result_free(&r);
+	expect_verified(start_named(&srv, ncat_cat), LG_PROTO_ECHO, "ncat --exec /bin/cat");
 }
 
 Test(foreign, socat_pipe_echo_verified, .timeout = 60, .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_named(&srv, socat_pipe), LG_PROTO_ECHO, 3000, 0);
-	expect_verified(&r, 3000, "socat PIPE");
-	lg_result_free(&r);
+	expect_verified(start_named(&srv, socat_pipe), LG_PROTO_ECHO, "socat PIPE");
 }
 
 Test(foreign, asyncio_rot13_verified, .timeout = 60, .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_asyncio(&srv, "rot13"), LG_PROTO_ROT13, 3000, 0);
-	expect_verified(&r, 3000, "asyncio_srv.py --protocol rot13");
-	lg_result_free(&r);
+	expect_verified(start_asyncio(&srv, "rot13"), LG_PROTO_ROT13,
+			"asyncio_srv.py --protocol rot13");
 }
 
 Test(foreign, asyncio_echo_verified, .timeout = 60, .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_asyncio(&srv, "echo"), LG_PROTO_ECHO, 3000, 0);
-	expect_verified(&r, 3000, "asyncio_srv.py --protocol echo");
-	lg_result_free(&r);
+	expect_verified(start_asyncio(&srv, "echo"), LG_PROTO_ECHO,
+			"asyncio_srv.py --protocol echo");
 }
 
 /* ---- the wrong bytes ------------------------------------------------------------ */
@@ -304,22 +303,18 @@ Test(foreign, echo_server_checked_as_rot13_mismatches_every_reply, .timeout = 60
      .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_named(&srv, ncat_cat), LG_PROTO_ROT13, 0, 0.5);
-	expect_all_mismatched(&r, "ncat --exec /bin/cat under rot13");
-	lg_result_free(&r);
+	expect_all_mismatched(start_named(&srv, ncat_cat), LG_PROTO_ROT13,
+			      "ncat --exec /bin/cat under rot13");
 }
 
 Test(foreign, rot13_server_checked_as_echo_mismatches_every_reply, .timeout = 60,
      .fini = tu_kill_all)
 {
 	struct tu_proc srv;
-	struct lg_result r;
 
-	run_load(&r, start_asyncio(&srv, "rot13"), LG_PROTO_ECHO, 0, 0.5);
-	expect_all_mismatched(&r, "asyncio_srv.py --protocol rot13 under echo");
-	lg_result_free(&r);
+	expect_all_mismatched(start_asyncio(&srv, "rot13"), LG_PROTO_ECHO,
+			      "asyncio_srv.py --protocol rot13 under echo");
 }
 
 /* ---- the command lines and the results ------------------------------------------ */

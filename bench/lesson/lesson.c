@@ -230,69 +230,81 @@ static const char *reference(const struct rep_row *rows, int n, const char **ser
 
 /* ---- the verdicts ------------------------------------------------------------------ */
 
-/* What a verdict reads its figures over: the servers of the rows in the
- * reports' order, their connection counts ascending, and the reference. */
-struct grid {
+/* What a verdict reads its figures over: the rows, their servers in the
+ * reports' order, their connection counts ascending, and the reference.
+ * lesson_verdict() builds it once for the lesson's verdict. */
+struct lesson_grid {
+	const struct rep_row *rows;
+	int n;
 	const char *sv[MAXS];
 	long cv[MAXC];
 	int ns, nc;
 	const char *ref;
 };
 
-static void grid_of(struct grid *g, const struct rep_row *rows, int n)
+static void grid_of(struct lesson_grid *g, const struct rep_row *rows, int n)
 {
+	g->rows = rows;
+	g->n = n;
 	g->ns = servers_in(rows, n, g->sv, MAXS);
 	g->nc = conns_in(rows, n, g->cv, MAXC);
 	g->ref = reference(rows, n, g->sv, g->ns);
 }
 
-/* The paired ratio of a metric of server i over the same metric of the
- * reference, both at count k, as text in buf; NULL for the reference itself
- * or when no round measured both. */
-static const char *vs_ref(char *buf, size_t len, const struct rep_row *rows, int n,
-			  const struct grid *g, int i, int k, metric_fn m)
+/* The median over the rounds of metric m of server i at count k (as
+ * median_of). */
+static double at(const struct lesson_grid *g, int i, int k, metric_fn m)
 {
-	struct stats_median_ci ci;
-
-	if (!g->ref || !strcmp(g->sv[i], g->ref) ||
-	    !paired(rows, n, g->sv[i], g->cv[k], g->ref, g->cv[k], m, &ci))
-		return NULL;
-	return ratio_text(buf, len, &ci);
+	return median_of(g->rows, g->n, g->sv[i], g->cv[k], m);
 }
 
-static void v_idle(FILE *f, const struct rep_row *rows, int n)
+/* Ends the line of server i at count k with the paired ratio of metric m
+ * over the reference's, between pre and post ("; CPU 0.93x [0.90, 0.97]
+ * epoll-lt's"); with nothing for the reference itself or when no round
+ * measured both. */
+static void end_vs_ref(FILE *f, const struct lesson_grid *g, int i, int k, metric_fn m,
+		       const char *pre, const char *post)
 {
-	struct grid gr;
+	struct stats_median_ci ci;
+	char a[160];
+
+	if (g->ref && strcmp(g->sv[i], g->ref) &&
+	    paired(g->rows, g->n, g->sv[i], g->cv[k], g->ref, g->cv[k], m, &ci))
+		fprintf(f, "%s%s %s's%s", pre, ratio_text(a, sizeof a, &ci), g->ref, post);
+	fputs("\n", f);
+}
+
+static void v_idle(FILE *f, const struct lesson_grid *gr)
+{
 	char a[160], b[32], c[32], d[32], e[32], g[32], h[32];
 
-	grid_of(&gr, rows, n);
-
-	if (gr.nc < 2) {
+	if (gr->nc < 2) {
 		fprintf(f, "  (the sweep needs two connection counts to show the growth)\n");
 		return;
 	}
-	for (int i = 0; i < gr.ns; i++) {
+	for (int i = 0; i < gr->ns; i++) {
 		struct stats_median_ci ci;
-		long lo = gr.cv[0], hi = gr.cv[gr.nc - 1];
-		double ready = median_of(rows, n, gr.sv[i], hi, m_ready);
-		double up = median_of(rows, n, gr.sv[i], hi, m_up);
+		long lo = gr->cv[0], hi = gr->cv[gr->nc - 1];
+		double ready = median_of(gr->rows, gr->n, gr->sv[i], hi, m_ready);
+		double up = median_of(gr->rows, gr->n, gr->sv[i], hi, m_up);
 
-		if (!paired(rows, n, gr.sv[i], hi, gr.sv[i], lo, m_cpu, &ci)) {
-			fprintf(f, "  %s: not measured at both %ld and %ld connections\n", gr.sv[i], lo, hi);
+		if (!paired(gr->rows, gr->n, gr->sv[i], hi, gr->sv[i], lo, m_cpu, &ci)) {
+			fprintf(f, "  %s: not measured at both %ld and %ld connections\n", gr->sv[i], lo,
+				hi);
 			continue;
 		}
 		fprintf(f, "  %s: server CPU per request %s at %s connections against %s "
 			"(%s -> %s us); system calls per request %s -> %s",
-			gr.sv[i], ratio_text(a, sizeof a, &ci), count(c, sizeof c, (double)hi),
+			gr->sv[i], ratio_text(a, sizeof a, &ci), count(c, sizeof c, (double)hi),
 			count(b, sizeof b, (double)lo),
-			fig(d, sizeof d, median_of(rows, n, gr.sv[i], lo, m_cpu)),
-			fig(e, sizeof e, median_of(rows, n, gr.sv[i], hi, m_cpu)),
-			fig(g, sizeof g, median_of(rows, n, gr.sv[i], lo, m_sys)),
-			fig(h, sizeof h, median_of(rows, n, gr.sv[i], hi, m_sys)));
+			fig(d, sizeof d, median_of(gr->rows, gr->n, gr->sv[i], lo, m_cpu)),
+			fig(e, sizeof e, median_of(gr->rows, gr->n, gr->sv[i], hi, m_cpu)),
+			fig(g, sizeof g, median_of(gr->rows, gr->n, gr->sv[i], lo, m_sys)),
+			fig(h, sizeof h, median_of(gr->rows, gr->n, gr->sv[i], hi, m_sys)));
 		if (ready >= 0) {
 			fprintf(f, "; at %s each wake-up returned %s ready descriptors",
 				count(b, sizeof b, (double)hi), fig(c, sizeof c, ready));
-			if (has(rows, n, gr.sv[i], DS_SCANS) && up > 0)
+			if (has(gr->rows, gr->n, gr->sv[i], DS_SCANS) && up > 0)
 				fprintf(f, " of the %s it handed the kernel on every call",
 					count(e, sizeof e, up + 1));
 		}
@@ -300,151 +312,129 @@ static void v_idle(FILE *f, const struct rep_row *rows, int n)
 	}
 }
 
-static void v_fdsetsize(FILE *f, const struct rep_row *rows, int n)
+static void v_fdsetsize(FILE *f, const struct lesson_grid *gr)
 {
-	struct grid gr;
 	char a[160], b[32], c[32], d[32];
 
-	grid_of(&gr, rows, n);
-
-	for (int k = 0; k < gr.nc; k++)
-		for (int i = 0; i < gr.ns; i++) {
-			if (!has(rows, n, gr.sv[i], DS_FD_SETSIZE))
+	for (int k = 0; k < gr->nc; k++)
+		for (int i = 0; i < gr->ns; i++) {
+			if (!has(gr->rows, gr->n, gr->sv[i], DS_FD_SETSIZE))
 				continue;
 			fprintf(f, "  at %s connections %s had %s up (FD_SETSIZE is %d) and "
 				"refused %s connection attempts",
-				count(b, sizeof b, (double)gr.cv[k]), gr.sv[i],
-				count(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_up)), FD_SETSIZE,
-				count(d, sizeof d, median_of(rows, n, gr.sv[i], gr.cv[k], m_fdset)));
-			for (int j = 0; j < gr.ns; j++) {
+				count(b, sizeof b, (double)gr->cv[k]), gr->sv[i],
+				count(c, sizeof c, at(gr, i, k, m_up)), FD_SETSIZE,
+				count(d, sizeof d, at(gr, i, k, m_fdset)));
+			for (int j = 0; j < gr->ns; j++) {
 				struct stats_median_ci ci;
 
-				if (j != i && paired(rows, n, gr.sv[i], gr.cv[k], gr.sv[j], gr.cv[k], m_rps, &ci))
+				if (j != i && paired(gr->rows, gr->n, gr->sv[i], gr->cv[k], gr->sv[j],
+						     gr->cv[k], m_rps, &ci))
 					fprintf(f, "; its throughput was %s %s's", ratio_text(a, sizeof a, &ci),
-						gr.sv[j]);
+						gr->sv[j]);
 			}
 			fputs("\n", f);
 		}
 }
 
-static void v_perconn(FILE *f, const struct rep_row *rows, int n)
+static void v_perconn(FILE *f, const struct lesson_grid *gr)
 {
-	struct grid gr;
-	char a[160], b[32], c[32];
+	char b[32], c[32];
 
-	grid_of(&gr, rows, n);
-
-	for (int k = 0; k < gr.nc; k++)
-		for (int i = 0; i < gr.ns; i++) {
+	for (int k = 0; k < gr->nc; k++)
+		for (int i = 0; i < gr->ns; i++) {
 			const struct rep_row *any = NULL;
 
-			for (int r = 1; r <= rep_rounds(rows, n) && !any; r++)
-				if ((any = find(rows, n, gr.sv[i], gr.cv[k], r)) && !any->sys_top_server[0])
+			for (int r = 1; r <= rep_rounds(gr->rows, gr->n) && !any; r++)
+				if ((any = find(gr->rows, gr->n, gr->sv[i], gr->cv[k], r)) &&
+				    !any->sys_top_server[0])
 					any = NULL;
-			fprintf(f, "  %s: %s us of server CPU and %s system calls per request", gr.sv[i],
-				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)),
-				fig(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_sys)));
+			fprintf(f, "  %s: %s us of server CPU and %s system calls per request", gr->sv[i],
+				fig(b, sizeof b, at(gr, i, k, m_cpu)),
+				fig(c, sizeof c, at(gr, i, k, m_sys)));
 			if (any)
 				fprintf(f, " (%s)", any->sys_top_server);
-			if (vs_ref(a, sizeof a, rows, n, &gr, i, k, m_cpu))
-				fprintf(f, "; CPU %s %s's", a, gr.ref);
-			fputs("\n", f);
+			end_vs_ref(f, gr, i, k, m_cpu, "; CPU ", "");
 		}
 }
 
-static void v_edge(FILE *f, const struct rep_row *rows, int n)
+static void v_edge(FILE *f, const struct lesson_grid *gr)
 {
-	struct grid gr;
-	char a[160], b[32], c[32];
+	char a[32], b[32], c[32];
 
-	grid_of(&gr, rows, n);
-
-	for (int k = 0; k < gr.nc; k++)
-		for (int i = 0; i < gr.ns; i++) {
+	for (int k = 0; k < gr->nc; k++)
+		for (int i = 0; i < gr->ns; i++) {
 			fprintf(f, "  %s: %s epoll_ctl calls and %s system calls per request, %s us of "
-				"server CPU", gr.sv[i],
-				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_ctl)),
-				fig(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_sys)),
-				fig(a, sizeof a, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)));
-			if (vs_ref(a, sizeof a, rows, n, &gr, i, k, m_cpu))
-				fprintf(f, " (%s %s's)", a, gr.ref);
-			fputs("\n", f);
+				"server CPU", gr->sv[i],
+				fig(b, sizeof b, at(gr, i, k, m_ctl)),
+				fig(c, sizeof c, at(gr, i, k, m_sys)),
+				fig(a, sizeof a, at(gr, i, k, m_cpu)));
+			end_vs_ref(f, gr, i, k, m_cpu, " (", ")");
 		}
 }
 
-static void v_memory(FILE *f, const struct rep_row *rows, int n)
+static void v_memory(FILE *f, const struct lesson_grid *gr)
 {
-	struct grid gr;
-	char a[160], b[32], c[32];
+	char b[32], c[32];
 
-	grid_of(&gr, rows, n);
-
-	for (int k = 0; k < gr.nc; k++) {
+	for (int k = 0; k < gr->nc; k++) {
 		fprintf(f, "  at %s connections, server memory (PSS) per connection up:\n",
-			count(b, sizeof b, (double)gr.cv[k]));
-		for (int i = 0; i < gr.ns; i++) {
-			fprintf(f, "    %s: %s KiB (%s up)", gr.sv[i],
-				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_kib_per_conn)),
-				count(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_up)));
-			if (vs_ref(a, sizeof a, rows, n, &gr, i, k, m_kib_per_conn))
-				fprintf(f, ", %s %s's", a, gr.ref);
-			fputs("\n", f);
+			count(b, sizeof b, (double)gr->cv[k]));
+		for (int i = 0; i < gr->ns; i++) {
+			fprintf(f, "    %s: %s KiB (%s up)", gr->sv[i],
+				fig(b, sizeof b, at(gr, i, k, m_kib_per_conn)),
+				count(c, sizeof c, at(gr, i, k, m_up)));
+			end_vs_ref(f, gr, i, k, m_kib_per_conn, ", ", "");
 		}
 	}
 }
 
-static void v_emfile(FILE *f, const struct rep_row *rows, int n)
+static void v_emfile(FILE *f, const struct lesson_grid *gr)
 {
-	struct grid gr;
 	char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
 
-	grid_of(&gr, rows, n);
-
-	for (int k = 0; k < gr.nc; k++)
-		for (int i = 0; i < gr.ns; i++)
+	for (int k = 0; k < gr->nc; k++)
+		for (int i = 0; i < gr->ns; i++)
 			fprintf(f, "  %s at %s connections: %s accepts failed with EMFILE, %s "
 				"connections up, %s req/s served; the server used %s of its CPU "
 				"capacity (%s us per request) and made %s accept calls per request\n",
-				gr.sv[i], count(a, sizeof a, (double)gr.cv[k]),
-				count(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_emfile)),
-				count(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_up)),
-				count(d, sizeof d, median_of(rows, n, gr.sv[i], gr.cv[k], m_rps)),
-				fig(e, sizeof e, median_of(rows, n, gr.sv[i], gr.cv[k], m_util)),
-				fig(g, sizeof g, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)),
-				fig(h, sizeof h, median_of(rows, n, gr.sv[i], gr.cv[k], m_accepts)));
+				gr->sv[i], count(a, sizeof a, (double)gr->cv[k]),
+				count(b, sizeof b, at(gr, i, k, m_emfile)),
+				count(c, sizeof c, at(gr, i, k, m_up)),
+				count(d, sizeof d, at(gr, i, k, m_rps)),
+				fig(e, sizeof e, at(gr, i, k, m_util)),
+				fig(g, sizeof g, at(gr, i, k, m_cpu)),
+				fig(h, sizeof h, at(gr, i, k, m_accepts)));
 }
 
 /* Completions against readiness: what the system calls were worth. For each
  * count, each server's system calls and CPU per request and the kernel's
  * share of that CPU, then the completion-based server against the
  * reference, and what the two figures together say. */
-static void v_uring(FILE *f, const struct rep_row *rows, int n)
+static void v_uring(FILE *f, const struct lesson_grid *gr)
 {
-	struct grid gr;
 	char a[160], b[32], c[32], d[32], e[32];
 
-	grid_of(&gr, rows, n);
-
-	for (int k = 0; k < gr.nc; k++) {
-		fprintf(f, "  at %s connections:\n", count(b, sizeof b, (double)gr.cv[k]));
-		for (int i = 0; i < gr.ns; i++) {
-			double kern = median_of(rows, n, gr.sv[i], gr.cv[k], m_kernel);
+	for (int k = 0; k < gr->nc; k++) {
+		fprintf(f, "  at %s connections:\n", count(b, sizeof b, (double)gr->cv[k]));
+		for (int i = 0; i < gr->ns; i++) {
+			double kern = at(gr, i, k, m_kernel);
 
 			fprintf(f, "    %s: %s system calls and %s us of server CPU per request, "
-				"%s%% of it in the kernel\n", gr.sv[i],
-				fig(b, sizeof b, median_of(rows, n, gr.sv[i], gr.cv[k], m_sys)),
-				fig(c, sizeof c, median_of(rows, n, gr.sv[i], gr.cv[k], m_cpu)),
+				"%s%% of it in the kernel\n", gr->sv[i],
+				fig(b, sizeof b, at(gr, i, k, m_sys)),
+				fig(c, sizeof c, at(gr, i, k, m_cpu)),
 				kern < 0 ? "-" : (snprintf(d, sizeof d, "%.0f", kern * 100), d));
 		}
-		for (int i = 0; i < gr.ns && gr.ref; i++) {
+		for (int i = 0; i < gr->ns && gr->ref; i++) {
 			struct stats_median_ci ci;
-			double s_ref = median_of(rows, n, gr.ref, gr.cv[k], m_sys);
-			double s_me = median_of(rows, n, gr.sv[i], gr.cv[k], m_sys);
-			double kern = median_of(rows, n, gr.ref, gr.cv[k], m_kernel);
+			double s_ref = median_of(gr->rows, gr->n, gr->ref, gr->cv[k], m_sys);
+			double s_me = at(gr, i, k, m_sys);
+			double kern = median_of(gr->rows, gr->n, gr->ref, gr->cv[k], m_kernel);
 			const char *says;
 
-			if (!strcmp(gr.sv[i], gr.ref) ||
-			    !paired(rows, n, gr.sv[i], gr.cv[k], gr.ref, gr.cv[k], m_cpu, &ci))
+			if (!strcmp(gr->sv[i], gr->ref) ||
+			    !paired(gr->rows, gr->n, gr->sv[i], gr->cv[k], gr->ref, gr->cv[k], m_cpu, &ci))
 				continue;
 			if (!ci.has_ci)
 				says = "too few rounds to tell";
@@ -454,7 +444,7 @@ static void v_uring(FILE *f, const struct rep_row *rows, int n)
 				says = "dearer";
 			else
 				says = "no different, as far as this run can tell";
-			fprintf(f, "    %s against %s: CPU per request %s, %s", gr.sv[i], gr.ref,
+			fprintf(f, "    %s against %s: CPU per request %s, %s", gr->sv[i], gr->ref,
 				ratio_text(a, sizeof a, &ci), says);
 			if (s_ref > 0 && s_me >= 0) {
 				double fewer = 1 - s_me / s_ref, less = 1 - ci.median;
@@ -470,7 +460,7 @@ static void v_uring(FILE *f, const struct rep_row *rows, int n)
 					fputs(": the system calls were not where the time went", f);
 			}
 			if (kern >= 0)
-				fprintf(f, " (the kernel took %.0f%% of %s's CPU)", kern * 100, gr.ref);
+				fprintf(f, " (the kernel took %.0f%% of %s's CPU)", kern * 100, gr->ref);
 			fputs("\n", f);
 		}
 	}
@@ -585,7 +575,10 @@ char **lesson_argv(const struct lesson *l, const char *argv0, int nextra, char *
 
 void lesson_verdict(const struct lesson *l, const struct rep_row *rows, int n, FILE *f)
 {
+	struct lesson_grid g;
+
+	grid_of(&g, rows, n);
 	fprintf(f, "\nlesson %s: %s\n", l->name, l->title);
-	l->verdict(f, rows, n);
+	l->verdict(f, &g);
 	fprintf(f, "  read %s; the plots %s; docs/teaching.md explains it\n", l->read, l->plot);
 }

@@ -20,13 +20,17 @@
 
 #define LESSON_MAX_ARGS 24
 
+/* What a verdict reads: the sweep's rows, their servers and connection
+ * counts, the reference (lesson.c). */
+struct lesson_grid;
+
 struct lesson {
 	const char *name;
 	const char *title;        /* one line for --list */
 	const char *read;         /* the files to read beside it */
 	const char *plot;         /* the plot under results/<run-id>/plots/ that shows it */
 	const char *args[LESSON_MAX_ARGS];   /* its sweep, as evbench options; NULL-ended */
-	void (*verdict)(FILE *f, const struct rep_row *rows, int n);
+	void (*verdict)(FILE *f, const struct lesson_grid *g);
 };
 
 /* The lesson called name, or NULL. */

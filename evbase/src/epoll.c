@@ -17,6 +17,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+/* epoll reports readiness in poll(2)'s bits, which evb_poll_res() reads. */
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLERR == POLLERR &&
+	       EPOLLHUP == POLLHUP && EPOLLRDHUP == POLLRDHUP, "epoll's bits are poll's");
+
 #define MIN_EVENTS 64		/* grown while a wait fills the array */
 #define MAX_EVENTS 4096
 
@@ -97,15 +101,11 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 	n = epoll_wait(op->epfd, op->events, op->nevents, tv ? evb_tv_to_ms(tv) : -1);
 	EVB_LOCK(base);
 
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		evb_warnx("epoll_wait: %s", strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return evb_wait_failed("epoll_wait");
 	for (int i = 0; i < n; i++) {
 		unsigned what = op->events[i].events;
-		short res = 0;
+		short res;
 		/* The common cases first, one comparison each. */
 		if (what == EPOLLIN) {
 			evb_io_active(base, op->events[i].data.fd, EV_READ | EV_ET);
@@ -115,17 +115,7 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 			evb_io_active(base, op->events[i].data.fd, EV_WRITE | EV_ET);
 			continue;
 		}
-		/* An error, or a hang-up that is not just the peer's half
-		 * close, wakes readers and writers alike: the next read or
-		 * write is what tells them. A half close is EV_CLOSED. */
-		if ((what & EPOLLERR) || ((what & EPOLLHUP) && !(what & EPOLLRDHUP))) {
-			res = EV_READ | EV_WRITE;
-		} else {
-			if (what & EPOLLIN) res |= EV_READ;
-			if (what & EPOLLOUT) res |= EV_WRITE;
-			if (what & EPOLLRDHUP) res |= EV_CLOSED;
-		}
-		if (res)
+		if ((res = evb_poll_res(what)))
 			evb_io_active(base, op->events[i].data.fd, res | EV_ET);
 	}
 	if (n == op->nevents && op->nevents < MAX_EVENTS) {

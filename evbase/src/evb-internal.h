@@ -21,10 +21,13 @@
 #include <event2/event_struct.h>
 #include <event2/event_compat.h>
 #include <event2/thread.h>
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct evb_backend {
 	const char *name;
@@ -200,6 +203,17 @@ void evb_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 #define evb_warnx(...) evb_log(EVENT_LOG_WARN, __VA_ARGS__)
 #define evb_debug(...) do { if (evb_debug_logging) evb_log(EVENT_LOG_DEBUG, __VA_ARGS__); } while (0)
 
+/* What a backend's dispatch returns when its waiting call failed (errno
+ * set): 0 when a signal interrupted it, so that the loop goes round and
+ * runs the signal's events; otherwise -1, with a warning naming call. */
+static inline int evb_wait_failed(const char *call)
+{
+	if (errno == EINTR)
+		return 0;
+	evb_warnx("%s: %s", call, strerror(errno));
+	return -1;
+}
+
 /* The event_init() base (compat.c). */
 extern struct event_base *evb_current_base;
 
@@ -278,6 +292,30 @@ static inline int evb_fd_slots(int have, int fd, size_t elem)
 	if ((unsigned long long)n > SIZE_MAX / elem)
 		return -1;
 	return (int)n;
+}
+
+/* Grows tab, a table indexed by descriptor of *have slots of elem bytes
+ * (NULL and 0 before the first), to hold fd, as far as evb_fd_slots() says,
+ * the new slots zeroed. Returns the table, its new length in *have; or NULL,
+ * with tab and *have as they were, when fd is out of range or memory ran
+ * out (mm.c). */
+void *evb_fd_grow(void *tab, int *have, int fd, size_t elem);
+
+/* The events a readiness report in poll(2)'s bits wakes (io_uring's poll
+ * completions carry them, and epoll's EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP
+ * and EPOLLRDHUP are the same bits): an error, or a hang-up that is not
+ * just the peer's half close, wakes readers and writers alike, since the
+ * next read or write is what tells them; a half close is EV_CLOSED. */
+static inline short evb_poll_res(unsigned what)
+{
+	short res = 0;
+
+	if ((what & POLLERR) || ((what & POLLHUP) && !(what & POLLRDHUP)))
+		return EV_READ | EV_WRITE;
+	if (what & POLLIN) res |= EV_READ;
+	if (what & POLLOUT) res |= EV_WRITE;
+	if (what & POLLRDHUP) res |= EV_CLOSED;
+	return res;
 }
 
 /* Called by the backends for every ready fd; res may carry EV_ET, which is

@@ -228,13 +228,11 @@ static int io_add(struct event_base *base, struct event *ev)
 	if (fd < 0)
 		return 0;	/* as libevent: "added", but nothing to watch */
 	if (fd >= base->nfds) {
-		int n = evb_fd_slots(base->nfds, fd, sizeof(struct evb_fd));
-		struct evb_fd *fds;
-		/* A descriptor no table can hold is refused before anything
-		 * grows; no such descriptor can be open. */
-		if (n < 0 || !(fds = evb_realloc(base->fds, (size_t)n * sizeof(*fds))))
+		int n = base->nfds;
+		struct evb_fd *fds = evb_fd_grow(base->fds, &n, fd, sizeof(*fds));
+
+		if (!fds)
 			return -1;
-		memset(fds + base->nfds, 0, (size_t)(n - base->nfds) * sizeof(*fds));
 		/* The lists point into the array: re-anchor their heads. */
 		for (int i = 0; i < base->nfds; i++)
 			if (fds[i].head)
@@ -1244,44 +1242,44 @@ int event_base_loopexit(struct event_base *base, const struct timeval *tv)
 	return event_base_once(base, -1, EV_TIMEOUT, loopexit_cb, base, tv);
 }
 
-int event_base_loopbreak(struct event_base *base)
+/* Raises one of the loop's flags (base->got_break, got_continue) under the
+ * lock, and wakes the loop in case another thread is running it. */
+static int raise_flag(struct event_base *base, int *flag)
 {
-	if (!base)
-		return -1;
 	EVB_LOCK(base);
-	base->got_break = 1;
+	*flag = 1;
 	evb_wake(base);
 	EVB_UNLOCK(base);
 	return 0;
+}
+
+int event_base_loopbreak(struct event_base *base)
+{
+	return base ? raise_flag(base, &base->got_break) : -1;
 }
 
 int event_base_loopcontinue(struct event_base *base)
 {
-	if (!base)
-		return -1;
+	return base ? raise_flag(base, &base->got_continue) : -1;
+}
+
+/* One of the loop's flags, read under the lock. */
+static int read_flag(struct event_base *base, const int *flag)
+{
+	int r;
+
 	EVB_LOCK(base);
-	base->got_continue = 1;
-	evb_wake(base);
+	r = *flag;
 	EVB_UNLOCK(base);
-	return 0;
+	return r;
 }
 
 int event_base_got_exit(struct event_base *base)
 {
-	int r;
-
-	EVB_LOCK(base);
-	r = base->got_exit;
-	EVB_UNLOCK(base);
-	return r;
+	return read_flag(base, &base->got_exit);
 }
 
 int event_base_got_break(struct event_base *base)
 {
-	int r;
-
-	EVB_LOCK(base);
-	r = base->got_break;
-	EVB_UNLOCK(base);
-	return r;
+	return read_flag(base, &base->got_break);
 }

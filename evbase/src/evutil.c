@@ -16,26 +16,27 @@ int evutil_socketpair(int d, int type, int protocol, evutil_socket_t sv[2])
 	return socketpair(d, type, protocol, sv);
 }
 
-int evutil_make_socket_nonblocking(evutil_socket_t fd)
+/* Sets flag among fd's flags read by get and written by set (F_GETFL and
+ * F_SETFL, or F_GETFD and F_SETFD), unless it is set already. */
+static int add_fd_flag(evutil_socket_t fd, int get, int set, int flag)
 {
-	int flags = fcntl(fd, F_GETFL, NULL);
+	int flags = fcntl(fd, get, NULL);
 
 	if (flags < 0)
 		return -1;
-	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+	if (!(flags & flag) && fcntl(fd, set, flags | flag) < 0)
 		return -1;
 	return 0;
 }
 
+int evutil_make_socket_nonblocking(evutil_socket_t fd)
+{
+	return add_fd_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK);
+}
+
 int evutil_make_socket_closeonexec(evutil_socket_t fd)
 {
-	int flags = fcntl(fd, F_GETFD, NULL);
-
-	if (flags < 0)
-		return -1;
-	if (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-		return -1;
-	return 0;
+	return add_fd_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC);
 }
 
 int evutil_closesocket(evutil_socket_t fd)

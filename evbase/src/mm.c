@@ -63,6 +63,20 @@ void evb_free(void *p)
 		free(p);
 }
 
+void *evb_fd_grow(void *tab, int *have, int fd, size_t elem)
+{
+	int n = evb_fd_slots(*have, fd, elem);
+	char *t;
+
+	/* A descriptor no table can hold is refused before anything grows;
+	 * no such descriptor can be open. */
+	if (n < 0 || !(t = evb_realloc(tab, (size_t)n * elem)))
+		return NULL;
+	memset(t + (size_t)*have * elem, 0, (size_t)(n - *have) * elem);
+	*have = n;
+	return t;
+}
+
 char *evb_strdup(const char *s)
 {
 	size_t n = strlen(s) + 1;

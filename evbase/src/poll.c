@@ -50,13 +50,11 @@ static int poll_ctl(struct event_base *base, int fd, short old, short new_)
 	int slot;
 
 	if (fd >= op->nidx) {
-		int n = evb_fd_slots(op->nidx, fd, sizeof(int));
-		int *idx;
-		if (n < 0 || !(idx = evb_realloc(op->idx, (size_t)n * sizeof(*idx))))
+		int *idx = evb_fd_grow(op->idx, &op->nidx, fd, sizeof(*idx));
+
+		if (!idx)
 			return -1;
-		memset(idx + op->nidx, 0, (size_t)(n - op->nidx) * sizeof(*idx));
 		op->idx = idx;
-		op->nidx = n;
 	}
 	slot = op->idx[fd] - 1;
 	if (!new_) {
@@ -107,12 +105,8 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 	n = poll(fds, (nfds_t)nfds, tv ? evb_tv_to_ms(tv) : -1);
 	EVB_LOCK(base);
 
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		evb_warnx("poll: %s", strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return evb_wait_failed("poll");
 	/* Activation only queues callbacks; nothing changes the array until
 	 * dispatch has returned, so the scan can stop after n hits. */
 	for (int i = 0; i < nfds && n > 0; i++) {

@@ -137,12 +137,8 @@ static int select_dispatch(struct event_base *base, struct timeval *tv)
 	n = select(maxfd + 1, maxfd >= 0 ? (fd_set *)op->rout : NULL,
 	    maxfd >= 0 ? (fd_set *)op->wout : NULL, NULL, tp);
 	EVB_LOCK(base);
-	if (n < 0) {
-		if (errno == EINTR)
-			return 0;
-		evb_warnx("select: %s", strerror(errno));
-		return -1;
-	}
+	if (n < 0)
+		return evb_wait_failed("select");
 	for (int fd = 0; fd <= maxfd && n > 0; fd++) {
 		short res = (short)((has(op->rout, fd) ? EV_READ : 0) |
 		    (has(op->wout, fd) ? EV_WRITE : 0));

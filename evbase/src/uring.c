@@ -128,13 +128,11 @@ static struct io_uring_sqe *sqe_get(struct uringop *op)
 static int grow(struct uringop *op, int fd)
 {
 	if (fd >= op->nfds) {
-		int n = evb_fd_slots(op->nfds, fd, sizeof(struct ufd));
-		struct ufd *f;
-		if (n < 0 || !(f = evb_realloc(op->fds, (size_t)n * sizeof(*f))))
+		struct ufd *f = evb_fd_grow(op->fds, &op->nfds, fd, sizeof(*f));
+
+		if (!f)
 			return -1;
-		memset(f + op->nfds, 0, (size_t)(n - op->nfds) * sizeof(*f));
 		op->fds = f;
-		op->nfds = n;
 	}
 	if (op->nchanges == op->cap) {
 		int n = op->cap ? op->cap * 2 : 64;
@@ -218,7 +216,7 @@ static void complete(struct event_base *base, struct uringop *op,
 	int fd = (int)(cqe->user_data & 0xffffffffu);
 	unsigned what;
 	struct ufd *f;
-	short res = 0;
+	short res;
 
 	if (cqe->user_data == TAG_OWN || fd >= op->nfds)
 		return;
@@ -241,14 +239,7 @@ static void complete(struct event_base *base, struct uringop *op,
 		evb_io_active(base, fd, EV_READ | EV_ET);
 		return;
 	}
-	/* As epoll.c: an error or a full hang-up wakes readers and writers. */
-	if ((what & POLLERR) || ((what & POLLHUP) && !(what & POLLRDHUP))) {
-		res = EV_READ | EV_WRITE;
-	} else {
-		if (what & POLLIN) res |= EV_READ;
-		if (what & POLLOUT) res |= EV_WRITE;
-		if (what & POLLRDHUP) res |= EV_CLOSED;
-	}
+	res = evb_poll_res(what);
 	if (!res)
 		return;
 	evb_io_active(base, fd, res | EV_ET);

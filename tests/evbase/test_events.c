@@ -34,6 +34,32 @@ static void drain(evutil_socket_t fd)
 		;
 }
 
+/* The set-up most tests here share: a base on the backend under test, a
+ * socket pair in sv, and r->ev watching sv[0] for what, its callback cb
+ * recording into r, added with a timeout of timeout_ms (none if negative).
+ * Returns the base. */
+static struct event_base *rec_open(struct rec *r, evutil_socket_t sv[2], short what,
+				   event_callback_fn cb, int timeout_ms)
+{
+	struct event_base *base = evtest_base();
+	struct timeval tv = evtest_ms(timeout_ms);
+
+	evtest_pair(sv);
+	r->ev = event_new(base, sv[0], what, cb, r);
+	cr_assert_not_null(r->ev);
+	cr_assert_eq(event_add(r->ev, timeout_ms < 0 ? NULL : &tv), 0);
+	return base;
+}
+
+/* Undoes rec_open(): frees r->ev, unless its callback freed it (and set it
+ * to NULL), then the base. The pair stays open, as the tests left it. */
+static void rec_close(struct rec *r, struct event_base *base)
+{
+	if (r->ev)
+		event_free(r->ev);
+	event_base_free(base);
+}
+
 /* ---- one-shot and persistent ---------------------------------------------- */
 
 static void oneshot_cb(evutil_socket_t fd, short what, void *arg)
@@ -45,14 +71,10 @@ static void oneshot_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, oneshot_not_pending_in_callback, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval tv = evtest_ms(10000);
+	struct event_base *base = rec_open(&r, sv, EV_READ, oneshot_cb, 10000);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ, oneshot_cb, &r);
-	cr_assert_eq(event_add(r.ev, &tv), 0);
 	cr_assert_eq(event_pending(r.ev, EV_READ | EV_TIMEOUT, NULL), EV_READ | EV_TIMEOUT);
 	evtest_send(sv[1], 1);
 	/* One callback, then nothing is left: dispatch reports an empty base. */
@@ -62,8 +84,7 @@ Test(events, oneshot_not_pending_in_callback, .timeout = 10)
 	cr_assert_eq(r.fd[0], sv[0]);
 	cr_assert_eq(r.pending_in_cb, 0);
 	cr_assert_eq(event_pending(r.ev, EV_READ | EV_TIMEOUT, NULL), 0);
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 static void persist_cb(evutil_socket_t fd, short what, void *arg)
@@ -79,19 +100,15 @@ static void persist_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, persistent_stays_pending, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, persist_cb, -1);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ | EV_PERSIST, persist_cb, &r);
-	cr_assert_eq(event_add(r.ev, NULL), 0);
 	evtest_send(sv[1], 3);
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 3);
 	cr_assert_eq(event_pending(r.ev, EV_READ, NULL), 0, "deleted in the third callback");
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 /* ---- timeouts ----------------------------------------------------------------- */
@@ -103,20 +120,16 @@ static void count_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, add_null_keeps_timeout, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval tv = evtest_ms(5000), a, b;
+	struct timeval a, b;
+	struct event_base *base = rec_open(&r, sv, EV_READ, count_cb, 5000);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ, count_cb, &r);
-	cr_assert_eq(event_add(r.ev, &tv), 0);
 	cr_assert(event_pending(r.ev, EV_TIMEOUT, &a));
 	cr_assert_eq(event_add(r.ev, NULL), 0);
 	cr_assert(event_pending(r.ev, EV_TIMEOUT, &b), "event_add(ev, NULL) dropped the timeout");
 	cr_assert_eq(evtest_tv_us(&a), evtest_tv_us(&b));
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 Test(events, readd_replaces_timeout, .timeout = 10)
@@ -209,14 +222,11 @@ static void io_then_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, persistent_timeout_from_now_after_io, .timeout = 20)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval period = evtest_ms(2000);
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, io_then_deadline_cb,
+					   2000);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ | EV_PERSIST, io_then_deadline_cb, &r);
-	cr_assert_eq(event_add(r.ev, &period), 0);
 	cr_assert(event_pending(r.ev, EV_TIMEOUT, &r.deadline[r.ndeadline++]));
 	evtest_spin_us(300 * 1000);
 	evtest_send(sv[1], 1);
@@ -226,8 +236,7 @@ Test(events, persistent_timeout_from_now_after_io, .timeout = 20)
 	/* I/O re-arms the timeout one period from now, >= 300 ms later. */
 	long long step = evtest_tv_us(&r.deadline[1]) - evtest_tv_us(&r.deadline[0]);
 	cr_assert_geq(step, 250000, "deadline moved %lld us", step);
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 /* The fd is readable and the timeout has passed when the loop polls: one
@@ -235,14 +244,10 @@ Test(events, persistent_timeout_from_now_after_io, .timeout = 20)
  * (a defect fixed upstream after 2.1.12; docs/evbase.md). */
 Test(events, io_and_timeout_in_one_round, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval tv = evtest_ms(20);
+	struct event_base *base = rec_open(&r, sv, EV_READ, count_cb, 20);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ, count_cb, &r);
-	cr_assert_eq(event_add(r.ev, &tv), 0);
 	evtest_send(sv[1], 1);
 	evtest_spin_us(40 * 1000);
 	cr_assert_eq(event_base_dispatch(base), 1);
@@ -251,8 +256,7 @@ Test(events, io_and_timeout_in_one_round, .timeout = 10)
 #ifdef EVBASE
 	cr_assert_eq(r.what[0], EV_READ | EV_TIMEOUT);
 #endif
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 /* After event_del, event_add(ev, NULL) means no timeout. libevent 2.1.12
@@ -269,14 +273,10 @@ static void readd_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, deleted_event_forgets_its_timeout, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval tv = evtest_ms(5000);
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, readd_cb, 5000);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ | EV_PERSIST, readd_cb, &r);
-	cr_assert_eq(event_add(r.ev, &tv), 0);
 	cr_assert_eq(event_del(r.ev), 0);
 	cr_assert_eq(event_add(r.ev, NULL), 0);
 	cr_assert_eq(event_pending(r.ev, EV_TIMEOUT, NULL), 0);
@@ -286,20 +286,15 @@ Test(events, deleted_event_forgets_its_timeout, .timeout = 10)
 #ifdef EVBASE
 	cr_assert_eq(r.pending_in_cb, 0, "the deleted timeout came back");
 #endif
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 Test(events, remove_timer_keeps_io, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval tv = evtest_ms(10);
+	struct event_base *base = rec_open(&r, sv, EV_READ, count_cb, 10);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ, count_cb, &r);
-	cr_assert_eq(event_add(r.ev, &tv), 0);
 	cr_assert_eq(event_remove_timer(r.ev), 0);
 	cr_assert_eq(event_pending(r.ev, EV_READ | EV_TIMEOUT, NULL), EV_READ);
 	evtest_spin_us(30 * 1000);
@@ -309,8 +304,7 @@ Test(events, remove_timer_keeps_io, .timeout = 10)
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 1);
 	cr_assert_eq(r.what[0], EV_READ);
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 Test(events, pending_reports_wall_clock_deadline, .timeout = 10)
@@ -468,18 +462,14 @@ static void del_self_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, del_self_in_callback, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, del_self_cb, -1);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ | EV_PERSIST, del_self_cb, &r);
-	event_add(r.ev, NULL);
 	evtest_send(sv[1], 5);
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 1);
-	event_free(r.ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 static void free_self_cb(evutil_socket_t fd, short what, void *arg)
@@ -492,19 +482,15 @@ static void free_self_cb(evutil_socket_t fd, short what, void *arg)
 
 Test(events, free_self_in_callback, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct timeval tv = evtest_ms(5000);
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, free_self_cb, 5000);
 
-	evtest_pair(sv);
-	r.ev = event_new(base, sv[0], EV_READ | EV_PERSIST, free_self_cb, &r);
-	event_add(r.ev, &tv);
 	evtest_send(sv[1], 5);
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 1);
 	cr_assert_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 0);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 /* Two events ready in the same round; whichever runs first deletes the
@@ -630,20 +616,16 @@ Test(events, user_event_trigger, .timeout = 10)
  * it again; edge-triggered (where the backend has it), only the first. */
 static int et_rounds(int et, short *what)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct event *ev;
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST | (et ? EV_ET : 0),
+					   count_cb, -1);
 
-	evtest_pair(sv);
-	ev = event_new(base, sv[0], EV_READ | EV_PERSIST | (et ? EV_ET : 0), count_cb, &r);
-	event_add(ev, NULL);
 	evtest_send(sv[1], 1);
 	for (int i = 0; i < 5; i++)
 		cr_assert_eq(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), 0);
 	*what = r.what[0];
-	event_free(ev);
-	event_base_free(base);
+	rec_close(&r, base);
 	close(sv[0]);
 	close(sv[1]);
 	return r.calls;
@@ -692,19 +674,14 @@ Test(events, closed_early, .timeout = 10)
 
 Test(events, write_ready, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct event *ev;
+	struct event_base *base = rec_open(&r, sv, EV_READ | EV_WRITE, count_cb, -1);
 
-	evtest_pair(sv);
-	ev = event_new(base, sv[0], EV_READ | EV_WRITE, count_cb, &r);
-	event_add(ev, NULL);
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 1);
 	cr_assert_eq(r.what[0], EV_WRITE, "only what happened, not what was asked");
-	event_free(ev);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 /* Two events on one fd, one for reading and one for writing: each gets
@@ -1076,20 +1053,40 @@ static void make_quiet(evutil_socket_t sock)
 		cr_assert_lt(++n, 100000, "the send buffer never filled");
 }
 
+/* The set-up of the active_by_fd tests: a base on the backend under test,
+ * a pair sv whose sv[0] is quiet (make_quiet), and a pair ov for events on
+ * another fd. Returns the base. */
+static struct event_base *quiet_open(evutil_socket_t sv[2], evutil_socket_t ov[2])
+{
+	struct event_base *base = evtest_base();
+
+	evtest_pair(sv);
+	evtest_pair(ov);
+	make_quiet(sv[0]);
+	return base;
+}
+
+/* Undoes quiet_open(), once the test has freed its events. */
+static void quiet_close(struct event_base *base, evutil_socket_t sv[2], evutil_socket_t ov[2])
+{
+	evutil_closesocket(sv[0]);
+	evutil_closesocket(sv[1]);
+	evutil_closesocket(ov[0]);
+	evutil_closesocket(ov[1]);
+	event_base_free(base);
+}
+
 /* Activates the pending events on the fd whose kinds are in the mask, each
  * with what it asked for of the mask; events not added, and events on other
  * fds, stay quiet. A one-shot event activated so is no longer pending after
  * its callback, as after real I/O. */
 Test(events, active_by_fd, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	struct rec rd = { 0 }, wr = { 0 }, both = { 0 }, idle = { 0 }, other = { 0 };
 	struct event *erd, *ewr, *eboth, *eidle, *eother;
 	evutil_socket_t sv[2], ov[2];
+	struct event_base *base = quiet_open(sv, ov);
 
-	evtest_pair(sv);
-	evtest_pair(ov);
-	make_quiet(sv[0]);
 	erd = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &rd);
 	ewr = event_new(base, sv[0], EV_WRITE, record_cb, &wr);
 	eboth = event_new(base, sv[0], EV_READ | EV_WRITE | EV_PERSIST, record_cb, &both);
@@ -1140,28 +1137,21 @@ Test(events, active_by_fd, .timeout = 10)
 	event_free(eboth);
 	event_free(eidle);
 	event_free(eother);
-	evutil_closesocket(sv[0]);
-	evutil_closesocket(sv[1]);
-	evutil_closesocket(ov[0]);
-	evutil_closesocket(ov[1]);
-	event_base_free(base);
+	quiet_close(base, sv, ov);
 }
 
 /* With EV_TIMEOUT, the events on the fd that wait for a timeout fire with
  * EV_TIMEOUT, common timeouts too; an I/O event without a timeout does not. */
 Test(events, active_by_fd_timeout, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
 	struct rec tm = { 0 }, common = { 0 }, io = { 0 }, elsewhere = { 0 };
 	struct event *etm, *ecommon, *eio, *eelsewhere;
 	struct timeval hour = { 3600, 0 };
-	const struct timeval *ct = event_base_init_common_timeout(base, &hour);
 	evutil_socket_t sv[2], ov[2];
+	struct event_base *base = quiet_open(sv, ov);
+	const struct timeval *ct = event_base_init_common_timeout(base, &hour);
 
 	cr_assert_not_null(ct);
-	evtest_pair(sv);
-	evtest_pair(ov);
-	make_quiet(sv[0]);
 	etm = event_new(base, sv[0], EV_READ, record_cb, &tm);
 	ecommon = event_new(base, sv[0], EV_READ, record_cb, &common);
 	eio = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &io);
@@ -1200,11 +1190,7 @@ Test(events, active_by_fd_timeout, .timeout = 10)
 	event_free(ecommon);
 	event_free(eio);
 	event_free(eelsewhere);
-	evutil_closesocket(sv[0]);
-	evutil_closesocket(sv[1]);
-	evutil_closesocket(ov[0]);
-	evutil_closesocket(ov[1]);
-	event_base_free(base);
+	quiet_close(base, sv, ov);
 }
 
 /* Activates the pending events of one signal, once each with EV_SIGNAL, as

@@ -5,6 +5,7 @@
  */
 #include "evtest.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -262,6 +263,11 @@ Test(setup, util_helpers)
 	cr_assert_eq(evutil_socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	cr_assert_eq(evutil_make_socket_nonblocking(sv[0]), 0);
 	cr_assert_eq(evutil_make_socket_closeonexec(sv[0]), 0);
+	cr_assert(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
+	cr_assert(fcntl(sv[0], F_GETFD) & FD_CLOEXEC);
+	/* Again: a flag already set is kept, and it is no error. */
+	cr_assert_eq(evutil_make_socket_closeonexec(sv[0]), 0);
+	cr_assert(fcntl(sv[0], F_GETFD) & FD_CLOEXEC);
 	cr_assert_eq(evutil_make_listen_socket_reuseable(sv[0]), 0);
 	char ch;
 	cr_assert_eq(recv(sv[0], &ch, 1, 0), -1);
