@@ -363,7 +363,7 @@ bench-loadgen: $(BIN)/loadgen $(BIN)/rot13-epoll-lt
 install: all
 	install -d $(BINDIR_I) $(SHAREDIR) $(MANDIR_I) $(COMPDIR_I)
 	install -m 755 $(BINS) $(BINDIR_I)
-	install -m 644 scripts/plot.py $(SHAREDIR)
+	install -m 644 scripts/plot.py scripts/headless_plt.py $(SHAREDIR)
 	install -m 755 scripts/python.sh $(SHAREDIR)
 	install -m 644 $(MAN_PAGES) $(MANDIR_I)
 	install -m 644 scripts/evbench-completion.bash $(COMPDIR_I)/evbench

@@ -14,14 +14,9 @@ measured level. scripts/gate_oc.sh and scripts/gate_curve.sh call it.
 import csv
 import sys
 
-try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:
-    sys.stderr.write("gate_oc.py: matplotlib is missing; install it (make deps, or apt-get "
-                     "install python3-matplotlib) or run scripts/python.sh scripts/gate_oc.py\n")
-    sys.exit(1)
+from headless_plt import pyplot
+
+plt = pyplot("OUT.png LABEL=CSV ...")
 
 
 def main():

@@ -32,15 +32,10 @@ import os
 import subprocess
 import sys
 
-try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter, FixedLocator
-except ImportError:
-    sys.stderr.write("plot.py: matplotlib is missing; install it (make deps, or apt-get install "
-                     "python3-matplotlib) or run scripts/python.sh scripts/plot.py DIR\n")
-    sys.exit(1)
+from headless_plt import pyplot
+
+plt = pyplot("DIR")
+from matplotlib.ticker import FuncFormatter, NullFormatter, FixedLocator  # noqa: E402
 
 MARKERS = "osD^v<>ph*X"
 
