@@ -510,6 +510,54 @@ static bool save_table(const struct opts *o, const char *dir, const struct rep_r
 	return fclose(tf) == 0;
 }
 
+/* What went wrong in a trial, told on stderr unless --quiet; whether it
+ * fails the run (evbench's exit status 1). */
+static bool trial_failed(const struct opts *o, const struct rep_run *r)
+{
+	bool failed = false;
+
+	if (r->failure[0]) {
+		/* A design this machine cannot run is recorded, not failed. */
+		failed = !r->proc.unavailable;
+		if (!o->quiet)
+			fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name, r->cfg.conns,
+				r->failure);
+	}
+	if (r->proc.note[0] && !o->quiet)
+		fprintf(stderr, "evbench: %s c=%ld: warning: %s\n", r->srv->name, r->cfg.conns,
+			r->proc.note);
+	if (r->ran && r->res.verify_mismatch > 0) {
+		/* Wrong bytes are the server's failure to serve, not a figure:
+		 * a run with no verified reply failed. */
+		failed |= r->res.replies == 0;
+		if (!o->quiet)
+			fprintf(stderr, "evbench: %s c=%ld: %llu replies were not what the "
+				"protocol says (%llu verified; docs/protocol.md)\n",
+				r->srv->name, r->cfg.conns, (unsigned long long)r->res.verify_mismatch,
+				(unsigned long long)r->res.replies);
+	}
+	return failed;
+}
+
+/* The commands that run no trial: their exit status, or -1 for a sweep,
+ * a lesson or ab (the rest of main). */
+static int other_command(int argc, char **argv)
+{
+	if (strcmp(argv[0], "gate") == 0) {
+		struct gate_opts g;
+
+		cli_parse_gate(&g, argc, argv);
+		return gate_run(&g);
+	}
+	if (strcmp(argv[0], "report") == 0)
+		return report_main(argc, argv);
+	if (strcmp(argv[0], "agent") == 0)
+		return agent_main(argc, argv);
+	if (strcmp(argv[0], "merge") == 0)
+		return merge_main(argc, argv);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	/* Static: what the options point to (a user's command, the agents'
@@ -525,19 +573,10 @@ int main(int argc, char **argv)
 	bool any_failure = false, write_failed = false, show_progress;
 	const struct lesson *lesson = NULL;
 	FILE *table;
+	int other;
 
-	if (argc > 1 && strcmp(argv[1], "gate") == 0) {
-		struct gate_opts g;
-
-		cli_parse_gate(&g, argc - 1, argv + 1);
-		return gate_run(&g);
-	}
-	if (argc > 1 && strcmp(argv[1], "report") == 0)
-		return report_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "agent") == 0)
-		return agent_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "merge") == 0)
-		return merge_main(argc - 1, argv + 1);
+	if (argc > 1 && (other = other_command(argc - 1, argv + 1)) >= 0)
+		return other;
 	if (argc > 1 && strcmp(argv[1], "lesson") == 0)
 		lesson = parse_lesson(&o, argc, &argv);
 	else if (argc > 1 && strcmp(argv[1], "ab") == 0)
@@ -580,27 +619,7 @@ int main(int argc, char **argv)
 		trial_run(r, show_progress, t + 1, ntrials, t_start);
 		rep_row_fill(&rows[nrows++], r, &host);
 		write_failed |= !record_trial(&o, run_id, dir, r, rows, nrows, &host);
-		if (r->failure[0]) {
-			/* A design this machine cannot run is recorded, not failed. */
-			any_failure |= !r->proc.unavailable;
-			if (!o.quiet)
-				fprintf(stderr, "evbench: %s c=%ld: %s\n", r->srv->name, r->cfg.conns,
-					r->failure);
-		}
-		if (r->proc.note[0] && !o.quiet)
-			fprintf(stderr, "evbench: %s c=%ld: warning: %s\n", r->srv->name, r->cfg.conns,
-				r->proc.note);
-		if (r->ran && r->res.verify_mismatch > 0) {
-			/* Wrong bytes are the server's failure to serve, not a
-			 * figure: a run with no verified reply failed. */
-			any_failure |= r->res.replies == 0;
-			if (!o.quiet)
-				fprintf(stderr, "evbench: %s c=%ld: %llu replies were not what the "
-					"protocol says (%llu verified; docs/protocol.md)\n",
-					r->srv->name, r->cfg.conns,
-					(unsigned long long)r->res.verify_mismatch,
-					(unsigned long long)r->res.replies);
-		}
+		any_failure |= trial_failed(&o, r);
 		if (r->ran)
 			hist_add(&merged[tr->si * o.nconns + tr->ci], &r->res.latency);
 		lg_result_free(&r->res);

@@ -563,6 +563,76 @@ static void resolve_opts(struct opts *o, const char *const *servers, int nserver
 	make_loads(o, conns);
 }
 
+/* The options of a run that only set a field of it, each checked here;
+ * false for any other option. */
+static bool run_option(struct opts *o, int id, const char *val)
+{
+	char *end, *copy, *save = NULL;
+
+	switch (id) {
+	case OPT_JSON:
+		o->json = true;
+		return true;
+	case OPT_QUIET:
+		o->quiet = true;
+		return true;
+	case OPT_PLOT:
+		o->plot = true;
+		return true;
+	case OPT_SERVER_NOFILE:
+		o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
+		return true;
+	case OPT_READY_TIMEOUT:
+		errno = 0;
+		o->ready_timeout_s = strtod(val, &end);
+		if (errno || end == val || *end || !(o->ready_timeout_s >= 0.1) ||
+		    o->ready_timeout_s > 3600)
+			cli_die_usage("--ready-timeout: expected seconds from 0.1 to 3600, got '%s'", val);
+		return true;
+	case OPT_MECHANISM:
+		o->mech = parse_mechanism(val);
+		return true;
+	case OPT_REPEAT:
+		o->repeat = (int)parse_long("--repeat", val, 1, 1000);
+		return true;
+	case OPT_ORDER:
+		o->order = parse_order(val);
+		return true;
+	case OPT_OUT:
+		if (!val[0])
+			cli_die_usage("--out: expected a directory");
+		o->out = val;
+		return true;
+	case OPT_SERVER_ARGS:
+		copy = strdup(val);
+		for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+			add_srv_arg(o, t);
+		free(copy);
+		return true;
+	case OPT_WORK_US:
+		parse_long("--work-us", val, 0, 1000000);
+		add_srv_arg(o, "--work-us");
+		add_srv_arg(o, val);
+		return true;
+	}
+	return false;
+}
+
+/* Agents elsewhere reach the servers at --agent-host, where the servers
+ * then listen; local agents on loopback. */
+static void aim_agents(struct opts *o)
+{
+	char err[512];
+
+	if (agents_check(o->agents, err, sizeof err) < 0)
+		cli_die_usage("%s", err);
+	if (!o->agents->target[0])
+		snprintf(o->agents->target, sizeof o->agents->target, "127.0.0.1");
+	add_srv_arg(o, "--addr");
+	add_srv_arg(o, o->agents->target);
+	snprintf(o->load.host, sizeof o->load.host, "%s", o->agents->target);
+}
+
 void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 {
 	const char *servers_given[CLI_MAX_SERVERS], *conns = "100", *reference = NULL;
@@ -580,7 +650,7 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 	while ((ch = getopt_long(argc, argv, "+:", opts, &idx)) != -1) {
 		const char *val = optarg;
 
-		if (rule_option(&o->rule, ch, val) || ab_option(o, ch, val))
+		if (rule_option(&o->rule, ch, val) || ab_option(o, ch, val) || run_option(o, ch, val))
 			continue;
 		switch (ch) {
 		case OPT_HELP:
@@ -591,15 +661,6 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 			exit(0);
 		case OPT_LIST:
 			list = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_QUIET:
-			o->quiet = true;
-			break;
-		case OPT_PLOT:
-			o->plot = true;
 			break;
 		case OPT_SERVER:
 			/* Each --server adds to the sweep (a user's command may
@@ -613,32 +674,9 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 				cli_die_usage("--conns given twice: give one comma-separated list");
 			conns = val;
 			break;
-		case OPT_SERVER_NOFILE:
-			o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
-			break;
-		case OPT_READY_TIMEOUT: {
-			char *end;
-
-			errno = 0;
-			o->ready_timeout_s = strtod(val, &end);
-			if (errno || end == val || *end || !(o->ready_timeout_s >= 0.1) ||
-			    o->ready_timeout_s > 3600)
-				cli_die_usage("--ready-timeout: expected seconds from 0.1 to 3600, got '%s'",
-					  val);
-			break;
-		}
-		case OPT_MECHANISM:
-			o->mech = parse_mechanism(val);
-			break;
 		case OPT_AGENTS:
 			if (agents_option(&o->agents, opts[idx].name, val, err, sizeof err) < 0)
 				cli_die_usage("%s", err);
-			break;
-		case OPT_REPEAT:
-			o->repeat = (int)parse_long("--repeat", val, 1, 1000);
-			break;
-		case OPT_ORDER:
-			o->order = parse_order(val);
 			break;
 		case OPT_SEED:
 			o->seed = parse_seed(val);
@@ -646,24 +684,6 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 			break;
 		case OPT_REFERENCE:
 			reference = val;
-			break;
-		case OPT_OUT:
-			if (!val[0])
-				cli_die_usage("--out: expected a directory");
-			o->out = val;
-			break;
-		case OPT_SERVER_ARGS: {
-			char *copy = strdup(val), *save = NULL;
-
-			for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-				add_srv_arg(o, t);
-			free(copy);
-			break;
-		}
-		case OPT_WORK_US:
-			parse_long("--work-us", val, 0, 1000000);
-			add_srv_arg(o, "--work-us");
-			add_srv_arg(o, val);
 			break;
 		case OPT_HOST_PORT:
 			cli_die_usage("--%s: evbench starts its servers on 127.0.0.1 and port 0 itself",
@@ -685,17 +705,8 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab)
 		list_servers(o->json);
 		exit(0);
 	}
-	/* Agents elsewhere reach the servers at --agent-host, where the
-	 * servers then listen; local agents on loopback. */
-	if (o->agents) {
-		if (agents_check(o->agents, err, sizeof err) < 0)
-			cli_die_usage("%s", err);
-		if (!o->agents->target[0])
-			snprintf(o->agents->target, sizeof o->agents->target, "127.0.0.1");
-		add_srv_arg(o, "--addr");
-		add_srv_arg(o, o->agents->target);
-		snprintf(o->load.host, sizeof o->load.host, "%s", o->agents->target);
-	}
+	if (o->agents)
+		aim_agents(o);
 	explicit_server = nservers_given > 0;
 	if (nservers_given == 0)
 		servers_given[nservers_given++] = evb_design_reference()->name;
