@@ -167,6 +167,7 @@ static void failed(struct run *r, int i, const char *why)
 		 r->s->hosts[i].host, why, how, p->errlen ? p->errtail : "(empty)");
 }
 
+/* How many agents have not failed so far: the run goes on only with all. */
 static int count_ok(const struct run *r)
 {
 	int nok = 0;
