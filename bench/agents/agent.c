@@ -67,9 +67,15 @@ static void usage(void)
 	       "load options (the whole load's; the share is taken here):\n%s", lg_options_usage);
 }
 
+/* One agent's run, from its command line to its result: what on_phase()
+ * stamps and what each step of agent_main() hands to the next. */
 struct agent_run {
-	struct ar_result ar;
-	bool   control;
+	struct ar_result  ar;
+	bool              control;   /* --control: a coordinator on stdin/stdout */
+	struct lg_config  whole;     /* the whole load, as given */
+	struct lg_config  cfg;       /* this agent's share of it, checked */
+	const char       *out;       /* --out, NULL = stdout */
+	double            start;     /* the start instant in the agent's clock, 0 = now */
 };
 
 static void on_phase(enum lg_phase phase, void *arg)
@@ -160,7 +166,10 @@ static int parse_share(const char *s, int *i, int *n)
 	return sscanf(s, "%d/%d%c", i, n, &tail) == 2 && *n >= 1 && *i >= 0 && *i < *n ? 0 : -1;
 }
 
-int agent_main(int argc, char **argv)
+/* Reads the command line into *a (the load options into a->whole). Returns
+ * -1 when the agent is to run, else its exit status: 0 after --help, 2 on
+ * bad input (one line said). */
+static int parse_args(struct agent_run *a, int argc, char **argv)
 {
 	enum { OPT_SHARE = 256, OPT_ROLE, OPT_NAME, OPT_START, OPT_OUT, OPT_CONTROL, OPT_LOAD = 512 };
 	struct option opts[64] = {
@@ -172,16 +181,10 @@ int agent_main(int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "control", no_argument, NULL, OPT_CONTROL },
 	};
-	struct agent_run a = { .ar = { .offset_s = NAN, .offset_unc_s = NAN, .shares = 1 } };
-	struct lg_config whole, cfg;
-	const char *out = NULL, *skew = getenv("EVBENCH_TEST_CLOCK_SKEW_S");
-	double start = 0, rate_i;
-	uint64_t req_i;
-	long conns_i;
 	char err[512];
 	int c, rc;
 
-	lg_config_default(&whole);
+	lg_config_default(&a->whole);
 	lg_options_getopt(opts, 7, 64, OPT_LOAD, NULL);
 	opterr = 0;
 	optind = 1;
@@ -193,80 +196,115 @@ int agent_main(int argc, char **argv)
 			usage();
 			return 0;
 		case OPT_SHARE:
-			if (parse_share(optarg, &a.ar.index, &a.ar.shares) < 0)
+			if (parse_share(optarg, &a->ar.index, &a->ar.shares) < 0)
 				return die_usage("--share: must be I/N with 0 <= I < N");
 			break;
 		case OPT_ROLE:
 			if ((rc = ar_role_parse(optarg)) < 0)
 				return die_usage("--role: must be load or latency");
-			a.ar.role = rc;
+			a->ar.role = rc;
 			break;
 		case OPT_NAME:
-			snprintf(a.ar.name, sizeof a.ar.name, "%s", optarg);
+			snprintf(a->ar.name, sizeof a->ar.name, "%s", optarg);
 			break;
 		case OPT_START:
 			errno = 0;
-			start = strtod(optarg, &end);
-			if (errno || *end || start <= 0)
+			a->start = strtod(optarg, &end);
+			if (errno || *end || a->start <= 0)
 				return die_usage("--start-at: must be CLOCK_REALTIME seconds > 0");
 			break;
 		case OPT_OUT:
-			out = optarg;
+			a->out = optarg;
 			break;
 		case OPT_CONTROL:
-			a.control = true;
+			a->control = true;
 			break;
 		case '?':
 		case ':':
 			lg_getopt_error(err, sizeof err, c, argv[optind - 1], optopt);
 			return die_usage(err);
 		default:
-			if (lg_parse_option(&whole, lg_options[c - OPT_LOAD].name, optarg, err,
+			if (lg_parse_option(&a->whole, lg_options[c - OPT_LOAD].name, optarg, err,
 					    sizeof err) < 0)
 				return die_usage(err);
 		}
 	}
 	if (optind < argc)
 		return die_usage("unexpected argument");
+	return -1;
+}
+
+/* This agent's share of the whole load (ar_share: the one rule every agent
+ * and the merge follow), checked, and what its result says about itself.
+ * The test mode's clock skew is set here, once the share's index is known.
+ * Returns 0, or 2 on bad input (one line said). */
+static int take_share(struct agent_run *a)
+{
+	const char *skew = getenv("EVBENCH_TEST_CLOCK_SKEW_S");
+	const struct lg_config *whole = &a->whole;
+	struct lg_config *cfg = &a->cfg;
+	double rate_i;
+	uint64_t req_i;
+	long conns_i;
+	char err[512];
+
 	/* Test mode: "X" skews every agent, "X@I" only share I's. */
 	if (skew) {
 		const char *at = strchr(skew, '@');
 
-		if (!at || atoi(at + 1) == a.ar.index)
+		if (!at || atoi(at + 1) == a->ar.index)
 			clock_skew_s = atof(skew);
 	}
-	if (a.ar.shares > 1 && whole.active >= 0)
+	if (a->ar.shares > 1 && whole->active >= 0)
 		return die_usage("--active is not split among agents; give it to a single agent");
-	if (ar_share(whole.conns, whole.rate, whole.requests, a.ar.index, a.ar.shares, &conns_i,
-		     &rate_i, &req_i) < 0)
+	if (ar_share(whole->conns, whole->rate, whole->requests, a->ar.index, a->ar.shares,
+		     &conns_i, &rate_i, &req_i) < 0)
 		return die_usage("--share: this share would get no connection or no request");
-	cfg = whole;
-	cfg.conns = conns_i;
-	cfg.rate = rate_i;
-	cfg.requests = req_i;
-	cfg.connect_rate = whole.connect_rate * (double)conns_i / (double)whole.conns;
-	if (lg_config_make(&cfg, &cfg, err, sizeof err) < 0)
+	*cfg = *whole;
+	cfg->conns = conns_i;
+	cfg->rate = rate_i;
+	cfg->requests = req_i;
+	cfg->connect_rate = whole->connect_rate * (double)conns_i / (double)whole->conns;
+	if (lg_config_make(cfg, cfg, err, sizeof err) < 0)
 		return die_usage(err);
-	if (!a.ar.name[0] && gethostname(a.ar.name, sizeof a.ar.name - 1) < 0)
-		snprintf(a.ar.name, sizeof a.ar.name, "index-%d", a.ar.index);
-	a.ar.conns = cfg.conns;
-	a.ar.rate = cfg.rate;
-	a.ar.cfg = cfg;
-	snprintf(a.ar.target, sizeof a.ar.target, "%s:%d", cfg.host, cfg.port);
+	if (!a->ar.name[0] && gethostname(a->ar.name, sizeof a->ar.name - 1) < 0)
+		snprintf(a->ar.name, sizeof a->ar.name, "index-%d", a->ar.index);
+	a->ar.conns = cfg->conns;
+	a->ar.rate = cfg->rate;
+	a->ar.cfg = *cfg;
+	snprintf(a->ar.target, sizeof a->ar.target, "%s:%d", cfg->host, cfg->port);
+	return 0;
+}
+
+/* The process made ready for the load: its descriptor limit raised, the
+ * host's limits checked (a warning only: the load may still fit), SIGINT and
+ * SIGTERM ending the measure phase, and a closed peer an error rather than
+ * a signal. */
+static void prepare_process(const struct agent_run *a)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
 
 	lg_raise_nofile();
-	if (lg_preflight(&cfg, err, sizeof err))
+	if (lg_preflight(&a->cfg, err, sizeof err))
 		fprintf(stderr, "evbench agent: warning: %s\n", err);
-	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	if (a.control) {
+/* Under a coordinator, the conversation up to "go" and then the thread that
+ * keeps reading it; then the sleep until the start, when there is one.
+ * Returns 0, or the exit status of a conversation that failed. */
+static int await_start(struct agent_run *a)
+{
+	int rc;
+
+	if (a->control) {
 		pthread_t th;
 
-		if ((rc = converse(&a.ar, &start)) != 0)
+		if ((rc = converse(&a->ar, &a->start)) != 0)
 			return rc;
 		if (pthread_create(&th, NULL, watch_stdin, NULL) != 0) {
 			fprintf(stderr, "evbench agent: cannot start a thread\n");
@@ -274,39 +312,74 @@ int agent_main(int argc, char **argv)
 		}
 		pthread_detach(th);
 	}
-	if (start > 0)
-		sleep_until(start);
+	if (a->start > 0)
+		sleep_until(a->start);
+	return 0;
+}
 
-	struct lg_hooks hooks = { .on_phase = on_phase, .arg = &a, .stop = &stop_flag };
+/* Runs the share into a->ar.res. Returns 0, or 1 when the load generator
+ * could not run (said on stderr). */
+static int run_share(struct agent_run *a)
+{
+	struct lg_hooks hooks = { .on_phase = on_phase, .arg = a, .stop = &stop_flag };
+	int rc;
+
 	/* Agents measure from one instant (in the real clock: the test mode's
 	 * skew taken out). A coordinator names it once every agent has
 	 * connected ("measure"); agents without one, started together, allow
 	 * themselves a time to connect. */
-	if (a.control) {
+	if (a->control) {
 		hooks.measure_at_s = &measure_at;
-	} else if (start > 0) {
-		measure_at = start - clock_skew_s + ar_connect_allowance_s(cfg.conns) + cfg.warmup_s;
+	} else if (a->start > 0) {
+		measure_at = a->start - clock_skew_s + ar_connect_allowance_s(a->cfg.conns) +
+			     a->cfg.warmup_s;
 		hooks.measure_at_s = &measure_at;
 	}
-	rc = lg_run(&cfg, &a.ar.res, &hooks);
+	rc = lg_run(&a->cfg, &a->ar.res, &hooks);
 	if (rc < 0) {
 		fprintf(stderr, "evbench agent: the load generator could not run: %s\n", strerror(-rc));
 		return 1;
 	}
+	return 0;
+}
 
+/* Writes the result to --out or stdout, behind "result " for a coordinator,
+ * and frees it. Returns the exit status: 0, or 1 when it could not be
+ * written. */
+static int write_result(struct agent_run *a)
+{
 	FILE *f = stdout;
-	if (out && !(f = fopen(out, "we"))) {
-		fprintf(stderr, "evbench agent: %s: %s\n", out, strerror(errno));
-		ar_free(&a.ar);
+	int rc;
+
+	if (a->out && !(f = fopen(a->out, "we"))) {
+		fprintf(stderr, "evbench agent: %s: %s\n", a->out, strerror(errno));
+		ar_free(&a->ar);
 		return 1;
 	}
-	if (a.control)
+	if (a->control)
 		fputs("result ", f);
-	rc = ar_write(f, &a.ar);
+	rc = ar_write(f, &a->ar);
 	if (f != stdout && fclose(f) != 0)
 		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "evbench agent: cannot write the result: %s\n", strerror(errno));
-	ar_free(&a.ar);
+	ar_free(&a->ar);
 	return rc < 0 ? 1 : 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+	struct agent_run a = { .ar = { .offset_s = NAN, .offset_unc_s = NAN, .shares = 1 } };
+	int rc;
+
+	if ((rc = parse_args(&a, argc, argv)) >= 0)
+		return rc;
+	if ((rc = take_share(&a)) != 0)
+		return rc;
+	prepare_process(&a);
+	if ((rc = await_start(&a)) != 0)
+		return rc;
+	if ((rc = run_share(&a)) != 0)
+		return rc;
+	return write_result(&a);
 }

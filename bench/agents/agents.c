@@ -126,11 +126,31 @@ static void shell_join(char *out, size_t cap, char *const *w)
 	}
 }
 
+/* ---- one run of the agents --------------------------------------------------------------- */
+
+/* What agents_run() carries from one step to the next: its arguments, each
+ * agent's process and parsed result, the worst round trip of the clock
+ * exchanges (it sets how far ahead "go" and "measure" are sent), and how far
+ * the load has come: the counts of agents in each phase and which lines have
+ * been sent and which phases told to the caller, each exactly once. */
+struct run {
+	const struct agents_spec *s;
+	const struct lg_config   *cfg;
+	const struct lg_hooks    *hooks;
+	struct agents_outcome    *out;
+	struct agent_proc ps[AGENTS_MAX];
+	struct ar_result  rs[AGENTS_MAX];
+	char   bin[PATH_MAX];          /* evbench on the agents' hosts */
+	double rtt_max;                /* the longest clock-exchange round trip, s */
+	int    nconnected, nmeasuring, ndone;
+	bool   measure_sent, measure_told, drain_told, stop_sent, latency_stopped;
+};
+
 /* The failure of agent i: the reason, how it ended if it did, the tail of
  * its stderr. */
-static void failed(struct agents_outcome *out, int i, struct agent_proc *p, const char *host,
-		   const char *why)
+static void failed(struct run *r, int i, const char *why)
 {
+	struct agent_proc *p = &r->ps[i];
 	char how[64] = "";
 
 	agents__drain_err(p);
@@ -143,8 +163,18 @@ static void failed(struct agents_outcome *out, int i, struct agent_proc *p, cons
 	for (size_t k = 0; k < p->errlen; k++)
 		if (p->errtail[k] == '\n' || p->errtail[k] == '\r')
 			p->errtail[k] = k + 1 == p->errlen ? '\0' : ' ';
-	snprintf(out->a[i].failure, sizeof out->a[i].failure, "agent %s: %s%s; stderr: %s",
-		 host, why, how, p->errlen ? p->errtail : "(empty)");
+	snprintf(r->out->a[i].failure, sizeof r->out->a[i].failure, "agent %s: %s%s; stderr: %s",
+		 r->s->hosts[i].host, why, how, p->errlen ? p->errtail : "(empty)");
+}
+
+/* How many agents have not failed so far: the run goes on only with all. */
+static int count_ok(const struct run *r)
+{
+	int nok = 0;
+
+	for (int i = 0; i < r->s->n; i++)
+		nok += !r->out->a[i].failure[0];
+	return nok;
 }
 
 /* Four timestamps, AGENTS_CLOCK_ROUNDS times: T1 sent, T2 received and T3
@@ -205,239 +235,311 @@ static void save_result(const struct agents_spec *s, int i, const char *json)
 	}
 }
 
-int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct lg_result *res,
-	       struct agents_outcome *out, const struct lg_hooks *hooks, char *err, size_t errlen)
+/* Everything empty, every pipe closed, no offset measured yet; the agent's
+ * binary is --agent-bin, else this evbench's own path. */
+static void run_init(struct run *r, const struct agents_spec *s, const struct lg_config *cfg,
+		     struct agents_outcome *out, const struct lg_hooks *hooks)
 {
-	struct agent_proc ps[AGENTS_MAX];
-	struct ar_result rs[AGENTS_MAX];
-	char bin[PATH_MAX];
-	double rtt_max = 0, start, deadline;
-	int nok = 0, nconnected = 0, nmeasuring = 0, ndone = 0, rc = -1;
-	bool measure_sent = false, measure_told = false, drain_told = false, stop_sent = false, latency_stopped = false;
-	size_t k;
-
-	memset(res, 0, sizeof *res);
-	memset(ps, 0, sizeof ps);
-	memset(rs, 0, sizeof rs);
+	memset(r, 0, sizeof *r);
 	memset(out, 0, sizeof *out);
+	r->s = s;
+	r->cfg = cfg;
+	r->hooks = hooks;
+	r->out = out;
 	out->n = s->n;
-	err[0] = '\0';
 	for (int i = 0; i < s->n; i++) {
-		ps[i].in = ps[i].out = ps[i].errfd = -1;
-		ps[i].status = -1;
+		r->ps[i].in = r->ps[i].out = r->ps[i].errfd = -1;
+		r->ps[i].status = -1;
 		out->a[i].offset_s = out->a[i].offset_unc_s = NAN;
 	}
 	if (s->agent_bin[0])
-		snprintf(bin, sizeof bin, "%s", s->agent_bin);
-	else if (proc_self_exe(bin, sizeof bin) < 0)
-		snprintf(bin, sizeof bin, "evbench");
+		snprintf(r->bin, sizeof r->bin, "%s", s->agent_bin);
+	else if (proc_self_exe(r->bin, sizeof r->bin) < 0)
+		snprintf(r->bin, sizeof r->bin, "evbench");
+}
 
-	/* Start them all at once: ssh's handshakes overlap. */
-	for (int i = 0; i < s->n; i++) {
-		struct words a = { .n = 0 }, w = { .n = 0 };
-		char remote[8192], opts[sizeof s->ssh_opts], *save = NULL;
+/* Starts agent i without waiting for it: its command line behind the words
+ * of its `via:` command, run as it is for `local` and `via:`, else as one
+ * remote command of `ssh -T -o BatchMode=yes OPTS -- HOST`. */
+static void start_agent(struct run *r, int i)
+{
+	const struct agents_host *h = &r->s->hosts[i];
+	struct words a = { .n = 0 }, w = { .n = 0 };
+	char remote[8192], opts[sizeof r->s->ssh_opts], *save = NULL;
 
-		if (s->hosts[i].via[0]) {
-			char via[sizeof s->hosts[i].via];
+	if (h->via[0]) {
+		char via[sizeof h->via];
 
-			snprintf(via, sizeof via, "%s", s->hosts[i].via);
-			for (char *t = strtok_r(via, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-				add(&a, "%s", t);
-			save = NULL;
-		}
-		agent_words(&a, s, i, cfg, bin);
-		if (s->hosts[i].local) {
-			if (agents__spawn(&ps[i], a.w) < 0)
-				failed(out, i, &ps[i], s->hosts[i].host, strerror(errno));
-			continue;
-		}
-		shell_join(remote, sizeof remote, a.w);
-		add(&w, "ssh");
-		add(&w, "-T");
-		add(&w, "-o");
-		add(&w, "BatchMode=yes");
-		snprintf(opts, sizeof opts, "%s", s->ssh_opts);
-		for (char *t = strtok_r(opts, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-			add(&w, "%s", t);
-		add(&w, "--");
-		add(&w, "%s", s->hosts[i].host);
-		add(&w, "%s", remote);
-		if (agents__spawn(&ps[i], w.w) < 0)
-			failed(out, i, &ps[i], s->hosts[i].host, strerror(errno));
+		snprintf(via, sizeof via, "%s", h->via);
+		for (char *t = strtok_r(via, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+			add(&a, "%s", t);
+		save = NULL;
 	}
+	agent_words(&a, r->s, i, r->cfg, r->bin);
+	if (h->local) {
+		if (agents__spawn(&r->ps[i], a.w) < 0)
+			failed(r, i, strerror(errno));
+		return;
+	}
+	shell_join(remote, sizeof remote, a.w);
+	add(&w, "ssh");
+	add(&w, "-T");
+	add(&w, "-o");
+	add(&w, "BatchMode=yes");
+	snprintf(opts, sizeof opts, "%s", r->s->ssh_opts);
+	for (char *t = strtok_r(opts, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+		add(&w, "%s", t);
+	add(&w, "--");
+	add(&w, "%s", h->host);
+	add(&w, "%s", remote);
+	if (agents__spawn(&r->ps[i], w.w) < 0)
+		failed(r, i, strerror(errno));
+}
 
-	/* Hello, then the clock, one agent after the other: an exchange is a
-	 * few round trips. */
-	deadline = agents__mono_s() + AGENTS_START_TIMEOUT_S;
-	for (int i = 0; i < s->n; i++) {
-		const char *host = s->hosts[i].host;
-		char *line, want[64];
+/* Agent i's hello (by the monotonic deadline, which all agents share), then
+ * its clock: measured, and refused when further off than --max-clock-offset.
+ * A failure is recorded in r->out; the other agents go on being greeted. */
+static void greet_agent(struct run *r, int i, double deadline)
+{
+	struct agent_proc *p = &r->ps[i];
+	double *offset = &r->out->a[i].offset_s, *unc = &r->out->a[i].offset_unc_s;
+	char *line, want[64], why[200];
 
-		if (out->a[i].failure[0])
-			continue;
-		snprintf(want, sizeof want, "hello %s ", EVB_SCHEMA_AGENT);
-		if (!(line = agents__next_line(&ps[i], deadline))) {
-			failed(out, i, &ps[i], host, ps[i].out < 0 ? "ended before its hello"
-								  : "no hello in time");
-			continue;
-		}
-		if (strncmp(line, want, strlen(want)) != 0) {
-			char why[200];
+	if (r->out->a[i].failure[0])
+		return;
+	snprintf(want, sizeof want, "hello %s ", EVB_SCHEMA_AGENT);
+	if (!(line = agents__next_line(p, deadline))) {
+		failed(r, i, p->out < 0 ? "ended before its hello" : "no hello in time");
+		return;
+	}
+	if (strncmp(line, want, strlen(want)) != 0) {
+		snprintf(why, sizeof why, "did not say hello %s: '%.80s'", EVB_SCHEMA_AGENT, line);
+		failed(r, i, why);
+		free(line);
+		return;
+	}
+	free(line);
+	if (clock_exchange(p, agents__mono_s() + 10.0, offset, unc, &r->rtt_max) < 0) {
+		failed(r, i, "the clock exchange failed");
+		return;
+	}
+	if (fabs(*offset) > r->s->max_offset_s) {
+		snprintf(why, sizeof why, "its clock is %+.6f s (+- %.6f) off this host's, more "
+			 "than --max-clock-offset %g s", *offset, *unc, r->s->max_offset_s);
+		failed(r, i, why);
+	}
+}
 
-			snprintf(why, sizeof why, "did not say hello %s: '%.80s'", EVB_SCHEMA_AGENT, line);
-			failed(out, i, &ps[i], host, why);
-			free(line);
-			continue;
+/* One start for all, far enough ahead for the last "go" to arrive, sent in
+ * each agent's own clock. Returns the monotonic instant by which every
+ * agent must have sent its result. */
+static double send_go(struct run *r)
+{
+	double start = agents__realtime_s() + 0.2 + 2 * r->rtt_max;
+
+	for (int i = 0; i < r->s->n; i++)
+		if (agents__say(&r->ps[i], "go %.9f %.9f %.9f\n", start + r->out->a[i].offset_s,
+				r->out->a[i].offset_s, r->out->a[i].offset_unc_s) < 0)
+			failed(r, i, "the control channel closed before go");
+	return agents__mono_s() + (start - agents__realtime_s()) + load_bound_s(r->cfg);
+}
+
+/* "stop" to every agent once the caller asks for it (hooks->stop); else,
+ * once the load drains, to the latency agents alone: they run until the
+ * load is over. */
+static void send_stops(struct run *r)
+{
+	const struct lg_hooks *hooks = r->hooks;
+
+	if (hooks && hooks->stop && *hooks->stop && !r->stop_sent) {
+		for (int i = 0; i < r->s->n; i++)
+			agents__say(&r->ps[i], "stop\n");
+		r->stop_sent = true;
+	}
+	if (r->drain_told && !r->stop_sent && !r->latency_stopped) {
+		r->latency_stopped = true;
+		for (int i = 0; i < r->s->n; i++)
+			if (r->s->hosts[i].latency)
+				agents__say(&r->ps[i], "stop\n");
+	}
+}
+
+/* Takes the lines agent i has sent: its phases (a latency agent's measure
+ * and drain do not count: it runs on past the load) and its result, which
+ * ends it. Its stdout ending before the result fails it. */
+static void read_agent(struct run *r, int i)
+{
+	struct agent_proc *p = &r->ps[i];
+	bool latency = r->s->hosts[i].latency;
+	char *line;
+	int open = agents__fill(p);
+
+	while (!p->done && agents__take_line(p, &line)) {
+		if (!strcmp(line, "phase warmup")) {
+			p->connected = true;
+			r->nconnected++;
+		} else if (!strcmp(line, "phase measure") && !latency) {
+			p->measuring = true;
+			r->nmeasuring++;
+		} else if (!strcmp(line, "phase drain") && !latency) {
+			p->drained = true;
+		} else if (!strncmp(line, "result ", 7)) {
+			p->result = strdup(line + 7);
+			p->done = true;
+			r->ndone++;
 		}
 		free(line);
-		if (clock_exchange(&ps[i], agents__mono_s() + 10.0, &out->a[i].offset_s,
-				   &out->a[i].offset_unc_s, &rtt_max) < 0) {
-			failed(out, i, &ps[i], host, "the clock exchange failed");
-			continue;
-		}
-		if (fabs(out->a[i].offset_s) > s->max_offset_s) {
-			char why[200];
-
-			snprintf(why, sizeof why, "its clock is %+.6f s (+- %.6f) off this host's, more "
-				 "than --max-clock-offset %g s", out->a[i].offset_s,
-				 out->a[i].offset_unc_s, s->max_offset_s);
-			failed(out, i, &ps[i], host, why);
-		}
 	}
-	for (int i = 0; i < s->n; i++)
-		nok += !out->a[i].failure[0];
-	if (nok < s->n)
-		goto finish;
+	if (!open && !p->done) {
+		p->done = true;
+		r->ndone++;
+		waitpid(p->pid, &p->status, 0);
+		failed(r, i, "ended before its result");
+	}
+}
 
-	/* One start for all, far enough ahead for the last "go" to arrive. */
-	start = agents__realtime_s() + 0.2 + 2 * rtt_max;
-	for (int i = 0; i < s->n; i++)
-		if (agents__say(&ps[i], "go %.9f %.9f %.9f\n", start + out->a[i].offset_s,
-			out->a[i].offset_s, out->a[i].offset_unc_s) < 0)
-			failed(out, i, &ps[i], s->hosts[i].host, "the control channel closed before go");
-	deadline = agents__mono_s() + (start - agents__realtime_s()) + load_bound_s(cfg);
+/* Waits up to 200 ms for any agent's stdout or stderr and reads what came.
+ * Returns 0, or -1 when poll() itself fails. */
+static int poll_agents(struct run *r)
+{
+	struct pollfd pf[2 * AGENTS_MAX];
+	int np = 0;
 
-	while (ndone < s->n && agents__mono_s() < deadline) {
-		struct pollfd pf[2 * AGENTS_MAX];
-		int np = 0;
+	for (int i = 0; i < r->s->n; i++) {
+		pf[np++] = (struct pollfd){ r->ps[i].done ? -1 : r->ps[i].out, POLLIN, 0 };
+		pf[np++] = (struct pollfd){ r->ps[i].errfd, POLLIN, 0 };
+	}
+	if (poll(pf, (nfds_t)np, 200) < 0 && errno != EINTR)
+		return -1;
+	for (int i = 0; i < r->s->n; i++) {
+		if (pf[2 * i + 1].revents)
+			agents__drain_err(&r->ps[i]);
+		if (!r->ps[i].done && pf[2 * i].revents)
+			read_agent(r, i);
+	}
+	return 0;
+}
 
-		if (hooks && hooks->stop && *hooks->stop && !stop_sent) {
-			for (int i = 0; i < s->n; i++)
-				agents__say(&ps[i], "stop\n");
-			stop_sent = true;
-		}
-		/* The latency agent runs until the load is over. */
-		if (drain_told && !stop_sent && !latency_stopped) {
-			latency_stopped = true;
-			for (int i = 0; i < s->n; i++)
-				if (s->hosts[i].latency)
-					agents__say(&ps[i], "stop\n");
-		}
-		for (int i = 0; i < s->n; i++) {
-			pf[np++] = (struct pollfd){ ps[i].done ? -1 : ps[i].out, POLLIN, 0 };
-			pf[np++] = (struct pollfd){ ps[i].errfd, POLLIN, 0 };
-		}
-		if (poll(pf, (nfds_t)np, 200) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < s->n; i++) {
-			char *line;
-			int open;
+/* What the phases the agents reported so far call for, each once: the
+ * common "measure" instant when all have connected, the caller's MEASURE
+ * when every load agent measures, its DRAIN when the first load agent
+ * stops. */
+static void advance_phases(struct run *r)
+{
+	const struct lg_hooks *hooks = r->hooks;
 
-			if (pf[2 * i + 1].revents)
-				agents__drain_err(&ps[i]);
-			if (ps[i].done || !pf[2 * i].revents)
-				continue;
-			open = agents__fill(&ps[i]);
-			while (!ps[i].done && agents__take_line(&ps[i], &line)) {
-				if (!strcmp(line, "phase warmup")) {
-					ps[i].connected = true;
-					nconnected++;
-				} else if (!strcmp(line, "phase measure") && !s->hosts[i].latency) {
-					ps[i].measuring = true;
-					nmeasuring++;
-				} else if (!strcmp(line, "phase drain") && !s->hosts[i].latency) {
-					ps[i].drained = true;
-				} else if (!strncmp(line, "result ", 7)) {
-					ps[i].result = strdup(line + 7);
-					ps[i].done = true;
-					ndone++;
-				}
-				free(line);
-			}
-			if (!open && !ps[i].done) {
-				ps[i].done = true;
-				ndone++;
-				waitpid(ps[i].pid, &ps[i].status, 0);
-				failed(out, i, &ps[i], s->hosts[i].host, "ended before its result");
-			}
-		}
-		/* Every agent connected: all measure from one instant, after the
-		 * warm-up, far enough ahead for the last line to arrive. */
-		if (!measure_sent && nconnected == s->n) {
-			double at = agents__realtime_s() + fmax(cfg->warmup_s, 0.1 + 2 * rtt_max);
+	/* Every agent connected: all measure from one instant, after the
+	 * warm-up, far enough ahead for the last line to arrive. */
+	if (!r->measure_sent && r->nconnected == r->s->n) {
+		double at = agents__realtime_s() + fmax(r->cfg->warmup_s, 0.1 + 2 * r->rtt_max);
 
-			measure_sent = true;
-			for (int i = 0; i < s->n; i++)
-				agents__say(&ps[i], "measure %.9f\n", at + out->a[i].offset_s);
-		}
-		/* The server is sampled while every load agent measures. */
-		if (!measure_told && nmeasuring == s->nload) {
-			measure_told = true;
+		r->measure_sent = true;
+		for (int i = 0; i < r->s->n; i++)
+			agents__say(&r->ps[i], "measure %.9f\n", at + r->out->a[i].offset_s);
+	}
+	/* The server is sampled while every load agent measures. */
+	if (!r->measure_told && r->nmeasuring == r->s->nload) {
+		r->measure_told = true;
+		if (hooks && hooks->on_phase)
+			hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
+	}
+	for (int i = 0; i < r->s->n && r->measure_told && !r->drain_told; i++)
+		if (r->ps[i].drained || (r->ps[i].done && !r->s->hosts[i].latency)) {
+			r->drain_told = true;
 			if (hooks && hooks->on_phase)
-				hooks->on_phase(LG_PHASE_MEASURE, hooks->arg);
+				hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
 		}
-		for (int i = 0; i < s->n && measure_told && !drain_told; i++)
-			if (ps[i].drained || (ps[i].done && !s->hosts[i].latency)) {
-				drain_told = true;
-				if (hooks && hooks->on_phase)
-					hooks->on_phase(LG_PHASE_DRAIN, hooks->arg);
-			}
+}
+
+/* The load, from "go" until every agent has ended or the monotonic deadline
+ * has passed; an agent without its result by then has hung. */
+static void run_load(struct run *r, double deadline)
+{
+	while (r->ndone < r->s->n && agents__mono_s() < deadline) {
+		send_stops(r);
+		if (poll_agents(r) < 0)
+			break;
+		advance_phases(r);
 	}
-	for (int i = 0; i < s->n; i++)
-		if (!ps[i].done)
-			failed(out, i, &ps[i], s->hosts[i].host, "no result in time (hung)");
+	for (int i = 0; i < r->s->n; i++)
+		if (!r->ps[i].done)
+			failed(r, i, "no result in time (hung)");
+}
 
-	/* Every result is read before any is merged: one bad one fails all. */
-	for (int i = 0; i < s->n; i++) {
-		char why[300];
+/* Every result is saved and read before any is merged: one bad one fails
+ * all. Returns 0 with the load agents' merge in *res and the latency
+ * agents' in r->out, or -1 (the merge's reason in err, the agents' own in
+ * r->out). */
+static int collect(struct run *r, struct lg_result *res, char *err, size_t errlen)
+{
+	struct ar_merged m;
+	char why[300];
 
-		if (out->a[i].failure[0] || !ps[i].result)
+	for (int i = 0; i < r->s->n; i++) {
+		struct agent_proc *p = &r->ps[i];
+
+		if (r->out->a[i].failure[0] || !p->result)
 			continue;
-		save_result(s, i, ps[i].result);
-		if (ar_parse(ps[i].result, strlen(ps[i].result), &rs[i], why, sizeof why) < 0)
-			failed(out, i, &ps[i], s->hosts[i].host, why);
+		save_result(r->s, i, p->result);
+		if (ar_parse(p->result, strlen(p->result), &r->rs[i], why, sizeof why) < 0)
+			failed(r, i, why);
 	}
-	nok = 0;
-	for (int i = 0; i < s->n; i++)
-		nok += !out->a[i].failure[0];
-	if (nok == s->n) {
-		struct ar_merged m;
-		char why[300];
-
-		if (ar_merge(rs, s->n, &m, why, sizeof why) < 0) {
-			snprintf(err, errlen, "agents: %s", why);
-			ar_merged_free(&m);
-		} else {
-			*res = m.load;
-			out->latency = m.latency;
-			out->has_latency = m.nlatency > 0;
-			if (!out->has_latency)
-				lg_result_free(&out->latency);
-			rc = 0;
-		}
+	if (count_ok(r) < r->s->n)
+		return -1;
+	if (ar_merge(r->rs, r->s->n, &m, why, sizeof why) < 0) {
+		snprintf(err, errlen, "agents: %s", why);
+		ar_merged_free(&m);
+		return -1;
 	}
+	*res = m.load;
+	r->out->latency = m.latency;
+	r->out->has_latency = m.nlatency > 0;
+	if (!r->out->has_latency)
+		lg_result_free(&r->out->latency);
+	return 0;
+}
 
-finish:
-	agents__end_all(ps, s->n);
+/* Ends every agent (agents__end_all), appends each agent's failure to err,
+ * and frees what the run held. */
+static void run_finish(struct run *r, char *err, size_t errlen)
+{
+	size_t k;
+
+	agents__end_all(r->ps, r->s->n);
 	k = strlen(err);
-	for (int i = 0; i < s->n && k < errlen; i++)
-		if (out->a[i].failure[0])
+	for (int i = 0; i < r->s->n && k < errlen; i++)
+		if (r->out->a[i].failure[0])
 			k += (size_t)snprintf(err + k, errlen - k, "%s%s", k ? " | " : "",
-					      out->a[i].failure);
-	for (int i = 0; i < s->n; i++) {
-		free(ps[i].buf);
-		free(ps[i].result);
-		ar_free(&rs[i]);
+					      r->out->a[i].failure);
+	for (int i = 0; i < r->s->n; i++) {
+		free(r->ps[i].buf);
+		free(r->ps[i].result);
+		ar_free(&r->rs[i]);
 	}
+}
+
+/* The steps in their order: start every agent at once (ssh's handshakes
+ * overlap), greet them one after the other (an exchange is a few round
+ * trips), and only when all are well, go, run the load and merge. */
+int agents_run(const struct agents_spec *s, const struct lg_config *cfg, struct lg_result *res,
+	       struct agents_outcome *out, const struct lg_hooks *hooks, char *err, size_t errlen)
+{
+	struct run r;
+	double deadline;
+	int rc = -1;
+
+	memset(res, 0, sizeof *res);
+	err[0] = '\0';
+	run_init(&r, s, cfg, out, hooks);
+	for (int i = 0; i < s->n; i++)
+		start_agent(&r, i);
+	deadline = agents__mono_s() + AGENTS_START_TIMEOUT_S;
+	for (int i = 0; i < s->n; i++)
+		greet_agent(&r, i, deadline);
+	if (count_ok(&r) == s->n) {
+		run_load(&r, send_go(&r));
+		rc = collect(&r, res, err, errlen);
+	}
+	run_finish(&r, err, errlen);
 	return rc;
 }
