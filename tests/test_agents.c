@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,56 @@ static void round_trip(const struct ar_result *r, struct ar_result *back)
 	cr_assert(fclose(f) == 0);
 	cr_assert(ar_parse(text, len, back, err, sizeof err) == 0, "%s", err);
 	free(text);
+}
+
+/* Every counter the agent's file carries comes back from it as it went: each
+ * is given a value of its own, so a field written under another's key, or
+ * not read back, shows. (The file is how an agent's whole result reaches
+ * the coordinator; docs/many-hosts.md.) */
+Test(agents_merge, every_counter_survives_the_file)
+{
+#define U64(f) { #f, offsetof(struct lg_result, f), 'u' }
+#define LONG(f) { #f, offsetof(struct lg_result, f), 'l' }
+#define DBL(f) { #f, offsetof(struct lg_result, f), 'd' }
+	static const struct { const char *name; size_t off; char type; } field[] = {
+		DBL(wall_s), DBL(client_cpu_s), DBL(client_user_s), DBL(client_sys_s),
+		U64(requests), U64(replies), U64(bytes_sent), U64(bytes_received),
+		LONG(conns_target), LONG(conns_up_at_measure), LONG(conns_peak),
+		U64(connects), U64(connect_failures), U64(closes), U64(requests_all),
+		U64(replies_all), U64(errors_total), U64(verify_mismatch), U64(closed_unserved),
+		U64(fd_emfile), U64(fd_enfile), U64(fd_eaddrnotavail), DBL(measure_target_s),
+	};
+#undef U64
+#undef LONG
+#undef DBL
+	struct ar_result r, back;
+	const size_t n = sizeof field / sizeof *field;
+
+	empty_result(&r, "a", 0, 1);
+	for (size_t i = 0; i < n; i++) {
+		char *p = (char *)&r.res + field[i].off;
+
+		if (field[i].type == 'u')
+			*(uint64_t *)p = 1000 + i;
+		else if (field[i].type == 'l')
+			*(long *)p = 1000 + (long)i;
+		else
+			*(double *)p = 1000.25 + (double)i;
+	}
+	r.res.open_loop = true;
+	r.res.stopped = true;
+	round_trip(&r, &back);
+	for (size_t i = 0; i < n; i++) {
+		const char *a = (const char *)&r.res + field[i].off, *b = (const char *)&back.res + field[i].off;
+		bool same = field[i].type == 'u' ? *(const uint64_t *)a == *(const uint64_t *)b
+			  : field[i].type == 'l' ? *(const long *)a == *(const long *)b
+			  : *(const double *)a == *(const double *)b;
+
+		cr_expect(same, "%s did not come back as it went", field[i].name);
+	}
+	cr_assert(back.res.open_loop && back.res.stopped);
+	ar_free(&r);
+	ar_free(&back);
 }
 
 #define NSAMPLES 200000
