@@ -105,75 +105,6 @@ static void write_hist(struct json_writer *w, const char *key, const struct hist
 	json_end_object(w);
 }
 
-/* The load as this agent ran it: its share's configuration. */
-static void write_load(struct json_writer *w, const struct lg_config *cfg)
-{
-	json_key(w, "load");
-	json_begin_object(w);
-	json_kv_string(w, "host", cfg->host);
-	json_kv_int(w, "port", cfg->port);
-	json_kv_int(w, "conns", cfg->conns);
-	json_kv_int(w, "threads", cfg->threads);
-	json_kv_int(w, "pipeline", cfg->pipeline);
-	json_kv_int(w, "size", cfg->size);
-	json_kv_double(w, "rate", cfg->rate);
-	json_kv_int(w, "active", cfg->active);
-	json_kv_uint(w, "requests_per_conn", cfg->requests_per_conn);
-	json_kv_string(w, "io", cfg->io == LG_IO_URING ? "uring" : "epoll");
-	json_end_object(w);
-}
-
-/* Its counters, as lg_result holds them. */
-static void write_counters(struct json_writer *w, const struct lg_result *s)
-{
-	json_key(w, "counters");
-	json_begin_object(w);
-	json_kv_double(w, "wall_s", s->wall_s);
-	json_kv_double(w, "client_cpu_s", s->client_cpu_s);
-	json_kv_double(w, "client_user_s", s->client_user_s);
-	json_kv_double(w, "client_sys_s", s->client_sys_s);
-	json_kv_uint(w, "requests", s->requests);
-	json_kv_uint(w, "replies", s->replies);
-	json_kv_uint(w, "bytes_sent", s->bytes_sent);
-	json_kv_uint(w, "bytes_received", s->bytes_received);
-	json_kv_int(w, "conns_target", s->conns_target);
-	json_kv_int(w, "conns_up_at_measure", s->conns_up_at_measure);
-	json_kv_int(w, "conns_peak", s->conns_peak);
-	json_kv_uint(w, "connects", s->connects);
-	json_kv_uint(w, "connect_failures", s->connect_failures);
-	json_kv_uint(w, "closes", s->closes);
-	json_kv_uint(w, "requests_all", s->requests_all);
-	json_kv_uint(w, "replies_all", s->replies_all);
-	json_kv_uint(w, "errors_total", s->errors_total);
-	json_kv_uint(w, "verify_mismatch", s->verify_mismatch);
-	json_kv_uint(w, "closed_unserved", s->closed_unserved);
-	json_kv_uint(w, "fd_emfile", s->fd_emfile);
-	json_kv_uint(w, "fd_enfile", s->fd_enfile);
-	json_kv_uint(w, "fd_eaddrnotavail", s->fd_eaddrnotavail);
-	json_kv_bool(w, "open_loop", s->open_loop);
-	json_kv_bool(w, "stopped", s->stopped);
-	json_kv_double(w, "measure_target_s", s->measure_target_s);
-	json_end_object(w);
-}
-
-/* [phase, cause, count] for every non-zero cell: the numbers of
- * loadgen.h's enums (a cause up to LG_ERRNO_MAX is the errno). */
-static void write_errors(struct json_writer *w, const struct lg_result *s)
-{
-	json_key(w, "errors");
-	json_begin_array(w);
-	for (int p = 0; p < LG_NPHASES; p++)
-		for (int c = 0; c < LG_NCAUSES; c++)
-			if (s->errors[p][c]) {
-				json_begin_array(w);
-				json_int(w, p);
-				json_int(w, c);
-				json_uint(w, s->errors[p][c]);
-				json_end_array(w);
-			}
-	json_end_array(w);
-}
-
 int ar_write(FILE *f, const struct ar_result *r)
 {
 	const struct lg_result *s = &r->res;
@@ -194,9 +125,63 @@ int ar_write(FILE *f, const struct ar_result *r)
 	json_kv_double(&w, "clock_offset_s", r->offset_s);              /* null when NaN */
 	json_kv_double(&w, "clock_offset_uncertainty_s", r->offset_unc_s);
 
-	write_load(&w, &r->cfg);
-	write_counters(&w, s);
-	write_errors(&w, s);
+	json_key(&w, "load");
+	json_begin_object(&w);
+	json_kv_string(&w, "host", r->cfg.host);
+	json_kv_int(&w, "port", r->cfg.port);
+	json_kv_int(&w, "conns", r->cfg.conns);
+	json_kv_int(&w, "threads", r->cfg.threads);
+	json_kv_int(&w, "pipeline", r->cfg.pipeline);
+	json_kv_int(&w, "size", r->cfg.size);
+	json_kv_double(&w, "rate", r->cfg.rate);
+	json_kv_int(&w, "active", r->cfg.active);
+	json_kv_uint(&w, "requests_per_conn", r->cfg.requests_per_conn);
+	json_kv_string(&w, "io", r->cfg.io == LG_IO_URING ? "uring" : "epoll");
+	json_end_object(&w);
+
+	json_key(&w, "counters");
+	json_begin_object(&w);
+	json_kv_double(&w, "wall_s", s->wall_s);
+	json_kv_double(&w, "client_cpu_s", s->client_cpu_s);
+	json_kv_double(&w, "client_user_s", s->client_user_s);
+	json_kv_double(&w, "client_sys_s", s->client_sys_s);
+	json_kv_uint(&w, "requests", s->requests);
+	json_kv_uint(&w, "replies", s->replies);
+	json_kv_uint(&w, "bytes_sent", s->bytes_sent);
+	json_kv_uint(&w, "bytes_received", s->bytes_received);
+	json_kv_int(&w, "conns_target", s->conns_target);
+	json_kv_int(&w, "conns_up_at_measure", s->conns_up_at_measure);
+	json_kv_int(&w, "conns_peak", s->conns_peak);
+	json_kv_uint(&w, "connects", s->connects);
+	json_kv_uint(&w, "connect_failures", s->connect_failures);
+	json_kv_uint(&w, "closes", s->closes);
+	json_kv_uint(&w, "requests_all", s->requests_all);
+	json_kv_uint(&w, "replies_all", s->replies_all);
+	json_kv_uint(&w, "errors_total", s->errors_total);
+	json_kv_uint(&w, "verify_mismatch", s->verify_mismatch);
+	json_kv_uint(&w, "closed_unserved", s->closed_unserved);
+	json_kv_uint(&w, "fd_emfile", s->fd_emfile);
+	json_kv_uint(&w, "fd_enfile", s->fd_enfile);
+	json_kv_uint(&w, "fd_eaddrnotavail", s->fd_eaddrnotavail);
+	json_kv_bool(&w, "open_loop", s->open_loop);
+	json_kv_bool(&w, "stopped", s->stopped);
+	json_kv_double(&w, "measure_target_s", s->measure_target_s);
+	json_end_object(&w);
+
+	/* [phase, cause, count] for every non-zero cell: the numbers of
+	 * loadgen.h's enums (a cause up to LG_ERRNO_MAX is the errno). */
+	json_key(&w, "errors");
+	json_begin_array(&w);
+	for (int p = 0; p < LG_NPHASES; p++)
+		for (int c = 0; c < LG_NCAUSES; c++)
+			if (s->errors[p][c]) {
+				json_begin_array(&w);
+				json_int(&w, p);
+				json_int(&w, c);
+				json_uint(&w, s->errors[p][c]);
+				json_end_array(&w);
+			}
+	json_end_array(&w);
 
 	/* The layout the bucket indexes mean: a reader built with another
 	 * refuses the file instead of misplacing every sample. */
@@ -341,82 +326,11 @@ static void rd_hist(struct rd *d, const struct jr_value *hs, const char *key, st
 		rd_fail(d, "buckets that do not add up to the total of", key);
 }
 
-/* The load as the agent ran it ("load"); what the file does not say keeps
- * lg_config_default()'s value. */
-static void rd_load(struct rd *d, const struct jr_value *c, struct lg_config *cfg)
-{
-	char io[16];
-
-	lg_config_default(cfg);
-	rd_str(d, c, "host", cfg->host, sizeof cfg->host);
-	cfg->port = (int)rd_int(d, c, "port");
-	cfg->conns = (long)rd_int(d, c, "conns");
-	cfg->threads = (int)rd_int(d, c, "threads");
-	cfg->pipeline = (int)rd_int(d, c, "pipeline");
-	cfg->size = (long)rd_int(d, c, "size");
-	cfg->rate = rd_num(d, c, "rate");
-	cfg->active = (long)rd_int(d, c, "active");
-	cfg->requests_per_conn = rd_uint(d, c, "requests_per_conn");
-	rd_str(d, c, "io", io, sizeof io);
-	cfg->io = !strcmp(io, "uring") ? LG_IO_URING : LG_IO_EPOLL;
-}
-
-/* The counters ("counters"), and the two rates lg_result derives from them. */
-static void rd_counters(struct rd *d, const struct jr_value *c, struct lg_result *s)
-{
-	s->wall_s = rd_num(d, c, "wall_s");
-	s->client_cpu_s = rd_num(d, c, "client_cpu_s");
-	s->client_user_s = rd_num(d, c, "client_user_s");
-	s->client_sys_s = rd_num(d, c, "client_sys_s");
-	s->requests = rd_uint(d, c, "requests");
-	s->replies = rd_uint(d, c, "replies");
-	s->bytes_sent = rd_uint(d, c, "bytes_sent");
-	s->bytes_received = rd_uint(d, c, "bytes_received");
-	s->conns_target = (long)rd_int(d, c, "conns_target");
-	s->conns_up_at_measure = (long)rd_int(d, c, "conns_up_at_measure");
-	s->conns_peak = (long)rd_int(d, c, "conns_peak");
-	s->connects = rd_uint(d, c, "connects");
-	s->connect_failures = rd_uint(d, c, "connect_failures");
-	s->closes = rd_uint(d, c, "closes");
-	s->requests_all = rd_uint(d, c, "requests_all");
-	s->replies_all = rd_uint(d, c, "replies_all");
-	s->errors_total = rd_uint(d, c, "errors_total");
-	s->verify_mismatch = rd_uint(d, c, "verify_mismatch");
-	s->closed_unserved = rd_uint(d, c, "closed_unserved");
-	s->fd_emfile = rd_uint(d, c, "fd_emfile");
-	s->fd_enfile = rd_uint(d, c, "fd_enfile");
-	s->fd_eaddrnotavail = rd_uint(d, c, "fd_eaddrnotavail");
-	s->open_loop = rd_bool(d, c, "open_loop");
-	s->stopped = rd_bool(d, c, "stopped");
-	s->measure_target_s = rd_num(d, c, "measure_target_s");
-	s->throughput_rps = s->wall_s > 0 ? (double)s->replies / s->wall_s : 0;
-	s->cpu_us_per_req = s->replies ? s->client_cpu_s * 1e6 / (double)s->replies : 0;
-}
-
-/* The error cells ("errors"): [phase, cause, count], added into s->errors. */
-static void rd_errors(struct rd *d, const struct jr_value *e, struct lg_result *s)
-{
-	if (!e || e->type != JR_ARRAY)
-		rd_fail(d, "no array member", "errors");
-	for (size_t i = 0; e && e->type == JR_ARRAY && i < e->len; i++) {
-		const struct jr_value *t = e->items[i];
-		long long p, cause, n;
-
-		if (t->type != JR_ARRAY || t->len != 3 || jr_int(t->items[0], &p) < 0 ||
-		    jr_int(t->items[1], &cause) < 0 || jr_int(t->items[2], &n) < 0 ||
-		    p < 0 || p >= LG_NPHASES || cause < 0 || cause >= LG_NCAUSES || n < 0) {
-			rd_fail(d, "an error cell that is not [phase, cause, count] in", "errors");
-			break;
-		}
-		s->errors[p][cause] += (uint64_t)n;
-	}
-}
-
 int ar_parse(const char *text, size_t len, struct ar_result *r, char *err, size_t errlen)
 {
 	struct jr_error je;
 	struct jr_value *v;
-	const struct jr_value *hl, *hs;
+	const struct jr_value *c, *e, *hl, *hs;
 	struct rd d = { .err = err, .errlen = errlen };
 	struct lg_result *s = &r->res;
 	char role[16];
@@ -456,9 +370,64 @@ int ar_parse(const char *text, size_t len, struct ar_result *r, char *err, size_
 	r->offset_s = rd_num(&d, v, "clock_offset_s");
 	r->offset_unc_s = rd_num(&d, v, "clock_offset_uncertainty_s");
 
-	rd_load(&d, jr_get(v, "load"), &r->cfg);
-	rd_counters(&d, jr_get(v, "counters"), s);
-	rd_errors(&d, jr_get(v, "errors"), s);
+	c = jr_get(v, "load");
+	lg_config_default(&r->cfg);
+	rd_str(&d, c, "host", r->cfg.host, sizeof r->cfg.host);
+	r->cfg.port = (int)rd_int(&d, c, "port");
+	r->cfg.conns = (long)rd_int(&d, c, "conns");
+	r->cfg.threads = (int)rd_int(&d, c, "threads");
+	r->cfg.pipeline = (int)rd_int(&d, c, "pipeline");
+	r->cfg.size = (long)rd_int(&d, c, "size");
+	r->cfg.rate = rd_num(&d, c, "rate");
+	r->cfg.active = (long)rd_int(&d, c, "active");
+	r->cfg.requests_per_conn = rd_uint(&d, c, "requests_per_conn");
+	rd_str(&d, c, "io", role, sizeof role);
+	r->cfg.io = !strcmp(role, "uring") ? LG_IO_URING : LG_IO_EPOLL;
+
+	c = jr_get(v, "counters");
+	s->wall_s = rd_num(&d, c, "wall_s");
+	s->client_cpu_s = rd_num(&d, c, "client_cpu_s");
+	s->client_user_s = rd_num(&d, c, "client_user_s");
+	s->client_sys_s = rd_num(&d, c, "client_sys_s");
+	s->requests = rd_uint(&d, c, "requests");
+	s->replies = rd_uint(&d, c, "replies");
+	s->bytes_sent = rd_uint(&d, c, "bytes_sent");
+	s->bytes_received = rd_uint(&d, c, "bytes_received");
+	s->conns_target = (long)rd_int(&d, c, "conns_target");
+	s->conns_up_at_measure = (long)rd_int(&d, c, "conns_up_at_measure");
+	s->conns_peak = (long)rd_int(&d, c, "conns_peak");
+	s->connects = rd_uint(&d, c, "connects");
+	s->connect_failures = rd_uint(&d, c, "connect_failures");
+	s->closes = rd_uint(&d, c, "closes");
+	s->requests_all = rd_uint(&d, c, "requests_all");
+	s->replies_all = rd_uint(&d, c, "replies_all");
+	s->errors_total = rd_uint(&d, c, "errors_total");
+	s->verify_mismatch = rd_uint(&d, c, "verify_mismatch");
+	s->closed_unserved = rd_uint(&d, c, "closed_unserved");
+	s->fd_emfile = rd_uint(&d, c, "fd_emfile");
+	s->fd_enfile = rd_uint(&d, c, "fd_enfile");
+	s->fd_eaddrnotavail = rd_uint(&d, c, "fd_eaddrnotavail");
+	s->open_loop = rd_bool(&d, c, "open_loop");
+	s->stopped = rd_bool(&d, c, "stopped");
+	s->measure_target_s = rd_num(&d, c, "measure_target_s");
+	s->throughput_rps = s->wall_s > 0 ? (double)s->replies / s->wall_s : 0;
+	s->cpu_us_per_req = s->replies ? s->client_cpu_s * 1e6 / (double)s->replies : 0;
+
+	e = jr_get(v, "errors");
+	if (!e || e->type != JR_ARRAY)
+		rd_fail(&d, "no array member", "errors");
+	for (size_t i = 0; e && e->type == JR_ARRAY && i < e->len; i++) {
+		const struct jr_value *t = e->items[i];
+		long long p, cause, n;
+
+		if (t->type != JR_ARRAY || t->len != 3 || jr_int(t->items[0], &p) < 0 ||
+		    jr_int(t->items[1], &cause) < 0 || jr_int(t->items[2], &n) < 0 ||
+		    p < 0 || p >= LG_NPHASES || cause < 0 || cause >= LG_NCAUSES || n < 0) {
+			rd_fail(&d, "an error cell that is not [phase, cause, count] in", "errors");
+			break;
+		}
+		s->errors[p][cause] += (uint64_t)n;
+	}
 
 	hl = jr_get(v, "hist_layout");
 	if (!d.bad && (rd_int(&d, hl, "sub_bits") != HIST_SUB_BITS ||
