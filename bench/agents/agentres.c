@@ -65,7 +65,7 @@ double ar_connect_allowance_s(long conns)
 
 /* ---- writing -------------------------------------------------------------------------- */
 
-static int64_t to_ns(double s)
+int64_t ar_ns(double s)
 {
 	return isfinite(s) ? (int64_t)llround(s * 1e9) : 0;
 }
@@ -120,8 +120,8 @@ int ar_write(FILE *f, const struct ar_result *r)
 	json_kv_string(&w, "target", r->target);
 	json_kv_int(&w, "conns", r->conns);
 	json_kv_double(&w, "rate", r->rate);
-	json_kv_int(&w, "start_ns", to_ns(r->start_s));
-	json_kv_int(&w, "end_ns", to_ns(r->end_s));
+	json_kv_int(&w, "start_ns", ar_ns(r->start_s));
+	json_kv_int(&w, "end_ns", ar_ns(r->end_s));
 	json_kv_double(&w, "clock_offset_s", r->offset_s);              /* null when NaN */
 	json_kv_double(&w, "clock_offset_uncertainty_s", r->offset_unc_s);
 

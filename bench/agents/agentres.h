@@ -72,6 +72,11 @@ int ar_share(long conns, double rate, uint64_t requests, int i, int n,
  * connect on the 2-core test machine while other tests ran. */
 double ar_connect_allowance_s(long conns);
 
+/* Seconds s as whole nanoseconds, 0 for NaN: the phase's CLOCK_REALTIME
+ * times are written so, since a double printed to ten digits (json_double)
+ * keeps only their seconds. */
+int64_t ar_ns(double s);
+
 /* Writes r as one evbench.agent/1 JSON object on one line. Returns 0, or -1
  * when the stream failed. */
 int ar_write(FILE *f, const struct ar_result *r);

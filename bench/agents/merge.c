@@ -74,8 +74,10 @@ int merge_write_json(FILE *f, const struct ar_result *rs, int n, const struct ar
 		json_kv_int(&w, "conns", r->conns);
 		json_kv_double(&w, "rate", r->rate);
 		json_kv_uint(&w, "replies", r->res.replies);
-		json_kv_double(&w, "measure_start_s", r->start_s);
-		json_kv_double(&w, "measure_end_s", r->end_s);
+		/* Nanoseconds, as in the agent's file: a CLOCK_REALTIME second
+		 * count is ten digits, all that json_double prints. */
+		json_kv_int(&w, "measure_start_ns", ar_ns(r->start_s));
+		json_kv_int(&w, "measure_end_ns", ar_ns(r->end_s));
 		json_kv_double(&w, "clock_offset_s", r->offset_s);
 		json_kv_double(&w, "clock_offset_uncertainty_s", r->offset_unc_s);
 		json_end_object(&w);
