@@ -84,12 +84,17 @@ make_slow() {
 		chmod +x "$OUT/slow-$1/bin/${real##*/}"
 	done
 }
+# The server-CPU change a verdict's table on stdin gives, in % (nothing when
+# the table has none).
+cpu_change() {
+	awk -F'|' '/\| server CPU \|/ { v = $6; gsub(/[ +%]/, "", v); if (v != "-") print v; exit }'
+}
 # The change the gate measures for slow build $1, as a fraction: 10 rounds.
 measure() {
 	"$BIN/evbench" ab --baseline "$root" --current "$OUT/slow-$1" --server "$SERVER" --conns "$CONNS" \
 		--rounds 10 --duration "$DURATION" --warmup "$WARMUP" --quiet --out "$OUT/calibrate" \
-		2>>"$OUT/calibrate.log" | tee -a "$OUT/calibrate.log" |
-		awk -F'|' '/\| server CPU \|/ { v = $6; gsub(/[ +%]/, "", v); if (v != "-") print v / 100 }'
+		2>>"$OUT/calibrate.log" | tee -a "$OUT/calibrate.log" | cpu_change |
+		awk '{ print $1 / 100 }'
 }
 
 # A/A alone needs no slow build.
@@ -159,7 +164,7 @@ trial() {
 	fi
 	ratios "$1" "$2" "$3" "$OUT/$1/latest/comparisons.json" >"$OUT/trial.csv" || true
 	cat "$OUT/trial.csv" >>"$OUT/ratios.csv"
-	change=$(awk -F'|' '/\| server CPU \|/ { v = $6; gsub(/[ +%]/, "", v); print v; exit }' "$md")
+	change=$(cpu_change <"$md")
 	echo "$1,$2,$3,$rc,$t,$(wc -l <"$OUT/trial.csv"),${change:--}" >>"$OUT/trials.csv"
 	echo "$1 w$2 $3: exit $rc in ${t}s: $(grep '| server CPU |' "$md" |
 		awk -F'|' '{ print $5, $6, $7, $8 }')" >&2
