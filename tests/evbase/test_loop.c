@@ -6,22 +6,6 @@
 
 #include <sys/time.h>
 
-/* A log of which callbacks ran, in order, as letters. */
-struct trace {
-	char log[64];
-	int n;
-	struct event_base *base;
-	struct event *ev[8];
-	evutil_socket_t wake;		/* a socket to write to from a callback */
-	int action;
-};
-
-static void note(struct trace *t, char c)
-{
-	if (t->n < (int)sizeof(t->log) - 1)
-		t->log[t->n++] = c;
-}
-
 enum { DO_NOTHING, DO_LOOPEXIT, DO_LOOPBREAK, DO_LOOPCONTINUE, DO_WAKE };
 
 /* Callback arguments: the trace plus the letter to log. */
@@ -30,6 +14,24 @@ struct step {
 	char letter;
 	int action;
 };
+
+/* A log of which callbacks ran, in order, as letters, and the events that
+ * write it: step[i] is ev[i]'s callback argument, kept here so that it lives
+ * as long as its event. */
+struct trace {
+	char log[64];
+	int n;
+	struct event_base *base;
+	struct event *ev[8];
+	struct step step[8];
+	evutil_socket_t wake;		/* a socket to write to from a callback */
+};
+
+static void note(struct trace *t, char c)
+{
+	if (t->n < (int)sizeof(t->log) - 1)
+		t->log[t->n++] = c;
+}
 
 static void step_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -69,44 +71,47 @@ Test(loop, empty_base_returns_1, .timeout = 10)
 	event_base_free(base);
 }
 
-/* A persistent read event on one end of a new socket pair sv that logs
- * letter; the other end is t->wake, so that a DO_WAKE or DO_LOOPCONTINUE
- * callback makes the event ready. Returns the added event. */
-static struct event *watch_pair(struct trace *t, struct step *s, char letter, evutil_socket_t sv[2])
-{
+/* A watched socket pair: a read event on sv[0], its callback argument, and
+ * the pair. */
+struct watch {
+	struct step s;
+	evutil_socket_t sv[2];
 	struct event *ev;
+};
 
-	evtest_pair(sv);
-	t->wake = sv[1];
-	*s = (struct step){ t, letter, DO_NOTHING };
-	ev = event_new(t->base, sv[0], EV_READ | EV_PERSIST, step_cb, s);
-	cr_assert_eq(event_add(ev, NULL), 0);
-	return ev;
+/* Makes w a persistent read event on one end of a new socket pair that logs
+ * letter; the other end is t->wake, so that a DO_WAKE or DO_LOOPCONTINUE
+ * callback makes the event ready. The event is added. */
+static void watch_pair(struct trace *t, struct watch *w, char letter)
+{
+	evtest_pair(w->sv);
+	t->wake = w->sv[1];
+	w->s = (struct step){ t, letter, DO_NOTHING };
+	w->ev = event_new(t->base, w->sv[0], EV_READ | EV_PERSIST, step_cb, &w->s);
+	cr_assert_eq(event_add(w->ev, NULL), 0);
 }
 
-/* The event of watch_pair() and its two sockets. */
-static void unwatch(struct event *ev, evutil_socket_t sv[2])
+/* Frees the event of watch_pair() and closes its two sockets. */
+static void unwatch(struct watch *w)
 {
-	event_free(ev);
-	evutil_closesocket(sv[0]);
-	evutil_closesocket(sv[1]);
+	event_free(w->ev);
+	evutil_closesocket(w->sv[0]);
+	evutil_closesocket(w->sv[1]);
 }
 
 Test(loop, nonblock_returns_with_nothing_ready, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
-	evutil_socket_t sv[2];
-	struct trace t = { .base = base };
-	struct step s;
-	struct event *ev = watch_pair(&t, &s, 'a', sv);
+	struct trace t = { .base = evtest_base() };
+	struct watch w;
 
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	watch_pair(&t, &w, 'a');
+	cr_assert_eq(event_base_loop(t.base, EVLOOP_NONBLOCK), 0);
 	cr_assert_eq(t.n, 0);
-	evtest_send(sv[1], 1);
-	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	evtest_send(w.sv[1], 1);
+	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "a");
-	unwatch(ev, sv);
-	event_base_free(base);
+	unwatch(&w);
+	event_base_free(t.base);
 }
 
 /* EVLOOP_NONBLOCK polls without waiting, but like every loop it goes on
@@ -156,11 +161,11 @@ Test(loop, nonblock_goes_on_while_data_remains, .timeout = 10)
 }
 
 /* Three events made active together; the first one's callback acts. */
-static void three_active(struct trace *t, struct step s[3], int action)
+static void three_active(struct trace *t, int action)
 {
 	for (int i = 0; i < 3; i++) {
-		s[i] = (struct step){ t, (char)('a' + i), i == 0 ? action : DO_NOTHING };
-		t->ev[i] = event_new(t->base, -1, 0, step_cb, &s[i]);
+		t->step[i] = (struct step){ t, (char)('a' + i), i == 0 ? action : DO_NOTHING };
+		t->ev[i] = event_new(t->base, -1, 0, step_cb, &t->step[i]);
 		event_active(t->ev[i], EV_TIMEOUT, 1);
 	}
 }
@@ -173,29 +178,31 @@ static void free_three(struct trace *t)
 	event_base_free(t->base);
 }
 
+/* Three active events, the first of which stops the loop with action
+ * (DO_LOOPEXIT or DO_LOOPBREAK): dispatch returns 0 having run the callbacks
+ * `ran`, and of the base's two flags only that action's is set. */
+static void stop_three(struct trace *t, int action, const char *ran)
+{
+	three_active(t, action);
+	cr_assert_eq(event_base_dispatch(t->base), 0);
+	cr_assert_str_eq(t->log, ran);
+	cr_assert_eq(!!event_base_got_exit(t->base), action == DO_LOOPEXIT);
+	cr_assert_eq(!!event_base_got_break(t->base), action == DO_LOOPBREAK);
+}
+
 Test(loop, loopexit_lets_active_callbacks_run, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
-	struct step s[3];
 
-	three_active(&t, s, DO_LOOPEXIT);
-	cr_assert_eq(event_base_dispatch(t.base), 0);
-	cr_assert_str_eq(t.log, "abc");
-	cr_assert(event_base_got_exit(t.base));
-	cr_assert(!event_base_got_break(t.base));
+	stop_three(&t, DO_LOOPEXIT, "abc");
 	free_three(&t);
 }
 
 Test(loop, loopbreak_stops_after_current, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
-	struct step s[3];
 
-	three_active(&t, s, DO_LOOPBREAK);
-	cr_assert_eq(event_base_dispatch(t.base), 0);
-	cr_assert_str_eq(t.log, "a");
-	cr_assert(event_base_got_break(t.base));
-	cr_assert(!event_base_got_exit(t.base));
+	stop_three(&t, DO_LOOPBREAK, "a");
 	/* The others are still active; the next loop runs them and resets
 	 * the flags. */
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_NONBLOCK), 1);
@@ -204,24 +211,30 @@ Test(loop, loopbreak_stops_after_current, .timeout = 10)
 	free_three(&t);
 }
 
+/* The scene of the loopcontinue tests: R watches a socket pair, and a, b and
+ * c are active; a's callback writes R's socket (DO_WAKE), and with
+ * DO_LOOPCONTINUE then calls event_base_loopcontinue(). */
+static void r_and_three(struct trace *t, struct watch *w, int action)
+{
+	watch_pair(t, w, 'R');
+	three_active(t, action);
+}
+
 /* loopcontinue ends the round after the current callback and polls again:
  * the socket written by that callback is seen in the same EVLOOP_ONCE call,
  * which would otherwise have returned after running a, b and c. */
 Test(loop, loopcontinue_polls_again, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
-	struct step s[3], rs;
-	evutil_socket_t sv[2];
-	struct event *r;
+	struct watch w;
 
-	r = watch_pair(&t, &rs, 'R', sv);
-	three_active(&t, s, DO_LOOPCONTINUE);
+	r_and_three(&t, &w, DO_LOOPCONTINUE);
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_eq(t.n, 4, "log %s", t.log);
 	cr_assert_eq(t.log[0], 'a');
 	cr_assert_not_null(strchr(t.log, 'R'), "log %s", t.log);
 	cr_assert_not_null(strchr(t.log, 'c'), "log %s", t.log);
-	unwatch(r, sv);
+	unwatch(&w);
 	free_three(&t);
 }
 
@@ -230,17 +243,14 @@ Test(loop, loopcontinue_polls_again, .timeout = 10)
 Test(loop, without_loopcontinue_once_is_one_round, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
-	struct step s[3], rs;
-	evutil_socket_t sv[2];
-	struct event *r;
+	struct watch w;
 
-	r = watch_pair(&t, &rs, 'R', sv);
-	three_active(&t, s, DO_WAKE);
+	r_and_three(&t, &w, DO_WAKE);
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "abc");
 	cr_assert_eq(event_base_loop(t.base, EVLOOP_ONCE), 0);
 	cr_assert_str_eq(t.log, "abcR");
-	unwatch(r, sv);
+	unwatch(&w);
 	free_three(&t);
 }
 
@@ -301,18 +311,16 @@ Test(loop, interrupted_wait_goes_on, .timeout = 10)
 
 Test(loop, loopexit_before_dispatch, .timeout = 10)
 {
-	struct event_base *base = evtest_base();
-	evutil_socket_t sv[2];
-	struct trace t = { .base = base };
-	struct step s;
-	struct event *ev = watch_pair(&t, &s, 'a', sv);
+	struct trace t = { .base = evtest_base() };
+	struct watch w;
 
-	/* Exits after one round although ev stays pending forever. */
-	cr_assert_eq(event_base_loopexit(base, NULL), 0);
-	cr_assert_eq(event_base_dispatch(base), 0);
-	cr_assert(event_base_got_exit(base));
-	unwatch(ev, sv);
-	event_base_free(base);
+	watch_pair(&t, &w, 'a');
+	/* Exits after one round although w's event stays pending forever. */
+	cr_assert_eq(event_base_loopexit(t.base, NULL), 0);
+	cr_assert_eq(event_base_dispatch(t.base), 0);
+	cr_assert(event_base_got_exit(t.base));
+	unwatch(&w);
+	event_base_free(t.base);
 }
 
 /* ---- priorities ------------------------------------------------------------- */
@@ -356,12 +364,11 @@ Test(loop, priorities_best_queue_per_round, .timeout = 10)
 Test(loop, priorities_order, .timeout = 10)
 {
 	struct trace t = { .base = evtest_base() };
-	struct step s[3];
 
 	cr_assert_eq(event_base_priority_init(t.base, 3), 0);
 	for (int i = 2; i >= 0; i--) {
-		s[i] = (struct step){ &t, (char)('a' + i), DO_NOTHING };
-		t.ev[i] = event_new(t.base, -1, 0, step_cb, &s[i]);
+		t.step[i] = (struct step){ &t, (char)('a' + i), DO_NOTHING };
+		t.ev[i] = event_new(t.base, -1, 0, step_cb, &t.step[i]);
 		cr_assert_eq(event_priority_set(t.ev[i], i), 0);
 		event_active(t.ev[i], EV_TIMEOUT, 1);
 	}
