@@ -177,8 +177,9 @@ static void stop_server(struct tu_proc *srv, struct tu_json *j, bool idle)
 	cr_assert_eq(tu_json_int(j, "errors"), 0);
 }
 
-/* Spawn bin/loadgen against port with `args` (NULL-terminated) and --json. */
-static void spawn_loadgen(struct tu_proc *lg, int port, const char *const *args)
+/* Spawn bin/loadgen against port with `args` (NULL-terminated), --io io and
+ * --json. */
+static void spawn_loadgen(struct tu_proc *lg, int port, const char *io, const char *const *args)
 {
 	static char path[512], portarg[16];
 	char *argv[32];
@@ -192,6 +193,8 @@ static void spawn_loadgen(struct tu_proc *lg, int port, const char *const *args)
 	argv[n++] = "--port";
 	argv[n++] = portarg;
 	argv[n++] = "--json";
+	argv[n++] = "--io";
+	argv[n++] = (char *)io;
 	while (*args && n < 31)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
@@ -338,9 +341,9 @@ Test(tsan, threads_stop_under_load)
 
 	start_server(&srv, "rot13-threads");
 	pid_t spid = srv.pid;
-	spawn_loadgen(&lg, srv.port, (const char *const[]){ "--conns", "32", "--threads", "2",
-		"--size", "4096", "--pipeline", "4", "--duration", "3", "--warmup", "0",
-		"--timeout", "1", "--io", "epoll", NULL });
+	spawn_loadgen(&lg, srv.port, "epoll", (const char *const[]){ "--conns", "32",
+		"--threads", "2", "--size", "4096", "--pipeline", "4", "--duration", "3",
+		"--warmup", "0", "--timeout", "1", NULL });
 	wait_conns(spid, CONNS);
 	stop_server(&srv, &j, false);
 	cr_assert_geq(tu_json_int(&j, "accepted"), CONNS);
@@ -351,27 +354,41 @@ Test(tsan, threads_stop_under_load)
 }
 
 /*
+ * A closed load of `requests` 64-byte requests (the load generator's default
+ * size, one line each) with `args` and --io io against srv, to its end:
+ * every request answered and verified, no error, the I/O mode as asked. Then
+ * srv is stopped, idle, into *j, and must have read 64 bytes a line.
+ */
+static void complete_load(struct tu_proc *srv, const char *io, const char *const *args,
+			  long long requests, struct tu_json *j)
+{
+	struct tu_proc lg;
+
+	spawn_loadgen(&lg, srv->port, io, args);
+	struct jr_value *v = finish_loadgen(&lg);
+	cr_assert_eq(num(v, "result.replies"), requests);
+	cr_assert_eq(num(v, "result.verify_mismatch"), 0);
+	cr_assert_eq(num(v, "result.errors_total"), 0);
+	cr_assert_str_eq(jr_string(jr_path(v, "load.io")), io);
+	jr_free(v);
+	stop_server(srv, j, true);
+	cr_assert_eq(tu_json_int(j, "lines") * 64, tu_json_int(j, "bytes_in"));
+}
+
+/*
  * The load generator on several threads, closed loop, pipelined, reopening
  * connections, against a threaded server: every reply verified, counters exact.
  */
 static void loadgen_against(const char *server, const char *io)
 {
-	struct tu_proc srv, lg;
+	struct tu_proc srv;
 	struct tu_json j;
 
 	start_server(&srv, server);
-	spawn_loadgen(&lg, srv.port, (const char *const[]){ "--conns", "48", "--threads", "4",
+	complete_load(&srv, io, (const char *const[]){ "--conns", "48", "--threads", "4",
 		"--requests", "20000", "--warmup", "0.2", "--pipeline", "2",
-		"--requests-per-conn", "400", "--io", io, NULL });
-	struct jr_value *v = finish_loadgen(&lg);
-	cr_assert_eq(num(v, "result.replies"), 20000);
-	cr_assert_eq(num(v, "result.verify_mismatch"), 0);
-	cr_assert_eq(num(v, "result.errors_total"), 0);
-	cr_assert_str_eq(jr_string(jr_path(v, "load.io")), io);
-	jr_free(v);
-	stop_server(&srv, &j, true);
+		"--requests-per-conn", "400", NULL }, 20000, &j);
 	cr_assert_geq(tu_json_int(&j, "accepted"), 48);
-	cr_assert_eq(tu_json_int(&j, "lines") * 64, tu_json_int(&j, "bytes_in"));
 	cr_assert_eq(tu_json_int(&j, "resets"), 0);
 	cr_assert_eq(tsan_reports(true), 0);
 }
@@ -406,8 +423,8 @@ Test(tsan, loadgen_stopped_by_sigint)
 
 	start_server(&srv, "rot13-threads");
 	pid_t spid = srv.pid;
-	spawn_loadgen(&lg, srv.port, (const char *const[]){ "--conns", "24", "--threads", "3",
-		"--rate", "4000", "--duration", "60", "--warmup", "0", "--io", io, NULL });
+	spawn_loadgen(&lg, srv.port, io, (const char *const[]){ "--conns", "24", "--threads", "3",
+		"--rate", "4000", "--duration", "60", "--warmup", "0", NULL });
 	wait_conns(spid, CONNS);
 	usleep(300000); /* some load on every connection; any time will do */
 	kill(lg.pid, SIGINT);
@@ -426,22 +443,14 @@ Test(tsan, loadgen_stopped_by_sigint)
  */
 Test(tsan, fork_shared_counters)
 {
-	struct tu_proc srv, lg;
+	struct tu_proc srv;
 	struct tu_json j;
 
 	start_server(&srv, "rot13-fork");
-	spawn_loadgen(&lg, srv.port, (const char *const[]){ "--conns", "16", "--threads", "2",
-		"--requests", "3000", "--warmup", "0", "--requests-per-conn", "10", "--io", "epoll",
-		NULL });
-	struct jr_value *v = finish_loadgen(&lg);
-	cr_assert_eq(num(v, "result.replies"), 3000);
-	cr_assert_eq(num(v, "result.verify_mismatch"), 0);
-	cr_assert_eq(num(v, "result.errors_total"), 0);
-	jr_free(v);
-	stop_server(&srv, &j, true);
+	complete_load(&srv, "epoll", (const char *const[]){ "--conns", "16", "--threads", "2",
+		"--requests", "3000", "--warmup", "0", "--requests-per-conn", "10", NULL }, 3000, &j);
 	/* At least one child per ten requests, each counted in and out. */
 	cr_assert_geq(tu_json_int(&j, "accepted"), 300);
-	cr_assert_eq(tu_json_int(&j, "lines") * 64, tu_json_int(&j, "bytes_in"));
 	cr_assert_geq(tu_json_int(&j, "lines"), 3000);
 	cr_assert_eq(tsan_reports(true), 0);
 }
