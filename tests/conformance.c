@@ -16,6 +16,7 @@
  */
 #include "counters.h"
 #include "designs.h"
+#include "loadcheck.h"
 #include "loadgen.h"
 #include "servercheck.h"
 #include "testutil.h"
@@ -526,7 +527,7 @@ CONFORMANCE(echo, 30)
 	struct tu_json j;
 	const char req[] = "Hello, World\nand a partial one";
 	size_t n = sizeof req - 1, first = 13;
-	char got[sizeof req], err[256];
+	char got[sizeof req];
 	struct lg_config c;
 	struct lg_result res;
 
@@ -544,16 +545,12 @@ CONFORMANCE(echo, 30)
 		  (int)n, got);
 	close(fd);
 
-	lg_config_default(&c);
-	c.port = srv.port;
+	lc_config(&c, srv.port);
 	c.conns = 8;
-	c.threads = 2;
 	c.pipeline = 4;
 	c.requests = 4000;
-	c.warmup_s = 0;
 	c.protocol = LG_PROTO_ECHO;
-	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), 0, "%s", err);
-	cr_assert_eq(lg_run(&c, &res, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &res, NULL), 0);
 	cr_assert_eq(res.replies, 4000, "%s --echo: %llu replies verified, %llu mismatched",
 		     d->suite, (unsigned long long)res.replies,
 		     (unsigned long long)res.verify_mismatch);

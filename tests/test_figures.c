@@ -41,6 +41,7 @@
 #include "probe.h"
 #include "report.h"
 #include "jsonr.h"
+#include "loadcheck.h"
 #include "loadgen.h"
 #include "procfs.h"
 #include "testutil.h"
@@ -369,15 +370,6 @@ Test(figures_memory, rss_is_what_proc_status_says, .fini = kill_child, .timeout 
 }
 
 
-/* The configuration as evbench and loadgen hand it to lg_run(): made and
- * checked once by lg_config_make() (here in place). */
-static struct lg_config *made(struct lg_config *c)
-{
-	char err[512];
-
-	cr_assert_eq(lg_config_make(c, c, err, sizeof err), 0, "%s", err);
-	return c;
-}
 
 /* ---- the load generator's clocks ------------------------------------------------------ */
 
@@ -408,17 +400,14 @@ Test(figures_client, wall_and_cpu_against_the_tests_own_clocks, .fini = stop_srv
 
 	cr_assert_eq(tu_path(path, sizeof path, tu_bin_dir(), "rot13-epoll-lt"), 0);
 	cr_assert_eq(tu_server_start(&srv, (char *[]){ path, "--port", "0", NULL }, 0, 5000), 0);
-	lg_config_default(&c);
-	c.port = srv.port;
+	lc_config(&c, srv.port);
 	c.conns = 4;
-	c.threads = 2;
-	c.warmup_s = 0;
 	c.duration_s = 1.0;
 	/* The load runs in this process: what it spends here, connect and
 	 * drain included, bounds what it says it spent measuring. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	getrusage(RUSAGE_SELF, &r0);
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	getrusage(RUSAGE_SELF, &r1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "jsonr.h"
+#include "loadcheck.h"
 #include "loadgen.h"
 #include "testutil.h"
 
@@ -155,19 +156,14 @@ static void run_load(struct lg_result *r, int port, int protocol, uint64_t reque
 		     double duration_s)
 {
 	struct lg_config c;
-	char err[256];
 
-	lg_config_default(&c);
-	c.port = port;
+	lc_config(&c, port);
 	c.conns = 6;
-	c.threads = 2;
 	c.pipeline = 2;
-	c.warmup_s = 0;
 	c.requests = requests;
 	c.duration_s = duration_s;
 	c.protocol = protocol;
-	cr_assert_eq(lg_config_make(&c, &c, err, sizeof err), 0, "%s", err);
-	cr_assert_eq(lg_run(&c, r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), r, NULL), 0);
 }
 
 /* run_load's `requests` replies in `protocol` from the server on port, every

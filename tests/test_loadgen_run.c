@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "loadcheck.h"
 #include "loadgen.h"
 #include "testutil.h"
 
@@ -55,23 +56,11 @@ static int cur_io = LG_IO_AUTO;
 	}                                                                            \
 	static void name##_body(void)
 
-/* The configuration as evbench and loadgen hand it to lg_run(): made and
- * checked once by lg_config_make() (here in place). */
-static struct lg_config *made(struct lg_config *c)
-{
-	char err[512];
-
-	cr_assert_eq(lg_config_make(c, c, err, sizeof err), 0, "%s", err);
-	return c;
-}
-
+/* The load of every test here: lc_config()'s, on the test's I/O mode. */
 static void base_config(struct lg_config *c, int port)
 {
-	lg_config_default(c);
+	lc_config(c, port);
 	c->io = cur_io;
-	c->port = port;
-	c->threads = 2;
-	c->warmup_s = 0;
 	c->timeout_s = 5;
 }
 
@@ -107,7 +96,7 @@ LOAD_TEST(verified_against_epoll_lt, 30)
 	c.size = 100;
 	c.requests = 20000;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 20000, "replies %llu", (unsigned long long)r.replies);
 	cr_assert_eq(r.verify_mismatch, 0);
 	cr_assert_eq(r.errors_total, 0);
@@ -139,7 +128,7 @@ static long long run_corrupted(const char *every, int conns, int threads, struct
 	c.threads = threads;
 	c.requests = 5000;
 	c.size = 64;
-	cr_assert_eq(lg_run(made(&c), r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), r, NULL), 0);
 	stop_helper(&srv, j);
 	long long flipped = tu_json_int(j, "flipped");
 	cr_assert_eq((long long)errors_of(r, LG_CAUSE_VERIFY_MISMATCH), flipped,
@@ -193,7 +182,7 @@ LOAD_TEST(stall_shows_in_corrected_latency_only, 60)
 	c.rate = 1000;
 	c.duration_s = 5;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	struct tu_json j;
 	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "stalls"), 1, "the server stalled once");
@@ -223,7 +212,7 @@ LOAD_TEST(idle_connections_send_nothing, 30)
 	c.active = 5;
 	c.requests = 2000;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 2000);
 	cr_assert_eq(r.conns_up_at_measure, 30);
 	struct tu_json j;
@@ -237,7 +226,7 @@ LOAD_TEST(idle_connections_send_nothing, 30)
 	c.conns = 20;
 	c.active = 0;
 	c.duration_s = 0.5;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.requests, 0);
 	stop_helper(&srv, &j);
 	cr_assert_eq(tu_json_int(&j, "accepted"), 20);
@@ -254,7 +243,7 @@ LOAD_TEST(reconnect_mode_opens_expected_connections, 30)
 	c.requests = 400;
 	c.requests_per_conn = 10;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 400);
 	cr_assert_eq(r.errors_total, 0);
 	struct tu_json j;
@@ -273,7 +262,7 @@ LOAD_TEST(reconnect_mode_opens_expected_connections, 30)
 	c.conns = 2;
 	c.requests = 100;
 	c.requests_per_conn = 1;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 100);
 	stop_helper(&srv, &j);
 	acc = tu_json_int(&j, "accepted");
@@ -293,7 +282,7 @@ LOAD_TEST(connections_come_from_each_source_address, 30)
 	cr_assert_eq(lg_parse_option(&c, "source-addrs", "127.0.0.2,127.0.0.3,127.0.0.4", err,
 				     sizeof err), 0);
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 900);
 	cr_assert_eq(r.n_sources, 3);
 	for (int s = 0; s < 3; s++)
@@ -328,7 +317,7 @@ LOAD_TEST(descriptor_limit_is_counted_not_fatal, 30)
 	c.requests = 1000;
 	cr_assert_eq(lg_preflight(&c, msg, sizeof msg), 1, "said up front");
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert(r.fd_emfile > 0, "emfile %llu", (unsigned long long)r.fd_emfile);
 	cr_assert(r.conns_up_at_measure > 20 && r.conns_up_at_measure < 100, "up %ld",
 		  r.conns_up_at_measure);
@@ -367,7 +356,7 @@ LOAD_TEST(stop_flag_ends_early_with_a_report, 30)
 	c.warmup_s = 0.2;
 	struct lg_hooks h = { .on_phase = on_phase, .stop = &stop_flag };
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, &h), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, &h), 0);
 	cr_assert(r.stopped);
 	cr_assert(r.replies > 0 && r.wall_s > 0.5 && r.wall_s < 60, "wall %.2f", r.wall_s);
 	cr_assert_eq(hist_count(&r.latency), r.replies);
@@ -413,7 +402,7 @@ LOAD_TEST(reply_timeout_counted_and_connection_reopened, 30)
 	c.duration_s = 3;
 	c.timeout_s = 0.5;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert(r.errors[LG_PHASE_MEASURE][LG_CAUSE_TIMEOUT] >= 4, "timeouts %llu",
 		  (unsigned long long)r.errors[LG_PHASE_MEASURE][LG_CAUSE_TIMEOUT]);
 	cr_assert(r.connects > 4, "connections were reopened (%llu)", (unsigned long long)r.connects);
@@ -439,7 +428,7 @@ LOAD_TEST(open_loop_keeps_its_schedule, 30)
 	c.duration_s = 2;
 	c.warmup_s = 0.2;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	double want = c.rate * r.wall_s;
 	/* Late sends catch up, except those a descheduled client owed at the very
 	 * end of the phase: the lower bound leaves room for half a second of that. */
@@ -467,7 +456,7 @@ LOAD_TEST(thousand_connections, 60)
 	c.pipeline = 2;
 	c.requests = 30000;
 	struct lg_result r;
-	cr_assert_eq(lg_run(made(&c), &r, NULL), 0);
+	cr_assert_eq(lg_run(lc_made(&c), &r, NULL), 0);
 	cr_assert_eq(r.replies, 30000);
 	cr_assert_eq(r.conns_up_at_measure, 1000);
 	cr_assert_eq(r.errors_total + r.fd_emfile + r.fd_enfile + r.fd_eaddrnotavail, 0);
