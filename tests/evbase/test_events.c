@@ -27,6 +27,14 @@ static void record(struct rec *r, evutil_socket_t fd, short what)
 	r->calls++;
 }
 
+/* Assert that r's callback ran n times so far, the n-th time with what. */
+#define expect_calls(r, n, what_)                                                          \
+	do {                                                                               \
+		cr_assert_eq((r).calls, (n), "%s: %d calls, want %d", #r, (r).calls, (n)); \
+		cr_assert_eq((r).what[(n) - 1], (what_), "%s: call %d had what 0x%x, want 0x%x", \
+			     #r, (n), (unsigned)(r).what[(n) - 1], (unsigned)(what_));         \
+	} while (0)
+
 static void drain(evutil_socket_t fd)
 {
 	char buf[256];
@@ -60,6 +68,22 @@ static void rec_close(struct rec *r, struct event_base *base)
 	event_base_free(base);
 }
 
+/* A persistent read event on sv[0] (rec_open(), with timeout_ms) and `bytes`
+ * bytes waiting, whose callback cb takes it out of the loop (event_del or
+ * event_free) before they are read: dispatch returns 1, as the base is left
+ * empty, once the callback has run `calls` times. Returns the base. */
+static struct event_base *persist_until_removed(struct rec *r, evutil_socket_t sv[2],
+						event_callback_fn cb, int timeout_ms, int bytes,
+						int calls)
+{
+	struct event_base *base = rec_open(r, sv, EV_READ | EV_PERSIST, cb, timeout_ms);
+
+	evtest_send(sv[1], bytes);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	cr_assert_eq(r->calls, calls);
+	return base;
+}
+
 /* ---- one-shot and persistent ---------------------------------------------- */
 
 static void oneshot_cb(evutil_socket_t fd, short what, void *arg)
@@ -79,8 +103,7 @@ Test(events, oneshot_not_pending_in_callback, .timeout = 10)
 	evtest_send(sv[1], 1);
 	/* One callback, then nothing is left: dispatch reports an empty base. */
 	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 1);
-	cr_assert_eq(r.what[0], EV_READ);
+	expect_calls(r, 1, EV_READ);
 	cr_assert_eq(r.fd[0], sv[0]);
 	cr_assert_eq(r.pending_in_cb, 0);
 	cr_assert_eq(event_pending(r.ev, EV_READ | EV_TIMEOUT, NULL), 0);
@@ -102,11 +125,8 @@ Test(events, persistent_stays_pending, .timeout = 10)
 {
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, persist_cb, -1);
+	struct event_base *base = persist_until_removed(&r, sv, persist_cb, -1, 3, 3);
 
-	evtest_send(sv[1], 3);
-	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 3);
 	cr_assert_eq(event_pending(r.ev, EV_READ, NULL), 0, "deleted in the third callback");
 	rec_close(&r, base);
 }
@@ -146,8 +166,7 @@ Test(events, readd_replaces_timeout, .timeout = 10)
 	cr_assert(evtimer_pending(r.ev, &b));
 	cr_assert_lt(evtest_tv_us(&b), evtest_tv_us(&a));
 	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 1);
-	cr_assert_eq(r.what[0], EV_TIMEOUT);
+	expect_calls(r, 1, EV_TIMEOUT);
 	cr_assert_lt(evtest_now_us() - t0, 30 * 1000000LL, "the 60 s timeout was kept");
 	event_free(r.ev);
 	event_base_free(base);
@@ -190,8 +209,7 @@ Test(events, persistent_timeout_from_previous_deadline, .timeout = 20)
 	cr_assert(evtimer_pending(r.ev, &r.deadline[r.ndeadline++]));
 	cr_assert_eq(evtimer_add(hog, &early), 0);
 	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 1);
-	cr_assert_eq(r.what[0], EV_TIMEOUT);
+	expect_calls(r, 1, EV_TIMEOUT);
 	/* The callback ran >= 100 ms late, but the next deadline is still one
 	 * period after the missed one, not one period after now. (A callback
 	 * more than a whole period late would be rescheduled from now; the
@@ -231,8 +249,7 @@ Test(events, persistent_timeout_from_now_after_io, .timeout = 20)
 	evtest_spin_us(300 * 1000);
 	evtest_send(sv[1], 1);
 	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 0);
-	cr_assert_eq(r.calls, 1);
-	cr_assert_eq(r.what[0], EV_READ);
+	expect_calls(r, 1, EV_READ);
 	/* I/O re-arms the timeout one period from now, >= 300 ms later. */
 	long long step = evtest_tv_us(&r.deadline[1]) - evtest_tv_us(&r.deadline[0]);
 	cr_assert_geq(step, 250000, "deadline moved %lld us", step);
@@ -302,8 +319,7 @@ Test(events, remove_timer_keeps_io, .timeout = 10)
 	cr_assert_eq(r.calls, 0, "the removed timeout fired");
 	evtest_send(sv[1], 1);
 	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 1);
-	cr_assert_eq(r.what[0], EV_READ);
+	expect_calls(r, 1, EV_READ);
 	rec_close(&r, base);
 }
 
@@ -464,11 +480,8 @@ Test(events, del_self_in_callback, .timeout = 10)
 {
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, del_self_cb, -1);
+	struct event_base *base = persist_until_removed(&r, sv, del_self_cb, -1, 5, 1);
 
-	evtest_send(sv[1], 5);
-	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 1);
 	rec_close(&r, base);
 }
 
@@ -484,11 +497,8 @@ Test(events, free_self_in_callback, .timeout = 10)
 {
 	evutil_socket_t sv[2];
 	struct rec r = { 0 };
-	struct event_base *base = rec_open(&r, sv, EV_READ | EV_PERSIST, free_self_cb, 5000);
+	struct event_base *base = persist_until_removed(&r, sv, free_self_cb, 5000, 5, 1);
 
-	evtest_send(sv[1], 5);
-	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(r.calls, 1);
 	cr_assert_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 0);
 	rec_close(&r, base);
 }
@@ -586,8 +596,7 @@ Test(events, add_while_active, .timeout = 10)
 	cr_assert_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 1,
 	    "only the active queue holds it");
 	cr_assert_eq(event_base_dispatch(base), 1);
-	cr_assert_eq(o.calls, 1);
-	cr_assert_eq(o.what[0], EV_WRITE);
+	expect_calls(o, 1, EV_WRITE);
 	cr_assert_eq(event_pending(ev, EV_READ, NULL), 0);
 	event_free(ev);
 	event_base_free(base);
@@ -603,8 +612,7 @@ Test(events, user_event_trigger, .timeout = 10)
 	evuser_trigger(ev);
 	/* Runs the callback, then finds nothing added: 1, as in libevent. */
 	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 1);
-	cr_assert_eq(o.calls, 1);
-	cr_assert_eq(o.what[0], 0);
+	expect_calls(o, 1, 0);
 	evuser_del(ev);
 	event_free(ev);
 	event_base_free(base);
@@ -699,13 +707,11 @@ Test(events, two_events_one_fd, .timeout = 10)
 	event_add(er, NULL);
 	event_add(ew, NULL);
 	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 0);
-	cr_assert_eq(rw.calls, 1);
-	cr_assert_eq(rw.what[0], EV_WRITE);
+	expect_calls(rw, 1, EV_WRITE);
 	cr_assert_eq(rr.calls, 0);
 	evtest_send(sv[1], 1);
 	cr_assert_eq(event_base_loop(base, EVLOOP_ONCE), 0);
-	cr_assert_eq(rr.calls, 1);
-	cr_assert_eq(rr.what[0], EV_READ);
+	expect_calls(rr, 1, EV_READ);
 	cr_assert_eq(rw.calls, 1);
 	drain(sv[0]);
 	event_free(er);
@@ -1054,26 +1060,45 @@ static void make_quiet(evutil_socket_t sock)
 }
 
 /* The set-up of the active_by_fd tests: a base on the backend under test,
- * a pair sv whose sv[0] is quiet (make_quiet), and a pair ov for events on
- * another fd. Returns the base. */
-static struct event_base *quiet_open(evutil_socket_t sv[2], evutil_socket_t ov[2])
-{
-	struct event_base *base = evtest_base();
+ * a pair sv whose sv[0] is quiet (make_quiet), a pair ov for events on
+ * another fd, and the events the test made with quiet_event(). */
+struct quiet {
+	struct event_base *base;
+	evutil_socket_t sv[2], ov[2];
+	struct event *ev[8];
+	int nev;
+};
 
-	evtest_pair(sv);
-	evtest_pair(ov);
-	make_quiet(sv[0]);
-	return base;
+static void quiet_open(struct quiet *q)
+{
+	q->base = evtest_base();
+	q->nev = 0;
+	evtest_pair(q->sv);
+	evtest_pair(q->ov);
+	make_quiet(q->sv[0]);
 }
 
-/* Undoes quiet_open(), once the test has freed its events. */
-static void quiet_close(struct event_base *base, evutil_socket_t sv[2], evutil_socket_t ov[2])
+/* A new event of q's base on fd for what, its callback recording into r; not
+ * added. quiet_close() frees it. */
+static struct event *quiet_event(struct quiet *q, evutil_socket_t fd, short what, struct rec *r)
 {
-	evutil_closesocket(sv[0]);
-	evutil_closesocket(sv[1]);
-	evutil_closesocket(ov[0]);
-	evutil_closesocket(ov[1]);
-	event_base_free(base);
+	cr_assert_lt(q->nev, 8);
+	q->ev[q->nev] = event_new(q->base, fd, what, record_cb, r);
+	cr_assert_not_null(q->ev[q->nev]);
+	return q->ev[q->nev++];
+}
+
+/* Undoes quiet_open(): frees the events of quiet_event(), closes the pairs
+ * and frees the base. */
+static void quiet_close(struct quiet *q)
+{
+	for (int i = 0; i < q->nev; i++)
+		event_free(q->ev[i]);
+	evutil_closesocket(q->sv[0]);
+	evutil_closesocket(q->sv[1]);
+	evutil_closesocket(q->ov[0]);
+	evutil_closesocket(q->ov[1]);
+	event_base_free(q->base);
 }
 
 /* Activates the pending events on the fd whose kinds are in the mask, each
@@ -1083,61 +1108,51 @@ static void quiet_close(struct event_base *base, evutil_socket_t sv[2], evutil_s
 Test(events, active_by_fd, .timeout = 10)
 {
 	struct rec rd = { 0 }, wr = { 0 }, both = { 0 }, idle = { 0 }, other = { 0 };
-	struct event *erd, *ewr, *eboth, *eidle, *eother;
-	evutil_socket_t sv[2], ov[2];
-	struct event_base *base = quiet_open(sv, ov);
+	struct event *erd, *ewr, *eboth, *eother;
+	struct quiet q;
 
-	erd = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &rd);
-	ewr = event_new(base, sv[0], EV_WRITE, record_cb, &wr);
-	eboth = event_new(base, sv[0], EV_READ | EV_WRITE | EV_PERSIST, record_cb, &both);
-	eidle = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &idle);	/* never added */
-	eother = event_new(base, ov[0], EV_READ | EV_PERSIST, record_cb, &other);
+	quiet_open(&q);
+	erd = quiet_event(&q, q.sv[0], EV_READ | EV_PERSIST, &rd);
+	ewr = quiet_event(&q, q.sv[0], EV_WRITE, &wr);
+	eboth = quiet_event(&q, q.sv[0], EV_READ | EV_WRITE | EV_PERSIST, &both);
+	quiet_event(&q, q.sv[0], EV_READ | EV_PERSIST, &idle);	/* never added */
+	eother = quiet_event(&q, q.ov[0], EV_READ | EV_PERSIST, &other);
 	cr_assert_eq(event_add(erd, NULL), 0);
 	cr_assert_eq(event_add(ewr, NULL), 0);
 	cr_assert_eq(event_add(eboth, NULL), 0);
 	cr_assert_eq(event_add(eother, NULL), 0);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
 	cr_assert(rd.calls == 0 && wr.calls == 0 && both.calls == 0, "the fd is not quiet");
 
-	event_base_active_by_fd(base, sv[0], EV_READ);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
-	cr_assert_eq(rd.calls, 1);
-	cr_assert_eq(rd.what[0], EV_READ);
-	cr_assert_eq(both.calls, 1);
-	cr_assert_eq(both.what[0], EV_READ);
+	event_base_active_by_fd(q.base, q.sv[0], EV_READ);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
+	expect_calls(rd, 1, EV_READ);
+	expect_calls(both, 1, EV_READ);
 	cr_assert_eq(wr.calls, 0);
 
-	event_base_active_by_fd(base, sv[0], EV_WRITE);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	event_base_active_by_fd(q.base, q.sv[0], EV_WRITE);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
 	cr_assert_eq(rd.calls, 1);
-	cr_assert_eq(wr.calls, 1);
-	cr_assert_eq(wr.what[0], EV_WRITE);
-	cr_assert_eq(both.calls, 2);
-	cr_assert_eq(both.what[1], EV_WRITE);
+	expect_calls(wr, 1, EV_WRITE);
+	expect_calls(both, 2, EV_WRITE);
 	cr_assert_eq(event_pending(ewr, EV_WRITE, NULL), 0, "a one-shot event stays pending");
 
 	/* The one-shot write event is gone now: activating it does nothing. */
-	event_base_active_by_fd(base, sv[0], EV_READ | EV_WRITE);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	event_base_active_by_fd(q.base, q.sv[0], EV_READ | EV_WRITE);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
 	cr_assert_eq(rd.calls, 2);
 	cr_assert_eq(wr.calls, 1);
-	cr_assert_eq(both.calls, 3);
-	cr_assert_eq(both.what[2], EV_READ | EV_WRITE);
+	expect_calls(both, 3, EV_READ | EV_WRITE);
 	cr_assert_eq(idle.calls, 0, "an event never added ran");
 	cr_assert_eq(other.calls, 0, "an event on another fd ran");
 
 	/* A descriptor nobody watches, and a negative one, are no-ops. */
-	event_base_active_by_fd(base, ov[1], EV_READ);
-	event_base_active_by_fd(base, -1, EV_READ);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	event_base_active_by_fd(q.base, q.ov[1], EV_READ);
+	event_base_active_by_fd(q.base, -1, EV_READ);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
 	cr_assert_eq(rd.calls + wr.calls + both.calls + other.calls, 6);
 
-	event_free(erd);
-	event_free(ewr);
-	event_free(eboth);
-	event_free(eidle);
-	event_free(eother);
-	quiet_close(base, sv, ov);
+	quiet_close(&q);
 }
 
 /* With EV_TIMEOUT, the events on the fd that wait for a timeout fire with
@@ -1147,25 +1162,24 @@ Test(events, active_by_fd_timeout, .timeout = 10)
 	struct rec tm = { 0 }, common = { 0 }, io = { 0 }, elsewhere = { 0 };
 	struct event *etm, *ecommon, *eio, *eelsewhere;
 	struct timeval hour = { 3600, 0 };
-	evutil_socket_t sv[2], ov[2];
-	struct event_base *base = quiet_open(sv, ov);
-	const struct timeval *ct = event_base_init_common_timeout(base, &hour);
+	struct quiet q;
+	const struct timeval *ct;
 
+	quiet_open(&q);
+	ct = event_base_init_common_timeout(q.base, &hour);
 	cr_assert_not_null(ct);
-	etm = event_new(base, sv[0], EV_READ, record_cb, &tm);
-	ecommon = event_new(base, sv[0], EV_READ, record_cb, &common);
-	eio = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &io);
-	eelsewhere = event_new(base, ov[0], EV_READ, record_cb, &elsewhere);
+	etm = quiet_event(&q, q.sv[0], EV_READ, &tm);
+	ecommon = quiet_event(&q, q.sv[0], EV_READ, &common);
+	eio = quiet_event(&q, q.sv[0], EV_READ | EV_PERSIST, &io);
+	eelsewhere = quiet_event(&q, q.ov[0], EV_READ, &elsewhere);
 	cr_assert_eq(event_add(etm, &hour), 0);
 	cr_assert_eq(event_add(ecommon, ct), 0);
 	cr_assert_eq(event_add(eio, NULL), 0);
 	cr_assert_eq(event_add(eelsewhere, &hour), 0);
-	event_base_active_by_fd(base, sv[0], EV_TIMEOUT);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
-	cr_assert_eq(tm.calls, 1);
-	cr_assert_eq(tm.what[0], EV_TIMEOUT);
-	cr_assert_eq(common.calls, 1);
-	cr_assert_eq(common.what[0], EV_TIMEOUT);
+	event_base_active_by_fd(q.base, q.sv[0], EV_TIMEOUT);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
+	expect_calls(tm, 1, EV_TIMEOUT);
+	expect_calls(common, 1, EV_TIMEOUT);
 	cr_assert_eq(io.calls, 0);
 	cr_assert_eq(elsewhere.calls, 0);
 	cr_assert_eq(event_pending(etm, EV_READ | EV_TIMEOUT, NULL), 0);
@@ -1174,23 +1188,16 @@ Test(events, active_by_fd_timeout, .timeout = 10)
 	 * as the documentation says; libevent 2.1.12 activates only the
 	 * timeouts (docs/evbase.md). */
 	struct rec both = { 0 };
-	struct event *eboth = event_new(base, sv[0], EV_READ | EV_PERSIST, record_cb, &both);
+	struct event *eboth = quiet_event(&q, q.sv[0], EV_READ | EV_PERSIST, &both);
 
 	cr_assert_eq(event_add(eboth, &hour), 0);
-	event_base_active_by_fd(base, sv[0], EV_READ | EV_TIMEOUT);
-	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
-	cr_assert_eq(both.calls, 1);
-	cr_assert_eq(both.what[0], EV_READ | EV_TIMEOUT);
-	cr_assert_eq(io.calls, 1);
-	cr_assert_eq(io.what[0], EV_READ);
+	event_base_active_by_fd(q.base, q.sv[0], EV_READ | EV_TIMEOUT);
+	cr_assert_eq(event_base_loop(q.base, EVLOOP_NONBLOCK), 0);
+	expect_calls(both, 1, EV_READ | EV_TIMEOUT);
+	expect_calls(io, 1, EV_READ);
 	cr_assert_eq(elsewhere.calls, 0);
-	event_free(eboth);
 #endif
-	event_free(etm);
-	event_free(ecommon);
-	event_free(eio);
-	event_free(eelsewhere);
-	quiet_close(base, sv, ov);
+	quiet_close(&q);
 }
 
 /* Activates the pending events of one signal, once each with EV_SIGNAL, as
@@ -1210,8 +1217,7 @@ Test(events, active_by_signal, .timeout = 10)
 	cr_assert_eq(event_add(eother, NULL), 0);
 	event_base_active_by_signal(base, SIGUSR1);
 	cr_assert_eq(event_base_loop(base, EVLOOP_NONBLOCK), 0);
-	cr_assert_eq(a.calls, 1);
-	cr_assert_eq(a.what[0], EV_SIGNAL);
+	expect_calls(a, 1, EV_SIGNAL);
 	cr_assert_eq(a.fd[0], SIGUSR1);
 	cr_assert_eq(b.calls, 1);
 	cr_assert_eq(idle.calls, 0);
