@@ -60,11 +60,14 @@ static struct event_base *rec_open(struct rec *r, evutil_socket_t sv[2], short w
 }
 
 /* Undoes rec_open(): frees r->ev, unless its callback freed it (and set it
- * to NULL), then the base. The pair stays open, as the tests left it. */
+ * to NULL), and r->other if the test made one, then the base. The pair stays
+ * open, as the tests left it. */
 static void rec_close(struct rec *r, struct event_base *base)
 {
 	if (r->ev)
 		event_free(r->ev);
+	if (r->other)
+		event_free(r->other);
 	event_base_free(base);
 }
 
@@ -529,9 +532,7 @@ Test(events, del_other_active_event, .timeout = 10)
 	evtest_send(b[1], 1);
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 1);
-	event_free(r.ev);
-	event_free(r.other);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 /* ---- event_active ------------------------------------------------------------------ */
@@ -557,9 +558,7 @@ Test(events, active_from_callback, .timeout = 10)
 	cr_assert_eq(o.calls, 1);
 	cr_assert_eq(o.what[0], EV_WRITE, "event_active's res is the callback's what");
 	cr_assert_eq(event_pending(r.other, EV_READ | EV_WRITE | EV_TIMEOUT, NULL), 0);
-	event_free(r.ev);
-	event_free(r.other);
-	event_base_free(base);
+	rec_close(&r, base);
 }
 
 Test(events, active_merges_res, .timeout = 10)
