@@ -85,19 +85,35 @@ static int have_design(const struct design *d, const char *test)
 	return 0;
 }
 
-/* Send req and expect exactly rot13(req) back. */
-static void roundtrip(int fd, const void *req, size_t n)
+/* Read the reply to req (n bytes, already sent) and expect exactly rot13(req). */
+static void expect_reply(int fd, const void *req, size_t n)
 {
 	static char want[1 << 16], got[1 << 16];
 	ssize_t r;
 
 	cr_assert(n <= sizeof want);
 	tu_rot13(want, req, n);
-	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n, "write: %s", strerror(errno));
 	r = tu_read_n(fd, got, n, IO_MS);
 	cr_assert_eq(r, (ssize_t)n, "read %zd of %zu reply bytes: %s", r, n,
 		     r < 0 ? strerror(errno) : "EOF");
 	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of the request");
+}
+
+/* Send req and expect exactly rot13(req) back. */
+static void roundtrip(int fd, const void *req, size_t n)
+{
+	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n, "write: %s", strerror(errno));
+	expect_reply(fd, req, n);
+}
+
+/* One client served: it connects, sends req, gets exactly rot13(req) back
+ * and closes. */
+static void serve_one(const struct tu_proc *srv, const void *req, size_t n)
+{
+	int fd = sc_connect(srv);
+
+	roundtrip(fd, req, n);
+	close(fd);
 }
 
 /* Nothing is readable on fd within ms (a negative check, so not scaled:
@@ -107,6 +123,25 @@ static void expect_silence(int fd, int ms)
 	struct pollfd q = { fd, POLLIN, 0 };
 
 	cr_assert_eq(poll(&q, 1, ms), 0, "the server answered before the line was complete");
+}
+
+/*
+ * Sends req (n bytes: a first line of `first` bytes, then a partial one),
+ * reads the answer to the first line, checks that the partial line gets none
+ * while it waits for its '\n', half-closes, and reads the rest to EOF. The
+ * whole answer, n bytes, is left in got (cap bytes, at least n).
+ */
+static void half_close_exchange(int fd, const char *req, size_t n, size_t first, char *got,
+				size_t cap)
+{
+	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
+	cr_assert_eq(tu_read_n(fd, got, first, IO_MS), (ssize_t)first, "first line not answered");
+	expect_silence(fd, 20);
+	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+	ssize_t r = tu_read_to_eof(fd, got + first, cap - first, IO_MS);
+
+	cr_assert(r >= 0, "no EOF after the remainder: %s", strerror(errno));
+	cr_assert_eq((size_t)r + first, n, "got %zd bytes after half-close, want %zu", r, n - first);
 }
 
 /* Wait until the server's process group holds at most `nfds` descriptors:
@@ -133,6 +168,15 @@ static int sentinel(const struct tu_proc *srv, int *nfds)
 	roundtrip(fd, "Hello\n", 6);
 	*nfds = tu_pgrp_nfds(srv->pid);
 	return fd;
+}
+
+/* Ends what sentinel() began: waits until the server is back to the nfds
+ * descriptors it held then (every connection the test dropped is closed),
+ * then closes the sentinel `keep`. */
+static void sentinel_close(const struct tu_proc *srv, int keep, int nfds)
+{
+	wait_fds_at_most(srv, nfds);
+	close(keep);
 }
 
 /*
@@ -332,10 +376,7 @@ CONFORMANCE(many_lines, 20)
 		n += (size_t)snprintf(req + n, sizeof req - n, "Line %d of The Many%.*s\n", i,
 				      i % 17, "-abcdefghijklmnopq");
 	design_start(&srv, d, 0, NULL);
-	int fd = sc_connect(&srv);
-
-	roundtrip(fd, req, n);
-	close(fd);
+	serve_one(&srv, req, n);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "lines", lines);
 	sc_expect_bytes(&j, (long long)n);
@@ -373,7 +414,6 @@ CONFORMANCE(byte_by_byte, 20)
 	struct tu_json j;
 	const char line[] = "Split into single bytes, Nagle off.\n";
 	size_t n = sizeof line - 1;
-	char got[sizeof line], want[sizeof line];
 	int one = 1;
 
 	design_start(&srv, d, 0, NULL);
@@ -385,9 +425,7 @@ CONFORMANCE(byte_by_byte, 20)
 		if (i == n / 2)
 			expect_silence(fd, 20);
 	}
-	cr_assert_eq(tu_read_n(fd, got, n, IO_MS), (ssize_t)n, "no complete reply");
-	tu_rot13(want, line, n);
-	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of the line");
+	expect_reply(fd, line, n);
 	close(fd);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "lines", 1);
@@ -404,10 +442,7 @@ CONFORMANCE(max_line_exact, 20)
 	memset(line, 'q', sizeof line - 1);
 	line[sizeof line - 1] = '\n';
 	design_start(&srv, d, 0, "--max-line", "64", NULL);
-	int fd = sc_connect(&srv);
-
-	roundtrip(fd, line, sizeof line);
-	close(fd);
+	serve_one(&srv, line, sizeof line);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "oversize", 0);
 	sc_expect(&j, "lines", 1);
@@ -446,10 +481,7 @@ CONFORMANCE(all_bytes, 20)
 		req[i] = (unsigned char)i;
 	req[256] = '\n'; /* byte 10 ends the first line, this one the second */
 	design_start(&srv, d, 0, NULL);
-	int fd = sc_connect(&srv);
-
-	roundtrip(fd, req, sizeof req);
-	close(fd);
+	serve_one(&srv, req, sizeof req);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "lines", 2);
 	sc_expect_bytes(&j, 257);
@@ -469,11 +501,8 @@ CONFORMANCE(silent_client, 20)
 	close(fd);
 	/* A second client served proves the first was accepted (the backlog is
 	 * FIFO); the descriptor count proves its close was seen. */
-	fd = sc_connect(&srv);
-	roundtrip(fd, "Hello\n", 6);
-	close(fd);
-	wait_fds_at_most(&srv, idle);
-	close(keep);
+	serve_one(&srv, "Hello\n", 6);
+	sentinel_close(&srv, keep, idle);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "accepted", 3);
 	sc_expect_bytes(&j, 12);
@@ -492,15 +521,8 @@ CONFORMANCE(half_close, 20)
 	design_start(&srv, d, 0, NULL);
 	int fd = sc_connect(&srv);
 
-	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
 	/* The complete line is answered while the rest waits for its '\n'. */
-	cr_assert_eq(tu_read_n(fd, got, 11, IO_MS), 11, "first line not answered");
-	expect_silence(fd, 20);
-	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
-	ssize_t r = tu_read_to_eof(fd, got + 11, sizeof got - 11, IO_MS);
-
-	cr_assert(r >= 0, "no EOF after the remainder: %s", strerror(errno));
-	cr_assert_eq((size_t)r + 11, n, "got %zd bytes after half-close, want %zu", r, n - 11);
+	half_close_exchange(fd, req, n, 11, got, sizeof got);
 	tu_rot13(want, req, n);
 	cr_assert(memcmp(got, want, n) == 0, "reply is not rot13 of what was sent");
 	close(fd);
@@ -509,11 +531,6 @@ CONFORMANCE(half_close, 20)
 	sc_expect_bytes(&j, (long long)n);
 }
 
-/*
- * A client that sends 50 MB and never reads. The server must stop reading
- * it, so its memory stays flat. Sending stops at 50 MB or when the kernel's
- * buffers are full and a write makes no progress for a while.
- */
 /*
  * --echo (docs/protocol.md, "Echo"): every line comes back as it was sent,
  * the partial line at a half-close too; then a pipelined load under the load
@@ -534,13 +551,7 @@ CONFORMANCE(echo, 30)
 	design_start(&srv, d, 0, "--echo", NULL);
 	int fd = sc_connect(&srv);
 
-	cr_assert_eq(tu_write_all(fd, req, n, IO_MS), (ssize_t)n);
-	cr_assert_eq(tu_read_n(fd, got, first, IO_MS), (ssize_t)first, "first line not answered");
-	cr_assert_eq(shutdown(fd, SHUT_WR), 0);
-	ssize_t r = tu_read_to_eof(fd, got + first, sizeof got - first, IO_MS);
-
-	cr_assert(r >= 0, "no EOF after the remainder: %s", strerror(errno));
-	cr_assert_eq((size_t)r + first, n, "got %zd bytes after half-close, want %zu", r, n - first);
+	half_close_exchange(fd, req, n, first, got, sizeof got);
 	cr_assert(memcmp(got, req, n) == 0, "%s --echo answered '%.*s', not the request", d->suite,
 		  (int)n, got);
 	close(fd);
@@ -565,6 +576,11 @@ CONFORMANCE(echo, 30)
 	cr_assert(tu_json_int(&j, "lines") >= 1 + 4000, "lines %lld", tu_json_int(&j, "lines"));
 }
 
+/*
+ * A client that sends 50 MB and never reads. The server must stop reading
+ * it, so its memory stays flat. Sending stops at 50 MB or when the kernel's
+ * buffers are full and a write makes no progress for a while.
+ */
 CONFORMANCE(never_reads, 60)
 {
 	struct tu_proc srv;
@@ -669,9 +685,7 @@ CONFORMANCE(reset, 30)
 	cr_assert_eq(tu_write_all(fd, "partial", 7, IO_MS), 7);
 	tu_close_reset(fd);
 
-	fd = sc_connect(&srv);
-	roundtrip(fd, "still up\n", 9);
-	close(fd);
+	serve_one(&srv, "still up\n", 9);
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert(fd >= 0);
@@ -693,11 +707,8 @@ CONFORMANCE(reset, 30)
 	}
 	tu_close_reset(fd);
 
-	fd = sc_connect(&srv);
-	roundtrip(fd, "still up\n", 9);
-	close(fd);
-	wait_fds_at_most(&srv, idle);
-	close(keep);
+	serve_one(&srv, "still up\n", 9);
+	sentinel_close(&srv, keep, idle);
 	sc_stop(&srv, d, &j);
 	sc_expect(&j, "accepted", 5);
 	cr_assert_geq(tu_json_int(&j, "resets"), 1, "no reset counted");
@@ -859,9 +870,7 @@ CONFORMANCE(fd_exhaustion, 60)
 
 	close_clients(c, N);
 	wait_fds_at_most(&srv, idle);
-	int fd = sc_connect(&srv);
-	roundtrip(fd, "Served again\n", 13);
-	close(fd);
+	serve_one(&srv, "Served again\n", 13);
 	close(keep);
 	sc_stop(&srv, d, &j);
 	if (forks)
