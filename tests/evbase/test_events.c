@@ -28,11 +28,11 @@ static void record(struct rec *r, evutil_socket_t fd, short what)
 }
 
 /* Assert that r's callback ran n times so far, the n-th time with what. */
-#define expect_calls(r, n, what_)                                                          \
-	do {                                                                               \
-		cr_assert_eq((r).calls, (n), "%s: %d calls, want %d", #r, (r).calls, (n)); \
+#define expect_calls(r, n, what_)                                                                \
+	do {                                                                                     \
+		cr_assert_eq((r).calls, (n), "%s: %d calls, want %d", #r, (r).calls, (n));       \
 		cr_assert_eq((r).what[(n) - 1], (what_), "%s: call %d had what 0x%x, want 0x%x", \
-			     #r, (n), (unsigned)(r).what[(n) - 1], (unsigned)(what_));         \
+			     #r, (n), (unsigned)(r).what[(n) - 1], (unsigned)(what_));           \
 	} while (0)
 
 static void drain(evutil_socket_t fd)
@@ -72,9 +72,9 @@ static void rec_close(struct rec *r, struct event_base *base)
 }
 
 /* A persistent read event on sv[0] (rec_open(), with timeout_ms) and `bytes`
- * bytes waiting, whose callback cb takes it out of the loop (event_del or
- * event_free) before they are read: dispatch returns 1, as the base is left
- * empty, once the callback has run `calls` times. Returns the base. */
+ * bytes sent to it, whose callback cb takes it out of the loop (event_del or
+ * event_free): dispatch returns 1, the base being left empty, and the
+ * callback has run exactly `calls` times. Returns the base. */
 static struct event_base *persist_until_removed(struct rec *r, evutil_socket_t sv[2],
 						event_callback_fn cb, int timeout_ms, int bytes,
 						int calls)
