@@ -333,11 +333,7 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 	json_kv_string(&w, "order", cmp_order_name(sw->order));
 	json_kv_uint(&w, "seed", sw->seed);
 	json_kv_int(&w, "rounds", sw->rounds);
-	json_key(&w, "reference");
-	if (sw->reference)
-		json_string(&w, sw->reference);
-	else
-		json_null(&w);
+	json_kv_string(&w, "reference", sw->reference);   /* null when none */
 	json_kv_double(&w, "level", CMP_LEVEL);
 	json_kv_double(&w, "drift_threshold", sw->drift_threshold);
 	json_key(&w, "comparisons");

@@ -483,21 +483,13 @@ static void json_sweep(struct json_writer *w, const struct rep_run *r, const str
 	json_kv_int(w, "round", r->repeat);
 	json_kv_int(w, "position", r->position);
 	json_kv_int(w, "positions", r->positions);
-	json_key(w, "reference");
-	if (r->reference)
-		json_string(w, r->reference);
-	else
-		json_null(w);
+	json_kv_string(w, "reference", r->reference);   /* null when none */
 	json_end_object(w);
 	json_key(w, "drift");
 	json_begin_object(w);
 	json_kv_double_or_null(w, "probe_before_ns", row->probe_before_ns);
 	json_kv_double_or_null(w, "probe_after_ns", row->probe_after_ns);
-	json_key(w, "change");
-	if (isnan(row->drift))
-		json_null(w);
-	else
-		json_double(w, row->drift);
+	json_kv_double(w, "change", row->drift);   /* null when NaN (not probed) */
 	json_kv_double(w, "threshold", PROBE_DRIFT_THRESHOLD);
 	json_kv_bool(w, "flagged", row->drift_flagged);
 	json_end_object(w);
