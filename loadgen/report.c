@@ -134,7 +134,7 @@ void lg_json_result_members(struct json_writer *w, const struct lg_result *r)
 void lg_json_cpu_per_req_client(struct json_writer *w, const struct lg_result *r)
 {
 	json_key(w, "client");
-	if (r->replies)
+	if (r && r->replies)
 		json_double(w, r->cpu_us_per_req);
 	else
 		json_null(w);
@@ -144,9 +144,9 @@ void lg_json_fd_limit_client(struct json_writer *w, const struct lg_result *r)
 {
 	json_key(w, "client");
 	json_begin_object(w);
-	json_kv_uint(w, "emfile", r->fd_emfile);
-	json_kv_uint(w, "enfile", r->fd_enfile);
-	json_kv_uint(w, "eaddrnotavail", r->fd_eaddrnotavail);
+	json_kv_int_or_null(w, "emfile", r ? (int64_t)r->fd_emfile : -1);
+	json_kv_int_or_null(w, "enfile", r ? (int64_t)r->fd_enfile : -1);
+	json_kv_int_or_null(w, "eaddrnotavail", r ? (int64_t)r->fd_eaddrnotavail : -1);
 	json_end_object(w);
 }
 

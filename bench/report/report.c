@@ -502,16 +502,7 @@ static void json_fd_limit(struct json_writer *w, const struct rep_run *r, const 
 
 	json_key(w, "fd_limit");
 	json_begin_object(w);
-	if (r->ran) {
-		lg_json_fd_limit_client(w, &r->res);
-	} else { /* nothing was measured, which is not the same as zero */
-		json_key(w, "client");
-		json_begin_object(w);
-		json_kv_int_or_null(w, "emfile", -1);
-		json_kv_int_or_null(w, "enfile", -1);
-		json_kv_int_or_null(w, "eaddrnotavail", -1);
-		json_end_object(w);
-	}
+	lg_json_fd_limit_client(w, r->ran ? &r->res : NULL);
 	json_key(w, "server");
 	if (p->counters.valid) {
 		json_begin_object(w);
@@ -594,10 +585,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	}
 	json_key(w, "cpu_us_per_req");
 	json_begin_object(w);
-	if (r->ran)
-		lg_json_cpu_per_req_client(w, &r->res);
-	else
-		json_kv_double_or_null(w, "client", -1);
+	lg_json_cpu_per_req_client(w, r->ran ? &r->res : NULL);
 	json_kv_double_or_null(w, "server", row->cpu_us_server);
 	json_end_object(w);
 
