@@ -327,6 +327,11 @@ struct lg_result {
 int lg_run(const struct lg_config *cfg, struct lg_result *res,
 	   const struct lg_hooks *hooks);
 
+/* Makes *res an empty result: every count zero, its histograms allocated
+ * and empty (for a reader or a merge that fills it; lg_run() makes its own).
+ * Returns 0, or -ENOMEM with *res left safe to free. */
+int lg_result_init(struct lg_result *res);
+
 /* Frees the result's histograms. Safe on a zeroed or freed result. */
 void lg_result_free(struct lg_result *res);
 
