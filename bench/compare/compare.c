@@ -51,9 +51,9 @@ void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64
 }
 
 const struct cmp_metric_info cmp_metrics[CMP_NMETRICS] = {
-	[CMP_SERVER_CPU] = { "server_cpu_us_per_req", "server CPU", "us/req", "cpu" },
-	[CMP_THROUGHPUT] = { "throughput_rps", "throughput", "req/s", "throughput" },
-	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99" },
+	[CMP_SERVER_CPU] = { "server_cpu_us_per_req", "server CPU", "us/req", "cpu", false },
+	[CMP_THROUGHPUT] = { "throughput_rps", "throughput", "req/s", "throughput", true },
+	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99", false },
 };
 
 struct cmp_rule cmp_rule_default(void)
@@ -193,12 +193,6 @@ const char *cmp_verdict_name(enum cmp_verdict v)
 	return names[v];
 }
 
-/* Throughput is better higher; CPU and latency lower. */
-static bool higher_better(enum cmp_metric m)
-{
-	return m == CMP_THROUGHPUT;
-}
-
 static void judge_one(const struct cmp_result *c, enum cmp_metric m, double a_each,
 		      const struct cmp_rule *rule, struct cmp_judgement *j)
 {
@@ -207,7 +201,7 @@ static void judge_one(const struct cmp_result *c, enum cmp_metric m, double a_ea
 
 	for (int k = 0; k < c->rounds && n < 1024; k++)
 		if (isfinite(c->ratio[m][k]) && c->ratio[m][k] > 0)
-			l[n++] = (higher_better(m) ? -1 : 1) * log(c->ratio[m][k]);
+			l[n++] = (cmp_metrics[m].higher_better ? -1 : 1) * log(c->ratio[m][k]);
 	*j = (struct cmp_judgement){ .v = CMP_V_INSUFFICIENT, .n = n, .change = NAN, .lo = NAN,
 				     .hi = NAN, .level = 1 - 2 * a_each };
 	if (n < rule->min_rounds || n < 3)

@@ -67,6 +67,7 @@ struct cmp_metric_info {
 	const char *label;      /* as printed */
 	const char *unit;       /* of the figure itself, before any ratio */
 	const char *option;     /* its name in --metrics */
+	bool higher_better;     /* throughput; CPU and latency are better lower */
 };
 extern const struct cmp_metric_info cmp_metrics[CMP_NMETRICS];
 

@@ -27,9 +27,9 @@
 
 
 const struct metric gate__metrics[] = {
-	{ CMP_THROUGHPUT, "result.throughput_rps", true, true },
-	{ CMP_P99, "result.latency_us.p99", false, true },
-	{ CMP_SERVER_CPU, "result.cpu_us_per_req.server", false, false },
+	{ CMP_THROUGHPUT, "result.throughput_rps", true },
+	{ CMP_P99, "result.latency_us.p99", true },
+	{ CMP_SERVER_CPU, "result.cpu_us_per_req.server", false },
 };
 
 _Static_assert(sizeof gate__metrics / sizeof *gate__metrics == NMETRIC, "NMETRIC, gate_int.h");

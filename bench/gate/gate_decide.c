@@ -82,7 +82,7 @@ void gate__compare_metric(const struct gate_opts *o, const struct side *b, const
 	x->change = w.diff / fabs(w.mean_a);
 	x->lo = lo / fabs(w.mean_a);
 	x->hi = hi / fabs(w.mean_a);
-	bool higher = gate__metrics[x->metric].higher_better;
+	bool higher = gate__higher_better(x->metric);
 	x->p_worse = higher ? stats_welch_p_less(&w) : stats_welch_p_greater(&w);
 	x->p_better = higher ? stats_welch_p_greater(&w) : stats_welch_p_less(&w);
 	x->v = V_NO_CHANGE;   /* settled in gate__decide() once every p-value is known */
@@ -113,7 +113,7 @@ void gate__decide(const struct gate_opts *o, struct cmp *x, size_t n)
 		if (x[i].v != V_NO_CHANGE)
 			continue;
 		x[i].p_worse_adj = adj[i];
-		double worse = gate__metrics[x[i].metric].higher_better ? -x[i].change : x[i].change;
+		double worse = gate__higher_better(x[i].metric) ? -x[i].change : x[i].change;
 		if (rw[i])
 			x[i].v = worse > o->rule.max_regression ? V_REGRESSION : V_WORSE_SMALL;
 		/* Slower while the neighbours took more of the machine: the

@@ -18,12 +18,11 @@
 #include "schema.h"
 
 
-/* A metric the gate reads from evbench.run/1 files; its name and unit are
- * compare.h's (cmp_metrics[id]). */
+/* A metric the gate reads from evbench.run/1 files; its name, unit and
+ * direction are compare.h's (cmp_metrics[id]). */
 struct metric {
 	enum cmp_metric id;
 	const char *path;   /* in an evbench.run/1 object */
-	bool higher_better;
 	bool wall_clock;    /* measured in wall time, so other processes move it */
 };
 
@@ -33,6 +32,7 @@ extern const struct metric gate__metrics[];
 /* A metric's name as printed and in --json, and its unit. */
 #define gate__metric_name(m) (cmp_metrics[gate__metrics[m].id].label)
 #define gate__metric_unit(m) (cmp_metrics[gate__metrics[m].id].unit)
+#define gate__higher_better(m) (cmp_metrics[gate__metrics[m].id].higher_better)
 
 /* A wall-clock regression is not blamed on the server when, in the current
  * runs, other processes took this much more of the machine than in the

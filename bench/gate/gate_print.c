@@ -177,7 +177,7 @@ void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, 
 		json_kv_int(&w, "conns", c->conns);
 		json_kv_string(&w, "metric", gate__metric_name(c->metric));
 		json_kv_string(&w, "unit", o->normalize_by ? "ratio" : gate__metric_unit(c->metric));
-		json_kv_string(&w, "better", gate__metrics[c->metric].higher_better ? "higher" : "lower");
+		json_kv_string(&w, "better", gate__higher_better(c->metric) ? "higher" : "lower");
 		side_json(&w, "baseline", c->nb, c->mb, c->sdb);
 		side_json(&w, "current", c->nc, c->mc, c->sdc);
 		json_kv_double(&w, "change_pct", 100 * c->change);
