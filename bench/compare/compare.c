@@ -189,6 +189,10 @@ const char *cmp_verdict_name(enum cmp_verdict v)
 		[CMP_V_UNDECIDED] = "UNDECIDED",
 		[CMP_V_INSUFFICIENT] = "insufficient data",
 		[CMP_V_NOT_GATED] = "not gated",
+		[CMP_V_NO_CHANGE] = "no change",
+		[CMP_V_MISSING] = "missing in current",
+		[CMP_V_NOT_MEASURED] = "not measured",
+		[CMP_V_DISTURBED] = "disturbed",
 	};
 	return names[v];
 }

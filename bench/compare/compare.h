@@ -140,7 +140,17 @@ void cmp_summarise(struct cmp_result *c);
 enum cmp_verdict {
 	CMP_V_SAME, CMP_V_WORSE, CMP_V_BETTER, CMP_V_IMPROVED, CMP_V_REGRESSION,
 	CMP_V_UNDECIDED, CMP_V_INSUFFICIENT, CMP_V_NOT_GATED,
+	/* The gate on two unpaired directories and on instruction counts
+	 * (bench/gate) gives REGRESSION, IMPROVED, WORSE and INSUFFICIENT
+	 * too, by its own tests (docs/gate.md), and these of its own: */
+	CMP_V_NO_CHANGE,      /* not significant, or within the threshold */
+	CMP_V_MISSING,        /* in the baseline, not in the current results */
+	CMP_V_NOT_MEASURED,   /* neither side has the figure */
+	CMP_V_DISTURBED,      /* a wall-clock regression while others took the machine */
 };
+
+/* A verdict as every report of the gate prints it, paired or not: one
+ * vocabulary, so that "REGRESSION" reads the same in each. */
 const char *cmp_verdict_name(enum cmp_verdict v);
 
 /* The default clearance: a regression's interval clears half the threshold. */

@@ -83,12 +83,12 @@ int gate__instructions(const struct gate_opts *o, const struct jr_value *b,
 		const char *v;
 		double change = NAN;
 		if (!m || jr_number(jr_get(m, "ir"), &ic) < 0) {
-			v = gate__verdict_name[V_MISSING];
+			v = cmp_verdict_name(CMP_V_MISSING);
 			status = GATE_ERROR;
 		} else {
 			change = (ic - ib) / ib;
-			v = change > thr ? gate__verdict_name[V_REGRESSION] :
-			    change < -thr ? gate__verdict_name[V_IMPROVED] : gate__verdict_name[V_NO_CHANGE];
+			v = change > thr ? cmp_verdict_name(CMP_V_REGRESSION) :
+			    change < -thr ? cmp_verdict_name(CMP_V_IMPROVED) : cmp_verdict_name(CMP_V_NO_CHANGE);
 			if (change > thr) {
 				reg++;
 				if (status == GATE_PASS)

@@ -63,13 +63,6 @@ struct side {
 };
 
 
-enum verdict {
-	V_NO_CHANGE, V_IMPROVED, V_WORSE_SMALL, V_REGRESSION,
-	V_INSUFFICIENT, V_MISSING, V_NOT_MEASURED, V_DISTURBED,
-};
-
-/* Each verdict as the report prints it (gate.c). */
-extern const char *const gate__verdict_name[];
 
 /* One row of the report. */
 struct cmp {
@@ -82,7 +75,7 @@ struct cmp {
 	double p_worse, p_better;   /* one-sided, uncorrected */
 	double p_worse_adj;         /* Holm-adjusted */
 	double disturbance;         /* current minus baseline mean "others"; NaN if unknown */
-	enum verdict v;
+	enum cmp_verdict v;
 };
 
 /* Says on stderr where and why a file failed to parse. */
@@ -120,7 +113,7 @@ void gate__decide(const struct gate_opts *o, struct cmp *x, size_t n);
 void gate__fmt_pct(char *buf, size_t cap, double v);
 
 /* How many of x[0..n) have verdict v. */
-size_t gate__count(const struct cmp *x, size_t n, enum verdict v);
+size_t gate__count(const struct cmp *x, size_t n, enum cmp_verdict v);
 
 /* The report as a Markdown table on stdout; status is the exit status. */
 void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t n,
