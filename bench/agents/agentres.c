@@ -110,9 +110,7 @@ int ar_write(FILE *f, const struct ar_result *r)
 	const struct lg_result *s = &r->res;
 	struct json_writer w;
 
-	json_init(&w, f, 0);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_AGENT);
+	json_begin_document(&w, f, 0, EVB_SCHEMA_AGENT);
 	json_kv_string(&w, "name", r->name);
 	json_kv_string(&w, "role", ar_role_name(r->role));
 	json_kv_int(&w, "index", r->index);

@@ -233,9 +233,7 @@ static void list_servers(bool json)
 	const char *sep = "";
 
 	if (json) {
-		json_init(&w, stdout, 2);
-		json_begin_object(&w);
-		json_kv_string(&w, "schema", EVB_SCHEMA_DESIGNS);
+		json_begin_document(&w, stdout, 2, EVB_SCHEMA_DESIGNS);
 		json_key(&w, "designs");
 		json_begin_array(&w);
 	} else {

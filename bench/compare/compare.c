@@ -324,9 +324,7 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 
 	if (!f)
 		return -1;
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_COMPARISONS);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_COMPARISONS);
 	json_kv_string(&w, "run_id", sw->run_id);
 	json_kv_string(&w, "order", cmp_order_name(sw->order));
 	json_kv_uint(&w, "seed", sw->seed);

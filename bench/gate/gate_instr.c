@@ -49,9 +49,7 @@ int gate__instructions(const struct gate_opts *o, const struct jr_value *b,
 		}
 	}
 	if (o->json) {
-		json_init(&w, stdout, 2);
-		json_begin_object(&w);
-		json_kv_string(&w, "schema", EVB_SCHEMA_GATE);
+		json_begin_document(&w, stdout, 2, EVB_SCHEMA_GATE);
 		json_kv_string(&w, "mode", "instructions");
 		json_kv_double(&w, "max_regression_pct", 100 * thr);
 		json_key(&w, "comparisons");

@@ -81,9 +81,7 @@ static void print_json(FILE *f, const char *dir, const struct cmp_result *res, i
 {
 	struct json_writer w;
 
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_GATE_PAIRED);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_GATE_PAIRED);
 	json_kv_string(&w, "results", dir);
 	json_kv_string(&w, "status", status_text(status));
 	json_kv_int(&w, "exit", status);

@@ -152,9 +152,7 @@ static void side_json(struct json_writer *w, const char *key, size_t n, double m
 void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, int status)
 {
 	struct json_writer w;
-	json_init(&w, stdout, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_GATE);
+	json_begin_document(&w, stdout, 2, EVB_SCHEMA_GATE);
 	json_kv_string(&w, "verdict", status == GATE_PASS ? "pass" :
 				      status == GATE_REGRESSION ? "regression" : "incomplete");
 	json_kv_int(&w, "exit_status", status);

@@ -636,9 +636,7 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -1;
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_RUN);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_RUN);
 	json_kv_string(&w, "run_id", r->run_id);
 	json_kv_string(&w, "started_at", r->started_at);
 	json_kv_string(&w, "evbench_version", EVBENCH_VERSION);
