@@ -775,3 +775,66 @@ void cli_parse_gate(struct gate_opts *g, int argc, char **argv)
 	g->base = pos[0];
 	g->cur = pos[1];
 }
+
+/* --share I/N: share I (from 0) of N. Returns 0, or -1 when it is not. */
+static int parse_share(const char *s, int *i, int *n)
+{
+	char tail;
+
+	return sscanf(s, "%d/%d%c", i, n, &tail) == 2 && *n >= 1 && *i >= 0 && *i < *n ? 0 : -1;
+}
+
+void cli_parse_agent(struct agent_opts *a, int argc, char **argv)
+{
+	struct option opts[MAX_OPTS];
+	char err[512], *end;
+	int ch, role;
+
+	*a = (struct agent_opts){ .shares = 1, .role = AR_ROLE_LOAD };
+	lg_config_default(&a->whole);
+	opterr = 0;
+	if (cli_getopt(opts, MAX_OPTS, CLI_AGENT) < 0)
+		cli_die("%d options are more than MAX_OPTS (bench/cli/cli.c)", cli_noptions + lg_noptions);
+	while ((ch = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+		const char *val = optarg;
+
+		switch (ch) {
+		case OPT_HELP:
+			cli__print_agent_help();
+			exit(0);
+		case OPT_SHARE:
+			if (parse_share(val, &a->index, &a->shares) < 0)
+				cli_die_usage("agent: --share: must be I/N with 0 <= I < N");
+			break;
+		case OPT_ROLE:
+			if ((role = ar_role_parse(val)) < 0)
+				cli_die_usage("agent: --role: must be load or latency");
+			a->role = role;
+			break;
+		case OPT_NAME:
+			a->name = val;
+			break;
+		case OPT_START_AT:
+			errno = 0;
+			a->start = strtod(val, &end);
+			if (errno || end == val || *end || !(a->start > 0))
+				cli_die_usage("agent: --start-at: must be CLOCK_REALTIME seconds > 0");
+			break;
+		case OPT_OUT:
+			a->out = val;
+			break;
+		case OPT_CONTROL:
+			a->control = true;
+			break;
+		case '?':
+		case ':':
+			cli__option_error(CLI_AGENT, ch, argv[optind - 1], optopt);
+		default:
+			if (lg_parse_option(&a->whole, lg_options[ch - OPT_LOAD].name, val, err,
+					    sizeof err) < 0)
+				cli_die_usage("agent: %s", err);
+		}
+	}
+	if (optind < argc)
+		cli_die_usage("agent: unexpected argument '%s'", argv[optind]);
+}
