@@ -17,15 +17,9 @@ void lg_json_load(struct json_writer *w, const struct lg_config *cfg)
 	json_kv_int(w, "conns", cfg->conns);
 	json_kv_int(w, "threads", cfg->threads);
 	json_kv_string(w, "loop", cfg->rate > 0 ? "open" : "closed");
-	if (cfg->requests) {
-		json_key(w, "duration_s");
-		json_null(w);
-		json_kv_uint(w, "requests", cfg->requests);
-	} else {
-		json_kv_double(w, "duration_s", cfg->duration_s);
-		json_key(w, "requests");
-		json_null(w);
-	}
+	/* A run is bounded by time or by a request count: the other is null. */
+	json_kv_double_or_null(w, "duration_s", cfg->requests ? -1 : cfg->duration_s);
+	json_kv_int_or_null(w, "requests", cfg->requests ? (int64_t)cfg->requests : -1);
 	json_kv_double(w, "warmup_s", cfg->warmup_s);
 	json_kv_int(w, "size", cfg->size);
 	json_kv_int(w, "pipeline", cfg->pipeline);
