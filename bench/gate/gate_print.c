@@ -158,8 +158,7 @@ void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, 
 	json_kv_int(&w, "exit_status", status);
 	json_kv_string(&w, "baseline", o->base);
 	json_kv_string(&w, "current", o->cur);
-	json_key(&w, "normalize_by");
-	json_string(&w, o->normalize_by);
+	json_kv_string(&w, "normalize_by", o->normalize_by);   /* null when not given */
 	json_kv_string(&w, "test", "welch-t, one-sided");
 	json_kv_double(&w, "alpha", o->rule.alpha);
 	json_kv_string(&w, "correction", "holm");
