@@ -93,10 +93,9 @@ const char *cmp_metric_key(enum cmp_metric m)
 	return cmp_metrics[m].key;
 }
 
-/* A row's figure for a metric; NaN when it was not measured (the rows keep
- * -1 for that). */
-static double figure(const struct rep_row *r, enum cmp_metric m)
+double cmp_figure(const struct rep_row *r, enum cmp_metric m)
 {
+	/* lat_us: min, mean, then lg_pcts[] from p50, so p99 is lat_us[2 + 2]. */
 	double v = m == CMP_SERVER_CPU ? r->cpu_us_server :
 		   m == CMP_THROUGHPUT ? r->throughput_rps : r->lat_us[4];
 
@@ -164,7 +163,7 @@ static int fill(struct cmp_result *c, const struct rep_row *rows, int n, int rou
 		bool used = false;
 
 		for (int m = 0; m < CMP_NMETRICS; m++) {
-			double x = a ? figure(a, m) : NAN, y = b ? figure(b, m) : NAN;
+			double x = a ? cmp_figure(a, m) : NAN, y = b ? cmp_figure(b, m) : NAN;
 
 			c->ratio[m][k - 1] = isnan(x) || isnan(y) ? NAN : x / y;
 			used |= !isnan(c->ratio[m][k - 1]);

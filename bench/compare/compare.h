@@ -74,6 +74,10 @@ extern const struct cmp_metric_info cmp_metrics[CMP_NMETRICS];
 /* The key of a metric in comparisons.json and .csv. */
 const char *cmp_metric_key(enum cmp_metric m);
 
+/* A trial's figure for a metric (its row's); NaN when the trial failed or
+ * did not measure it (the rows keep -1 for that). */
+double cmp_figure(const struct rep_row *r, enum cmp_metric m);
+
 /* The confidence of the intervals. */
 #define CMP_LEVEL 0.95
 
