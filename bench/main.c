@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,14 +257,13 @@ static int github_entries(FILE *f, const struct opts *o, const struct rep_row *r
 				double v[AB_MAX_ROUNDS * 20];
 				int k = 0;
 
-				if ((m == CMP_THROUGHPUT) != bigger)
+				if (cmp_metrics[m].higher_better != bigger)
 					continue;
 				for (int i = 0; i < nrows && k < AB_MAX_ROUNDS * 20; i++) {
 					const struct rep_row *r = &rows[i];
-					double x = m == CMP_SERVER_CPU ? r->cpu_us_server :
-						   m == CMP_THROUGHPUT ? r->throughput_rps : r->lat_us[4];
+					double x = cmp_figure(r, m);
 
-					if (r->conns == o->loads[ci].conns && x > 0 &&
+					if (r->conns == o->loads[ci].conns && !isnan(x) &&
 					    !strcmp(r->server, o->servers[si].name))
 						v[k++] = x;
 				}

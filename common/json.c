@@ -150,6 +150,13 @@ void json_kv_uint(struct json_writer *w, const char *k, uint64_t v)     { json_k
 void json_kv_double(struct json_writer *w, const char *k, double v)     { json_key(w, k); json_double(w, v); }
 void json_kv_bool(struct json_writer *w, const char *k, bool v)         { json_key(w, k); json_bool(w, v); }
 
+void json_begin_document(struct json_writer *w, FILE *f, int indent, const char *schema)
+{
+	json_init(w, f, indent);
+	json_begin_object(w);
+	json_kv_string(w, "schema", schema);
+}
+
 int json_finish(struct json_writer *w)
 {
 	fputc('\n', w->f);

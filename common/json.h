@@ -35,6 +35,12 @@ struct json_writer {
 /* Starts a document on f. indent 0 writes compact JSON on one line. */
 void json_init(struct json_writer *w, FILE *f, int indent);
 
+/* Starts one of evbench's own documents on f: json_init(), then the top
+ * object with its schema id (bench/report/schema.h) as the first member,
+ * as every results file and report opens. Readers may rely on that order:
+ * `evbench merge` finds an agent's result in a log by its opening. */
+void json_begin_document(struct json_writer *w, FILE *f, int indent, const char *schema);
+
 void json_begin_object(struct json_writer *w);
 void json_end_object(struct json_writer *w);
 void json_begin_array(struct json_writer *w);

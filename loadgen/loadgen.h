@@ -327,6 +327,11 @@ struct lg_result {
 int lg_run(const struct lg_config *cfg, struct lg_result *res,
 	   const struct lg_hooks *hooks);
 
+/* Makes *res an empty result: every count zero, its histograms allocated
+ * and empty (for a reader or a merge that fills it; lg_run() makes its own).
+ * Returns 0, or -ENOMEM with *res left safe to free. */
+int lg_result_init(struct lg_result *res);
+
 /* Frees the result's histograms. Safe on a zeroed or freed result. */
 void lg_result_free(struct lg_result *res);
 
@@ -363,11 +368,13 @@ void lg_json_latency(struct json_writer *w, const struct hist *h);
 void lg_json_result_members(struct json_writer *w, const struct lg_result *res);
 
 /* Writes the member "client": <cpu us per verified reply>, for the caller's
- * "cpu_us_per_req" object (which evbench completes with "server"). */
+ * "cpu_us_per_req" object (which evbench completes with "server"); null when
+ * nothing was verified, or res is NULL (the load did not run). */
 void lg_json_cpu_per_req_client(struct json_writer *w, const struct lg_result *res);
 
 /* Writes the member "client": {emfile, enfile, eaddrnotavail}, for the
- * caller's "fd_limit" object. */
+ * caller's "fd_limit" object; each null when res is NULL (the load did not
+ * run: nothing was measured, which is not the same as zero). */
 void lg_json_fd_limit_client(struct json_writer *w, const struct lg_result *res);
 
 /* Writes the whole client-only `result` object: the members above plus

@@ -17,15 +17,9 @@ void lg_json_load(struct json_writer *w, const struct lg_config *cfg)
 	json_kv_int(w, "conns", cfg->conns);
 	json_kv_int(w, "threads", cfg->threads);
 	json_kv_string(w, "loop", cfg->rate > 0 ? "open" : "closed");
-	if (cfg->requests) {
-		json_key(w, "duration_s");
-		json_null(w);
-		json_kv_uint(w, "requests", cfg->requests);
-	} else {
-		json_kv_double(w, "duration_s", cfg->duration_s);
-		json_key(w, "requests");
-		json_null(w);
-	}
+	/* A run is bounded by time or by a request count: the other is null. */
+	json_kv_double_or_null(w, "duration_s", cfg->requests ? -1 : cfg->duration_s);
+	json_kv_int_or_null(w, "requests", cfg->requests ? (int64_t)cfg->requests : -1);
 	json_kv_double(w, "warmup_s", cfg->warmup_s);
 	json_kv_int(w, "size", cfg->size);
 	json_kv_int(w, "pipeline", cfg->pipeline);
@@ -134,7 +128,7 @@ void lg_json_result_members(struct json_writer *w, const struct lg_result *r)
 void lg_json_cpu_per_req_client(struct json_writer *w, const struct lg_result *r)
 {
 	json_key(w, "client");
-	if (r->replies)
+	if (r && r->replies)
 		json_double(w, r->cpu_us_per_req);
 	else
 		json_null(w);
@@ -144,9 +138,9 @@ void lg_json_fd_limit_client(struct json_writer *w, const struct lg_result *r)
 {
 	json_key(w, "client");
 	json_begin_object(w);
-	json_kv_uint(w, "emfile", r->fd_emfile);
-	json_kv_uint(w, "enfile", r->fd_enfile);
-	json_kv_uint(w, "eaddrnotavail", r->fd_eaddrnotavail);
+	json_kv_int_or_null(w, "emfile", r ? (int64_t)r->fd_emfile : -1);
+	json_kv_int_or_null(w, "enfile", r ? (int64_t)r->fd_enfile : -1);
+	json_kv_int_or_null(w, "eaddrnotavail", r ? (int64_t)r->fd_eaddrnotavail : -1);
 	json_end_object(w);
 }
 

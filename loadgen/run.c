@@ -194,6 +194,17 @@ static void merge(struct shared *sh, struct lg_result *res)
 	}
 }
 
+int lg_result_init(struct lg_result *res)
+{
+	memset(res, 0, sizeof *res);
+	if (hist_init(&res->latency) || hist_init(&res->latency_uncorrected) ||
+	    hist_init(&res->connect_latency) || hist_init(&res->send_lag)) {
+		lg_result_free(res);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 void lg_result_free(struct lg_result *res)
 {
 	hist_free(&res->latency);
@@ -277,9 +288,7 @@ int lg_run(const struct lg_config *cfg_in, struct lg_result *res, const struct l
 	sh->nthreads = cfg->threads;
 	sh->phase = LG_PHASE_CONNECT;
 
-	if (hist_init(&res->latency) || hist_init(&res->latency_uncorrected) ||
-	    hist_init(&res->connect_latency) || hist_init(&res->send_lag)) {
-		lg_result_free(res);
+	if (lg_result_init(res) < 0) {
 		free(sh);
 		return -ENOMEM;
 	}

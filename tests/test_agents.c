@@ -352,27 +352,37 @@ static void teardown(void)
 		tu_rmtree(outdir);
 }
 
-/* Runs evbench with the NULL-terminated args after argv[0] and "--json
- * --quiet --mechanism off --out DIR"; returns its one run (jr_free the
+#define MAX_ARGV 64
+
+/* evbench's argv (MAX_ARGV entries): evbench, the NULL-terminated args, and
+ * what every run of these tests takes: "--json --quiet --mechanism off
+ * --out DIR" (its runs as JSON on stdout, no perf, the scratch directory). */
+static void evbench_argv(char **argv, const char *const *args)
+{
+	static const char *const tail[] = { "--json", "--quiet", "--mechanism", "off", "--out" };
+	int n = 0;
+
+	argv[n++] = evbench;
+	for (; *args; args++) {
+		cr_assert_lt(n, MAX_ARGV - 7, "too many arguments");
+		argv[n++] = (char *)*args;
+	}
+	for (size_t i = 0; i < sizeof tail / sizeof *tail; i++)
+		argv[n++] = (char *)tail[i];
+	argv[n++] = outdir;
+	argv[n] = NULL;
+}
+
+/* Runs evbench_argv(args) to its end; returns its one run (jr_free the
  * array in *all). */
 static const struct jr_value *run_agents(const char **args, int *status, char *err, size_t errcap,
 					 struct jr_value **all)
 {
 	static char out[1 << 20];
-	char *argv[64];
-	int n = 0;
+	char *argv[MAX_ARGV];
 	struct jr_error e;
 
-	argv[n++] = evbench;
-	for (; *args; args++)
-		argv[n++] = (char *)*args;
-	argv[n++] = "--json";
-	argv[n++] = "--quiet";
-	argv[n++] = "--mechanism";
-	argv[n++] = "off";
-	argv[n++] = "--out";
-	argv[n++] = outdir;
-	argv[n] = NULL;
+	evbench_argv(argv, args);
 	*status = tu_run(argv, out, sizeof out, err, errcap, 90000);
 	cr_assert_neq(*status, -1, "evbench did not finish in time: %s", err);
 	*all = jr_parse(out, strlen(out), &e);
@@ -589,14 +599,16 @@ Test(agents_run, a_clock_off_by_a_second_is_measured_and_refused, .init = setup,
 Test(agents_run, an_agent_killed_mid_run_is_a_failure_and_nothing_survives, .init = setup,
      .fini = teardown, .timeout = 90)
 {
-	char *argv[] = { evbench, "--server", "epoll-lt", "--conns", "20", "--agents",
-			 "local,local,local", "--duration", "4", "--warmup", "0", "--timeout", "7.25",
-			 "--json", "--quiet", "--mechanism", "off", "--out", outdir, NULL };
+	const char *args[] = { "--server", "epoll-lt", "--conns", "20", "--agents",
+			       "local,local,local", "--duration", "4", "--warmup", "0", "--timeout",
+			       "7.25", NULL };
+	char *argv[MAX_ARGV];
 	struct tu_proc p;
 	char line[1 << 16];
 	struct jr_error e;
 
 	/* The share 1/3 agent, once it has been running a second. */
+	evbench_argv(argv, args);
 	spoil_an_agent(&p, argv, "--share 1/3", "7.25", 1000, SIGKILL);
 	ssize_t n = tu_read_line(&p, line, sizeof line, 1000);
 	cr_assert(n > 0, "no JSON on stdout");
@@ -728,15 +740,16 @@ Test(agents_k8s, the_indexed_job_renders_and_its_pods_merge, .init = setup, .fin
  * test's agents. */
 Test(agents_run, an_agent_that_hangs_is_a_failure, .init = setup, .fini = teardown, .timeout = 90)
 {
-	char *argv[] = { evbench, "--server", "epoll-lt", "--conns", "20", "--agents", "local,local",
-			 "--duration", "1", "--warmup", "0", "--timeout", "1.25", "--json", "--quiet",
-			 "--mechanism", "off", "--out", outdir, NULL };
+	const char *args[] = { "--server", "epoll-lt", "--conns", "20", "--agents", "local,local",
+			       "--duration", "1", "--warmup", "0", "--timeout", "1.25", NULL };
+	char *argv[MAX_ARGV];
 	static char out[1 << 20];
 	struct tu_proc p;
 	struct jr_error e;
 	size_t len = 0;
 	ssize_t k;
 
+	evbench_argv(argv, args);
 	spoil_an_agent(&p, argv, "--share 0/2", "1.25", 300, SIGSTOP);
 	while (len + 1 < sizeof out && (k = read(p.out, out + len, sizeof out - 1 - len)) > 0)
 		len += (size_t)k;

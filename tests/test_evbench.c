@@ -551,6 +551,17 @@ Test(evbench, server_that_cannot_start_is_recorded, .init = setup, .fini = teard
 	cr_assert_not_null(failure, "no failure recorded");
 	cr_assert(strstr(failure, "before its ready line"), "failure: %s", failure);
 	cr_assert_eq(jr_path(r, "result.ran")->boolean, false);
+	/* Nothing was measured, which is not zero: the client's figures are
+	 * there, and null. */
+	static const char *const unmeasured[] = {
+		"result.cpu_us_per_req.client", "result.fd_limit.client.emfile",
+		"result.fd_limit.client.enfile", "result.fd_limit.client.eaddrnotavail",
+	};
+	for (size_t i = 0; i < sizeof unmeasured / sizeof *unmeasured; i++) {
+		const struct jr_value *x = jr_path(r, unmeasured[i]);
+
+		cr_assert(x && x->type == JR_NULL, "%s is not null", unmeasured[i]);
+	}
 	jr_free(v);
 }
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jsonr.h"
 #include "loadcheck.h"
 #include "loadgen.h"
 #include "testutil.h"
@@ -388,6 +389,14 @@ Test(loadgen_run, binary_json_output, .timeout = 30, .fini = tu_kill_all)
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		cr_assert(strstr(out, keys[i]), "no %s in\n%s", keys[i], out);
+	/* A load bounded by a request count: its count, and no duration. */
+	struct jr_error e;
+	struct jr_value *v = jr_parse(out, strlen(out), &e);
+	cr_assert_not_null(v, "%s", e.msg);
+	const struct jr_value *d = jr_path(v, "load.duration_s");
+	cr_assert(d && d->type == JR_NULL, "load.duration_s is not null");
+	cr_assert_eq(jr_path_number(v, "load.requests"), 500);
+	jr_free(v);
 }
 
 /* A reply later than --timeout counts as `timeout` in its phase, and the

@@ -10,7 +10,6 @@
 #include "agent.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "agentres.h"
+#include "cli.h"
 #include "loadgen.h"
 #include "schema.h"
 
@@ -49,33 +49,14 @@ static void on_signal(int sig)
 	signal(sig, SIG_DFL);
 }
 
-static int die_usage(const char *msg)
-{
-	fprintf(stderr, "evbench agent: %s (see evbench agent --help)\n", msg);
-	return 2;
-}
-
-static void usage(void)
-{
-	printf("usage: evbench agent --port P [--host H] [load options] [--share I/N]\n"
-	       "                     [--role load|latency] [--name NAME] [--start-at T]\n"
-	       "                     [--out FILE] [--control]\n"
-	       "Runs share I of N of the load against H:P and writes its mergeable result\n"
-	       "(evbench.agent/1) to FILE or stdout; `evbench merge` merges them.\n"
-	       "--start-at T starts at CLOCK_REALTIME T (seconds); --control talks to a\n"
-	       "coordinator on stdin/stdout (docs/many-hosts.md).\n\n"
-	       "load options (the whole load's; the share is taken here):\n%s", lg_options_usage);
-}
-
 /* One agent's run, from its command line to its result: what on_phase()
  * stamps and what each step of agent_main() hands to the next. */
 struct agent_run {
+	struct agent_opts o;         /* the command line */
 	struct ar_result  ar;
-	bool              control;   /* --control: a coordinator on stdin/stdout */
-	struct lg_config  whole;     /* the whole load, as given */
-	struct lg_config  cfg;       /* this agent's share of it, checked */
-	const char       *out;       /* --out, NULL = stdout */
-	double            start;     /* the start instant in the agent's clock, 0 = now */
+	struct lg_config  cfg;       /* this agent's share of the whole load, checked */
+	double            start;     /* the start instant in the agent's clock, 0 = now:
+	                                --start-at, or the coordinator's "go" */
 };
 
 static void on_phase(enum lg_phase phase, void *arg)
@@ -88,7 +69,7 @@ static void on_phase(enum lg_phase phase, void *arg)
 		a->ar.end_s = agent_now();
 	else if (phase != LG_PHASE_WARMUP)
 		return;
-	if (a->control) {
+	if (a->o.control) {
 		printf("phase %s\n", lg_phase_name(phase));
 		fflush(stdout);
 	}
@@ -159,95 +140,23 @@ static void sleep_until(double start)
 		;
 }
 
-static int parse_share(const char *s, int *i, int *n)
-{
-	char tail;
-
-	return sscanf(s, "%d/%d%c", i, n, &tail) == 2 && *n >= 1 && *i >= 0 && *i < *n ? 0 : -1;
-}
-
-/* Reads the command line into *a (the load options into a->whole). Returns
- * -1 when the agent is to run, else its exit status: 0 after --help, 2 on
- * bad input (one line said). */
-static int parse_args(struct agent_run *a, int argc, char **argv)
-{
-	enum { OPT_SHARE = 256, OPT_ROLE, OPT_NAME, OPT_START, OPT_OUT, OPT_CONTROL, OPT_LOAD = 512 };
-	struct option opts[64] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "share", required_argument, NULL, OPT_SHARE },
-		{ "role", required_argument, NULL, OPT_ROLE },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "start-at", required_argument, NULL, OPT_START },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "control", no_argument, NULL, OPT_CONTROL },
-	};
-	char err[512];
-	int c, rc;
-
-	lg_config_default(&a->whole);
-	lg_options_getopt(opts, 7, 64, OPT_LOAD, NULL);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
-		char *end;
-
-		switch (c) {
-		case 'h':
-			usage();
-			return 0;
-		case OPT_SHARE:
-			if (parse_share(optarg, &a->ar.index, &a->ar.shares) < 0)
-				return die_usage("--share: must be I/N with 0 <= I < N");
-			break;
-		case OPT_ROLE:
-			if ((rc = ar_role_parse(optarg)) < 0)
-				return die_usage("--role: must be load or latency");
-			a->ar.role = rc;
-			break;
-		case OPT_NAME:
-			snprintf(a->ar.name, sizeof a->ar.name, "%s", optarg);
-			break;
-		case OPT_START:
-			errno = 0;
-			a->start = strtod(optarg, &end);
-			if (errno || *end || a->start <= 0)
-				return die_usage("--start-at: must be CLOCK_REALTIME seconds > 0");
-			break;
-		case OPT_OUT:
-			a->out = optarg;
-			break;
-		case OPT_CONTROL:
-			a->control = true;
-			break;
-		case '?':
-		case ':':
-			lg_getopt_error(err, sizeof err, c, argv[optind - 1], optopt);
-			return die_usage(err);
-		default:
-			if (lg_parse_option(&a->whole, lg_options[c - OPT_LOAD].name, optarg, err,
-					    sizeof err) < 0)
-				return die_usage(err);
-		}
-	}
-	if (optind < argc)
-		return die_usage("unexpected argument");
-	return -1;
-}
-
 /* This agent's share of the whole load (ar_share: the one rule every agent
  * and the merge follow), checked, and what its result says about itself.
  * The test mode's clock skew is set here, once the share's index is known.
- * Returns 0, or 2 on bad input (one line said). */
-static int take_share(struct agent_run *a)
+ * Bad input exits 2 (cli_die_usage), as on the command line. */
+static void take_share(struct agent_run *a)
 {
 	const char *skew = getenv("EVBENCH_TEST_CLOCK_SKEW_S");
-	const struct lg_config *whole = &a->whole;
+	const struct lg_config *whole = &a->o.whole;
 	struct lg_config *cfg = &a->cfg;
 	double rate_i;
 	uint64_t req_i;
 	long conns_i;
 	char err[512];
 
+	a->ar.index = a->o.index;
+	a->ar.shares = a->o.shares;
+	a->ar.role = a->o.role;
 	/* Test mode: "X" skews every agent, "X@I" only share I's. */
 	if (skew) {
 		const char *at = strchr(skew, '@');
@@ -256,24 +165,25 @@ static int take_share(struct agent_run *a)
 			clock_skew_s = atof(skew);
 	}
 	if (a->ar.shares > 1 && whole->active >= 0)
-		return die_usage("--active is not split among agents; give it to a single agent");
+		cli_die_usage("agent: --active is not split among agents; give it to a single agent");
 	if (ar_share(whole->conns, whole->rate, whole->requests, a->ar.index, a->ar.shares,
 		     &conns_i, &rate_i, &req_i) < 0)
-		return die_usage("--share: this share would get no connection or no request");
+		cli_die_usage("agent: --share: this share would get no connection or no request");
 	*cfg = *whole;
 	cfg->conns = conns_i;
 	cfg->rate = rate_i;
 	cfg->requests = req_i;
 	cfg->connect_rate = whole->connect_rate * (double)conns_i / (double)whole->conns;
 	if (lg_config_make(cfg, cfg, err, sizeof err) < 0)
-		return die_usage(err);
-	if (!a->ar.name[0] && gethostname(a->ar.name, sizeof a->ar.name - 1) < 0)
+		cli_die_usage("agent: %s", err);
+	if (a->o.name && a->o.name[0])
+		snprintf(a->ar.name, sizeof a->ar.name, "%s", a->o.name);
+	else if (gethostname(a->ar.name, sizeof a->ar.name - 1) < 0)
 		snprintf(a->ar.name, sizeof a->ar.name, "index-%d", a->ar.index);
 	a->ar.conns = cfg->conns;
 	a->ar.rate = cfg->rate;
 	a->ar.cfg = *cfg;
 	snprintf(a->ar.target, sizeof a->ar.target, "%s:%d", cfg->host, cfg->port);
-	return 0;
 }
 
 /* The process made ready for the load: its descriptor limit raised, the
@@ -301,7 +211,7 @@ static int await_start(struct agent_run *a)
 {
 	int rc;
 
-	if (a->control) {
+	if (a->o.control) {
 		pthread_t th;
 
 		if ((rc = converse(&a->ar, &a->start)) != 0)
@@ -328,7 +238,7 @@ static int run_share(struct agent_run *a)
 	 * skew taken out). A coordinator names it once every agent has
 	 * connected ("measure"); agents without one, started together, allow
 	 * themselves a time to connect. */
-	if (a->control) {
+	if (a->o.control) {
 		hooks.measure_at_s = &measure_at;
 	} else if (a->start > 0) {
 		measure_at = a->start - clock_skew_s + ar_connect_allowance_s(a->cfg.conns) +
@@ -351,12 +261,12 @@ static int write_result(struct agent_run *a)
 	FILE *f = stdout;
 	int rc;
 
-	if (a->out && !(f = fopen(a->out, "we"))) {
-		fprintf(stderr, "evbench agent: %s: %s\n", a->out, strerror(errno));
+	if (a->o.out && !(f = fopen(a->o.out, "we"))) {
+		fprintf(stderr, "evbench agent: %s: %s\n", a->o.out, strerror(errno));
 		ar_free(&a->ar);
 		return 1;
 	}
-	if (a->control)
+	if (a->o.control)
 		fputs("result ", f);
 	rc = ar_write(f, &a->ar);
 	if (f != stdout && fclose(f) != 0)
@@ -369,13 +279,12 @@ static int write_result(struct agent_run *a)
 
 int agent_main(int argc, char **argv)
 {
-	struct agent_run a = { .ar = { .offset_s = NAN, .offset_unc_s = NAN, .shares = 1 } };
+	struct agent_run a = { .ar = { .offset_s = NAN, .offset_unc_s = NAN } };
 	int rc;
 
-	if ((rc = parse_args(&a, argc, argv)) >= 0)
-		return rc;
-	if ((rc = take_share(&a)) != 0)
-		return rc;
+	cli_parse_agent(&a.o, argc, argv);
+	a.start = a.o.start;
+	take_share(&a);
 	prepare_process(&a);
 	if ((rc = await_start(&a)) != 0)
 		return rc;

@@ -39,8 +39,26 @@
 #ifndef EVBENCH_AGENT_H
 #define EVBENCH_AGENT_H
 
+#include <stdbool.h>
+
+#include "agentres.h"
+#include "loadgen.h"
+
+/* The agent's command line, as cli_parse_agent() (cli.h) reads it with
+ * evbench's one option table. */
+struct agent_opts {
+	int          index, shares;   /* --share I/N: 0/1 when not given */
+	enum ar_role role;            /* --role: load when not given */
+	const char  *name;            /* --name; NULL: the host's name */
+	double       start;           /* --start-at: CLOCK_REALTIME seconds; 0 = now */
+	const char  *out;             /* --out FILE; NULL: stdout */
+	bool         control;         /* --control: a coordinator on stdin and stdout */
+	struct lg_config whole;       /* the load options: the whole load's, as given */
+};
+
 /* The `evbench agent` command: argv[0] is "agent". Returns the exit status
- * (0 ran, 1 could not run or report, 2 bad usage, 3 the coordinator left). */
+ * (0 ran, 1 could not run or report, 3 the coordinator left); bad input
+ * exits 2 with one line, as for every command (cli.h). */
 int agent_main(int argc, char **argv);
 
 #endif

@@ -110,9 +110,7 @@ int ar_write(FILE *f, const struct ar_result *r)
 	const struct lg_result *s = &r->res;
 	struct json_writer w;
 
-	json_init(&w, f, 0);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_AGENT);
+	json_begin_document(&w, f, 0, EVB_SCHEMA_AGENT);
 	json_kv_string(&w, "name", r->name);
 	json_kv_string(&w, "role", ar_role_name(r->role));
 	json_kv_int(&w, "index", r->index);
@@ -337,8 +335,7 @@ int ar_parse(const char *text, size_t len, struct ar_result *r, char *err, size_
 	const char *schema;
 
 	memset(r, 0, sizeof *r);
-	if (hist_init(&s->latency) || hist_init(&s->latency_uncorrected) ||
-	    hist_init(&s->connect_latency) || hist_init(&s->send_lag)) {
+	if (lg_result_init(s) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -453,15 +450,6 @@ void ar_free(struct ar_result *r)
 
 /* ---- merging -------------------------------------------------------------------------- */
 
-static int result_init(struct lg_result *s)
-{
-	memset(s, 0, sizeof *s);
-	if (hist_init(&s->latency) || hist_init(&s->latency_uncorrected) ||
-	    hist_init(&s->connect_latency) || hist_init(&s->send_lag))
-		return -1;
-	return 0;
-}
-
 /* Adds src into dst: every count and CPU figure summed, every histogram
  * added bucket by bucket. The peak of connections becomes the sum of the
  * agents' peaks, an upper bound of the peak of the sum (the agents' peaks
@@ -522,7 +510,7 @@ static void cfg_add(struct lg_config *dst, const struct lg_config *src, int k)
 int ar_merge(const struct ar_result *rs, int n, struct ar_merged *m, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
-	if (result_init(&m->load) < 0 || result_init(&m->latency) < 0) {
+	if (lg_result_init(&m->load) < 0 || lg_result_init(&m->latency) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

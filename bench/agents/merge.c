@@ -58,9 +58,7 @@ int merge_write_json(FILE *f, const struct ar_result *rs, int n, const struct ar
 {
 	struct json_writer w;
 
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_MERGED);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_MERGED);
 	json_key(&w, "agents");
 	json_begin_array(&w);
 	for (int i = 0; i < n; i++) {

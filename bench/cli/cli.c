@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,22 @@ static void make_loads(struct opts *o, const char *list)
 	}
 }
 
+/* val as a number, the whole of it: strtod()'s grammar with nothing after
+ * it but suffix, which may be left out (0 for none). NaN when it is not a
+ * number or does not fit, so that each option's range check, written as
+ * !(in range), refuses it with the option's own message. */
+static double number(const char *val, char suffix)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(val, &end);
+	if (suffix && *end == suffix)
+		end++;
+	return errno || end == val || *end ? NAN : v;
+}
+
 static long parse_long(const char *opt, const char *s, long lo, long hi)
 {
 	char *end;
@@ -233,9 +250,7 @@ static void list_servers(bool json)
 	const char *sep = "";
 
 	if (json) {
-		json_init(&w, stdout, 2);
-		json_begin_object(&w);
-		json_kv_string(&w, "schema", EVB_SCHEMA_DESIGNS);
+		json_begin_document(&w, stdout, 2, EVB_SCHEMA_DESIGNS);
 		json_key(&w, "designs");
 		json_begin_array(&w);
 	} else {
@@ -406,14 +421,9 @@ static void pick_reference(struct opts *o, const char *name)
 /* A percentage as --max-regression takes it: "10" or "10%". */
 static double parse_pct(const char *opt, const char *val)
 {
-	char *end;
-	double v;
+	double v = number(val, '%');
 
-	errno = 0;
-	v = strtod(val, &end);
-	if (*end == '%')
-		end++;
-	if (errno || end == val || *end || !(v >= 0) || v > 1000)
+	if (!(v >= 0) || v > 1000)
 		cli_die_usage("%s: expected a percentage from 0 to 1000, got '%s'", opt, val);
 	return v / 100;
 }
@@ -422,16 +432,13 @@ static double parse_pct(const char *opt, const char *val)
  * check of each; false for any other option. */
 static bool rule_option(struct cmp_rule *rule, int id, const char *val)
 {
-	char *end;
-
 	switch (id) {
 	case OPT_MAX_REGRESSION:
 		rule->max_regression = parse_pct("--max-regression", val);
 		return true;
 	case OPT_ALPHA:
-		errno = 0;
-		rule->alpha = strtod(val, &end);
-		if (errno || end == val || *end || !(rule->alpha > 0) || !(rule->alpha < 0.5))
+		rule->alpha = number(val, 0);
+		if (!(rule->alpha > 0) || !(rule->alpha < 0.5))
 			cli_die_usage("--alpha: expected a level between 0 and 0.5, got '%s'", val);
 		return true;
 	case OPT_METRICS:
@@ -449,8 +456,6 @@ static bool rule_option(struct cmp_rule *rule, int id, const char *val)
 /* The options of `evbench ab` alone; false for any other option. */
 static bool ab_option(struct opts *o, int id, const char *val)
 {
-	char *end;
-
 	switch (id) {
 	case OPT_BASELINE:
 		o->baseline = val;
@@ -464,9 +469,8 @@ static bool ab_option(struct opts *o, int id, const char *val)
 			(int)parse_long("--rounds", val, 3, AB_MAX_ROUNDS * 20);
 		return true;
 	case OPT_BUDGET:
-		errno = 0;
-		o->budget_s = strtod(val, &end);
-		if (errno || end == val || *end || !(o->budget_s > 0) || o->budget_s > 86400)
+		o->budget_s = number(val, 0);
+		if (!(o->budget_s > 0) || o->budget_s > 86400)
 			cli_die_usage("--budget: expected seconds, more than 0, got '%s'", val);
 		return true;
 	}
@@ -567,7 +571,7 @@ static void resolve_opts(struct opts *o, const char *const *servers, int nserver
  * false for any other option. */
 static bool run_option(struct opts *o, int id, const char *val)
 {
-	char *end, *copy, *save = NULL;
+	char *copy, *save = NULL;
 
 	switch (id) {
 	case OPT_JSON:
@@ -583,10 +587,8 @@ static bool run_option(struct opts *o, int id, const char *val)
 		o->server_nofile = parse_long("--server-nofile", val, 16, 1L << 20);
 		return true;
 	case OPT_READY_TIMEOUT:
-		errno = 0;
-		o->ready_timeout_s = strtod(val, &end);
-		if (errno || end == val || *end || !(o->ready_timeout_s >= 0.1) ||
-		    o->ready_timeout_s > 3600)
+		o->ready_timeout_s = number(val, 0);
+		if (!(o->ready_timeout_s >= 0.1) || o->ready_timeout_s > 3600)
 			cli_die_usage("--ready-timeout: expected seconds from 0.1 to 3600, got '%s'", val);
 		return true;
 	case OPT_MECHANISM:
@@ -776,4 +778,66 @@ void cli_parse_gate(struct gate_opts *g, int argc, char **argv)
 		cli_die_usage("gate: needs BASELINE and CURRENT, or one directory written by evbench ab");
 	g->base = pos[0];
 	g->cur = pos[1];
+}
+
+/* --share I/N: share I (from 0) of N. Returns 0, or -1 when it is not. */
+static int parse_share(const char *s, int *i, int *n)
+{
+	char tail;
+
+	return sscanf(s, "%d/%d%c", i, n, &tail) == 2 && *n >= 1 && *i >= 0 && *i < *n ? 0 : -1;
+}
+
+void cli_parse_agent(struct agent_opts *a, int argc, char **argv)
+{
+	struct option opts[MAX_OPTS];
+	char err[512];
+	int ch, role;
+
+	*a = (struct agent_opts){ .shares = 1, .role = AR_ROLE_LOAD };
+	lg_config_default(&a->whole);
+	opterr = 0;
+	if (cli_getopt(opts, MAX_OPTS, CLI_AGENT) < 0)
+		cli_die("%d options are more than MAX_OPTS (bench/cli/cli.c)", cli_noptions + lg_noptions);
+	while ((ch = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+		const char *val = optarg;
+
+		switch (ch) {
+		case OPT_HELP:
+			cli__print_agent_help();
+			exit(0);
+		case OPT_SHARE:
+			if (parse_share(val, &a->index, &a->shares) < 0)
+				cli_die_usage("agent: --share: must be I/N with 0 <= I < N");
+			break;
+		case OPT_ROLE:
+			if ((role = ar_role_parse(val)) < 0)
+				cli_die_usage("agent: --role: must be load or latency");
+			a->role = role;
+			break;
+		case OPT_NAME:
+			a->name = val;
+			break;
+		case OPT_START_AT:
+			a->start = number(val, 0);
+			if (!(a->start > 0))
+				cli_die_usage("agent: --start-at: must be CLOCK_REALTIME seconds > 0");
+			break;
+		case OPT_OUT:
+			a->out = val;
+			break;
+		case OPT_CONTROL:
+			a->control = true;
+			break;
+		case '?':
+		case ':':
+			cli__option_error(CLI_AGENT, ch, argv[optind - 1], optopt);
+		default:
+			if (lg_parse_option(&a->whole, lg_options[ch - OPT_LOAD].name, val, err,
+					    sizeof err) < 0)
+				cli_die_usage("agent: %s", err);
+		}
+	}
+	if (optind < argc)
+		cli_die_usage("agent: unexpected argument '%s'", argv[optind]);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent.h"
 #include "agents.h"
 #include "compare.h"
 #include "gate.h"
@@ -55,7 +56,7 @@ struct opts {
 
 /* The commands of evbench that take options; `evbench lesson NAME` runs a
  * sweep and takes its options. */
-enum cli_cmd { CLI_SWEEP = 1, CLI_AB = 2, CLI_GATE = 4 };
+enum cli_cmd { CLI_SWEEP = 1, CLI_AB = 2, CLI_GATE = 4, CLI_AGENT = 8 };
 
 /* One option of evbench: a row of the table (cli.c) that makes the
  * getopt_long() table of each command, its --help lines, and through them the
@@ -73,8 +74,8 @@ extern const int cli_noptions;
 
 /* Fills opts[0..cap) with the getopt_long() table of command cmd: its rows of
  * cli_options[], then for the sweep and evbench ab the load options evbench
- * does not set itself, then the zero entry. Returns the count, or -1 when cap
- * is too small. */
+ * does not set itself, for the agent every load option, then the zero entry.
+ * Returns the count, or -1 when cap is too small. */
 struct option;
 int cli_getopt(struct option *opts, int cap, enum cli_cmd cmd);
 
@@ -86,6 +87,11 @@ void cli_parse(struct opts *o, int argc, char **argv, bool ab);
  * table and the same checks as evbench ab. --help prints and exits 0; bad
  * input exits 2. */
 void cli_parse_gate(struct gate_opts *g, int argc, char **argv);
+
+/* Parses `evbench agent`'s argv (argv[0] is "agent") into *a; the load
+ * options are read, not checked (the agent checks its share of them).
+ * --help prints and exits 0; bad input exits 2. */
+void cli_parse_agent(struct agent_opts *a, int argc, char **argv);
 
 /* Bad input that the usage would explain: one line, a pointer to --help,
  * exit 2. */

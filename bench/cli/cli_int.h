@@ -25,6 +25,7 @@ enum {
 	OPT_WORK_US, OPT_HOST_PORT, OPT_SERVER_NOFILE, OPT_MECHANISM, OPT_READY_TIMEOUT, OPT_AGENTS,
 	OPT_BASELINE, OPT_CURRENT, OPT_ROUNDS, OPT_BUDGET,
 	OPT_MAX_REGRESSION, OPT_ALPHA, OPT_METRICS, OPT_MIN_REPEATS, OPT_NORMALIZE_BY,
+	OPT_SHARE, OPT_ROLE, OPT_NAME, OPT_START_AT, OPT_CONTROL,
 	OPT_LOAD = 512, MAX_OPTS = 96
 };
 
@@ -34,6 +35,9 @@ void cli__print_help(void);
 
 /* evbench gate --help. */
 void cli__print_gate_help(void);
+
+/* evbench agent --help. */
+void cli__print_agent_help(void);
 
 /* getopt_long()'s '?' or ':' for arg (argv[optind - 1]; opt is optopt) as
  * one line on stderr, exit 2. An option of another command says so. */

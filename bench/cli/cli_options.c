@@ -22,6 +22,7 @@
 #define SW  CLI_SWEEP
 #define AB  CLI_AB
 #define GT  CLI_GATE
+#define AG  CLI_AGENT
 
 /*
  * evbench's options: the one table that makes getopt_long's for each command
@@ -93,7 +94,7 @@ const struct cli_option cli_options[] = {
 	  "refuse an agent whose clock is further off (default 0.1)" },
 	{ "list", NULL, SW | AB, OPT_LIST, "the servers, their binaries and whether each is built" },
 	{ "version", NULL, SW | AB, OPT_VERSION, "evbench's version" },
-	{ "help", NULL, SW | AB | GT, OPT_HELP, "this text" },
+	{ "help", NULL, SW | AB | GT | AG, OPT_HELP, "this text" },
 	/* evbench sets these itself: refused, with the reason (cli_parse). */
 	{ "host", "A", SW | AB, OPT_HOST_PORT, NULL },
 	{ "port", "N", SW | AB, OPT_HOST_PORT, NULL },
@@ -124,12 +125,27 @@ const struct cli_option cli_options[] = {
 	  "fewer rounds or repeats is insufficient data (default 3)" },
 	{ "normalize-by", "SERVER", GT, OPT_NORMALIZE_BY,
 	  "BASELINE CURRENT: each server over SERVER in its own run" },
+	/* evbench agent (agent.h): one share of a load; the coordinator gives
+	 * these to the agents it starts (agents.c) */
+	{ "share", "I/N", AG, OPT_SHARE,
+	  "run share I of N (from 0) of the whole load (default 0/1)" },
+	{ "role", "load|latency", AG, OPT_ROLE,
+	  "what the merge makes of the result (default load)" },
+	{ "name", "NAME", AG, OPT_NAME, "the agent in the results (default this host's name)" },
+	{ "start-at", "T", AG, OPT_START_AT,
+	  "start at CLOCK_REALTIME T (seconds); measure from T, the time\n"
+	  "to connect and --warmup, so that agents started together\n"
+	  "measure together" },
+	{ "out", "FILE", AG, OPT_OUT, "write the result to FILE (default stdout)" },
+	{ "control", NULL, AG, OPT_CONTROL,
+	  "talk to a coordinator on stdin and stdout (docs/many-hosts.md)" },
 };
 const int cli_noptions = (int)(sizeof cli_options / sizeof *cli_options);
 
 #undef SW
 #undef AB
 #undef GT
+#undef AG
 
 /* The help around the table's lines: the commands' forms, then a section per
  * command (print_help). */
@@ -177,6 +193,13 @@ static const char help_exit[] =
 	"\n"
 	"Exit status: 0 all runs done; 1 a run failed (recorded in its JSON) or results could\n"
 	"not be written; 2 bad command line; 128+N interrupted by signal N.\n";
+
+static const char help_agent[] =
+	"usage: evbench agent --port P [--host H] [load options] [--share I/N]\n"
+	"                     [--role load|latency] [--name NAME] [--start-at T]\n"
+	"                     [--out FILE] [--control]\n"
+	"Runs share I of N of the load against H:P and writes its mergeable result\n"
+	"(evbench.agent/1) to FILE or stdout; `evbench merge` merges them.\n\n";
 
 static const char help_gate_exit[] =
 	"exit status: 0 no regression, 1 regression, 2 usage or input error,\n"
@@ -237,8 +260,8 @@ static bool cmd_has(unsigned cmd, const char *name)
 
 /* The usage, section by section: the sweep's options and the load
  * generator's (but for those evbench sets itself, and with evbench's
- * defaults for the phases), then what evbench ab and evbench gate add and
- * which options they share, all from cli_options[]. */
+ * defaults for the phases), then what evbench ab, evbench gate and evbench
+ * agent add and which options they share, all from cli_options[]. */
 void cli__print_help(void)
 {
 	struct lg_config defaults;
@@ -279,6 +302,10 @@ void cli__print_help(void)
 		}
 	}
 	printf("   as for evbench ab\n");
+
+	printf("\nevbench agent runs one share of a load, for --agents or on its own, and takes\n"
+	       "the load options and --host and --port (docs/many-hosts.md; evbench agent --help):\n");
+	print_options(stdout, CLI_AGENT, CLI_SWEEP | CLI_AB | CLI_GATE);
 	fputs(help_exit, stdout);
 }
 
@@ -290,6 +317,16 @@ void cli__print_gate_help(void)
 	fputs(help_gate_args, stdout);
 	print_options(stdout, CLI_GATE, 0);
 	fputs(help_gate_exit, stdout);
+}
+
+/* `evbench agent --help`: its form, its options, and the load options,
+ * which here are the whole load's. */
+void cli__print_agent_help(void)
+{
+	fputs(help_agent, stdout);
+	print_options(stdout, CLI_AGENT, 0);
+	printf("\nload options (the whole load's; the share is taken here):\n%s",
+	       lg_options_usage);
 }
 
 int cli_getopt(struct option *opts, int cap, enum cli_cmd cmd)
@@ -310,7 +347,9 @@ int cli_getopt(struct option *opts, int cap, enum cli_cmd cmd)
 		opts[n] = (struct option){ 0 };
 		return n;
 	}
-	return lg_options_getopt(opts, n, cap, OPT_LOAD, load_options_skipped);
+	/* An agent is told where the server is: it takes every load option. */
+	return lg_options_getopt(opts, n, cap, OPT_LOAD,
+				 cmd == CLI_AGENT ? NULL : load_options_skipped);
 }
 
 /* getopt_long()'s '?' or ':' for arg as one line, exit 2. An option of
@@ -319,6 +358,7 @@ void cli__option_error(enum cli_cmd cmd, int ch, const char *arg, int opt)
 {
 	static const char *const cmd_name[] = {
 		[CLI_SWEEP] = "the sweep", [CLI_AB] = "evbench ab", [CLI_GATE] = "evbench gate",
+		[CLI_AGENT] = "evbench agent",
 	};
 	char err[512];
 	size_t len = strcspn(arg, "=");

@@ -51,9 +51,9 @@ void cmp_plan(int nservers, int nconns, int rounds, enum cmp_order order, uint64
 }
 
 const struct cmp_metric_info cmp_metrics[CMP_NMETRICS] = {
-	[CMP_SERVER_CPU] = { "server_cpu_us_per_req", "server CPU", "us/req", "cpu" },
-	[CMP_THROUGHPUT] = { "throughput_rps", "throughput", "req/s", "throughput" },
-	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99" },
+	[CMP_SERVER_CPU] = { "server_cpu_us_per_req", "server CPU", "us/req", "cpu", false },
+	[CMP_THROUGHPUT] = { "throughput_rps", "throughput", "req/s", "throughput", true },
+	[CMP_P99] = { "p99_us", "p99 latency", "us", "p99", false },
 };
 
 struct cmp_rule cmp_rule_default(void)
@@ -93,10 +93,9 @@ const char *cmp_metric_key(enum cmp_metric m)
 	return cmp_metrics[m].key;
 }
 
-/* A row's figure for a metric; NaN when it was not measured (the rows keep
- * -1 for that). */
-static double figure(const struct rep_row *r, enum cmp_metric m)
+double cmp_figure(const struct rep_row *r, enum cmp_metric m)
 {
+	/* lat_us: min, mean, then lg_pcts[] from p50, so p99 is lat_us[2 + 2]. */
 	double v = m == CMP_SERVER_CPU ? r->cpu_us_server :
 		   m == CMP_THROUGHPUT ? r->throughput_rps : r->lat_us[4];
 
@@ -164,7 +163,7 @@ static int fill(struct cmp_result *c, const struct rep_row *rows, int n, int rou
 		bool used = false;
 
 		for (int m = 0; m < CMP_NMETRICS; m++) {
-			double x = a ? figure(a, m) : NAN, y = b ? figure(b, m) : NAN;
+			double x = a ? cmp_figure(a, m) : NAN, y = b ? cmp_figure(b, m) : NAN;
 
 			c->ratio[m][k - 1] = isnan(x) || isnan(y) ? NAN : x / y;
 			used |= !isnan(c->ratio[m][k - 1]);
@@ -189,14 +188,12 @@ const char *cmp_verdict_name(enum cmp_verdict v)
 		[CMP_V_UNDECIDED] = "UNDECIDED",
 		[CMP_V_INSUFFICIENT] = "insufficient data",
 		[CMP_V_NOT_GATED] = "not gated",
+		[CMP_V_NO_CHANGE] = "no change",
+		[CMP_V_MISSING] = "missing in current",
+		[CMP_V_NOT_MEASURED] = "not measured",
+		[CMP_V_DISTURBED] = "disturbed",
 	};
 	return names[v];
-}
-
-/* Throughput is better higher; CPU and latency lower. */
-static bool higher_better(enum cmp_metric m)
-{
-	return m == CMP_THROUGHPUT;
 }
 
 static void judge_one(const struct cmp_result *c, enum cmp_metric m, double a_each,
@@ -207,7 +204,7 @@ static void judge_one(const struct cmp_result *c, enum cmp_metric m, double a_ea
 
 	for (int k = 0; k < c->rounds && n < 1024; k++)
 		if (isfinite(c->ratio[m][k]) && c->ratio[m][k] > 0)
-			l[n++] = (higher_better(m) ? -1 : 1) * log(c->ratio[m][k]);
+			l[n++] = (cmp_metrics[m].higher_better ? -1 : 1) * log(c->ratio[m][k]);
 	*j = (struct cmp_judgement){ .v = CMP_V_INSUFFICIENT, .n = n, .change = NAN, .lo = NAN,
 				     .hi = NAN, .level = 1 - 2 * a_each };
 	if (n < rule->min_rounds || n < 3)
@@ -326,18 +323,12 @@ static int write_json(const char *dir, const struct cmp_sweep *sw, const struct 
 
 	if (!f)
 		return -1;
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_COMPARISONS);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_COMPARISONS);
 	json_kv_string(&w, "run_id", sw->run_id);
 	json_kv_string(&w, "order", cmp_order_name(sw->order));
 	json_kv_uint(&w, "seed", sw->seed);
 	json_kv_int(&w, "rounds", sw->rounds);
-	json_key(&w, "reference");
-	if (sw->reference)
-		json_string(&w, sw->reference);
-	else
-		json_null(&w);
+	json_kv_string(&w, "reference", sw->reference);   /* null when none */
 	json_kv_double(&w, "level", CMP_LEVEL);
 	json_kv_double(&w, "drift_threshold", sw->drift_threshold);
 	json_key(&w, "comparisons");

@@ -67,11 +67,16 @@ struct cmp_metric_info {
 	const char *label;      /* as printed */
 	const char *unit;       /* of the figure itself, before any ratio */
 	const char *option;     /* its name in --metrics */
+	bool higher_better;     /* throughput; CPU and latency are better lower */
 };
 extern const struct cmp_metric_info cmp_metrics[CMP_NMETRICS];
 
 /* The key of a metric in comparisons.json and .csv. */
 const char *cmp_metric_key(enum cmp_metric m);
+
+/* A trial's figure for a metric (its row's); NaN when the trial failed or
+ * did not measure it (the rows keep -1 for that). */
+double cmp_figure(const struct rep_row *r, enum cmp_metric m);
 
 /* The confidence of the intervals. */
 #define CMP_LEVEL 0.95
@@ -139,7 +144,17 @@ void cmp_summarise(struct cmp_result *c);
 enum cmp_verdict {
 	CMP_V_SAME, CMP_V_WORSE, CMP_V_BETTER, CMP_V_IMPROVED, CMP_V_REGRESSION,
 	CMP_V_UNDECIDED, CMP_V_INSUFFICIENT, CMP_V_NOT_GATED,
+	/* The gate on two unpaired directories and on instruction counts
+	 * (bench/gate) gives REGRESSION, IMPROVED, WORSE and INSUFFICIENT
+	 * too, by its own tests (docs/gate.md), and these of its own: */
+	CMP_V_NO_CHANGE,      /* not significant, or within the threshold */
+	CMP_V_MISSING,        /* in the baseline, not in the current results */
+	CMP_V_NOT_MEASURED,   /* neither side has the figure */
+	CMP_V_DISTURBED,      /* a wall-clock regression while others took the machine */
 };
+
+/* A verdict as every report of the gate prints it, paired or not: one
+ * vocabulary, so that "REGRESSION" reads the same in each. */
 const char *cmp_verdict_name(enum cmp_verdict v);
 
 /* The default clearance: a regression's interval clears half the threshold. */

@@ -27,23 +27,12 @@
 
 
 const struct metric gate__metrics[] = {
-	{ CMP_THROUGHPUT, "result.throughput_rps", true, true },
-	{ CMP_P99, "result.latency_us.p99", false, true },
-	{ CMP_SERVER_CPU, "result.cpu_us_per_req.server", false, false },
+	{ CMP_THROUGHPUT, "result.throughput_rps", true },
+	{ CMP_P99, "result.latency_us.p99", true },
+	{ CMP_SERVER_CPU, "result.cpu_us_per_req.server", false },
 };
 
 _Static_assert(sizeof gate__metrics / sizeof *gate__metrics == NMETRIC, "NMETRIC, gate_int.h");
-
-const char *const gate__verdict_name[] = {
-	[V_NO_CHANGE] = "no change",
-	[V_IMPROVED] = "improved",
-	[V_WORSE_SMALL] = "worse, under threshold",
-	[V_REGRESSION] = "REGRESSION",
-	[V_INSUFFICIENT] = "insufficient data",
-	[V_MISSING] = "missing in current",
-	[V_NOT_MEASURED] = "not measured",
-	[V_DISTURBED] = "disturbed",
-};
 
 /* `evbench gate DIR`: the paired comparisons `evbench ab` wrote. */
 static int gate_paired_dir(const struct gate_opts *o)
@@ -107,9 +96,9 @@ static int compare_dirs(struct gate_opts o)
 			e->metric = m;
 			gate__compare_metric(&o, &b, &c, e, bufb, bufc);
 			/* A missing pair is one row, not one per metric. */
-			if (e->v == V_MISSING && m > 0)
+			if (e->v == CMP_V_MISSING && m > 0)
 				continue;
-			if (e->v != V_NOT_MEASURED)
+			if (e->v != CMP_V_NOT_MEASURED)
 				n++;
 		}
 	}
@@ -118,12 +107,12 @@ static int compare_dirs(struct gate_opts o)
 	for (size_t i = 0; i < n; i++)
 		tested += !isnan(x[i].p_worse);
 	rc = GATE_PASS;
-	if (gate__count(x, n, V_REGRESSION))
+	if (gate__count(x, n, CMP_V_REGRESSION))
 		rc = GATE_REGRESSION;
 	/* An incomplete comparison is never a pass; and a missing server or too
 	 * few repeats is something to fix before any verdict is trusted, so it
 	 * outranks a regression (the table still shows the regressions). */
-	if (gate__count(x, n, V_INSUFFICIENT) || gate__count(x, n, V_MISSING))
+	if (gate__count(x, n, CMP_V_INSUFFICIENT) || gate__count(x, n, CMP_V_MISSING))
 		rc = GATE_ERROR;
 	if (o.json)
 		gate__print_json(&o, x, n, rc);

@@ -57,19 +57,19 @@ void gate__compare_metric(const struct gate_opts *o, const struct side *b, const
 	x->p_worse = x->p_better = x->p_worse_adj = NAN;
 	x->disturbance = mean_others(c, x->server, x->conns) - mean_others(b, x->server, x->conns);
 	if (presc == 0) {
-		x->v = V_MISSING;
+		x->v = CMP_V_MISSING;
 		return;
 	}
 	if (x->nb == 0 && x->nc == 0) {
 		/* A figure nobody measured (say, server CPU where the host gives
 		 * none) is no evidence either way and no error. */
-		x->v = V_NOT_MEASURED;
+		x->v = CMP_V_NOT_MEASURED;
 		return;
 	}
 	size_t min = (size_t)o->rule.min_rounds;   /* --min-repeats */
 
 	if (x->nb < min || x->nc < min || x->nb < 2 || x->nc < 2 || !(x->mb != 0)) {
-		x->v = V_INSUFFICIENT;
+		x->v = CMP_V_INSUFFICIENT;
 		return;
 	}
 	struct stats_welch w;
@@ -82,10 +82,10 @@ void gate__compare_metric(const struct gate_opts *o, const struct side *b, const
 	x->change = w.diff / fabs(w.mean_a);
 	x->lo = lo / fabs(w.mean_a);
 	x->hi = hi / fabs(w.mean_a);
-	bool higher = gate__metrics[x->metric].higher_better;
+	bool higher = gate__higher_better(x->metric);
 	x->p_worse = higher ? stats_welch_p_less(&w) : stats_welch_p_greater(&w);
 	x->p_better = higher ? stats_welch_p_greater(&w) : stats_welch_p_less(&w);
-	x->v = V_NO_CHANGE;   /* settled in gate__decide() once every p-value is known */
+	x->v = CMP_V_NO_CHANGE;   /* settled in gate__decide() once every p-value is known */
 }
 
 /* Holm over all comparisons, separately for "worse" and for "better", then
@@ -98,31 +98,31 @@ void gate__decide(const struct gate_opts *o, struct cmp *x, size_t n)
 	if (!pw || !pb || !rw || !rb || !adj) {
 		/* Without memory nothing can be shown significant; say so. */
 		for (size_t i = 0; i < n; i++)
-			if (x[i].v == V_NO_CHANGE)
-				x[i].v = V_INSUFFICIENT;
+			if (x[i].v == CMP_V_NO_CHANGE)
+				x[i].v = CMP_V_INSUFFICIENT;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool tested = x[i].v == V_NO_CHANGE;
+		bool tested = x[i].v == CMP_V_NO_CHANGE;
 		pw[i] = tested ? x[i].p_worse : NAN;
 		pb[i] = tested ? x[i].p_better : NAN;
 	}
 	stats_holm(pw, n, o->rule.alpha, rw, adj);
 	stats_holm(pb, n, o->rule.alpha, rb, NULL);
 	for (size_t i = 0; i < n; i++) {
-		if (x[i].v != V_NO_CHANGE)
+		if (x[i].v != CMP_V_NO_CHANGE)
 			continue;
 		x[i].p_worse_adj = adj[i];
-		double worse = gate__metrics[x[i].metric].higher_better ? -x[i].change : x[i].change;
+		double worse = gate__higher_better(x[i].metric) ? -x[i].change : x[i].change;
 		if (rw[i])
-			x[i].v = worse > o->rule.max_regression ? V_REGRESSION : V_WORSE_SMALL;
+			x[i].v = worse > o->rule.max_regression ? CMP_V_REGRESSION : CMP_V_WORSE;
 		/* Slower while the neighbours took more of the machine: the
 		 * figure measured them, not the server. */
-		if (x[i].v == V_REGRESSION && gate__metrics[x[i].metric].wall_clock &&
+		if (x[i].v == CMP_V_REGRESSION && gate__metrics[x[i].metric].wall_clock &&
 		    x[i].disturbance > GATE_MAX_DISTURBANCE)
-			x[i].v = V_DISTURBED;
+			x[i].v = CMP_V_DISTURBED;
 		else if (rb[i] && -worse > o->rule.max_regression)
-			x[i].v = V_IMPROVED;
+			x[i].v = CMP_V_IMPROVED;
 	}
 out:
 	free(pw);
@@ -132,7 +132,7 @@ out:
 	free(adj);
 }
 
-size_t gate__count(const struct cmp *x, size_t n, enum verdict v)
+size_t gate__count(const struct cmp *x, size_t n, enum cmp_verdict v)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)

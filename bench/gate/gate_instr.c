@@ -49,9 +49,7 @@ int gate__instructions(const struct gate_opts *o, const struct jr_value *b,
 		}
 	}
 	if (o->json) {
-		json_init(&w, stdout, 2);
-		json_begin_object(&w);
-		json_kv_string(&w, "schema", EVB_SCHEMA_GATE);
+		json_begin_document(&w, stdout, 2, EVB_SCHEMA_GATE);
 		json_kv_string(&w, "mode", "instructions");
 		json_kv_double(&w, "max_regression_pct", 100 * thr);
 		json_key(&w, "comparisons");
@@ -83,12 +81,12 @@ int gate__instructions(const struct gate_opts *o, const struct jr_value *b,
 		const char *v;
 		double change = NAN;
 		if (!m || jr_number(jr_get(m, "ir"), &ic) < 0) {
-			v = gate__verdict_name[V_MISSING];
+			v = cmp_verdict_name(CMP_V_MISSING);
 			status = GATE_ERROR;
 		} else {
 			change = (ic - ib) / ib;
-			v = change > thr ? gate__verdict_name[V_REGRESSION] :
-			    change < -thr ? gate__verdict_name[V_IMPROVED] : gate__verdict_name[V_NO_CHANGE];
+			v = change > thr ? cmp_verdict_name(CMP_V_REGRESSION) :
+			    change < -thr ? cmp_verdict_name(CMP_V_IMPROVED) : cmp_verdict_name(CMP_V_NO_CHANGE);
 			if (change > thr) {
 				reg++;
 				if (status == GATE_PASS)

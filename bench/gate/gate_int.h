@@ -18,12 +18,11 @@
 #include "schema.h"
 
 
-/* A metric the gate reads from evbench.run/1 files; its name and unit are
- * compare.h's (cmp_metrics[id]). */
+/* A metric the gate reads from evbench.run/1 files; its name, unit and
+ * direction are compare.h's (cmp_metrics[id]). */
 struct metric {
 	enum cmp_metric id;
 	const char *path;   /* in an evbench.run/1 object */
-	bool higher_better;
 	bool wall_clock;    /* measured in wall time, so other processes move it */
 };
 
@@ -33,6 +32,7 @@ extern const struct metric gate__metrics[];
 /* A metric's name as printed and in --json, and its unit. */
 #define gate__metric_name(m) (cmp_metrics[gate__metrics[m].id].label)
 #define gate__metric_unit(m) (cmp_metrics[gate__metrics[m].id].unit)
+#define gate__higher_better(m) (cmp_metrics[gate__metrics[m].id].higher_better)
 
 /* A wall-clock regression is not blamed on the server when, in the current
  * runs, other processes took this much more of the machine than in the
@@ -63,13 +63,6 @@ struct side {
 };
 
 
-enum verdict {
-	V_NO_CHANGE, V_IMPROVED, V_WORSE_SMALL, V_REGRESSION,
-	V_INSUFFICIENT, V_MISSING, V_NOT_MEASURED, V_DISTURBED,
-};
-
-/* Each verdict as the report prints it (gate.c). */
-extern const char *const gate__verdict_name[];
 
 /* One row of the report. */
 struct cmp {
@@ -82,7 +75,7 @@ struct cmp {
 	double p_worse, p_better;   /* one-sided, uncorrected */
 	double p_worse_adj;         /* Holm-adjusted */
 	double disturbance;         /* current minus baseline mean "others"; NaN if unknown */
-	enum verdict v;
+	enum cmp_verdict v;
 };
 
 /* Says on stderr where and why a file failed to parse. */
@@ -120,7 +113,7 @@ void gate__decide(const struct gate_opts *o, struct cmp *x, size_t n);
 void gate__fmt_pct(char *buf, size_t cap, double v);
 
 /* How many of x[0..n) have verdict v. */
-size_t gate__count(const struct cmp *x, size_t n, enum verdict v);
+size_t gate__count(const struct cmp *x, size_t n, enum cmp_verdict v);
 
 /* The report as a Markdown table on stdout; status is the exit status. */
 void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t n,

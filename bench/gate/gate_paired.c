@@ -76,23 +76,12 @@ static void print_markdown(FILE *f, const char *dir, const struct cmp_result *re
 	      "gives each comparison.\n", f);
 }
 
-static void num(struct json_writer *w, const char *k, double v)
-{
-	json_key(w, k);
-	if (isfinite(v))
-		json_double(w, v);
-	else
-		json_null(w);
-}
-
 static void print_json(FILE *f, const char *dir, const struct cmp_result *res, int n,
 		       const struct cmp_rule *rule, const struct cmp_judgement *j, int status)
 {
 	struct json_writer w;
 
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_GATE_PAIRED);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_GATE_PAIRED);
 	json_kv_string(&w, "results", dir);
 	json_kv_string(&w, "status", status_text(status));
 	json_kv_int(&w, "exit", status);
@@ -113,10 +102,11 @@ static void print_json(FILE *f, const char *dir, const struct cmp_result *res, i
 			json_kv_int(&w, "conns", res[i].conns);
 			json_kv_string(&w, "metric", cmp_metric_key(m));
 			json_kv_int(&w, "rounds", x->n);
-			num(&w, "change", x->change);
-			num(&w, "lo", x->lo);
-			num(&w, "hi", x->hi);
-			num(&w, "level", x->level);
+			/* Not finite (too few rounds): null, as json_double writes it. */
+			json_kv_double(&w, "change", x->change);
+			json_kv_double(&w, "lo", x->lo);
+			json_kv_double(&w, "hi", x->hi);
+			json_kv_double(&w, "level", x->level);
 			json_kv_string(&w, "verdict", cmp_verdict_name(x->v));
 			json_end_object(&w);
 		}

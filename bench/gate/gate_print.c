@@ -55,13 +55,13 @@ static void fmt_p(char *buf, size_t cap, double p)
 void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t n,
 			   size_t tested, int status)
 {
-	size_t reg = gate__count(x, n, V_REGRESSION);
+	size_t reg = gate__count(x, n, CMP_V_REGRESSION);
 	if (status == GATE_ERROR)
 		printf("## evbench gate: incomplete (%zu regression%s)\n\n", reg, reg == 1 ? "" : "s");
 	else if (reg)
 		printf("## evbench gate: %zu regression%s\n\n", reg, reg == 1 ? "" : "s");
-	else if (gate__count(x, n, V_DISTURBED))
-		printf("## evbench gate: no regression (%zu disturbed)\n\n", gate__count(x, n, V_DISTURBED));
+	else if (gate__count(x, n, CMP_V_DISTURBED))
+		printf("## evbench gate: no regression (%zu disturbed)\n\n", gate__count(x, n, CMP_V_DISTURBED));
 	else
 		printf("## evbench gate: no regression\n\n");
 	printf("Baseline `%s`, current `%s`%s%s%s. A regression is a change for the worse "
@@ -75,7 +75,7 @@ void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t
 	 * comment is read from the top and rarely to the end. */
 	for (size_t i = 0; i < n; i++) {
 		const struct cmp *c = &x[i];
-		if (c->v != V_REGRESSION)
+		if (c->v != CMP_V_REGRESSION)
 			continue;
 		char ch[24], lo[24], hi[24];
 		gate__fmt_pct(ch, sizeof ch, c->change);
@@ -102,24 +102,24 @@ void gate__print_markdown(const struct gate_opts *o, const struct cmp *x, size_t
 			snprintf(iv, sizeof iv, "%s to %s", lo, hi);
 		fmt_p(p, sizeof p, c->p_worse_adj);
 		char mt[64];
-		if (c->v == V_MISSING)
+		if (c->v == CMP_V_MISSING)
 			snprintf(mt, sizeof mt, "all");
 		else
 			snprintf(mt, sizeof mt, "%s (%s)", gate__metric_name(c->metric),
 				 o->normalize_by ? "ratio" : gate__metric_unit(c->metric));
 		char vd[64];
-		if (c->v == V_DISTURBED)
+		if (c->v == CMP_V_DISTURBED)
 			snprintf(vd, sizeof vd, "disturbed (others %+.0f%% of the machine)",
 				 100 * c->disturbance);
-		else if (c->v == V_REGRESSION)
-			snprintf(vd, sizeof vd, "**%s**", gate__verdict_name[c->v]);
+		else if (c->v == CMP_V_REGRESSION)
+			snprintf(vd, sizeof vd, "**%s**", cmp_verdict_name(c->v));
 		else
-			snprintf(vd, sizeof vd, "%s", gate__verdict_name[c->v]);
+			snprintf(vd, sizeof vd, "%s", cmp_verdict_name(c->v));
 		printf("| %s | %ld | %s | %zu/%zu | %s | %s | %s | %s | %s | %s |\n",
 		       c->server, c->conns, mt, c->nb, c->nc, sb, sc, ch, iv, p, vd);
 	}
-	size_t ins = gate__count(x, n, V_INSUFFICIENT), mis = gate__count(x, n, V_MISSING);
-	size_t dis = gate__count(x, n, V_DISTURBED);
+	size_t ins = gate__count(x, n, CMP_V_INSUFFICIENT), mis = gate__count(x, n, CMP_V_MISSING);
+	size_t dis = gate__count(x, n, CMP_V_DISTURBED);
 	if (dis)
 		printf("\n%zu wall-clock comparison%s would be %s, but during the current "
 		       "runs other processes took at least %.0f%% more of the machine than during "
@@ -152,16 +152,13 @@ static void side_json(struct json_writer *w, const char *key, size_t n, double m
 void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, int status)
 {
 	struct json_writer w;
-	json_init(&w, stdout, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_GATE);
+	json_begin_document(&w, stdout, 2, EVB_SCHEMA_GATE);
 	json_kv_string(&w, "verdict", status == GATE_PASS ? "pass" :
 				      status == GATE_REGRESSION ? "regression" : "incomplete");
 	json_kv_int(&w, "exit_status", status);
 	json_kv_string(&w, "baseline", o->base);
 	json_kv_string(&w, "current", o->cur);
-	json_key(&w, "normalize_by");
-	json_string(&w, o->normalize_by);
+	json_kv_string(&w, "normalize_by", o->normalize_by);   /* null when not given */
 	json_kv_string(&w, "test", "welch-t, one-sided");
 	json_kv_double(&w, "alpha", o->rule.alpha);
 	json_kv_string(&w, "correction", "holm");
@@ -177,7 +174,7 @@ void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, 
 		json_kv_int(&w, "conns", c->conns);
 		json_kv_string(&w, "metric", gate__metric_name(c->metric));
 		json_kv_string(&w, "unit", o->normalize_by ? "ratio" : gate__metric_unit(c->metric));
-		json_kv_string(&w, "better", gate__metrics[c->metric].higher_better ? "higher" : "lower");
+		json_kv_string(&w, "better", gate__higher_better(c->metric) ? "higher" : "lower");
 		side_json(&w, "baseline", c->nb, c->mb, c->sdb);
 		side_json(&w, "current", c->nc, c->mc, c->sdc);
 		json_kv_double(&w, "change_pct", 100 * c->change);
@@ -186,7 +183,7 @@ void gate__print_json(const struct gate_opts *o, const struct cmp *x, size_t n, 
 		json_kv_double(&w, "p_worse", c->p_worse);
 		json_kv_double(&w, "p_worse_holm", c->p_worse_adj);
 		json_kv_double(&w, "others_change", c->disturbance);
-		json_kv_string(&w, "verdict", gate__verdict_name[c->v]);
+		json_kv_string(&w, "verdict", cmp_verdict_name(c->v));
 		json_end_object(&w);
 	}
 	json_end_array(&w);

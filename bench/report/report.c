@@ -483,21 +483,13 @@ static void json_sweep(struct json_writer *w, const struct rep_run *r, const str
 	json_kv_int(w, "round", r->repeat);
 	json_kv_int(w, "position", r->position);
 	json_kv_int(w, "positions", r->positions);
-	json_key(w, "reference");
-	if (r->reference)
-		json_string(w, r->reference);
-	else
-		json_null(w);
+	json_kv_string(w, "reference", r->reference);   /* null when none */
 	json_end_object(w);
 	json_key(w, "drift");
 	json_begin_object(w);
 	json_kv_double_or_null(w, "probe_before_ns", row->probe_before_ns);
 	json_kv_double_or_null(w, "probe_after_ns", row->probe_after_ns);
-	json_key(w, "change");
-	if (isnan(row->drift))
-		json_null(w);
-	else
-		json_double(w, row->drift);
+	json_kv_double(w, "change", row->drift);   /* null when NaN (not probed) */
 	json_kv_double(w, "threshold", PROBE_DRIFT_THRESHOLD);
 	json_kv_bool(w, "flagged", row->drift_flagged);
 	json_end_object(w);
@@ -510,16 +502,7 @@ static void json_fd_limit(struct json_writer *w, const struct rep_run *r, const 
 
 	json_key(w, "fd_limit");
 	json_begin_object(w);
-	if (r->ran) {
-		lg_json_fd_limit_client(w, &r->res);
-	} else { /* nothing was measured, which is not the same as zero */
-		json_key(w, "client");
-		json_begin_object(w);
-		json_kv_int_or_null(w, "emfile", -1);
-		json_kv_int_or_null(w, "enfile", -1);
-		json_kv_int_or_null(w, "eaddrnotavail", -1);
-		json_end_object(w);
-	}
+	lg_json_fd_limit_client(w, r->ran ? &r->res : NULL);
 	json_key(w, "server");
 	if (p->counters.valid) {
 		json_begin_object(w);
@@ -602,10 +585,7 @@ static void json_result(struct json_writer *w, const struct rep_run *r, const st
 	}
 	json_key(w, "cpu_us_per_req");
 	json_begin_object(w);
-	if (r->ran)
-		lg_json_cpu_per_req_client(w, &r->res);
-	else
-		json_kv_double_or_null(w, "client", -1);
+	lg_json_cpu_per_req_client(w, r->ran ? &r->res : NULL);
 	json_kv_double_or_null(w, "server", row->cpu_us_server);
 	json_end_object(w);
 
@@ -656,9 +636,7 @@ int rep_write_run(const char *dir, const struct rep_run *r, const struct rep_row
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -1;
-	json_init(&w, f, 2);
-	json_begin_object(&w);
-	json_kv_string(&w, "schema", EVB_SCHEMA_RUN);
+	json_begin_document(&w, f, 2, EVB_SCHEMA_RUN);
 	json_kv_string(&w, "run_id", r->run_id);
 	json_kv_string(&w, "started_at", r->started_at);
 	json_kv_string(&w, "evbench_version", EVBENCH_VERSION);
