@@ -811,7 +811,7 @@ void event_base_free(struct event_base *base)
 		evb_free(o);
 	}
 	evb_sig_free(base);
-	base->be->free(base);
+	evb_backend_stop(base);
 	for (int i = 0; i < base->ncommon; i++)
 		evb_free(base->common[i]);
 	evb_free(base->timers.a);
@@ -838,8 +838,8 @@ int event_reinit(struct event_base *base)
 	 * So the new backend instance comes first, then the new signal pipe
 	 * (deleting the old pipe's event now only touches the new, empty
 	 * instance), then every fd is registered again. */
-	base->be->free(base);
-	if (base->be->init(base) < 0)
+	evb_backend_stop(base);
+	if (evb_backend_start(base, base->be) < 0)
 		return -1;
 	for (int fd = 0; fd < base->nfds; fd++)
 		base->fds[fd].mask = 0;
