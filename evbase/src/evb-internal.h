@@ -58,6 +58,26 @@ struct evb_queue {
 	struct event **tail;
 };
 
+/* The events on one fd (evb_fd.head) or one signal (sig_head) are a list
+ * through ev_io_next and ev_io_prev, which points at whatever points at the
+ * event, so that an event leaves it in O(1). A new event goes to the head,
+ * as in libevent: the newest event on an fd runs first. */
+static inline void evb_io_push(struct event **head, struct event *ev)
+{
+	ev->ev_io_next = *head;
+	if (*head)
+		(*head)->ev_io_prev = &ev->ev_io_next;
+	*head = ev;
+	ev->ev_io_prev = head;
+}
+
+static inline void evb_io_unlink(struct event *ev)
+{
+	if (ev->ev_io_next)
+		ev->ev_io_next->ev_io_prev = ev->ev_io_prev;
+	*ev->ev_io_prev = ev->ev_io_next;
+}
+
 /* A binary min-heap of events ordered by ev_timeout (timerheap.c). */
 struct evb_heap {
 	struct event **a;
