@@ -27,6 +27,7 @@ bench_count() {
 }
 
 bench_need() {
+	# shellcheck disable=SC2034 # py is for the scripts that source this file
 	py=$(command -v /usr/bin/python3 || command -v python3) ||
 		bench_die "python3 is needed for the summary"
 	[ -x "$BIN/evbench" ] || bench_die "$BIN/evbench is not built (make)"

@@ -24,6 +24,7 @@ WARMUP=${WARMUP:-0.5}
 ORDERS=${ORDERS:-interleaved sequential}
 OUT=${OUT:-results/aa}
 here=$(dirname "$0")
+# shellcheck source-path=SCRIPTDIR source=bench_env.sh
 . "$here/bench_env.sh"
 bench_count "$n"
 bench_need

@@ -20,6 +20,7 @@ DURATION=${DURATION:-}
 WARMUP=${WARMUP:-}
 OUT=${OUT:-results/rankings}
 here=$(dirname "$0")
+# shellcheck source-path=SCRIPTDIR source=bench_env.sh
 . "$here/bench_env.sh"
 bench_count "$n"
 bench_need

@@ -21,6 +21,7 @@ WARMUP=${WARMUP:-0.5}
 EXTRA=${EXTRA:-}
 ON=${ON:-on}
 OUT=${OUT:-results/mech_overhead}
+# shellcheck source-path=SCRIPTDIR source=bench_env.sh
 . "$(dirname "$0")/bench_env.sh"
 bench_count "$n" 1
 bench_need
