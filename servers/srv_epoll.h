@@ -34,7 +34,7 @@ int srv_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms
 /* Take the accepted descriptor fd into service (srv_conn_new) and register
  * it with epfd for `events`, under the connection's pointer; the connection
  * then watches SRV_READ (c->watch). NULL when either fails: the descriptor is
- * then closed, and a failed registration counted as an error. */
+ * then closed and the failure counted as an error. */
 struct srv_conn *srv_epoll_add(int epfd, int fd, uint32_t events);
 
 /* The level-triggered designs' change of interest (rot13_epoll_lt.c): make
