@@ -19,12 +19,11 @@ ROUNDS=${ROUNDS:-10}
 DURATION=${DURATION:-}
 WARMUP=${WARMUP:-}
 OUT=${OUT:-results/rankings}
-BIN=${BIN:-bin}
 here=$(dirname "$0")
-# The summary needs Python 3.8+ and nothing else.
-py=$(command -v /usr/bin/python3 || command -v python3) || { echo "${0##*/}: python3 is needed for the summary" >&2; exit 2; }
-case "$n" in ''|*[!0-9]*) echo "compare_rankings.sh: N must be a whole number, got '$n'" >&2; exit 2 ;; esac
-[ -x "$BIN/evbench" ] || { echo "compare_rankings.sh: $BIN/evbench is not built (make)" >&2; exit 2; }
+# shellcheck source-path=SCRIPTDIR source=bench_env.sh
+. "$here/bench_env.sh"
+bench_count "$n"
+bench_need
 set -- ${DURATION:+--duration "$DURATION"} ${WARMUP:+--warmup "$WARMUP"}
 
 mkdir -p "$OUT"

@@ -26,7 +26,7 @@ _evbench_takes_value()
 
 _evbench()
 {
-	local cur prev words cword exe sub i
+	local cur prev words= cword exe sub i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	exe=${COMP_WORDS[0]}
@@ -52,28 +52,21 @@ _evbench()
 	--out|--baseline|--current)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
-	--order)
-		COMPREPLY=($(compgen -W "interleaved sequential" -- "$cur"))
-		return ;;
-	--io)
-		COMPREPLY=($(compgen -W "auto epoll uring" -- "$cur"))
-		return ;;
-	--protocol)
-		COMPREPLY=($(compgen -W "rot13 echo" -- "$cur"))
-		return ;;
-	--metrics)
-		COMPREPLY=($(compgen -W "cpu throughput p99 cpu,throughput cpu,throughput,p99" -- "$cur"))
-		return ;;
-	--rounds)
-		COMPREPLY=($(compgen -W "auto" -- "$cur"))
-		return ;;
-	--mechanism)
-		COMPREPLY=($(compgen -W "auto on off" -- "$cur"))
-		return ;;
+	--order) words="interleaved sequential" ;;
+	--io) words="auto epoll uring" ;;
+	--protocol) words="rot13 echo" ;;
+	--metrics) words="cpu throughput p99 cpu,throughput cpu,throughput,p99" ;;
+	--rounds) words="auto" ;;
+	--mechanism) words="auto on off" ;;
 	--*)
 		# Any other option that takes a value takes one of the user's own.
 		_evbench_takes_value "$exe" "$sub" "$prev" && return ;;
 	esac
+	# An option whose values are a few fixed words: those.
+	if [[ -n $words ]]; then
+		COMPREPLY=($(compgen -W "$words" -- "$cur"))
+		return
+	fi
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_evbench_options "$exe" "$sub")" -- "$cur"))

@@ -21,10 +21,10 @@ WARMUP=${WARMUP:-0.5}
 EXTRA=${EXTRA:-}
 ON=${ON:-on}
 OUT=${OUT:-results/mech_overhead}
-BIN=${BIN:-bin}
-py=$(command -v /usr/bin/python3 || command -v python3) || { echo "${0##*/}: python3 is needed for the summary" >&2; exit 2; }
-case "$n" in ''|*[!0-9]*|0) echo "mech_overhead.sh: N must be a whole number >= 1, got '$n'" >&2; exit 2 ;; esac
-[ -x "$BIN/evbench" ] || { echo "mech_overhead.sh: $BIN/evbench is not built (make)" >&2; exit 2; }
+# shellcheck source-path=SCRIPTDIR source=bench_env.sh
+. "$(dirname "$0")/bench_env.sh"
+bench_count "$n" 1
+bench_need
 mkdir -p "$OUT"
 log="$OUT/pairs.txt"
 : > "$log"

@@ -27,11 +27,9 @@
  * loop again without a new connection arriving to make an edge.
  */
 #include "srv.h"
+#include "srv_epoll.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 
 #define MAX_EVENTS   256 /* events taken per wait; more wait for the next one */
 
@@ -99,43 +97,24 @@ static void serve(struct srv_conn *c, bool in)
 		enqueue(c);
 }
 
-/* A connection accepted by srv_accept_batch(): watch it, or close it. */
+/* A connection accepted by srv_accept_batch(): registered once, for every
+ * edge it will ever need, or closed. */
 static void add_conn(int fd, void *arg)
 {
-	struct srv_conn *c = srv_conn_new(fd);
-	if (c == NULL)
-		return;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		SRV_COUNT(errors, 1);
-		srv_conn_free(c);
-		return;
-	}
-	c->watch = SRV_READ;
+	srv_epoll_add(epfd, fd, EPOLLIN | EPOLLOUT | EPOLLET);
 }
 
 int main(int argc, char **argv)
 {
 	struct epoll_event events[MAX_EVENTS];
-	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL}; /* NULL: the listener */
 
 	srv_init("epoll-et", argc, argv, 0);
 	int lfd = srv_listen();
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) < 0) {
-		perror("rot13-epoll-et: epoll");
-		return 1;
-	}
+	epfd = srv_epoll_open(lfd);
 
 	while (!srv_stop) {
 		/* With connections left mid-turn, look for events without waiting. */
-		int n = epoll_wait(epfd, events, MAX_EVENTS, later.len ? 0 : SRV_STOP_CHECK_MS);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("rot13-epoll-et: epoll_wait");
-			return 1;
-		}
+		int n = srv_epoll_wait(epfd, events, MAX_EVENTS, later.len ? 0 : SRV_STOP_CHECK_MS);
 		for (int i = 0; i < n; i++) {
 			struct srv_conn *c = events[i].data.ptr;
 

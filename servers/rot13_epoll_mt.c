@@ -36,20 +36,17 @@
  * reactor sees the stop within SRV_STOP_CHECK_MS.
  */
 #include "srv.h"
+#include "srv_epoll.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #define MAX_EVENTS   256 /* events taken per wait; more wait for the next one */
-
-static __thread int epfd; /* the calling reactor's */
 
 struct reactor {
 	pthread_t thread;
@@ -57,87 +54,39 @@ struct reactor {
 	uint64_t accepted; /* read by the main thread only after the join */
 };
 
-static uint32_t epoll_events(int want)
-{
-	return ((want & SRV_READ) ? EPOLLIN : 0) | ((want & SRV_WRITE) ? EPOLLOUT : 0);
-}
-
-/* Tell the kernel what the connection waits for now, if that changed. */
-static void watch(struct srv_conn *c, int want)
-{
-	struct epoll_event ev = {.events = epoll_events(want), .data.ptr = c};
-
-	if (want == SRV_CLOSE) {
-		srv_conn_free(c); /* closing the descriptor drops it from the set */
-		return;
-	}
-	if ((unsigned)want == c->watch)
-		return;
-	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-		SRV_COUNT(errors, 1);
-		srv_conn_free(c);
-		return;
-	}
-	c->watch = (unsigned)want;
-}
-
-/* A connection accepted by srv_accept_batch(): watch it, or close it. */
+/* A connection accepted by srv_accept_batch(): watch it for input on this
+ * reactor's epoll instance, or close it. */
 static void add_conn(int fd, void *arg)
 {
 	struct reactor *r = arg;
-	struct srv_conn *c = srv_conn_new(fd);
-	if (c == NULL)
-		return;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		SRV_COUNT(errors, 1);
-		srv_conn_free(c);
-		return;
-	}
-	c->watch = SRV_READ;
-	r->accepted++;
+
+	if (srv_epoll_add(r->epfd, fd, EPOLLIN) != NULL)
+		r->accepted++;
 }
 
+/* rot13_epoll_lt.c's loop, on this reactor's own listener and instance. */
 static void *reactor(void *arg)
 {
 	struct reactor *r = arg;
 	struct epoll_event events[MAX_EVENTS];
-	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL}; /* NULL: the listener */
-
-	epfd = r->epfd;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, r->lfd, &lev) < 0) {
-		perror("rot13-epoll-mt: epoll_ctl");
-		exit(1);
-	}
 
 	while (!srv_stopping()) {
-		int n = epoll_wait(epfd, events, MAX_EVENTS, SRV_STOP_CHECK_MS);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("rot13-epoll-mt: epoll_wait");
-			exit(1);
-		}
+		int n = srv_epoll_wait(r->epfd, events, MAX_EVENTS, SRV_STOP_CHECK_MS);
 		for (int i = 0; i < n; i++) {
 			struct srv_conn *c = events[i].data.ptr;
 			uint32_t ready = events[i].events;
-			int want = SRV_READ;
 
 			if (c == NULL) {
 				srv_accept_batch(r->lfd, add_conn, r);
 				continue;
 			}
-			/* Errors and hang-ups surface through the read or write that follows. */
-			if (ready & (EPOLLOUT | EPOLLERR))
-				want = srv_conn_writable(c);
-			if ((want & SRV_READ) && (ready & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-				want = srv_conn_readable(c, false);
-			watch(c, want);
+			srv_epoll_watch(r->epfd, c, srv_conn_ready(c, ready & (EPOLLIN | EPOLLHUP | EPOLLERR),
+								      ready & (EPOLLOUT | EPOLLERR)));
 		}
 		srv_idle_sweep(srv_conn_free); /* closing drops it from the set */
 	}
 	srv_conn_free_all(NULL);
-	close(epfd);
+	close(r->epfd);
 	return NULL;
 }
 
@@ -157,15 +106,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rot13-epoll-mt: no memory for %d threads\n", n);
 		return 1;
 	}
+	srv_listen_reuseport(lfds, n);
 	/* Every epoll instance before the ready line: once clients come, a
 	 * reactor could find the descriptors all taken by another's accepts. */
 	for (int i = 0; i < n; i++) {
-		if ((rs[i].epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-			perror("rot13-epoll-mt: epoll_create1");
-			return 1;
-		}
+		rs[i].lfd = lfds[i];
+		rs[i].epfd = srv_epoll_open(lfds[i]);
 	}
-	srv_listen_reuseport(lfds, n);
 
 	/* The reactors inherit a mask without the stop signals, so that the
 	 * main thread takes them; it waits for one with the mask lifted. */
@@ -174,7 +121,6 @@ int main(int argc, char **argv)
 	sigaddset(&stops, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stops, &old);
 	for (int i = 0; i < n; i++) {
-		rs[i].lfd = lfds[i];
 		/* 256 KiB stacks: a reactor needs its event array and little more. */
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);

@@ -98,18 +98,13 @@ int main(int argc, char **argv)
 		}
 		for (size_t i = 1; i < npfds && n > 0; i++) {
 			short ready = pfds[i].revents;
-			int want = SRV_READ;
 
 			if (ready == 0)
 				continue;
 			n--;
 			struct srv_conn *c = srv_conn_get(pfds[i].fd);
-			/* Errors and hang-ups surface through the read or write that follows. */
-			if (ready & (POLLOUT | POLLERR))
-				want = srv_conn_writable(c);
-			if ((want & SRV_READ) && (ready & (POLLIN | POLLHUP | POLLERR)))
-				want = srv_conn_readable(c, false);
-			watch(i, c, want);
+			watch(i, c, srv_conn_ready(c, ready & (POLLIN | POLLHUP | POLLERR),
+						   ready & (POLLOUT | POLLERR)));
 		}
 		/* Slots whose connection the sweep closed become holes, before any
 		 * accept can hand their descriptor numbers out again. */

@@ -93,7 +93,6 @@ int main(int argc, char **argv)
 		}
 		for (int fd = 0; fd <= maxfd && n > 0; fd++) {
 			bool rd = FD_ISSET(fd, &r), wr = FD_ISSET(fd, &w);
-			int want = SRV_READ;
 
 			if (!rd && !wr)
 				continue;
@@ -102,11 +101,7 @@ int main(int argc, char **argv)
 				continue; /* below, once the connections held have had their turn */
 			struct srv_conn *c = srv_conn_get(fd);
 			/* select() reports errors and hang-ups as readable or writable. */
-			if (wr)
-				want = srv_conn_writable(c);
-			if ((want & SRV_READ) && rd)
-				want = srv_conn_readable(c, false);
-			watch(c, want);
+			watch(c, srv_conn_ready(c, rd, wr));
 		}
 		srv_idle_sweep(drop);
 		if (FD_ISSET(lfd, &r))

@@ -225,6 +225,15 @@ int srv_conn_readable(struct srv_conn *c, bool edge);
 /* The descriptor is writable: send what waits. Returns a mask of srv_want. */
 int srv_conn_writable(struct srv_conn *c);
 
+/*
+ * A level-triggered loop's turn for a connection its waiting call reported:
+ * send what waits when `writable`, then read once (srv_conn_readable, not
+ * edge) when `readable` and the connection still reads. Each loop says which
+ * of its mechanism's flags mean which; errors and hang-ups surface through
+ * the read or write that follows. Returns a mask of srv_want.
+ */
+int srv_conn_ready(struct srv_conn *c, bool readable, bool writable);
+
 /* Bytes of replies waiting to be sent. */
 static inline size_t srv_conn_pending(const struct srv_conn *c)
 {

@@ -420,6 +420,17 @@ int srv_conn_writable(struct srv_conn *c)
 	return srv_conn_want(c);
 }
 
+int srv_conn_ready(struct srv_conn *c, bool readable, bool writable)
+{
+	int want = SRV_READ;
+
+	if (writable)
+		want = srv_conn_writable(c);
+	if ((want & SRV_READ) && readable)
+		want = srv_conn_readable(c, false);
+	return want;
+}
+
 int srv_conn_input(struct srv_conn *c, char *data, size_t n)
 {
 	if (n == 0)

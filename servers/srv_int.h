@@ -14,4 +14,8 @@ void srv__rot13_init(void);
  * the listeners open it once they are bound. */
 void srv__spare_open(void);
 
+/* Setup failed: print `rot13-<design>: what: strerror(errno)` on stderr and
+ * exit 1 (srv_setup.c). */
+void srv__die(const char *what) __attribute__((noreturn));
+
 #endif

@@ -158,7 +158,7 @@ static void parse(int argc, char **argv, unsigned flags)
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static void die(const char *what)
+void srv__die(const char *what)
 {
 	fprintf(stderr, "rot13-%s: %s: %s\n", srv__design, what, strerror(errno));
 	exit(1);
@@ -190,7 +190,7 @@ void srv_init(const char *name, int argc, char **argv, unsigned flags)
 
 	srv_ctr = mmap(NULL, sizeof *srv_ctr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (srv_ctr == MAP_FAILED)
-		die("mmap counters");
+		srv__die("mmap counters");
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
@@ -237,21 +237,21 @@ void srv_listen_reuseport(int *fds, int n)
 	for (int i = 0; i < n; i++) {
 		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			die("socket");
+			srv__die("socket");
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 		/* Only a group asks for SO_REUSEPORT: a lone listener with it
 		 * would share its port with any other program of this user. */
 		if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
-			die("SO_REUSEPORT");
+			srv__die("SO_REUSEPORT");
 		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-			die("bind");
+			srv__die("bind");
 		/* The kernel caps the backlog at net.core.somaxconn; ask for the most. */
 		if (listen(fd, INT_MAX) < 0)
-			die("listen");
+			srv__die("listen");
 		/* The first bound the port (maybe an ephemeral one); the others
 		 * join it, so they bind the address it got. */
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-			die("getsockname");
+			srv__die("getsockname");
 		fds[i] = fd;
 	}
 

@@ -132,11 +132,29 @@ static int backend_avoided(const struct event_config *cfg,
 
 void evb_backend_init(struct event_base *base, const struct event_config *cfg, int use_env)
 {
-	for (int i = 0; i < NBACKENDS && !base->be; i++) {
-		if (backend_avoided(cfg, backends[i], use_env))
-			continue;
-		base->be = backends[i];
-		if (base->be->init(base) < 0)
-			base->be = NULL;
+	for (int i = 0; i < NBACKENDS && !base->be; i++)
+		if (!backend_avoided(cfg, backends[i], use_env) &&
+		    evb_backend_start(base, backends[i]) == 0)
+			base->be = backends[i];
+}
+
+int evb_backend_start(struct event_base *base, const struct evb_backend *be)
+{
+	if (!(base->bd = evb_calloc(1, be->size)))
+		return -1;
+	if (be->init && be->init(base) < 0) {
+		evb_free(base->bd);
+		base->bd = NULL;
+		return -1;
 	}
+	return 0;
+}
+
+void evb_backend_stop(struct event_base *base)
+{
+	if (!base->bd)
+		return;
+	base->be->free(base);
+	evb_free(base->bd);
+	base->bd = NULL;
 }

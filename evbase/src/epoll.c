@@ -32,19 +32,15 @@ struct epollop {
 
 static int epoll_init(struct event_base *base)
 {
-	struct epollop *op = evb_calloc(1, sizeof(*op));
+	struct epollop *op = base->bd;
 
-	if (!op)
+	if ((op->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	if ((op->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    !(op->events = evb_malloc(MIN_EVENTS * sizeof(*op->events)))) {
-		if (op->epfd >= 0)
-			close(op->epfd);
-		evb_free(op);
+	if (!(op->events = evb_malloc(MIN_EVENTS * sizeof(*op->events)))) {
+		close(op->epfd);
 		return -1;
 	}
 	op->nevents = MIN_EVENTS;
-	base->bd = op;
 	return 0;
 }
 
@@ -54,8 +50,6 @@ static void epoll_free(struct event_base *base)
 
 	close(op->epfd);
 	evb_free(op->events);
-	evb_free(op);
-	base->bd = NULL;
 }
 
 static int epoll_ctl_fd(struct event_base *base, int fd, short old, short new_)
@@ -129,6 +123,6 @@ static int epoll_dispatch(struct event_base *base, struct timeval *tv)
 }
 
 const struct evb_backend evb_epollops = {
-	"epoll", EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE,
+	"epoll", EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE, sizeof(struct epollop),
 	epoll_init, epoll_free, epoll_ctl_fd, epoll_dispatch,
 };

@@ -2,10 +2,15 @@
  * evb-internal.h — what the core, the timer heap, the signal code and the
  * backends share. Nothing here is visible to programs.
  *
- * A backend is a name, its EV_FEATURE_* bits and four functions, like
- * libevent's struct eventop and the handful every Redis ae backend has:
- *   init      allocate the backend state into base->bd; 0 or -1.
- *   free      release it (also used before init again in event_reinit).
+ * A backend is a name, its EV_FEATURE_* bits, the size of its state and four
+ * functions, like libevent's struct eventop and the handful every Redis ae
+ * backend has. The core owns the state's memory (base->bd, `size` bytes): it
+ * allocates it zeroed before init and frees it after free, so that a backend
+ * handles only what its state holds.
+ *   init      set up the state; 0, or -1 having released what it took. NULL
+ *             when the zeroed state is ready as it is.
+ *   free      release what the state holds (also before init again in
+ *             event_reinit).
  *   ctl       the interest set of fd changes from old to new (masks of
  *             EV_READ | EV_WRITE | EV_CLOSED | EV_ET); new == 0 removes fd.
  *   dispatch  wait up to tv (NULL: forever) and report every ready fd with
@@ -32,6 +37,7 @@
 struct evb_backend {
 	const char *name;
 	int features;		/* EV_FEATURE_* */
+	size_t size;		/* of its state, base->bd */
 	int (*init)(struct event_base *base);
 	void (*free)(struct event_base *base);
 	int (*ctl)(struct event_base *base, int fd, short old, short new_);
@@ -51,6 +57,26 @@ struct evb_queue {
 	struct event *head;
 	struct event **tail;
 };
+
+/* The events on one fd (evb_fd.head) or one signal (sig_head) are a list
+ * through ev_io_next and ev_io_prev, which points at whatever points at the
+ * event, so that an event leaves it in O(1). A new event goes to the head,
+ * as in libevent: the newest event on an fd runs first. */
+static inline void evb_io_push(struct event **head, struct event *ev)
+{
+	ev->ev_io_next = *head;
+	if (*head)
+		(*head)->ev_io_prev = &ev->ev_io_next;
+	*head = ev;
+	ev->ev_io_prev = head;
+}
+
+static inline void evb_io_unlink(struct event *ev)
+{
+	if (ev->ev_io_next)
+		ev->ev_io_next->ev_io_prev = ev->ev_io_prev;
+	*ev->ev_io_prev = ev->ev_io_next;
+}
 
 /* A binary min-heap of events ordered by ev_timeout (timerheap.c). */
 struct evb_heap {
@@ -220,6 +246,14 @@ extern struct event_base *evb_current_base;
 /* Pick and initialize base->be from cfg (may be NULL); base->be stays NULL
  * when no backend fits (config.c). */
 void evb_backend_init(struct event_base *base, const struct event_config *cfg, int use_env);
+
+/* Give base a fresh state of backend be: allocated zeroed, then be->init.
+ * 0, or -1 with nothing kept (base->bd NULL). */
+int evb_backend_start(struct event_base *base, const struct evb_backend *be);
+
+/* Release base's backend state (be->free, then its memory); nothing when
+ * there is none. */
+void evb_backend_stop(struct event_base *base);
 
 /* Core services for the backends and signal.c (event.c). evb_activate also
  * sets a signal event's call count. */

@@ -219,6 +219,20 @@ static short fd_interest(const struct evb_fd *f)
 	    (f->nclose ? EV_CLOSED : 0) | (f->net ? EV_ET : 0));
 }
 
+/* Count the events ev waits for into its fd's totals (n = 1) or out of
+ * them (n = -1; the counts are unsigned, and adding -1 takes one away). */
+static void fd_count(struct evb_fd *f, const struct event *ev, int n)
+{
+	if (ev->ev_events & EV_READ)
+		f->nread += n;
+	if (ev->ev_events & EV_WRITE)
+		f->nwrite += n;
+	if (ev->ev_events & EV_CLOSED)
+		f->nclose += n;
+	if (ev->ev_events & EV_ET)
+		f->net += n;
+}
+
 static int io_add(struct event_base *base, struct event *ev)
 {
 	int fd = ev->ev_fd;
@@ -242,25 +256,14 @@ static int io_add(struct event_base *base, struct event *ev)
 	}
 	f = &base->fds[fd];
 	old = f->mask;
-	f->nread += !!(ev->ev_events & EV_READ);
-	f->nwrite += !!(ev->ev_events & EV_WRITE);
-	f->nclose += !!(ev->ev_events & EV_CLOSED);
-	f->net += !!(ev->ev_events & EV_ET);
+	fd_count(f, ev, 1);
 	f->mask = fd_interest(f);
 	if (f->mask != old && base->be->ctl(base, fd, old, f->mask) < 0) {
-		f->nread -= !!(ev->ev_events & EV_READ);
-		f->nwrite -= !!(ev->ev_events & EV_WRITE);
-		f->nclose -= !!(ev->ev_events & EV_CLOSED);
-		f->net -= !!(ev->ev_events & EV_ET);
+		fd_count(f, ev, -1);
 		f->mask = old;
 		return -1;
 	}
-	/* At the head, as libevent does: the newest event on an fd runs first. */
-	ev->ev_io_next = f->head;
-	if (f->head)
-		f->head->ev_io_prev = &ev->ev_io_next;
-	f->head = ev;
-	ev->ev_io_prev = &f->head;
+	evb_io_push(&f->head, ev);
 	return 0;
 }
 
@@ -272,14 +275,9 @@ static void io_del(struct event_base *base, struct event *ev)
 	if (ev->ev_fd < 0 || ev->ev_fd >= base->nfds)
 		return;
 	f = &base->fds[ev->ev_fd];
-	if (ev->ev_io_next)
-		ev->ev_io_next->ev_io_prev = ev->ev_io_prev;
-	*ev->ev_io_prev = ev->ev_io_next;
+	evb_io_unlink(ev);
 	old = f->mask;
-	f->nread -= !!(ev->ev_events & EV_READ);
-	f->nwrite -= !!(ev->ev_events & EV_WRITE);
-	f->nclose -= !!(ev->ev_events & EV_CLOSED);
-	f->net -= !!(ev->ev_events & EV_ET);
+	fd_count(f, ev, -1);
 	f->mask = fd_interest(f);
 	/* A failure here means the fd is already gone; nothing to undo. */
 	if (f->mask != old)
@@ -811,7 +809,7 @@ void event_base_free(struct event_base *base)
 		evb_free(o);
 	}
 	evb_sig_free(base);
-	base->be->free(base);
+	evb_backend_stop(base);
 	for (int i = 0; i < base->ncommon; i++)
 		evb_free(base->common[i]);
 	evb_free(base->timers.a);
@@ -838,8 +836,8 @@ int event_reinit(struct event_base *base)
 	 * So the new backend instance comes first, then the new signal pipe
 	 * (deleting the old pipe's event now only touches the new, empty
 	 * instance), then every fd is registered again. */
-	base->be->free(base);
-	if (base->be->init(base) < 0)
+	evb_backend_stop(base);
+	if (evb_backend_start(base, base->be) < 0)
 		return -1;
 	for (int fd = 0; fd < base->nfds; fd++)
 		base->fds[fd].mask = 0;

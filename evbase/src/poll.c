@@ -26,11 +26,6 @@ struct pollop {
 	int nidx;
 };
 
-static int poll_init(struct event_base *base)
-{
-	return (base->bd = evb_calloc(1, sizeof(struct pollop))) ? 0 : -1;
-}
-
 static void poll_free(struct event_base *base)
 {
 	struct pollop *op = base->bd;
@@ -38,8 +33,6 @@ static void poll_free(struct event_base *base)
 	evb_free(op->fds);
 	evb_free(op->copy);
 	evb_free(op->idx);
-	evb_free(op);
-	base->bd = NULL;
 }
 
 static int poll_ctl(struct event_base *base, int fd, short old, short new_)
@@ -126,5 +119,6 @@ static int poll_dispatch(struct event_base *base, struct timeval *tv)
 }
 
 const struct evb_backend evb_pollops = {
-	"poll", EV_FEATURE_FDS | EV_FEATURE_EARLY_CLOSE, poll_init, poll_free, poll_ctl, poll_dispatch,
+	"poll", EV_FEATURE_FDS | EV_FEATURE_EARLY_CLOSE, sizeof(struct pollop),
+	NULL, poll_free, poll_ctl, poll_dispatch,
 };

@@ -46,12 +46,9 @@ static void put(unsigned long *set, int fd, int on)
 
 static int select_init(struct event_base *base)
 {
-	struct selectop *op = evb_calloc(1, sizeof(*op));
+	struct selectop *op = base->bd;
 
-	if (!op)
-		return -1;
 	op->maxfd = -1;
-	base->bd = op;
 	return 0;
 }
 
@@ -63,8 +60,6 @@ static void select_free(struct event_base *base)
 	evb_free(op->win);
 	evb_free(op->rout);
 	evb_free(op->wout);
-	evb_free(op);
-	base->bd = NULL;
 }
 
 /* Make the sets long enough for fd, doubling so growth is amortized. */
@@ -151,5 +146,6 @@ static int select_dispatch(struct event_base *base, struct timeval *tv)
 }
 
 const struct evb_backend evb_selectops = {
-	"select", EV_FEATURE_FDS, select_init, select_free, select_ctl, select_dispatch,
+	"select", EV_FEATURE_FDS, sizeof(struct selectop),
+	select_init, select_free, select_ctl, select_dispatch,
 };

@@ -119,11 +119,7 @@ int evb_sig_add(struct event_base *base, struct event *ev)
 			return -1;
 		}
 	}
-	ev->ev_io_next = base->sig_head[sig];
-	if (ev->ev_io_next)
-		ev->ev_io_next->ev_io_prev = &ev->ev_io_next;
-	base->sig_head[sig] = ev;
-	ev->ev_io_prev = &base->sig_head[sig];
+	evb_io_push(&base->sig_head[sig], ev);
 	base->nsignals++;
 	if (sig_owner != base) {
 		if (sig_owner && sig_owner->nsignals)
@@ -140,9 +136,7 @@ void evb_sig_del(struct event_base *base, struct event *ev)
 {
 	int sig = ev->ev_fd;
 
-	if (ev->ev_io_next)
-		ev->ev_io_next->ev_io_prev = ev->ev_io_prev;
-	*ev->ev_io_prev = ev->ev_io_next;
+	evb_io_unlink(ev);
 	base->nsignals--;
 	if (!base->sig_head[sig])
 		sigaction(sig, &base->sig_old[sig], NULL);

@@ -63,10 +63,8 @@ struct uringop {
 static int uring_init(struct event_base *base)
 {
 	struct io_uring_params p;
-	struct uringop *op = evb_calloc(1, sizeof(*op));
+	struct uringop *op = base->bd;
 
-	if (!op)
-		return -1;
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
 	p.cq_entries = CQ_ENTRIES;
@@ -75,17 +73,13 @@ static int uring_init(struct event_base *base)
 		memset(&p, 0, sizeof(p));
 		p.flags = IORING_SETUP_CQSIZE;
 		p.cq_entries = CQ_ENTRIES;
-		if (io_uring_queue_init_params(RING_ENTRIES, &op->ring, &p) < 0) {
-			evb_free(op);
+		if (io_uring_queue_init_params(RING_ENTRIES, &op->ring, &p) < 0)
 			return -1;
-		}
 	}
 	if (!(p.features & IORING_FEAT_EXT_ARG)) {
 		io_uring_queue_exit(&op->ring);
-		evb_free(op);
 		return -1;
 	}
-	base->bd = op;
 	return 0;
 }
 
@@ -96,8 +90,6 @@ static void uring_free(struct event_base *base)
 	io_uring_queue_exit(&op->ring);
 	evb_free(op->fds);
 	evb_free(op->changes);
-	evb_free(op);
-	base->bd = NULL;
 }
 
 static unsigned poll_mask(short ev)
@@ -287,6 +279,6 @@ static int uring_dispatch(struct event_base *base, struct timeval *tv)
 }
 
 const struct evb_backend evb_uringops = {
-	"io_uring", EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE,
+	"io_uring", EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE, sizeof(struct uringop),
 	uring_init, uring_free, uring_ctl, uring_dispatch,
 };

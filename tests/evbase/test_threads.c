@@ -33,6 +33,22 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* A safety deadline ms from now, scaled by EVBENCH_TIMEOUT_MULT
+ * (evtest_deadline), on evtest_now_us()'s clock. */
+static long long deadline_us(long ms)
+{
+	struct timeval tv = evtest_deadline(ms);
+
+	return evtest_now_us() + evtest_tv_us(&tv);
+}
+
+/* A thread that runs the loop of `base` until it is broken, empty or not. */
+static void *loop_thread(void *base)
+{
+	cr_assert_eq(event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
+	return NULL;
+}
+
 /* A persistent read event on a pair nobody writes to: the loop has nothing
  * to do but wait in its backend, with no timeout. */
 struct idle {
@@ -59,6 +75,21 @@ static void idle_stop(struct idle *i)
 	evutil_closesocket(i->sv[1]);
 }
 
+/* Run the loop of `base` in this thread, with nothing to do but wait in its
+ * backend (struct idle), while a thread of its own runs fn(arg); the loop
+ * has returned 0 and the thread is joined when this returns. */
+static void dispatch_beside(struct event_base *base, void *(*fn)(void *), void *arg)
+{
+	struct idle idle;
+	pthread_t t;
+
+	idle_start(&idle, base);
+	cr_assert_eq(pthread_create(&t, NULL, fn, arg), 0);
+	cr_assert_eq(event_base_dispatch(base), 0);
+	pthread_join(t, NULL);
+	idle_stop(&idle);
+}
+
 /* ---- other threads poke a loop blocked in its backend ---------------------- */
 
 enum poke { POKE_ACTIVE, POKE_BREAK, POKE_EXIT, POKE_ADD_TIMER, POKE_ONCE };
@@ -70,6 +101,7 @@ struct poker {
 	atomic_int calls;
 };
 
+/* Counts its calls and breaks the loop. */
 static void break_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct poker *p = arg;
@@ -101,15 +133,10 @@ static void poke(enum poke how)
 {
 	struct event_base *base = threaded_base();
 	struct poker p = { .base = base, .how = how };
-	struct idle idle;
-	pthread_t t;
 
-	idle_start(&idle, base);
 	p.ev = (how == POKE_ADD_TIMER) ? evtimer_new(base, break_cb, &p)
 	    : event_new(base, -1, 0, break_cb, &p);
-	cr_assert_eq(pthread_create(&t, NULL, poke_thread, &p), 0);
-	cr_assert_eq(event_base_dispatch(base), 0);
-	pthread_join(t, NULL);
+	dispatch_beside(base, poke_thread, &p);
 	if (how == POKE_BREAK) {
 		cr_assert(event_base_got_break(base));
 		cr_assert_eq(atomic_load(&p.calls), 0);
@@ -119,7 +146,6 @@ static void poke(enum poke how)
 		cr_assert_eq(atomic_load(&p.calls), 1);
 	}
 	event_free(p.ev);
-	idle_stop(&idle);
 	event_base_free(base);
 }
 
@@ -130,25 +156,20 @@ Test(threads, add_from_another_thread_wakes_loop, .timeout = 10) { poke(POKE_ADD
 Test(threads, once_from_another_thread_wakes_loop, .timeout = 10) { poke(POKE_ONCE); }
 
 /* event_del() from another thread: the event is gone for the loop, even
- * with its descriptor readable at once afterwards. */
+ * with its descriptor readable at once afterwards. The thread then
+ * activates `done` (break_cb), which ends the loop. */
 struct deleter {
 	struct event_base *base;
-	struct event *rd, *done;
+	struct event *rd;
+	struct poker done;
 	evutil_socket_t sv[2];
-	atomic_int reads, dones;
+	atomic_int reads;
 };
 
 static void del_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct deleter *d = arg;
 	atomic_fetch_add(&d->reads, 1);
-}
-
-static void del_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct deleter *d = arg;
-	atomic_fetch_add(&d->dones, 1);
-	event_base_loopbreak(d->base);
 }
 
 static void *del_thread(void *arg)
@@ -160,31 +181,26 @@ static void *del_thread(void *arg)
 	evtest_send(d->sv[1], 1);
 	/* Give a loop that still watched the descriptor time to see it. */
 	sleep_ms(50);
-	event_active(d->done, EV_TIMEOUT, 1);
+	event_active(d->done.ev, EV_TIMEOUT, 1);
 	return NULL;
 }
 
 Test(threads, del_from_another_thread, .timeout = 10)
 {
 	struct deleter d = { .base = threaded_base() };
-	struct idle idle;
-	pthread_t t;
 
-	idle_start(&idle, d.base);
 	evtest_pair(d.sv);
 	d.rd = event_new(d.base, d.sv[0], EV_READ | EV_PERSIST, del_read_cb, &d);
-	d.done = event_new(d.base, -1, 0, del_done_cb, &d);
+	d.done.base = d.base;
+	d.done.ev = event_new(d.base, -1, 0, break_cb, &d.done);
 	event_add(d.rd, NULL);
-	cr_assert_eq(pthread_create(&t, NULL, del_thread, &d), 0);
-	cr_assert_eq(event_base_dispatch(d.base), 0);
-	pthread_join(t, NULL);
+	dispatch_beside(d.base, del_thread, &d);
 	cr_assert_eq(atomic_load(&d.reads), 0);
-	cr_assert_eq(atomic_load(&d.dones), 1);
+	cr_assert_eq(atomic_load(&d.done.calls), 1);
 	event_free(d.rd);
-	event_free(d.done);
+	event_free(d.done.ev);
 	evutil_closesocket(d.sv[0]);
 	evutil_closesocket(d.sv[1]);
-	idle_stop(&idle);
 	event_base_free(d.base);
 }
 
@@ -290,6 +306,24 @@ static struct event_base *watched_base(void)
 	return evtest_base();
 }
 
+/* A callback held running while another thread deletes its event: counted
+ * as started and marked running, it waits until *until is set (bounded by
+ * deadline_us; a timeout is noted) before it may go on and return. */
+struct held {
+	long long deadline_us;
+	atomic_int started, running, timed_out;
+};
+
+static void hold(struct held *h, atomic_int *until)
+{
+	atomic_fetch_add(&h->started, 1);
+	atomic_store(&h->running, 1);
+	while (!atomic_load(until) && evtest_now_us() < h->deadline_us)
+		sleep_ms(1);
+	if (!atomic_load(until))
+		atomic_store(&h->timed_out, 1);
+}
+
 /* A persistent read event on a descriptor that stays readable (its callback
  * never reads), so the loop would run it round after round. Its callback
  * stays running until the deleting thread holds the base's lock inside
@@ -306,35 +340,22 @@ struct busy {
 	struct event_base *base;
 	struct event *ev, *probe;
 	evutil_socket_t sv[2], pv[2];
-	long long deadline_us;
-	atomic_int started, running, probes, timed_out;
+	struct held h;
+	atomic_int probes;
 };
 
 static void busy_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct busy *b = arg;
 
-	atomic_fetch_add(&b->started, 1);
-	atomic_store(&b->running, 1);
-	while (!atomic_load(&watched_locked) && evtest_now_us() < b->deadline_us)
-		sleep_ms(1);
-	if (!atomic_load(&watched_locked))
-		atomic_store(&b->timed_out, 1);
+	hold(&b->h, &watched_locked);
 	sleep_ms(BUSY_LINGER_MS);
-	atomic_store(&b->running, 0);
+	atomic_store(&b->h.running, 0);
 }
 
 static void probe_cb(evutil_socket_t fd, short what, void *arg)
 {
 	atomic_fetch_add(&((struct busy *)arg)->probes, 1);
-}
-
-static void *busy_loop(void *arg)
-{
-	struct busy *b = arg;
-
-	cr_assert_eq(event_base_loop(b->base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
-	return NULL;
 }
 
 /* Wait (bounded) until *v reaches at least want. */
@@ -347,14 +368,9 @@ static int wait_for(atomic_int *v, int want, long long deadline_us)
 
 Test(threads, del_during_callback_waits_for_that_callback_only, .timeout = 60)
 {
-	struct busy b = { .base = watched_base() };
-	long long limit = evtest_tv_us(&(struct timeval){ 10, 0 });
-	const char *m = getenv("EVBENCH_TIMEOUT_MULT");
+	struct busy b = { .base = watched_base(), .h.deadline_us = deadline_us(10000) };
 	pthread_t loop;
 
-	if (m && atof(m) > 1)
-		limit = (long long)(limit * atof(m));
-	b.deadline_us = evtest_now_us() + limit;
 	evtest_pair(b.sv);
 	evtest_pair(b.pv);
 	evtest_send(b.sv[1], 1);
@@ -362,21 +378,21 @@ Test(threads, del_during_callback_waits_for_that_callback_only, .timeout = 60)
 	b.ev = event_new(b.base, b.sv[0], EV_READ | EV_PERSIST, busy_cb, &b);
 	b.probe = event_new(b.base, b.pv[0], EV_READ | EV_PERSIST, probe_cb, &b);
 	watched_thread = pthread_self();
-	cr_assert_eq(pthread_create(&loop, NULL, busy_loop, &b), 0);
+	cr_assert_eq(pthread_create(&loop, NULL, loop_thread, b.base), 0);
 	for (int round = 0; round < BUSY_ROUNDS; round++) {
 		int before, during, after, probes;
 
 		atomic_store(&watched_locked, 0);
-		before = atomic_load(&b.started);
+		before = atomic_load(&b.h.started);
 		cr_assert_eq(event_add(b.ev, NULL), 0);
-		cr_assert(wait_for(&b.started, before + 1, b.deadline_us), "the callback never ran");
+		cr_assert(wait_for(&b.h.started, before + 1, b.h.deadline_us), "the callback never ran");
 		/* The callback is running, and cannot return before event_del()
 		 * holds the lock. */
-		during = atomic_load(&b.started);
+		during = atomic_load(&b.h.started);
 		atomic_store(&watch_armed, 1);
 		cr_assert_eq(event_del(b.ev), 0);
-		after = atomic_load(&b.started);
-		cr_assert_eq(atomic_load(&b.running), 0,
+		after = atomic_load(&b.h.started);
+		cr_assert_eq(atomic_load(&b.h.running), 0,
 		    "round %d: event_del returned while the callback still ran", round);
 		cr_assert_eq(after, during,
 		    "round %d: %d callbacks started while event_del waited for the running one",
@@ -384,12 +400,12 @@ Test(threads, del_during_callback_waits_for_that_callback_only, .timeout = 60)
 		/* Two more rounds of the loop with both descriptors readable. */
 		probes = atomic_load(&b.probes);
 		cr_assert_eq(event_add(b.probe, NULL), 0);
-		cr_assert(wait_for(&b.probes, probes + 2, b.deadline_us), "the probe never ran");
+		cr_assert(wait_for(&b.probes, probes + 2, b.h.deadline_us), "the probe never ran");
 		cr_assert_eq(event_del(b.probe), 0);
-		cr_assert_eq(atomic_load(&b.started), after,
+		cr_assert_eq(atomic_load(&b.h.started), after,
 		    "round %d: the callback ran after event_del returned", round);
 	}
-	cr_assert_eq(atomic_load(&b.timed_out), 0, "event_del never took the lock");
+	cr_assert_eq(atomic_load(&b.h.timed_out), 0, "event_del never took the lock");
 	event_base_loopbreak(b.base);
 	pthread_join(loop, NULL);
 	event_free(b.ev);
@@ -410,65 +426,47 @@ Test(threads, del_during_callback_waits_for_that_callback_only, .timeout = 60)
 struct nowait {
 	struct event_base *base;
 	evutil_socket_t sv[2];
-	long long deadline_us;
-	atomic_int started, running, returned, timed_out;
+	struct held h;
+	atomic_int returned;
 };
 
 static void nowait_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct nowait *w = arg;
 
-	atomic_store(&w->running, 1);
-	atomic_fetch_add(&w->started, 1);
-	while (!atomic_load(&w->returned) && evtest_now_us() < w->deadline_us)
-		sleep_ms(1);
-	if (!atomic_load(&w->returned))
-		atomic_store(&w->timed_out, 1);
-	atomic_store(&w->running, 0);
-}
-
-static void *nowait_loop(void *arg)
-{
-	struct nowait *w = arg;
-
-	cr_assert_eq(event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY), 0);
-	return NULL;
+	hold(&w->h, &w->returned);
+	atomic_store(&w->h.running, 0);
 }
 
 Test(threads, del_noblock_and_finalize_do_not_wait, .timeout = 60)
 {
-	struct nowait w = { .base = threaded_base() };
+	struct nowait w = { .base = threaded_base(), .h.deadline_us = deadline_us(10000) };
 	struct event *evs[2];
-	long long limit = evtest_tv_us(&(struct timeval){ 10, 0 });
-	const char *m = getenv("EVBENCH_TIMEOUT_MULT");
 	pthread_t loop;
 
-	if (m && atof(m) > 1)
-		limit = (long long)(limit * atof(m));
-	w.deadline_us = evtest_now_us() + limit;
 	evtest_pair(w.sv);
 	evtest_send(w.sv[1], 1);	/* readable for good: never read */
-	cr_assert_eq(pthread_create(&loop, NULL, nowait_loop, &w), 0);
+	cr_assert_eq(pthread_create(&loop, NULL, loop_thread, w.base), 0);
 	for (int round = 0; round < 2; round++) {
 		struct event *ev = evs[round] = event_new(w.base, w.sv[0],
 		    EV_READ | EV_PERSIST | (round ? EV_FINALIZE : 0), nowait_cb, &w);
 		int started;
 
 		atomic_store(&w.returned, 0);
-		started = atomic_load(&w.started);
+		started = atomic_load(&w.h.started);
 		cr_assert_eq(event_add(ev, NULL), 0);
-		cr_assert(wait_for(&w.running, 1, w.deadline_us), "the callback never ran");
+		cr_assert(wait_for(&w.h.running, 1, w.h.deadline_us), "the callback never ran");
 		cr_assert_eq(round ? event_del(ev) : event_del_noblock(ev), 0);
-		cr_assert_eq(atomic_load(&w.running), 1,
+		cr_assert_eq(atomic_load(&w.h.running), 1,
 		    "%s waited for the callback", round ? "event_del on EV_FINALIZE" : "event_del_noblock");
 		atomic_store(&w.returned, 1);
 		/* Deleted all the same. */
-		while (atomic_load(&w.running) && evtest_now_us() < w.deadline_us)
+		while (atomic_load(&w.h.running) && evtest_now_us() < w.h.deadline_us)
 			sleep_ms(1);
 		cr_assert_eq(event_pending(ev, EV_READ, NULL), 0);
-		cr_assert_eq(atomic_load(&w.started), started + 1);
+		cr_assert_eq(atomic_load(&w.h.started), started + 1);
 	}
-	cr_assert_eq(atomic_load(&w.timed_out), 0);
+	cr_assert_eq(atomic_load(&w.h.timed_out), 0);
 	event_base_loopbreak(w.base);
 	pthread_join(loop, NULL);
 	/* Freed once the loop is gone: nothing may still be on its way out
@@ -539,8 +537,7 @@ static void *stress_control(void *arg)
 	for (int i = 0; i < STRESS_THREADS; i++)
 		pthread_join(w[i], NULL);
 	/* The last activation must be followed by a callback. */
-	deadline = evtest_now_us() + evtest_tv_us(&(struct timeval){ 5, 0 }) *
-	    (getenv("EVBENCH_TIMEOUT_MULT") ? atof(getenv("EVBENCH_TIMEOUT_MULT")) : 1);
+	deadline = deadline_us(5000);
 	while (atomic_load(&s->max_seen) < STRESS_THREADS * STRESS_CALLS &&
 	    evtest_now_us() < deadline)
 		sleep_ms(1);
@@ -562,14 +559,9 @@ static void *stress_control(void *arg)
 Test(threads, stress_active_from_four_threads, .timeout = 60)
 {
 	struct stress s = { .base = threaded_base() };
-	struct idle idle;
-	pthread_t c;
 
-	idle_start(&idle, s.base);
 	s.ev = event_new(s.base, -1, 0, stress_cb, &s);
-	cr_assert_eq(pthread_create(&c, NULL, stress_control, &s), 0);
-	cr_assert_eq(event_base_dispatch(s.base), 0);
-	pthread_join(c, NULL);
+	dispatch_beside(s.base, stress_control, &s);
 	cr_assert_eq(atomic_load(&s.max_seen), STRESS_THREADS * STRESS_CALLS,
 	    "no callback after the last activation");
 	cr_assert_leq(atomic_load(&s.calls), atomic_load(&s.activations) + 2,
@@ -577,7 +569,6 @@ Test(threads, stress_active_from_four_threads, .timeout = 60)
 	    (long)atomic_load(&s.calls), (long)atomic_load(&s.activations));
 	cr_assert(atomic_load(&s.in_callback));
 	cr_assert_eq(atomic_load(&s.ran_after_free), 0, "a callback ran after event_free");
-	idle_stop(&idle);
 	event_base_free(s.base);
 }
 
