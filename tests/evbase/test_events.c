@@ -4,6 +4,7 @@
  */
 #include "evtest.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 struct rec {
@@ -688,6 +689,55 @@ Test(events, write_ready, .timeout = 10)
 	cr_assert_eq(event_base_dispatch(base), 1);
 	cr_assert_eq(r.calls, 1);
 	cr_assert_eq(r.what[0], EV_WRITE, "only what happened, not what was asked");
+	rec_close(&r, base);
+}
+
+/* A write event alone on its fd is watched for writing: the fd's interest is
+ * counted from each event's own kinds, not from whichever kind the other
+ * tests happen to pair it with. The timeout only bounds the wait: a
+ * socket pair is writable at once, so EV_TIMEOUT means it was never watched. */
+Test(events, write_alone, .timeout = 10)
+{
+	evutil_socket_t sv[2];
+	struct rec r = { 0 };
+	struct event_base *base = rec_open(&r, sv, EV_WRITE, count_cb, 2000);
+
+	cr_assert_eq(event_base_dispatch(base), 1);
+	expect_calls(r, 1, EV_WRITE);
+	rec_close(&r, base);
+}
+
+/* An event_add() that the backend refuses leaves the fd as it was: a
+ * regular file cannot be watched by epoll (EPERM), and when the same fd
+ * number later holds a socket, a read event on it must reach the backend.
+ * Had the refused add kept its count, the fd would look watched already and
+ * no call would register the socket. Backends that accept a file (select,
+ * poll) take the first event and give it back with event_del(). */
+Test(events, refused_add_leaves_no_interest, .timeout = 10)
+{
+	struct event_base *base = evtest_base();
+	evutil_socket_t sv[2];
+	struct rec r = { 0 };
+	char path[] = "/tmp/evtest-file-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	struct event *refused = event_new(base, fd, EV_READ, count_cb, NULL);
+	cr_assert_not_null(refused);
+	if (event_add(refused, NULL) == 0)
+		cr_assert_eq(event_del(refused), 0);
+	event_free(refused);
+
+	evtest_pair(sv);
+	cr_assert_eq(dup2(sv[0], fd), fd);
+	struct timeval bound = evtest_ms(2000);
+	r.ev = event_new(base, fd, EV_READ, count_cb, &r);
+	cr_assert_eq(event_add(r.ev, &bound), 0);
+	evtest_send(sv[1], 1);
+	cr_assert_eq(event_base_dispatch(base), 1);
+	expect_calls(r, 1, EV_READ);
+	close(fd);
 	rec_close(&r, base);
 }
 
