@@ -476,3 +476,22 @@ LOAD_TEST(thousand_connections, 60)
 	cr_assert_eq(tu_json_int(&j, "accepted"), 1000);
 	cr_assert_eq(tu_json_int(&j, "peak_conns"), 1000);
 }
+
+/* An empty result, as a reader or a merge (bench/agents) fills it: every one
+ * of its four histograms takes a value, and the counts start at zero. A
+ * histogram left out of lg_result_init() would take none (or crash). */
+Test(loadgen_run, an_empty_result_has_every_histogram)
+{
+	struct lg_result r;
+	memset(&r, 0xa5, sizeof r);
+	cr_assert_eq(lg_result_init(&r), 0);
+	cr_assert_eq(r.replies, 0);
+	struct hist *h[] = { &r.latency, &r.latency_uncorrected, &r.connect_latency, &r.send_lag };
+	for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+		cr_assert_eq(hist_count(h[i]), 0, "histogram %zu", i);
+		cr_assert(hist_record(h[i], 1000 * (i + 1)), "histogram %zu", i);
+		cr_assert_eq(hist_count(h[i]), 1, "histogram %zu", i);
+		cr_assert_eq(hist_max(h[i]), 1000 * (i + 1), "histogram %zu", i);
+	}
+	lg_result_free(&r);
+}
