@@ -26,7 +26,7 @@ _evbench_takes_value()
 
 _evbench()
 {
-	local cur prev words= cword exe sub i
+	local cur prev cword exe sub i choices=
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	exe=${COMP_WORDS[0]}
@@ -52,19 +52,19 @@ _evbench()
 	--out|--baseline|--current)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
-	--order) words="interleaved sequential" ;;
-	--io) words="auto epoll uring" ;;
-	--protocol) words="rot13 echo" ;;
-	--metrics) words="cpu throughput p99 cpu,throughput cpu,throughput,p99" ;;
-	--rounds) words="auto" ;;
-	--mechanism) words="auto on off" ;;
+	--order) choices="interleaved sequential" ;;
+	--io) choices="auto epoll uring" ;;
+	--protocol) choices="rot13 echo" ;;
+	--metrics) choices="cpu throughput p99 cpu,throughput cpu,throughput,p99" ;;
+	--rounds) choices="auto" ;;
+	--mechanism) choices="auto on off" ;;
 	--*)
 		# Any other option that takes a value takes one of the user's own.
 		_evbench_takes_value "$exe" "$sub" "$prev" && return ;;
 	esac
 	# An option whose values are a few fixed words: those.
-	if [[ -n $words ]]; then
-		COMPREPLY=($(compgen -W "$words" -- "$cur"))
+	if [[ -n $choices ]]; then
+		COMPREPLY=($(compgen -W "$choices" -- "$cur"))
 		return
 	fi
 
